@@ -1,0 +1,188 @@
+// What every coronet layer above the runtime sees of a loop: the time, timers,
+// a ready queue and detached tasks. Two executors implement it: `loop`
+// (io_uring, wall clock) and `sim_loop` (virtual time, deterministic).
+#pragma once
+
+#include <coronet/runtime/clock.hpp>
+#include <coronet/runtime/task.hpp>
+#include <coronet/runtime/timer_queue.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace coronet::runtime {
+
+class executor;
+
+namespace detail {
+struct detached_promise;
+}
+
+// Called when a detached task ends with an exception: its name and the error.
+using error_handler = std::function<void(std::string_view, std::exception_ptr)>;
+
+class executor {
+public:
+    executor();
+    executor(const executor&) = delete;
+    executor& operator=(const executor&) = delete;
+    virtual ~executor();
+
+    // The current time of this executor (wall clock or virtual).
+    virtual time_point now() const noexcept = 0;
+
+    // Resumes h on a later turn of the loop, in FIFO order.
+    void post(std::coroutine_handle<> h) { ready_.push_back(h); }
+
+    // Runs t to completion in the background; an exception is passed to the
+    // error handler (default: logged at error level).
+    void spawn(task<void> t, std::string name = "task");
+    void set_error_handler(error_handler h) { on_error_ = std::move(h); }
+    // Detached tasks still running.
+    std::size_t detached_count() const noexcept { return detached_count_; }
+
+    // Suspends the caller until d has passed.
+    auto sleep_for(duration d);
+    // Suspends the caller until t.
+    auto sleep_until(time_point t);
+
+    timer_queue& timers() noexcept { return timers_; }
+    // One pass: fires expired timers, then resumes the coroutines that were
+    // ready at the start of the pass; returns how many were resumed.
+    std::size_t run_ready();
+    bool has_ready() const noexcept { return !ready_.empty(); }
+    // Destroys every detached task still suspended (shutdown).
+    void destroy_detached() noexcept;
+
+private:
+    friend struct detail::detached_promise;
+    void report(std::string_view name, std::exception_ptr e);
+
+    std::deque<std::coroutine_handle<>> ready_;
+    timer_queue timers_;
+    error_handler on_error_;
+    detail::detached_promise* detached_head_ = nullptr;
+    std::size_t detached_count_ = 0;
+};
+
+// A one-shot timer a coroutine waits on; cancel() wakes the waiter early.
+class timer {
+public:
+    explicit timer(executor& ex) noexcept : ex_(ex) {
+        node_.on_expire = &expire;
+        node_.context = this;
+    }
+    timer(const timer&) = delete;
+    timer& operator=(const timer&) = delete;
+    ~timer() { ex_.timers().erase(node_); }
+
+    // Waits until t; resumes with true if the time came, false if cancelled.
+    auto wait_until(time_point t) noexcept {
+        struct awaiter {
+            timer& self;
+            time_point t;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) {
+                self.waiter_ = h;
+                self.expired_ = false;
+                self.node_.deadline = t;
+                self.ex_.timers().insert(self.node_);
+            }
+            bool await_resume() const noexcept { return self.expired_; }
+        };
+        return awaiter{*this, t};
+    }
+    auto wait_for(duration d) noexcept { return wait_until(ex_.now() + d); }
+    // Wakes a pending waiter with false; no-op when nothing waits.
+    void cancel() {
+        if (!node_.queued()) return;
+        ex_.timers().erase(node_);
+        ex_.post(std::exchange(waiter_, {}));
+    }
+    bool pending() const noexcept { return node_.queued(); }
+
+private:
+    static void expire(timer_node& n);
+    executor& ex_;
+    timer_node node_;
+    std::coroutine_handle<> waiter_;
+    bool expired_ = false;
+};
+
+// A wake-up flag for one waiter, with an optional deadline: notify() before
+// the wait makes the wait return at once.
+class event {
+public:
+    explicit event(executor& ex) noexcept : ex_(ex) {
+        node_.on_expire = &expire;
+        node_.context = this;
+    }
+    event(const event&) = delete;
+    event& operator=(const event&) = delete;
+    ~event() { ex_.timers().erase(node_); }
+
+    // Sets the flag and wakes the waiter, if any.
+    void notify();
+    bool is_set() const noexcept { return set_; }
+
+    // Waits until notified or until deadline (time_point::max() = no deadline);
+    // returns true when notified, false on timeout. Clears the flag.
+    auto wait_until(time_point deadline) noexcept {
+        struct awaiter {
+            event& self;
+            time_point deadline;
+            bool await_ready() const noexcept { return self.set_; }
+            void await_suspend(std::coroutine_handle<> h) {
+                self.waiter_ = h;
+                if (deadline != time_point::max()) {
+                    self.node_.deadline = deadline;
+                    self.ex_.timers().insert(self.node_);
+                }
+            }
+            bool await_resume() noexcept { return std::exchange(self.set_, false); }
+        };
+        return awaiter{*this, deadline};
+    }
+    auto wait() noexcept { return wait_until(time_point::max()); }
+
+private:
+    static void expire(timer_node& n);
+    executor& ex_;
+    timer_node node_;
+    std::coroutine_handle<> waiter_;
+    bool set_ = false;
+};
+
+inline auto executor::sleep_until(time_point t) {
+    struct awaiter {
+        executor& ex;
+        time_point t;
+        timer_node node{};
+        std::coroutine_handle<> waiter{};
+        awaiter(executor& e, time_point at) noexcept : ex(e), t(at) {}
+        awaiter(const awaiter&) = delete;
+        ~awaiter() { ex.timers().erase(node); }
+        bool await_ready() const noexcept { return t <= ex.now(); }
+        void await_suspend(std::coroutine_handle<> h) {
+            waiter = h;
+            node.deadline = t;
+            node.context = this;
+            node.on_expire = [](timer_node& n) {
+                auto* self = static_cast<awaiter*>(n.context);
+                self->ex.post(self->waiter);
+            };
+            ex.timers().insert(node);
+        }
+        void await_resume() const noexcept {}
+    };
+    return awaiter{*this, t};
+}
+
+inline auto executor::sleep_for(duration d) { return sleep_until(now() + d); }
+
+}  // namespace coronet::runtime

@@ -1,0 +1,112 @@
+// The real executor: one io_uring per thread. Submissions are batched until
+// the loop waits; completions are reaped in batches; the earliest timer is the
+// wait's timeout, so timers cost no extra syscall.
+#pragma once
+
+#include <coronet/runtime/executor.hpp>
+
+#include <liburing.h>
+
+#include <coroutine>
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+
+namespace coronet::runtime {
+
+// Something waiting for one io_uring completion; its address is the SQE's
+// user_data.
+class io_operation {
+public:
+    virtual void complete(const io_uring_cqe& cqe) = 0;
+
+protected:
+    ~io_operation() = default;
+};
+
+struct loop_options {
+    unsigned entries = 512;
+    // IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (falls back
+    // to a plain ring when the kernel refuses).
+    bool defer_taskrun = true;
+};
+
+struct loop_counters {
+    std::uint64_t iterations = 0;
+    std::uint64_t completions = 0;
+    std::uint64_t submits = 0;
+};
+
+class loop final : public executor {
+public:
+    // Sets up the ring; throws std::system_error when io_uring is unavailable.
+    explicit loop(loop_options opts = {});
+    ~loop() override;
+
+    time_point now() const noexcept override { return clock::now(); }
+
+    // A free SQE; flushes the submission queue when it is full.
+    io_uring_sqe* sqe();
+    io_uring& ring() noexcept { return ring_; }
+
+    // Runs until stop() is called.
+    void run();
+    // One iteration: submit, wait (if block and nothing is ready) for a
+    // completion or the next timer, reap, run ready coroutines.
+    void run_once(bool block = true);
+    void stop() noexcept { stopped_ = true; }
+    bool stopped() const noexcept { return stopped_; }
+    const loop_counters& counters() const noexcept { return counters_; }
+
+    // co_await: prepares one SQE with prep(sqe) and resumes with cqe->res.
+    template <class Prep>
+    auto submit(Prep prep) noexcept {
+        struct awaiter final : io_operation {
+            loop& l;
+            Prep prep;
+            int res = 0;
+            std::coroutine_handle<> h;
+            awaiter(loop& lp, Prep p) : l(lp), prep(std::move(p)) {}
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> caller) {
+                h = caller;
+                io_uring_sqe* s = l.sqe();
+                prep(s);
+                io_uring_sqe_set_data(s, static_cast<io_operation*>(this));
+            }
+            int await_resume() const noexcept { return res; }
+            void complete(const io_uring_cqe& cqe) override {
+                res = cqe.res;
+                h.resume();
+            }
+        };
+        return awaiter{*this, std::move(prep)};
+    }
+
+private:
+    void reap();
+
+    io_uring ring_{};
+    bool stopped_ = false;
+    loop_counters counters_;
+};
+
+// Signals delivered to a coroutine through signalfd: the signals are blocked
+// for the process while the set exists, and wait() returns the next one.
+class signal_set {
+public:
+    // Blocks the signals and opens a signalfd; throws std::system_error on failure.
+    signal_set(loop& l, std::initializer_list<int> signals);
+    ~signal_set();
+    signal_set(const signal_set&) = delete;
+    signal_set& operator=(const signal_set&) = delete;
+
+    // The next signal's number, or a negative errno.
+    task<int> wait();
+
+private:
+    loop& loop_;
+    int fd_ = -1;
+};
+
+}  // namespace coronet::runtime

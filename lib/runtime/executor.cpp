@@ -1,0 +1,118 @@
+#include <coronet/runtime/executor.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace coronet::runtime {
+
+namespace detail {
+
+// The frame of a detached task: registers itself with its executor so that
+// shutdown can destroy what is still suspended, and frees itself when done.
+struct detached_promise {
+    executor& ex;
+    std::string name;
+    detached_promise* prev = nullptr;
+    detached_promise* next = nullptr;
+
+    detached_promise(executor& e, task<void>&, std::string& n) : ex(e), name(n) { link(); }
+
+    struct root {
+        using promise_type = detached_promise;
+        std::coroutine_handle<detached_promise> h;
+    };
+
+    root get_return_object() noexcept { return {std::coroutine_handle<detached_promise>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() noexcept {
+        struct awaiter {
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<detached_promise> h) const noexcept { h.destroy(); }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{};
+    }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { ex.report(name, std::current_exception()); }
+    ~detached_promise() { unlink(); }
+
+    void link() noexcept {
+        next = ex.detached_head_;
+        if (next) next->prev = this;
+        ex.detached_head_ = this;
+        ++ex.detached_count_;
+    }
+    void unlink() noexcept {
+        if (prev) prev->next = next;
+        else ex.detached_head_ = next;
+        if (next) next->prev = prev;
+        --ex.detached_count_;
+    }
+};
+
+static detached_promise::root run_detached(executor&, task<void> t, std::string) { co_await std::move(t); }
+
+}  // namespace detail
+
+executor::executor()
+    : on_error_([](std::string_view name, std::exception_ptr e) {
+          try {
+              std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+              spdlog::error("task '{}' failed: {}", name, ex.what());
+          } catch (...) {
+              spdlog::error("task '{}' failed with a non-standard exception", name);
+          }
+      }) {}
+
+executor::~executor() { destroy_detached(); }
+
+void executor::spawn(task<void> t, std::string name) {
+    auto root = detail::run_detached(*this, std::move(t), std::move(name));
+    post(root.h);
+}
+
+void executor::report(std::string_view name, std::exception_ptr e) {
+    if (on_error_) on_error_(name, e);
+}
+
+void executor::destroy_detached() noexcept {
+    ready_.clear();
+    while (detached_head_) {
+        auto h = std::coroutine_handle<detail::detached_promise>::from_promise(*detached_head_);
+        h.destroy();  // unlinks itself
+    }
+}
+
+std::size_t executor::run_ready() {
+    while (timer_node* n = timers_.pop_expired(now())) n->on_expire(*n);
+    // Run only what is ready now: what these coroutines post runs on the next
+    // pass, after I/O and timers have had their turn.
+    std::size_t resumed = 0;
+    for (std::size_t batch = ready_.size(); batch > 0; --batch) {
+        auto h = ready_.front();
+        ready_.pop_front();
+        h.resume();
+        ++resumed;
+    }
+    return resumed;
+}
+
+void timer::expire(timer_node& n) {
+    auto* self = static_cast<timer*>(n.context);
+    self->expired_ = true;
+    self->ex_.post(std::exchange(self->waiter_, {}));
+}
+
+void event::notify() {
+    set_ = true;
+    if (!waiter_) return;
+    ex_.timers().erase(node_);
+    ex_.post(std::exchange(waiter_, {}));
+}
+
+void event::expire(timer_node& n) {
+    auto* self = static_cast<event*>(n.context);
+    self->ex_.post(std::exchange(self->waiter_, {}));
+}
+
+}  // namespace coronet::runtime
