@@ -1,0 +1,77 @@
+// The real device: an AF_PACKET raw socket bound to one interface, driven
+// entirely through io_uring. RX is one multishot receive into a provided-buffer
+// ring; TX is one send SQE per frame, submitted in batches by the loop.
+// PACKET_VNET_HDR is always on: it reports checksum-not-ready and GSO
+// super-frames on receive and lets the stack offload checksums and
+// segmentation on transmit. Outgoing frames are not looped back
+// (PACKET_IGNORE_OUTGOING).
+#pragma once
+
+#include <coronet/link/device.hpp>
+#include <coronet/runtime/loop.hpp>
+
+#include <boost/asio/ip/address_v4.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace coronet::link {
+
+struct af_packet_options {
+    std::string ifname;
+    unsigned rx_buffers = 256;               // power of two
+    std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
+    unsigned tx_slots = 512;                 // frames in flight
+    std::size_t tx_buffer_size = 2048;       // an MTU-sized frame and headroom
+};
+
+class af_packet_device final : public device {
+public:
+    // Opens and binds the socket; throws std::system_error naming the cause
+    // (no such interface, no CAP_NET_RAW, ...).
+    af_packet_device(runtime::loop& loop, af_packet_options opts);
+    ~af_packet_device() override;
+
+    wire::mac_address mac() const override { return mac_; }
+    std::uint16_t mtu() const override { return mtu_; }
+    std::string name() const override { return opts_.ifname; }
+    bool supports_offload() const override { return true; }
+    void start(frame_sink& sink) override;
+    std::optional<packet> allocate() override;
+    void transmit(packet frame) override;
+    const device_counters& counters() const override { return counters_; }
+
+private:
+    struct rx_op;
+    struct tx_slot;
+    void arm_receive();
+    void on_receive(const io_uring_cqe& cqe);
+    void recycle(unsigned short bid);
+
+    runtime::loop& loop_;
+    af_packet_options opts_;
+    int fd_ = -1;
+    wire::mac_address mac_{};
+    std::uint16_t mtu_ = 1500;
+    frame_sink* sink_ = nullptr;
+    device_counters counters_;
+
+    // RX: the provided-buffer ring shared with the kernel, and its buffers.
+    io_uring_buf_ring* buf_ring_ = nullptr;
+    std::size_t buf_ring_bytes_ = 0;
+    std::unique_ptr<std::byte[]> rx_storage_;
+    std::unique_ptr<rx_op> rx_;
+    bool rx_armed_ = false;
+
+    // TX: a pool of frame buffers and the slots of sends in flight.
+    packet_pool tx_pool_;
+    std::vector<std::unique_ptr<tx_slot>> tx_slots_;
+    std::vector<tx_slot*> tx_free_;
+};
+
+// The kernel's IPv4 addresses (with prefix length) on an interface, for the
+// start-up check that warns when the kernel would answer the stack's peers.
+std::vector<std::pair<boost::asio::ip::address_v4, unsigned>> kernel_ipv4_addresses(const std::string& ifname);
+
+}  // namespace coronet::link

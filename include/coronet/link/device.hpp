@@ -1,0 +1,66 @@
+// The link-layer device interface shared by the AF_PACKET device, the
+// in-memory sim_link and the pcapng tap. Received frames are pushed up to a
+// frame_sink from the loop; frames to send are packets from the device's pool.
+#pragma once
+
+#include <coronet/link/packet.hpp>
+#include <coronet/wire/ethernet.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace coronet::link {
+
+// What the kernel said about a received frame's L4 checksum.
+enum class rx_checksum : std::uint8_t {
+    unknown,   // verify it
+    partial,   // not computed yet (sender used checksum offload): do not verify
+    verified,  // already checked by the kernel
+};
+
+struct rx_meta {
+    rx_checksum checksum = rx_checksum::unknown;
+    std::uint16_t gso_size = 0;  // > 0: a super-frame of several MSS-sized segments
+};
+
+struct device_counters {
+    std::uint64_t rx_frames = 0, rx_bytes = 0, rx_no_buffers = 0, rx_errors = 0;
+    std::uint64_t tx_frames = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
+};
+
+class frame_sink {
+public:
+    // One received Ethernet frame; the bytes are valid only during the call.
+    virtual void on_frame(bytes frame, const rx_meta& meta) = 0;
+
+protected:
+    ~frame_sink() = default;
+};
+
+class device {
+public:
+    virtual ~device() = default;
+    virtual wire::mac_address mac() const = 0;
+    // Largest IP packet per frame (the interface MTU, without the Ethernet header).
+    virtual std::uint16_t mtu() const = 0;
+    virtual std::string name() const = 0;
+    // Whether transmit() honours packet::offload (checksum and segmentation).
+    virtual bool supports_offload() const { return false; }
+
+    // Starts delivering received frames to sink (which must outlive the device).
+    virtual void start(frame_sink& sink) = 0;
+    // An empty packet with headroom for every header, or nullopt when the
+    // transmit pool is exhausted (counted as tx_dropped).
+    virtual std::optional<packet> allocate() = 0;
+    // Sends one complete Ethernet frame; a frame that cannot be queued is
+    // dropped and counted.
+    virtual void transmit(packet frame) = 0;
+    virtual const device_counters& counters() const = 0;
+};
+
+// Headroom every packet gets: virtio_net_hdr (10) + Ethernet (14) + IPv4 with
+// options (60) + TCP with options (60), rounded up.
+inline constexpr std::size_t packet_headroom = 160;
+
+}  // namespace coronet::link

@@ -1,0 +1,66 @@
+// A pcapng writer (one Ethernet interface, microsecond timestamps, optional
+// per-frame comments) and a device wrapper that tees every frame sent and
+// received into it. `tshark -r FILE` reads the result.
+#pragma once
+
+#include <coronet/link/device.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coronet::link {
+
+class pcapng_writer {
+public:
+    // Creates (truncates) path and writes the section and interface headers;
+    // throws std::system_error when the file cannot be opened.
+    explicit pcapng_writer(const std::string& path, std::string_view ifname = "coronet");
+    ~pcapng_writer();
+    pcapng_writer(const pcapng_writer&) = delete;
+    pcapng_writer& operator=(const pcapng_writer&) = delete;
+
+    // Appends one frame captured at `when`, with an optional comment.
+    void write(bytes frame, std::chrono::system_clock::time_point when, std::string_view comment = {});
+    void flush();
+    std::uint64_t frames() const noexcept { return frames_; }
+
+private:
+    void block(std::uint32_t type, bytes body);
+    std::FILE* file_ = nullptr;
+    std::uint64_t frames_ = 0;
+};
+
+// Wraps a device: frames pass through unchanged and are also written to the
+// pcapng file. annotate() attaches a comment to the frame being handled.
+class pcap_tap final : public device, private frame_sink {
+public:
+    pcap_tap(device& inner, const std::string& path);
+
+    wire::mac_address mac() const override { return inner_.mac(); }
+    std::uint16_t mtu() const override { return inner_.mtu(); }
+    std::string name() const override { return inner_.name(); }
+    bool supports_offload() const override { return inner_.supports_offload(); }
+    void start(frame_sink& sink) override;
+    std::optional<packet> allocate() override { return inner_.allocate(); }
+    void transmit(packet frame) override;
+    const device_counters& counters() const override { return inner_.counters(); }
+
+    // Comment for the frame now being received (written after the stack has
+    // handled it) or the next frame transmitted.
+    void annotate(std::string comment) { comment_ = std::move(comment); }
+    pcapng_writer& writer() noexcept { return writer_; }
+
+private:
+    void on_frame(bytes frame, const rx_meta& meta) override;
+    device& inner_;
+    frame_sink* sink_ = nullptr;
+    bool in_receive_ = false;
+    std::vector<std::vector<std::byte>> replies_;  // sent while a received frame is handled
+    pcapng_writer writer_;
+    std::string comment_;
+};
+
+}  // namespace coronet::link

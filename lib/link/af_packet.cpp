@@ -1,0 +1,227 @@
+#include <coronet/link/af_packet.hpp>
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/if_ether.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <system_error>
+
+namespace coronet::link {
+
+namespace {
+
+constexpr unsigned short buffer_group = 7;
+// struct virtio_net_hdr, host byte order (linux/virtio_net.h cannot be
+// included from C++: one of its structs has a field named `class`).
+struct virtio_net_hdr {
+    std::uint8_t flags;
+    std::uint8_t gso_type;
+    std::uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+static_assert(sizeof(virtio_net_hdr) == 10);
+constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_F_DATA_VALID = 2;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+constexpr std::size_t vnet_hdr_len = sizeof(virtio_net_hdr);
+
+[[noreturn]] void fail(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+
+void set_int_option(int fd, int level, int name, int value, const char* what) {
+    if (setsockopt(fd, level, name, &value, sizeof value) != 0) fail(what);
+}
+
+rx_meta meta_from(const virtio_net_hdr& h) {
+    rx_meta m;
+    if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) m.checksum = rx_checksum::partial;
+    else if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID) m.checksum = rx_checksum::verified;
+    if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) m.gso_size = h.gso_size;
+    return m;
+}
+
+}  // namespace
+
+struct af_packet_device::rx_op final : runtime::io_operation {
+    af_packet_device& dev;
+    explicit rx_op(af_packet_device& d) : dev(d) {}
+    void complete(const io_uring_cqe& cqe) override { dev.on_receive(cqe); }
+};
+
+struct af_packet_device::tx_slot final : runtime::io_operation {
+    af_packet_device& dev;
+    packet frame;
+    explicit tx_slot(af_packet_device& d) : dev(d) {}
+    void complete(const io_uring_cqe& cqe) override {
+        if (cqe.res < 0) ++dev.counters_.tx_errors;
+        frame = packet{};
+        dev.tx_free_.push_back(this);
+    }
+};
+
+af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
+    : loop_(loop), opts_(std::move(opts)), tx_pool_(opts_.tx_slots, opts_.tx_buffer_size, packet_headroom) {
+    const unsigned ifindex = if_nametoindex(opts_.ifname.c_str());
+    if (ifindex == 0) fail("interface '" + opts_.ifname + "'");
+    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd_ < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
+    set_int_option(fd_, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
+    set_int_option(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+    int rcvbuf = 8 << 20;
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
+
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind to " + opts_.ifname);
+
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, opts_.ifname.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd_, SIOCGIFHWADDR, &ifr) != 0) fail("SIOCGIFHWADDR");
+    std::memcpy(mac_.octets.data(), ifr.ifr_hwaddr.sa_data, 6);
+    if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) fail("SIOCGIFMTU");
+    mtu_ = static_cast<std::uint16_t>(ifr.ifr_mtu);
+
+    // The provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring).
+    buf_ring_bytes_ = opts_.rx_buffers * sizeof(io_uring_buf);
+    void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED) fail("mmap buffer ring");
+    buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(buf_ring_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
+    reg.ring_entries = opts_.rx_buffers;
+    reg.bgid = buffer_group;
+    if (int rc = io_uring_register_buf_ring(&loop_.ring(), &reg, 0); rc != 0) {
+        errno = -rc;
+        fail("io_uring_register_buf_ring");
+    }
+    rx_storage_.reset(new std::byte[opts_.rx_buffers * opts_.rx_buffer_size]);
+    for (unsigned i = 0; i < opts_.rx_buffers; ++i) recycle(static_cast<unsigned short>(i));
+    rx_ = std::make_unique<rx_op>(*this);
+
+    for (unsigned i = 0; i < opts_.tx_slots; ++i) {
+        tx_slots_.push_back(std::make_unique<tx_slot>(*this));
+        tx_free_.push_back(tx_slots_.back().get());
+    }
+}
+
+af_packet_device::~af_packet_device() {
+    // Cancel what the kernel still holds and reap it, so no completion can
+    // reach a freed operation.
+    io_uring_sqe* s = loop_.sqe();
+    io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data(s, nullptr);
+    for (int i = 0; i < 1000 && (rx_armed_ || tx_free_.size() < tx_slots_.size()); ++i) loop_.run_once(false);
+    io_uring_unregister_buf_ring(&loop_.ring(), buffer_group);
+    munmap(buf_ring_, buf_ring_bytes_);
+    ::close(fd_);
+}
+
+void af_packet_device::start(frame_sink& sink) {
+    sink_ = &sink;
+    arm_receive();
+}
+
+void af_packet_device::arm_receive() {
+    io_uring_sqe* s = loop_.sqe();
+    io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = buffer_group;
+    io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(rx_.get()));
+    rx_armed_ = true;
+}
+
+void af_packet_device::recycle(unsigned short bid) {
+    io_uring_buf_ring_add(buf_ring_, rx_storage_.get() + bid * opts_.rx_buffer_size,
+                          static_cast<unsigned>(opts_.rx_buffer_size), bid, io_uring_buf_ring_mask(opts_.rx_buffers),
+                          0);
+    io_uring_buf_ring_advance(buf_ring_, 1);
+}
+
+void af_packet_device::on_receive(const io_uring_cqe& cqe) {
+    const bool more = cqe.flags & IORING_CQE_F_MORE;
+    if (cqe.res < 0) {
+        if (cqe.res == -ENOBUFS) ++counters_.rx_no_buffers;  // back-pressure: the ring ran dry
+        else if (cqe.res != -ECANCELED) {
+            ++counters_.rx_errors;
+            spdlog::warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
+        }
+    } else if (cqe.flags & IORING_CQE_F_BUFFER) {
+        const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        const std::byte* base = rx_storage_.get() + bid * opts_.rx_buffer_size;
+        const auto len = static_cast<std::size_t>(cqe.res);
+        if (len >= vnet_hdr_len) {
+            virtio_net_hdr h;
+            std::memcpy(&h, base, sizeof h);
+            ++counters_.rx_frames;
+            counters_.rx_bytes += len - vnet_hdr_len;
+            sink_->on_frame(bytes{base + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
+        } else {
+            ++counters_.rx_errors;
+        }
+        recycle(bid);
+    }
+    rx_armed_ = more;
+    if (!more && cqe.res != -ECANCELED && sink_) arm_receive();
+}
+
+std::optional<packet> af_packet_device::allocate() {
+    auto p = tx_pool_.get();
+    if (!p) ++counters_.tx_dropped;
+    return p;
+}
+
+void af_packet_device::transmit(packet frame) {
+    if (tx_free_.empty() || frame.headroom() < vnet_hdr_len) {
+        ++counters_.tx_dropped;
+        return;
+    }
+    virtio_net_hdr h{};
+    const tx_offload& o = frame.offload;
+    if (o.checksum_partial) {
+        h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        h.csum_start = o.csum_start;
+        h.csum_offset = o.csum_offset;
+    }
+    if (o.gso_size > 0) {
+        h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        h.gso_size = o.gso_size;
+        h.hdr_len = o.csum_start;  // headers up to L4; the kernel recomputes as needed
+    }
+    ++counters_.tx_frames;
+    counters_.tx_bytes += frame.size();
+    std::memcpy(frame.push(vnet_hdr_len).data(), &h, sizeof h);
+
+    tx_slot* slot = tx_free_.back();
+    tx_free_.pop_back();
+    slot->frame = std::move(frame);
+    io_uring_sqe* s = loop_.sqe();
+    const auto d = slot->frame.data();
+    io_uring_prep_send(s, fd_, d.data(), d.size(), 0);
+    io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(slot));
+}
+
+std::vector<std::pair<boost::asio::ip::address_v4, unsigned>> kernel_ipv4_addresses(const std::string& ifname) {
+    std::vector<std::pair<boost::asio::ip::address_v4, unsigned>> out;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return out;
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || ifname != a->ifa_name) continue;
+        auto addr = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr;
+        auto mask = a->ifa_netmask ? reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr : 0;
+        out.emplace_back(boost::asio::ip::address_v4(ntohl(addr)), static_cast<unsigned>(__builtin_popcount(mask)));
+    }
+    freeifaddrs(list);
+    return out;
+}
+
+}  // namespace coronet::link
