@@ -116,7 +116,8 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
 
 af_packet_device::~af_packet_device() {
     // Cancel what the kernel still holds and reap it, so no completion can
-    // reach a freed operation.
+    // reach a freed operation (or a sink that is already gone).
+    sink_ = nullptr;
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(s, nullptr);
@@ -164,7 +165,7 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
             std::memcpy(&h, base, sizeof h);
             ++counters_.rx_frames;
             counters_.rx_bytes += len - vnet_hdr_len;
-            sink_->on_frame(bytes{base + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
+            if (sink_) sink_->on_frame(bytes{base + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
         } else {
             ++counters_.rx_errors;
         }

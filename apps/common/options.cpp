@@ -1,0 +1,62 @@
+#include "options.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace coronet::apps {
+
+po::options_description common_description(common_options& out) {
+    po::options_description d("Interface options (shared by every coronet program)");
+    d.add_options()
+        ("iface", po::value(&out.iface.ifname)->value_name("IF"),
+         "interface the stack owns (it should carry no kernel IPv4 address in the stack's subnet)")
+        ("ip", po::value(&out.iface.address)->value_name("A.B.C.D/N"), "the stack's IPv4 address and prefix")
+        ("gateway", po::value<std::string>()->value_name("A.B.C.D")->notifier([&out](const std::string& g) {
+             out.iface.gateway = g;
+         }), "next hop for destinations outside the prefix")
+        ("mac", po::value<std::string>()->value_name("MAC")->notifier([&out](const std::string& m) {
+             out.iface.mac = m;
+         }), "source MAC to use (default: the interface's)")
+        ("mtu", po::value(&out.iface.mtu)->value_name("BYTES"), "IP MTU (default: the interface's)")
+        ("log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
+         "trace, debug, info, warn, error or off")
+        ("pcap", po::value(&out.iface.pcap)->value_name("FILE"), "write every frame sent and received to a pcapng file");
+    return d;
+}
+
+[[noreturn]] void die(const std::string& program, const std::string& message, int code) {
+    std::cerr << program << ": " << message << "\n";
+    std::exit(code);
+}
+
+po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common) {
+    const std::string program = argc > 0 ? std::string(argv[0]).substr(std::string(argv[0]).rfind('/') + 1) : "coronet";
+    cl.options.add_options()("help,h", "show this help and exit");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(cl.options).positional(cl.positional).run(), vm);
+        if (vm.count("help")) {
+            std::cout << "Usage: " << cl.usage << "\n\n" << cl.summary << "\n\n" << cl.options << "\n";
+            std::exit(0);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        die(program, std::string(e.what()) + "\nTry '" + program + " --help'.", 2);
+    }
+    const auto level = spdlog::level::from_str(common.log_level);
+    if (level == spdlog::level::off && common.log_level != "off")
+        die(program, "unknown --log-level '" + common.log_level + "'\nTry '" + program + " --help'.", 2);
+    spdlog::set_level(level);
+    if (common.iface.ifname.empty()) die(program, "--iface is required\nTry '" + program + " --help'.", 2);
+    if (common.iface.address.empty()) die(program, "--ip is required\nTry '" + program + " --help'.", 2);
+    try {
+        parse_ipv4_prefix(common.iface.address);
+    } catch (const std::invalid_argument& e) {
+        die(program, std::string("--ip: ") + e.what(), 2);
+    }
+    return vm;
+}
+
+}  // namespace coronet::apps

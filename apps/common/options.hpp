@@ -1,0 +1,39 @@
+// The options every coronet app shares (--iface --ip --gateway --mac --mtu
+// --log-level --pcap), parsed with Boost.Program_options, and the usual
+// --help / usage-error handling (exit 0 / exit 2).
+#pragma once
+
+#include <coronet/api/stack.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <string>
+
+namespace coronet::apps {
+
+namespace po = boost::program_options;
+
+struct common_options {
+    interface_config iface;
+    std::string log_level = "warn";
+};
+
+// The common options, to add to an app's own description.
+po::options_description common_description(common_options& out);
+
+struct command_line {
+    std::string usage;                  // e.g. "coronet-ping [options] HOST"
+    std::string summary;                // one paragraph on what the program does
+    po::options_description options;    // all named options (common ones included)
+    po::positional_options_description positional;
+};
+
+// Parses argv. --help prints usage and exits 0; a usage error prints the
+// message and a hint to stderr and exits 2. Also applies --log-level and
+// checks that --iface and --ip were given.
+po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common);
+
+// Prints "program: message" to stderr and exits with code.
+[[noreturn]] void die(const std::string& program, const std::string& message, int code);
+
+}  // namespace coronet::apps

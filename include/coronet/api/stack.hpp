@@ -1,0 +1,56 @@
+// The user-space stack on one interface: the AF_PACKET device (optionally
+// tee'd into a pcapng file) and the IPv4 host above it, on a caller's loop.
+// This is what applications create first.
+#pragma once
+
+#include <coronet/link/af_packet.hpp>
+#include <coronet/link/pcapng.hpp>
+#include <coronet/net/host.hpp>
+#include <coronet/runtime/loop.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace coronet {
+
+struct interface_config {
+    std::string ifname;
+    std::string address;                 // "A.B.C.D/N"
+    std::optional<std::string> gateway;  // "A.B.C.D"
+    std::optional<std::string> mac;      // "aa:bb:cc:dd:ee:ff"; default: the interface's
+    std::uint16_t mtu = 0;               // 0: the interface's
+    std::string pcap;                    // pcapng file of every frame; empty: none
+};
+
+// An address with its prefix length, parsed from "A.B.C.D/N" (N defaults to 32).
+struct ipv4_prefix {
+    boost::asio::ip::address_v4 address;
+    unsigned length = 32;
+};
+// Parses "A.B.C.D/N"; throws std::invalid_argument with a readable message.
+ipv4_prefix parse_ipv4_prefix(const std::string& text);
+
+class stack {
+public:
+    // Opens the interface and starts the host (gratuitous ARP). Throws
+    // std::system_error / std::invalid_argument on a bad interface or
+    // address. Warns when the kernel has an address in the same subnet on the
+    // interface (it would answer our peers with RSTs).
+    stack(runtime::loop& loop, const interface_config& cfg);
+    ~stack();
+
+    runtime::loop& loop() noexcept { return loop_; }
+    net::host& host() noexcept { return *host_; }
+    link::device& device() noexcept { return *device_; }
+    link::pcap_tap* pcap() noexcept { return tap_.get(); }
+
+private:
+    runtime::loop& loop_;
+    std::unique_ptr<link::af_packet_device> raw_;
+    std::unique_ptr<link::pcap_tap> tap_;
+    link::device* device_ = nullptr;
+    std::unique_ptr<net::host> host_;
+};
+
+}  // namespace coronet

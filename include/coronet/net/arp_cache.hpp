@@ -1,0 +1,73 @@
+// The ARP cache (RFC 826): next-hop IPv4 -> MAC, with entry lifetimes,
+// request retries and a bounded queue of frames waiting for resolution.
+// Sans-I/O: time is passed in, and the caller sends what it is told to.
+#pragma once
+
+#include <coronet/link/packet.hpp>
+#include <coronet/runtime/clock.hpp>
+#include <coronet/wire/ethernet.hpp>
+
+#include <boost/asio/ip/address_v4.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace coronet::net {
+
+using boost::asio::ip::address_v4;
+
+struct arp_config {
+    std::size_t capacity = 1024;                       // entries
+    runtime::duration reachable = std::chrono::seconds(60);  // lifetime of a learned entry
+    runtime::duration retry = std::chrono::seconds(1);       // between requests
+    unsigned max_requests = 3;                         // then resolution fails
+    std::size_t max_pending = 32;                      // frames queued per unresolved address
+};
+
+class arp_cache {
+public:
+    explicit arp_cache(arp_config cfg = {}) : cfg_(cfg) {}
+
+    // The MAC of ip if known and not expired.
+    std::optional<wire::mac_address> lookup(address_v4 ip, runtime::time_point now) const;
+
+    enum class queued { send_request, waiting, full };
+    // Holds frame until ip resolves. send_request: the caller sends the first
+    // ARP request now; full: the frame was dropped (queue or cache full).
+    queued enqueue(address_v4 ip, link::packet frame, runtime::time_point now);
+
+    // Records ip -> mac (create = false only refreshes an existing entry, RFC
+    // 826's merge); frames that were waiting for ip are appended to `ready`.
+    void learn(address_v4 ip, const wire::mac_address& mac, runtime::time_point now, bool create,
+               std::vector<link::packet>& ready);
+
+    struct tick_result {
+        std::vector<address_v4> retry;   // send another request for these
+        std::vector<address_v4> failed;  // gave up: their frames were dropped
+        std::size_t dropped_frames = 0;
+    };
+    // Retries, failures and expiry due at now.
+    void tick(runtime::time_point now, tick_result& out);
+    // When tick() next has something to do, or time_point::max().
+    runtime::time_point next_deadline() const;
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    const arp_config& config() const noexcept { return cfg_; }
+
+private:
+    struct entry {
+        bool resolved = false;
+        wire::mac_address mac{};
+        runtime::time_point deadline{};  // expiry when resolved, next retry otherwise
+        unsigned requests = 0;
+        std::vector<link::packet> pending;
+    };
+    bool make_room(runtime::time_point now);
+
+    arp_config cfg_;
+    std::unordered_map<std::uint32_t, entry> entries_;
+};
+
+}  // namespace coronet::net

@@ -1,0 +1,114 @@
+// One IPv4 host on one device: Ethernet demultiplexing, ARP (answers,
+// resolution, gratuitous ARP at start), IPv4 input validation and output
+// routing (on-link or via the gateway), and ICMP echo. Transport protocols
+// plug in as ipv4_handlers. Every frame that is not accepted is counted.
+#pragma once
+
+#include <coronet/link/device.hpp>
+#include <coronet/net/arp_cache.hpp>
+#include <coronet/runtime/executor.hpp>
+#include <coronet/wire/icmp.hpp>
+#include <coronet/wire/ipv4.hpp>
+
+#include <functional>
+#include <optional>
+#include <system_error>
+
+namespace coronet::net {
+
+struct host_config {
+    address_v4 address;
+    unsigned prefix_len = 24;
+    std::optional<address_v4> gateway;
+    std::optional<wire::mac_address> mac;  // default: the device's
+    std::uint16_t mtu = 0;                 // 0: the device's
+    arp_config arp;
+};
+
+struct host_counters {
+    std::uint64_t rx_frames = 0;
+    std::uint64_t rx_bad_ethernet = 0, rx_other_mac = 0, rx_unknown_ethertype = 0;
+    std::uint64_t rx_bad_arp = 0, arp_requests_answered = 0, arp_replies_received = 0, arp_conflicts = 0;
+    std::uint64_t rx_bad_ipv4 = 0, rx_other_ip = 0, rx_fragments = 0, rx_ttl_zero = 0, rx_unknown_protocol = 0;
+    std::uint64_t rx_bad_icmp = 0, icmp_echo_requests = 0, icmp_echo_replies = 0, icmp_other = 0;
+    std::uint64_t tx_packets = 0, tx_no_route = 0, tx_no_buffer = 0, tx_too_big = 0;
+    std::uint64_t arp_requests_sent = 0, arp_resolve_failed = 0, arp_queue_drops = 0;
+
+    // Frames dropped as malformed or not addressed to us, all causes together.
+    std::uint64_t rx_dropped() const noexcept {
+        return rx_bad_ethernet + rx_other_mac + rx_unknown_ethertype + rx_bad_arp + rx_bad_ipv4 + rx_other_ip +
+               rx_fragments + rx_ttl_zero + rx_unknown_protocol + rx_bad_icmp;
+    }
+};
+
+// A transport protocol's entry point for datagrams addressed to us.
+class ipv4_handler {
+public:
+    virtual void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) = 0;
+
+protected:
+    ~ipv4_handler() = default;
+};
+
+class host final : private link::frame_sink {
+public:
+    host(runtime::executor& ex, link::device& dev, host_config cfg);
+    ~host();
+    host(const host&) = delete;
+    host& operator=(const host&) = delete;
+
+    // Starts receiving and announces the address with a gratuitous ARP.
+    void start();
+
+    // A packet for a transport payload (headroom for IP and Ethernet), or
+    // nullopt when the device's pool is exhausted.
+    std::optional<link::packet> allocate();
+    // Sends l4 (the transport header and payload at data()) to dst. Errors:
+    // network_unreachable (no route), no_buffer_space (ARP queue full),
+    // message_size (over the MTU). A frame waiting for ARP is not an error.
+    std::error_code send_ipv4(address_v4 dst, std::uint8_t protocol, link::packet l4);
+    // Sends an ICMP echo request carrying payload.
+    std::error_code send_echo_request(address_v4 dst, std::uint16_t ident, std::uint16_t seq, wire::bytes payload);
+
+    void set_handler(std::uint8_t protocol, ipv4_handler* h);
+    // Called for each echo reply addressed to us.
+    std::function<void(const wire::ipv4_view& ip, const wire::icmp_view& reply)> on_echo_reply;
+    // Called when ARP resolution of a next hop failed (its frames were dropped).
+    std::function<void(address_v4 next_hop)> on_unreachable;
+
+    address_v4 address() const noexcept { return cfg_.address; }
+    wire::mac_address mac() const noexcept { return mac_; }
+    std::uint16_t mtu() const noexcept { return mtu_; }
+    bool on_link(address_v4 ip) const noexcept;
+    link::device& device() noexcept { return dev_; }
+    runtime::executor& executor() noexcept { return ex_; }
+    const host_counters& counters() const noexcept { return counters_; }
+    const arp_cache& arp() const noexcept { return arp_; }
+
+private:
+    void on_frame(wire::bytes frame, const link::rx_meta& meta) override;
+    void arp_input(wire::bytes payload);
+    void ipv4_input(wire::bytes payload, const link::rx_meta& meta);
+    void icmp_input(const wire::ipv4_view& ip);
+    void send_arp(std::uint16_t op, const wire::mac_address& dst_mac, const wire::mac_address& target_mac,
+                  address_v4 target_ip);
+    void send_frame(link::packet p, const wire::mac_address& dst, std::uint16_t type);
+    void flush(std::vector<link::packet>& ready, const wire::mac_address& dst);
+    void arm_arp_timer();
+    static void arp_timer_fired(runtime::timer_node& n);
+
+    runtime::executor& ex_;
+    link::device& dev_;
+    host_config cfg_;
+    wire::mac_address mac_;
+    std::uint16_t mtu_;
+    std::uint32_t netmask_;
+    std::uint16_t next_ident_ = 1;
+    arp_cache arp_;
+    runtime::timer_node arp_timer_;
+    ipv4_handler* tcp_ = nullptr;
+    host_counters counters_;
+    std::vector<link::packet> ready_;  // scratch for frames released by ARP
+};
+
+}  // namespace coronet::net

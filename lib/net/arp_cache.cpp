@@ -1,0 +1,96 @@
+#include <coronet/net/arp_cache.hpp>
+
+#include <algorithm>
+
+namespace coronet::net {
+
+std::optional<wire::mac_address> arp_cache::lookup(address_v4 ip, runtime::time_point now) const {
+    auto it = entries_.find(ip.to_uint());
+    if (it == entries_.end() || !it->second.resolved || it->second.deadline <= now) return std::nullopt;
+    return it->second.mac;
+}
+
+bool arp_cache::make_room(runtime::time_point now) {
+    if (entries_.size() < cfg_.capacity) return true;
+    // Evict an expired entry, else the resolved one closest to expiry;
+    // entries still resolving keep their place.
+    auto victim = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+        if (!it->second.resolved) continue;
+        if (it->second.deadline <= now) {
+            victim = it;
+            break;
+        }
+        if (victim == entries_.end() || it->second.deadline < victim->second.deadline) victim = it;
+    }
+    if (victim == entries_.end()) return false;
+    entries_.erase(victim);
+    return true;
+}
+
+arp_cache::queued arp_cache::enqueue(address_v4 ip, link::packet frame, runtime::time_point now) {
+    auto it = entries_.find(ip.to_uint());
+    if (it != entries_.end() && it->second.resolved && it->second.deadline <= now) {
+        entries_.erase(it);  // expired: resolve afresh
+        it = entries_.end();
+    }
+    if (it == entries_.end()) {
+        if (!make_room(now)) return queued::full;
+        entry e;
+        e.deadline = now + cfg_.retry;
+        e.requests = 1;
+        e.pending.push_back(std::move(frame));
+        entries_.emplace(ip.to_uint(), std::move(e));
+        return queued::send_request;
+    }
+    entry& e = it->second;
+    if (e.pending.size() >= cfg_.max_pending) return queued::full;
+    e.pending.push_back(std::move(frame));
+    return queued::waiting;
+}
+
+void arp_cache::learn(address_v4 ip, const wire::mac_address& mac, runtime::time_point now, bool create,
+                      std::vector<link::packet>& ready) {
+    auto it = entries_.find(ip.to_uint());
+    if (it == entries_.end()) {
+        if (!create || !make_room(now)) return;
+        it = entries_.emplace(ip.to_uint(), entry{}).first;
+    }
+    entry& e = it->second;
+    e.resolved = true;
+    e.mac = mac;
+    e.deadline = now + cfg_.reachable;
+    e.requests = 0;
+    for (auto& p : e.pending) ready.push_back(std::move(p));
+    e.pending.clear();
+}
+
+void arp_cache::tick(runtime::time_point now, tick_result& out) {
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        entry& e = it->second;
+        if (e.deadline > now) {
+            ++it;
+            continue;
+        }
+        if (e.resolved) {
+            it = entries_.erase(it);
+        } else if (e.requests >= cfg_.max_requests) {
+            out.failed.push_back(address_v4(it->first));
+            out.dropped_frames += e.pending.size();
+            it = entries_.erase(it);
+        } else {
+            ++e.requests;
+            e.deadline = now + cfg_.retry;
+            out.retry.push_back(address_v4(it->first));
+            ++it;
+        }
+    }
+}
+
+runtime::time_point arp_cache::next_deadline() const {
+    runtime::time_point next = runtime::time_point::max();
+    for (const auto& [ip, e] : entries_) next = std::min(next, e.deadline);
+    return next;
+}
+
+}  // namespace coronet::net

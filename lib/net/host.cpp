@@ -1,0 +1,254 @@
+#include <coronet/net/host.hpp>
+
+#include <coronet/wire/arp.hpp>
+#include <coronet/wire/ethernet.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace coronet::net {
+
+using wire::ethernet_repr;
+using wire::mac_address;
+
+host::host(runtime::executor& ex, link::device& dev, host_config cfg)
+    : ex_(ex),
+      dev_(dev),
+      cfg_(cfg),
+      mac_(cfg.mac.value_or(dev.mac())),
+      mtu_(cfg.mtu ? std::min(cfg.mtu, dev.mtu()) : dev.mtu()),
+      netmask_(cfg.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - cfg.prefix_len)),
+      arp_(cfg.arp) {
+    arp_timer_.on_expire = &arp_timer_fired;
+    arp_timer_.context = this;
+}
+
+host::~host() { ex_.timers().erase(arp_timer_); }
+
+void host::start() {
+    dev_.start(*this);
+    // Gratuitous ARP (RFC 5227 announcement): sender and target are our address.
+    send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address);
+}
+
+bool host::on_link(address_v4 ip) const noexcept {
+    return (ip.to_uint() & netmask_) == (cfg_.address.to_uint() & netmask_);
+}
+
+void host::set_handler(std::uint8_t protocol, ipv4_handler* h) {
+    if (protocol == wire::ip_proto::tcp) tcp_ = h;
+}
+
+std::optional<link::packet> host::allocate() {
+    auto p = dev_.allocate();
+    if (!p) ++counters_.tx_no_buffer;
+    return p;
+}
+
+// ---- input ---------------------------------------------------------------
+
+void host::on_frame(wire::bytes frame, const link::rx_meta& meta) {
+    ++counters_.rx_frames;
+    auto eth = wire::ethernet_view::parse(frame);
+    if (!eth) {
+        ++counters_.rx_bad_ethernet;
+        return;
+    }
+    if (eth->dst() != mac_ && !eth->dst().is_broadcast()) {
+        ++counters_.rx_other_mac;
+        return;
+    }
+    switch (eth->type()) {
+    case wire::ethertype::arp: arp_input(eth->payload()); break;
+    case wire::ethertype::ipv4: ipv4_input(eth->payload(), meta); break;
+    default: ++counters_.rx_unknown_ethertype;
+    }
+}
+
+void host::arp_input(wire::bytes payload) {
+    auto arp = wire::arp_view::parse(payload);
+    if (!arp) {
+        ++counters_.rx_bad_arp;
+        return;
+    }
+    const address_v4 sender = arp->sender_ip();
+    if (sender == cfg_.address) {
+        if (arp->sender_mac() != mac_) {
+            ++counters_.arp_conflicts;
+            spdlog::warn("ARP: {} is also claimed by {}", sender.to_string(), arp->sender_mac().to_string());
+        }
+        return;
+    }
+    const bool for_us = arp->target_ip() == cfg_.address;
+    if (arp->operation() == wire::arp_op::reply) ++counters_.arp_replies_received;
+    // RFC 826: update an existing entry always; create one only when addressed to us.
+    if (!sender.is_unspecified()) {
+        arp_.learn(sender, arp->sender_mac(), ex_.now(), for_us, ready_);
+        flush(ready_, arp->sender_mac());
+    }
+    if (for_us && arp->operation() == wire::arp_op::request) {
+        ++counters_.arp_requests_answered;
+        send_arp(wire::arp_op::reply, arp->sender_mac(), arp->sender_mac(), sender);
+    }
+}
+
+void host::ipv4_input(wire::bytes payload, const link::rx_meta& meta) {
+    auto ip = wire::ipv4_view::parse(payload);
+    if (!ip) {
+        ++counters_.rx_bad_ipv4;
+        return;
+    }
+    const address_v4 dst = ip->dst();
+    const bool broadcast = dst == address_v4::broadcast() || (dst.to_uint() | netmask_) == ~std::uint32_t{0};
+    if (dst != cfg_.address && !(broadcast && on_link(ip->src()))) {
+        ++counters_.rx_other_ip;
+        return;
+    }
+    if (ip->is_fragment()) {
+        ++counters_.rx_fragments;  // no reassembly: see README
+        return;
+    }
+    if (ip->ttl() == 0) {
+        ++counters_.rx_ttl_zero;
+        return;
+    }
+    switch (ip->protocol()) {
+    case wire::ip_proto::icmp: icmp_input(*ip); break;
+    case wire::ip_proto::tcp:
+        if (tcp_) {
+            tcp_->on_ipv4(*ip, meta);
+            break;
+        }
+        [[fallthrough]];
+    default: ++counters_.rx_unknown_protocol;
+    }
+}
+
+void host::icmp_input(const wire::ipv4_view& ip) {
+    auto icmp = wire::icmp_view::parse(ip.payload());
+    if (!icmp) {
+        ++counters_.rx_bad_icmp;
+        return;
+    }
+    if (icmp->type() == wire::icmp_type::echo_request && ip.dst() == cfg_.address) {
+        ++counters_.icmp_echo_requests;
+        auto p = allocate();
+        const auto data = icmp->payload();
+        if (!p || p->tailroom() < wire::icmp_repr::header_len + data.size()) return;
+        auto msg = p->put(wire::icmp_repr::header_len + data.size());
+        std::copy(data.begin(), data.end(), msg.begin() + wire::icmp_repr::header_len);
+        wire::icmp_repr{.type = wire::icmp_type::echo_reply, .code = 0, .ident = icmp->ident(), .seq_no = icmp->seq_no()}
+            .emit(msg);
+        send_ipv4(ip.src(), wire::ip_proto::icmp, std::move(*p));
+    } else if (icmp->type() == wire::icmp_type::echo_reply) {
+        ++counters_.icmp_echo_replies;
+        if (on_echo_reply) on_echo_reply(ip, *icmp);
+    } else {
+        ++counters_.icmp_other;
+    }
+}
+
+// ---- output --------------------------------------------------------------
+
+std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, link::packet l4) {
+    address_v4 next_hop = dst;
+    if (!on_link(dst)) {
+        if (!cfg_.gateway) {
+            ++counters_.tx_no_route;
+            return std::make_error_code(std::errc::network_unreachable);
+        }
+        next_hop = *cfg_.gateway;
+    }
+    if (l4.size() + wire::ipv4_repr::header_len > mtu_ && l4.offload.gso_size == 0) {
+        ++counters_.tx_too_big;
+        return std::make_error_code(std::errc::message_size);
+    }
+    wire::ipv4_repr ip{};
+    ip.src = cfg_.address;
+    ip.dst = dst;
+    ip.protocol = protocol;
+    ip.ident = next_ident_++;
+    ip.payload_len = static_cast<std::uint16_t>(l4.size());
+    ip.emit(l4.push(wire::ipv4_repr::header_len));
+    ++counters_.tx_packets;
+
+    const bool broadcast = dst == address_v4::broadcast() || (on_link(dst) && (dst.to_uint() | netmask_) == ~0u);
+    if (broadcast) {
+        send_frame(std::move(l4), mac_address::broadcast(), wire::ethertype::ipv4);
+        return {};
+    }
+    if (auto mac = arp_.lookup(next_hop, ex_.now())) {
+        send_frame(std::move(l4), *mac, wire::ethertype::ipv4);
+        return {};
+    }
+    switch (arp_.enqueue(next_hop, std::move(l4), ex_.now())) {
+    case arp_cache::queued::send_request:
+        send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, next_hop);
+        arm_arp_timer();
+        return {};
+    case arp_cache::queued::waiting: return {};
+    case arp_cache::queued::full: break;
+    }
+    ++counters_.arp_queue_drops;
+    return std::make_error_code(std::errc::no_buffer_space);
+}
+
+std::error_code host::send_echo_request(address_v4 dst, std::uint16_t ident, std::uint16_t seq, wire::bytes payload) {
+    auto p = allocate();
+    if (!p) return std::make_error_code(std::errc::no_buffer_space);
+    if (p->tailroom() < wire::icmp_repr::header_len + payload.size()) return std::make_error_code(std::errc::message_size);
+    auto msg = p->put(wire::icmp_repr::header_len + payload.size());
+    std::copy(payload.begin(), payload.end(), msg.begin() + wire::icmp_repr::header_len);
+    wire::icmp_repr{.type = wire::icmp_type::echo_request, .code = 0, .ident = ident, .seq_no = seq}.emit(msg);
+    return send_ipv4(dst, wire::ip_proto::icmp, std::move(*p));
+}
+
+void host::send_arp(std::uint16_t op, const mac_address& dst_mac, const mac_address& target_mac, address_v4 target_ip) {
+    auto p = allocate();
+    if (!p) return;
+    wire::arp_repr{.operation = op, .sender_mac = mac_, .sender_ip = cfg_.address, .target_mac = target_mac,
+                   .target_ip = target_ip}
+        .emit(p->put(wire::arp_repr::len));
+    if (op == wire::arp_op::request) ++counters_.arp_requests_sent;
+    send_frame(std::move(*p), dst_mac, wire::ethertype::arp);
+}
+
+void host::send_frame(link::packet p, const mac_address& dst, std::uint16_t type) {
+    ethernet_repr{.dst = dst, .src = mac_, .type = type}.emit(p.push(ethernet_repr::header_len));
+    dev_.transmit(std::move(p));
+}
+
+void host::flush(std::vector<link::packet>& ready, const mac_address& dst) {
+    for (auto& p : ready) send_frame(std::move(p), dst, wire::ethertype::ipv4);
+    ready.clear();
+}
+
+// ---- ARP timers ----------------------------------------------------------
+
+void host::arm_arp_timer() {
+    const auto next = arp_.next_deadline();
+    if (next == runtime::time_point::max()) return;
+    if (arp_timer_.queued()) {
+        if (arp_timer_.deadline <= next) return;
+        ex_.timers().erase(arp_timer_);
+    }
+    arp_timer_.deadline = next;
+    ex_.timers().insert(arp_timer_);
+}
+
+void host::arp_timer_fired(runtime::timer_node& n) {
+    auto* self = static_cast<host*>(n.context);
+    arp_cache::tick_result r;
+    self->arp_.tick(self->ex_.now(), r);
+    for (auto ip : r.retry) self->send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, ip);
+    self->counters_.arp_queue_drops += r.dropped_frames;
+    for (auto ip : r.failed) {
+        ++self->counters_.arp_resolve_failed;
+        spdlog::debug("ARP: no answer for {}", ip.to_string());
+        if (self->on_unreachable) self->on_unreachable(ip);
+    }
+    self->arm_arp_timer();
+}
+
+}  // namespace coronet::net
