@@ -1,0 +1,151 @@
+#include "netns.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace coronet::test {
+
+int sh(const std::string& cmd, std::string* out) {
+    std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return -1;
+    std::array<char, 4096> buf;
+    std::string text;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) text.append(buf.data(), n);
+    const int status = ::pclose(p);
+    if (out) *out = text;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string bin(const std::string& relative) {
+    const char* dir = std::getenv("CORONET_BIN_DIR");
+    return std::string(dir ? dir : ".") + "/" + relative;
+}
+
+child_process::child_process(const std::vector<std::string>& argv) {
+    char tmpl[] = "/tmp/coronet-test-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemp failed");
+    out_path_ = tmpl;
+    pid_ = ::fork();
+    BOOST_REQUIRE_MESSAGE(pid_ >= 0, "fork failed");
+    if (pid_ == 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        const int null = ::open("/dev/null", O_RDONLY);
+        ::dup2(null, 0);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        std::perror("execvp");
+        ::_exit(127);
+    }
+    ::close(fd);
+}
+
+child_process::~child_process() {
+    if (running()) terminate(2000ms);
+    ::unlink(out_path_.c_str());
+}
+
+bool child_process::running() {
+    if (pid_ <= 0 || status_ != -1) return false;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return false;
+    }
+    return true;
+}
+
+std::string child_process::output() const {
+    std::ifstream in(out_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool child_process::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (output().find(needle) != std::string::npos) return true;
+        if (!running()) return output().find(needle) != std::string::npos;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+int child_process::wait(std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (running()) {
+        if (std::chrono::steady_clock::now() >= end) return -1;
+        std::this_thread::sleep_for(10ms);
+    }
+    return status_;
+}
+
+int child_process::terminate(std::chrono::milliseconds timeout) {
+    if (running()) ::kill(pid_, SIGTERM);
+    if (wait(timeout) == -1) {
+        ::kill(pid_, SIGKILL);
+        wait(5000ms);
+    }
+    return status_;
+}
+
+namespace {
+std::atomic<int> topology_counter{0};
+}
+
+topology::topology() {
+    if (::geteuid() != 0)
+        BOOST_FAIL("the netns tier needs root (CAP_NET_ADMIN) to create network namespaces; run it as root");
+    const std::string id = "cn" + std::to_string(::getpid()) + "-" + std::to_string(topology_counter++);
+    ns_stack = id + "s";
+    ns_peer = id + "p";
+    if_stack = id + "s0";
+    if_peer = id + "p0";
+    std::string out;
+    const std::string cmd = "set -e; ip netns add " + ns_stack + "; ip netns add " + ns_peer +
+                            "; ip link add " + if_stack + " netns " + ns_stack + " type veth peer name " + if_peer +
+                            " netns " + ns_peer + "; ip -n " + ns_stack + " link set lo up; ip -n " + ns_stack +
+                            " link set " + if_stack + " up; ip -n " + ns_peer + " link set lo up; ip -n " + ns_peer +
+                            " link set " + if_peer + " up; ip -n " + ns_peer + " addr add " + peer_ip + "/" +
+                            std::to_string(prefix) + " dev " + if_peer;
+    if (sh(cmd, &out) != 0) {
+        sh("ip netns del " + ns_stack + " 2>/dev/null; ip netns del " + ns_peer + " 2>/dev/null");
+        BOOST_FAIL("cannot create the test namespaces: " + out);
+    }
+}
+
+topology::~topology() { sh("ip netns del " + ns_stack + "; ip netns del " + ns_peer); }
+
+std::string topology::in_peer(const std::string& cmd) const { return "ip netns exec " + ns_peer + " " + cmd; }
+
+std::vector<std::string> topology::stack_cmd(const std::string& program, const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"ip", "netns", "exec", ns_stack, bin(program), "--iface", if_stack,
+                                  "--ip", stack_ip + "/" + std::to_string(prefix)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+std::string topology::stack_mac() const {
+    std::string out;
+    sh("cat /dev/null; ip netns exec " + ns_stack + " cat /sys/class/net/" + if_stack + "/address", &out);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+}  // namespace coronet::test

@@ -1,0 +1,66 @@
+// The netns tier's fixture: two network namespaces joined by a veth pair
+// (default offloads on). The "stack" end has no kernel IPv4 address; the
+// "peer" end is the kernel's, with peer_ip. Names are unique per test run and
+// everything is deleted in the destructor, also when a test fails.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace coronet::test {
+
+using namespace std::chrono_literals;
+
+// Runs a shell command; returns its exit status and, if out is given, its
+// stdout and stderr.
+int sh(const std::string& cmd, std::string* out = nullptr);
+
+// Path of a built program (ctest sets CORONET_BIN_DIR).
+std::string bin(const std::string& relative);
+
+// A background process with its output captured in a file.
+class child_process {
+public:
+    explicit child_process(const std::vector<std::string>& argv);
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    // Waits until the output contains needle; false on timeout or exit.
+    bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout);
+    // Waits for exit; returns the exit code, or -1 on timeout (still running).
+    int wait(std::chrono::milliseconds timeout);
+    // SIGTERM, then SIGKILL after timeout; returns the exit code (128+sig if killed).
+    int terminate(std::chrono::milliseconds timeout = 5000ms);
+    std::string output() const;
+    bool running();
+
+private:
+    int pid_ = -1;
+    int status_ = -1;
+    std::string out_path_;
+};
+
+class topology {
+public:
+    // Creates the namespaces and veth pair; fails the test (BOOST_FAIL) with
+    // the reason when it cannot (for example, not root).
+    topology();
+    ~topology();
+    topology(const topology&) = delete;
+    topology& operator=(const topology&) = delete;
+
+    std::string ns_stack, ns_peer, if_stack, if_peer;
+    std::string stack_ip = "10.201.0.2", peer_ip = "10.201.0.1";
+    unsigned prefix = 24;
+
+    // "ip netns exec <ns_peer> <cmd>"
+    std::string in_peer(const std::string& cmd) const;
+    // argv of a coronet program in the stack namespace with --iface/--ip set.
+    std::vector<std::string> stack_cmd(const std::string& program, const std::vector<std::string>& args = {}) const;
+    // The MAC of the stack's interface.
+    std::string stack_mac() const;
+};
+
+}  // namespace coronet::test

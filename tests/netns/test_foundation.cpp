@@ -1,0 +1,133 @@
+// ARP, IPv4 and ICMP of the stack against the kernel over a veth pair.
+#include "netns.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <regex>
+
+using namespace coronet::test;
+
+namespace {
+
+// The value of "key":N in a one-line JSON object.
+long json_field(const std::string& json, const std::string& key) {
+    std::smatch m;
+    if (!std::regex_search(json, m, std::regex("\"" + key + "\":(\\d+)"))) return -1;
+    return std::stol(m[1]);
+}
+
+// Received count from ping(8) or coronet-ping output.
+long received(const std::string& ping_output) {
+    std::smatch m;
+    if (!std::regex_search(ping_output, m, std::regex("(\\d+) received"))) return -1;
+    return std::stol(m[1]);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(foundation)
+
+BOOST_AUTO_TEST_CASE(kernel_ping_to_the_stack_gets_20_replies) {
+    topology t;
+    child_process host(t.stack_cmd("tests/netns/coronet-test-host"));
+    BOOST_REQUIRE_MESSAGE(host.wait_for_output("ready", 5000ms), host.output());
+    std::string out;
+    const int rc = sh(t.in_peer("ping -c 20 -i 0.05 -W 2 " + t.stack_ip), &out);
+    BOOST_TEST_MESSAGE(out);
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(received(out) == 20);
+    BOOST_TEST(host.terminate() == 0);
+    BOOST_TEST(json_field(host.output(), "icmp_echo_requests") == 20);
+}
+
+BOOST_AUTO_TEST_CASE(kernel_neighbour_table_learns_the_stack_mac) {
+    topology t;
+    child_process host(t.stack_cmd("tests/netns/coronet-test-host"));
+    BOOST_REQUIRE_MESSAGE(host.wait_for_output("ready", 5000ms), host.output());
+    BOOST_TEST(sh(t.in_peer("ping -c 1 -W 2 " + t.stack_ip)) == 0);
+    std::string neigh;
+    sh("ip -n " + t.ns_peer + " neigh show " + t.stack_ip, &neigh);
+    BOOST_TEST_MESSAGE("neighbour entry: " << neigh);
+    BOOST_TEST(neigh.find(t.stack_mac()) != std::string::npos);
+    BOOST_TEST(neigh.find("FAILED") == std::string::npos);
+    BOOST_TEST(host.terminate() == 0);
+    BOOST_TEST(json_field(host.output(), "arp_requests_answered") >= 1);
+}
+
+BOOST_AUTO_TEST_CASE(coronet_ping_to_the_kernel_gets_replies) {
+    topology t;
+    child_process ping(t.stack_cmd("apps/coronet-ping", {"-c", "5", "-i", "0.1", t.peer_ip}));
+    const int rc = ping.wait(20000ms);
+    BOOST_TEST_MESSAGE(ping.output());
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(received(ping.output()) == 5);
+    BOOST_TEST(ping.output().find("5 packets transmitted, 5 received, 0% packet loss") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(coronet_ping_to_a_silent_address_exits_1) {
+    topology t;
+    child_process ping(t.stack_cmd("apps/coronet-ping", {"-c", "2", "-i", "0.2", "-W", "1", "10.201.0.77"}));
+    const int rc = ping.wait(20000ms);
+    BOOST_TEST_MESSAGE(ping.output());
+    BOOST_TEST(rc == 1);
+    BOOST_TEST(received(ping.output()) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(coronet_ping_pcap_is_readable_by_tshark) {
+    topology t;
+    const std::string pcap = "/tmp/" + t.ns_stack + ".pcapng";
+    child_process ping(t.stack_cmd("apps/coronet-ping", {"-c", "3", "-i", "0.1", "--pcap", pcap, t.peer_ip}));
+    BOOST_TEST(ping.wait(20000ms) == 0);
+    std::string out;
+    const int rc = sh("tshark -r " + pcap + " -Y icmp -T fields -e icmp.type", &out);
+    ::unlink(pcap.c_str());
+    BOOST_TEST_MESSAGE(out);
+    BOOST_TEST(rc == 0);
+    // three requests (8) and three replies (0), plus the ARP exchange not shown
+    BOOST_TEST(std::count(out.begin(), out.end(), '8') == 3);
+    BOOST_TEST(std::count(out.begin(), out.end(), '0') == 3);
+}
+
+BOOST_AUTO_TEST_CASE(flood_of_10000_malformed_frames_is_counted_and_ping_still_works) {
+    topology t;
+    child_process host(t.stack_cmd("tests/netns/coronet-test-host"));
+    BOOST_REQUIRE_MESSAGE(host.wait_for_output("ready", 5000ms), host.output());
+    std::string sent;
+    const std::string script = std::string(CORONET_SOURCE_DIR) + "/tests/netns/malformed_flood.py";
+    const int rc = sh(t.in_peer("/usr/bin/python3 " + script + " " + t.if_peer + " " + t.stack_mac() + " " +
+                                t.stack_ip + " " + t.peer_ip + " 10000"),
+                      &sent);
+    BOOST_TEST_MESSAGE("sent: " << sent);
+    BOOST_REQUIRE(rc == 0);
+    std::string out;
+    BOOST_TEST(sh(t.in_peer("ping -c 3 -i 0.1 -W 2 " + t.stack_ip), &out) == 0);
+    BOOST_TEST(received(out) == 3);
+    BOOST_REQUIRE(host.terminate() == 0);  // still alive: no crash
+    const std::string counters = host.output();
+    BOOST_TEST_MESSAGE("counters: " << counters);
+    const long dropped = json_field(counters, "rx_dropped");
+    const long kernel_drops = json_field(counters, "dev_rx_kernel_drops");
+    BOOST_TEST(kernel_drops == 0);
+    BOOST_TEST(dropped >= 10000);  // kernel IPv6 chatter may add a few
+    // Each kind of damage lands in its own counter, frame for frame.
+    auto sent_of = [&](std::initializer_list<const char*> kinds) {
+        long n = 0;
+        for (const char* k : kinds) n += json_field(sent, k);
+        return n;
+    };
+    BOOST_TEST(json_field(counters, "rx_bad_arp") == sent_of({"arp_truncated", "arp_bad_htype"}));
+    BOOST_TEST(json_field(counters, "rx_bad_ipv4") ==
+               sent_of({"ipv4_truncated", "ipv4_bad_version", "ipv4_ihl_too_small", "ipv4_ihl_past_end",
+                        "ipv4_total_length_past_frame", "ipv4_total_length_below_header", "ipv4_bad_checksum"}));
+    BOOST_TEST(json_field(counters, "rx_fragments") == sent_of({"ipv4_fragment"}));
+    BOOST_TEST(json_field(counters, "rx_ttl_zero") == sent_of({"ipv4_ttl_zero"}));
+    BOOST_TEST(json_field(counters, "rx_other_ip") == sent_of({"ipv4_other_ip"}));
+    BOOST_TEST(json_field(counters, "rx_unknown_protocol") == sent_of({"ipv4_unknown_protocol"}));
+    BOOST_TEST(json_field(counters, "rx_bad_icmp") == sent_of({"icmp_bad_checksum", "icmp_truncated"}));
+    // The kernel's own IPv6 multicast may add to these two.
+    BOOST_TEST(json_field(counters, "rx_other_mac") >= sent_of({"other_mac"}));
+    BOOST_TEST(json_field(counters, "rx_unknown_ethertype") >= sent_of({"unknown_ethertype"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
