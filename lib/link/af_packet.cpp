@@ -175,6 +175,13 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
     if (!more && cqe.res != -ECANCELED && sink_) arm_receive();
 }
 
+const device_counters& af_packet_device::counters() const {
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) counters_.rx_kernel_drops += st.tp_drops;
+    return counters_;
+}
+
 std::optional<packet> af_packet_device::allocate() {
     auto p = tx_pool_.get();
     if (!p) ++counters_.tx_dropped;

@@ -13,7 +13,7 @@ namespace {
 // The value of "key":N in a one-line JSON object.
 long json_field(const std::string& json, const std::string& key) {
     std::smatch m;
-    if (!std::regex_search(json, m, std::regex("\"" + key + "\":(\\d+)"))) return -1;
+    if (!std::regex_search(json, m, std::regex("\"" + key + "\":\\s*(\\d+)"))) return -1;
     return std::stol(m[1]);
 }
 

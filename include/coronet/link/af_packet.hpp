@@ -40,7 +40,8 @@ public:
     void start(frame_sink& sink) override;
     std::optional<packet> allocate() override;
     void transmit(packet frame) override;
-    const device_counters& counters() const override { return counters_; }
+    // Also collects the kernel's drop count (PACKET_STATISTICS, reset on read).
+    const device_counters& counters() const override;
 
 private:
     struct rx_op;
@@ -55,7 +56,7 @@ private:
     wire::mac_address mac_{};
     std::uint16_t mtu_ = 1500;
     frame_sink* sink_ = nullptr;
-    device_counters counters_;
+    mutable device_counters counters_;
 
     // RX: the provided-buffer ring shared with the kernel, and its buffers.
     io_uring_buf_ring* buf_ring_ = nullptr;
