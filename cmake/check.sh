@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds coronet twice (Release,
+# and ASan+UBSan), and runs every test tier of both builds through ctest.
+# The netns tier needs root; without it, it fails and says so.
+# Exit status: non-zero if any build or test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source cmake/deps.sh
+install_deps
+
+echo "== Release build"
+build_tree build/release -DCMAKE_BUILD_TYPE=Release
+echo "== ASan+UBSan build"
+build_tree build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORONET_SANITIZE=ON
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+status=0
+echo "== tests (Release)"
+ctest --test-dir build/release --output-on-failure || status=1
+echo "== tests (ASan+UBSan)"
+ctest --test-dir build/asan --output-on-failure || status=1
+exit $status
