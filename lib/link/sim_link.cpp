@@ -41,7 +41,10 @@ public:
         const auto now = ex_.now();
         auto v = model_.decide(frame.size(), now);
         if (v.drop) return;
-        if (v.corrupt_bit) {
+        // Corruption models damage that Ethernet's FCS missed; ARP has no
+        // checksum of its own to catch it, so only IPv4 frames are damaged.
+        const bool ipv4 = frame.size() >= 14 && frame.data()[12] == std::byte{0x08} && frame.data()[13] == std::byte{0};
+        if (v.corrupt_bit && ipv4) {
             auto d = frame.data();
             d[*v.corrupt_bit / 8] ^= std::byte(1u << (*v.corrupt_bit % 8));
         }

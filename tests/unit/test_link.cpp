@@ -1,0 +1,154 @@
+#include <coronet/link/impairment.hpp>
+#include <coronet/link/packet.hpp>
+#include <coronet/link/pcapng.hpp>
+#include <coronet/link/sim_link.hpp>
+#include <coronet/runtime/sim_loop.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <unistd.h>
+#include <vector>
+
+using namespace coronet;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct recorder final : link::frame_sink {
+    std::vector<std::vector<std::byte>> frames;
+    std::vector<runtime::time_point> times;
+    runtime::executor* ex = nullptr;
+    void on_frame(wire::bytes f, const link::rx_meta&) override {
+        frames.emplace_back(f.begin(), f.end());
+        if (ex) times.push_back(ex->now());
+    }
+};
+
+// A frame of n bytes whose first payload byte (after a 14-byte header) is id.
+void send(link::device& dev, std::uint8_t id, std::size_t n = 100) {
+    auto p = dev.allocate();
+    BOOST_REQUIRE(p);
+    auto d = p->put(n);
+    std::memset(d.data(), 0, n);
+    d[14] = std::byte{id};
+    dev.transmit(std::move(*p));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(link_tests)
+
+BOOST_AUTO_TEST_CASE(packet_push_and_put_build_a_frame_in_the_headroom) {
+    link::packet_pool pool(2, 256, 64);
+    auto p = pool.get();
+    BOOST_REQUIRE(p);
+    BOOST_TEST(pool.available() == 1u);
+    std::memcpy(p->put(4).data(), "data", 4);
+    std::memcpy(p->push(3).data(), "hdr", 3);
+    BOOST_TEST(p->size() == 7u);
+    BOOST_TEST(p->headroom() == 61u);
+    BOOST_TEST(std::memcmp(p->data().data(), "hdrdata", 7) == 0);
+    p->pull(3);
+    BOOST_TEST(p->size() == 4u);
+    { auto q = std::move(*p); }
+    BOOST_TEST(pool.available() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(exhausted_pool_returns_nullopt) {
+    link::packet_pool pool(1, 128, 16);
+    auto a = pool.get();
+    BOOST_TEST(static_cast<bool>(a));
+    BOOST_TEST(!pool.get().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(sim_link_delivers_in_order_after_the_delay) {
+    runtime::sim_loop sim;
+    link::impairment imp;
+    imp.delay = 5ms;
+    link::sim_link wire{sim, imp, 1};
+    recorder rb;
+    rb.ex = &sim;
+    wire.b().start(rb);
+    const auto t0 = sim.now();
+    for (std::uint8_t i = 0; i < 10; ++i) send(wire.a(), i);
+    sim.run_until_idle();
+    BOOST_REQUIRE(rb.frames.size() == 10u);
+    for (std::uint8_t i = 0; i < 10; ++i) BOOST_TEST(std::to_integer<int>(rb.frames[i][14]) == i);
+    BOOST_TEST((rb.times.front() - t0 == 5ms));
+}
+
+BOOST_AUTO_TEST_CASE(sim_link_impairments_are_deterministic_from_the_seed) {
+    auto run = [](std::uint64_t seed) {
+        runtime::sim_loop sim;
+        link::impairment imp{.loss = 0.1, .duplicate = 0.05, .reorder = 0.1, .corrupt = 0.05};
+        imp.jitter = 2ms;
+        link::sim_link wire{sim, imp, seed};
+        recorder ra, rb;
+        wire.a().start(ra);
+        wire.b().start(rb);
+        for (int i = 0; i < 1000; ++i) send(wire.a(), static_cast<std::uint8_t>(i));
+        sim.run_until_idle();
+        return std::pair{rb.frames, wire.a_to_b().counters()};
+    };
+    auto [f1, c1] = run(42);
+    auto [f2, c2] = run(42);
+    auto [f3, c3] = run(43);
+    BOOST_TEST((f1 == f2));
+    BOOST_TEST((f1 != f3));
+    BOOST_TEST(c1.dropped > 50u);
+    BOOST_TEST(c1.dropped < 150u);
+    BOOST_TEST(c1.duplicated > 10u);
+    BOOST_TEST(c1.reordered > 40u);
+    BOOST_TEST(c1.corrupted > 10u);
+    BOOST_TEST(f1.size() == 1000 - c1.dropped + c1.duplicated);
+}
+
+BOOST_AUTO_TEST_CASE(impairment_rate_limit_spaces_frames_by_serialisation_time) {
+    link::impairment imp;
+    imp.rate_mbit = 8;  // 1 byte per microsecond
+    link::impairment_model m{imp, 1};
+    const runtime::time_point t{};
+    BOOST_TEST((m.decide(1000, t).delay == 1000us));
+    BOOST_TEST((m.decide(1000, t).delay == 2000us));
+    BOOST_TEST((m.decide(1000, t + 5ms).delay == 1000us));
+}
+
+BOOST_AUTO_TEST_CASE(pcapng_file_has_header_blocks_and_one_block_per_frame) {
+    const std::string path = "/tmp/coronet-unit-" + std::to_string(::getpid()) + ".pcapng";
+    {
+        link::pcapng_writer w{path, "test0"};
+        std::vector<std::byte> frame(60, std::byte{0xab});
+        w.write(frame, std::chrono::system_clock::now());
+        w.write(frame, std::chrono::system_clock::now(), "SYN_SENT -> ESTABLISHED");
+        BOOST_TEST(w.frames() == 2u);
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> data((std::istreambuf_iterator<char>(in)), {});
+    ::unlink(path.c_str());
+    // Walk the blocks: type, total length, ..., total length again.
+    std::vector<std::uint32_t> types;
+    std::size_t off = 0;
+    bool comment_found = false;
+    while (off + 12 <= data.size()) {
+        std::uint32_t type, len, len2;
+        std::memcpy(&type, &data[off], 4);
+        std::memcpy(&len, &data[off + 4], 4);
+        BOOST_REQUIRE(len % 4 == 0u);
+        BOOST_REQUIRE(off + len <= data.size());
+        std::memcpy(&len2, &data[off + len - 4], 4);
+        BOOST_TEST(len == len2);
+        if (std::string(data.begin() + off, data.begin() + off + len).find("SYN_SENT -> ESTABLISHED") !=
+            std::string::npos)
+            comment_found = true;
+        types.push_back(type);
+        off += len;
+    }
+    BOOST_TEST(off == data.size());
+    BOOST_TEST((types == std::vector<std::uint32_t>{0x0A0D0D0A, 1, 6, 6}));
+    BOOST_TEST(comment_found);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,206 @@
+#include <coronet/link/sim_link.hpp>
+#include <coronet/net/arp_cache.hpp>
+#include <coronet/net/host.hpp>
+#include <coronet/runtime/sim_loop.hpp>
+#include <coronet/wire/arp.hpp>
+#include <coronet/wire/ethernet.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <vector>
+
+using namespace coronet;
+using namespace std::chrono_literals;
+using boost::asio::ip::make_address_v4;
+
+namespace {
+
+const wire::mac_address mac_a{{0x02, 0, 0, 0, 0, 0xaa}};
+
+link::packet make_packet(link::packet_pool& pool) {
+    auto p = pool.get();
+    BOOST_REQUIRE(p);
+    return std::move(*p);
+}
+
+// Two hosts, 10.0.0.1 on a and 10.0.0.2 on b, over a sim_link.
+struct two_hosts {
+    runtime::sim_loop sim;
+    link::sim_link wire;
+    net::host a, b;
+    explicit two_hosts(link::impairment imp = {})
+        : wire(sim, imp, 7),
+          a(sim, wire.a(), {.address = make_address_v4("10.0.0.1"), .prefix_len = 24}),
+          b(sim, wire.b(), {.address = make_address_v4("10.0.0.2"), .prefix_len = 24}) {
+        a.start();
+        b.start();
+        sim.run_for(1ms);
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(arp_cache_tests)
+
+BOOST_AUTO_TEST_CASE(first_frame_for_an_address_asks_for_a_request_and_waits) {
+    net::arp_cache cache;
+    link::packet_pool pool(8, 128, 32);
+    const runtime::time_point t0{};
+    const auto ip = make_address_v4("10.0.0.9");
+    BOOST_TEST(!cache.lookup(ip, t0));
+    BOOST_TEST((cache.enqueue(ip, make_packet(pool), t0) == net::arp_cache::queued::send_request));
+    BOOST_TEST((cache.enqueue(ip, make_packet(pool), t0) == net::arp_cache::queued::waiting));
+    std::vector<link::packet> ready;
+    cache.learn(ip, mac_a, t0 + 1ms, false, ready);
+    BOOST_TEST(ready.size() == 2u);
+    BOOST_TEST((*cache.lookup(ip, t0 + 2ms) == mac_a));
+}
+
+BOOST_AUTO_TEST_CASE(learn_without_create_only_refreshes_existing_entries) {
+    net::arp_cache cache;
+    std::vector<link::packet> ready;
+    const runtime::time_point t0{};
+    cache.learn(make_address_v4("10.0.0.5"), mac_a, t0, false, ready);
+    BOOST_TEST(cache.size() == 0u);
+    cache.learn(make_address_v4("10.0.0.5"), mac_a, t0, true, ready);
+    BOOST_TEST(cache.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(entries_expire_after_their_lifetime) {
+    net::arp_cache cache({.reachable = 60s});
+    std::vector<link::packet> ready;
+    const runtime::time_point t0{};
+    const auto ip = make_address_v4("10.0.0.5");
+    cache.learn(ip, mac_a, t0, true, ready);
+    BOOST_TEST(cache.lookup(ip, t0 + 59s).has_value());
+    BOOST_TEST(!cache.lookup(ip, t0 + 60s).has_value());
+    net::arp_cache::tick_result r;
+    cache.tick(t0 + 61s, r);
+    BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(resolution_retries_then_fails_and_drops_waiting_frames) {
+    net::arp_cache cache({.retry = 1s, .max_requests = 3});
+    link::packet_pool pool(8, 128, 32);
+    const runtime::time_point t0{};
+    const auto ip = make_address_v4("10.0.0.9");
+    cache.enqueue(ip, make_packet(pool), t0);
+    cache.enqueue(ip, make_packet(pool), t0);
+    BOOST_TEST(pool.available() == 6u);
+    net::arp_cache::tick_result r;
+    cache.tick(t0 + 1s, r);
+    cache.tick(t0 + 2s, r);
+    BOOST_TEST(r.retry.size() == 2u);
+    BOOST_TEST(r.failed.empty());
+    cache.tick(t0 + 3s, r);
+    BOOST_TEST(r.failed.size() == 1u);
+    BOOST_TEST(r.dropped_frames == 2u);
+    BOOST_TEST(pool.available() == 8u);  // the frames went back to the pool
+    BOOST_TEST((cache.next_deadline() == runtime::time_point::max()));
+}
+
+BOOST_AUTO_TEST_CASE(queue_per_address_is_bounded) {
+    net::arp_cache cache({.max_pending = 2});
+    link::packet_pool pool(8, 128, 32);
+    const runtime::time_point t0{};
+    const auto ip = make_address_v4("10.0.0.9");
+    cache.enqueue(ip, make_packet(pool), t0);
+    cache.enqueue(ip, make_packet(pool), t0);
+    BOOST_TEST((cache.enqueue(ip, make_packet(pool), t0) == net::arp_cache::queued::full));
+}
+
+BOOST_AUTO_TEST_CASE(full_cache_evicts_the_entry_closest_to_expiry) {
+    net::arp_cache cache({.capacity = 2});
+    std::vector<link::packet> ready;
+    const runtime::time_point t0{};
+    cache.learn(make_address_v4("10.0.0.1"), mac_a, t0, true, ready);
+    cache.learn(make_address_v4("10.0.0.2"), mac_a, t0 + 1s, true, ready);
+    cache.learn(make_address_v4("10.0.0.3"), mac_a, t0 + 2s, true, ready);
+    BOOST_TEST(cache.size() == 2u);
+    BOOST_TEST(!cache.lookup(make_address_v4("10.0.0.1"), t0 + 3s).has_value());
+    BOOST_TEST(cache.lookup(make_address_v4("10.0.0.3"), t0 + 3s).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_tests)
+
+BOOST_AUTO_TEST_CASE(ping_between_two_hosts_resolves_arp_and_gets_the_reply) {
+    two_hosts h;
+    int replies = 0;
+    h.a.on_echo_reply = [&](const wire::ipv4_view& ip, const wire::icmp_view& r) {
+        BOOST_TEST(ip.src() == make_address_v4("10.0.0.2"));
+        BOOST_TEST(r.seq_no() == 7);
+        ++replies;
+    };
+    const std::vector<std::byte> payload(32, std::byte{0x5a});
+    BOOST_TEST(!h.a.send_echo_request(make_address_v4("10.0.0.2"), 1, 7, payload));
+    h.sim.run_until_idle(10s);
+    BOOST_TEST(replies == 1);
+    BOOST_TEST(h.b.counters().icmp_echo_requests == 1u);
+    BOOST_TEST(h.b.counters().arp_requests_answered == 1u);
+    BOOST_TEST((*h.a.arp().lookup(make_address_v4("10.0.0.2"), h.sim.now()) == h.b.mac()));
+    BOOST_TEST(h.b.arp().lookup(make_address_v4("10.0.0.1"), h.sim.now()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(unanswered_arp_retries_three_times_then_reports_unreachable) {
+    two_hosts h;
+    std::vector<boost::asio::ip::address_v4> unreachable;
+    h.a.on_unreachable = [&](auto ip) { unreachable.push_back(ip); };
+    const auto start = h.sim.now();
+    const auto sent_before = h.a.counters().arp_requests_sent;
+    BOOST_TEST(!h.a.send_echo_request(make_address_v4("10.0.0.77"), 1, 1, {}));
+    h.sim.run_until_idle(10s);
+    BOOST_TEST(unreachable.size() == 1u);
+    BOOST_TEST(h.a.counters().arp_requests_sent - sent_before == 3u);
+    BOOST_TEST(h.a.counters().arp_resolve_failed == 1u);
+    BOOST_TEST(h.a.counters().arp_queue_drops == 1u);
+    BOOST_TEST((h.sim.now() - start == 3s));
+}
+
+BOOST_AUTO_TEST_CASE(off_link_destination_without_gateway_is_network_unreachable) {
+    two_hosts h;
+    auto ec = h.a.send_echo_request(make_address_v4("192.0.2.1"), 1, 1, {});
+    BOOST_TEST((ec == std::errc::network_unreachable));
+    BOOST_TEST(h.a.counters().tx_no_route == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(off_link_destination_goes_to_the_gateway_mac) {
+    runtime::sim_loop sim;
+    link::sim_link wire{sim};
+    net::host a{sim, wire.a(),
+                {.address = make_address_v4("10.0.0.1"), .prefix_len = 24, .gateway = make_address_v4("10.0.0.2")}};
+    net::host gw{sim, wire.b(), {.address = make_address_v4("10.0.0.2"), .prefix_len = 24}};
+    a.start();
+    gw.start();
+    BOOST_TEST(!a.send_echo_request(make_address_v4("192.0.2.1"), 1, 1, {}));
+    sim.run_until_idle(10s);
+    // The gateway received the frame at its MAC but, not being the destination, dropped it as not for its IP.
+    BOOST_TEST(gw.counters().rx_other_ip == 1u);
+    BOOST_TEST(a.counters().arp_resolve_failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(echo_under_loss_and_corruption_never_delivers_a_damaged_reply) {
+    two_hosts h({.loss = 0.2, .corrupt = 0.3});
+    int replies = 0;
+    std::vector<std::byte> payload(64);
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = std::byte(i);
+    h.a.on_echo_reply = [&](const wire::ipv4_view&, const wire::icmp_view& r) {
+        BOOST_TEST((std::vector<std::byte>(r.payload().begin(), r.payload().end()) == payload));
+        ++replies;
+    };
+    // Resolve ARP first (retrying through the loss), then send 200 requests.
+    h.a.send_echo_request(make_address_v4("10.0.0.2"), 1, 0, payload);
+    h.sim.run_until_idle(10s);
+    replies = 0;
+    for (std::uint16_t seq = 1; seq <= 200; ++seq) {
+        h.a.send_echo_request(make_address_v4("10.0.0.2"), 1, seq, payload);
+        h.sim.run_for(10ms);
+    }
+    h.sim.run_until_idle(10s);
+    BOOST_TEST(replies > 20);
+    BOOST_TEST(replies < 200);
+    BOOST_TEST(h.b.counters().rx_dropped() + h.a.counters().rx_dropped() > 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
