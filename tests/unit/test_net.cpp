@@ -204,3 +204,35 @@ BOOST_AUTO_TEST_CASE(echo_under_loss_and_corruption_never_delivers_a_damaged_rep
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_start_tests)
+
+namespace {
+struct arp_recorder final : link::frame_sink {
+    std::vector<std::vector<std::byte>> frames;
+    void on_frame(wire::bytes f, const link::rx_meta&) override { frames.emplace_back(f.begin(), f.end()); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(start_announces_the_address_with_a_gratuitous_arp) {
+    runtime::sim_loop sim;
+    link::sim_link wire{sim};
+    arp_recorder rec;
+    wire.b().start(rec);
+    net::host a{sim, wire.a(), {.address = make_address_v4("10.0.0.1"), .prefix_len = 24}};
+    a.start();
+    sim.run_until_idle();
+    BOOST_REQUIRE(rec.frames.size() == 1u);
+    auto eth = wire::ethernet_view::parse(rec.frames[0]);
+    BOOST_REQUIRE(eth);
+    BOOST_TEST(eth->dst().is_broadcast());
+    BOOST_TEST(eth->type() == wire::ethertype::arp);
+    auto arp = wire::arp_view::parse(eth->payload());
+    BOOST_REQUIRE(arp);
+    BOOST_TEST(arp->operation() == wire::arp_op::request);
+    BOOST_TEST(arp->sender_ip() == make_address_v4("10.0.0.1"));
+    BOOST_TEST(arp->target_ip() == make_address_v4("10.0.0.1"));
+    BOOST_TEST((arp->sender_mac() == a.mac()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,50 @@
+// Command-line behaviour of the apps: --help, usage errors, start-up errors.
+#include "netns.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace coronet::test;
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(ping_help_documents_the_options_and_exits_0) {
+    std::string out;
+    BOOST_TEST(sh(bin("apps/coronet-ping") + " --help", &out) == 0);
+    for (const char* opt : {"--iface", "--ip", "--gateway", "--mac", "--mtu", "--log-level", "--pcap", "--count",
+                            "--interval", "HOST", "Exit status"})
+        BOOST_TEST(out.find(opt) != std::string::npos, opt);
+}
+
+BOOST_AUTO_TEST_CASE(ping_usage_errors_exit_2_with_a_message) {
+    const std::string ping = bin("apps/coronet-ping");
+    struct {
+        std::string args, message;
+    } cases[] = {
+        {"--bogus", "unrecognised option"},
+        {"--ip 10.0.0.2/24 10.0.0.1", "--iface is required"},
+        {"--iface lo 10.0.0.1", "--ip is required"},
+        {"--iface lo --ip 10.0.0.2/33 10.0.0.1", "prefix length"},
+        {"--iface lo --ip nonsense 10.0.0.1", "not an IPv4 address"},
+        {"--iface lo --ip 10.0.0.2/24", "missing HOST"},
+        {"--iface lo --ip 10.0.0.2/24 -c abc 10.0.0.1", "invalid"},
+        {"--iface lo --ip 10.0.0.2/24 --log-level loud 10.0.0.1", "--log-level"},
+        {"--iface no-such-if0 --ip 10.0.0.2/24 -c 1 10.0.0.1", "no-such-if0"},
+    };
+    for (const auto& c : cases) {
+        std::string out;
+        const int rc = sh(ping + " " + c.args, &out);
+        BOOST_TEST(rc == 2, c.args);
+        BOOST_TEST(out.find(c.message) != std::string::npos, c.args << " -> " << out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(kernel_address_in_the_stack_subnet_draws_a_warning) {
+    topology t;
+    BOOST_REQUIRE(sh("ip -n " + t.ns_stack + " addr add 10.201.0.50/24 dev " + t.if_stack) == 0);
+    child_process ping(t.stack_cmd("apps/coronet-ping", {"-c", "1", t.peer_ip}));
+    ping.wait(20000ms);
+    BOOST_TEST_MESSAGE(ping.output());
+    BOOST_TEST(ping.output().find("has kernel address 10.201.0.50/24 in the stack's subnet") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
