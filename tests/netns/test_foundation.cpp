@@ -4,24 +4,29 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
-#include <regex>
+#include <cctype>
+#include <cstdlib>
 
 using namespace coronet::test;
 
 namespace {
 
-// The value of "key":N in a one-line JSON object.
+// The value of "key":N in a one-line JSON object, or -1.
 long json_field(const std::string& json, const std::string& key) {
-    std::smatch m;
-    if (!std::regex_search(json, m, std::regex("\"" + key + "\":\\s*(\\d+)"))) return -1;
-    return std::stol(m[1]);
+    auto at = json.find("\"" + key + "\":");
+    if (at == std::string::npos) return -1;
+    at += key.size() + 3;
+    while (at < json.size() && json[at] == ' ') ++at;
+    return std::strtol(json.c_str() + at, nullptr, 10);
 }
 
-// Received count from ping(8) or coronet-ping output.
+// The N of "N received" in ping(8) or coronet-ping output, or -1.
 long received(const std::string& ping_output) {
-    std::smatch m;
-    if (!std::regex_search(ping_output, m, std::regex("(\\d+) received"))) return -1;
-    return std::stol(m[1]);
+    const auto at = ping_output.find(" received");
+    if (at == std::string::npos) return -1;
+    auto start = at;
+    while (start > 0 && std::isdigit(static_cast<unsigned char>(ping_output[start - 1]))) --start;
+    return start == at ? -1 : std::stol(ping_output.substr(start, at - start));
 }
 
 }  // namespace

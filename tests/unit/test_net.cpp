@@ -43,8 +43,8 @@ struct two_hosts {
 BOOST_AUTO_TEST_SUITE(arp_cache_tests)
 
 BOOST_AUTO_TEST_CASE(first_frame_for_an_address_asks_for_a_request_and_waits) {
+    link::packet_pool pool(8, 128, 32);  // outlives the cache that holds its packets
     net::arp_cache cache;
-    link::packet_pool pool(8, 128, 32);
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.9");
     BOOST_TEST(!cache.lookup(ip, t0));
@@ -80,8 +80,8 @@ BOOST_AUTO_TEST_CASE(entries_expire_after_their_lifetime) {
 }
 
 BOOST_AUTO_TEST_CASE(resolution_retries_then_fails_and_drops_waiting_frames) {
-    net::arp_cache cache({.retry = 1s, .max_requests = 3});
     link::packet_pool pool(8, 128, 32);
+    net::arp_cache cache({.retry = 1s, .max_requests = 3});
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.9");
     cache.enqueue(ip, make_packet(pool), t0);
@@ -100,8 +100,8 @@ BOOST_AUTO_TEST_CASE(resolution_retries_then_fails_and_drops_waiting_frames) {
 }
 
 BOOST_AUTO_TEST_CASE(queue_per_address_is_bounded) {
-    net::arp_cache cache({.max_pending = 2});
     link::packet_pool pool(8, 128, 32);
+    net::arp_cache cache({.max_pending = 2});
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.9");
     cache.enqueue(ip, make_packet(pool), t0);
