@@ -71,6 +71,11 @@ void executor::spawn(task<void> t, std::string name) {
     post(root.h);
 }
 
+void executor::start(task<void> t, std::string name) {
+    auto root = detail::run_detached(*this, std::move(t), std::move(name));
+    root.h.resume();
+}
+
 void executor::report(std::string_view name, std::exception_ptr e) {
     if (on_error_) on_error_(name, e);
 }

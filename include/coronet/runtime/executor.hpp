@@ -42,6 +42,9 @@ public:
     // Runs t to completion in the background; an exception is passed to the
     // error handler (default: logged at error level).
     void spawn(task<void> t, std::string name = "task");
+    // Like spawn, but runs t right now, up to its first suspension, before
+    // returning (for state machines that must be waiting when start() returns).
+    void start(task<void> t, std::string name = "task");
     void set_error_handler(error_handler h) { on_error_ = std::move(h); }
     // Detached tasks still running.
     std::size_t detached_count() const noexcept { return detached_count_; }
