@@ -20,7 +20,9 @@ namespace coronet::link {
 
 namespace {
 
-constexpr unsigned short buffer_group = 7;
+// Each device on a loop registers its ring under its own group id, the first
+// free one from here (two devices on one loop: a relay, a bridge).
+constexpr unsigned short first_buffer_group = 7, buffer_group_count = 64;
 // struct virtio_net_hdr, host byte order (linux/virtio_net.h cannot be
 // included from C++: one of its structs has a field named `class`).
 struct virtio_net_hdr {
@@ -99,8 +101,13 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
     reg.ring_entries = opts_.rx_buffers;
-    reg.bgid = buffer_group;
-    if (int rc = io_uring_register_buf_ring(&loop_.ring(), &reg, 0); rc != 0) {
+    int rc = -EEXIST;
+    for (unsigned short g = first_buffer_group; rc == -EEXIST && g < first_buffer_group + buffer_group_count; ++g) {
+        reg.bgid = g;
+        rc = io_uring_register_buf_ring(&loop_.ring(), &reg, 0);
+        buf_group_ = g;
+    }
+    if (rc != 0) {
         errno = -rc;
         fail("io_uring_register_buf_ring");
     }
@@ -122,7 +129,7 @@ af_packet_device::~af_packet_device() {
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(s, nullptr);
     for (int i = 0; i < 1000 && (rx_armed_ || tx_free_.size() < tx_slots_.size()); ++i) loop_.run_once(false);
-    io_uring_unregister_buf_ring(&loop_.ring(), buffer_group);
+    io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
     munmap(buf_ring_, buf_ring_bytes_);
     ::close(fd_);
 }
@@ -136,7 +143,7 @@ void af_packet_device::arm_receive() {
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
     s->flags |= IOSQE_BUFFER_SELECT;
-    s->buf_group = buffer_group;
+    s->buf_group = buf_group_;
     io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(rx_.get()));
     rx_armed_ = true;
 }

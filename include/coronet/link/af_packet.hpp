@@ -60,6 +60,7 @@ private:
 
     // RX: the provided-buffer ring shared with the kernel, and its buffers.
     io_uring_buf_ring* buf_ring_ = nullptr;
+    unsigned short buf_group_ = 0;  // this device's provided-buffer group on the loop's ring
     std::size_t buf_ring_bytes_ = 0;
     std::unique_ptr<std::byte[]> rx_storage_;
     std::unique_ptr<rx_op> rx_;
