@@ -71,11 +71,27 @@ stack::stack(runtime::loop& loop, const interface_config& cfg) : loop_(loop) {
     }
     warn_about_kernel_addresses(cfg.ifname, hc);
     host_ = std::make_unique<net::host>(loop, *device_, hc);
+    tcp_ = std::make_unique<tcp::tcp_layer>(*host_, cfg.tcp);
+    if (tap_)
+        tcp_->on_transition = [tap = tap_.get()](const tcp::tcb&, tcp::state from, tcp::state to, const char* cause) {
+            tap->annotate(std::string(tcp::to_string(from)) + " -> " + std::string(tcp::to_string(to)) + " (" +
+                          cause + ")");
+        };
     host_->start();
     spdlog::info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
                  hc.address.to_string(), hc.prefix_len, host_->mtu());
 }
 
-stack::~stack() = default;
+stack::~stack() {
+    // Connections still open end with the loop's detached tasks; stop the
+    // layers in order, TCP first.
+    loop_.destroy_detached();
+}
+
+result<listener> stack::listen(std::uint16_t port, std::size_t backlog) {
+    auto l = tcp_->listen(port, backlog);
+    if (!l) return l.error();
+    return listener{std::move(*l)};
+}
 
 }  // namespace coronet

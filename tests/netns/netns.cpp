@@ -33,18 +33,22 @@ std::string bin(const std::string& relative) {
     return std::string(dir ? dir : ".") + "/" + relative;
 }
 
-child_process::child_process(const std::vector<std::string>& argv) {
+child_process::child_process(const std::vector<std::string>& argv, const std::string& stdin_path,
+                             const std::string& stdout_path) {
     char tmpl[] = "/tmp/coronet-test-XXXXXX";
     const int fd = ::mkstemp(tmpl);
     BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemp failed");
     out_path_ = tmpl;
+    const int out = stdout_path.empty() ? fd : ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    BOOST_REQUIRE_MESSAGE(out >= 0, "cannot open " + stdout_path);
+    const int in = ::open(stdin_path.c_str(), O_RDONLY);
+    BOOST_REQUIRE_MESSAGE(in >= 0, "cannot open " + stdin_path);
     pid_ = ::fork();
     BOOST_REQUIRE_MESSAGE(pid_ >= 0, "fork failed");
     if (pid_ == 0) {
-        ::dup2(fd, 1);
+        ::dup2(out, 1);
         ::dup2(fd, 2);
-        const int null = ::open("/dev/null", O_RDONLY);
-        ::dup2(null, 0);
+        ::dup2(in, 0);
         std::vector<char*> args;
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
@@ -53,6 +57,8 @@ child_process::child_process(const std::vector<std::string>& argv) {
         ::_exit(127);
     }
     ::close(fd);
+    ::close(in);
+    if (out != fd) ::close(out);
 }
 
 child_process::~child_process() {

@@ -22,7 +22,10 @@ std::string bin(const std::string& relative);
 // A background process with its output captured in a file.
 class child_process {
 public:
-    explicit child_process(const std::vector<std::string>& argv);
+    // Starts argv with stdin from stdin_path; stdout and stderr are captured
+    // (to stdout_path when given, else to a temporary file).
+    explicit child_process(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null",
+                           const std::string& stdout_path = "");
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
@@ -33,6 +36,7 @@ public:
     int wait(std::chrono::milliseconds timeout);
     // SIGTERM, then SIGKILL after timeout; returns the exit code (128+sig if killed).
     int terminate(std::chrono::milliseconds timeout = 5000ms);
+    // stdout+stderr, or only stderr when stdout goes to a file of the caller's.
     std::string output() const;
     bool running();
 

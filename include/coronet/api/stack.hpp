@@ -1,8 +1,9 @@
 // The user-space stack on one interface: the AF_PACKET device (optionally
-// tee'd into a pcapng file) and the IPv4 host above it, on a caller's loop.
-// This is what applications create first.
+// tee'd into a pcapng file), the IPv4 host and the TCP layer above it, on a
+// caller's loop. This is what applications create first.
 #pragma once
 
+#include <coronet/api/connection.hpp>
 #include <coronet/link/af_packet.hpp>
 #include <coronet/link/pcapng.hpp>
 #include <coronet/net/host.hpp>
@@ -21,6 +22,7 @@ struct interface_config {
     std::optional<std::string> mac;      // "aa:bb:cc:dd:ee:ff"; default: the interface's
     std::uint16_t mtu = 0;               // 0: the interface's
     std::string pcap;                    // pcapng file of every frame; empty: none
+    tcp::tcp_config tcp;
 };
 
 // An address with its prefix length, parsed from "A.B.C.D/N" (N defaults to 32).
@@ -40,8 +42,16 @@ public:
     stack(runtime::loop& loop, const interface_config& cfg);
     ~stack();
 
+    // Passive open on port. Errors: address_in_use.
+    result<listener> listen(std::uint16_t port, std::size_t backlog = 128);
+    // Active open; see coronet::connect for the errors.
+    runtime::task<result<connection>> connect(endpoint remote, std::optional<runtime::duration> timeout = {}) {
+        return coronet::connect(*tcp_, remote, timeout);
+    }
+
     runtime::loop& loop() noexcept { return loop_; }
     net::host& host() noexcept { return *host_; }
+    tcp::tcp_layer& tcp() noexcept { return *tcp_; }
     link::device& device() noexcept { return *device_; }
     link::pcap_tap* pcap() noexcept { return tap_.get(); }
 
@@ -51,6 +61,7 @@ private:
     std::unique_ptr<link::pcap_tap> tap_;
     link::device* device_ = nullptr;
     std::unique_ptr<net::host> host_;
+    std::unique_ptr<tcp::tcp_layer> tcp_;
 };
 
 }  // namespace coronet

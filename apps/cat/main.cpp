@@ -1,0 +1,196 @@
+// coronet-cat: netcat on the user-space stack. Copies stdin to the
+// connection and the connection to stdout; stdin's end sends FIN (half-close)
+// and reading goes on until the peer's FIN.
+#include "../common/options.hpp"
+
+#include <coronet/api/stack.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <vector>
+
+namespace {
+
+using namespace coronet;
+using runtime::task;
+
+struct cat_options {
+    std::string host;
+    std::uint16_t port = 0;
+    std::optional<std::uint16_t> listen;
+    double connect_timeout = 0;
+};
+
+// What a user should read for the errors a connection ends with.
+std::string describe(const std::error_code& ec) {
+    if (ec == std::errc::connection_refused) return "connection refused";
+    if (ec == std::errc::timed_out) return "connection timed out";
+    if (ec == std::errc::connection_reset) return "connection reset by peer";
+    if (ec == std::errc::host_unreachable) return "no route to host (ARP failed)";
+    if (ec == std::errc::network_unreachable) return "no route to host (no gateway)";
+    return ec.message();
+}
+
+class session {
+public:
+    session(runtime::loop& loop, connection c) : loop_(loop), conn_(std::move(c)) {}
+
+    // stdin -> connection, then FIN.
+    task<void> upstream() {
+        std::vector<std::byte> buf(64 * 1024);
+        for (;;) {
+            const int n = co_await loop_.submit(
+                [&](io_uring_sqe* s) { io_uring_prep_read(s, 0, buf.data(), static_cast<unsigned>(buf.size()), -1); });
+            if (n < 0) {
+                fail("reading stdin: " + std::error_code(-n, std::generic_category()).message());
+                break;
+            }
+            if (n == 0) break;
+            if (auto r = co_await conn_.write(wire::bytes{buf.data(), static_cast<std::size_t>(n)}); !r) {
+                fail(describe(r.error()));
+                break;
+            }
+        }
+        if (!failed_) co_await conn_.shutdown_write();
+        done();
+    }
+
+    // connection -> stdout, until the peer's FIN.
+    task<void> downstream() {
+        std::vector<std::byte> buf(64 * 1024);
+        for (;;) {
+            auto r = co_await conn_.read(buf);
+            if (!r) {
+                fail(describe(r.error()));
+                break;
+            }
+            if (*r == 0) break;
+            std::size_t off = 0;
+            while (off < *r) {
+                const int w = co_await loop_.submit([&](io_uring_sqe* s) {
+                    io_uring_prep_write(s, 1, buf.data() + off, static_cast<unsigned>(*r - off), -1);
+                });
+                if (w <= 0) {
+                    fail("writing stdout: " + std::error_code(-w, std::generic_category()).message());
+                    break;
+                }
+                off += static_cast<std::size_t>(w);
+            }
+            if (failed_) break;
+        }
+        done();
+    }
+
+    bool failed() const noexcept { return failed_; }
+
+private:
+    void fail(const std::string& why) {
+        if (!failed_) std::fprintf(stderr, "coronet-cat: %s\n", why.c_str());
+        failed_ = true;
+        conn_.abort();
+        loop_.stop();
+    }
+    void done() {
+        if (++finished_ < 2 || failed_) return;
+        loop_.spawn(finish(), "close");
+    }
+    task<void> finish() {
+        if (auto r = co_await conn_.close(); !r) fail(describe(r.error()));
+        loop_.stop();
+    }
+
+    runtime::loop& loop_;
+    connection conn_;
+    int finished_ = 0;
+    bool failed_ = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    apps::common_options common;
+    cat_options o;
+    apps::command_line cl;
+    cl.usage = "coronet-cat --iface IF --ip A.B.C.D/N [options] HOST PORT\n"
+               "       coronet-cat --iface IF --ip A.B.C.D/N [options] --listen PORT";
+    cl.summary =
+        "netcat over the user-space TCP stack: copies stdin to the connection and the connection\n"
+        "to stdout. End of stdin sends FIN (half-close) and reading continues until the peer's FIN.\n"
+        "--listen accepts one connection. Exit status: 0 when both directions finished, 1 on a\n"
+        "connection error (refused, timed out, reset, no route), 2 on usage or start-up errors.";
+    apps::po::options_description own("Cat options");
+    std::uint16_t listen_port = 0;
+    own.add_options()
+        ("listen,l", apps::po::value(&listen_port)->value_name("PORT"), "accept one connection on PORT")
+        ("connect-timeout", apps::po::value(&o.connect_timeout)->value_name("SECONDS"),
+         "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")
+        ("no-delay", "disable Nagle's algorithm")
+        ("host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")
+        ("port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
+    cl.options.add(own).add(apps::common_description(common));
+    cl.positional.add("host", 1).add("port", 1);
+    const auto vm = apps::parse_or_exit(argc, argv, cl, common);
+    if (vm.count("listen")) {
+        if (!o.host.empty()) apps::die("coronet-cat", "--listen takes no HOST PORT\nTry 'coronet-cat --help'.", 2);
+        if (listen_port == 0) apps::die("coronet-cat", "--listen needs a port from 1 to 65535", 2);
+        o.listen = listen_port;
+    } else {
+        if (o.host.empty() || o.port == 0)
+            apps::die("coronet-cat", "give HOST PORT (port 1-65535), or --listen PORT\nTry 'coronet-cat --help'.", 2);
+    }
+    if (o.connect_timeout < 0) apps::die("coronet-cat", "--connect-timeout must be positive", 2);
+    boost::system::error_code ec;
+    const auto host = o.listen ? boost::asio::ip::address_v4{} : boost::asio::ip::make_address_v4(o.host, ec);
+    if (ec) apps::die("coronet-cat", "'" + o.host + "' is not an IPv4 address", 2);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    try {
+        runtime::loop loop;
+        stack st{loop, common.iface};
+        runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
+        std::unique_ptr<session> s;
+        int status = 0;
+        auto run = [&]() -> task<void> {
+            result<connection> c = std::make_error_code(std::errc::not_connected);
+            if (o.listen) {
+                auto l = st.listen(*o.listen, 1);
+                if (!l) {
+                    std::fprintf(stderr, "coronet-cat: listen on %u: %s\n", *o.listen, l.error().message().c_str());
+                    status = 1;
+                    loop.stop();
+                    co_return;
+                }
+                c = co_await l->accept();
+            } else {
+                std::optional<runtime::duration> timeout;
+                if (o.connect_timeout > 0)
+                    timeout = std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(o.connect_timeout));
+                c = co_await st.connect({host, o.port}, timeout);
+            }
+            if (!c) {
+                std::fprintf(stderr, "coronet-cat: %s\n", describe(c.error()).c_str());
+                status = 1;
+                loop.stop();
+                co_return;
+            }
+            if (vm.count("no-delay")) c->set_no_delay(true);
+            s = std::make_unique<session>(loop, std::move(*c));
+            loop.spawn(s->upstream(), "stdin");
+            loop.spawn(s->downstream(), "stdout");
+        };
+        auto on_signal = [&]() -> task<void> {
+            co_await signals.wait();
+            status = 1;
+            loop.stop();
+        };
+        loop.spawn(run(), "cat");
+        loop.spawn(on_signal(), "signals");
+        loop.run();
+        if (s && s->failed()) status = 1;
+        return status;
+    } catch (const std::exception& e) {
+        apps::die("coronet-cat", e.what(), 2);
+    }
+}

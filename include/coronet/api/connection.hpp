@@ -1,0 +1,87 @@
+// The application's view of TCP: a connection (co_await read / write /
+// shutdown_write / close, abort) and a listener (co_await accept). Errors are
+// std::error_code with POSIX values in the generic category, so they compare
+// equal to std::errc and asio::error constants.
+#pragma once
+
+#include <coronet/runtime/task.hpp>
+#include <coronet/tcp/layer.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace coronet {
+
+template <class T>
+using result = boost::system::result<T, std::error_code>;
+
+struct endpoint {
+    boost::asio::ip::address_v4 address;
+    std::uint16_t port = 0;
+    friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+class connection {
+public:
+    connection() = default;
+    explicit connection(std::shared_ptr<tcp::tcb> t) noexcept : t_(std::move(t)) {}
+    connection(connection&&) noexcept = default;
+    connection& operator=(connection&& other) noexcept;
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    // A connection dropped without close() is closed gracefully.
+    ~connection();
+
+    // Reads up to buf.size() bytes; 0 when the peer has finished (FIN).
+    // Errors: connection_reset, timed_out, connection_aborted, not_connected.
+    runtime::task<result<std::size_t>> read(wire::mut_bytes buf);
+    // Queues all of data (waiting for buffer space). Errors: broken_pipe after
+    // shutdown_write/close, connection_reset, timed_out, not_connected.
+    runtime::task<result<void>> write(wire::bytes data);
+    // Half-close: sends FIN after the queued data; reading goes on.
+    runtime::task<result<void>> shutdown_write();
+    // Graceful close: FIN after the queued data, unread input discarded;
+    // returns once the peer has acknowledged everything (FIN_WAIT_2,
+    // TIME_WAIT or CLOSED), or with the error that ended the connection.
+    runtime::task<result<void>> close();
+    // Sends RST and drops everything.
+    void abort();
+
+    bool valid() const noexcept { return static_cast<bool>(t_); }
+    tcp::state state() const noexcept { return t_ ? t_->current() : tcp::state::closed; }
+    endpoint local() const noexcept { return {t_->id().local, t_->id().local_port}; }
+    endpoint remote() const noexcept { return {t_->id().remote, t_->id().remote_port}; }
+    const tcp::tcb& tcb() const noexcept { return *t_; }
+    void set_no_delay(bool on) noexcept { t_->set_no_delay(on); }
+
+private:
+    std::shared_ptr<tcp::tcb> t_;
+};
+
+class listener {
+public:
+    listener() = default;
+    explicit listener(std::shared_ptr<tcp::listener_state> l) noexcept : l_(std::move(l)) {}
+    listener(listener&&) noexcept = default;
+    listener& operator=(listener&&) noexcept = default;
+    ~listener();
+
+    // The next established connection. Errors: operation_canceled once closed.
+    runtime::task<result<connection>> accept();
+    // Stops listening; connections not yet accepted are reset.
+    void close();
+    std::uint16_t port() const noexcept { return l_->port(); }
+
+private:
+    std::shared_ptr<tcp::listener_state> l_;
+};
+
+// Opens a connection through layer and waits until it is established.
+// Errors: connection_refused, timed_out (after SYN retries or `timeout`),
+// host_unreachable (ARP failed), address_not_available (no ephemeral port).
+runtime::task<result<connection>> connect(tcp::tcp_layer& layer, endpoint remote,
+                                          std::optional<runtime::duration> timeout = std::nullopt);
+
+}  // namespace coronet

@@ -1,0 +1,57 @@
+// A fixed-capacity byte FIFO, allocated once: the TCP send and receive
+// buffers. Out-of-order data can be placed in the free space past the tail
+// (write_at) and made readable later (commit), so reassembly needs no other memory.
+#pragma once
+
+#include <coronet/wire/bytes.hpp>
+
+#include <cstddef>
+#include <memory>
+
+namespace coronet::tcp {
+
+class byte_ring {
+public:
+    // A ring of capacity bytes (0 is allowed: every write then stores nothing).
+    explicit byte_ring(std::size_t capacity);
+
+    std::size_t capacity() const noexcept { return cap_; }
+    // Readable bytes.
+    std::size_t size() const noexcept { return size_; }
+    // Room left past the readable bytes.
+    std::size_t free() const noexcept { return cap_ - size_; }
+    bool empty() const noexcept { return size_ == 0; }
+
+    // Appends up to free() bytes of data; returns how many it took.
+    std::size_t write(wire::bytes data);
+    // Copies data to [tail + offset, tail + offset + len) without making it
+    // readable; precondition (asserted): offset + len <= free().
+    void write_at(std::size_t offset, wire::bytes data);
+    // Makes the n bytes after the tail readable; precondition (asserted): n <= free().
+    void commit(std::size_t n);
+    // Pops up to out.size() bytes into out; returns how many.
+    std::size_t read(wire::mut_bytes out);
+    // Copies readable bytes starting offset bytes past the head into out,
+    // without consuming them; returns how many (0 when offset >= size()).
+    std::size_t peek(std::size_t offset, wire::mut_bytes out) const;
+    // Drops n readable bytes from the front; precondition (asserted): n <= size().
+    void consume(std::size_t n);
+    // Forgets every byte, readable or placed.
+    void clear() noexcept { head_ = size_ = 0; }
+    // Replaces the storage with capacity bytes (for buffer-size options);
+    // throws std::logic_error when the ring is not empty.
+    void resize(std::size_t capacity);
+
+private:
+    // pos < 2 * cap_, as every caller's head_ + offset is.
+    std::size_t wrap(std::size_t pos) const noexcept { return pos >= cap_ ? pos - cap_ : pos; }
+    void copy_in(std::size_t pos, wire::bytes data) noexcept;
+    void copy_out(std::size_t pos, wire::mut_bytes out) const noexcept;
+
+    std::unique_ptr<std::byte[]> buf_;
+    std::size_t cap_ = 0;
+    std::size_t head_ = 0;  // index of the first readable byte
+    std::size_t size_ = 0;  // readable bytes from head_
+};
+
+}  // namespace coronet::tcp

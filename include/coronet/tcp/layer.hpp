@@ -1,0 +1,109 @@
+// The TCP layer of one host: demultiplexes segments by 4-tuple to their
+// connection, hands SYNs to listeners, answers everything else with a reset
+// (RFC 9293 3.10.7.1), allocates ephemeral ports and ISNs (RFC 6528), and
+// rate-limits challenge ACKs (RFC 5961 sec. 7).
+#pragma once
+
+#include <coronet/net/host.hpp>
+#include <coronet/tcp/isn.hpp>
+#include <coronet/tcp/tcb.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+namespace coronet::tcp {
+
+template <class T>
+using result = boost::system::result<T, std::error_code>;
+
+struct layer_counters {
+    std::uint64_t segments_in = 0, segments_out = 0, bad_segments = 0, bad_checksums = 0;
+    std::uint64_t resets_sent = 0, no_connection = 0, syns_dropped = 0, challenge_acks_limited = 0;
+    std::uint64_t time_wait_reused = 0;
+};
+
+// A passively opened TCB: SYNs to its port make connections that wait in
+// the accept queue once established.
+class listener_state : public std::enable_shared_from_this<listener_state> {
+public:
+    listener_state(tcp_layer& layer, std::uint16_t port, std::size_t backlog)
+        : layer_(layer), port_(port), backlog_(backlog) {}
+    std::uint16_t port() const noexcept { return port_; }
+    bool closed() const noexcept { return closed_; }
+    // The next established connection, or nullptr when none is waiting.
+    std::shared_ptr<tcb> pop();
+    void wait(std::coroutine_handle<> h) noexcept { acceptor_ = h; }
+    // Stops listening; connections not yet accepted are reset.
+    void close();
+
+private:
+    friend class tcp_layer;
+    friend class tcb;
+    void established(std::shared_ptr<tcb> c);  // SYN_RCVD -> ESTABLISHED: ready to accept
+    void forget(tcb& c);                         // an embryonic connection died
+
+    tcp_layer& layer_;
+    std::uint16_t port_;
+    std::size_t backlog_;
+    std::size_t embryonic_ = 0;
+    bool closed_ = false;
+    std::deque<std::shared_ptr<tcb>> ready_;
+    std::coroutine_handle<> acceptor_;
+};
+
+class tcp_layer final : public net::ipv4_handler {
+public:
+    // Registers with host for protocol 6. The ISN secret is random unless given (tests).
+    tcp_layer(net::host& host, tcp_config cfg = {}, std::optional<std::array<std::uint8_t, 16>> isn_secret = {});
+    ~tcp_layer();
+
+    // Starts an active open to remote (local port: ephemeral when 0). Errors:
+    // address_in_use (the 4-tuple exists), address_not_available (no free port).
+    result<std::shared_ptr<tcb>> connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port = 0,
+                                         state from = state::closed);
+    // Passive open on port. Errors: address_in_use.
+    result<std::shared_ptr<listener_state>> listen(std::uint16_t port, std::size_t backlog);
+
+    // Called on every state transition (tracing, pcap comments).
+    std::function<void(const tcb&, state from, state to, const char* cause)> on_transition;
+
+    net::host& host() noexcept { return host_; }
+    runtime::executor& executor() noexcept { return host_.executor(); }
+    const tcp_config& config() const noexcept { return cfg_; }
+    const layer_counters& counters() const noexcept { return counters_; }
+    std::size_t connection_count() const noexcept { return conns_.size(); }
+    // Every connection (for ss-like tables and tests).
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& [id, c] : conns_) f(*c);
+    }
+
+private:
+    friend class tcb;
+    friend class listener_state;
+    void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) override;
+    void on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg);
+    void reset_for(const four_tuple& id, const wire::tcp_view& seg);  // RFC 9293 3.10.7.1
+    void remove(const tcb& c);
+    void unlisten(std::uint16_t port);
+    bool challenge_ack_allowed();
+    std::uint16_t ephemeral_port(address_v4 remote, std::uint16_t remote_port);
+    bool time_wait_reusable(tcb& c, const wire::tcp_view& syn);
+    void on_unreachable(address_v4 next_hop);
+
+    net::host& host_;
+    tcp_config cfg_;
+    isn_generator isn_;
+    std::unordered_map<four_tuple, std::shared_ptr<tcb>, four_tuple_hash> conns_;
+    std::unordered_map<std::uint16_t, std::weak_ptr<listener_state>> listeners_;
+    std::uint16_t next_port_;
+    runtime::time_point challenge_window_{};
+    unsigned challenge_count_ = 0;
+    layer_counters counters_;
+};
+
+}  // namespace coronet::tcp

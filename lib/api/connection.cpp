@@ -1,0 +1,125 @@
+#include <coronet/api/connection.hpp>
+
+namespace coronet {
+
+namespace {
+
+// Suspends until the TCB wakes the application (data, space, state change).
+struct tcb_wait {
+    tcp::tcb& t;
+    void (tcp::tcb::*slot)(std::coroutine_handle<>) noexcept;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { (t.*slot)(h); }
+    void await_resume() const noexcept {}
+};
+
+std::error_code not_connected() { return std::make_error_code(std::errc::not_connected); }
+
+bool opening(tcp::state s) { return s == tcp::state::syn_sent || s == tcp::state::syn_rcvd; }
+
+}  // namespace
+
+connection& connection::operator=(connection&& other) noexcept {
+    if (this != &other) {
+        if (t_) t_->app_close();
+        t_ = std::move(other.t_);
+    }
+    return *this;
+}
+
+connection::~connection() {
+    if (t_) t_->app_close();
+}
+
+runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
+    if (!t_) co_return not_connected();
+    auto keep = t_;  // the connection object may be moved while we wait
+    for (;;) {
+        if (const std::size_t n = keep->app_read(buf); n > 0 || buf.empty()) co_return n;
+        if (keep->peer_finished()) co_return std::size_t{0};
+        if (keep->error()) co_return keep->error();
+        if (keep->current() == tcp::state::closed) co_return std::size_t{0};
+        co_await tcb_wait{*keep, &tcp::tcb::wait_readable};
+    }
+}
+
+runtime::task<result<void>> connection::write(wire::bytes data) {
+    if (!t_) co_return not_connected();
+    auto keep = t_;
+    std::size_t done = 0;
+    while (done < data.size()) {
+        if (keep->error()) co_return keep->error();
+        const tcp::state s = keep->current();
+        if (keep->write_shut() || !(opening(s) || s == tcp::state::established || s == tcp::state::close_wait))
+            co_return std::make_error_code(std::errc::broken_pipe);
+        done += keep->app_write(data.subspan(done));
+        if (done < data.size()) co_await tcb_wait{*keep, &tcp::tcb::wait_writable};
+    }
+    co_return result<void>{};
+}
+
+runtime::task<result<void>> connection::shutdown_write() {
+    if (!t_) co_return not_connected();
+    if (t_->error()) co_return t_->error();
+    t_->app_shutdown_write();
+    co_return result<void>{};
+}
+
+runtime::task<result<void>> connection::close() {
+    if (!t_) co_return not_connected();
+    auto t = std::move(t_);
+    t->app_close();
+    for (;;) {
+        if (t->error()) co_return t->error();
+        const tcp::state s = t->current();
+        if (s == tcp::state::fin_wait_2 || s == tcp::state::time_wait || s == tcp::state::closed ||
+            s == tcp::state::listen)
+            co_return result<void>{};
+        co_await tcb_wait{*t, &tcp::tcb::wait_open};
+    }
+}
+
+void connection::abort() {
+    if (!t_) return;
+    auto t = std::move(t_);
+    t->app_abort();
+}
+
+listener::~listener() { close(); }
+
+void listener::close() {
+    if (l_) l_->close();
+    l_.reset();
+}
+
+runtime::task<result<connection>> listener::accept() {
+    if (!l_) co_return std::make_error_code(std::errc::operation_canceled);
+    auto keep = l_;
+    for (;;) {
+        if (auto c = keep->pop()) co_return connection{std::move(c)};
+        if (keep->closed()) co_return std::make_error_code(std::errc::operation_canceled);
+        struct wait {
+            tcp::listener_state& l;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) const noexcept { l.wait(h); }
+            void await_resume() const noexcept {}
+        };
+        co_await wait{*keep};
+    }
+}
+
+runtime::task<result<connection>> connect(tcp::tcp_layer& layer, endpoint remote,
+                                          std::optional<runtime::duration> timeout) {
+    auto opened = layer.connect(remote.address, remote.port);
+    if (!opened) co_return opened.error();
+    auto t = std::move(*opened);
+    if (timeout) t->set_connect_deadline(layer.executor().now() + *timeout);
+    while (opening(t->current())) co_await tcb_wait{*t, &tcp::tcb::wait_open};
+    if (t->current() == tcp::state::closed || t->current() == tcp::state::listen) {
+        const std::error_code ec = t->error() ? t->error() : std::make_error_code(std::errc::connection_refused);
+        co_return ec;
+    }
+    co_return connection{std::move(t)};
+}
+
+}  // namespace coronet

@@ -1,0 +1,80 @@
+// byte_ring: head_ and size_ describe the readable bytes; everything after
+// them, up to the capacity, is free space that write_at may fill early.
+#include <coronet/tcp/byte_ring.hpp>
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <stdexcept>
+
+namespace coronet::tcp {
+
+byte_ring::byte_ring(std::size_t capacity)
+    : buf_(std::make_unique_for_overwrite<std::byte[]>(capacity)), cap_(capacity) {}
+
+// Copies data into the ring starting at physical position pos, in at most two pieces.
+void byte_ring::copy_in(std::size_t pos, wire::bytes data) noexcept {
+    if (data.empty()) return;
+    pos = wrap(pos);
+    const std::size_t first = std::min(data.size(), cap_ - pos);
+    std::memcpy(buf_.get() + pos, data.data(), first);
+    if (first < data.size()) std::memcpy(buf_.get(), data.data() + first, data.size() - first);
+}
+
+// Copies out.size() bytes from physical position pos, in at most two pieces.
+void byte_ring::copy_out(std::size_t pos, wire::mut_bytes out) const noexcept {
+    if (out.empty()) return;
+    pos = wrap(pos);
+    const std::size_t first = std::min(out.size(), cap_ - pos);
+    std::memcpy(out.data(), buf_.get() + pos, first);
+    if (first < out.size()) std::memcpy(out.data() + first, buf_.get(), out.size() - first);
+}
+
+std::size_t byte_ring::write(wire::bytes data) {
+    const std::size_t n = std::min(data.size(), free());
+    copy_in(head_ + size_, data.first(n));
+    size_ += n;
+    return n;
+}
+
+void byte_ring::write_at(std::size_t offset, wire::bytes data) {
+    assert(offset <= free() && data.size() <= free() - offset);
+    copy_in(head_ + size_ + offset, data);
+}
+
+void byte_ring::commit(std::size_t n) {
+    assert(n <= free());
+    size_ += n;
+}
+
+std::size_t byte_ring::read(wire::mut_bytes out) {
+    const std::size_t n = peek(0, out);
+    consume(n);
+    return n;
+}
+
+std::size_t byte_ring::peek(std::size_t offset, wire::mut_bytes out) const {
+    if (offset >= size_) return 0;
+    const std::size_t n = std::min(out.size(), size_ - offset);
+    copy_out(head_ + offset, out.first(n));
+    return n;
+}
+
+void byte_ring::consume(std::size_t n) {
+    assert(n <= size_);
+    size_ -= n;
+    // head_ stays put even when the ring empties: bytes placed by write_at
+    // are addressed from the tail and must keep their place.
+    head_ = wrap(head_ + n);
+}
+
+void byte_ring::resize(std::size_t capacity) {
+    if (!empty()) throw std::logic_error("byte_ring::resize on a ring holding data");
+    if (capacity != cap_) {
+        buf_ = std::make_unique_for_overwrite<std::byte[]>(capacity);
+        cap_ = capacity;
+    }
+    head_ = 0;
+}
+
+}  // namespace coronet::tcp

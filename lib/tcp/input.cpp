@@ -1,0 +1,276 @@
+// SEGMENT ARRIVES, RFC 9293 3.10.7.3 (SYN_SENT) and 3.10.7.4 (the other
+// states), one named step per check, with RFC 5961's rules for RST, SYN and
+// ACK and RFC 7323's timestamps. What a step means for the state is decided
+// by the state coroutines (states.cpp) from the input_result.
+#include <coronet/tcp/layer.hpp>
+#include <coronet/tcp/tcb.hpp>
+
+namespace coronet::tcp {
+
+using namespace wire::tcp_flag;
+
+void tcb::take_options(const wire::tcp_options& o, bool syn) {
+    if (!syn) return;
+    // RFC 9293 3.7.1: without an MSS option the peer takes 536.
+    snd_mss_ = std::min<std::uint16_t>(o.mss.value_or(536), rcv_mss_);
+    if (cfg_.window_scaling && o.window_scale) {
+        wscale_ok_ = true;
+        snd_wscale_ = std::min<std::uint8_t>(*o.window_scale, 14);  // RFC 7323 2.3
+    } else {
+        wscale_ok_ = false;
+        snd_wscale_ = rcv_wscale_ = 0;
+    }
+    if (cfg_.timestamps && o.timestamp) {
+        ts_ok_ = true;
+        ts_recent_ = o.timestamp->first;
+        snd_mss_ = static_cast<std::uint16_t>(snd_mss_ - 12);  // every segment carries 12 option bytes
+    } else {
+        ts_ok_ = false;
+    }
+}
+
+tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
+    // first check the ACK bit
+    if (seg.has(ack) && (seg.ack() <= iss_ || seg.ack() > snd_max_)) {
+        layer_.reset_for(id_, seg);  // <SEQ=SEG.ACK><CTL=RST>, unless it is a RST
+        return syn_answer::ignore;
+    }
+    // second check the RST bit: only with an acceptable ACK
+    if (seg.has(rst)) return seg.has(ack) ? syn_answer::reset : syn_answer::ignore;
+    // fourth check the SYN bit
+    if (!seg.has(syn)) return syn_answer::ignore;
+    irs_ = seg.seq();
+    rcv_nxt_ = irs_ + 1;
+    take_options(seg.options(), true);
+    if (seg.has(ack)) {
+        snd_una_ = seg.ack();
+        snd_wnd_ = max_snd_wnd_ = seg.window();  // never scaled on a SYN
+        snd_wl1_ = seg.seq();
+        snd_wl2_ = seg.ack();
+        if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);  // Karn: only an unretransmitted SYN
+        retries_ = 0;
+        rto_at_ = never;
+        cc_->init(snd_mss_);
+        schedule_ack(true);  // the third segment of the handshake
+        return syn_answer::established;
+    }
+    return syn_answer::simultaneous;
+}
+
+// RFC 9293 3.10.7.4 "first check sequence number": the acceptability test.
+bool tcb::acceptable(const wire::tcp_view& seg) const {
+    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::uint32_t len = seg.seg_len();
+    if (len == 0) return wnd == 0 ? seg.seq() == rcv_nxt_ : wire::in_window(seg.seq(), rcv_nxt_, wnd);
+    // A zero window still takes the ACK of a segment at RCV.NXT; its text is trimmed.
+    if (wnd == 0) return seg.seq() == rcv_nxt_;
+    return wire::in_window(seg.seq(), rcv_nxt_, wnd) || wire::in_window(seg.seq() + (len - 1), rcv_nxt_, wnd);
+}
+
+tcb::input_result tcb::input(const wire::tcp_view& seg) {
+    input_result r;
+    const auto& ts = seg.options().timestamp;
+    // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate.
+    if (ts_ok_ && ts && !seg.has(rst) && static_cast<std::int32_t>(ts->first - ts_recent_) < 0) {
+        send_ack();
+        r.drop = true;
+        return r;
+    }
+    if (!acceptable(seg)) {
+        if (!seg.has(rst)) send_ack();
+        r.drop = true;
+        return r;
+    }
+    if (seg.has(rst)) {
+        check_rst(seg, r);
+        return r;
+    }
+    // fourth check the SYN bit (RFC 5961 4.2): a challenge ACK, whatever its sequence number.
+    if (seg.has(syn)) {
+        if (state_ == state::syn_rcvd && seg.seq() == irs_) send_syn(true);  // our SYN+ACK was lost
+        else challenge_ack();
+        r.drop = true;
+        return r;
+    }
+    // fifth check the ACK field
+    if (!seg.has(ack) || !check_ack(seg)) {
+        r.drop = true;
+        return r;
+    }
+    update_ts_recent(seg);
+    r.fin_acked = fin_acked();
+    process_text(seg, r);  // seventh (text) and eighth (FIN)
+    return r;
+}
+
+// RFC 9293 3.10.7.4 "second check the RST bit", as RFC 5961 3.2 tightens it:
+// only an exact match resets; any other in-window RST draws a challenge ACK.
+void tcb::check_rst(const wire::tcp_view& seg, input_result& r) {
+    r.drop = true;
+    if (seg.seq() == rcv_nxt_) r.reset = true;
+    else challenge_ack();
+}
+
+void tcb::challenge_ack() {
+    if (!layer_.challenge_ack_allowed()) return;
+    ++stats_.challenge_acks;
+    send_ack();
+}
+
+// RFC 9293 3.10.7.4 "fifth check the ACK field" with RFC 5961 5.2's range.
+bool tcb::check_ack(const wire::tcp_view& seg) {
+    const seq32 a = seg.ack();
+    if (state_ == state::syn_rcvd) {
+        if (!(snd_una_ < a && a <= snd_max_)) {
+            layer_.reset_for(id_, seg);
+            return false;
+        }
+        snd_wnd_ = max_snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
+        snd_wl1_ = seg.seq();
+        snd_wl2_ = a;
+        cc_->init(snd_mss_);
+        if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);
+        retries_ = 0;
+    }
+    if (a > snd_max_) {  // acknowledges something not yet sent
+        send_ack();
+        return false;
+    }
+    if (a < snd_una_ - max_snd_wnd_) {  // too old to be believed (RFC 5961 5.2)
+        send_ack();
+        return false;
+    }
+    if (a > snd_una_) process_ack(seg, static_cast<std::uint32_t>(a - snd_una_));
+    else if (a == snd_una_ && seg.payload().empty() && !seg.has(fin) && flight() &&
+             (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_)
+        dup_ack();
+    update_window(seg);
+    return true;
+}
+
+void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
+    const auto now = ex_.now();
+    const std::uint32_t flight_before = flight_size();
+    // Sequence space beyond the data: our SYN before it, our FIN after it.
+    std::uint32_t data = acked;
+    if (snd_una_ == iss_) --data;
+    if (fin_seq_ && seg.ack() > *fin_seq_) --data;
+    sndbuf_.consume(std::min<std::size_t>(data, sndbuf_.size()));
+    snd_una_ = seg.ack();
+    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+
+    // RTT: from the echoed timestamp, else from the one timed segment (Karn).
+    const auto& ts = seg.options().timestamp;
+    if (ts_ok_ && ts && ts->second != 0) {
+        rtt_.sample(std::chrono::milliseconds(static_cast<std::uint32_t>(ts_now() - ts->second)));
+    } else if (rtt_timing_ && snd_una_ > rtt_seq_) {
+        rtt_.sample(now - rtt_start_);
+        rtt_timing_ = false;
+    }
+    retries_ = 0;
+
+    if (in_recovery_) {
+        if (snd_una_ >= recover_) {  // RFC 6582: full acknowledgment
+            in_recovery_ = false;
+            cc_->on_exit_recovery(flight_size());
+        } else {  // partial acknowledgment: the next hole is lost too
+            cc_->on_partial_ack(acked);
+            retransmit_first();
+        }
+    } else {
+        cc_->on_ack(acked, flight_before, now);
+    }
+    dupacks_ = 0;
+    rto_at_ = flight() ? now + rtt_.rto() : never;
+    wake_app();
+}
+
+void tcb::dup_ack() {
+    ++dupacks_;
+    ++stats_.dup_acks;
+    if (in_recovery_) {
+        cc_->on_dup_ack_in_recovery();
+    } else if (dupacks_ == 3 && snd_una_ - recover_ >= 0) {  // RFC 6582 3.2: not for an old window
+        in_recovery_ = true;
+        recover_ = snd_max_;
+        cc_->on_enter_recovery(flight_size(), ex_.now());
+        ++stats_.fast_retransmits;
+        retransmit_first();
+    }
+}
+
+// SND.WND follows the newest segment (SND.WL1, SND.WL2).
+void tcb::update_window(const wire::tcp_view& seg) {
+    if (!(snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= seg.ack()))) return;
+    snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = seg.ack();
+    if (snd_wnd_ > 0) {
+        persist_at_ = never;
+        probes_ = 0;
+    }
+}
+
+// RFC 7323 4.3: remember the timestamp of the segment at the left window edge.
+void tcb::update_ts_recent(const wire::tcp_view& seg) {
+    const auto& ts = seg.options().timestamp;
+    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_) ts_recent_ = ts->first;
+}
+
+// Seventh (segment text) and eighth (FIN) steps: in-order data to the
+// receive buffer, out-of-order data into its free space beyond the tail.
+void tcb::process_text(const wire::tcp_view& seg, input_result& r) {
+    const bool accepts_text = state_ == state::syn_rcvd || state_ == state::established ||
+                              state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
+    wire::bytes data = seg.payload();
+    seq32 seq = seg.seq();
+    bool fin_flag = seg.has(fin);
+    if (!accepts_text) data = {};
+    if (seq < rcv_nxt_) {  // already have the front
+        const std::uint32_t skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);
+        data = skip >= data.size() ? wire::bytes{} : data.subspan(skip);
+        seq = rcv_nxt_;
+    }
+    const std::size_t room = orphaned_ ? data.size() + static_cast<std::uint32_t>(seq - rcv_nxt_)
+                                       : rcvbuf_.free();
+    const std::size_t offset = static_cast<std::uint32_t>(seq - rcv_nxt_);
+    if (offset >= room && !(data.empty() && offset == 0)) {  // a bare FIN at RCV.NXT needs no room
+        data = {};
+        fin_flag = false;
+    } else if (data.size() > room - offset) {
+        data = data.first(room - offset);
+        fin_flag = false;  // the FIN lies beyond what we keep
+    }
+    if (!data.empty()) {
+        if (offset == 0) {
+            if (!orphaned_) rcvbuf_.write(data);  // an application that closed reads nothing
+            rcv_nxt_ += static_cast<std::uint32_t>(data.size());
+            stats_.bytes_received += data.size();
+            const bool filled_hole = !ooo_.empty();
+            if (const std::uint32_t more = ooo_.take_contiguous(rcv_nxt_)) {
+                rcvbuf_.commit(more);
+                rcv_nxt_ += more;
+                stats_.bytes_received += more;
+            }
+            schedule_ack(filled_hole || ++segs_since_ack_ >= 2);
+            wake_app();
+        } else if (!orphaned_ && ooo_.add(seq, seq + static_cast<std::uint32_t>(data.size()))) {
+            rcvbuf_.write_at(offset, data);
+            ++stats_.ooo_segments;
+            schedule_ack(true);  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
+        }
+    } else if (seg.payload().size() > 0) {
+        schedule_ack(true);
+    }
+    if (fin_flag) peer_fin_ = seq + static_cast<std::uint32_t>(data.size());
+    if (peer_fin_ && *peer_fin_ == rcv_nxt_ && !fin_received_ && accepts_text) {
+        rcv_nxt_ += 1;
+        fin_received_ = true;
+        r.fin = true;
+        schedule_ack(true);
+        wake_app();
+    }
+}
+
+}  // namespace coronet::tcp

@@ -1,0 +1,167 @@
+// Sending: segments built straight into a frame from the send buffer,
+// Nagle and sender-side SWS avoidance, the retransmission timer (RFC 6298)
+// with go-back-N after a timeout, fast retransmit (RFC 6582), zero-window
+// probes and delayed ACKs.
+#include <coronet/tcp/layer.hpp>
+#include <coronet/tcp/tcb.hpp>
+
+namespace coronet::tcp {
+
+using namespace wire::tcp_flag;
+
+std::uint16_t tcb::advertised_window() {
+    const std::size_t free = rcvbuf_.free();
+    if (state_ == state::syn_sent || state_ == state::syn_rcvd || state_ == state::closed)
+        return static_cast<std::uint16_t>(std::min<std::size_t>(free, 65535));  // SYNs are never scaled
+    // RFC 1122 4.2.3.3 receiver SWS avoidance: move the right edge only by
+    // a useful amount (an MSS, or half the buffer), else keep the promise.
+    const std::size_t promised = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::size_t step = std::min<std::size_t>(cfg_.receive_buffer / 2, rcv_mss_);
+    const std::size_t wnd = free >= promised + step ? free : std::min(promised, free);
+    return static_cast<std::uint16_t>(std::min<std::size_t>(wnd >> rcv_wscale_, 65535));
+}
+
+bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
+    auto p = layer_.host().allocate();
+    if (!p) return false;
+    wire::tcp_repr h{};
+    h.src_port = id_.local_port;
+    h.dst_port = id_.remote_port;
+    h.seq = seq;
+    h.flags = flags;
+    if (flags & ack) h.ack = rcv_nxt_;
+    h.window = advertised_window();
+    if (flags & syn) {
+        h.options.mss = rcv_mss_;
+        const bool active = !(flags & ack);
+        if (cfg_.window_scaling && (active || wscale_ok_)) h.options.window_scale = rcv_wscale_;
+        if (cfg_.timestamps && (active || ts_ok_)) h.options.timestamp = {{ts_now(), ts_recent_}};
+    } else if (ts_ok_) {
+        h.options.timestamp = {{ts_now(), ts_recent_}};
+    }
+    const std::size_t hlen = h.header_len();
+    if (p->tailroom() < hlen + len) return false;
+    auto segment = p->put(hlen + len);
+    if (len > 0) sndbuf_.peek(offset, segment.subspan(hlen, len));
+    h.emit(segment, id_.local, id_.remote);
+    if (flags & ack) {
+        last_ack_sent_ = rcv_nxt_;
+        delack_at_ = never;
+        segs_since_ack_ = 0;
+        ack_now_ = false;
+    }
+    const std::uint32_t scale = (flags & syn) ? 0 : rcv_wscale_;
+    const seq32 edge = rcv_nxt_ + (static_cast<std::uint32_t>(h.window) << scale);
+    if (edge > rcv_adv_ || rcv_adv_ < rcv_nxt_) rcv_adv_ = edge;
+    ++stats_.segments_sent;
+    ++layer_.counters_.segments_out;
+    last_send_ = ex_.now();
+    layer_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(*p));
+    return true;
+}
+
+void tcb::send_syn(bool with_ack) {
+    if (retries_ == 0) rtt_start_ = ex_.now();
+    send_segment(iss_, with_ack ? (syn | ack) : syn, 0, 0);
+    snd_nxt_ = iss_ + 1;
+    if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+    rto_at_ = ex_.now() + rtt_.rto();
+}
+
+void tcb::send_rst() { send_segment(snd_nxt_, rst | ack, 0, 0); }
+
+std::size_t tcb::unsent() const noexcept {
+    const auto off = static_cast<std::uint32_t>(snd_nxt_ - data_start());
+    return off >= sndbuf_.size() ? 0 : sndbuf_.size() - off;
+}
+
+void tcb::output() {
+    const bool may_send = state_ == state::established || state_ == state::close_wait ||
+                          state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
+    const auto now = ex_.now();
+    if (may_send) {
+        if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle_restart(now - last_send_, rtt_.rto());
+        const std::uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
+        for (;;) {
+            const std::size_t avail = unsent();
+            const std::uint32_t in_flight = flight_size();
+            const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
+            const std::size_t len = std::min<std::size_t>({avail, snd_mss_, usable});
+            const bool fin_now = fin_queued_ && len == avail && (!fin_seq_ || snd_nxt_ == *fin_seq_) &&
+                                 snd_nxt_ <= data_start() + static_cast<std::uint32_t>(sndbuf_.size());
+            if (len == 0 && !fin_now) break;
+            if (len < snd_mss_ && !fin_now) {
+                // RFC 1122 4.2.3.4: send a short segment only if it is all there is
+                // and (Nagle) nothing is unacknowledged, or it is half the largest window.
+                const bool all = len == avail;
+                if (!(all && (!nagle_ || !flight())) && len < max_snd_wnd_ / 2) break;
+            }
+            std::uint8_t flags = ack;
+            if (len > 0 && len == avail) flags |= psh;
+            if (fin_now) flags |= fin;
+            if (!send_segment(snd_nxt_, flags, static_cast<std::uint32_t>(snd_nxt_ - data_start()), len)) break;
+            if (!ts_ok_ && !rtt_timing_ && snd_nxt_ == snd_max_ && len > 0) {
+                rtt_timing_ = true;
+                rtt_seq_ = snd_nxt_;
+                rtt_start_ = now;
+            }
+            if (fin_now) fin_seq_ = snd_nxt_ + static_cast<std::uint32_t>(len);
+            snd_nxt_ += static_cast<std::uint32_t>(len + (fin_now ? 1 : 0));
+            if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+            if (rto_at_ == never) rto_at_ = now + rtt_.rto();
+            if (fin_now) break;
+        }
+        // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
+        const bool waiting = unsent() > 0 || (fin_queued_ && !fin_seq_);
+        if (snd_wnd_ == 0 && !flight() && waiting && persist_at_ == never)
+            persist_at_ = now + rtt_.rto();
+    }
+    if (ack_now_) send_ack();
+    arm_timer();
+}
+
+void tcb::schedule_ack(bool immediate) {
+    if (immediate) ack_now_ = true;
+    else if (delack_at_ == never) delack_at_ = ex_.now() + cfg_.delayed_ack;
+}
+
+// The first unacknowledged segment again (fast retransmit, partial ACK).
+void tcb::retransmit_first() {
+    const auto off = static_cast<std::uint32_t>(snd_una_ - data_start());
+    const std::size_t len = off >= sndbuf_.size() ? 0 : std::min<std::size_t>(snd_mss_, sndbuf_.size() - off);
+    std::uint8_t flags = ack;
+    if (fin_seq_ && snd_una_ + static_cast<std::uint32_t>(len) == *fin_seq_) flags |= fin;
+    if (len == 0 && !(flags & fin)) return;
+    ++stats_.retransmits;
+    rtt_timing_ = false;  // Karn
+    send_segment(snd_una_, flags, off, len);
+    rto_at_ = ex_.now() + rtt_.rto();
+}
+
+// RFC 6298 5.4-5.7 and RFC 5681 3.1: back off, collapse cwnd, resend from SND.UNA.
+void tcb::on_rto() {
+    ++stats_.timeouts;
+    ++retries_;
+    cc_->on_rto(flight_size());
+    in_recovery_ = false;
+    dupacks_ = 0;
+    recover_ = snd_max_;
+    rtt_.backoff();
+    rtt_timing_ = false;
+    snd_nxt_ = snd_una_;
+    if (fin_seq_ && snd_nxt_ <= *fin_seq_) fin_seq_.reset();  // the FIN goes again after the data
+    ++stats_.retransmits;
+    rto_at_ = never;
+    output();
+    if (rto_at_ == never && flight()) rto_at_ = ex_.now() + rtt_.rto();
+}
+
+// A zero-window probe: an old sequence number the peer must ACK with its window.
+void tcb::on_persist() {
+    ++probes_;
+    send_segment(snd_una_ - 1, ack, 0, 0);
+    const auto backoff = rtt_.rto() * (1u << std::min(probes_, 6u));
+    persist_at_ = ex_.now() + std::min<runtime::duration>(backoff, std::chrono::seconds(60));
+}
+
+}  // namespace coronet::tcp

@@ -1,0 +1,151 @@
+// The sim tier's fixture: two hosts with TCP (a = 10.0.0.1, b = 10.0.0.2)
+// over a sim_link on virtual time, every transition recorded. Runs are
+// deterministic from the seed, which failing tests print.
+#pragma once
+
+#include <coronet/api/connection.hpp>
+#include <coronet/link/sim_link.hpp>
+#include <coronet/net/host.hpp>
+#include <coronet/runtime/sim_loop.hpp>
+#include <coronet/tcp/layer.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace coronet::test {
+
+using namespace std::chrono_literals;
+using boost::asio::ip::make_address_v4;
+using runtime::task;
+using tcp::state;
+
+struct transition {
+    state from, to;
+    std::string cause;
+};
+
+inline std::array<std::uint8_t, 16> secret(std::uint64_t seed) {
+    std::array<std::uint8_t, 16> k{};
+    for (int i = 0; i < 8; ++i) k[i] = static_cast<std::uint8_t>(seed >> (8 * i));
+    return k;
+}
+
+// One host with TCP, recording its connections' transitions.
+struct node {
+    net::host host;
+    tcp::tcp_layer tcp;
+    std::vector<transition> log;
+    node(runtime::executor& ex, link::device& dev, const char* ip, const tcp::tcp_config& cfg, std::uint64_t seed)
+        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}), tcp(host, cfg, secret(seed)) {
+        tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) {
+            log.push_back({from, to, cause});
+        };
+        host.start();
+    }
+    bool saw(state from, state to) const {
+        for (const auto& t : log)
+            if (t.from == from && t.to == to) return true;
+        return false;
+    }
+    std::string trace() const {
+        std::string s;
+        for (const auto& t : log)
+            s += std::string(tcp::to_string(t.from)) + "->" + std::string(tcp::to_string(t.to)) + "(" + t.cause + ") ";
+        return s;
+    }
+};
+
+struct sim_pair {
+    std::uint64_t seed;
+    runtime::sim_loop sim;
+    link::sim_link wire;
+    node a, b;
+    explicit sim_pair(std::uint64_t s = 1, link::impairment imp = {}, tcp::tcp_config cfg = {})
+        : seed(s), wire(sim, imp, s), a(sim, wire.a(), "10.0.0.1", cfg, s), b(sim, wire.b(), "10.0.0.2", cfg, s + 1) {
+        BOOST_TEST_MESSAGE("seed " << seed);
+        sim.run_for(1ms);
+    }
+    endpoint b_at(std::uint16_t port) const { return {make_address_v4("10.0.0.2"), port}; }
+    endpoint a_at(std::uint16_t port) const { return {make_address_v4("10.0.0.1"), port}; }
+};
+
+// A hand-driven TCP peer on host b: records every segment it receives and
+// sends segments the test builds (for transitions the kernel will not make).
+struct raw_peer final : net::ipv4_handler {
+    struct segment {
+        wire::tcp_repr h;
+        std::vector<std::byte> payload;
+        bool has(std::uint8_t f) const { return (h.flags & f) == f; }
+    };
+    net::host& host;
+    std::deque<segment> got;
+    explicit raw_peer(net::host& h) : host(h) { host.set_handler(wire::ip_proto::tcp, this); }
+    ~raw_peer() { host.set_handler(wire::ip_proto::tcp, nullptr); }
+
+    void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta&) override {
+        auto v = wire::tcp_view::parse(ip.payload(), ip.src(), ip.dst());
+        BOOST_REQUIRE(v);
+        got.push_back({wire::tcp_repr::from(*v), {v->payload().begin(), v->payload().end()}});
+    }
+    void send(const wire::tcp_repr& h, wire::bytes payload = {}) {
+        auto p = host.allocate();
+        BOOST_REQUIRE(p);
+        auto seg = p->put(h.header_len() + payload.size());
+        std::copy(payload.begin(), payload.end(), seg.begin() + static_cast<std::ptrdiff_t>(h.header_len()));
+        h.emit(seg, host.address(), make_address_v4("10.0.0.1"));
+        host.send_ipv4(make_address_v4("10.0.0.1"), wire::ip_proto::tcp, std::move(*p));
+    }
+    segment pop() {
+        BOOST_REQUIRE_MESSAGE(!got.empty(), "the peer received no segment");
+        segment s = std::move(got.front());
+        got.pop_front();
+        return s;
+    }
+};
+
+// Deterministic content for transfers: byte i of stream `id`.
+inline std::byte content(std::uint64_t id, std::size_t i) {
+    std::uint64_t x = (id + 1) * 0x9e3779b97f4a7c15ull + i / 8;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    return std::byte(static_cast<std::uint8_t>(x >> ((i % 8) * 8)));
+}
+
+// Writes n bytes of stream id, then shuts down writing.
+inline task<void> send_stream(connection& c, std::uint64_t id, std::size_t n, bool& ok) {
+    std::vector<std::byte> buf(16 * 1024);
+    std::size_t sent = 0;
+    while (sent < n) {
+        const std::size_t len = std::min(buf.size(), n - sent);
+        for (std::size_t i = 0; i < len; ++i) buf[i] = content(id, sent + i);
+        if (auto r = co_await c.write({buf.data(), len}); !r) {
+            ok = false;
+            co_return;
+        }
+        sent += len;
+    }
+    ok = static_cast<bool>(co_await c.shutdown_write());
+}
+
+// Reads to EOF, checking every byte against stream id; returns the count.
+inline task<std::size_t> receive_stream(connection& c, std::uint64_t id, bool& ok) {
+    std::vector<std::byte> buf(10000);
+    std::size_t got = 0;
+    for (;;) {
+        auto r = co_await c.read(buf);
+        if (!r) {
+            ok = false;
+            co_return got;
+        }
+        if (*r == 0) co_return got;
+        for (std::size_t i = 0; i < *r; ++i)
+            if (buf[i] != content(id, got + i)) ok = false;
+        got += *r;
+    }
+}
+
+}  // namespace coronet::test

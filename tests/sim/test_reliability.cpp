@@ -1,0 +1,324 @@
+// RST rules (RFC 5961), half-close, zero windows, and bulk transfers under
+// loss, reordering, duplication and corruption on virtual time.
+#include "sim_pair.hpp"
+
+#include <boost/test/data/test_case.hpp>
+
+using namespace coronet;
+using namespace coronet::test;
+using namespace wire::tcp_flag;
+namespace bdata = boost::unit_test::data;
+
+namespace {
+
+// a (real TCP) connected to a hand-driven peer on b; the peer's ISN is 5000.
+struct with_raw_peer {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    connection ca;
+    std::uint32_t a_next = 0;  // a's next sequence number
+    with_raw_peer() {
+        auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+        p.sim.spawn(open());
+        p.sim.run_for(10ms);
+        auto syn_seg = peer.pop();
+        wire::tcp_repr r{};
+        r.src_port = 80;
+        r.dst_port = syn_seg.h.src_port;
+        r.seq = wire::seq32{5000};
+        r.ack = syn_seg.h.seq + 1;
+        r.flags = syn | ack;
+        r.window = 65535;
+        peer.send(r);
+        p.sim.run_for(10ms);
+        BOOST_REQUIRE((ca.state() == state::established));
+        a_next = (syn_seg.h.seq + 1).value;
+        peer.got.clear();
+    }
+    wire::tcp_repr seg(std::uint32_t seq, std::uint8_t flags) const {
+        wire::tcp_repr r{};
+        r.src_port = 80;
+        r.dst_port = ca.local().port;
+        r.seq = wire::seq32{seq};
+        r.ack = wire::seq32{a_next};
+        r.flags = flags;
+        r.window = 65535;
+        return r;
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rst_and_syn_rules)
+
+BOOST_AUTO_TEST_CASE(rst_at_rcv_nxt_resets_an_established_connection) {
+    with_raw_peer t;
+    t.peer.send(t.seg(5001, rst));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST(t.p.a.saw(state::established, state::closed), t.p.a.trace());
+    bool reset = false;
+    auto reader = [&]() -> task<void> {
+        std::array<std::byte, 16> b;
+        auto r = co_await t.ca.read(b);
+        reset = !r && r.error() == std::errc::connection_reset;
+    };
+    t.p.sim.spawn(reader());
+    t.p.sim.run_for(10ms);
+    BOOST_TEST(reset);
+}
+
+BOOST_AUTO_TEST_CASE(in_window_rst_not_at_rcv_nxt_draws_a_challenge_ack) {
+    with_raw_peer t;
+    t.peer.send(t.seg(5001 + 1000, rst));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST((t.ca.state() == state::established));
+    BOOST_REQUIRE(t.peer.got.size() == 1u);
+    auto ch = t.peer.pop();
+    BOOST_TEST(ch.has(ack));
+    BOOST_TEST(ch.h.ack.value == 5001u);
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_window_rst_is_ignored_with_an_ack) {
+    with_raw_peer t;
+    t.peer.send(t.seg(5001 + 10'000'000, rst));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST((t.ca.state() == state::established));
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(syn_in_established_draws_a_challenge_ack_and_no_reset) {
+    with_raw_peer t;
+    t.peer.send(t.seg(5001, syn));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST((t.ca.state() == state::established));
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.pop().has(ack));
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(challenge_acks_are_rate_limited) {
+    with_raw_peer t;
+    for (int i = 0; i < 300; ++i) t.peer.send(t.seg(5001 + 100 + static_cast<std::uint32_t>(i), rst));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 100u);
+    BOOST_TEST(t.p.a.tcp.counters().challenge_acks_limited == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(ack_of_unsent_data_is_answered_and_dropped) {
+    with_raw_peer t;
+    auto s = t.seg(5001, ack);
+    s.ack = wire::seq32{t.a_next + 100000};
+    t.peer.send(s);
+    t.p.sim.run_for(10ms);
+    BOOST_TEST((t.ca.state() == state::established));
+    BOOST_TEST(t.ca.tcb().snd_una().value == t.a_next);
+}
+
+BOOST_AUTO_TEST_CASE(rst_in_every_synchronized_state_closes_it) {
+    // CLOSE_WAIT: the peer's FIN, then its RST.
+    with_raw_peer t;
+    t.peer.send(t.seg(5001, fin | ack));
+    t.p.sim.run_for(10ms);
+    BOOST_REQUIRE((t.ca.state() == state::close_wait));
+    t.peer.send(t.seg(5002, rst));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST(t.p.a.saw(state::close_wait, state::closed), t.p.a.trace());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(data_transfer)
+
+namespace {
+struct transfer_result {
+    bool ok_a = true, ok_b = true;
+    std::size_t got = 0;
+};
+
+// a sends n bytes to b (which listens on 80), then both close.
+transfer_result transfer(sim_pair& p, std::size_t n, runtime::duration limit = 600s) {
+    transfer_result r;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    connection ca, cb;
+    bool done = false;
+    auto client = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        if (!c) {
+            r.ok_a = false;
+            co_return;
+        }
+        ca = std::move(*c);
+        co_await send_stream(ca, 7, n, r.ok_a);
+    };
+    auto server = [&]() -> task<void> {
+        auto c = co_await l.accept();
+        if (!c) {
+            r.ok_b = false;
+            co_return;
+        }
+        cb = std::move(*c);
+        r.got = co_await receive_stream(cb, 7, r.ok_b);
+        co_await cb.close();
+        done = true;
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    p.sim.run_until([&] { return done; }, p.sim.now() + limit);
+    return r;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(one_mebibyte_arrives_intact_on_a_clean_link) {
+    sim_pair p;
+    auto r = transfer(p, 1 << 20);
+    BOOST_TEST(r.ok_a);
+    BOOST_TEST(r.ok_b);
+    BOOST_TEST(r.got == std::size_t{1 << 20});
+}
+
+const link::impairment impairments[] = {
+    {},
+    {.loss = 0.01},
+    {.loss = 0.05},
+    {.reorder = 0.05},
+    {.duplicate = 0.05},
+    {.corrupt = 0.02},
+};
+const char* const impairment_names[] = {"clean", "1% loss", "5% loss", "5% reorder", "5% duplicate", "2% corrupt"};
+
+BOOST_DATA_TEST_CASE(sixteen_mebibytes_arrive_intact_under_impairment, bdata::xrange(6) * bdata::xrange(1, 21),
+                     kind, seed) {
+    link::impairment imp = impairments[kind];
+    imp.delay = 1ms;
+    sim_pair p{static_cast<std::uint64_t>(seed), imp};
+    BOOST_TEST_MESSAGE(impairment_names[kind] << ", seed " << seed);
+    auto r = transfer(p, 16 << 20);
+    BOOST_TEST(r.ok_a, impairment_names[kind] << " seed " << seed);
+    BOOST_TEST(r.ok_b, impairment_names[kind] << " seed " << seed);
+    BOOST_TEST(r.got == std::size_t{16 << 20}, impairment_names[kind] << " seed " << seed);
+    if (imp.corrupt > 0) BOOST_TEST(p.b.tcp.counters().bad_checksums + p.b.host.counters().rx_bad_ipv4 > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(half_close_data_keeps_flowing_to_the_side_in_fin_wait_2) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    listener l{*lr};
+    connection ca, cb;
+    bool ok_a = true, ok_b = true;
+    std::size_t got = 0;
+    auto client = [&]() -> task<void> {
+        ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80))));
+        co_await ca.shutdown_write();  // a is done sending at once
+        got = co_await receive_stream(ca, 3, ok_a);
+    };
+    auto server = [&]() -> task<void> {
+        cb = std::move(*(co_await l.accept()));
+        std::array<std::byte, 16> b;
+        auto r = co_await cb.read(b);  // the FIN: 0 bytes
+        ok_b = r && *r == 0;
+        co_await send_stream(cb, 3, 1 << 20, ok_b);
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    p.sim.run_for(30s);
+    BOOST_TEST(ok_a);
+    BOOST_TEST(ok_b);
+    BOOST_TEST(got == std::size_t{1 << 20});
+    BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2), p.a.trace());
+    BOOST_TEST(p.a.saw(state::fin_wait_2, state::time_wait), p.a.trace());
+}
+
+BOOST_AUTO_TEST_CASE(zero_window_is_probed_until_the_reader_drains_it) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    listener l{*lr};
+    connection ca, cb;
+    bool ok_a = true, ok_b = true;
+    std::size_t got = 0;
+    bool reading = false;
+    auto client = [&]() -> task<void> {
+        ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80))));
+        co_await send_stream(ca, 5, 1 << 20, ok_a);
+    };
+    auto server = [&]() -> task<void> {
+        cb = std::move(*(co_await l.accept()));
+        while (!reading) co_await p.sim.sleep_for(1s);
+        got = co_await receive_stream(cb, 5, ok_b);
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    p.sim.run_for(30s);
+    BOOST_TEST(ca.tcb().snd_wnd() < ca.tcb().mss());  // b's buffer is full and it reads nothing
+    BOOST_TEST((ca.state() == state::established));
+    reading = true;
+    p.sim.run_for(120s);
+    BOOST_TEST(ok_a);
+    BOOST_TEST(ok_b);
+    BOOST_TEST(got == std::size_t{1 << 20});
+}
+
+BOOST_AUTO_TEST_CASE(zero_window_draws_persist_probes_with_backoff_until_it_opens) {
+    with_raw_peer t;
+    auto closed = t.seg(5001, ack);
+    closed.window = 0;
+    t.peer.send(closed);
+    t.p.sim.run_for(10ms);
+    bool ok = true;
+    auto writer = [&]() -> task<void> { co_await send_stream(t.ca, 1, 10000, ok); };
+    t.p.sim.spawn(writer());
+    t.p.sim.run_for(20s);
+    std::size_t probes = 0;
+    for (const auto& s : t.peer.got) {
+        BOOST_TEST(s.payload.empty());  // nothing beyond the closed window
+        if (s.h.seq.value == t.a_next - 1) ++probes;
+    }
+    BOOST_TEST(probes >= 3u);
+    BOOST_TEST(probes <= 6u);  // backed off, not one per RTO
+    BOOST_TEST((t.ca.state() == state::fin_wait_1));  // still waiting to send its data and FIN
+    t.peer.got.clear();
+    t.peer.send(t.seg(5001, ack));  // window 65535
+    t.p.sim.run_for(1s);
+    std::size_t data = 0;
+    for (const auto& s : t.peer.got) data += s.payload.size();
+    BOOST_TEST(data > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(two_hundred_sequential_connections_leave_no_tcb_behind) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    listener l{*lr};
+    int ok = 0;
+    auto server = [&]() -> task<void> {
+        for (;;) {
+            auto c = co_await l.accept();
+            if (!c) co_return;
+            bool good = true;
+            connection cb = std::move(*c);
+            co_await receive_stream(cb, 9, good);
+            co_await cb.close();
+        }
+    };
+    auto client = [&]() -> task<void> {
+        for (int i = 0; i < 200; ++i) {
+            auto c = co_await connect(p.a.tcp, p.b_at(80));
+            if (!c) continue;
+            bool good = true;
+            co_await send_stream(*c, 9, 10000, good);
+            std::array<std::byte, 16> b;
+            auto r = co_await c->read(b);
+            if (good && r && *r == 0) ++ok;
+            co_await c->close();
+        }
+    };
+    p.sim.spawn(server());
+    p.sim.spawn(client());
+    p.sim.run_for(120s);
+    BOOST_TEST(ok == 200);
+    BOOST_TEST(p.a.tcp.connection_count() == 0u);  // every TIME_WAIT expired
+    BOOST_TEST(p.b.tcp.connection_count() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,330 @@
+// One test per arrow of the TCP state diagram (DESIGN.md's table), each
+// named after its transition.
+#include "sim_pair.hpp"
+
+using namespace coronet;
+using namespace coronet::test;
+using namespace wire::tcp_flag;
+
+namespace {
+
+// a connects to b:80 where b listens; returns both ends.
+struct connected {
+    sim_pair& p;
+    listener l;
+    connection ca, cb;
+    explicit connected(sim_pair& pair) : p(pair) {
+        auto lr = p.b.tcp.listen(80, 8);
+        BOOST_REQUIRE(lr);
+        l = listener{*lr};
+        auto open = [&]() -> task<void> {
+            auto c = co_await connect(p.a.tcp, p.b_at(80));
+            BOOST_REQUIRE(c);
+            ca = std::move(*c);
+        };
+        auto take = [&]() -> task<void> {
+            auto c = co_await l.accept();
+            BOOST_REQUIRE(c);
+            cb = std::move(*c);
+        };
+        p.sim.spawn(open());
+        p.sim.spawn(take());
+        p.sim.run_for(1s);
+        BOOST_REQUIRE(ca.valid());
+        BOOST_REQUIRE(cb.valid());
+    }
+};
+
+tcp::tcb& only_connection(node& n) {
+    tcp::tcb* found = nullptr;
+    n.tcp.for_each([&](tcp::tcb& c) { found = &c; });
+    BOOST_REQUIRE(found);
+    return *found;
+}
+
+wire::tcp_repr reply(const raw_peer::segment& to, std::uint8_t flags, std::uint32_t seq) {
+    wire::tcp_repr r{};
+    r.src_port = to.h.dst_port;
+    r.dst_port = to.h.src_port;
+    r.seq = wire::seq32{seq};
+    r.ack = to.h.seq + static_cast<std::uint32_t>(to.payload.size()) + ((to.h.flags & (syn | fin)) ? 1u : 0u);
+    r.flags = flags;
+    r.window = 65535;
+    return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(transitions)
+
+BOOST_AUTO_TEST_CASE(closed_to_syn_sent_to_established_and_listen_to_syn_rcvd_to_established) {
+    sim_pair p;
+    connected c{p};
+    BOOST_TEST(p.a.saw(state::closed, state::syn_sent), p.a.trace());
+    BOOST_TEST(p.a.saw(state::syn_sent, state::established), p.a.trace());
+    BOOST_TEST(p.b.saw(state::listen, state::syn_rcvd), p.b.trace());
+    BOOST_TEST(p.b.saw(state::syn_rcvd, state::established), p.b.trace());
+    BOOST_TEST((c.ca.state() == state::established));
+    BOOST_TEST((c.cb.state() == state::established));
+    BOOST_TEST(c.ca.tcb().mss() == 1448);  // 1500 - 40 - 12 bytes of timestamps
+}
+
+BOOST_AUTO_TEST_CASE(four_way_close_fin_wait_2_time_wait_close_wait_last_ack_and_2msl) {
+    sim_pair p;
+    connected c{p};
+    bool closed_a = false;
+    auto close_a = [&]() -> task<void> { closed_a = static_cast<bool>(co_await c.ca.close()); };
+    p.sim.spawn(close_a());
+    p.sim.run_for(1s);
+    BOOST_TEST(closed_a);
+    BOOST_TEST(p.a.saw(state::established, state::fin_wait_1), p.a.trace());
+    BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2), p.a.trace());
+    BOOST_TEST(p.b.saw(state::established, state::close_wait), p.b.trace());
+    auto close_b = [&]() -> task<void> { co_await c.cb.close(); };
+    p.sim.spawn(close_b());
+    p.sim.run_for(1s);
+    BOOST_TEST(p.b.saw(state::close_wait, state::last_ack), p.b.trace());
+    BOOST_TEST(p.b.saw(state::last_ack, state::closed), p.b.trace());
+    BOOST_TEST(p.a.saw(state::fin_wait_2, state::time_wait), p.a.trace());
+    BOOST_TEST(p.a.tcp.connection_count() == 1u);  // TIME_WAIT holds the 4-tuple
+    p.sim.run_for(58s);
+    BOOST_TEST(p.a.tcp.connection_count() == 1u);
+    p.sim.run_for(2s);
+    BOOST_TEST(p.a.saw(state::time_wait, state::closed), p.a.trace());
+    BOOST_TEST(p.a.tcp.connection_count() == 0u);
+    BOOST_TEST(p.b.tcp.connection_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fin_wait_1_to_closing_to_time_wait_on_simultaneous_close) {
+    sim_pair p;
+    connected c{p};
+    auto close_a = [&]() -> task<void> { co_await c.ca.close(); };
+    auto close_b = [&]() -> task<void> { co_await c.cb.close(); };
+    p.sim.spawn(close_a());
+    p.sim.spawn(close_b());
+    p.sim.run_for(1s);
+    for (node* n : {&p.a, &p.b}) {
+        BOOST_TEST(n->saw(state::fin_wait_1, state::closing), n->trace());
+        BOOST_TEST(n->saw(state::closing, state::time_wait), n->trace());
+    }
+    p.sim.run_for(61s);
+    BOOST_TEST(p.a.tcp.connection_count() + p.b.tcp.connection_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fin_wait_1_to_time_wait_on_fin_and_ack_together) {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    connection ca;
+    auto open = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        BOOST_REQUIRE(c);
+        ca = std::move(*c);
+    };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    auto syn_seg = peer.pop();
+    BOOST_REQUIRE(syn_seg.has(syn));
+    peer.send(reply(syn_seg, syn | ack, 5000));
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE((ca.state() == state::established));
+    BOOST_TEST_MESSAGE("segments at the peer after the handshake: " << peer.got.size());
+    peer.pop();  // the ACK
+    auto closer = [&]() -> task<void> { co_await ca.close(); };
+    p.sim.spawn(closer());
+    p.sim.run_for(10ms);
+    auto finseg = peer.pop();
+    BOOST_REQUIRE(finseg.has(fin | ack));
+    peer.send(reply(finseg, fin | ack, 5001));  // acks our FIN and carries theirs
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::fin_wait_1, state::time_wait), p.a.trace());
+    BOOST_TEST(!p.a.saw(state::fin_wait_1, state::closing), p.a.trace());
+    auto last = peer.pop();
+    BOOST_TEST(last.has(ack));
+    BOOST_TEST(last.h.ack.value == 5002u);
+}
+
+BOOST_AUTO_TEST_CASE(syn_sent_to_syn_rcvd_on_simultaneous_open) {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80)); };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    auto syn_a = peer.pop();
+    wire::tcp_repr their_syn = reply(syn_a, syn, 9000);  // a SYN crossing ours, no ACK
+    their_syn.ack = wire::seq32{0};
+    peer.send(their_syn);
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::syn_sent, state::syn_rcvd), p.a.trace());
+    auto synack = peer.pop();
+    BOOST_TEST(synack.has(syn | ack));
+    BOOST_TEST(synack.h.ack.value == 9001u);
+    peer.send(reply(synack, ack, 9001));
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::syn_rcvd, state::established), p.a.trace());
+    BOOST_TEST(static_cast<bool>(got));
+}
+
+BOOST_AUTO_TEST_CASE(syn_rcvd_to_fin_wait_1_on_close_before_established) {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    auto open = [&]() -> task<void> { co_await connect(p.a.tcp, p.b_at(80)); };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    auto syn_a = peer.pop();
+    wire::tcp_repr their_syn = reply(syn_a, syn, 9000);
+    their_syn.ack = wire::seq32{0};
+    peer.send(their_syn);
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE((only_connection(p.a).current() == state::syn_rcvd));
+    only_connection(p.a).app_close();
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::syn_rcvd, state::fin_wait_1), p.a.trace());
+}
+
+BOOST_AUTO_TEST_CASE(syn_rcvd_to_listen_on_rst_to_a_passive_open) {
+    sim_pair p;
+    raw_peer peer{p.a.host};  // the hand-driven peer is a; b listens with real TCP
+    peer.host.set_handler(wire::ip_proto::tcp, &peer);
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    wire::tcp_repr syn_h{};
+    syn_h.src_port = 4000;
+    syn_h.dst_port = 80;
+    syn_h.seq = wire::seq32{100};
+    syn_h.flags = syn;
+    syn_h.window = 65535;
+    auto send_from_a = [&](const wire::tcp_repr& h) {
+        auto pk = p.a.host.allocate();
+        auto seg = pk->put(h.header_len());
+        h.emit(seg, make_address_v4("10.0.0.1"), make_address_v4("10.0.0.2"));
+        p.a.host.send_ipv4(make_address_v4("10.0.0.2"), wire::ip_proto::tcp, std::move(*pk));
+    };
+    send_from_a(syn_h);
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.b.saw(state::listen, state::syn_rcvd), p.b.trace());
+    auto synack = peer.pop();
+    BOOST_REQUIRE(synack.has(syn | ack));
+    wire::tcp_repr r{};
+    r.src_port = 4000;
+    r.dst_port = 80;
+    r.seq = wire::seq32{101};
+    r.flags = rst;
+    send_from_a(r);
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.b.saw(state::syn_rcvd, state::listen), p.b.trace());
+    BOOST_TEST(p.b.tcp.connection_count() == 0u);
+    // The listener still works.
+    sim_pair* pp = &p;
+    (void)pp;
+    peer.host.set_handler(wire::ip_proto::tcp, &p.a.tcp);
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80)); };
+    p.sim.spawn(open());
+    p.sim.run_for(1s);
+    BOOST_TEST(static_cast<bool>(got));
+}
+
+BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_rst_is_connection_refused) {
+    sim_pair p;  // nothing listens on b:81
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(81)); };
+    p.sim.spawn(open());
+    p.sim.run_for(1s);
+    BOOST_REQUIRE(!got);
+    BOOST_TEST((got.error() == std::errc::connection_refused));
+    BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
+    BOOST_TEST(p.b.tcp.counters().resets_sent == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(syn_sent_to_closed_with_host_unreachable_when_arp_gets_no_answer) {
+    sim_pair p{1, {.loss = 1.0}};  // every frame lost, ARP included
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    const auto start = p.sim.now();
+    runtime::time_point ended{};
+    auto open = [&]() -> task<void> {
+        got = co_await connect(p.a.tcp, p.b_at(80));
+        ended = p.sim.now();
+    };
+    p.sim.spawn(open());
+    p.sim.run_for(300s);
+    BOOST_REQUIRE(!got);
+    BOOST_TEST((got.error() == std::errc::host_unreachable));
+    BOOST_TEST((ended - start == 3s));  // three ARP requests, a second apart
+    BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
+}
+
+BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_timeout_when_syns_are_dropped) {
+    sim_pair p;
+    raw_peer peer{p.b.host};  // b answers ARP but ignores the SYNs
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    const auto start = p.sim.now();
+    runtime::time_point ended{};
+    auto open = [&]() -> task<void> {
+        got = co_await connect(p.a.tcp, p.b_at(80));
+        ended = p.sim.now();
+    };
+    p.sim.spawn(open());
+    p.sim.run_for(300s);
+    BOOST_REQUIRE(!got);
+    BOOST_TEST((got.error() == std::errc::timed_out));
+    BOOST_TEST(peer.got.size() == 7u);  // the SYN and 6 retries
+    BOOST_TEST((ended - start >= 126s));
+    BOOST_TEST((ended - start <= 128s));
+}
+
+BOOST_AUTO_TEST_CASE(connect_timeout_option_ends_the_open_early) {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80), 3s); };
+    p.sim.spawn(open());
+    p.sim.run_for(4s);
+    BOOST_REQUIRE(!got);
+    BOOST_TEST((got.error() == std::errc::timed_out));
+}
+
+BOOST_AUTO_TEST_CASE(listen_to_syn_sent_on_send_from_a_passively_opened_tcb) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    auto la = p.a.tcp.listen(7000, 8);
+    BOOST_REQUIRE(la);
+    (*la)->close();  // the passive TCB is turned into an active one from its port
+    auto opened = p.a.tcp.connect(make_address_v4("10.0.0.2"), 80, 7000, state::listen);
+    BOOST_REQUIRE(opened);
+    p.sim.run_for(1s);
+    BOOST_TEST(p.a.saw(state::listen, state::syn_sent), p.a.trace());
+    BOOST_TEST(p.a.saw(state::syn_sent, state::established), p.a.trace());
+    BOOST_TEST((*opened)->id().local_port == 7000);
+    (*opened)->app_abort();
+}
+
+BOOST_AUTO_TEST_CASE(time_wait_is_reused_by_a_new_syn_per_rfc6191) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    // b closes first, so b holds TIME_WAIT; then a reconnects from the same port.
+    auto first = p.a.tcp.connect(make_address_v4("10.0.0.2"), 80, 5555);
+    BOOST_REQUIRE(first);
+    connection cb;
+    auto take = [&]() -> task<void> { cb = std::move(*(co_await l.accept())); };
+    p.sim.spawn(take());
+    p.sim.run_for(1s);
+    auto close_b = [&]() -> task<void> { co_await cb.close(); };
+    p.sim.spawn(close_b());
+    p.sim.run_for(1s);
+    (*first)->app_close();
+    p.sim.run_for(1s);
+    BOOST_REQUIRE(p.b.saw(state::fin_wait_2, state::time_wait));
+    auto second = p.a.tcp.connect(make_address_v4("10.0.0.2"), 80, 5555);
+    BOOST_REQUIRE(second);
+    p.sim.run_for(1s);
+    BOOST_TEST(p.b.tcp.counters().time_wait_reused == 1u);
+    BOOST_TEST(p.b.saw(state::time_wait, state::closed), p.b.trace());
+    BOOST_TEST(((*second)->current() == state::established));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
