@@ -55,7 +55,7 @@ void tcb::arm_timer() {
 }
 
 void tcb::open_active(state from) {
-    snd_una_ = snd_nxt_ = snd_max_ = iss_;
+    snd_una_ = snd_nxt_ = snd_max_ = recover_ = iss_;
     ex_.start(life(shared_from_this(), state::syn_sent, from), "tcp");
 }
 
@@ -64,7 +64,7 @@ void tcb::open_passive(const wire::tcp_view& syn, listener_state& parent) {
     passive_ = true;
     irs_ = syn.seq();
     rcv_nxt_ = irs_ + 1;
-    snd_una_ = snd_nxt_ = snd_max_ = iss_;
+    snd_una_ = snd_nxt_ = snd_max_ = recover_ = iss_;
     take_options(syn.options(), true);
     snd_wnd_ = syn.window();  // never scaled on a SYN (RFC 7323 2.2)
     snd_wl1_ = syn.seq();

@@ -143,7 +143,10 @@ inline task<std::size_t> receive_stream(connection& c, std::uint64_t id, bool& o
         }
         if (*r == 0) co_return got;
         for (std::size_t i = 0; i < *r; ++i)
-            if (buf[i] != content(id, got + i)) ok = false;
+            if (buf[i] != content(id, got + i)) {
+                if (ok) BOOST_TEST_MESSAGE("first wrong byte at offset " << got + i << " (read of " << *r << ")");
+                ok = false;
+            }
         got += *r;
     }
 }
