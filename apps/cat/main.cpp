@@ -97,6 +97,13 @@ private:
         loop_.spawn(finish(), "close");
     }
     task<void> finish() {
+        const auto& t = conn_.tcb();
+        const auto& st = t.stats();
+        spdlog::debug("connection: sent {} B, received {} B, segments {}/{}, retransmits {} (fast {}, timeouts {}), "
+                      "dup acks {}, out-of-order {}, srtt {} us, cwnd {}",
+                      st.bytes_sent, st.bytes_received, st.segments_sent, st.segments_received, st.retransmits,
+                      st.fast_retransmits, st.timeouts, st.dup_acks, st.ooo_segments,
+                      std::chrono::duration_cast<std::chrono::microseconds>(t.rtt().srtt()).count(), t.cwnd());
         if (auto r = co_await conn_.close(); !r) fail(describe(r.error()));
         loop_.stop();
     }

@@ -1,3 +1,5 @@
+// NewReno: RFC 5681 slow start, congestion avoidance and fast recovery, with
+// RFC 3465 appropriate byte counting and RFC 6582 partial-ACK handling.
 #include <coronet/tcp/congestion.hpp>
 
 #include <algorithm>
@@ -5,61 +7,80 @@
 namespace coronet::tcp {
 
 std::uint32_t new_reno::initial_window(std::uint32_t mss) noexcept {
-    return std::min(10 * mss, std::max(2 * mss, 14600u));  // RFC 6928
+    return std::min(10 * mss, std::max(2 * mss, 14600u));
 }
 
 void new_reno::init(std::uint32_t mss) {
-    mss_ = mss ? mss : 536;
+    mss_ = mss == 0 ? 536 : mss;
     cwnd_ = initial_window(mss_);
-    ssthresh_ = 0xffffffff;
-    acked_in_ca_ = 0;
+    ssthresh_ = infinite_ssthresh;
+    bytes_acked_ = 0;
+}
+
+// cwnd += n, at most max_cwnd.
+void new_reno::grow(std::uint32_t n) noexcept {
+    if (cwnd_ < max_cwnd) cwnd_ = std::min(max_cwnd, cwnd_ + std::min(n, max_cwnd));
+}
+
+// RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS).
+void new_reno::set_ssthresh_after_loss(std::uint32_t flight_size) noexcept {
+    ssthresh_ = std::max(flight_size / 2, 2 * mss_);
 }
 
 void new_reno::on_ack(std::uint32_t bytes_acked, std::uint32_t, runtime::time_point) {
     if (cwnd_ < ssthresh_) {
-        cwnd_ += std::min(bytes_acked, 2 * mss_);  // RFC 3465 ABC, L = 2*SMSS
-        return;
+        // Slow start (RFC 3465 2.2, L = 2*SMSS), up to ssthresh; what is left
+        // of this ACK counts towards congestion avoidance.
+        const std::uint32_t room = ssthresh_ - cwnd_;
+        const std::uint32_t inc = std::min({bytes_acked, 2 * mss_, room});
+        grow(inc);
+        bytes_acked -= inc;
+        if (cwnd_ < ssthresh_ || bytes_acked == 0) return;
     }
-    // Congestion avoidance: one SMSS per cwnd of acknowledged bytes.
-    acked_in_ca_ += bytes_acked;
-    if (acked_in_ca_ >= cwnd_) {
-        acked_in_ca_ -= cwnd_;
-        cwnd_ += mss_;
+    // Congestion avoidance (RFC 3465 2.1, RFC 5681 3.1): one SMSS per cwnd of
+    // acknowledged bytes, about one SMSS per round trip.
+    bytes_acked_ += bytes_acked;
+    if (bytes_acked_ >= cwnd_) {
+        bytes_acked_ -= cwnd_;
+        grow(mss_);
     }
-}
-
-std::uint32_t new_reno::half_flight(std::uint32_t flight_size) const noexcept {
-    return std::max(flight_size / 2, 2 * mss_);  // RFC 5681 (4)
 }
 
 void new_reno::on_enter_recovery(std::uint32_t flight_size, runtime::time_point) {
-    ssthresh_ = half_flight(flight_size);
-    cwnd_ = ssthresh_ + 3 * mss_;
+    set_ssthresh_after_loss(flight_size);
+    cwnd_ = ssthresh_ + 3 * mss_;  // the three segments that left the network
+    bytes_acked_ = 0;
 }
 
+void new_reno::on_dup_ack_in_recovery() { grow(mss_); }
+
 void new_reno::on_partial_ack(std::uint32_t bytes_acked) {
+    // Deflate by the amount acknowledged; add back one SMSS if at least that
+    // much was acknowledged; never below one SMSS.
     cwnd_ = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : 0;
     if (bytes_acked >= mss_) cwnd_ += mss_;
     cwnd_ = std::max(cwnd_, mss_);
 }
 
 void new_reno::on_exit_recovery(std::uint32_t flight_size) {
+    // RFC 6582 3.2 step 3, option (1): no burst when little is in flight.
     cwnd_ = std::min(ssthresh_, std::max(flight_size, mss_) + mss_);
-    acked_in_ca_ = 0;
+    bytes_acked_ = 0;
 }
 
 void new_reno::on_rto(std::uint32_t flight_size) {
-    ssthresh_ = half_flight(flight_size);
-    cwnd_ = mss_;
-    acked_in_ca_ = 0;
+    set_ssthresh_after_loss(flight_size);
+    cwnd_ = mss_;  // RFC 5681 3.1: the loss window, one segment
+    bytes_acked_ = 0;
 }
 
 void new_reno::on_idle_restart(runtime::duration idle, runtime::duration rto) {
+    // RW = min(IW, cwnd).
     if (idle > rto) cwnd_ = std::min(cwnd_, initial_window(mss_));
 }
 
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name) {
-    if (name == "newreno" || name == "reno") return std::make_unique<new_reno>();
+    if (name == "newreno") return std::make_unique<new_reno>();
     return nullptr;
 }
 

@@ -141,9 +141,8 @@ bool tcb::check_ack(const wire::tcp_view& seg) {
         return false;
     }
     if (a > snd_una_) process_ack(seg, static_cast<std::uint32_t>(a - snd_una_));
-    else if (a == snd_una_ && seg.payload().empty() && !seg.has(fin) && flight() &&
-             (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == snd_wnd_)
-        dup_ack();
+    else if (a == snd_una_ && seg.payload().empty() && !seg.has(fin) && flight())
+        dup_ack();  // RFC 5681 also asks for an unchanged window; Linux receivers grow it while reordering
     update_window(seg);
     return true;
 }
@@ -190,7 +189,10 @@ void tcb::dup_ack() {
     ++stats_.dup_acks;
     if (in_recovery_) {
         cc_->on_dup_ack_in_recovery();
-    } else if (dupacks_ == 3 && snd_una_ - recover_ >= 0) {  // RFC 6582 3.2: not for an old window
+    } else if (dupacks_ == 3 && (snd_una_ >= recover_ || cc_->cwnd() > 2u * snd_mss_)) {
+        // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent
+        // (duplicates of go-back-N look like losses); its 4.2 ACK heuristic
+        // allows it once the window has regrown, else each loss there costs an RTO.
         in_recovery_ = true;
         recover_ = snd_max_;
         cc_->on_enter_recovery(flight_size(), ex_.now());

@@ -1,58 +1,92 @@
+// interval_set: a short sorted array (a few dozen ranges at most), searched
+// linearly; both vectors are reserved up front so no add allocates.
 #include <coronet/tcp/interval_set.hpp>
 
-#include <algorithm>
+#include <ostream>
 
 namespace coronet::tcp {
 
 using wire::seq32;
 
+std::ostream& operator<<(std::ostream& os, const seq_range& r) { return os << '[' << r.left << ", " << r.right << ')'; }
+
+interval_set::interval_set(std::size_t max_ranges) : max_(max_ranges) {
+    ranges_.reserve(max_ranges);
+    added_.reserve(max_ranges);
+}
+
 bool interval_set::add(seq32 left, seq32 right) {
     if (!(left < right)) return true;
-    // First range that ends at or after left (could merge), and first that starts after right.
-    auto first = std::find_if(ranges_.begin(), ranges_.end(), [&](const seq_range& r) { return left <= r.right; });
-    auto last = std::find_if(first, ranges_.end(), [&](const seq_range& r) { return right < r.left; });
-    if (first == last) {  // touches nothing: a new range
+    // [first, last) are the ranges that overlap or touch [left, right).
+    std::size_t first = 0;
+    while (first < ranges_.size() && ranges_[first].right < left) ++first;
+    std::size_t last = first;
+    while (last < ranges_.size() && ranges_[last].left <= right) ++last;
+
+    if (first == last) {
         if (ranges_.size() >= max_) return false;
-        ranges_.insert(first, seq_range{left, right});
-        last_left_ = left;
+        const auto at = static_cast<std::ptrdiff_t>(first);
+        ranges_.insert(ranges_.begin() + at, seq_range{left, right});
+        added_.insert(added_.begin() + at, ++clock_);
         return true;
     }
-    const seq32 l = wire::seq_min(left, first->left);
-    const seq32 r = wire::seq_max(right, (last - 1)->right);
-    *first = seq_range{l, r};
-    ranges_.erase(first + 1, last);
-    last_left_ = l;
+    ranges_[first] = seq_range{wire::seq_min(left, ranges_[first].left), wire::seq_max(right, ranges_[last - 1].right)};
+    added_[first] = ++clock_;
+    erase(first + 1, last);
     return true;
 }
 
 std::uint32_t interval_set::take_contiguous(seq32 rcv_nxt) {
     discard_below(rcv_nxt);
-    if (ranges_.empty() || rcv_nxt < ranges_.front().left) return 0;
+    // Now every range starts at or after rcv_nxt; ranges never touch, so the
+    // first one is the whole contiguous run.
+    if (ranges_.empty() || ranges_.front().left != rcv_nxt) return 0;
     const auto n = static_cast<std::uint32_t>(ranges_.front().right - rcv_nxt);
-    ranges_.erase(ranges_.begin());
+    erase(0, 1);
     return n;
 }
 
 void interval_set::discard_below(seq32 seq) {
-    auto keep = std::find_if(ranges_.begin(), ranges_.end(), [&](const seq_range& r) { return seq < r.right; });
-    ranges_.erase(ranges_.begin(), keep);
+    std::size_t keep = 0;
+    while (keep < ranges_.size() && ranges_[keep].right <= seq) ++keep;
+    erase(0, keep);
     if (!ranges_.empty() && ranges_.front().left < seq) ranges_.front().left = seq;
-}
-
-std::size_t interval_set::sack_blocks(std::span<seq_range> out) const {
-    std::size_t n = 0;
-    auto latest = std::find_if(ranges_.begin(), ranges_.end(),
-                               [&](const seq_range& r) { return r.left <= last_left_ && last_left_ < r.right; });
-    if (latest != ranges_.end() && n < out.size()) out[n++] = *latest;
-    for (auto it = ranges_.rbegin(); it != ranges_.rend() && n < out.size(); ++it)
-        if (latest == ranges_.end() || &*it != &*latest) out[n++] = *it;
-    return n;
 }
 
 std::uint64_t interval_set::bytes() const noexcept {
     std::uint64_t total = 0;
-    for (const auto& r : ranges_) total += static_cast<std::uint32_t>(r.right - r.left);
+    for (const seq_range& r : ranges_) total += static_cast<std::uint32_t>(r.right - r.left);
     return total;
+}
+
+void interval_set::clear() noexcept {
+    ranges_.clear();
+    added_.clear();
+}
+
+std::size_t interval_set::sack_blocks(std::span<seq_range> out) const {
+    // Selection by recency: out holds at most 4 blocks, ranges_ a few dozen.
+    std::size_t n = 0;
+    std::uint64_t before = UINT64_MAX;  // stamps are unique: pick the latest one below this
+    for (; n < out.size() && n < ranges_.size(); ++n) {
+        std::size_t best = 0;
+        std::uint64_t best_stamp = 0;
+        for (std::size_t i = 0; i < ranges_.size(); ++i) {
+            if (added_[i] < before && added_[i] >= best_stamp) {
+                best = i;
+                best_stamp = added_[i];
+            }
+        }
+        out[n] = ranges_[best];
+        before = best_stamp;
+    }
+    return n;
+}
+
+void interval_set::erase(std::size_t first, std::size_t last) {
+    const auto f = static_cast<std::ptrdiff_t>(first), l = static_cast<std::ptrdiff_t>(last);
+    ranges_.erase(ranges_.begin() + f, ranges_.begin() + l);
+    added_.erase(added_.begin() + f, added_.begin() + l);
 }
 
 }  // namespace coronet::tcp

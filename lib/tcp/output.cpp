@@ -81,7 +81,9 @@ void tcb::output() {
     const auto now = ex_.now();
     if (may_send) {
         if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle_restart(now - last_send_, rtt_.rto());
-        const std::uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        const std::uint32_t extra = in_recovery_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
+        const std::uint32_t wnd = std::min(snd_wnd_, cc_->cwnd() + extra);
         for (;;) {
             const std::size_t avail = unsent();
             const std::uint32_t in_flight = flight_size();

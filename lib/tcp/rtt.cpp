@@ -1,28 +1,43 @@
+// rtt_estimator: RFC 6298 section 2 in integer nanoseconds; the clock's
+// resolution is far finer than G, so no rounding rule is needed.
 #include <coronet/tcp/rtt.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace coronet::tcp {
 
-void rtt_estimator::sample(runtime::duration r) {
-    if (r < runtime::duration::zero()) r = runtime::duration::zero();
+using runtime::duration;
+
+rtt_estimator::rtt_estimator(rto_config cfg) : cfg_(cfg) {}
+
+void rtt_estimator::sample(duration r) {
+    r = std::max(r, duration::zero());
     if (!has_sample_) {
+        // RFC 6298 2.2: the first measurement.
         srtt_ = r;
         rttvar_ = r / 2;
         has_sample_ = true;
     } else {
-        const runtime::duration err = srtt_ > r ? srtt_ - r : r - srtt_;
+        // RFC 6298 2.3: RTTVAR first, from the SRTT before this sample.
+        const duration err = srtt_ > r ? srtt_ - r : r - srtt_;
         rttvar_ = (3 * rttvar_ + err) / 4;
         srtt_ = (7 * srtt_ + r) / 8;
     }
     backoffs_ = 0;
 }
 
-runtime::duration rtt_estimator::rto() const noexcept {
-    runtime::duration base = has_sample_ ? srtt_ + std::max(cfg_.granularity, 4 * rttvar_) : cfg_.initial;
+duration rtt_estimator::rto() const noexcept {
+    duration base = cfg_.initial;
+    if (has_sample_) base = srtt_ + std::max(cfg_.granularity, 4 * rttvar_);
     base = std::clamp(base, cfg_.min, cfg_.max);
-    for (unsigned i = 0; i < backoffs_ && base < cfg_.max; ++i) base *= 2;
+    // Doubling stops at max, so it neither overflows nor loops for long.
+    for (unsigned i = 0; i < backoffs_ && base > duration::zero() && base < cfg_.max; ++i) base *= 2;
     return std::min(base, cfg_.max);
+}
+
+void rtt_estimator::backoff() noexcept {
+    if (backoffs_ < std::numeric_limits<unsigned>::max()) ++backoffs_;
 }
 
 }  // namespace coronet::tcp

@@ -115,7 +115,7 @@ namespace {
 std::atomic<int> topology_counter{0};
 }
 
-topology::topology() {
+topology::topology(middle m) {
     if (::geteuid() != 0)
         BOOST_FAIL("the netns tier needs root (CAP_NET_ADMIN) to create network namespaces; run it as root");
     const std::string id = "cn" + std::to_string(::getpid()) + "-" + std::to_string(topology_counter++);
@@ -123,20 +123,37 @@ topology::topology() {
     ns_peer = id + "p";
     if_stack = id + "s0";
     if_peer = id + "p0";
+    std::string cmd = "set -e; ip netns add " + ns_stack + "; ip netns add " + ns_peer + "; ";
+    if (m == middle::none) {
+        cmd += "ip link add " + if_stack + " netns " + ns_stack + " type veth peer name " + if_peer + " netns " +
+               ns_peer + "; ";
+    } else {
+        ns_mid = id + "m";
+        mid_a = id + "ma";
+        mid_b = id + "mb";
+        cmd += "ip netns add " + ns_mid + "; ip link add " + if_stack + " netns " + ns_stack +
+               " type veth peer name " + mid_a + " netns " + ns_mid + "; ip link add " + mid_b + " netns " + ns_mid +
+               " type veth peer name " + if_peer + " netns " + ns_peer + "; ip -n " + ns_mid + " link set " + mid_a +
+               " up; ip -n " + ns_mid + " link set " + mid_b + " up; ";
+        if (m == middle::bridge)
+            cmd += "ip -n " + ns_mid + " link add br0 type bridge; ip -n " + ns_mid + " link set " + mid_a +
+                   " master br0; ip -n " + ns_mid + " link set " + mid_b + " master br0; ip -n " + ns_mid +
+                   " link set br0 up; ";
+    }
+    cmd += "ip -n " + ns_stack + " link set lo up; ip -n " + ns_stack + " link set " + if_stack + " up; ip -n " +
+           ns_peer + " link set lo up; ip -n " + ns_peer + " link set " + if_peer + " up; ip -n " + ns_peer +
+           " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
     std::string out;
-    const std::string cmd = "set -e; ip netns add " + ns_stack + "; ip netns add " + ns_peer +
-                            "; ip link add " + if_stack + " netns " + ns_stack + " type veth peer name " + if_peer +
-                            " netns " + ns_peer + "; ip -n " + ns_stack + " link set lo up; ip -n " + ns_stack +
-                            " link set " + if_stack + " up; ip -n " + ns_peer + " link set lo up; ip -n " + ns_peer +
-                            " link set " + if_peer + " up; ip -n " + ns_peer + " addr add " + peer_ip + "/" +
-                            std::to_string(prefix) + " dev " + if_peer;
     if (sh(cmd, &out) != 0) {
-        sh("ip netns del " + ns_stack + " 2>/dev/null; ip netns del " + ns_peer + " 2>/dev/null");
+        sh("ip netns del " + ns_stack + " 2>/dev/null; ip netns del " + ns_peer + " 2>/dev/null" +
+           (ns_mid.empty() ? "" : "; ip netns del " + ns_mid + " 2>/dev/null"));
         BOOST_FAIL("cannot create the test namespaces: " + out);
     }
 }
 
-topology::~topology() { sh("ip netns del " + ns_stack + "; ip netns del " + ns_peer); }
+topology::~topology() {
+    sh("ip netns del " + ns_stack + "; ip netns del " + ns_peer + (ns_mid.empty() ? "" : "; ip netns del " + ns_mid));
+}
 
 std::string topology::in_peer(const std::string& cmd) const { return "ip netns exec " + ns_peer + " " + cmd; }
 

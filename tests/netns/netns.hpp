@@ -48,14 +48,19 @@ private:
 
 class topology {
 public:
-    // Creates the namespaces and veth pair; fails the test (BOOST_FAIL) with
+    // What sits between the stack and the peer: nothing (one veth pair), a
+    // Linux bridge (for nftables loss rules), or an empty namespace with two
+    // interfaces (mid_a towards the stack, mid_b towards the peer) for a relay.
+    enum class middle { none, bridge, relay };
+    // Creates the namespaces and veth pairs; fails the test (BOOST_FAIL) with
     // the reason when it cannot (for example, not root).
-    topology();
+    explicit topology(middle m = middle::none);
     ~topology();
     topology(const topology&) = delete;
     topology& operator=(const topology&) = delete;
 
     std::string ns_stack, ns_peer, if_stack, if_peer;
+    std::string ns_mid, mid_a, mid_b;  // only with a middle
     std::string stack_ip = "10.201.0.2", peer_ip = "10.201.0.1";
     unsigned prefix = 24;
 

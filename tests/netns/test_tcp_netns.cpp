@@ -149,4 +149,44 @@ BOOST_AUTO_TEST_CASE(two_hundred_sequential_connections_leave_no_connection_behi
     BOOST_TEST(left.empty(), left);
 }
 
+BOOST_AUTO_TEST_CASE(hundred_mib_each_way_across_a_bridge_dropping_3_percent) {
+    topology t{topology::middle::bridge};
+    const std::string nft = "ip netns exec " + t.ns_mid + " nft ";
+    BOOST_REQUIRE(sh(nft + "add table bridge t") == 0);
+    BOOST_REQUIRE(sh(nft + "'add chain bridge t f { type filter hook forward priority 0; }'") == 0);
+    BOOST_REQUIRE(sh(nft + "add rule bridge t f meta l4proto tcp numgen random mod 100 \\< 3 counter drop") == 0);
+    temp_file in("in"), out("out"), back("back");
+    fill_random(in, 100);
+    send_to_kernel(t, t.ns_peer, t.peer_ip, in, out);
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "5002"}), "/dev/null", back.path);
+    std::this_thread::sleep_for(300ms);
+    std::string client_out;
+    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0, client_out);
+    BOOST_TEST(cat.wait(120000ms) == 0, cat.output());
+    BOOST_TEST(sha256(back.path) == sha256(in.path));
+    std::string counters;
+    sh(nft + "list chain bridge t f", &counters);
+    BOOST_TEST_MESSAGE("bridge drops: " << counters);
+    BOOST_TEST(counters.find("packets 0 ") == std::string::npos, counters);
+}
+
+BOOST_AUTO_TEST_CASE(hundred_mib_each_way_through_the_impairment_relay) {
+    topology t{topology::middle::relay};
+    child_process relay({"ip", "netns", "exec", t.ns_mid, bin("apps/coronet-impair"), "--a", t.mid_a, "--b", t.mid_b,
+                         "--reorder", "2", "--duplicate", "1", "--delay", "1", "--seed", "7"});
+    std::this_thread::sleep_for(300ms);
+    BOOST_REQUIRE(relay.running());
+    temp_file in("in"), out("out"), back("back");
+    fill_random(in, 100);
+    send_to_kernel(t, t.ns_peer, t.peer_ip, in, out);
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "5002"}), "/dev/null", back.path);
+    std::this_thread::sleep_for(300ms);
+    std::string client_out;
+    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0, client_out);
+    BOOST_TEST(cat.wait(120000ms) == 0, cat.output());
+    BOOST_TEST(sha256(back.path) == sha256(in.path));
+    BOOST_TEST(relay.terminate() == 0);
+    BOOST_TEST_MESSAGE("relay: " << relay.output());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

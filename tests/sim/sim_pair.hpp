@@ -52,8 +52,10 @@ struct node {
     }
     std::string trace() const {
         std::string s;
-        for (const auto& t : log)
-            s += std::string(tcp::to_string(t.from)) + "->" + std::string(tcp::to_string(t.to)) + "(" + t.cause + ") ";
+        for (const auto& t : log) {
+            s.append(tcp::to_string(t.from)).append("->").append(tcp::to_string(t.to));
+            s.append("(").append(t.cause).append(") ");
+        }
         return s;
     }
 };

@@ -15,6 +15,7 @@ public:
     // A ring of capacity bytes (0 is allowed: every write then stores nothing).
     explicit byte_ring(std::size_t capacity);
 
+    // Bytes the ring can hold.
     std::size_t capacity() const noexcept { return cap_; }
     // Readable bytes.
     std::size_t size() const noexcept { return size_; }

@@ -1,6 +1,6 @@
-// Congestion control behind a small interface, so CUBIC can follow NewReno.
-// The sender keeps the recovery point and counts duplicate ACKs; the
-// algorithm owns cwnd and ssthresh.
+// Congestion control behind a small interface, so that CUBIC can follow
+// NewReno. The sender keeps the recovery point and counts duplicate ACKs
+// (RFC 6582); the algorithm owns cwnd and ssthresh. All sizes are in bytes.
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
@@ -14,34 +14,48 @@ namespace coronet::tcp {
 class congestion_control {
 public:
     virtual ~congestion_control() = default;
+    // The name make_congestion_control knows it by.
     virtual const char* name() const noexcept = 0;
-    // RFC 6928 initial window; ssthresh starts "infinite".
+    // Starts over for a sender segment size mss: cwnd = the RFC 6928 initial
+    // window min(10*mss, max(2*mss, 14600)); ssthresh "infinite" (0xffffffff).
     virtual void init(std::uint32_t mss) = 0;
     // New data acknowledged outside recovery: slow start or congestion avoidance.
     virtual void on_ack(std::uint32_t bytes_acked, std::uint32_t flight_size, runtime::time_point now) = 0;
-    // Three duplicate ACKs (RFC 5681 3.2).
+    // Three duplicate ACKs (RFC 5681 3.2 steps 2-3): ssthresh and the inflated cwnd.
     virtual void on_enter_recovery(std::uint32_t flight_size, runtime::time_point now) = 0;
+    // A further duplicate ACK during recovery (RFC 5681 3.2 step 4).
     virtual void on_dup_ack_in_recovery() = 0;
-    // RFC 6582 partial acknowledgment.
+    // RFC 6582 3.2 step 5: a partial acknowledgment deflates cwnd.
     virtual void on_partial_ack(std::uint32_t bytes_acked) = 0;
-    // RFC 6582 full acknowledgment.
+    // RFC 6582 3.2 step 3: the full acknowledgment that ends recovery.
     virtual void on_exit_recovery(std::uint32_t flight_size) = 0;
-    // Retransmission timeout: RFC 5681 loss window.
+    // Retransmission timeout: RFC 5681 3.1 (4) and the loss window.
     virtual void on_rto(std::uint32_t flight_size) = 0;
-    // RFC 5681 4.1: after an idle period longer than an RTO.
+    // RFC 5681 4.1: sending again after an idle period; acts only when idle > rto.
     virtual void on_idle_restart(runtime::duration idle, runtime::duration rto) = 0;
     virtual std::uint32_t cwnd() const noexcept = 0;
     virtual std::uint32_t ssthresh() const noexcept = 0;
 };
 
-// RFC 5681 with RFC 3465 byte counting (L = 2 SMSS) and RFC 6582 recovery.
+// RFC 5681 with RFC 3465 byte counting (L = 2*SMSS in slow start, one SMSS
+// per cwnd of acknowledged bytes in congestion avoidance) and RFC 6582 recovery.
 class new_reno final : public congestion_control {
 public:
+    // The "infinite" initial ssthresh.
+    static constexpr std::uint32_t infinite_ssthresh = 0xffffffff;
+    // cwnd never grows past this: about the largest window RFC 7323 lets a peer offer (65535 << 14).
+    static constexpr std::uint32_t max_cwnd = 1u << 30;
+
+    // Ready for mss 536 (RFC 9293's default); init() sets the real one.
+    new_reno() { init(536); }
+
     const char* name() const noexcept override { return "newreno"; }
+    // mss 0 is taken as 536.
     void init(std::uint32_t mss) override;
+    // flight_size is unused: NewReno grows cwnd on every ACK of new data.
     void on_ack(std::uint32_t bytes_acked, std::uint32_t flight_size, runtime::time_point now) override;
     void on_enter_recovery(std::uint32_t flight_size, runtime::time_point now) override;
-    void on_dup_ack_in_recovery() override { cwnd_ += mss_; }
+    void on_dup_ack_in_recovery() override;
     void on_partial_ack(std::uint32_t bytes_acked) override;
     void on_exit_recovery(std::uint32_t flight_size) override;
     void on_rto(std::uint32_t flight_size) override;
@@ -49,14 +63,20 @@ public:
     std::uint32_t cwnd() const noexcept override { return cwnd_; }
     std::uint32_t ssthresh() const noexcept override { return ssthresh_; }
 
+    // RFC 6928 2: min(10*mss, max(2*mss, 14600)).
     static std::uint32_t initial_window(std::uint32_t mss) noexcept;
 
 private:
-    std::uint32_t half_flight(std::uint32_t flight_size) const noexcept;
-    std::uint32_t mss_ = 536, cwnd_ = 536 * 4, ssthresh_ = 0xffffffff, acked_in_ca_ = 0;
+    void grow(std::uint32_t n) noexcept;
+    void set_ssthresh_after_loss(std::uint32_t flight_size) noexcept;
+
+    std::uint32_t mss_ = 536;
+    std::uint32_t cwnd_ = 0;
+    std::uint32_t ssthresh_ = infinite_ssthresh;
+    std::uint32_t bytes_acked_ = 0;  // RFC 3465 bytes_acked, counted in congestion avoidance
 };
 
-// "newreno"; nullptr for a name it does not know.
+// A fresh algorithm by name: "newreno"; nullptr for a name it does not know.
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name);
 
 }  // namespace coronet::tcp

@@ -1,11 +1,13 @@
 // The receive side's out-of-order bookkeeping: disjoint sequence ranges held
-// beyond RCV.NXT, bounded in number (a hostile peer cannot make it grow).
+// beyond RCV.NXT, bounded in number so that a hostile peer cannot make it
+// grow, and remembering which range took data last for SACK (RFC 2018).
 #pragma once
 
 #include <coronet/wire/seq32.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <span>
 #include <vector>
 
@@ -16,31 +18,49 @@ struct seq_range {
     friend bool operator==(const seq_range&, const seq_range&) = default;
 };
 
+// Prints "[left, right)", for logs and test failures.
+std::ostream& operator<<(std::ostream& os, const seq_range& r);
+
+// All ranges are assumed to lie within one receive window (< 2^31 bytes), so
+// that seq32 ordering among them is consistent across the 2^32 wrap.
 class interval_set {
 public:
-    explicit interval_set(std::size_t max_ranges = 32) : max_(max_ranges) { ranges_.reserve(max_ranges + 1); }
+    // An empty set that holds at most max_ranges ranges (storage reserved now).
+    explicit interval_set(std::size_t max_ranges = 32);
 
-    // Adds [left, right), merging with overlapping or adjacent ranges; false
-    // (and no change) when it would need more than max_ranges.
+    // Adds [left, right), merging overlapping or adjacent ranges; true for an
+    // empty range (no change); false, with no change, when it would need more
+    // than max_ranges ranges.
     bool add(wire::seq32 left, wire::seq32 right);
-    // Removes the run that starts at or before rcv_nxt and returns how far it
-    // reaches past rcv_nxt (0: none); ranges wholly below rcv_nxt are dropped.
+    // If a range starts at or before rcv_nxt, removes it (the contiguous run)
+    // and returns right - rcv_nxt; otherwise 0. Ranges wholly below rcv_nxt are dropped.
     std::uint32_t take_contiguous(wire::seq32 rcv_nxt);
-    // Drops everything below seq.
+    // Drops every range, or part of one, below seq.
     void discard_below(wire::seq32 seq);
-    // Up to out.size() ranges for SACK blocks, the most recently added first (RFC 2018 4).
-    std::size_t sack_blocks(std::span<seq_range> out) const;
 
+    // Ranges held.
     std::size_t count() const noexcept { return ranges_.size(); }
     bool empty() const noexcept { return ranges_.empty(); }
+    // Bytes held in all ranges.
     std::uint64_t bytes() const noexcept;
-    void clear() noexcept { ranges_.clear(); }
-    std::span<const seq_range> ranges() const noexcept { return ranges_; }  // ascending
+    void clear() noexcept;
+    // The bound given at construction.
+    std::size_t max_ranges() const noexcept { return max_; }
+
+    // Fills out with up to out.size() ranges for SACK blocks (RFC 2018 4): the
+    // range that took data most recently first, then the others most recent
+    // first; returns how many.
+    std::size_t sack_blocks(std::span<seq_range> out) const;
+    // The ranges in ascending order (relative to the first), for tests.
+    std::span<const seq_range> ranges() const noexcept { return ranges_; }
 
 private:
+    void erase(std::size_t first, std::size_t last);
+
     std::size_t max_;
-    std::vector<seq_range> ranges_;  // ascending, disjoint, not adjacent
-    wire::seq32 last_left_{};        // start of the range that took the latest data
+    std::vector<seq_range> ranges_;     // ascending, disjoint, never adjacent
+    std::vector<std::uint64_t> added_;  // added_[i]: when ranges_[i] last took data (larger is later)
+    std::uint64_t clock_ = 0;           // counts successful adds
 };
 
 }  // namespace coronet::tcp

@@ -1,5 +1,6 @@
-// RFC 6528 initial sequence numbers: ISN = M + F(4-tuple, secret), M a
-// 4-microsecond clock and F SipHash-2-4 keyed with a per-stack secret.
+// RFC 6528 initial sequence numbers: ISN = M + F(localip, localport,
+// remoteip, remoteport, secretkey), M a 4-microsecond clock and F SipHash-2-4
+// keyed with a per-stack secret, so that off-path attackers cannot guess ISNs.
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
@@ -13,19 +14,23 @@
 
 namespace coronet::tcp {
 
-// SipHash-2-4 of data under a 128-bit key.
+// SipHash-2-4 (Aumasson and Bernstein, 2012) of data under a 128-bit key,
+// the key's bytes read little-endian as k0 = key[0..7], k1 = key[8..15].
 std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key, wire::bytes data);
 
 class isn_generator {
 public:
-    explicit isn_generator(std::array<std::uint8_t, 16> secret) : key_(secret) {}
-    // A generator with a secret from std::random_device.
+    // A generator keyed with secret (callers seed from the kernel, or tests from a fixed value).
+    explicit isn_generator(std::array<std::uint8_t, 16> secret);
+    // A generator with a fresh secret from getrandom(2), or std::random_device
+    // where that fails; throws std::system_error when neither has entropy.
     static isn_generator from_random_device();
+    // The ISN for this connection at time now (RFC 6528 3).
     wire::seq32 next(boost::asio::ip::address_v4 local, std::uint16_t local_port, boost::asio::ip::address_v4 remote,
                      std::uint16_t remote_port, runtime::time_point now) const;
 
 private:
-    std::array<std::uint8_t, 16> key_;
+    std::array<std::uint8_t, 16> secret_;
 };
 
 }  // namespace coronet::tcp

@@ -1,0 +1,240 @@
+#include <boost/test/unit_test.hpp>
+
+#include <coronet/tcp/byte_ring.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using coronet::tcp::byte_ring;
+using coronet::wire::to_bytes;
+
+namespace {
+
+// Reads up to n bytes from the ring as a string.
+std::string read_string(byte_ring& ring, std::size_t n) {
+    std::string out(n, '\0');
+    const std::size_t got = ring.read(std::as_writable_bytes(std::span{out}));
+    out.resize(got);
+    return out;
+}
+
+// Peeks up to n bytes at offset as a string.
+std::string peek_string(const byte_ring& ring, std::size_t offset, std::size_t n) {
+    std::string out(n, '\0');
+    const std::size_t got = ring.peek(offset, std::as_writable_bytes(std::span{out}));
+    out.resize(got);
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tcp_byte_ring)
+
+BOOST_AUTO_TEST_CASE(new_ring_is_empty_with_all_space_free) {
+    byte_ring ring(7);
+    BOOST_TEST(ring.capacity() == 7u);
+    BOOST_TEST(ring.size() == 0u);
+    BOOST_TEST(ring.free() == 7u);
+    BOOST_TEST(ring.empty());
+    BOOST_TEST(read_string(ring, 4) == "");
+}
+
+BOOST_AUTO_TEST_CASE(write_returns_partial_count_when_full) {
+    byte_ring ring(5);
+    BOOST_TEST(ring.write(to_bytes("abc")) == 3u);
+    BOOST_TEST(ring.write(to_bytes("defg")) == 2u);
+    BOOST_TEST(ring.free() == 0u);
+    BOOST_TEST(ring.write(to_bytes("x")) == 0u);
+    BOOST_TEST(read_string(ring, 10) == "abcde");
+    BOOST_TEST(ring.empty());
+}
+
+BOOST_AUTO_TEST_CASE(reads_and_writes_wrap_around_with_odd_sizes) {
+    byte_ring ring(7);
+    std::string expected;
+    std::string got;
+    int counter = 0;
+    // Writes of 3 and reads of 2 walk the head and tail round the 7-byte ring many times.
+    for (int round = 0; round < 50; ++round) {
+        std::string chunk;
+        for (int i = 0; i < 3; ++i) chunk += static_cast<char>('a' + counter++ % 26);
+        const std::size_t n = ring.write(to_bytes(chunk));
+        expected += chunk.substr(0, n);
+        got += read_string(ring, 2);
+        BOOST_TEST(ring.size() + ring.free() == ring.capacity());
+    }
+    got += read_string(ring, 100);
+    BOOST_TEST(got == expected);
+}
+
+BOOST_AUTO_TEST_CASE(write_at_and_commit_fill_holes_out_of_order) {
+    byte_ring ring(10);
+    BOOST_TEST(ring.write(to_bytes("0123456")) == 7u);
+    BOOST_TEST(read_string(ring, 6) == "012345");  // head is now at 6: later data wraps
+    // Bytes 1..2 and 4..6 past the tail arrive before 0 and 3.
+    ring.write_at(4, to_bytes("EFG"));
+    ring.write_at(1, to_bytes("BC"));
+    BOOST_TEST(ring.size() == 1u);  // placed bytes are not readable
+    ring.write_at(3, to_bytes("D"));
+    ring.write_at(0, to_bytes("A"));
+    ring.commit(7);
+    BOOST_TEST(ring.size() == 8u);
+    BOOST_TEST(read_string(ring, 100) == "6ABCDEFG");
+}
+
+BOOST_AUTO_TEST_CASE(placed_bytes_survive_the_readable_bytes_being_drained) {
+    byte_ring ring(8);
+    ring.write(to_bytes("abc"));
+    ring.write_at(2, to_bytes("xy"));  // a hole of 2 bytes after "abc"
+    BOOST_TEST(read_string(ring, 3) == "abc");
+    BOOST_TEST(ring.empty());
+    BOOST_TEST(ring.write(to_bytes("de")) == 2u);  // the hole is filled in order
+    ring.commit(2);
+    BOOST_TEST(read_string(ring, 10) == "dexy");
+}
+
+BOOST_AUTO_TEST_CASE(peek_reads_across_the_wrap_without_consuming) {
+    byte_ring ring(6);
+    ring.write(to_bytes("....."));
+    ring.consume(4);
+    ring.write(to_bytes("abcde"));  // ".abcde": the head is at index 4, so "bcde" wraps
+    BOOST_TEST(ring.size() == 6u);
+    BOOST_TEST(peek_string(ring, 0, 6) == ".abcde");
+    BOOST_TEST(peek_string(ring, 2, 3) == "bcd");
+    BOOST_TEST(peek_string(ring, 4, 10) == "de");
+    BOOST_TEST(peek_string(ring, 6, 1) == "");
+    BOOST_TEST(peek_string(ring, 100, 1) == "");
+    BOOST_TEST(ring.size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(consume_drops_from_the_front) {
+    byte_ring ring(4);
+    ring.write(to_bytes("wxyz"));
+    ring.consume(3);
+    BOOST_TEST(ring.size() == 1u);
+    ring.write(to_bytes("123"));
+    ring.consume(0);
+    BOOST_TEST(read_string(ring, 10) == "z123");
+}
+
+BOOST_AUTO_TEST_CASE(clear_and_resize) {
+    byte_ring ring(4);
+    ring.write(to_bytes("abc"));
+    BOOST_CHECK_THROW(ring.resize(16), std::logic_error);
+    ring.clear();
+    BOOST_TEST(ring.empty());
+    ring.resize(16);
+    BOOST_TEST(ring.capacity() == 16u);
+    BOOST_TEST(ring.write(to_bytes("0123456789abcdefXYZ")) == 16u);
+    BOOST_TEST(read_string(ring, 100) == "0123456789abcdef");
+}
+
+BOOST_AUTO_TEST_CASE(zero_capacity_ring_stores_nothing) {
+    byte_ring ring(0);
+    BOOST_TEST(ring.write(to_bytes("abc")) == 0u);
+    BOOST_TEST(ring.free() == 0u);
+    BOOST_TEST(read_string(ring, 3) == "");
+    ring.consume(0);
+    ring.commit(0);
+}
+
+// A byte_ring driven by random operations next to a model of it: a deque of
+// the readable bytes and a deque of the bytes placed past the tail but not
+// yet committed. Each operation checks the ring against the model.
+namespace {
+
+struct ring_vs_model {
+    static constexpr std::size_t cap = 97;
+    std::mt19937 rng{20240607};
+    byte_ring ring{cap};
+    std::deque<std::uint8_t> readable, placed;
+    std::vector<std::byte> buf = std::vector<std::byte>(200);
+
+    std::size_t pick(std::size_t max) { return std::uniform_int_distribution<std::size_t>(0, max)(rng); }
+    std::span<const std::byte> random_bytes(std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) buf[i] = std::byte(static_cast<std::uint8_t>(rng()));
+        return std::span{buf}.first(n);
+    }
+    static void move_front(std::deque<std::uint8_t>& from, std::deque<std::uint8_t>* to, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            if (to) to->push_back(from.front());
+            from.pop_front();
+        }
+    }
+
+    // write lands on the tail, over the first placed bytes.
+    void write() {
+        const auto data = random_bytes(pick(60));
+        const std::size_t n = ring.write(data);
+        BOOST_REQUIRE_EQUAL(n, std::min(data.size(), cap - readable.size()));
+        for (std::size_t i = 0; i < n; ++i) readable.push_back(std::to_integer<std::uint8_t>(data[i]));
+        move_front(placed, nullptr, std::min(n, placed.size()));
+    }
+    // Places more bytes after those already placed, the back half first.
+    void place() {
+        const std::size_t at = placed.size();
+        const std::size_t len = pick(std::min<std::size_t>(ring.free() - at, 60));
+        const std::size_t split = pick(len);
+        const auto data = random_bytes(len);
+        ring.write_at(at + split, data.subspan(split));
+        ring.write_at(at, data.first(split));
+        for (auto b : data) placed.push_back(std::to_integer<std::uint8_t>(b));
+    }
+    void commit() {
+        const std::size_t n = pick(placed.size());
+        ring.commit(n);
+        move_front(placed, &readable, n);
+    }
+    void read() {
+        std::vector<std::byte> out(pick(60));
+        const std::size_t n = ring.read(out);
+        BOOST_REQUIRE_EQUAL(n, std::min(out.size(), readable.size()));
+        for (std::size_t i = 0; i < n; ++i) BOOST_REQUIRE_EQUAL(std::to_integer<int>(out[i]), int{readable[i]});
+        move_front(readable, nullptr, n);
+    }
+    void peek() {
+        const std::size_t offset = pick(100);
+        std::vector<std::byte> out(pick(60));
+        const std::size_t n = ring.peek(offset, out);
+        BOOST_REQUIRE_EQUAL(n, offset >= readable.size() ? 0 : std::min(out.size(), readable.size() - offset));
+        for (std::size_t i = 0; i < n; ++i) BOOST_REQUIRE_EQUAL(std::to_integer<int>(out[i]), int{readable[offset + i]});
+    }
+    void consume() {
+        const std::size_t n = pick(readable.size());
+        ring.consume(n);
+        move_front(readable, nullptr, n);
+    }
+    void maybe_clear() {
+        if (pick(50) != 0) return;
+        ring.clear();
+        readable.clear();
+        placed.clear();
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(random_operations_match_a_deque_model) {
+    ring_vs_model t;
+    for (int op = 0; op < 100'000; ++op) {
+        switch (t.pick(6)) {
+        case 0: t.write(); break;
+        case 1: t.place(); break;
+        case 2: t.commit(); break;
+        case 3: t.read(); break;
+        case 4: t.peek(); break;
+        case 5: t.consume(); break;
+        default: t.maybe_clear();
+        }
+        BOOST_REQUIRE_EQUAL(t.ring.size(), t.readable.size());
+        BOOST_REQUIRE_EQUAL(t.ring.free(), ring_vs_model::cap - t.readable.size());
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

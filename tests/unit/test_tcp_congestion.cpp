@@ -1,0 +1,171 @@
+#include <boost/test/unit_test.hpp>
+
+#include <coronet/tcp/congestion.hpp>
+
+#include <chrono>
+#include <string_view>
+
+using coronet::tcp::congestion_control;
+using coronet::tcp::make_congestion_control;
+using coronet::tcp::new_reno;
+using namespace std::chrono_literals;
+
+namespace {
+
+const coronet::runtime::time_point t0{};
+
+// A NewReno sender with SMSS 1000 (IW 10000), in slow start.
+new_reno make_reno() {
+    new_reno cc;
+    cc.init(1000);
+    return cc;
+}
+
+// Acknowledges n segments of size bytes each, outside recovery.
+void ack(congestion_control& cc, int n, std::uint32_t size) {
+    for (int i = 0; i < n; ++i) cc.on_ack(size, cc.cwnd(), t0);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tcp_congestion)
+
+BOOST_AUTO_TEST_CASE(initial_window_follows_rfc6928) {
+    BOOST_TEST(new_reno::initial_window(1460) == 14600u);
+    BOOST_TEST(new_reno::initial_window(536) == 5360u);    // 10 segments
+    BOOST_TEST(new_reno::initial_window(9000) == 18000u);  // 2 segments
+    BOOST_TEST(new_reno::initial_window(4000) == 14600u);  // 14600 bytes
+    new_reno cc;
+    cc.init(1460);
+    BOOST_TEST(cc.cwnd() == 14600u);
+    BOOST_TEST(cc.ssthresh() == 0xffffffffu);
+}
+
+BOOST_AUTO_TEST_CASE(slow_start_grows_by_bytes_acked_up_to_two_segments) {
+    new_reno cc = make_reno();
+    cc.on_ack(3000, 10000, t0);  // RFC 3465 L = 2*SMSS
+    BOOST_TEST(cc.cwnd() == 12000u);
+    cc.on_ack(500, 10000, t0);
+    BOOST_TEST(cc.cwnd() == 12500u);
+    cc.on_ack(1000, 10000, t0);
+    BOOST_TEST(cc.cwnd() == 13500u);
+}
+
+BOOST_AUTO_TEST_CASE(slow_start_doubles_cwnd_per_round_trip) {
+    new_reno cc = make_reno();
+    ack(cc, 10, 1000);  // one window of one-segment ACKs
+    BOOST_TEST(cc.cwnd() == 20000u);
+    ack(cc, 20, 1000);
+    BOOST_TEST(cc.cwnd() == 40000u);
+}
+
+BOOST_AUTO_TEST_CASE(congestion_avoidance_adds_one_segment_per_round_trip) {
+    new_reno cc = make_reno();
+    cc.on_rto(20000);  // ssthresh 10000, cwnd 1000
+    ack(cc, 9, 1000);  // slow start back to ssthresh
+    BOOST_TEST(cc.cwnd() == 10000u);
+    for (std::uint32_t rtt = 0; rtt < 20; ++rtt) {
+        const std::uint32_t before = cc.cwnd();
+        ack(cc, static_cast<int>(before / 1000) - 1, 1000);
+        BOOST_TEST(cc.cwnd() == before);  // not quite a window yet
+        ack(cc, 1, 1000);
+        BOOST_TEST(cc.cwnd() == before + 1000);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(slow_start_stops_at_ssthresh_and_the_rest_counts_in_avoidance) {
+    new_reno cc = make_reno();
+    cc.on_rto(19000);  // ssthresh 9500, cwnd 1000
+    BOOST_TEST(cc.ssthresh() == 9500u);
+    ack(cc, 4, 2000);
+    BOOST_TEST(cc.cwnd() == 9000u);
+    cc.on_ack(2000, 9000, t0);  // 500 to reach ssthresh, 1500 counted
+    BOOST_TEST(cc.cwnd() == 9500u);
+    ack(cc, 3, 2000);  // 7500 counted
+    BOOST_TEST(cc.cwnd() == 9500u);
+    cc.on_ack(2000, 9500, t0);  // 9500 counted: one cwnd
+    BOOST_TEST(cc.cwnd() == 10500u);
+}
+
+BOOST_AUTO_TEST_CASE(fast_recovery_inflates_deflates_and_exits) {
+    new_reno cc = make_reno();
+    ack(cc, 5, 2000);
+    BOOST_TEST(cc.cwnd() == 20000u);
+    cc.on_enter_recovery(20000, t0);  // ssthresh = 20000 / 2, cwnd = ssthresh + 3*SMSS
+    BOOST_TEST(cc.ssthresh() == 10000u);
+    BOOST_TEST(cc.cwnd() == 13000u);
+    cc.on_dup_ack_in_recovery();
+    cc.on_dup_ack_in_recovery();
+    BOOST_TEST(cc.cwnd() == 15000u);
+    cc.on_partial_ack(3000);  // - 3000 + SMSS
+    BOOST_TEST(cc.cwnd() == 13000u);
+    cc.on_partial_ack(500);  // less than SMSS: nothing added back
+    BOOST_TEST(cc.cwnd() == 12500u);
+    cc.on_exit_recovery(8000);  // min(10000, 8000 + 1000)
+    BOOST_TEST(cc.cwnd() == 9000u);
+    BOOST_TEST(cc.ssthresh() == 10000u);
+}
+
+BOOST_AUTO_TEST_CASE(exit_recovery_never_exceeds_ssthresh_nor_leaves_less_than_two_segments) {
+    new_reno cc = make_reno();
+    cc.on_enter_recovery(20000, t0);
+    cc.on_exit_recovery(15000);
+    BOOST_TEST(cc.cwnd() == 10000u);  // min(10000, 16000)
+    cc.on_enter_recovery(20000, t0);
+    cc.on_exit_recovery(0);
+    BOOST_TEST(cc.cwnd() == 2000u);  // max(0, SMSS) + SMSS
+}
+
+BOOST_AUTO_TEST_CASE(small_flight_keeps_ssthresh_at_two_segments) {
+    new_reno cc = make_reno();
+    cc.on_enter_recovery(3000, t0);
+    BOOST_TEST(cc.ssthresh() == 2000u);
+    BOOST_TEST(cc.cwnd() == 5000u);
+    cc.on_partial_ack(4500);  // 500 + SMSS
+    BOOST_TEST(cc.cwnd() == 1500u);
+    cc.on_partial_ack(900);  // 600, raised to one SMSS
+    BOOST_TEST(cc.cwnd() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(rto_collapses_cwnd_to_one_segment) {
+    new_reno cc;
+    cc.init(1460);
+    cc.on_rto(29200);
+    BOOST_TEST(cc.ssthresh() == 14600u);
+    BOOST_TEST(cc.cwnd() == 1460u);
+    cc.on_rto(1000);
+    BOOST_TEST(cc.ssthresh() == 2920u);
+    BOOST_TEST(cc.cwnd() == 1460u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_longer_than_rto_restarts_from_the_initial_window) {
+    new_reno cc = make_reno();
+    ack(cc, 10, 2000);
+    BOOST_TEST(cc.cwnd() == 30000u);
+    cc.on_idle_restart(1s, 1s);  // not longer than the RTO
+    BOOST_TEST(cc.cwnd() == 30000u);
+    cc.on_idle_restart(2s, 1s);
+    BOOST_TEST(cc.cwnd() == 10000u);
+    cc.on_rto(10000);
+    cc.on_idle_restart(2s, 1s);  // RW = min(IW, cwnd)
+    BOOST_TEST(cc.cwnd() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(cwnd_saturates_instead_of_overflowing) {
+    new_reno cc;
+    cc.init(65535);
+    ack(cc, 20000, 131070);
+    BOOST_TEST(cc.cwnd() == new_reno::max_cwnd);
+}
+
+BOOST_AUTO_TEST_CASE(factory_knows_newreno_only) {
+    auto cc = make_congestion_control("newreno");
+    BOOST_REQUIRE(cc);
+    BOOST_TEST(std::string_view{cc->name()} == "newreno");
+    cc->init(1460);
+    BOOST_TEST(cc->cwnd() == 14600u);
+    BOOST_TEST(!make_congestion_control("no-such-algorithm"));
+    BOOST_TEST(!make_congestion_control(""));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

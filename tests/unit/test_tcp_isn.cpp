@@ -1,0 +1,82 @@
+#include <boost/test/unit_test.hpp>
+
+#include <coronet/tcp/isn.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <set>
+
+using boost::asio::ip::make_address_v4;
+using coronet::tcp::isn_generator;
+using coronet::tcp::siphash24;
+using coronet::wire::seq32;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The key of the SipHash paper's test vectors: 00 01 02 ... 0f.
+std::array<std::uint8_t, 16> paper_key() {
+    std::array<std::uint8_t, 16> k{};
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(i);
+    return k;
+}
+
+const auto local = make_address_v4("10.0.0.1");
+const auto remote = make_address_v4("10.0.0.2");
+const coronet::runtime::time_point t0 = coronet::runtime::time_point{} + 1234567us;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tcp_isn)
+
+BOOST_AUTO_TEST_CASE(siphash24_matches_the_paper_vectors) {
+    std::array<std::byte, 15> msg{};
+    for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = std::byte(i);
+    BOOST_TEST(siphash24(paper_key(), msg) == 0xa129ca6149be45e5u);  // SipHash paper, appendix A
+    BOOST_TEST(siphash24(paper_key(), {}) == 0x726fdb47dd0e0e31u);  // the empty message
+}
+
+BOOST_AUTO_TEST_CASE(siphash24_covers_whole_words_and_every_tail_length) {
+    // Messages of 0..20 bytes all hash differently (the length is in the last word).
+    std::array<std::byte, 20> msg{};
+    std::set<std::uint64_t> seen;
+    for (std::size_t n = 0; n <= msg.size(); ++n) seen.insert(siphash24(paper_key(), std::span{msg}.first(n)));
+    BOOST_TEST(seen.size() == 21u);
+}
+
+BOOST_AUTO_TEST_CASE(same_tuple_four_microseconds_later_gives_the_next_isn) {
+    const isn_generator gen(paper_key());
+    const seq32 a = gen.next(local, 40000, remote, 80, t0);
+    BOOST_TEST(gen.next(local, 40000, remote, 80, t0) == a);  // a pure function of tuple and time
+    BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 4us) == a + 1);
+    BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 4ms) == a + 1000);
+}
+
+BOOST_AUTO_TEST_CASE(different_tuples_give_different_isns) {
+    const isn_generator gen(paper_key());
+    std::set<std::uint32_t> seen;
+    seen.insert(gen.next(local, 40000, remote, 80, t0).value);
+    seen.insert(gen.next(local, 40001, remote, 80, t0).value);
+    seen.insert(gen.next(local, 40000, remote, 81, t0).value);
+    seen.insert(gen.next(remote, 40000, local, 80, t0).value);
+    seen.insert(gen.next(make_address_v4("10.0.0.3"), 40000, remote, 80, t0).value);
+    seen.insert(gen.next(local, 80, remote, 40000, t0).value);  // ports swapped
+    BOOST_TEST(seen.size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(the_secret_changes_the_output) {
+    auto other = paper_key();
+    other[0] ^= 1;
+    const seq32 a = isn_generator(paper_key()).next(local, 40000, remote, 80, t0);
+    const seq32 b = isn_generator(other).next(local, 40000, remote, 80, t0);
+    BOOST_TEST(a != b);
+}
+
+BOOST_AUTO_TEST_CASE(a_randomly_keyed_generator_still_ticks_every_four_microseconds) {
+    const isn_generator gen = isn_generator::from_random_device();
+    const seq32 a = gen.next(local, 40000, remote, 80, t0);
+    BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 40us) == a + 10);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
