@@ -12,6 +12,13 @@ using namespace coronet::test;
 using namespace wire::tcp_flag;
 namespace bdata = boost::unit_test::data;
 
+namespace boost::test_tools::tt_detail {
+template <>
+struct print_log_value<coronet::tcp::state> {
+    void operator()(std::ostream& os, coronet::tcp::state s) { os << coronet::tcp::to_string(s); }
+};
+}  // namespace boost::test_tools::tt_detail
+
 namespace {
 
 // a (real TCP) connected to a hand-driven peer on b; the peer's ISN is 5000.
@@ -118,15 +125,64 @@ BOOST_AUTO_TEST_CASE(ack_of_unsent_data_is_answered_and_dropped) {
     BOOST_TEST(t.ca.tcb().snd_una().value == t.a_next);
 }
 
-BOOST_AUTO_TEST_CASE(rst_in_every_synchronized_state_closes_it) {
-    // CLOSE_WAIT: the peer's FIN, then its RST.
-    with_raw_peer t;
-    t.peer.send(t.seg(5001, fin | ack));
+// Brings a's connection to `target` with the raw peer; returns the peer's next sequence number.
+std::uint32_t drive_to(with_raw_peer& t, state target) {
+    std::uint32_t peer_seq = 5001;
+    auto a_fin = [&] {
+        t.p.sim.spawn([](connection& c) -> task<void> { co_await c.shutdown_write(); }(t.ca));
+        t.p.sim.run_for(10ms);
+        ++t.a_next;  // a's FIN
+    };
+    switch (target) {
+    case state::established: break;
+    case state::close_wait: t.peer.send(t.seg(peer_seq++, fin | ack)); break;
+    case state::fin_wait_1:
+        a_fin();
+        --t.a_next;  // not acknowledged
+        break;
+    case state::fin_wait_2: a_fin(); t.peer.send(t.seg(peer_seq, ack)); break;
+    case state::closing:
+        a_fin();
+        t.a_next -= 1;
+        t.peer.send(t.seg(peer_seq++, fin | ack));  // their FIN, ours not acknowledged
+        break;
+    case state::last_ack:
+        t.peer.send(t.seg(peer_seq++, fin | ack));
+        t.p.sim.run_for(10ms);
+        a_fin();
+        --t.a_next;
+        break;
+    case state::time_wait:
+        a_fin();
+        t.peer.send(t.seg(peer_seq++, fin | ack));
+        break;
+    default: break;
+    }
     t.p.sim.run_for(10ms);
-    BOOST_REQUIRE((t.ca.state() == state::close_wait));
-    t.peer.send(t.seg(5002, rst));
-    t.p.sim.run_for(10ms);
-    BOOST_TEST(t.p.a.saw(state::close_wait, state::closed), t.p.a.trace());
+    t.peer.got.clear();
+    return peer_seq;
+}
+
+const state synchronized_states[] = {state::established, state::fin_wait_1, state::fin_wait_2, state::close_wait,
+                                     state::closing,     state::last_ack,   state::time_wait};
+
+BOOST_DATA_TEST_CASE(rst_rules_hold_in_every_synchronized_state, bdata::make(synchronized_states), target) {
+    for (int variant = 0; variant < 3; ++variant) {  // exact, in window, out of window
+        with_raw_peer t;
+        const std::uint32_t next = drive_to(t, target);
+        auto& tcb = const_cast<tcp::tcb&>(t.ca.tcb());
+        BOOST_REQUIRE_MESSAGE(tcb.current() == target, tcp::to_string(target) << ": " << t.p.a.trace());
+        const std::uint32_t seq = variant == 0 ? next : variant == 1 ? next + 1000 : next + 50'000'000;
+        t.peer.send(t.seg(seq, rst));
+        t.p.sim.run_for(10ms);
+        if (variant == 0) {
+            BOOST_TEST((tcb.current() == state::closed), tcp::to_string(target) << " exact RST: " << t.p.a.trace());
+        } else {
+            BOOST_TEST((tcb.current() == target), tcp::to_string(target) << " variant " << variant);
+            if (variant == 1 && target != state::time_wait)
+                BOOST_TEST(tcb.stats().challenge_acks == 1u, tcp::to_string(target));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

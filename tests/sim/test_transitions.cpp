@@ -328,3 +328,73 @@ BOOST_AUTO_TEST_CASE(time_wait_is_reused_by_a_new_syn_per_rfc6191) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(lifecycle)
+
+BOOST_AUTO_TEST_CASE(fin_wait_2_of_an_orphaned_connection_times_out) {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    connection ca;
+    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    auto syn_seg = peer.pop();
+    peer.send(reply(syn_seg, syn | ack, 5000));
+    p.sim.run_for(10ms);
+    peer.got.clear();
+    ca = connection{};  // dropped without close(): closes like close()
+    p.sim.run_for(10ms);
+    auto fin_seg = peer.pop();
+    BOOST_REQUIRE(fin_seg.has(fin));
+    peer.send(reply(fin_seg, ack, 5001));  // acks the FIN but never sends its own
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2), p.a.trace());
+    p.sim.run_for(59s);
+    BOOST_TEST(p.a.tcp.connection_count() == 1u);
+    p.sim.run_for(2s);
+    BOOST_TEST(p.a.saw(state::fin_wait_2, state::closed), p.a.trace());
+    BOOST_TEST(p.a.tcp.connection_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(options_are_negotiated_mss_window_scale_timestamps) {
+    sim_pair p;
+    connected c{p};
+    const auto& a = c.ca.tcb();
+    BOOST_TEST(a.mss() == 1448u);  // 1460 less 12 bytes of timestamps on every segment
+    // A 256 KiB receive buffer needs window scale 3 to be advertised whole.
+    bool ok_a = true, ok_b = true;
+    std::size_t got = 0;
+    auto sender = [&]() -> task<void> { co_await send_stream(c.ca, 4, 200000, ok_a); };
+    auto receiver = [&]() -> task<void> { got = co_await receive_stream(c.cb, 4, ok_b); };
+    p.sim.spawn(sender());
+    p.sim.spawn(receiver());
+    p.sim.run_for(5s);
+    BOOST_TEST(got == 200000u);
+    BOOST_TEST(a.snd_wnd() > 65535u);  // only possible with window scaling
+}
+
+BOOST_AUTO_TEST_CASE(without_peer_options_the_defaults_apply) {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    connection ca;
+    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    auto syn_seg = peer.pop();
+    BOOST_TEST(syn_seg.h.options.mss.has_value());
+    BOOST_TEST(syn_seg.h.options.window_scale.has_value());
+    BOOST_TEST(syn_seg.h.options.timestamp.has_value());
+    peer.send(reply(syn_seg, syn | ack, 5000));  // no options at all
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE((ca.state() == state::established));
+    BOOST_TEST(ca.tcb().mss() == 536u);  // RFC 9293 3.7.1 default
+    peer.got.clear();
+    bool ok = true;
+    auto writer = [&]() -> task<void> { co_await send_stream(ca, 2, 1000, ok); };
+    p.sim.spawn(writer());
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE(!peer.got.empty());
+    BOOST_TEST(!peer.got.front().h.options.timestamp.has_value());  // not negotiated: not sent
+}
+
+BOOST_AUTO_TEST_SUITE_END()
