@@ -81,6 +81,21 @@ std::optional<state> tcb::on_timer_or_abort(wake w) {
     return std::nullopt;
 }
 
+// One event in a synchronized state that has no arrow of its own for it:
+// a segment (whose accepted RST closes), a timer, or an application request,
+// then whatever may be sent. Returns a terminal state, or nullopt.
+std::optional<state> tcb::step(wake w, bool reset_is_error) {
+    if (w == wake::segment) {
+        if (input(*seg_).reset)
+            return to(state::closed, "RST",
+                      reset_is_error ? std::make_error_code(std::errc::connection_reset) : std::error_code{});
+    } else if (auto end = on_timer_or_abort(w)) {
+        return end;
+    }
+    output();
+    return std::nullopt;
+}
+
 task<state> tcb::syn_sent() {
     send_syn(false);
     arm_timer();
@@ -147,14 +162,7 @@ task<state> tcb::established() {
     for (;;) {
         if (fin_received_) co_return to(state::close_wait, "FIN");
         if (fin_queued_) co_return to(state::fin_wait_1, orphaned_ ? "close" : "shutdown");
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_reset));
-        } else if (auto end = on_timer_or_abort(w)) {
-            co_return *end;
-        }
-        output();
+        if (auto end = step(co_await next_event(), true)) co_return *end;
     }
 }
 
@@ -164,14 +172,7 @@ task<state> tcb::fin_wait_1() {
         if (fin_received_ && fin_acked()) co_return to(state::time_wait, "FIN+ACK");
         if (fin_received_) co_return to(state::closing, "FIN, simultaneous close");
         if (fin_acked()) co_return to(state::fin_wait_2, "ACK of FIN");
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_reset));
-        } else if (auto end = on_timer_or_abort(w)) {
-            co_return *end;
-        }
-        output();
+        if (auto end = step(co_await next_event(), true)) co_return *end;
     }
 }
 
@@ -200,28 +201,14 @@ task<state> tcb::close_wait() {
     output();
     for (;;) {
         if (fin_queued_) co_return to(state::last_ack, orphaned_ ? "close" : "shutdown");
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_reset));
-        } else if (auto end = on_timer_or_abort(w)) {
-            co_return *end;
-        }
-        output();
+        if (auto end = step(co_await next_event(), true)) co_return *end;
     }
 }
 
 task<state> tcb::closing() {
     for (;;) {
         if (fin_acked()) co_return to(state::time_wait, "ACK of FIN");
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) co_return to(state::closed, "RST");
-        } else if (auto end = on_timer_or_abort(w)) {
-            co_return *end;
-        }
-        output();
+        if (auto end = step(co_await next_event(), false)) co_return *end;
     }
 }
 
@@ -229,14 +216,7 @@ task<state> tcb::last_ack() {
     output();  // the FIN
     for (;;) {
         if (fin_acked()) co_return to(state::closed, "ACK of FIN");
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) co_return to(state::closed, "RST");
-        } else if (auto end = on_timer_or_abort(w)) {
-            co_return *end;
-        }
-        output();
+        if (auto end = step(co_await next_event(), false)) co_return *end;
     }
 }
 

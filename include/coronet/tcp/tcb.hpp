@@ -135,6 +135,7 @@ private:
     // The common handling of timer and app wake-ups in synchronized states;
     // returns a terminal state (closed) or nullopt to carry on.
     std::optional<state> on_timer_or_abort(wake w);
+    std::optional<state> step(wake w, bool reset_is_error);
 
     // input (input.cpp), RFC 9293 3.10.7
     enum class syn_answer { ignore, reset, established, simultaneous };
