@@ -32,6 +32,7 @@ void listener_state::forget(tcb&) {
 void listener_state::close() {
     if (closed_) return;
     closed_ = true;
+    spdlog::info("*:{} LISTEN -> CLOSED (close)", port_);
     layer_.unlisten(port_);
     for (auto& c : ready_) c->app_abort();
     ready_.clear();
@@ -164,6 +165,7 @@ result<std::shared_ptr<listener_state>> tcp_layer::listen(std::uint16_t port, st
         return std::make_error_code(std::errc::address_in_use);
     auto l = std::make_shared<listener_state>(*this, port, backlog == 0 ? 1 : backlog);
     listeners_[port] = l;
+    spdlog::info("*:{} CLOSED -> LISTEN (listen, backlog {})", port, backlog);
     return l;
 }
 

@@ -60,6 +60,19 @@ void send_to_kernel(const topology& t, const std::string& peer_ns, const std::st
     BOOST_TEST(sha256(out.path) == sha256(in.path));
 }
 
+// A kernel socat client sends in to coronet-cat --listen, which writes out.
+void receive_from_kernel(const topology& t, const temp_file& in, const temp_file& out) {
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "5002"}), "/dev/null", out.path);
+    std::this_thread::sleep_for(300ms);
+    const auto start = std::chrono::steady_clock::now();
+    std::string client_out;
+    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0, client_out);
+    BOOST_TEST(cat.wait(120000ms) == 0, cat.output());
+    const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST_MESSAGE("kernel -> coronet-cat: " << secs << " s");
+    BOOST_TEST(sha256(out.path) == sha256(in.path));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(tcp_kernel)
@@ -75,16 +88,7 @@ BOOST_AUTO_TEST_CASE(kernel_client_sends_100_mib_to_coronet_cat_listening) {
     topology t;
     temp_file in("in"), out("out");
     fill_random(in, 100);
-    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "5002"}), "/dev/null", out.path);
-    std::this_thread::sleep_for(300ms);
-    const auto start = std::chrono::steady_clock::now();
-    std::string client_out;
-    const int rc = sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out);
-    BOOST_TEST(rc == 0, client_out);
-    BOOST_TEST(cat.wait(60000ms) == 0, cat.output());
-    const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    BOOST_TEST_MESSAGE("kernel -> coronet-cat: " << secs << " s");
-    BOOST_TEST(sha256(out.path) == sha256(in.path));
+    receive_from_kernel(t, in, out);
 }
 
 BOOST_AUTO_TEST_CASE(half_close_peer_reads_to_eof_then_answers) {
@@ -158,12 +162,7 @@ BOOST_AUTO_TEST_CASE(hundred_mib_each_way_across_a_bridge_dropping_3_percent) {
     temp_file in("in"), out("out"), back("back");
     fill_random(in, 100);
     send_to_kernel(t, t.ns_peer, t.peer_ip, in, out);
-    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "5002"}), "/dev/null", back.path);
-    std::this_thread::sleep_for(300ms);
-    std::string client_out;
-    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0, client_out);
-    BOOST_TEST(cat.wait(120000ms) == 0, cat.output());
-    BOOST_TEST(sha256(back.path) == sha256(in.path));
+    receive_from_kernel(t, in, back);
     std::string counters;
     sh(nft + "list chain bridge t f", &counters);
     BOOST_TEST_MESSAGE("bridge drops: " << counters);
@@ -179,14 +178,53 @@ BOOST_AUTO_TEST_CASE(hundred_mib_each_way_through_the_impairment_relay) {
     temp_file in("in"), out("out"), back("back");
     fill_random(in, 100);
     send_to_kernel(t, t.ns_peer, t.peer_ip, in, out);
-    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "5002"}), "/dev/null", back.path);
-    std::this_thread::sleep_for(300ms);
-    std::string client_out;
-    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0, client_out);
-    BOOST_TEST(cat.wait(120000ms) == 0, cat.output());
-    BOOST_TEST(sha256(back.path) == sha256(in.path));
+    receive_from_kernel(t, in, back);
     BOOST_TEST(relay.terminate() == 0);
     BOOST_TEST_MESSAGE("relay: " << relay.output());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(tcp_scapy)
+
+namespace {
+// Keeps the peer kernel from answering the hand-made connection with RSTs.
+void drop_kernel_rsts(const topology& t) {
+    const std::string nft = "ip netns exec " + t.ns_peer + " nft ";
+    BOOST_REQUIRE(sh(nft + "add table inet s") == 0);
+    BOOST_REQUIRE(sh(nft + "'add chain inet s out { type filter hook output priority 0; }'") == 0);
+    BOOST_REQUIRE(sh(nft + "add rule inet s out tcp flags rst drop") == 0);
+}
+std::string scapy(const topology& t, const std::string& args) {
+    return t.in_peer("/usr/bin/python3 " + std::string(CORONET_SOURCE_DIR) + "/tests/netns/scapy_peer.py " +
+                     t.if_peer + " " + t.peer_ip + " " + t.stack_ip + " " + args);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(rst_from_scapy_returns_an_embryonic_connection_to_listen) {
+    topology t;
+    drop_kernel_rsts(t);
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--log-level", "info", "--listen", "6001"}));
+    std::this_thread::sleep_for(300ms);
+    std::string out;
+    const int rc = sh(scapy(t, "passive-rst 6001"), &out);
+    BOOST_TEST_MESSAGE(out);
+    BOOST_TEST(rc == 0, out);
+    BOOST_TEST(cat.wait_for_output("SYN_RCVD -> LISTEN (RST)", 5000ms), cat.output());
+    BOOST_TEST(cat.running());  // still listening
+}
+
+BOOST_AUTO_TEST_CASE(simultaneous_open_with_scapy_goes_through_syn_rcvd) {
+    topology t;
+    drop_kernel_rsts(t);
+    child_process peer({"ip", "netns", "exec", t.ns_peer, "/usr/bin/python3",
+                        std::string(CORONET_SOURCE_DIR) + "/tests/netns/scapy_peer.py", t.if_peer, t.peer_ip,
+                        t.stack_ip, "simultaneous-open", "6002"});
+    std::this_thread::sleep_for(1500ms);  // scapy's start-up
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--log-level", "info", t.peer_ip, "6002"}));
+    BOOST_TEST(peer.wait(20000ms) == 0, peer.output());
+    BOOST_TEST(cat.wait_for_output("SYN_SENT -> SYN_RCVD", 5000ms), cat.output());
+    BOOST_TEST(cat.wait_for_output("SYN_RCVD -> ESTABLISHED", 5000ms), cat.output());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

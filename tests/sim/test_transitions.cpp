@@ -226,6 +226,49 @@ BOOST_AUTO_TEST_CASE(syn_rcvd_to_listen_on_rst_to_a_passive_open) {
     BOOST_TEST(static_cast<bool>(got));
 }
 
+BOOST_AUTO_TEST_CASE(closed_to_listen_on_passive_open_and_back_on_close) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    BOOST_TEST(((*lr)->current() == state::listen));
+    BOOST_TEST(!p.b.tcp.listen(80, 8));  // the port is taken: address_in_use
+    (*lr)->close();
+    BOOST_TEST(((*lr)->current() == state::closed));
+    BOOST_TEST(static_cast<bool>(p.b.tcp.listen(80, 8)));
+}
+
+BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_close_before_an_answer) {
+    sim_pair p;
+    raw_peer peer{p.b.host};  // never answers
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80)); };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    only_connection(p.a).app_close();
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
+    BOOST_TEST(!got);
+    BOOST_TEST(p.a.tcp.connection_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(established_to_closed_on_abort_sends_rst_and_resets_the_peer) {
+    sim_pair p;
+    connected c{p};
+    c.ca.abort();
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.a.saw(state::established, state::closed), p.a.trace());
+    BOOST_TEST(p.b.saw(state::established, state::closed), p.b.trace());
+    bool reset = false;
+    auto reader = [&]() -> task<void> {
+        std::array<std::byte, 8> b;
+        auto r = co_await c.cb.read(b);
+        reset = !r && r.error() == std::errc::connection_reset;
+    };
+    p.sim.spawn(reader());
+    p.sim.run_for(10ms);
+    BOOST_TEST(reset);
+}
+
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_rst_is_connection_refused) {
     sim_pair p;  // nothing listens on b:81
     result<connection> got = std::make_error_code(std::errc::not_connected);

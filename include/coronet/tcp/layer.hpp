@@ -34,6 +34,8 @@ public:
         : layer_(layer), port_(port), backlog_(backlog) {}
     std::uint16_t port() const noexcept { return port_; }
     bool closed() const noexcept { return closed_; }
+    // LISTEN while open, CLOSED once closed.
+    state current() const noexcept { return closed_ ? state::closed : state::listen; }
     // The next established connection, or nullptr when none is waiting.
     std::shared_ptr<tcb> pop();
     void wait(std::coroutine_handle<> h) noexcept { acceptor_ = h; }
