@@ -38,6 +38,30 @@ BOOST_AUTO_TEST_CASE(ping_usage_errors_exit_2_with_a_message) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
+    const std::string cat = bin("apps/coronet-cat");
+    std::string out;
+    BOOST_TEST(sh(cat + " --help", &out) == 0);
+    for (const char* opt : {"--listen", "--connect-timeout", "--no-delay", "--iface", "--pcap", "HOST PORT"})
+        BOOST_TEST(out.find(opt) != std::string::npos, opt);
+    struct {
+        std::string args, message;
+    } cases[] = {
+        {"--iface lo --ip 10.0.0.2/24", "give HOST PORT"},
+        {"--iface lo --ip 10.0.0.2/24 10.0.0.1", "give HOST PORT"},
+        {"--iface lo --ip 10.0.0.2/24 10.0.0.1 99999", "invalid"},
+        {"--iface lo --ip 10.0.0.2/24 host.example 80", "not an IPv4 address"},
+        {"--iface lo --ip 10.0.0.2/24 --listen 0", "--listen needs a port"},
+        {"--iface lo --ip 10.0.0.2/24 --listen 80 10.0.0.1 80", "--listen takes no HOST PORT"},
+        {"--iface lo --ip 10.0.0.2/24 --connect-timeout -1 10.0.0.1 80", "--connect-timeout"},
+    };
+    for (const auto& c : cases) {
+        const int rc = sh(cat + " " + c.args, &out);
+        BOOST_TEST(rc == 2, c.args);
+        BOOST_TEST(out.find(c.message) != std::string::npos, c.args << " -> " << out);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(kernel_address_in_the_stack_subnet_draws_a_warning) {
     topology t;
     BOOST_REQUIRE(sh("ip -n " + t.ns_stack + " addr add 10.201.0.50/24 dev " + t.if_stack) == 0);
