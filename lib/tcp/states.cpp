@@ -54,7 +54,7 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
 }
 
 void tcb::finish() {
-    rto_at_ = persist_at_ = delack_at_ = keepalive_at_ = state_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = state_at_ = never;
     arm_timer();
     if (auto parent = parent_.lock()) parent->forget(*this);
     parent_.reset();
@@ -221,7 +221,7 @@ task<state> tcb::last_ack() {
 }
 
 task<state> tcb::time_wait() {
-    rto_at_ = persist_at_ = delack_at_ = keepalive_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = never;
     if (ack_now_) send_ack();
     state_at_ = ex_.now() + 2 * cfg_.msl;
     arm_timer();

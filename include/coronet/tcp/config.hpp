@@ -21,9 +21,6 @@ struct tcp_config {
     runtime::duration delayed_ack = std::chrono::milliseconds(40);
     bool nagle = true;                // on by default; connection::set_no_delay turns it off
     runtime::duration fin_wait_2_timeout = std::chrono::seconds(60);  // orphaned connections only
-    runtime::duration keepalive_idle = std::chrono::seconds(0);       // 0: keepalive off
-    runtime::duration keepalive_interval = std::chrono::seconds(75);
-    unsigned keepalive_probes = 9;
     std::size_t max_ooo_ranges = 32;  // out-of-order holes remembered per connection
     unsigned challenge_ack_limit = 100;  // per second, whole layer (RFC 5961 sec. 7)
     std::string congestion = "newreno";

@@ -213,8 +213,8 @@ private:
     runtime::time_point last_send_{};
 
     static constexpr runtime::time_point never = runtime::time_point::max();
-    runtime::time_point rto_at_ = never, persist_at_ = never, delack_at_ = never, keepalive_at_ = never,
-                        state_at_ = never;  // state_at_: SYN give-up, FIN_WAIT_2 and TIME_WAIT
+    runtime::time_point rto_at_ = never, persist_at_ = never, delack_at_ = never,
+                        state_at_ = never;  // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
     runtime::timer_node timer_;
     unsigned segs_since_ack_ = 0;
 
