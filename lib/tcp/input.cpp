@@ -73,12 +73,10 @@ tcb::input_result tcb::input(const wire::tcp_view& seg) {
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate.
     if (ts_ok_ && ts && !seg.has(rst) && static_cast<std::int32_t>(ts->first - ts_recent_) < 0) {
         send_ack();
-        r.drop = true;
         return r;
     }
     if (!acceptable(seg)) {
         if (!seg.has(rst)) send_ack();
-        r.drop = true;
         return r;
     }
     if (seg.has(rst)) {
@@ -89,24 +87,20 @@ tcb::input_result tcb::input(const wire::tcp_view& seg) {
     if (seg.has(syn)) {
         if (state_ == state::syn_rcvd && seg.seq() == irs_) send_syn(true);  // our SYN+ACK was lost
         else challenge_ack();
-        r.drop = true;
         return r;
     }
     // fifth check the ACK field
     if (!seg.has(ack) || !check_ack(seg)) {
-        r.drop = true;
         return r;
     }
     update_ts_recent(seg);
-    r.fin_acked = fin_acked();
-    process_text(seg, r);  // seventh (text) and eighth (FIN)
+    process_text(seg);  // seventh (text) and eighth (FIN)
     return r;
 }
 
 // RFC 9293 3.10.7.4 "second check the RST bit", as RFC 5961 3.2 tightens it:
 // only an exact match resets; any other in-window RST draws a challenge ACK.
 void tcb::check_rst(const wire::tcp_view& seg, input_result& r) {
-    r.drop = true;
     if (seg.seq() == rcv_nxt_) r.reset = true;
     else challenge_ack();
 }
@@ -222,7 +216,7 @@ void tcb::update_ts_recent(const wire::tcp_view& seg) {
 
 // Seventh (segment text) and eighth (FIN) steps: in-order data to the
 // receive buffer, out-of-order data into its free space beyond the tail.
-void tcb::process_text(const wire::tcp_view& seg, input_result& r) {
+void tcb::process_text(const wire::tcp_view& seg) {
     const bool accepts_text = state_ == state::syn_rcvd || state_ == state::established ||
                               state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
     wire::bytes data = seg.payload();
@@ -269,7 +263,6 @@ void tcb::process_text(const wire::tcp_view& seg, input_result& r) {
     if (peer_fin_ && *peer_fin_ == rcv_nxt_ && !fin_received_ && accepts_text) {
         rcv_nxt_ += 1;
         fin_received_ = true;
-        r.fin = true;
         schedule_ack(true);
         wake_app();
     }

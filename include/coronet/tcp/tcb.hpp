@@ -108,12 +108,10 @@ private:
     friend class tcp_layer;
     enum class wake : std::uint8_t { segment, timer, app };
     struct event_awaiter;
-    // What processing one segment (input.cpp) found.
+    // What processing one segment (input.cpp) found; the states read the
+    // rest (FIN received, our FIN acknowledged) from the TCB itself.
     struct input_result {
-        bool drop = false;       // nothing more to do with it
-        bool reset = false;      // an acceptable RST: the connection is reset
-        bool fin = false;        // the peer's FIN was consumed now
-        bool fin_acked = false;  // our FIN is acknowledged
+        bool reset = false;  // an acceptable RST: the connection is reset
     };
 
     // life and states (states.cpp)
@@ -145,7 +143,7 @@ private:
     void check_rst(const wire::tcp_view& seg, input_result& r);
     bool check_ack(const wire::tcp_view& seg);
     void process_ack(const wire::tcp_view& seg, std::uint32_t acked);
-    void process_text(const wire::tcp_view& seg, input_result& r);
+    void process_text(const wire::tcp_view& seg);
     void update_window(const wire::tcp_view& seg);
     void take_options(const wire::tcp_options& o, bool syn);
     void challenge_ack();
