@@ -1,7 +1,7 @@
 // coronet-test-host: the stack on an interface doing nothing but answering
 // ARP and ping, for the netns tier. Prints "ready" once started and, on
 // SIGTERM/SIGINT, its counters as one JSON object; exits 0.
-#include "../../apps/common/options.hpp"
+#include "../../../apps/common/options.hpp"
 
 #include <coronet/api/stack.hpp>
 
