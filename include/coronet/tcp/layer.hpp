@@ -33,6 +33,8 @@ public:
     listener_state(tcp_layer& layer, std::uint16_t port, std::size_t backlog)
         : layer_(layer), port_(port), backlog_(backlog) {}
     std::uint16_t port() const noexcept { return port_; }
+    std::size_t backlog() const noexcept { return backlog_; }
+    std::size_t queued() const noexcept { return ready_.size(); }  // established, not yet accepted
     bool closed() const noexcept { return closed_; }
     // LISTEN while open, CLOSED once closed.
     state current() const noexcept { return closed_ ? state::closed : state::listen; }
@@ -74,6 +76,7 @@ public:
     std::function<void(const tcb&, state from, state to, const char* cause)> on_transition;
 
     net::host& host() noexcept { return host_; }
+    const net::host& host() const noexcept { return host_; }
     runtime::executor& executor() noexcept { return host_.executor(); }
     const tcp_config& config() const noexcept { return cfg_; }
     const layer_counters& counters() const noexcept { return counters_; }
@@ -82,6 +85,12 @@ public:
     template <class F>
     void for_each(F&& f) const {
         for (const auto& [id, c] : conns_) f(*c);
+    }
+    // Every open listener.
+    template <class F>
+    void for_each_listener(F&& f) const {
+        for (const auto& [port, l] : listeners_)
+            if (auto open = l.lock(); open && !open->closed()) f(*open);
     }
 
 private:

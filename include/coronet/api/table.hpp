@@ -1,0 +1,30 @@
+// The connection table, like `ss -tan`: one row per listener and connection
+// with its state, endpoints, queues, smoothed RTT, congestion window and
+// retransmissions.
+#pragma once
+
+#include <coronet/tcp/layer.hpp>
+
+#include <string>
+#include <vector>
+
+namespace coronet {
+
+struct connection_row {
+    tcp::state state = tcp::state::closed;
+    std::string local, remote;  // "A.B.C.D:port"; remote "*:*" for a listener
+    // Connections: bytes received and not read / queued and not acknowledged.
+    // Listeners (as ss): connections waiting for accept / the backlog.
+    std::size_t recv_q = 0, send_q = 0;
+    double srtt_ms = 0;
+    std::uint32_t cwnd = 0;  // bytes
+    std::uint64_t retransmits = 0;
+};
+
+// Listeners first (by port), then connections by local and remote endpoint.
+std::vector<connection_row> connection_rows(const tcp::tcp_layer& layer);
+
+// The rows as an aligned text table with a header line.
+std::string format_connection_table(const std::vector<connection_row>& rows);
+
+}  // namespace coronet

@@ -1,0 +1,60 @@
+#include <coronet/api/table.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <tuple>
+
+namespace coronet {
+
+namespace {
+
+std::string endpoint_text(boost::asio::ip::address_v4 a, std::uint16_t port) {
+    return a.to_string() + ":" + std::to_string(port);
+}
+
+connection_row row_of(const tcp::tcb& c) {
+    const auto srtt = std::chrono::duration<double, std::milli>(c.rtt().srtt());
+    return {.state = c.current(),
+            .local = endpoint_text(c.id().local, c.id().local_port),
+            .remote = endpoint_text(c.id().remote, c.id().remote_port),
+            .recv_q = c.receive_queue(),
+            .send_q = c.send_queue(),
+            .srtt_ms = srtt.count(),
+            .cwnd = c.cwnd(),
+            .retransmits = c.stats().retransmits};
+}
+
+}  // namespace
+
+std::vector<connection_row> connection_rows(const tcp::tcp_layer& layer) {
+    std::vector<connection_row> listeners, conns;
+    const auto local = layer.host().address();
+    layer.for_each_listener([&](const tcp::listener_state& l) {
+        listeners.push_back({.state = tcp::state::listen,
+                             .local = endpoint_text(local, l.port()),
+                             .remote = "*:*",
+                             .recv_q = l.queued(),
+                             .send_q = l.backlog()});
+    });
+    layer.for_each([&](const tcp::tcb& c) { conns.push_back(row_of(c)); });
+    auto by_endpoints = [](const connection_row& a, const connection_row& b) {
+        return std::tie(a.local, a.remote) < std::tie(b.local, b.remote);
+    };
+    std::sort(listeners.begin(), listeners.end(), by_endpoints);
+    std::sort(conns.begin(), conns.end(), by_endpoints);
+    listeners.insert(listeners.end(), conns.begin(), conns.end());
+    return listeners;
+}
+
+std::string format_connection_table(const std::vector<connection_row>& rows) {
+    constexpr auto line = "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>7}\n";
+    std::string out = fmt::format(line, "State", "Recv-Q", "Send-Q", "Local", "Peer", "srtt(ms)", "cwnd", "retrans");
+    for (const auto& r : rows)
+        out += fmt::format(line, tcp::to_string(r.state), r.recv_q, r.send_q, r.local, r.remote,
+                           fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.retransmits);
+    return out;
+}
+
+}  // namespace coronet
