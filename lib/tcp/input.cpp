@@ -167,11 +167,11 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
             in_recovery_ = false;
             cc_->on_exit_recovery(flight_size());
         } else {  // partial acknowledgment: the next hole is lost too
-            cc_->on_partial_ack(acked);
+            cc_->on_partial_ack(data);
             retransmit_first();
         }
     } else {
-        cc_->on_ack(acked, flight_before, now);
+        cc_->on_ack(data, flight_before, now);  // RFC 5681 3.1: the SYN's ACK does not grow cwnd
     }
     dupacks_ = 0;
     rto_at_ = flight() ? now + rtt_.rto() : never;
