@@ -23,16 +23,6 @@ struct cat_options {
     double connect_timeout = 0;
 };
 
-// What a user should read for the errors a connection ends with.
-std::string describe(const std::error_code& ec) {
-    if (ec == std::errc::connection_refused) return "connection refused";
-    if (ec == std::errc::timed_out) return "connection timed out";
-    if (ec == std::errc::connection_reset) return "connection reset by peer";
-    if (ec == std::errc::host_unreachable) return "no route to host (ARP failed)";
-    if (ec == std::errc::network_unreachable) return "no route to host (no gateway)";
-    return ec.message();
-}
-
 class session {
 public:
     session(runtime::loop& loop, connection c) : loop_(loop), conn_(std::move(c)) {}
@@ -49,7 +39,7 @@ public:
             }
             if (n == 0) break;
             if (auto r = co_await conn_.write(wire::bytes{buf.data(), static_cast<std::size_t>(n)}); !r) {
-                fail(describe(r.error()));
+                fail(apps::describe(r.error()));
                 break;
             }
         }
@@ -63,7 +53,7 @@ public:
         for (;;) {
             auto r = co_await conn_.read(buf);
             if (!r) {
-                fail(describe(r.error()));
+                fail(apps::describe(r.error()));
                 break;
             }
             if (*r == 0) break;
@@ -104,7 +94,7 @@ private:
                       st.bytes_sent, st.bytes_received, st.segments_sent, st.segments_received, st.retransmits,
                       st.fast_retransmits, st.timeouts, st.dup_acks, st.ooo_segments,
                       std::chrono::duration_cast<std::chrono::microseconds>(t.rtt().srtt()).count(), t.cwnd());
-        if (auto r = co_await conn_.close(); !r) fail(describe(r.error()));
+        if (auto r = co_await conn_.close(); !r) fail(apps::describe(r.error()));
         loop_.stop();
     }
 
@@ -177,7 +167,7 @@ int main(int argc, char** argv) {
                 c = co_await st.connect({host, o.port}, timeout);
             }
             if (!c) {
-                std::fprintf(stderr, "coronet-cat: %s\n", describe(c.error()).c_str());
+                std::fprintf(stderr, "coronet-cat: %s\n", apps::describe(c.error()).c_str());
                 status = 1;
                 loop.stop();
                 co_return;

@@ -26,6 +26,16 @@ po::options_description common_description(common_options& out) {
     return d;
 }
 
+std::string describe(const std::error_code& ec) {
+    if (ec == std::errc::connection_refused) return "connection refused";
+    if (ec == std::errc::timed_out) return "connection timed out";
+    if (ec == std::errc::connection_reset) return "connection reset by peer";
+    if (ec == std::errc::connection_aborted) return "connection aborted";
+    if (ec == std::errc::host_unreachable) return "no route to host (ARP failed)";
+    if (ec == std::errc::network_unreachable) return "no route to host (no gateway)";
+    return ec.message();
+}
+
 [[noreturn]] void die(const std::string& program, const std::string& message, int code) {
     std::cerr << program << ": " << message << "\n";
     std::exit(code);

@@ -33,6 +33,9 @@ struct command_line {
 // checks that --iface and --ip were given.
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common);
 
+// What a user should read for the error a connection ends with.
+std::string describe(const std::error_code& ec);
+
 // Prints "program: message" to stderr and exits with code.
 [[noreturn]] void die(const std::string& program, const std::string& message, int code);
 

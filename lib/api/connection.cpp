@@ -67,16 +67,24 @@ runtime::task<result<void>> connection::shutdown_write() {
 
 runtime::task<result<void>> connection::close() {
     if (!t_) co_return not_connected();
-    auto t = std::move(t_);
+    // t_ stays set while we wait, so abort() can still cut a close short
+    // (a proxy shutting down, a peer that never acknowledges).
+    auto t = t_;
     t->app_close();
+    result<void> r;
     for (;;) {
-        if (t->error()) co_return t->error();
+        if (t->error()) {
+            r = t->error();
+            break;
+        }
         const tcp::state s = t->current();
         if (s == tcp::state::fin_wait_2 || s == tcp::state::time_wait || s == tcp::state::closed ||
             s == tcp::state::listen)
-            co_return result<void>{};
+            break;
         co_await tcb_wait{*t, &tcp::tcb::wait_open};
     }
+    if (t_ == t) t_.reset();
+    co_return r;
 }
 
 void connection::abort() {

@@ -45,6 +45,7 @@ public:
     // Graceful close: FIN after the queued data, unread input discarded;
     // returns once the peer has acknowledged everything (FIN_WAIT_2,
     // TIME_WAIT or CLOSED), or with the error that ended the connection.
+    // abort() while close() waits cuts it short (connection_aborted).
     runtime::task<result<void>> close();
     // Sends RST and drops everything.
     void abort();

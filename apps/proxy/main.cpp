@@ -1,0 +1,134 @@
+// coronet-proxy: a TCP proxy on the user-space stack (the sample app).
+// Options and signals here; the proxying is in proxy.cpp.
+#include "proxy.hpp"
+
+#include "../common/options.hpp"
+
+#include <coronet/api/table.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+
+namespace {
+
+using namespace coronet;
+using runtime::task;
+
+constexpr auto table_period = std::chrono::seconds(5);
+
+runtime::duration from_seconds(double s) {
+    return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(s));
+}
+
+// "A.B.C.D:PORT"; false when it is not one.
+bool parse_endpoint(const std::string& s, endpoint& out) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    boost::system::error_code ec;
+    out.address = boost::asio::ip::make_address_v4(s.substr(0, colon), ec);
+    if (ec) return false;
+    const std::string port = s.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+    const unsigned long p = std::stoul(port);
+    if (p == 0 || p > 65535) return false;
+    out.port = static_cast<std::uint16_t>(p);
+    return true;
+}
+
+void print_table(stack& st) {
+    const std::string t = format_connection_table(connection_rows(st.tcp()));
+    std::fwrite(t.data(), 1, t.size(), stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string program = "coronet-proxy";
+    apps::common_options common;
+    apps::command_line cl;
+    cl.usage = "coronet-proxy --iface IF --ip A.B.C.D/N [options] --listen PORT --upstream HOST:PORT";
+    cl.summary =
+        "A TCP proxy on the user-space stack: accepts clients on PORT and connects each to HOST:PORT\n"
+        "through the same stack, copying both directions. A FIN from one side is passed on as a\n"
+        "half-close; a reset on one side resets the other; a refused or silent upstream resets the\n"
+        "client. SIGINT/SIGTERM: stop accepting, let open connections finish for --drain-timeout,\n"
+        "reset the rest, exit 0. SIGUSR1 prints the connection table (as ss -tan) on stdout; at\n"
+        "--log-level debug it is logged every 5 s. --log-level info logs every state transition\n"
+        "and a summary line per connection.";
+    std::uint32_t listen_port = 0;
+    std::string upstream;
+    std::size_t max_connections = 1024, backlog = 128;
+    double connect_timeout = 10, idle_timeout = 0, drain_timeout = 5;
+    apps::po::options_description own("Proxy options");
+    own.add_options()
+        ("listen", apps::po::value(&listen_port)->value_name("PORT")->required(), "port to accept clients on")
+        ("upstream", apps::po::value(&upstream)->value_name("HOST:PORT")->required(), "IPv4 address and port to connect to")
+        ("max-connections", apps::po::value(&max_connections)->value_name("N")->default_value(max_connections),
+         "connections proxied at once; more clients wait in the backlog")
+        ("backlog", apps::po::value(&backlog)->value_name("N")->default_value(backlog),
+         "established connections waiting to be accepted")
+        ("connect-timeout", apps::po::value(&connect_timeout)->value_name("SECONDS")->default_value(connect_timeout),
+         "give up on the upstream after SECONDS (the client is reset)")
+        ("idle-timeout", apps::po::value(&idle_timeout)->value_name("SECONDS")->default_value(idle_timeout),
+         "reset both sides after SECONDS without data (0: never)")
+        ("drain-timeout", apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
+         "on SIGINT/SIGTERM, how long open connections may take to finish");
+    cl.options.add(own).add(apps::common_description(common));
+    apps::parse_or_exit(argc, argv, cl, common);
+
+    apps::proxy_config cfg;
+    if (listen_port == 0 || listen_port > 65535) apps::die(program, "--listen needs a port from 1 to 65535", 2);
+    cfg.listen_port = static_cast<std::uint16_t>(listen_port);
+    if (!parse_endpoint(upstream, cfg.upstream))
+        apps::die(program, "--upstream '" + upstream + "' is not A.B.C.D:PORT (port 1-65535)", 2);
+    if (max_connections == 0) apps::die(program, "--max-connections must be at least 1", 2);
+    if (backlog == 0) apps::die(program, "--backlog must be at least 1", 2);
+    if (connect_timeout <= 0) apps::die(program, "--connect-timeout must be positive", 2);
+    if (idle_timeout < 0 || drain_timeout < 0) apps::die(program, "timeouts must not be negative", 2);
+    cfg.max_connections = max_connections;
+    cfg.backlog = backlog;
+    cfg.connect_timeout = from_seconds(connect_timeout);
+    if (idle_timeout > 0) cfg.idle_timeout = from_seconds(idle_timeout);
+    cfg.drain_timeout = from_seconds(drain_timeout);
+
+    try {
+        runtime::loop loop;
+        stack st{loop, common.iface};
+        apps::proxy px{st, cfg};
+        if (auto r = px.start(); !r)
+            apps::die(program, "listen on port " + std::to_string(cfg.listen_port) + ": " + r.error().message(), 1);
+        runtime::signal_set signals{loop, {SIGINT, SIGTERM, SIGUSR1}};
+        auto on_signals = [&]() -> task<void> {
+            for (;;) {
+                const int sig = co_await signals.wait();
+                if (sig == SIGUSR1) {
+                    print_table(st);
+                    continue;
+                }
+                spdlog::info("proxy: signal {}, stopping", sig);
+                break;
+            }
+            co_await px.stop();
+            const auto& c = px.counters();
+            spdlog::info("proxy: {} connections accepted, {} completed, {} failed ({} upstream failures)", c.accepted,
+                         c.completed, c.failed, c.upstream_failed);
+            loop.stop();
+        };
+        auto log_table = [&]() -> task<void> {
+            for (;;) {
+                co_await loop.sleep_for(table_period);
+                if (spdlog::should_log(spdlog::level::debug))
+                    spdlog::debug("connections:\n{}", format_connection_table(connection_rows(st.tcp())));
+            }
+        };
+        loop.spawn(on_signals(), "signals");
+        loop.spawn(log_table(), "table");
+        loop.run();
+        return 0;
+    } catch (const std::exception& e) {
+        apps::die(program, e.what(), 2);
+    }
+}
