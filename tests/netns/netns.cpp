@@ -111,6 +111,34 @@ int child_process::terminate(std::chrono::milliseconds timeout) {
     return status_;
 }
 
+std::string sha256(const std::string& path) {
+    std::string out;
+    sh("sha256sum " + path + " | cut -d' ' -f1", &out);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+temp_file::temp_file(const std::string& tag) {
+    static std::atomic<int> n{0};
+    path = "/tmp/coronet-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+temp_file::~temp_file() { ::unlink(path.c_str()); }
+
+void fill_random(const temp_file& f, int mib) {
+    BOOST_REQUIRE(sh("head -c " + std::to_string(mib) + "M /dev/urandom > " + f.path) == 0);
+}
+
+bool wait_listening(const std::string& ns, int port) {
+    for (int i = 0; i < 100; ++i) {
+        std::string out;
+        sh("ip netns exec " + ns + " ss -Hltn 'sport = :" + std::to_string(port) + "'", &out);
+        if (!out.empty()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
 namespace {
 std::atomic<int> topology_counter{0};
 }

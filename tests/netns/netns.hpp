@@ -46,6 +46,24 @@ private:
     std::string out_path_;
 };
 
+// The sha256 of a file, as hex.
+std::string sha256(const std::string& path);
+
+// A /tmp path unique to this process, deleted when this goes out of scope.
+struct temp_file {
+    std::string path;
+    explicit temp_file(const std::string& tag);
+    ~temp_file();
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+};
+
+// Fills f with mib MiB from /dev/urandom (fails the test when it cannot).
+void fill_random(const temp_file& f, int mib);
+
+// Waits (up to 5 s) until a kernel socket listens on port in namespace ns.
+bool wait_listening(const std::string& ns, int port);
+
 class topology {
 public:
     // What sits between the stack and the peer: nothing (one veth pair), a

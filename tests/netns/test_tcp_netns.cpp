@@ -13,38 +13,6 @@ using namespace coronet::test;
 
 namespace {
 
-std::string sha256(const std::string& path) {
-    std::string out;
-    sh("sha256sum " + path + " | cut -d' ' -f1", &out);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-}
-
-struct temp_file {
-    std::string path;
-    explicit temp_file(const std::string& tag) {
-        static int n = 0;
-        path = "/tmp/coronet-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-    }
-    ~temp_file() { ::unlink(path.c_str()); }
-    temp_file(const temp_file&) = delete;
-};
-
-void fill_random(const temp_file& f, int mib) {
-    BOOST_REQUIRE(sh("head -c " + std::to_string(mib) + "M /dev/urandom > " + f.path) == 0);
-}
-
-// Waits until something listens on port in namespace ns.
-bool wait_listening(const std::string& ns, int port) {
-    for (int i = 0; i < 100; ++i) {
-        std::string out;
-        sh("ip netns exec " + ns + " ss -Hltn 'sport = :" + std::to_string(port) + "'", &out);
-        if (!out.empty()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return false;
-}
-
 // coronet-cat HOST PORT < in, with a kernel socat server in the peer namespace writing to out.
 void send_to_kernel(const topology& t, const std::string& peer_ns, const std::string& peer_ip, const temp_file& in,
                     const temp_file& out) {
