@@ -89,7 +89,10 @@ void executor::destroy_detached() noexcept {
 }
 
 std::size_t executor::run_ready() {
-    while (timer_node* n = timers_.pop_expired(now())) n->on_expire(*n);
+    // Only timers queued before this pass: one that a callback re-arms in the
+    // past waits for the next pass, so I/O is never starved by a timer loop.
+    const std::uint64_t before = timers_.inserted();
+    while (timer_node* n = timers_.pop_expired(now(), before)) n->on_expire(*n);
     // Run only what is ready now: what these coroutines post runs on the next
     // pass, after I/O and timers have had their turn.
     std::size_t resumed = 0;

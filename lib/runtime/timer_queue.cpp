@@ -21,8 +21,8 @@ void timer_queue::erase(timer_node& node) noexcept {
     sift_down(last->index);
 }
 
-timer_node* timer_queue::pop_expired(time_point now) noexcept {
-    if (heap_.empty() || heap_.front()->deadline > now) return nullptr;
+timer_node* timer_queue::pop_expired(time_point now, std::uint64_t before) noexcept {
+    if (heap_.empty() || heap_.front()->deadline > now || heap_.front()->order >= before) return nullptr;
     timer_node* n = heap_.front();
     erase(*n);
     return n;

@@ -182,6 +182,31 @@ BOOST_AUTO_TEST_CASE(hundred_thousand_timers_fire_in_order) {
     BOOST_TEST(sim.timers().empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_timer_re_armed_in_the_past_by_its_callback_waits_for_the_next_pass) {
+    // A callback that keeps re-queueing itself at an expired deadline (a TCP
+    // timer whose send failed) must not keep run_ready from returning to I/O.
+    sim_loop sim;
+    struct rearming {
+        sim_loop& sim;
+        timer_node node;
+        int fired = 0;
+    } r{sim, {}};
+    r.node.context = &r;
+    r.node.on_expire = [](timer_node& n) {
+        auto* self = static_cast<rearming*>(n.context);
+        ++self->fired;
+        n.deadline = self->sim.now();
+        self->sim.timers().insert(n);
+    };
+    r.node.deadline = sim.now();
+    sim.timers().insert(r.node);
+    sim.run_ready();
+    BOOST_TEST(r.fired == 1);
+    sim.run_ready();
+    BOOST_TEST(r.fired == 2);
+    sim.timers().erase(r.node);
+}
+
 BOOST_AUTO_TEST_CASE(detached_task_exception_reaches_error_handler) {
     sim_loop sim;
     std::string seen;

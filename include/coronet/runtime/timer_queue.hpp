@@ -35,8 +35,12 @@ public:
     void erase(timer_node& node) noexcept;
     // The earliest node, or nullptr when empty.
     timer_node* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
-    // Removes and returns the earliest node if its deadline is <= now, else nullptr.
-    timer_node* pop_expired(time_point now) noexcept;
+    // Removes and returns the earliest node if its deadline is <= now and it
+    // was inserted before the insertion count `before`, else nullptr.
+    timer_node* pop_expired(time_point now,
+                            std::uint64_t before = std::numeric_limits<std::uint64_t>::max()) noexcept;
+    // How many inserts there have been (for pop_expired's `before`).
+    std::uint64_t inserted() const noexcept { return next_order_; }
     std::size_t size() const noexcept { return heap_.size(); }
     bool empty() const noexcept { return heap_.empty(); }
 
