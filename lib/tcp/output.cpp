@@ -9,6 +9,11 @@ namespace coronet::tcp {
 
 using namespace wire::tcp_flag;
 
+namespace {
+// How long a segment that found no free frame waits before output() tries again.
+constexpr auto tx_retry_delay = std::chrono::milliseconds(1);
+}  // namespace
+
 std::uint16_t tcb::advertised_window() {
     const std::size_t free = rcvbuf_.free();
     if (state_ == state::syn_sent || state_ == state::syn_rcvd || state_ == state::closed)
@@ -23,7 +28,17 @@ std::uint16_t tcb::advertised_window() {
 
 bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
     auto p = layer_.host().allocate();
-    if (!p) return false;
+    if (!p) {
+        // Every frame is in flight to the kernel: retry shortly, the ACK
+        // included, rather than waiting for a timer that may not be armed.
+        // (SYNs have their own retransmission timer; a lost RST is answered
+        // by the peer's next segment.)
+        if (!(flags & (syn | rst))) {
+            if (flags & ack) ack_now_ = true;
+            if (tx_retry_at_ == never) tx_retry_at_ = ex_.now() + tx_retry_delay;
+        }
+        return false;
+    }
     wire::tcp_repr h{};
     h.src_port = id_.local_port;
     h.dst_port = id_.remote_port;
@@ -78,6 +93,10 @@ std::size_t tcb::unsent() const noexcept {
 void tcb::output() {
     const bool may_send = state_ == state::established || state_ == state::close_wait ||
                           state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
+    // The FIN goes out once the state machine has moved to a state that sends
+    // it (the diagram's "close / snd FIN"), so traces and pcap comments show
+    // the transition before the FIN.
+    const bool fin_state = state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
     const auto now = ex_.now();
     if (may_send) {
         if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle_restart(now - last_send_, rtt_.rto());
@@ -89,7 +108,7 @@ void tcb::output() {
             const std::uint32_t in_flight = flight_size();
             const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
             const std::size_t len = std::min<std::size_t>({avail, snd_mss_, usable});
-            const bool fin_now = fin_queued_ && len == avail && (!fin_seq_ || snd_nxt_ == *fin_seq_) &&
+            const bool fin_now = fin_queued_ && fin_state && len == avail && (!fin_seq_ || snd_nxt_ == *fin_seq_) &&
                                  snd_nxt_ <= data_start() + static_cast<std::uint32_t>(sndbuf_.size());
             if (len == 0 && !fin_now) break;
             if (len < snd_mss_ && !fin_now) {

@@ -54,7 +54,7 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
 }
 
 void tcb::finish() {
-    rto_at_ = persist_at_ = delack_at_ = state_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = never;
     arm_timer();
     if (auto parent = parent_.lock()) parent->forget(*this);
     parent_.reset();
@@ -70,7 +70,14 @@ std::optional<state> tcb::on_timer_or_abort(wake w) {
     }
     if (w != wake::timer) return std::nullopt;
     const auto now = ex_.now();
-    if (delack_at_ <= now) send_ack();
+    if (delack_at_ <= now) {
+        delack_at_ = never;
+        send_ack();
+    }
+    if (tx_retry_at_ <= now) {  // step() runs output() next; FIN_WAIT_2 only owes an ACK
+        tx_retry_at_ = never;
+        if (ack_now_) send_ack();
+    }
     if (rto_at_ <= now) {
         if (retries_ >= cfg_.max_retransmits)
             return to(state::closed, "retransmission timeout", std::make_error_code(std::errc::timed_out));
@@ -221,7 +228,7 @@ task<state> tcb::last_ack() {
 }
 
 task<state> tcb::time_wait() {
-    rto_at_ = persist_at_ = delack_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = never;
     if (ack_now_) send_ack();
     state_at_ = ex_.now() + 2 * cfg_.msl;
     arm_timer();

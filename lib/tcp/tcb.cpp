@@ -44,7 +44,7 @@ void tcb::resume(wake w) {
 void tcb::timer_fired(runtime::timer_node& n) { static_cast<tcb*>(n.context)->resume(wake::timer); }
 
 void tcb::arm_timer() {
-    const auto next = std::min({rto_at_, persist_at_, delack_at_, state_at_});
+    const auto next = std::min({rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_});
     if (timer_.queued()) {
         if (timer_.deadline == next) return;
         ex_.timers().erase(timer_);

@@ -212,7 +212,8 @@ private:
 
     static constexpr runtime::time_point never = runtime::time_point::max();
     runtime::time_point rto_at_ = never, persist_at_ = never, delack_at_ = never,
-                        state_at_ = never;  // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
+                        state_at_ = never,     // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
+                        tx_retry_at_ = never;  // a send found no free frame: try output() again then
     runtime::timer_node timer_;
     unsigned segs_since_ack_ = 0;
 
