@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace coronet::link {
@@ -101,13 +102,13 @@ void pcap_tap::start(frame_sink& sink) {
 void pcap_tap::on_frame(bytes frame, const rx_meta& meta) {
     // The frame is written after the stack handled it, so that a comment the
     // stack attached lands on it; replies sent meanwhile are written after it.
-    comment_.clear();
+    std::string for_next_sent = std::exchange(comment_, {});  // an earlier one waits for the next frame sent
     in_receive_ = true;
     sink_->on_frame(frame, meta);
     in_receive_ = false;
     const auto now = std::chrono::system_clock::now();
     writer_.write(frame, now, comment_);
-    comment_.clear();
+    comment_ = std::move(for_next_sent);
     for (const auto& reply : replies_) writer_.write(reply, now);
     replies_.clear();
 }

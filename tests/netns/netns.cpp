@@ -102,6 +102,10 @@ int child_process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
+void child_process::signal(int sig) {
+    if (running()) ::kill(pid_, sig);
+}
+
 int child_process::terminate(std::chrono::milliseconds timeout) {
     if (running()) ::kill(pid_, SIGTERM);
     if (wait(timeout) == -1) {

@@ -36,6 +36,8 @@ public:
     int wait(std::chrono::milliseconds timeout);
     // SIGTERM, then SIGKILL after timeout; returns the exit code (128+sig if killed).
     int terminate(std::chrono::milliseconds timeout = 5000ms);
+    // Sends sig (no-op once the process has exited).
+    void signal(int sig);
     // stdout+stderr, or only stderr when stdout goes to a file of the caller's.
     std::string output() const;
     bool running();

@@ -49,8 +49,11 @@ public:
     const device_counters& counters() const override { return inner_.counters(); }
 
     // Comment for the frame now being received (written after the stack has
-    // handled it) or the next frame transmitted.
-    void annotate(std::string comment) { comment_ = std::move(comment); }
+    // handled it) or the next frame transmitted; several are joined by "; ".
+    void annotate(const std::string& comment) {
+        if (!comment_.empty()) comment_ += "; ";
+        comment_ += comment;
+    }
     pcapng_writer& writer() noexcept { return writer_; }
 
 private:

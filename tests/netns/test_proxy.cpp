@@ -1,0 +1,256 @@
+// coronet-proxy between kernel clients (curl, socat, python) and kernel
+// servers in the peer namespace: byte-exact downloads, many at once,
+// half-close, an upstream that is down, resets mid-transfer, the connection
+// limit, SIGUSR1's table, SIGTERM, and the pcapng transition comments.
+#include "netns.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <thread>
+
+using namespace coronet::test;
+
+namespace {
+
+// A directory of files served over HTTP by python3 in the peer namespace,
+// and coronet-proxy on the stack's side listening on 8080.
+struct proxied {
+    topology t;
+    std::string dir;
+    std::unique_ptr<child_process> http, proxy;
+    std::string url;  // http://stack_ip:8080/
+
+    proxied() {
+        dir = "/tmp/coronet-web-" + t.ns_peer;
+        BOOST_REQUIRE(sh("mkdir -p " + dir) == 0);
+        http = std::make_unique<child_process>(std::vector<std::string>{
+            "ip", "netns", "exec", t.ns_peer, "python3", "-m", "http.server", "-d", dir, "-b", t.peer_ip, "8000"});
+        BOOST_REQUIRE(wait_listening(t.ns_peer, 8000));
+        url = "http://" + t.stack_ip + ":8080/";
+    }
+    ~proxied() {
+        proxy.reset();
+        http.reset();
+        sh("rm -rf " + dir);
+    }
+    // A file of mib MiB of random bytes in the served directory; its sha256.
+    std::string serve(const std::string& name, int mib) {
+        const std::string path = dir + "/" + name;
+        BOOST_REQUIRE(sh("head -c " + std::to_string(mib) + "M /dev/urandom > " + path) == 0);
+        return sha256(path);
+    }
+    // Starts the proxy (upstream: the peer's port) and waits until it listens.
+    void start(std::vector<std::string> extra = {}, int upstream_port = 8000) {
+        std::vector<std::string> args{"--listen", "8080", "--upstream", t.peer_ip + ":" + std::to_string(upstream_port),
+                                      "--log-level", "info"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        proxy = std::make_unique<child_process>(t.stack_cmd("apps/coronet-proxy", args));
+        BOOST_REQUIRE_MESSAGE(proxy->wait_for_output("listening on port 8080", 5000ms), proxy->output());
+    }
+    // curl in the peer namespace; its exit status.
+    int curl(const std::string& args, std::string* out = nullptr) {
+        return sh(t.in_peer("curl -sS --max-time 60 " + args), out);
+    }
+    // SIGTERM; the proxy's exit status.
+    int stop() { return proxy->terminate(15000ms); }
+};
+
+// The largest number of sessions open at once, from the proxy's log.
+int peak_sessions(const std::string& log) {
+    static const std::regex line(R"(session \d+: client |session \d+ ended)");
+    int open = 0, peak = 0;
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator(); ++it) {
+        open += it->str().find("ended") == std::string::npos ? 1 : -1;
+        peak = std::max(peak, open);
+    }
+    return peak;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(proxy)
+
+BOOST_AUTO_TEST_CASE(curl_downloads_50_mib_through_the_proxy_byte_exact) {
+    proxied p;
+    const std::string sum = p.serve("big", 50);
+    p.start();
+    temp_file out("proxy-download");
+    std::string err;
+    BOOST_TEST(p.curl("-o " + out.path + " " + p.url + "big", &err) == 0, err);
+    BOOST_TEST(sha256(out.path) == sum);
+    BOOST_TEST(p.stop() == 0);
+    const std::string log = p.proxy->output();
+    BOOST_TEST_MESSAGE(log);
+    BOOST_TEST(log.find("LISTEN -> SYN_RCVD (SYN)") != std::string::npos);
+    BOOST_TEST(log.find("SYN_SENT -> ESTABLISHED (SYN+ACK)") != std::string::npos);
+    BOOST_TEST(log.find("session 1 ended (ok)") != std::string::npos);
+    BOOST_TEST(log.find("52428800 B down") == std::string::npos);  // the HTTP header is on top of the file
+    BOOST_TEST(std::regex_search(log, std::regex(R"(session 1 ended \(ok\).* B up, 524\d{5} B down)")));
+}
+
+BOOST_AUTO_TEST_CASE(one_hundred_concurrent_downloads_are_all_byte_exact) {
+    proxied p;
+    const std::string sum = p.serve("one", 1);
+    p.start();
+    const std::string outdir = "/tmp/coronet-many-" + p.t.ns_peer;
+    std::string out;
+    const int rc = sh("mkdir -p " + outdir + " && for i in $(seq 1 100); do " +
+                          p.t.in_peer("curl -sS --max-time 60 -o " + outdir + "/$i " + p.url + "one") +
+                          " & done; wait; sha256sum " + outdir + "/* | cut -d' ' -f1 | sort | uniq -c",
+                      &out);
+    sh("rm -rf " + outdir);
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(out.find("100 " + sum) != std::string::npos, out);
+    BOOST_TEST(p.stop() == 0);
+    BOOST_TEST(p.proxy->output().find("100 connections accepted, 100 completed, 0 failed") != std::string::npos,
+               p.proxy->output());
+}
+
+BOOST_AUTO_TEST_CASE(an_upstream_that_refuses_resets_the_client_promptly) {
+    proxied p;
+    p.start({}, 8001);  // nothing listens there: the kernel answers the SYN with RST
+    std::string err;
+    const int rc = p.curl("-o /dev/null " + p.url, &err);
+    // The reset reaches curl while it connects (7) or waits for the reply
+    // (56: reset, 52: empty reply); 28 would be a hang ended by --max-time.
+    BOOST_TEST((rc == 7 || rc == 56 || rc == 52), "curl exit " << rc << ": " << err);
+    BOOST_TEST(p.stop() == 0);
+    BOOST_TEST(p.proxy->output().find("connection refused") != std::string::npos, p.proxy->output());
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_upstream_resets_the_client_after_the_connect_timeout) {
+    proxied p;
+    // Drop SYNs to the upstream port, so the connect can only time out.
+    BOOST_REQUIRE(sh(p.t.in_peer("nft 'add table inet t; add chain inet t in { type filter hook input priority 0; }; "
+                                 "add rule inet t in tcp dport 8000 drop'")) == 0);
+    p.start({"--connect-timeout", "1"});
+    std::string err;
+    const int rc = p.curl("-o /dev/null " + p.url, &err);
+    BOOST_TEST((rc == 7 || rc == 56 || rc == 52), "curl exit " << rc << ": " << err);
+    BOOST_TEST(p.stop() == 0);
+    BOOST_TEST(p.proxy->output().find("connection timed out") != std::string::npos, p.proxy->output());
+}
+
+BOOST_AUTO_TEST_CASE(half_close_is_passed_through_both_ways) {
+    proxied p;
+    child_process server({"ip", "netns", "exec", p.t.ns_peer, "socat", "TCP-LISTEN:9000,reuseaddr",
+                          "SYSTEM:sha256sum"});
+    BOOST_REQUIRE(wait_listening(p.t.ns_peer, 9000));
+    p.start({}, 9000);
+    temp_file in("proxy-half-close");
+    fill_random(in, 5);
+    // socat sends the file, shuts down writing, and reads the answer that
+    // the server only writes after our FIN reached it through the proxy.
+    std::string answer;
+    BOOST_TEST(sh(p.t.in_peer("socat -t 30 - TCP:" + p.t.stack_ip + ":8080 < " + in.path), &answer) == 0, answer);
+    BOOST_TEST(answer.substr(0, 64) == sha256(in.path));
+    BOOST_TEST(p.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(clients_that_reset_mid_transfer_leave_the_proxy_serving) {
+    proxied p;
+    const std::string sum = p.serve("big", 20);
+    p.start();
+    // Ten clients read a little of the file and reset (SO_LINGER 0).
+    const std::string script =
+        "import socket, struct\n"
+        "for i in range(10):\n"
+        "    s = socket.create_connection(('" + p.t.stack_ip + "', 8080))\n"
+        "    s.sendall(b'GET /big HTTP/1.0\\r\\n\\r\\n')\n"
+        "    got = 0\n"
+        "    while got < 100000:\n"
+        "        got += len(s.recv(65536))\n"
+        "    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n"
+        "    s.close()\n";
+    temp_file py("proxy-reset.py");
+    std::ofstream(py.path) << script;
+    std::string err;
+    BOOST_TEST(sh(p.t.in_peer("python3 " + py.path), &err) == 0, err);
+    temp_file out("proxy-after-reset");
+    BOOST_TEST(p.curl("-o " + out.path + " " + p.url + "big", &err) == 0, err);
+    BOOST_TEST(sha256(out.path) == sum);
+    BOOST_TEST(p.stop() == 0);
+    const std::string log = p.proxy->output();
+    BOOST_TEST(log.find("11 connections accepted, 1 completed, 10 failed") != std::string::npos, log);
+    BOOST_TEST(log.find("client: connection reset by peer") != std::string::npos, log);
+}
+
+BOOST_AUTO_TEST_CASE(over_max_connections_clients_wait_in_the_backlog) {
+    proxied p;
+    const std::string sum = p.serve("one", 1);
+    p.start({"--max-connections", "2"});
+    const std::string outdir = "/tmp/coronet-limit-" + p.t.ns_peer;
+    std::string out;
+    sh("mkdir -p " + outdir + " && for i in 1 2 3 4 5 6; do " +
+           p.t.in_peer("curl -sS --max-time 60 --limit-rate 2M -o " + outdir + "/$i " + p.url + "one") +
+           " & done; wait; sha256sum " + outdir + "/* | cut -d' ' -f1 | sort | uniq -c",
+       &out);
+    sh("rm -rf " + outdir);
+    BOOST_TEST(out.find("6 " + sum) != std::string::npos, out);
+    BOOST_TEST(p.stop() == 0);
+    const std::string log = p.proxy->output();
+    BOOST_TEST(peak_sessions(log) == 2, log);
+    BOOST_TEST(log.find("6 connections accepted, 6 completed, 0 failed") != std::string::npos, log);
+}
+
+BOOST_AUTO_TEST_CASE(sigusr1_prints_the_table_and_sigterm_aborts_what_does_not_drain) {
+    proxied p;
+    p.serve("big", 50);
+    p.start({"--drain-timeout", "1"});
+    // A slow download that is still running when the proxy stops.
+    child_process slow({"ip", "netns", "exec", p.t.ns_peer, "curl", "-sS", "--max-time", "60", "--limit-rate", "1M",
+                        "-o", "/dev/null", p.url + "big"});
+    BOOST_REQUIRE(p.proxy->wait_for_output("session 1: upstream", 5000ms));
+    p.proxy->signal(SIGUSR1);
+    BOOST_REQUIRE(p.proxy->wait_for_output("Recv-Q", 5000ms));
+    std::this_thread::sleep_for(200ms);
+    const std::string table = p.proxy->output();
+    BOOST_TEST_MESSAGE(table);
+    BOOST_TEST(std::regex_search(table, std::regex(R"(LISTEN +0 +128 +10\.201\.0\.2:8080 +\*:\*)")), table);
+    BOOST_TEST(std::regex_search(table, std::regex(R"(ESTABLISHED +\d+ +\d+ +10\.201\.0\.2:8080 +10\.201\.0\.1:\d+)")));
+    BOOST_TEST(std::regex_search(table, std::regex(R"(ESTABLISHED +\d+ +\d+ +10\.201\.0\.2:\d+ +10\.201\.0\.1:8000)")));
+    BOOST_TEST(p.stop() == 0);
+    BOOST_TEST(slow.wait(10000ms) != 0);  // reset: the download did not finish
+    const std::string log = p.proxy->output();
+    BOOST_TEST(log.find("aborting 1 sessions") != std::string::npos, log);
+    BOOST_TEST(log.find("ended (proxy stopped)") != std::string::npos, log);
+}
+
+BOOST_AUTO_TEST_CASE(pcap_frames_that_caused_transitions_carry_comments) {
+    proxied p;
+    p.serve("small", 1);
+    temp_file pcap("proxy.pcapng");
+    p.start({"--pcap", pcap.path});
+    BOOST_TEST(p.curl("-o /dev/null " + p.url + "small") == 0);
+    BOOST_TEST(p.stop() == 0);
+    std::string comments;
+    BOOST_REQUIRE(sh("tshark -r " + pcap.path + " -Y frame.comment -T fields -e tcp.flags.str -e frame.comment", &comments) == 0);
+    BOOST_TEST_MESSAGE(comments);
+    // Each comment sits on the frame that caused it: the client's SYN, the
+    // upstream's SYN+ACK, the FINs.
+    BOOST_TEST(std::regex_search(comments, std::regex(R"(S\S*\tLISTEN -> SYN_RCVD \(SYN\))")), comments);
+    BOOST_TEST(std::regex_search(comments, std::regex(R"(A\S*S\S*\tSYN_SENT -> ESTABLISHED \(SYN\+ACK\))")));
+    BOOST_TEST(std::regex_search(comments, std::regex(R"(F\S*\tESTABLISHED -> CLOSE_WAIT \(FIN\))")));
+    BOOST_TEST(comments.find("SYN_RCVD -> ESTABLISHED (ACK)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_a_message) {
+    std::string out;
+    BOOST_TEST(sh(bin("apps/coronet-proxy") + " --help", &out) == 0);
+    BOOST_TEST(out.find("--upstream") != std::string::npos);
+    BOOST_TEST(out.find("--max-connections") != std::string::npos);
+    const std::string px = bin("apps/coronet-proxy") + " --iface lo --ip 10.0.0.1/24 ";
+    BOOST_TEST(sh(px + "--listen 8080", &out) == 2);
+    BOOST_TEST(out.find("upstream") != std::string::npos, out);
+    BOOST_TEST(sh(px + "--listen 8080 --upstream 10.0.0.2", &out) == 2);
+    BOOST_TEST(out.find("A.B.C.D:PORT") != std::string::npos, out);
+    BOOST_TEST(sh(px + "--listen 70000 --upstream 10.0.0.2:80", &out) == 2);
+    BOOST_TEST(sh(px + "--listen 8080 --upstream 10.0.0.2:80 --max-connections 0", &out) == 2);
+    BOOST_TEST(out.find("--max-connections") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
