@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds, then shows the user-space stack
-# on a veth pair between two network namespaces it creates (and always
-# deletes): the stack answers the kernel's ARP and ping, coronet-ping pings
-# the kernel, and coronet-cat sends a file over coronet's TCP to a kernel
-# socat, printing its state transitions. Needs root.
+# The demo: installs what is missing, builds, then runs kernel curl through
+# coronet-proxy (the user-space stack) to a kernel HTTP server, each in its
+# own network namespace, joined by a bridge. It downloads a few files, checks
+# their sha256 against the originals, prints the proxy's state transitions
+# and its connection table, and deletes everything it made. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cmake/deps.sh
@@ -12,45 +12,76 @@ build_tree build/release -DCMAKE_BUILD_TYPE=Release
 bin=build/release/apps
 
 id="cndemo$$"
-ns_stack="${id}s" ns_peer="${id}p"
+ns_client="${id}c" ns_proxy="${id}x" ns_server="${id}s" ns_bridge="${id}b"
+client_ip=10.77.0.1 proxy_ip=10.77.0.2 server_ip=10.77.0.3
 work=$(mktemp -d)
+pids=()
 cleanup() {
-    ip netns del "$ns_stack" 2>/dev/null || true
-    ip netns del "$ns_peer" 2>/dev/null || true
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    for ns in "$ns_client" "$ns_proxy" "$ns_server" "$ns_bridge"; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-ip netns add "$ns_stack"
-ip netns add "$ns_peer"
-ip link add "${id}s0" netns "$ns_stack" type veth peer name "${id}p0" netns "$ns_peer"
-ip -n "$ns_stack" link set "${id}s0" up
-ip -n "$ns_peer" link set "${id}p0" up
-ip -n "$ns_peer" addr add 10.0.0.1/24 dev "${id}p0"
-echo "== namespaces: $ns_peer (kernel, 10.0.0.1) <-veth-> $ns_stack (coronet, 10.0.0.2, no kernel IP)"
+# Three namespaces, each with one veth end; the other ends meet on a bridge.
+ip netns add "$ns_bridge"
+ip -n "$ns_bridge" link add br0 type bridge
+ip -n "$ns_bridge" link set br0 up
+for role in c x s; do
+    ns="${id}${role}"
+    ip netns add "$ns"
+    ip link add "${id}${role}0" netns "$ns" type veth peer name "${id}${role}b" netns "$ns_bridge"
+    ip -n "$ns_bridge" link set "${id}${role}b" master br0 up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set "${id}${role}0" up
+done
+ip -n "$ns_client" addr add "$client_ip/24" dev "${id}c0"
+ip -n "$ns_server" addr add "$server_ip/24" dev "${id}s0"
+echo "== namespaces: curl in $ns_client ($client_ip), coronet-proxy in $ns_proxy ($proxy_ip, no kernel IP),"
+echo "   HTTP server in $ns_server ($server_ip), joined by a bridge in $ns_bridge"
 
-echo "== coronet-ping 10.0.0.1 from the user-space stack (which answers the kernel meanwhile)"
-ip netns exec "$ns_stack" "$bin/coronet-ping" --iface "${id}s0" --ip 10.0.0.2/24 --log-level info \
-    -c 8 -i 0.25 10.0.0.1 &
-ping_pid=$!
+mkdir -p "$work/www" "$work/got"
+for f in 1:small 10:medium 50:large; do head -c "${f%%:*}M" /dev/urandom > "$work/www/${f#*:}"; done
+ip netns exec "$ns_server" python3 -m http.server -d "$work/www" -b "$server_ip" 8000 >"$work/http.log" 2>&1 &
+pids+=($!)
+ip netns exec "$ns_proxy" "$bin/coronet-proxy" --iface "${id}x0" --ip "$proxy_ip/24" --listen 8080 \
+    --upstream "$server_ip:8000" --log-level info >"$work/proxy.log" 2>&1 &
+proxy_pid=$!
+pids+=($proxy_pid)
+for _ in $(seq 50); do
+    grep -q "listening on port 8080" "$work/proxy.log" && ip netns exec "$ns_server" ss -Hltn 'sport = :8000' | grep -q . && break
+    sleep 0.1
+done
+
+echo "== curl http://$proxy_ip:8080/{small,medium,large} through coronet-proxy"
+status=0
+for f in small medium large; do
+    start=$(date +%s%N)
+    ip netns exec "$ns_client" curl -sS --max-time 60 -o "$work/got/$f" "http://$proxy_ip:8080/$f" || status=1
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    want=$(sha256sum < "$work/www/$f" | cut -d' ' -f1)
+    got=$(sha256sum < "$work/got/$f" 2>/dev/null | cut -d' ' -f1)
+    verdict=equal
+    [ "$want" = "$got" ] || { verdict=DIFFERENT; status=1; }
+    printf '%-7s %9d bytes  %3d.%03d s  sha256 %s  %s\n' "$f" "$(stat -c %s "$work/got/$f" 2>/dev/null || echo 0)" \
+        $((ms / 1000)) $((ms % 1000)) "$got" "$verdict"
+done
+
+echo "== the connection table during a slow download (SIGUSR1)"
+ip netns exec "$ns_client" curl -sS --max-time 60 --limit-rate 5M -o /dev/null "http://$proxy_ip:8080/medium" &
+slow=$!
 sleep 0.5
-echo "== kernel ping 10.0.0.2 (the user-space stack)"
-ip netns exec "$ns_peer" ping -c 4 -i 0.2 10.0.0.2
-echo "== kernel neighbour table"
-ip -n "$ns_peer" neigh show 10.0.0.2
-wait "$ping_pid"
+kill -USR1 "$proxy_pid"
+sleep 0.2
+wait "$slow"
+sed -n '/^State /,/^\[/p' "$work/proxy.log" | grep -v '^\['
 
-echo "== coronet-cat: 20 MiB over coronet's TCP to a kernel socat (state trace at info)"
-head -c 20M /dev/urandom > "$work/in"
-ip netns exec "$ns_peer" socat -u TCP-LISTEN:5001,reuseaddr "CREATE:$work/out" &
-socat_pid=$!
-sleep 0.3
-ip netns exec "$ns_stack" "$bin/coronet-cat" --iface "${id}s0" --ip 10.0.0.2/24 --log-level info \
-    10.0.0.1 5001 < "$work/in"
-wait "$socat_pid"
-sent=$(sha256sum < "$work/in" | cut -d' ' -f1)
-got=$(sha256sum < "$work/out" | cut -d' ' -f1)
-echo "sha256 sent $sent"
-echo "sha256 got  $got"
-[ "$sent" = "$got" ] || { echo "demo: transfer corrupted" >&2; exit 1; }
-echo "== demo done"
+kill -TERM "$proxy_pid"
+wait "$proxy_pid" && echo "== coronet-proxy exited 0 on SIGTERM" || { echo "coronet-proxy exited $?" >&2; status=1; }
+echo "== the proxy's log: state transitions and session summaries (first download shown in full)"
+grep -v "^State \|^LISTEN \|^ESTABLISHED \|^TIME_WAIT \|^[A-Z_]* *[0-9]" "$work/proxy.log" | sed -n '1,/session 1 ended/p'
+echo "   ..."
+grep -E "session [0-9]+ ended|proxy: " "$work/proxy.log"
+[ $status -eq 0 ] && echo "== demo done: every download byte-exact" || echo "== demo FAILED" >&2
+exit $status
