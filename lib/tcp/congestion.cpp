@@ -27,7 +27,11 @@ void new_reno::set_ssthresh_after_loss(std::uint32_t flight_size) noexcept {
     ssthresh_ = std::max(flight_size / 2, 2 * mss_);
 }
 
-void new_reno::on_ack(std::uint32_t bytes_acked, std::uint32_t, runtime::time_point) {
+void new_reno::on_ack(std::uint32_t bytes_acked, std::uint32_t flight_before, runtime::time_point) {
+    // RFC 7661: a window the sender does not use is not validated by its
+    // ACKs; grow only while at least half of it was in flight (an
+    // application-limited flow otherwise inflates cwnd without bound).
+    if (flight_before < cwnd_ / 2) return;
     if (cwnd_ < ssthresh_) {
         // Slow start (RFC 3465 2.2, L = 2*SMSS), up to ssthresh; what is left
         // of this ACK counts towards congestion avoidance.

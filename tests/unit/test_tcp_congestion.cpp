@@ -51,6 +51,14 @@ BOOST_AUTO_TEST_CASE(slow_start_grows_by_bytes_acked_up_to_two_segments) {
     BOOST_TEST(cc.cwnd() == 13500u);
 }
 
+BOOST_AUTO_TEST_CASE(an_unused_window_does_not_grow_rfc_7661) {
+    new_reno cc = make_reno();  // cwnd 10000
+    cc.on_ack(1000, 4000, t0);  // less than half the window was in flight
+    BOOST_TEST(cc.cwnd() == 10000u);
+    cc.on_ack(1000, 5000, t0);  // half of it
+    BOOST_TEST(cc.cwnd() == 11000u);
+}
+
 BOOST_AUTO_TEST_CASE(slow_start_doubles_cwnd_per_round_trip) {
     new_reno cc = make_reno();
     ack(cc, 10, 1000);  // one window of one-segment ACKs
