@@ -328,6 +328,31 @@ BOOST_AUTO_TEST_CASE(connect_timeout_option_ends_the_open_early) {
     BOOST_TEST((got.error() == std::errc::timed_out));
 }
 
+BOOST_AUTO_TEST_CASE(connect_timeout_ends_with_the_open_and_does_not_fire_later) {
+    // The deadline shares a timer slot with FIN_WAIT_2 and TIME_WAIT; once
+    // established, a stale one would fire again and again at the same
+    // instant (this test would then never finish) and cut FIN_WAIT_2 short.
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    connection ca, cb;
+    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80), 1s))); };
+    auto take = [&]() -> task<void> { cb = std::move(*(co_await l.accept())); };
+    p.sim.spawn(open());
+    p.sim.spawn(take());
+    p.sim.run_for(5s);
+    BOOST_REQUIRE(ca.valid());
+    BOOST_TEST((ca.state() == state::established));
+    auto close_a = [&]() -> task<void> { co_await ca.close(); };
+    p.sim.spawn(close_a());
+    p.sim.run_for(10s);  // b never closes: a's orphaned FIN_WAIT_2 lasts fin_wait_2_timeout (60 s)
+    BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2), p.a.trace());
+    BOOST_TEST(!p.a.saw(state::fin_wait_2, state::closed), p.a.trace());
+    p.sim.run_for(60s);
+    BOOST_TEST(p.a.saw(state::fin_wait_2, state::closed), p.a.trace());
+}
+
 BOOST_AUTO_TEST_CASE(listen_to_syn_sent_on_send_from_a_passively_opened_tcb) {
     sim_pair p;
     auto lr = p.b.tcp.listen(80, 8);
