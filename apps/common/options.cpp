@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -58,6 +59,8 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
     const auto level = spdlog::level::from_str(common.log_level);
     if (level == spdlog::level::off && common.log_level != "off")
         die(program, "unknown --log-level '" + common.log_level + "'\nTry '" + program + " --help'.", 2);
+    // Logs go to stderr: stdout is data (coronet-cat) or a report (bench, tables).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("coronet"));
     spdlog::set_level(level);
     if (common.iface.ifname.empty()) die(program, "--iface is required\nTry '" + program + " --help'.", 2);
     if (common.iface.address.empty()) die(program, "--ip is required\nTry '" + program + " --help'.", 2);
