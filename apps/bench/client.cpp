@@ -1,0 +1,200 @@
+#include "client.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace coronet::bench {
+
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::nanoseconds;
+
+// A kernel connect gives up after this, well inside the run's grace period
+// (coronet's cannot yet: see user_transport.cpp).
+constexpr runtime::duration connect_timeout = std::chrono::seconds(5);
+
+double seconds(runtime::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The q-quantile (0..1) of the samples, in microseconds; 0 without samples.
+double quantile_us(std::vector<std::uint32_t>& ns, double q) {
+    if (ns.empty()) return 0;
+    const auto k = static_cast<std::size_t>(q * static_cast<double>(ns.size() - 1) + 0.5);
+    std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(k), ns.end());
+    return ns[k] / 1000.0;
+}
+
+}  // namespace
+
+std::string describe(const std::error_code& ec) {
+    if (ec == std::errc::connection_refused) return "connection refused";
+    if (ec == std::errc::timed_out) return "connection timed out";
+    if (ec == std::errc::connection_reset) return "connection reset by peer";
+    if (ec == std::errc::broken_pipe) return "the peer closed the connection early";
+    if (ec == std::errc::host_unreachable) return "no route to host (nothing answers ARP for it)";
+    if (ec == std::errc::network_unreachable) return "no route to host";
+    if (ec == std::errc::address_not_available) return "no free local port (too many connections in TIME_WAIT?)";
+    return ec.message();
+}
+
+client::client(runtime::loop& loop, transport& net, client_config cfg)
+    : loop_(loop), net_(net), cfg_(cfg), tallies_(cfg.connections) {
+    header_.m = cfg_.m;
+    header_.reverse = cfg_.reverse;
+    header_.message_size = cfg_.size;
+    header_.duration = duration_cast<std::chrono::milliseconds>(cfg_.duration);
+}
+
+void client::start(std::function<void()> on_done) {
+    on_done_ = std::move(on_done);
+    for (auto& t : tallies_) loop_.spawn(worker(t), "worker");
+}
+
+void client::fail(std::string why) {
+    if (error_) return;
+    error_ = std::move(why);
+    net_.abort_all();
+}
+
+task<void> client::worker(tally& t) {
+    result<void> r;
+    switch (cfg_.m) {
+    case mode::bulk: r = co_await bulk(t); break;
+    case mode::rr: r = co_await rr(t); break;
+    case mode::crr: r = co_await crr(t); break;
+    }
+    if (!r) fail(fmt::format("{}: {}", to_string(cfg_.m), describe(r.error())));
+    if (++finished_ == tallies_.size() && on_done_) on_done_();
+}
+
+task<result<std::unique_ptr<stream>>> client::open(std::string_view what) {
+    auto s = co_await net_.connect(cfg_.remote, connect_timeout);
+    if (!s)  // the first error names the address: it is the likeliest mistake
+        fail(fmt::format("{}: connect to {}:{}: {}", what, cfg_.remote.address.to_string(), cfg_.remote.port,
+                         describe(s.error())));
+    co_return s;
+}
+
+// The end of a bulk or rr connection: FIN, then wait for the server's, so
+// both sides are done when the run is (nothing left to retransmit).
+task<result<void>> client::finish(stream& s, tally& t) {
+    if (auto r = co_await s.shutdown_write(); !r) co_return r;
+    std::array<std::byte, 4096> scratch;
+    if (auto n = co_await drain(s, scratch); !n) co_return n.error();
+    auto r = co_await s.close();
+    t.retransmits += s.retransmits();
+    co_return r;
+}
+
+void client::record(tally& t, runtime::time_point since) const {
+    const auto ns = duration_cast<nanoseconds>(runtime::clock::now() - since).count();
+    t.latency_ns.push_back(static_cast<std::uint32_t>(std::min<long long>(ns, std::numeric_limits<std::uint32_t>::max())));
+    ++t.transactions;
+    t.bytes += 2ull * cfg_.size;
+}
+
+// One connection streams for the duration: the client writes (or, reversed,
+// the server does) and the time runs until the data is all delivered.
+task<result<void>> client::bulk(tally& t) {
+    auto s = co_await open("bulk");
+    if (!s) co_return s.error();
+    const auto hdr = header_.encode();
+    if (auto r = co_await (*s)->write(hdr); !r) co_return r;
+    t.start = runtime::clock::now();
+    std::vector<std::byte> buf(cfg_.size);
+    if (cfg_.reverse) {  // the server sends for the duration, then closes
+        auto n = co_await drain(**s, buf);
+        if (!n) co_return n.error();
+        t.bytes = *n;
+    } else {
+        const auto end = t.start + cfg_.duration;
+        while (runtime::clock::now() < end) {
+            if (auto r = co_await (*s)->write(buf); !r) co_return r;
+            t.bytes += buf.size();
+        }
+    }
+    auto r = co_await finish(**s, t);  // the server closes once it has read everything
+    t.end = runtime::clock::now();
+    t.transactions = 1;
+    co_return r;
+}
+
+// Request/response on one connection, one transaction at a time.
+task<result<void>> client::rr(tally& t) {
+    auto s = co_await open("rr");
+    if (!s) co_return s.error();
+    const auto hdr = header_.encode();
+    if (auto r = co_await (*s)->write(hdr); !r) co_return r;
+    std::vector<std::byte> msg(cfg_.size);
+    t.start = runtime::clock::now();
+    const auto end = t.start + cfg_.duration;
+    for (auto now = t.start; now < end; now = runtime::clock::now()) {
+        if (auto r = co_await (*s)->write(msg); !r) co_return r;
+        auto got = co_await read_exact(**s, msg);
+        if (!got) co_return got.error();
+        if (*got == 0) co_return std::make_error_code(std::errc::broken_pipe);
+        record(t, now);
+    }
+    t.end = runtime::clock::now();
+    co_return co_await finish(**s, t);
+}
+
+// One new connection per transaction: connect, request, response, close
+// (the server's FIN comes with or right after the response; see server::echo).
+task<result<void>> client::crr(tally& t) {
+    // The header and the request go out in one write, as one segment.
+    std::vector<std::byte> request(header::size + cfg_.size);
+    const auto hdr = header_.encode();
+    std::copy(hdr.begin(), hdr.end(), request.begin());
+    std::vector<std::byte> response(cfg_.size);
+    t.start = runtime::clock::now();
+    const auto end = t.start + cfg_.duration;
+    for (auto now = t.start; now < end; now = runtime::clock::now()) {
+        auto s = co_await open("crr");
+        if (!s) co_return s.error();
+        if (auto r = co_await (*s)->write(request); !r) co_return r;
+        auto got = co_await read_exact(**s, response);
+        if (!got) co_return got.error();
+        if (*got == 0) co_return std::make_error_code(std::errc::broken_pipe);
+        if (auto rest = co_await drain(**s, response); !rest) co_return rest.error();  // the server closes first
+        auto closed = co_await (*s)->close();
+        t.retransmits += (*s)->retransmits();
+        if (!closed) co_return closed;
+        record(t, now);
+    }
+    t.end = runtime::clock::now();
+    co_return result<void>{};
+}
+
+std::string client::json() const {
+    std::uint64_t bytes = 0, transactions = 0, retransmits = 0;
+    auto start = runtime::time_point::max();
+    auto end = runtime::time_point::min();
+    std::vector<std::uint32_t> latency;
+    for (const auto& t : tallies_) {
+        bytes += t.bytes;
+        transactions += t.transactions;
+        retransmits += t.retransmits;
+        start = std::min(start, t.start);
+        end = std::max(end, t.end);
+        latency.insert(latency.end(), t.latency_ns.begin(), t.latency_ns.end());
+    }
+    const double secs = std::max(seconds(end - start), 1e-9);
+    std::string figures;
+    if (cfg_.m == mode::bulk) {
+        figures = fmt::format(R"("gbit_per_s":{:.3f})", static_cast<double>(bytes) * 8 / secs / 1e9);
+    } else {
+        const double rate = static_cast<double>(transactions) / secs;
+        const double p50 = quantile_us(latency, 0.50), p99 = quantile_us(latency, 0.99);
+        figures = fmt::format(R"("transactions_per_s":{:.1f},"p50_us":{:.1f},"p99_us":{:.1f})", rate, p50, p99);
+        if (cfg_.m == mode::crr) figures += fmt::format(R"(,"connections_per_s":{:.1f})", rate);
+    }
+    return fmt::format(
+        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{}}})",
+        to_string(cfg_.m), net_.name(), cfg_.reverse, cfg_.connections, cfg_.size, secs, bytes, transactions,
+        figures, retransmits);
+}
+
+}  // namespace coronet::bench

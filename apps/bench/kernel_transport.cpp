@@ -1,0 +1,173 @@
+#include "kernel_transport.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace coronet::bench {
+
+namespace {
+
+std::error_code errno_code(int e) { return {e, std::generic_category()}; }
+
+// A socket descriptor whose operations go through the loop's io_uring.
+// cancel() ends what is pending on it and fails what comes later, so a
+// coroutine stuck in accept or recv unwinds with operation_canceled.
+class uring_fd {
+public:
+    uring_fd(runtime::loop& loop, int fd) noexcept : loop_(loop), fd_(fd) {}
+    ~uring_fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    uring_fd(const uring_fd&) = delete;
+    uring_fd& operator=(const uring_fd&) = delete;
+
+    // Runs one operation prepared by prep(sqe, fd): its result (>= 0) or -errno.
+    template <class Prep>
+    task<int> run(Prep prep) {
+        if (canceled_ || fd_ < 0) co_return -ECANCELED;
+        co_return co_await loop_.submit([&](io_uring_sqe* s) { prep(s, fd_); });
+    }
+    void cancel() noexcept {
+        if (fd_ < 0 || canceled_) return;
+        canceled_ = true;
+        io_uring_sqe* s = loop_.sqe();
+        io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data(s, nullptr);  // nobody waits for the cancel itself
+    }
+    task<int> close() {
+        if (fd_ < 0) co_return -EBADF;
+        const int fd = std::exchange(fd_, -1);
+        co_return co_await loop_.submit([fd](io_uring_sqe* s) { io_uring_prep_close(s, fd); });
+    }
+    int get() const noexcept { return fd_; }
+
+private:
+    runtime::loop& loop_;
+    int fd_;
+    bool canceled_ = false;
+};
+
+result<void> check(int rc) {
+    if (rc < 0) return errno_code(-rc);
+    return {};
+}
+
+class kernel_stream final : public stream {
+public:
+    kernel_stream(cancel_scope& scope, runtime::loop& loop, int fd) : stream(scope), fd_(loop, fd) {
+        const int one = 1;  // request/response must not wait for Nagle
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+
+    task<result<void>> connect(const sockaddr_in& to) {
+        co_return check(co_await fd_.run([&](io_uring_sqe* s, int fd) {
+            io_uring_prep_connect(s, fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        }));
+    }
+    task<result<std::size_t>> read(wire::mut_bytes buf) override {
+        const int n =
+            co_await fd_.run([&](io_uring_sqe* s, int fd) { io_uring_prep_recv(s, fd, buf.data(), buf.size(), 0); });
+        if (n < 0) co_return errno_code(-n);
+        co_return static_cast<std::size_t>(n);
+    }
+    task<result<void>> write(wire::bytes data) override {
+        while (!data.empty()) {  // a send may take only part of the data
+            const int n = co_await fd_.run(
+                [&](io_uring_sqe* s, int fd) { io_uring_prep_send(s, fd, data.data(), data.size(), MSG_NOSIGNAL); });
+            if (n < 0) co_return errno_code(-n);
+            data = data.subspan(static_cast<std::size_t>(n));
+        }
+        co_return result<void>{};
+    }
+    task<result<void>> shutdown_write() override {
+        co_return check(co_await fd_.run([](io_uring_sqe* s, int fd) { io_uring_prep_shutdown(s, fd, SHUT_WR); }));
+    }
+    task<result<void>> close() override {
+        keep_stats();
+        co_return check(co_await fd_.close());
+    }
+    void abort() noexcept override {
+        keep_stats();
+        // Closing now resets the connection, as coronet's abort does: a
+        // peer must not take a FIN from an aborted server for a finished run.
+        const linger reset{.l_onoff = 1, .l_linger = 0};
+        if (fd_.get() >= 0) ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        fd_.cancel();
+    }
+    std::uint64_t retransmits() const noexcept override { return retransmits_; }
+
+private:
+    void keep_stats() noexcept {
+        tcp_info info{};
+        socklen_t len = sizeof info;
+        if (fd_.get() >= 0 && ::getsockopt(fd_.get(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
+            retransmits_ = info.tcpi_total_retrans;
+    }
+
+    uring_fd fd_;
+    std::uint64_t retransmits_ = 0;
+};
+
+class kernel_acceptor final : public acceptor {
+public:
+    kernel_acceptor(cancel_scope& scope, runtime::loop& loop, int fd) : acceptor(scope), loop_(loop), fd_(loop, fd) {}
+
+    task<result<std::unique_ptr<stream>>> accept() override {
+        const int fd = co_await fd_.run(
+            [](io_uring_sqe* s, int fd) { io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC); });
+        if (fd < 0) co_return errno_code(-fd);
+        co_return std::make_unique<kernel_stream>(scope(), loop_, fd);
+    }
+    void abort() noexcept override { fd_.cancel(); }
+
+private:
+    runtime::loop& loop_;
+    uring_fd fd_;
+};
+
+void set_user_timeout(int fd, unsigned ms) { ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms); }
+
+int tcp_socket() { return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP); }
+
+}  // namespace
+
+task<result<std::unique_ptr<stream>>> kernel_transport::connect(endpoint remote, runtime::duration timeout) {
+    const int fd = tcp_socket();
+    if (fd < 0) co_return errno_code(errno);
+    // Registered before connecting, so that abort_all() also ends a pending connect.
+    auto s = std::make_unique<kernel_stream>(scope_, loop_, fd);
+    // TCP_USER_TIMEOUT bounds the SYN retries as coronet's connect timeout
+    // does; it goes back to the default once connected.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+    set_user_timeout(fd, ms > 0 ? static_cast<unsigned>(ms) : 1);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(remote.port);
+    to.sin_addr.s_addr = htonl(remote.address.to_uint());
+    if (auto r = co_await s->connect(to); !r) co_return r.error();
+    set_user_timeout(fd, 0);
+    co_return std::unique_ptr<stream>(std::move(s));
+}
+
+result<std::unique_ptr<acceptor>> kernel_transport::listen(std::uint16_t port) {
+    const int fd = tcp_socket();
+    if (fd < 0) return errno_code(errno);
+    auto a = std::make_unique<kernel_acceptor>(scope_, loop_, fd);
+    const int one = 1;  // restarting a server must not wait for TIME_WAIT
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_port = htons(port);
+    at.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&at), sizeof at) != 0 || ::listen(fd, 1024) != 0)
+        return errno_code(errno);
+    return std::unique_ptr<acceptor>(std::move(a));
+}
+
+}  // namespace coronet::bench

@@ -1,0 +1,146 @@
+// coronet-bench: TCP benchmark (bulk, request/response, connect/request/close)
+// for coronet's user-space stack and, with --stack kernel, for the kernel's
+// TCP through the same code, so that the two are compared in the same run.
+// See options.cpp for the command line and the JSON it prints.
+#include "kernel_transport.hpp"
+#include "options.hpp"
+#include "server.hpp"
+#include "user_transport.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+
+namespace {
+
+using namespace coronet;
+using namespace coronet::bench;
+
+constexpr const char* program = "coronet-bench";
+// Connecting, draining the last data and closing must fit in this, after --duration.
+constexpr runtime::duration grace = std::chrono::seconds(10);
+// After an abort, how long coroutines get to unwind before the program leaves anyway.
+constexpr runtime::duration unwind_time = std::chrono::seconds(2);
+
+// Leaves without destroying anything. For when coroutines that hold
+// connections did not unwind in time: destroying them after the stack would
+// touch freed memory, and there is nothing left worth tearing down in order.
+[[noreturn]] void exit_now(int code) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+}
+
+// Ends the process by sig, as an interrupted program should: a shell running
+// the client then knows it was interrupted (and stops a script), where an
+// exit status would say it merely failed.
+[[noreturn]] void die_by(int sig) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    std::raise(sig);
+    std::_Exit(128 + sig);
+}
+
+// Waits (polling: this runs only at shutdown) until ready() or unwind_time, then stops the loop.
+template <class Ready>
+task<void> stop_when(runtime::loop& loop, Ready ready) {
+    const auto give_up = runtime::clock::now() + unwind_time;
+    while (!ready() && runtime::clock::now() < give_up) co_await loop.sleep_for(std::chrono::milliseconds(5));
+    loop.stop();
+}
+
+// Kernel sockets are descriptors: many concurrent connections need more
+// than the usual soft limit of 1024, so take what the hard limit allows.
+void raise_descriptor_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == r.rlim_max) return;
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+}
+
+std::unique_ptr<transport> make_transport(runtime::loop& loop, const bench_options& o) {
+    if (o.stack == stack_kind::kernel) {
+        raise_descriptor_limit();
+        return std::make_unique<kernel_transport>(loop);
+    }
+    return std::make_unique<user_transport>(loop, o.common.iface);
+}
+
+int run_server(runtime::loop& loop, transport& net, std::uint16_t port, runtime::signal_set& signals) {
+    auto a = net.listen(port);
+    if (!a) {
+        std::fprintf(stderr, "%s: listen on port %u: %s\n", program, port, describe(a.error()).c_str());
+        return 1;
+    }
+    server srv{loop, net};
+    loop.spawn(srv.accept_loop(std::move(*a)), "accept");
+    auto on_signal = [&]() -> task<void> {
+        co_await signals.wait();
+        srv.stop();
+        co_await stop_when(loop, [&] { return srv.idle(); });
+    };
+    loop.spawn(on_signal(), "signals");
+    std::fprintf(stderr, "%s: listening on port %u (stack %s)\n", program, port, std::string(net.name()).c_str());
+    std::fflush(stderr);
+    loop.run();
+    std::printf("%s\n", srv.json().c_str());
+    if (!srv.idle()) exit_now(0);
+    return 0;
+}
+
+int run_client(runtime::loop& loop, transport& net, const client_config& cfg, runtime::signal_set& signals) {
+    client c{loop, net, cfg};
+    // Ends the run with an error, and the loop once the workers have unwound.
+    auto end_early = [&](std::string why) -> task<void> {
+        c.fail(std::move(why));
+        co_await stop_when(loop, [&] { return c.done(); });
+    };
+    auto watchdog = [&]() -> task<void> {
+        co_await loop.sleep_for(cfg.duration + grace);
+        co_await end_early("the run did not end within --duration + 10 s");
+    };
+    int interrupted = 0;
+    auto on_signal = [&]() -> task<void> {
+        interrupted = co_await signals.wait();
+        co_await end_early(std::string("interrupted by ") + (interrupted == SIGINT ? "SIGINT" : "SIGTERM"));
+    };
+    loop.spawn(watchdog(), "watchdog");
+    loop.spawn(on_signal(), "signals");
+    c.start([&] { loop.stop(); });
+    loop.run();
+    if (c.error()) std::fprintf(stderr, "%s: %s\n", program, c.error()->c_str());
+    if (interrupted > 0) die_by(interrupted);
+    if (!c.done()) exit_now(1);
+    if (c.error()) return 1;
+    std::printf("%s\n", c.json().c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Logs go to stderr: stdout carries the one JSON line a script reads.
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
+    const bench_options o = parse_or_exit(argc, argv);
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        runtime::loop loop;
+        // Declared after the loop: the stack must go first (its connections'
+        // coroutines are destroyed with the loop's tasks).
+        const auto net = make_transport(loop, o);
+        runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
+        return o.server ? run_server(loop, *net, o.listen_port, signals) : run_client(loop, *net, o.client, signals);
+    } catch (const std::exception& e) {
+        apps::die(program, e.what(), 2);
+    }
+}

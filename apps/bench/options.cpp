@@ -1,0 +1,171 @@
+#include "options.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <iostream>
+
+namespace coronet::bench {
+
+namespace {
+
+namespace po = apps::po;
+
+constexpr const char* program = "coronet-bench";
+constexpr std::uint32_t default_bulk_size = 64 * 1024;
+constexpr unsigned max_connections = 10000;
+constexpr double max_duration = 24 * 3600;
+
+constexpr const char* usage =
+    "coronet-bench server --listen PORT [--stack user|kernel] [interface options]\n"
+    "       coronet-bench client --connect HOST:PORT --mode bulk|rr|crr [--duration S] [--size N]\n"
+    "                            [--connections N] [--reverse] [--stack user|kernel] [interface options]";
+
+constexpr const char* summary =
+    "TCP benchmark for coronet's user-space stack and, with --stack kernel, for the kernel's own\n"
+    "TCP (ordinary sockets in the current namespace, driven through the same io_uring loop and\n"
+    "the same benchmark code). With --stack user (the default) --iface and --ip are required.\n"
+    "\n"
+    "The server serves any mode to any number of clients until SIGINT/SIGTERM, then prints its\n"
+    "totals as one JSON line. The client tells the server its mode in a header at the start of\n"
+    "each connection, runs for --duration, and prints exactly one JSON line on stdout:\n"
+    "  bulk  streams data (client -> server, or server -> client with --reverse): gbit_per_s\n"
+    "  rr    --size-byte requests and responses on one connection: transactions_per_s, p50_us, p99_us\n"
+    "  crr   connect, request, response, close per transaction: connections_per_s (and latencies)\n"
+    "plus bytes, transactions (bulk: connections), duration_s and retransmits (this side's:\n"
+    "coronet's TCB counters, or the kernel's TCP_INFO tcpi_total_retrans). --connections runs that\n"
+    "many connections (or crr chains) at once and sums them. Nothing is asserted about time.\n"
+    "\n"
+    "Exit status: 0 on success (server: stopped by a signal), 1 on a connection error or a run that\n"
+    "does not end within its duration + 10 s, 2 on usage or start-up errors.";
+
+[[noreturn]] void usage_error(const std::string& message) {
+    apps::die(program, message + "\nTry 'coronet-bench --help'.", 2);
+}
+
+struct raw_options {
+    std::string role, stack = "user", connect, mode;
+    double duration = 5;
+    std::uint32_t size = 0;
+    unsigned connections = 1;
+};
+
+po::options_description own_description(raw_options& raw, bench_options& o) {
+    po::options_description d("Benchmark options");
+    d.add_options()
+        ("stack", po::value(&raw.stack)->value_name("user|kernel")->default_value("user"),
+         "coronet's user-space TCP on --iface, or the kernel's TCP")
+        ("listen", po::value(&o.listen_port)->value_name("PORT"), "server: the port to listen on")
+        ("connect", po::value(&raw.connect)->value_name("HOST:PORT"), "client: the server's IPv4 address and port")
+        ("mode", po::value(&raw.mode)->value_name("bulk|rr|crr"), "client: what to measure")
+        ("duration", po::value(&raw.duration)->value_name("S")->default_value(5), "client: seconds to run")
+        ("size", po::value(&raw.size)->value_name("N"),
+         "client: rr/crr bytes per request and response (default 1); bulk bytes per write (default 65536)")
+        ("connections", po::value(&raw.connections)->value_name("N")->default_value(1),
+         "client: concurrent connections (crr: concurrent connect-close chains)")
+        ("reverse", po::bool_switch(&o.client.reverse), "client, bulk: the server sends and the client receives")
+        ("role", po::value(&raw.role)->value_name("server|client"), "server or client");
+    return d;
+}
+
+endpoint parse_endpoint(const std::string& text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) usage_error("--connect wants HOST:PORT, got '" + text + "'");
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address_v4(text.substr(0, colon), ec);
+    if (ec) usage_error("--connect: '" + text.substr(0, colon) + "' is not an IPv4 address");
+    const std::string port = text.substr(colon + 1);
+    std::size_t used = 0;
+    long n = 0;
+    try {
+        n = std::stol(port, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (port.empty() || used != port.size() || n < 1 || n > 65535)
+        usage_error("--connect: port must be 1..65535, got '" + port + "'");
+    return {address, static_cast<std::uint16_t>(n)};
+}
+
+// The options a role does not take, given anyway, are usage errors rather than silently ignored.
+void reject(const po::variables_map& vm, std::initializer_list<const char*> names, const std::string& why) {
+    for (const char* n : names)
+        if (vm.count(n) && !vm[n].defaulted()) usage_error(std::string("--") + n + " " + why);
+}
+
+void check_client(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
+    reject(vm, {"listen"}, "is a server option");
+    if (raw.connect.empty()) usage_error("client: --connect HOST:PORT is required");
+    o.client.remote = parse_endpoint(raw.connect);
+    const auto m = parse_mode(raw.mode);
+    if (!m) usage_error(raw.mode.empty() ? "client: --mode is required" : "unknown --mode '" + raw.mode + "'");
+    o.client.m = *m;
+    if (!(raw.duration > 0 && raw.duration <= max_duration))
+        usage_error("--duration must be more than 0 and at most 86400 seconds");
+    o.client.duration = std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(raw.duration));
+    o.client.size = vm.count("size") ? raw.size : *m == mode::bulk ? default_bulk_size : 1;
+    if (o.client.size < 1 || o.client.size > max_message_size)
+        usage_error("--size must be 1.." + std::to_string(max_message_size));
+    if (raw.connections < 1 || raw.connections > max_connections)
+        usage_error("--connections must be 1.." + std::to_string(max_connections));
+    o.client.connections = raw.connections;
+    if (o.client.reverse && *m != mode::bulk) usage_error("--reverse is for --mode bulk");
+}
+
+void check_server(const po::variables_map& vm, bench_options& o) {
+    reject(vm, {"connect", "mode", "duration", "size", "connections"}, "is a client option");
+    if (o.client.reverse) usage_error("--reverse is a client option");
+    if (!vm.count("listen") || o.listen_port == 0) usage_error("server: --listen PORT (1..65535) is required");
+}
+
+void check_stack(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
+    if (raw.stack == "kernel") {
+        o.stack = stack_kind::kernel;
+        reject(vm, {"iface", "ip", "gateway", "mac", "mtu", "pcap"}, "is for --stack user");
+        return;
+    }
+    if (raw.stack != "user") usage_error("--stack must be user or kernel, got '" + raw.stack + "'");
+    if (o.common.iface.ifname.empty()) usage_error("--iface is required with --stack user");
+    if (o.common.iface.address.empty()) usage_error("--ip is required with --stack user");
+    try {
+        parse_ipv4_prefix(o.common.iface.address);
+    } catch (const std::invalid_argument& e) {
+        usage_error(std::string("--ip: ") + e.what());
+    }
+}
+
+}  // namespace
+
+bench_options parse_or_exit(int argc, char** argv) {
+    bench_options o;
+    raw_options raw;
+    po::options_description all;
+    all.add(own_description(raw, o)).add(apps::common_description(o.common));
+    all.add_options()("help,h", "show this help and exit");
+    po::positional_options_description positional;
+    positional.add("role", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+        if (vm.count("help")) {
+            std::cout << "Usage: " << usage << "\n\n" << summary << "\n\n" << all << "\n";
+            std::exit(0);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        usage_error(e.what());
+    }
+    const auto level = spdlog::level::from_str(o.common.log_level);
+    if (level == spdlog::level::off && o.common.log_level != "off")
+        usage_error("unknown --log-level '" + o.common.log_level + "'");
+    spdlog::set_level(level);
+    if (raw.role != "server" && raw.role != "client")
+        usage_error(raw.role.empty() ? "say server or client" : "unknown role '" + raw.role + "' (server or client)");
+    o.server = raw.role == "server";
+    if (o.server) check_server(vm, o);
+    else check_client(vm, raw, o);
+    check_stack(vm, raw, o);
+    return o;
+}
+
+}  // namespace coronet::bench

@@ -1,0 +1,46 @@
+// The benchmark server: accepts connections on one transport, reads each
+// one's header and serves the mode it names (bulk in or out, request/response
+// echo), any number of clients at once, until it is stopped.
+#pragma once
+
+#include "protocol.hpp"
+
+#include <coronet/runtime/loop.hpp>
+
+#include <string>
+
+namespace coronet::bench {
+
+struct server_totals {
+    std::uint64_t connections = 0, bytes_in = 0, bytes_out = 0, retransmits = 0, errors = 0;
+};
+
+class server {
+public:
+    server(runtime::loop& loop, transport& net) : loop_(loop), net_(net) {}
+
+    // Accepts until the acceptor is aborted; each connection gets its own task.
+    task<void> accept_loop(std::unique_ptr<acceptor> a);
+    // Aborts the acceptor and every connection; idle() turns true once their
+    // tasks have unwound.
+    void stop() noexcept;
+    bool idle() const noexcept { return !accepting_ && active_ == 0; }
+    const server_totals& totals() const noexcept { return totals_; }
+    // The totals as one JSON object.
+    std::string json() const;
+
+private:
+    task<void> serve(std::unique_ptr<stream> s);
+    task<result<void>> exchange(stream& s);
+    task<result<void>> receive_bulk(stream& s);
+    task<result<void>> send_bulk(stream& s, const header& h);
+    task<result<void>> echo(stream& s, const header& h);
+
+    runtime::loop& loop_;
+    transport& net_;
+    server_totals totals_;
+    std::size_t active_ = 0;
+    bool accepting_ = false, stopping_ = false;
+};
+
+}  // namespace coronet::bench

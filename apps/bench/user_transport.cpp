@@ -1,0 +1,68 @@
+#include "user_transport.hpp"
+
+namespace coronet::bench {
+
+namespace {
+
+class user_stream final : public stream {
+public:
+    user_stream(cancel_scope& scope, connection c) : stream(scope), c_(std::move(c)) { c_.set_no_delay(true); }
+
+    task<result<std::size_t>> read(wire::mut_bytes buf) override { return c_.read(buf); }
+    task<result<void>> write(wire::bytes data) override { return c_.write(data); }
+    task<result<void>> shutdown_write() override { return c_.shutdown_write(); }
+    task<result<void>> close() override {
+        keep_stats();  // close() releases the TCB
+        return c_.close();
+    }
+    void abort() noexcept override {
+        keep_stats();
+        c_.abort();
+    }
+    std::uint64_t retransmits() const noexcept override {
+        return c_.valid() ? c_.tcb().stats().retransmits : retransmits_;
+    }
+
+private:
+    void keep_stats() noexcept {
+        if (c_.valid()) retransmits_ = c_.tcb().stats().retransmits;
+    }
+
+    connection c_;
+    std::uint64_t retransmits_ = 0;
+};
+
+class user_acceptor final : public acceptor {
+public:
+    user_acceptor(cancel_scope& scope, listener l) : acceptor(scope), l_(std::move(l)) {}
+
+    task<result<std::unique_ptr<stream>>> accept() override {
+        auto c = co_await l_.accept();
+        if (!c) co_return c.error();
+        co_return std::make_unique<user_stream>(scope(), std::move(*c));
+    }
+    void abort() noexcept override { l_.close(); }
+
+private:
+    listener l_;
+};
+
+}  // namespace
+
+task<result<std::unique_ptr<stream>>> user_transport::connect(endpoint remote, runtime::duration) {
+    // No connect timeout: coronet keeps the deadline after the open
+    // completes, and a connection that outlives it spins on its timer
+    // (tcb::state_at_ is not reset on ESTABLISHED). The client's watchdog
+    // bounds a connect instead.
+    auto c = co_await stack_.connect(remote);
+    if (!c) co_return c.error();
+    co_return std::make_unique<user_stream>(scope_, std::move(*c));
+}
+
+result<std::unique_ptr<acceptor>> user_transport::listen(std::uint16_t port) {
+    auto l = stack_.listen(port, 1024);
+    if (!l) return l.error();
+    return std::make_unique<user_acceptor>(scope_, std::move(*l));
+}
+
+}  // namespace coronet::bench

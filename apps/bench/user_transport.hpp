@@ -1,0 +1,24 @@
+// The benchmark's streams on coronet's user-space TCP: a stack on one
+// interface, and its connections and listeners behind the stream interface.
+#pragma once
+
+#include "stream.hpp"
+
+#include <coronet/api/stack.hpp>
+
+namespace coronet::bench {
+
+class user_transport final : public transport {
+public:
+    // Opens the stack on cfg's interface; throws as coronet::stack does.
+    user_transport(runtime::loop& loop, const interface_config& cfg) : stack_(loop, cfg) {}
+
+    std::string_view name() const noexcept override { return "user"; }
+    task<result<std::unique_ptr<stream>>> connect(endpoint remote, runtime::duration timeout) override;
+    result<std::unique_ptr<acceptor>> listen(std::uint16_t port) override;
+
+private:
+    coronet::stack stack_;
+};
+
+}  // namespace coronet::bench

@@ -1,0 +1,161 @@
+// coronet-bench smoke test: each mode runs for a second with coronet on one
+// side and the kernel on the other, and its one JSON line must name the run
+// and hold sane figures. Nothing here asserts a speed: benchmarks are not tests.
+#include "netns.hpp"
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+using namespace coronet::test;
+
+namespace {
+
+const std::string port = "5201";
+
+struct client_run {
+    int rc = -1;
+    std::string out, err;
+};
+
+// Runs a client to completion: its stdout and, separately, its stderr.
+client_run run_client(const std::vector<std::string>& argv) {
+    static int n = 0;
+    const std::string path = "/tmp/coronet-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+    client_run r;
+    {
+        child_process c(argv, "/dev/null", path);
+        r.rc = c.wait(30000ms);  // 1 s of work, 10 s of grace: more means it hangs
+        r.err = c.output();
+    }
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    r.out = ss.str();
+    ::unlink(path.c_str());
+    return r;
+}
+
+struct expected {
+    std::string mode, stack;
+    bool reverse = false;
+};
+
+// The client's stdout must be exactly one JSON line describing the run.
+void check_result(const client_run& r, const expected& e) {
+    BOOST_TEST_MESSAGE(e.stack << " client, " << e.mode << (e.reverse ? " reverse" : "") << ": " << r.out);
+    BOOST_TEST_REQUIRE(r.rc == 0, r.err);
+    BOOST_TEST_REQUIRE(std::count(r.out.begin(), r.out.end(), '\n') == 1, r.out);
+    boost::property_tree::ptree j;
+    std::istringstream in(r.out);
+    BOOST_REQUIRE_NO_THROW(boost::property_tree::read_json(in, j));
+    BOOST_TEST(j.get<std::string>("mode", "") == e.mode);
+    BOOST_TEST(j.get<std::string>("stack", "") == e.stack);
+    BOOST_TEST(j.get<bool>("reverse", !e.reverse) == e.reverse);
+    BOOST_TEST(j.get<double>("bytes", 0) > 0);
+    BOOST_TEST(j.get<double>("transactions", 0) > 0);
+    const double secs = j.get<double>("duration_s", 0);
+    BOOST_TEST((secs > 0.5 && secs < 11), secs);
+    BOOST_TEST(j.get<double>("retransmits", -1) >= 0);
+    if (e.mode == "bulk") {
+        BOOST_TEST(j.get<double>("gbit_per_s", 0) > 0);
+        return;
+    }
+    BOOST_TEST(j.get<double>("transactions_per_s", 0) > 0);
+    const double p50 = j.get<double>("p50_us", 0), p99 = j.get<double>("p99_us", 0);
+    BOOST_TEST(p50 > 0);
+    BOOST_TEST(p99 >= p50);
+    if (e.mode == "crr") BOOST_TEST(j.get<double>("connections_per_s", 0) > 0);
+}
+
+// The client arguments of one run: mode (and --reverse) for a second.
+std::vector<std::string> client_args(const std::string& to, const expected& e, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a{"client", "--connect", to + ":" + port, "--mode", e.mode, "--duration", "1"};
+    if (e.reverse) a.push_back("--reverse");
+    if (e.stack == "kernel") a.insert(a.end(), {"--stack", "kernel"});
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+}
+
+const expected runs[] = {{"bulk", "", false}, {"bulk", "", true}, {"rr", "", false}, {"crr", "", false}};
+
+// Stops a server with SIGTERM: it must exit 0 with its totals.
+void stop_server(child_process& server) {
+    BOOST_TEST(server.terminate() == 0, server.output());
+    BOOST_TEST(server.output().find("\"role\":\"server\"") != std::string::npos, server.output());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bench)
+
+BOOST_AUTO_TEST_CASE(help_exits_0_and_usage_errors_exit_2) {
+    const std::string bench = bin("apps/coronet-bench");
+    std::string out;
+    BOOST_TEST(sh(bench + " --help", &out) == 0);
+    for (const char* opt : {"server", "client", "--listen", "--connect", "--mode", "--duration", "--size",
+                            "--connections", "--reverse", "--stack", "--iface", "Exit status"})
+        BOOST_TEST(out.find(opt) != std::string::npos, opt);
+    struct {
+        std::string args, message;
+    } cases[] = {
+        {"", "server or client"},
+        {"client --stack kernel --mode rr", "--connect"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode ping", "unknown --mode"},
+        {"client --stack kernel --connect 10.0.0.1 --mode rr", "HOST:PORT"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode rr --reverse", "--reverse"},
+        {"client --connect 10.0.0.1:5201 --mode rr", "--iface is required"},
+        {"server --stack kernel", "--listen"},
+        {"server --stack kernel --listen 5201 --mode rr", "client option"},
+    };
+    for (const auto& c : cases) {
+        const int rc = sh(bench + " " + c.args, &out);
+        BOOST_TEST(rc == 2, c.args);
+        BOOST_TEST(out.find(c.message) != std::string::npos, c.args << " -> " << out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(kernel_clients_against_a_coronet_server) {
+    topology t;
+    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", port}));
+    BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
+    const std::vector<std::string> peer{"ip", "netns", "exec", t.ns_peer, bin("apps/coronet-bench")};
+    for (expected e : runs) {
+        e.stack = "kernel";
+        auto argv = peer;
+        for (auto& a : client_args(t.stack_ip, e)) argv.push_back(a);
+        check_result(run_client(argv), e);
+    }
+    stop_server(server);
+}
+
+BOOST_AUTO_TEST_CASE(coronet_clients_against_a_kernel_server) {
+    topology t;
+    child_process server(
+        {"ip", "netns", "exec", t.ns_peer, bin("apps/coronet-bench"), "server", "--stack", "kernel", "--listen", port});
+    BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
+    for (expected e : runs) {
+        e.stack = "user";
+        check_result(run_client(t.stack_cmd("apps/coronet-bench", client_args(t.peer_ip, e))), e);
+    }
+    // Concurrent connections are summed into the one line.
+    const expected e{"crr", "user", false};
+    check_result(run_client(t.stack_cmd("apps/coronet-bench", client_args(t.peer_ip, e, {"--connections", "3"}))), e);
+    stop_server(server);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_connection_exits_1_with_a_message) {
+    topology t;
+    const auto r = run_client(t.stack_cmd("apps/coronet-bench", client_args(t.peer_ip, {"rr", "user", false})));
+    BOOST_TEST(r.rc == 1);
+    BOOST_TEST(r.out.empty(), r.out);
+    BOOST_TEST(r.err.find("connection refused") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
