@@ -58,6 +58,18 @@ public:
     bool stopped() const noexcept { return stopped_; }
     const loop_counters& counters() const noexcept { return counters_; }
 
+    // ---- driving the loop from another event loop (coronet::run_in)
+    // One turn that never blocks: submits, reaps, runs the ready coroutines,
+    // then submits what they queued, so nothing waits in the submission queue
+    // while the outer loop sleeps. Returns true when there is more to do at
+    // once (ready coroutines, completions or deferred completion work left).
+    bool poll_once();
+    // A descriptor that becomes readable when completions are waiting: watch
+    // it, then call poll_once. It is an eventfd registered with the ring,
+    // because the ring's own fd wakes no poller for DEFER_TASKRUN work (see
+    // loop.cpp). Made on first call; throws std::system_error on failure.
+    int wakeup_fd();
+
     // co_await: prepares one SQE with prep(sqe) and resumes with cqe->res.
     template <class Prep>
     auto submit(Prep prep) noexcept {
@@ -85,10 +97,22 @@ public:
 
 private:
     void reap();
+    void clear_wakeup() noexcept;
+    bool deferred_work_left() const noexcept;
+
+    // Closes the descriptor it holds (after the ring, members die last).
+    struct owned_fd {
+        int fd = -1;
+        owned_fd() = default;
+        owned_fd(const owned_fd&) = delete;
+        owned_fd& operator=(const owned_fd&) = delete;
+        ~owned_fd();
+    };
 
     io_uring ring_{};
     bool stopped_ = false;
     loop_counters counters_;
+    owned_fd wakeup_;
 };
 
 // Signals delivered to a coroutine through signalfd: the signals are blocked
