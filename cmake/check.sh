@@ -11,7 +11,9 @@ install_deps
 echo "== Release build"
 build_tree build/release -DCMAKE_BUILD_TYPE=Release
 echo "== ASan+UBSan build"
-build_tree build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORONET_SANITIZE=ON
+# -O1 -g1 (line tables for the sanitizers' stack traces) halves the compile
+# time of -O2 -g, which made the check approach CI's 25-minute budget.
+build_tree build/asan -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1 -DNDEBUG" -DCORONET_SANITIZE=ON
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
