@@ -1,5 +1,7 @@
 #include "client.hpp"
 
+#include "../common/options.hpp"
+
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
@@ -28,16 +30,6 @@ double quantile_us(std::vector<std::uint32_t>& ns, double q) {
 
 }  // namespace
 
-std::string describe(const std::error_code& ec) {
-    if (ec == std::errc::connection_refused) return "connection refused";
-    if (ec == std::errc::timed_out) return "connection timed out";
-    if (ec == std::errc::connection_reset) return "connection reset by peer";
-    if (ec == std::errc::broken_pipe) return "the peer closed the connection early";
-    if (ec == std::errc::host_unreachable) return "no route to host (nothing answers ARP for it)";
-    if (ec == std::errc::network_unreachable) return "no route to host";
-    if (ec == std::errc::address_not_available) return "no free local port (too many connections in TIME_WAIT?)";
-    return ec.message();
-}
 
 client::client(runtime::loop& loop, transport& net, client_config cfg)
     : loop_(loop), net_(net), cfg_(cfg), tallies_(cfg.connections) {
@@ -65,7 +57,7 @@ task<void> client::worker(tally& t) {
     case mode::rr: r = co_await rr(t); break;
     case mode::crr: r = co_await crr(t); break;
     }
-    if (!r) fail(fmt::format("{}: {}", to_string(cfg_.m), describe(r.error())));
+    if (!r) fail(fmt::format("{}: {}", to_string(cfg_.m), apps::describe(r.error())));
     if (++finished_ == tallies_.size() && on_done_) on_done_();
 }
 
@@ -73,7 +65,7 @@ task<result<std::unique_ptr<stream>>> client::open(std::string_view what) {
     auto s = co_await net_.connect(cfg_.remote, connect_timeout);
     if (!s)  // the first error names the address: it is the likeliest mistake
         fail(fmt::format("{}: connect to {}:{}: {}", what, cfg_.remote.address.to_string(), cfg_.remote.port,
-                         describe(s.error())));
+                         apps::describe(s.error())));
     co_return s;
 }
 

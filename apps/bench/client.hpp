@@ -63,7 +63,4 @@ private:
     std::function<void()> on_done_;
 };
 
-// What a user should read for an error a connection ends with.
-std::string describe(const std::error_code& ec);
-
 }  // namespace coronet::bench

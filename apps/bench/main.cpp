@@ -78,7 +78,7 @@ std::unique_ptr<transport> make_transport(runtime::loop& loop, const bench_optio
 int run_server(runtime::loop& loop, transport& net, std::uint16_t port, runtime::signal_set& signals) {
     auto a = net.listen(port);
     if (!a) {
-        std::fprintf(stderr, "%s: listen on port %u: %s\n", program, port, describe(a.error()).c_str());
+        std::fprintf(stderr, "%s: listen on port %u: %s\n", program, port, apps::describe(a.error()).c_str());
         return 1;
     }
     server srv{loop, net};

@@ -68,25 +68,6 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
     return d;
 }
 
-endpoint parse_endpoint(const std::string& text) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) usage_error("--connect wants HOST:PORT, got '" + text + "'");
-    boost::system::error_code ec;
-    const auto address = boost::asio::ip::make_address_v4(text.substr(0, colon), ec);
-    if (ec) usage_error("--connect: '" + text.substr(0, colon) + "' is not an IPv4 address");
-    const std::string port = text.substr(colon + 1);
-    std::size_t used = 0;
-    long n = 0;
-    try {
-        n = std::stol(port, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (port.empty() || used != port.size() || n < 1 || n > 65535)
-        usage_error("--connect: port must be 1..65535, got '" + port + "'");
-    return {address, static_cast<std::uint16_t>(n)};
-}
-
 // The options a role does not take, given anyway, are usage errors rather than silently ignored.
 void reject(const po::variables_map& vm, std::initializer_list<const char*> names, const std::string& why) {
     for (const char* n : names)
@@ -96,7 +77,9 @@ void reject(const po::variables_map& vm, std::initializer_list<const char*> name
 void check_client(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     reject(vm, {"listen"}, "is a server option");
     if (raw.connect.empty()) usage_error("client: --connect HOST:PORT is required");
-    o.client.remote = parse_endpoint(raw.connect);
+    const auto remote = apps::parse_endpoint(raw.connect);
+    if (!remote) usage_error("--connect wants HOST:PORT (A.B.C.D, port 1-65535), got '" + raw.connect + "'");
+    o.client.remote = *remote;
     const auto m = parse_mode(raw.mode);
     if (!m) usage_error(raw.mode.empty() ? "client: --mode is required" : "unknown --mode '" + raw.mode + "'");
     o.client.m = *m;

@@ -27,6 +27,20 @@ po::options_description common_description(common_options& out) {
     return d;
 }
 
+std::optional<endpoint> parse_endpoint(const std::string& text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address_v4(text.substr(0, colon), ec);
+    if (ec) return std::nullopt;
+    const std::string port = text.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    const unsigned long p = std::stoul(port);
+    if (p == 0 || p > 65535) return std::nullopt;
+    return endpoint{address, static_cast<std::uint16_t>(p)};
+}
+
 std::string describe(const std::error_code& ec) {
     if (ec == std::errc::connection_refused) return "connection refused";
     if (ec == std::errc::timed_out) return "connection timed out";
@@ -34,6 +48,8 @@ std::string describe(const std::error_code& ec) {
     if (ec == std::errc::connection_aborted) return "connection aborted";
     if (ec == std::errc::host_unreachable) return "no route to host (ARP failed)";
     if (ec == std::errc::network_unreachable) return "no route to host (no gateway)";
+    if (ec == std::errc::broken_pipe) return "the peer closed the connection early";
+    if (ec == std::errc::address_not_available) return "no free local port (too many connections in TIME_WAIT?)";
     return ec.message();
 }
 

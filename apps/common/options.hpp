@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <optional>
 #include <string>
 
 namespace coronet::apps {
@@ -32,6 +33,9 @@ struct command_line {
 // message and a hint to stderr and exits 2. Also applies --log-level and
 // checks that --iface and --ip were given.
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common);
+
+// "A.B.C.D:PORT" with a port of 1-65535; nullopt when text is not one.
+std::optional<endpoint> parse_endpoint(const std::string& text);
 
 // What a user should read for the error a connection ends with.
 std::string describe(const std::error_code& ec);

@@ -22,21 +22,6 @@ runtime::duration from_seconds(double s) {
     return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(s));
 }
 
-// "A.B.C.D:PORT"; false when it is not one.
-bool parse_endpoint(const std::string& s, endpoint& out) {
-    const auto colon = s.rfind(':');
-    if (colon == std::string::npos) return false;
-    boost::system::error_code ec;
-    out.address = boost::asio::ip::make_address_v4(s.substr(0, colon), ec);
-    if (ec) return false;
-    const std::string port = s.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-    const unsigned long p = std::stoul(port);
-    if (p == 0 || p > 65535) return false;
-    out.port = static_cast<std::uint16_t>(p);
-    return true;
-}
-
 void print_table(stack& st) {
     const std::string t = format_connection_table(connection_rows(st.tcp()));
     std::fwrite(t.data(), 1, t.size(), stdout);
@@ -82,8 +67,9 @@ int main(int argc, char** argv) {
     apps::proxy_config cfg;
     if (listen_port == 0 || listen_port > 65535) apps::die(program, "--listen needs a port from 1 to 65535", 2);
     cfg.listen_port = static_cast<std::uint16_t>(listen_port);
-    if (!parse_endpoint(upstream, cfg.upstream))
-        apps::die(program, "--upstream '" + upstream + "' is not A.B.C.D:PORT (port 1-65535)", 2);
+    const auto up = apps::parse_endpoint(upstream);
+    if (!up) apps::die(program, "--upstream '" + upstream + "' is not A.B.C.D:PORT (port 1-65535)", 2);
+    cfg.upstream = *up;
     if (max_connections == 0) apps::die(program, "--max-connections must be at least 1", 2);
     if (backlog == 0) apps::die(program, "--backlog must be at least 1", 2);
     if (connect_timeout <= 0) apps::die(program, "--connect-timeout must be positive", 2);
