@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <random>
 
 namespace coronet::tcp {
@@ -68,14 +70,57 @@ tcp_layer::~tcp_layer() {
     for (auto& [id, c] : conns_) c->orphaned_ = true;
 }
 
+namespace {
+
+using drop_counter = std::uint64_t layer_counters::*;
+
+// The counter for a segment tcp_view::parse refused.
+drop_counter malformed(std::error_code ec) {
+    if (ec == wire::errc::bad_checksum) return &layer_counters::bad_checksums;
+    if (ec == wire::errc::bad_header_length) return &layer_counters::bad_data_offset;
+    if (ec == wire::errc::bad_option) return &layer_counters::bad_options;
+    return &layer_counters::truncated;  // or longer than 65535, which IPv4 cannot carry
+}
+
+// RFC 9293 defines no meaning for SYN with FIN or RST, and every state drops
+// a segment with none of SYN, ACK and RST (3.10.7.2-4); such segments are
+// scans. In CLOSED, where RFC 9293 3.10.7.1 would answer them with a reset,
+// they are dropped too, so a scan learns nothing.
+bool flags_possible(const wire::tcp_view& seg) {
+    using namespace wire::tcp_flag;
+    if (seg.has(syn) && (seg.flags() & (fin | rst)) != 0) return false;
+    return (seg.flags() & (syn | ack | rst)) != 0;
+}
+
+// RFC 1122 4.2.3.10 and RFC 9293 3.10.7.2: no connection has a broadcast or
+// multicast end. Source addresses no host can have (zero, loopback, limited
+// broadcast, multicast and class E), our own address (a "land" attack) and
+// port 0 mark forged segments.
+bool addresses_possible(const wire::ipv4_view& ip, const wire::tcp_view& seg, address_v4 self) {
+    if (ip.dst() != self) return false;  // the host passes broadcasts up
+    const address_v4 src = ip.src();
+    const std::uint32_t first_octet = src.to_uint() >> 24;
+    if (src == self || first_octet == 0 || first_octet == 127 || first_octet >= 224) return false;
+    return seg.src_port() != 0 && seg.dst_port() != 0;
+}
+
+}  // namespace
+
 void tcp_layer::on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) {
     ++counters_.segments_in;
     const auto mode = meta.checksum == link::rx_checksum::unknown ? wire::checksum_mode::verify
                                                                    : wire::checksum_mode::skip;
     auto seg = wire::tcp_view::parse(ip.payload(), ip.src(), ip.dst(), mode);
     if (!seg) {
-        if (seg.error() == wire::errc::bad_checksum) ++counters_.bad_checksums;
-        else ++counters_.bad_segments;
+        ++(counters_.*malformed(seg.error()));
+        return;
+    }
+    if (!addresses_possible(ip, *seg, host_.address())) {
+        ++counters_.bad_addresses;
+        return;
+    }
+    if (!flags_possible(*seg)) {
+        ++counters_.bad_flags;
         return;
     }
     const four_tuple id{ip.dst(), seg->dst_port(), ip.src(), seg->src_port()};
@@ -110,19 +155,138 @@ void tcp_layer::on_listen(listener_state& l, const four_tuple& id, const wire::t
     using namespace wire::tcp_flag;
     if (seg.has(rst)) return;
     if (seg.has(ack)) {
+        if (!seg.has(syn) && accept_syn_cookie(l, id, seg)) return;
         reset_for(id, seg);
         return;
     }
     if (!seg.has(syn)) return;
-    if (l.embryonic_ >= l.backlog_ || l.ready_.size() >= l.backlog_) {
-        ++counters_.syns_dropped;  // the peer retransmits its SYN
+    if (l.ready_.size() >= l.backlog_) {
+        ++counters_.syns_dropped;  // the accept queue is full: the peer retransmits its SYN
         return;
     }
-    auto c = std::make_shared<tcb>(*this, id);
-    conns_.emplace(id, c);
+    if (l.embryonic_ >= l.backlog_) {  // the SYN queue is full: a flood, or a burst
+        if (cfg_.syn_cookies) send_syn_cookie(l, id, seg);
+        else ++counters_.syns_dropped;
+        return;
+    }
+    const auto buffers = admit();
+    if (!buffers) {
+        reset_for(id, seg);
+        return;
+    }
+    auto c = make_tcb(id, *buffers);
     ++l.embryonic_;
     c->iss_ = isn_.next(id.local, id.local_port, id.remote, id.remote_port, executor().now());
     c->open_passive(seg, l);
+}
+
+// Past half the memory limit, buffers shrink in proportion to what is left,
+// down to min_buffer; a connection that cannot have even that is refused.
+std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
+    const std::size_t limit = cfg_.memory_limit, pressure = limit / 2;
+    std::size_t send = cfg_.send_buffer, receive = cfg_.receive_buffer;
+    if (reserved_ + send + receive > pressure) {
+        const std::size_t left = reserved_ < limit ? limit - reserved_ : 0;
+        const auto shrink = [&](std::size_t full) {
+            const std::size_t share = limit > pressure ? full * (left / 4096) / ((limit - pressure) / 4096 + 1) : 0;
+            return std::clamp<std::size_t>(share / 4096 * 4096, std::min(cfg_.min_buffer, full), full);
+        };
+        send = shrink(send);
+        receive = shrink(receive);
+    }
+    if (conns_.size() >= cfg_.max_connections || reserved_ + send + receive > limit) {
+        ++counters_.connections_refused;
+        return std::nullopt;
+    }
+    return std::pair{send, receive};
+}
+
+std::shared_ptr<tcb> tcp_layer::make_tcb(const four_tuple& id, std::pair<std::size_t, std::size_t> buffers) {
+    auto c = std::make_shared<tcb>(*this, id, buffers);
+    c->reserved_ = buffers.first + buffers.second;
+    reserved_ += c->reserved_;
+    conns_.emplace(id, c);
+    return c;
+}
+
+// ---- SYN cookies (RFC 4987 3.6) -------------------------------------------
+
+namespace {
+// The MSS values a cookie can remember (3 bits): the largest not above the peer's is used.
+constexpr std::array<std::uint16_t, 8> cookie_mss{256, 536, 1200, 1360, 1400, 1440, 1460, 8960};
+constexpr auto cookie_period_length = std::chrono::seconds(64);
+// Our timestamp's low bits carry the peer's window scale; 15: none.
+constexpr std::uint32_t ts_wscale_bits = 0xf;
+}  // namespace
+
+std::uint32_t tcp_layer::cookie_period() const {
+    return static_cast<std::uint32_t>(host_.executor().now().time_since_epoch() / cookie_period_length);
+}
+
+void tcp_layer::send_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& syn) {
+    const auto& o = syn.options();
+    const auto our_mss = static_cast<std::uint16_t>(host_.mtu() - 40);
+    const std::uint16_t peer_mss = std::min(o.mss.value_or(536), our_mss);
+    unsigned index = 0;
+    while (index + 1 < cookie_mss.size() && cookie_mss[index + 1] <= peer_mss) ++index;
+    const auto tuple = isn_generator::tuple(id.local, id.local_port, id.remote, id.remote_port);
+
+    wire::tcp_repr r{};
+    r.src_port = id.local_port;
+    r.dst_port = id.remote_port;
+    r.seq = isn_.cookie(tuple, syn.seq(), cookie_period(), index);
+    r.ack = syn.seq() + 1;
+    r.flags = wire::tcp_flag::syn | wire::tcp_flag::ack;
+    r.window = static_cast<std::uint16_t>(std::min<std::size_t>(cfg_.receive_buffer, 65535));
+    r.options.mss = our_mss;
+    // Only a peer that uses timestamps gets window scaling: its window scale
+    // rides back in the low bits of our timestamp, which it echoes.
+    if (cfg_.timestamps && o.timestamp) {
+        const bool scaled = cfg_.window_scaling && o.window_scale;
+        const std::uint32_t bits = scaled ? std::min<std::uint32_t>(*o.window_scale, 14) : ts_wscale_bits;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(executor().now().time_since_epoch());
+        const std::uint32_t now_ts = static_cast<std::uint32_t>(ms.count()) + timestamp_offset(id);
+        std::uint32_t ts = (now_ts & ~ts_wscale_bits) | bits;
+        if (static_cast<std::int32_t>(ts - now_ts) > 0) ts -= ts_wscale_bits + 1;  // never ahead of the clock
+        r.options.timestamp = {{ts, o.timestamp->first}};
+        if (scaled) r.options.window_scale = window_scale_for(cfg_.receive_buffer);
+    }
+    auto p = host_.allocate();
+    if (!p) return;  // the peer retransmits its SYN
+    r.emit(p->put(r.header_len()), id.local, id.remote);
+    l.last_cookie_ = executor().now();
+    ++counters_.syn_cookies_sent;
+    ++counters_.segments_out;
+    host_.send_ipv4(id.remote, wire::ip_proto::tcp, std::move(*p));
+}
+
+// An ACK for no connection at a listener that sent cookies lately: a valid
+// cookie makes the connection, ESTABLISHED at once. False: answer with a reset.
+bool tcp_layer::accept_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& ack) {
+    if (!cfg_.syn_cookies || l.last_cookie_ == runtime::time_point{} ||
+        executor().now() - l.last_cookie_ > 2 * cookie_period_length)
+        return false;
+    const auto tuple = isn_generator::tuple(id.local, id.local_port, id.remote, id.remote_port);
+    const int index = isn_.check_cookie(tuple, ack.seq() - 1, ack.ack() - 1, cookie_period());
+    if (index < 0) {
+        ++counters_.syn_cookies_rejected;
+        return false;
+    }
+    if (l.ready_.size() >= l.backlog_) {
+        ++counters_.syns_dropped;  // the accept queue is still full: the peer's retransmission may fit later
+        return true;
+    }
+    const auto buffers = admit();
+    if (!buffers) return false;
+    std::optional<std::uint8_t> wscale;
+    if (const auto& ts = ack.options().timestamp; ts && (ts->second & ts_wscale_bits) != ts_wscale_bits)
+        wscale = static_cast<std::uint8_t>(ts->second & ts_wscale_bits);
+    ++counters_.syn_cookies_accepted;
+    auto c = make_tcb(id, *buffers);
+    c->iss_ = ack.ack() - 1;
+    c->open_from_cookie(ack, l, cookie_mss[static_cast<std::size_t>(index)], wscale);
+    if (ack.seg_len() > 0) c->deliver(ack);  // data (or a FIN) with the handshake's ACK
+    return true;
 }
 
 // RFC 9293 3.10.7.1: a segment for no connection draws a reset, unless it is one.
@@ -153,8 +317,9 @@ result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t
     if (local_port == 0) return std::make_error_code(std::errc::address_not_available);
     const four_tuple id{host_.address(), local_port, remote, remote_port};
     if (conns_.contains(id)) return std::make_error_code(std::errc::address_in_use);
-    auto c = std::make_shared<tcb>(*this, id);
-    conns_.emplace(id, c);
+    const auto buffers = admit();
+    if (!buffers) return std::make_error_code(std::errc::no_buffer_space);
+    auto c = make_tcb(id, *buffers);
     c->iss_ = isn_.next(id.local, id.local_port, id.remote, id.remote_port, executor().now());
     c->open_active(from);
     return c;

@@ -21,7 +21,7 @@ std::uint16_t tcb::advertised_window() {
     // RFC 1122 4.2.3.3 receiver SWS avoidance: move the right edge only by
     // a useful amount (an MSS, or half the buffer), else keep the promise.
     const std::size_t promised = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
-    const std::size_t step = std::min<std::size_t>(cfg_.receive_buffer / 2, rcv_mss_);
+    const std::size_t step = std::min<std::size_t>(rcvbuf_.capacity() / 2, rcv_mss_);
     const std::size_t wnd = free >= promised + step ? free : std::min(promised, free);
     return static_cast<std::uint16_t>(std::min<std::size_t>(wnd >> rcv_wscale_, 65535));
 }

@@ -25,14 +25,16 @@ void tcb::enter(state from, state next) {
                  id_.remote_port, to_string(from), to_string(next), cause_);
     if (layer_.on_transition) layer_.on_transition(*this, from, next, cause_);
     if (next == state::established) {
+        if (keepalive_) keepalive_at_ = ex_.now() + cfg_.keepalive.idle;
         if (auto parent = parent_.lock()) parent->established(shared_from_this());
         parent_.reset();
     }
+    if (next == state::time_wait) release_buffers();
     wake_app();
 }
 
 task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, state from) {  // self: alive to the end
-    cause_ = first == state::syn_sent ? "connect" : "SYN";
+    if (first != state::established) cause_ = first == state::syn_sent ? "connect" : "SYN";  // else: a SYN cookie's
     state s = first;
     enter(from, s);
     while (s != state::closed && s != state::listen) {
@@ -57,8 +59,9 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
 }
 
 void tcb::finish() {
-    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = never;
     arm_timer();
+    release_buffers();
     if (auto parent = parent_.lock()) parent->forget(*this);
     parent_.reset();
     layer_.remove(*this);
@@ -81,12 +84,20 @@ std::optional<state> tcb::on_timer_or_abort(wake w) {
         tx_retry_at_ = never;
         if (ack_now_) send_ack();
     }
+    // A connection the application has closed gives up sooner (Linux tcp_orphan_retries).
+    const unsigned limit = orphaned_ ? std::min(cfg_.orphan_retries, cfg_.max_retransmits) : cfg_.max_retransmits;
     if (rto_at_ <= now) {
-        if (retries_ >= cfg_.max_retransmits)
+        if (retries_ >= limit)
             return to(state::closed, "retransmission timeout", std::make_error_code(std::errc::timed_out));
         on_rto();
     }
-    if (persist_at_ <= now) on_persist();
+    if (persist_at_ <= now) {
+        if (orphaned_ && probes_ >= limit)
+            return to(state::closed, "zero window probe timeout", std::make_error_code(std::errc::timed_out));
+        on_persist();
+    }
+    if (keepalive_at_ <= now)
+        if (auto end = on_keepalive()) return end;
     arm_timer();
     return std::nullopt;
 }

@@ -65,8 +65,13 @@ struct sim_pair {
     runtime::sim_loop sim;
     link::sim_link wire;
     node a, b;
-    explicit sim_pair(std::uint64_t s = 1, link::impairment imp = {}, tcp::tcp_config cfg = {})
-        : seed(s), wire(sim, imp, s), a(sim, wire.a(), "10.0.0.1", cfg, s), b(sim, wire.b(), "10.0.0.2", cfg, s + 1) {
+    // cfg_b: b's configuration when it differs from a's.
+    explicit sim_pair(std::uint64_t s = 1, link::impairment imp = {}, tcp::tcp_config cfg = {},
+                      std::optional<tcp::tcp_config> cfg_b = std::nullopt)
+        : seed(s),
+          wire(sim, imp, s),
+          a(sim, wire.a(), "10.0.0.1", cfg, s),
+          b(sim, wire.b(), "10.0.0.2", cfg_b.value_or(cfg), s + 1) {
         BOOST_TEST_MESSAGE("seed " << seed);
         sim.run_for(1ms);
     }

@@ -237,4 +237,24 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_deque_model) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(storage_is_allocated_by_the_first_byte_and_freed_by_release) {
+    coronet::tcp::byte_ring ring(4096);
+    BOOST_TEST(!ring.allocated());
+    std::array<std::byte, 10> out{};
+    BOOST_TEST(ring.read(out) == 0u);
+    BOOST_TEST(!ring.allocated());
+    const std::array<std::byte, 3> in{std::byte{1}, std::byte{2}, std::byte{3}};
+    BOOST_TEST(ring.write(in) == 3u);
+    BOOST_TEST(ring.allocated());
+    ring.release();
+    BOOST_TEST(!ring.allocated());
+    BOOST_TEST(ring.size() == 0u);
+    BOOST_TEST(ring.capacity() == 4096u);
+    ring.write_at(5, in);  // placing out of order allocates too
+    BOOST_TEST(ring.allocated());
+    ring.commit(8);
+    BOOST_TEST(ring.read(out) == 8u);
+    BOOST_TEST((out[5] == std::byte{1} && out[7] == std::byte{3}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -79,4 +79,32 @@ BOOST_AUTO_TEST_CASE(a_randomly_keyed_generator_still_ticks_every_four_microseco
     BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 40us) == a + 10);
 }
 
+BOOST_AUTO_TEST_CASE(a_syn_cookie_checks_in_its_period_and_the_next_and_remembers_the_mss_index) {
+    const isn_generator gen(paper_key());
+    const auto tuple = isn_generator::tuple(local, 80, remote, 40000);
+    const seq32 peer{123456789};
+    for (unsigned index = 0; index < 8; ++index) {
+        const seq32 c = gen.cookie(tuple, peer, 1000, index);
+        BOOST_TEST(gen.check_cookie(tuple, peer, c, 1000) == static_cast<int>(index));
+        BOOST_TEST(gen.check_cookie(tuple, peer, c, 1001) == static_cast<int>(index));
+        BOOST_TEST(gen.check_cookie(tuple, peer, c, 1002) == -1);  // too old
+        BOOST_TEST(gen.check_cookie(tuple, peer, c, 999) == -1);   // from the future
+        BOOST_TEST(gen.check_cookie(tuple, peer + 1, c, 1000) == -1);
+        BOOST_TEST(gen.check_cookie(isn_generator::tuple(local, 80, remote, 40001), peer, c, 1000) == -1);
+        BOOST_TEST(gen.check_cookie(tuple, peer, c + 1, 1000) == -1);
+    }
+    // The period wraps at 32 without harm.
+    const seq32 c = gen.cookie(tuple, peer, 31, 2);
+    BOOST_TEST(gen.check_cookie(tuple, peer, c, 32) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(guessed_syn_cookies_are_rejected) {
+    const isn_generator gen(paper_key());
+    const auto tuple = isn_generator::tuple(local, 80, remote, 40000);
+    unsigned accepted = 0;
+    for (std::uint32_t guess = 0; guess < 100000; ++guess)
+        accepted += gen.check_cookie(tuple, seq32{1}, seq32{guess * 42949u}, 77) >= 0;
+    BOOST_TEST(accepted <= 1u);  // a 24-bit MAC: about 0.006 expected
+}
+
 BOOST_AUTO_TEST_SUITE_END()

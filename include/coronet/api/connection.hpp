@@ -56,6 +56,9 @@ public:
     endpoint remote() const noexcept { return {t_->id().remote, t_->id().remote_port}; }
     const tcp::tcb& tcb() const noexcept { return *t_; }
     void set_no_delay(bool on) noexcept { t_->set_no_delay(on); }
+    // TCP keep-alive probes after tcp_config::keepalive.idle of silence; a
+    // peer that answers none of them ends the connection (timed_out).
+    void set_keep_alive(bool on) { t_->set_keep_alive(on); }
 
 private:
     std::shared_ptr<tcp::tcb> t_;

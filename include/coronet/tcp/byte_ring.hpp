@@ -1,5 +1,5 @@
-// A fixed-capacity byte FIFO, allocated once: the TCP send and receive
-// buffers. Out-of-order data can be placed in the free space past the tail
+// A fixed-capacity byte FIFO, allocated by the first byte stored in it and
+// freed by release(): the TCP send and receive buffers. Out-of-order data can be placed in the free space past the tail
 // (write_at) and made readable later (commit), so reassembly needs no other memory.
 #pragma once
 
@@ -39,14 +39,19 @@ public:
     void consume(std::size_t n);
     // Forgets every byte, readable or placed.
     void clear() noexcept { head_ = size_ = 0; }
-    // Replaces the storage with capacity bytes (for buffer-size options);
+    // Forgets every byte and frees the storage (the capacity stays; the next
+    // write allocates again).
+    void release() noexcept;
+    // Whether the storage is allocated (memory accounting, tests).
+    bool allocated() const noexcept { return buf_ != nullptr; }
+    // Changes the capacity (for buffer-size options), freeing the storage;
     // throws std::logic_error when the ring is not empty.
     void resize(std::size_t capacity);
 
 private:
     // pos < 2 * cap_, as every caller's head_ + offset is.
     std::size_t wrap(std::size_t pos) const noexcept { return pos >= cap_ ? pos - cap_ : pos; }
-    void copy_in(std::size_t pos, wire::bytes data) noexcept;
+    void copy_in(std::size_t pos, wire::bytes data);
     void copy_out(std::size_t pos, wire::mut_bytes out) const noexcept;
 
     std::unique_ptr<std::byte[]> buf_;

@@ -10,9 +10,34 @@
 
 namespace coronet::tcp {
 
+// TCP keep-alive (RFC 1122 4.2.3.6), Linux's defaults: after `idle` without
+// a segment from the peer, up to `probes` probes `interval` apart; no answer
+// ends the connection with timed_out. Off unless enabled here or per
+// connection (connection::set_keep_alive).
+struct keepalive_config {
+    bool enabled = false;
+    runtime::duration idle = std::chrono::hours(2);       // tcp_keepalive_time
+    runtime::duration interval = std::chrono::seconds(75);  // tcp_keepalive_intvl
+    unsigned probes = 9;                                     // tcp_keepalive_probes
+};
+
 struct tcp_config {
+    // Per connection: the most each buffer holds (and the receive window).
     std::size_t send_buffer = 256 * 1024;
     std::size_t receive_buffer = 256 * 1024;
+    // The whole layer: the buffer capacity all connections may reserve. Past
+    // half of it new connections get proportionally smaller buffers (down to
+    // min_buffer each); when even those do not fit, or max_connections
+    // connections exist, new connections are refused: a SYN draws a reset,
+    // connect() fails with no_buffer_space. Buffers are allocated when first
+    // used and freed on entering TIME_WAIT or CLOSED.
+    std::size_t memory_limit = std::size_t{2} << 30;
+    std::size_t min_buffer = 16 * 1024;
+    std::size_t max_connections = 262144;
+    // A listener whose SYN queue (its backlog) is full answers SYNs with SYN
+    // cookies (RFC 4987 3.6) instead of dropping them.
+    bool syn_cookies = true;
+    keepalive_config keepalive;
     runtime::duration msl = std::chrono::seconds(30);  // TIME_WAIT lasts 2*MSL = 60 s
     unsigned syn_retries = 6;         // Linux tcp_syn_retries: SYN sent 7 times, ~127 s in all
     unsigned synack_retries = 5;      // Linux tcp_synack_retries
@@ -21,6 +46,7 @@ struct tcp_config {
     runtime::duration delayed_ack = std::chrono::milliseconds(40);
     bool nagle = true;                // on by default; connection::set_no_delay turns it off
     runtime::duration fin_wait_2_timeout = std::chrono::seconds(60);  // orphaned connections only
+    unsigned orphan_retries = 8;      // Linux tcp_orphan_retries (0 there means 8): closed connections give up sooner
     std::size_t max_ooo_ranges = 32;  // out-of-order holes remembered per connection
     unsigned challenge_ack_limit = 100;  // per second, whole layer (RFC 5961 sec. 7)
     std::string congestion = "newreno";

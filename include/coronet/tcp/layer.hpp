@@ -21,9 +21,26 @@ template <class T>
 using result = boost::system::result<T, std::error_code>;
 
 struct layer_counters {
-    std::uint64_t segments_in = 0, segments_out = 0, bad_segments = 0, bad_checksums = 0;
+    std::uint64_t segments_in = 0, segments_out = 0;
+    // Segments dropped before demultiplexing, by cause: shorter than a TCP
+    // header; data offset < 5 or past the end; an option of length < 2, past
+    // the header or wrong for its kind; a bad checksum; SYN with FIN or RST, or
+    // none of SYN, ACK, RST; to a broadcast address, or from a broadcast,
+    // multicast, zero, loopback or our own address, or port 0.
+    std::uint64_t truncated = 0, bad_data_offset = 0, bad_options = 0, bad_checksums = 0, bad_flags = 0,
+                  bad_addresses = 0;
     std::uint64_t resets_sent = 0, no_connection = 0, syns_dropped = 0, challenge_acks_limited = 0;
     std::uint64_t time_wait_reused = 0;
+    // SYN cookies sent (SYN queue full), returned valid (a connection made),
+    // returned invalid or too old (answered with a reset).
+    std::uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0, syn_cookies_rejected = 0;
+    // New connections refused at tcp_config::max_connections or memory_limit.
+    std::uint64_t connections_refused = 0;
+
+    // Segments dropped as malformed or impossible, all causes together.
+    std::uint64_t dropped() const noexcept {
+        return truncated + bad_data_offset + bad_options + bad_checksums + bad_flags + bad_addresses;
+    }
 };
 
 // A passively opened TCB: SYNs to its port make connections that wait in
@@ -54,6 +71,7 @@ private:
     std::uint16_t port_;
     std::size_t backlog_;
     std::size_t embryonic_ = 0;
+    runtime::time_point last_cookie_{};  // when the last SYN cookie was sent
     bool closed_ = false;
     std::deque<std::shared_ptr<tcb>> ready_;
     std::coroutine_handle<> acceptor_;
@@ -81,6 +99,8 @@ public:
     const tcp_config& config() const noexcept { return cfg_; }
     const layer_counters& counters() const noexcept { return counters_; }
     std::size_t connection_count() const noexcept { return conns_.size(); }
+    // Buffer capacity reserved by the connections (against tcp_config::memory_limit).
+    std::size_t buffer_reserved() const noexcept { return reserved_; }
     // Every connection (for ss-like tables and tests).
     template <class F>
     void for_each(F&& f) const {
@@ -98,6 +118,13 @@ private:
     friend class listener_state;
     void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) override;
     void on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg);
+    // The buffer sizes a new connection gets, or nullopt when it is refused.
+    std::optional<std::pair<std::size_t, std::size_t>> admit();
+    std::shared_ptr<tcb> make_tcb(const four_tuple& id, std::pair<std::size_t, std::size_t> buffers);
+    void unreserve(std::size_t bytes) noexcept { reserved_ -= std::min(bytes, reserved_); }
+    void send_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& syn);
+    bool accept_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& ack);
+    std::uint32_t cookie_period() const;
     void reset_for(const four_tuple& id, const wire::tcp_view& seg);  // RFC 9293 3.10.7.1
     void remove(const tcb& c);
     void unlisten(std::uint16_t port);
@@ -114,6 +141,7 @@ private:
     std::uint16_t next_port_;
     runtime::time_point challenge_window_{};
     unsigned challenge_count_ = 0;
+    std::size_t reserved_ = 0;
     layer_counters counters_;
 };
 

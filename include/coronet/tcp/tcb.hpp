@@ -19,7 +19,9 @@
 
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <system_error>
+#include <utility>
 
 namespace coronet::tcp {
 
@@ -44,6 +46,19 @@ struct four_tuple_hash {
     }
 };
 
+// The window scale that lets a receive buffer of `buffer` bytes be advertised (RFC 7323 2.3).
+constexpr std::uint8_t window_scale_for(std::size_t buffer) noexcept {
+    std::uint8_t scale = 0;
+    while (scale < 14 && (buffer >> scale) > 65535) ++scale;
+    return scale;
+}
+
+// The per-connection offset of our timestamp clock (RFC 7323 5.4), a function
+// of the 4-tuple alone so that a SYN cookie's connection finds it again.
+inline std::uint32_t timestamp_offset(const four_tuple& id) noexcept {
+    return static_cast<std::uint32_t>(four_tuple_hash{}(id) * 2654435761u);
+}
+
 struct connection_stats {
     std::uint64_t bytes_sent = 0, bytes_received = 0;  // application bytes
     std::uint64_t segments_sent = 0, segments_received = 0;
@@ -53,7 +68,8 @@ struct connection_stats {
 
 class tcb : public std::enable_shared_from_this<tcb> {
 public:
-    tcb(tcp_layer& layer, four_tuple id);
+    // buffers: the send and receive buffer capacities the layer granted.
+    tcb(tcp_layer& layer, four_tuple id, std::pair<std::size_t, std::size_t> buffers);
     ~tcb();
     tcb(const tcb&) = delete;
     tcb& operator=(const tcb&) = delete;
@@ -64,6 +80,10 @@ public:
     void open_active(state from = state::closed);
     // Passive open by a listener's SYN: LISTEN -> SYN_RCVD.
     void open_passive(const wire::tcp_view& syn, listener_state& parent);
+    // Passive open by the ACK that returned a valid SYN cookie (iss_ = the
+    // cookie): straight to ESTABLISHED with what the cookie remembered.
+    void open_from_cookie(const wire::tcp_view& ack, listener_state& parent, std::uint16_t mss,
+                          std::optional<std::uint8_t> peer_wscale);
     // A segment for this connection (checksum already verified).
     void deliver(const wire::tcp_view& seg);
 
@@ -76,6 +96,8 @@ public:
     void app_close();           // shutdown_write, and the application is gone
     void app_abort();           // RST now
     void set_no_delay(bool on) noexcept { nagle_ = !on; }
+    // Keep-alive probes for this connection (timing from tcp_config::keepalive).
+    void set_keep_alive(bool on);
     // Gives up an open that has not completed by `deadline` (timed_out).
     void set_connect_deadline(runtime::time_point deadline);
     // The next hop did not answer ARP: an open in progress fails with host_unreachable.
@@ -95,6 +117,12 @@ public:
     bool write_shut() const noexcept { return fin_queued_; }
     std::size_t send_queue() const noexcept { return sndbuf_.size(); }
     std::size_t receive_queue() const noexcept { return rcvbuf_.size(); }
+    std::size_t send_buffer() const noexcept { return sndbuf_.capacity(); }
+    std::size_t receive_buffer() const noexcept { return rcvbuf_.capacity(); }
+    // Bytes of buffer storage allocated now (0 for an idle or closed connection).
+    std::size_t buffer_memory() const noexcept {
+        return (sndbuf_.allocated() ? sndbuf_.capacity() : 0) + (rcvbuf_.allocated() ? rcvbuf_.capacity() : 0);
+    }
     const connection_stats& stats() const noexcept { return stats_; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
     std::uint32_t cwnd() const noexcept { return cc_->cwnd(); }
@@ -162,6 +190,8 @@ private:
     void retransmit_first();
     void on_rto();
     void on_persist();
+    std::optional<state> on_keepalive();
+    void release_buffers();
     void schedule_ack(bool immediate);
     std::uint16_t advertised_window();
     void arm_timer();
@@ -213,7 +243,12 @@ private:
     static constexpr runtime::time_point never = runtime::time_point::max();
     runtime::time_point rto_at_ = never, persist_at_ = never, delack_at_ = never,
                         state_at_ = never,     // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
-                        tx_retry_at_ = never;  // a send found no free frame: try output() again then
+                        tx_retry_at_ = never,  // a send found no free frame: try output() again then
+                        keepalive_at_ = never;
+    runtime::time_point last_heard_{};  // the last segment from the peer (keep-alive)
+    unsigned keepalive_probes_ = 0;
+    bool keepalive_ = false;
+    std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
     runtime::timer_node timer_;
     unsigned segs_since_ack_ = 0;
 

@@ -1,0 +1,363 @@
+// Resource bounds and dead peers on virtual time: SYN cookies when the SYN
+// queue is full, the memory limit (smaller buffers, then refusal), buffers
+// freed in TIME_WAIT, keep-alive, and orphaned connections that give up.
+#include "sim_pair.hpp"
+
+using namespace coronet;
+using namespace coronet::test;
+using namespace wire::tcp_flag;
+
+namespace {
+
+// One connect from a to b's port 80 (a coroutine function: its arguments
+// live in its frame, unlike a lambda's captures).
+task<void> open_one(sim_pair& p, connection& out, std::error_code& error, std::size_t& done) {
+    auto c = co_await connect(p.a.tcp, p.b_at(80), 30s);
+    if (c) out = std::move(*c);
+    else error = c.error();
+    ++done;
+}
+
+// Opens n connections from a to b's port 80 at once; returns them (those that failed stay invalid).
+std::vector<connection> open_many(sim_pair& p, std::size_t n, std::vector<std::error_code>& errors) {
+    std::vector<connection> out(n);
+    errors.assign(n, {});
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < n; ++i) p.sim.spawn(open_one(p, out[i], errors[i], done));
+    p.sim.run_until([&] { return done == n; }, p.sim.now() + 60s);
+    BOOST_REQUIRE_EQUAL(done, n);
+    return out;
+}
+
+// Accepts every connection listener l gets into `into`.
+task<void> accept_all(listener& l, std::vector<connection>& into) {
+    for (;;) {
+        auto c = co_await l.accept();
+        if (!c) co_return;
+        into.push_back(std::move(*c));
+    }
+}
+
+// Sends n bytes of stream id on `from` and checks them on `to`.
+bool exchange(sim_pair& p, connection& from, connection& to, std::uint64_t id, std::size_t n) {
+    bool ok_send = true, ok_recv = true, done = false;
+    std::size_t got = 0;
+    auto sender = [&]() -> task<void> { co_await send_stream(from, id, n, ok_send); };
+    auto receiver = [&]() -> task<void> {
+        got = co_await receive_stream(to, id, ok_recv);
+        done = true;
+    };
+    p.sim.spawn(sender());
+    p.sim.spawn(receiver());
+    p.sim.run_until([&] { return done; }, p.sim.now() + 120s);
+    return ok_send && ok_recv && got == n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(syn_cookies)
+
+BOOST_AUTO_TEST_CASE(a_full_syn_queue_answers_with_cookies_and_the_connections_work) {
+    sim_pair p{1, {.delay = 1ms}};
+    auto lr = p.b.tcp.listen(80, 2);  // SYN queue and accept queue of 2
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 8, errors);
+    for (std::size_t i = 0; i < clients.size(); ++i)
+        BOOST_TEST(clients[i].valid(), "client " << i << ": " << errors[i].message());
+    // A cookie's ACK that finds the accept queue full is dropped (as Linux
+    // does); the client's first data carries the ACK again.
+    auto say = [&](connection& c) -> task<void> { co_await c.write(std::as_bytes(std::span{"hi", 2})); };
+    for (auto& c : clients) p.sim.spawn(say(c));
+    p.sim.run_for(5s);
+    BOOST_TEST(accepted.size() == 8u);
+    const auto& k = p.b.tcp.counters();
+    BOOST_TEST_MESSAGE("cookies sent " << k.syn_cookies_sent << ", accepted " << k.syn_cookies_accepted
+                                       << ", ACKs dropped (accept queue full) " << k.syns_dropped);
+    BOOST_TEST(k.syn_cookies_sent >= 6u);
+    BOOST_TEST(k.syn_cookies_accepted == k.syn_cookies_sent);
+    BOOST_TEST(k.syn_cookies_rejected == 0u);
+    BOOST_TEST(p.b.trace().find("SYN_RCVD->ESTABLISHED(ACK, SYN cookie)") != std::string::npos, p.b.trace());
+    // A cookie's connection keeps window scaling and timestamps (both ends use
+    // them here): a 4 MiB transfer each way, through windows beyond 64 KiB.
+    for (auto& server : accepted) {
+        std::array<std::byte, 2> hi;
+        bool read = false;
+        auto get = [&]() -> task<void> {
+            auto r = co_await server.read(hi);
+            read = r && *r == 2;
+        };
+        p.sim.spawn(get());
+        p.sim.run_for(10ms);
+        BOOST_TEST(read);
+    }
+    auto& server = accepted.back();  // the first two were accepted from the SYN queue, the rest by cookie
+    BOOST_TEST(server.tcb().mss() == 1460 - 12);  // the cookie kept the MSS; timestamps take 12 bytes
+    for (auto& client : clients)
+        if (client.local() == server.remote()) {
+            BOOST_TEST(exchange(p, client, server, 1, 4 << 20));
+            BOOST_TEST(server.tcb().snd_wnd() > 65535u);
+            BOOST_TEST(exchange(p, server, client, 2, 4 << 20));
+        }
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_ack_with_a_wrong_cookie_draws_a_reset_and_makes_nothing) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 1);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 3, errors);  // the later ones make b send cookies
+    BOOST_REQUIRE(p.b.tcp.counters().syn_cookies_sent > 0u);
+    const std::size_t before = p.b.tcp.connection_count();
+    const auto resets = p.b.tcp.counters().resets_sent;
+    raw_peer peer{p.a.host};  // a's TCP steps aside: the test is the peer
+    wire::tcp_repr r{};
+    r.src_port = 45000;
+    r.dst_port = 80;
+    r.seq = wire::seq32{777};
+    r.ack = wire::seq32{123456};
+    r.flags = ack;
+    r.window = 1000;
+    auto p_ = p.a.host.allocate();
+    BOOST_REQUIRE(p_);
+    r.emit(p_->put(r.header_len()), p.a.host.address(), p.b.host.address());
+    p.a.host.send_ipv4(p.b.host.address(), wire::ip_proto::tcp, std::move(*p_));
+    p.sim.run_for(10ms);
+    BOOST_TEST(p.b.tcp.counters().syn_cookies_rejected == 1u);
+    BOOST_TEST(p.b.tcp.counters().resets_sent == resets + 1);
+    BOOST_TEST(p.b.tcp.connection_count() == before);
+}
+
+BOOST_AUTO_TEST_CASE(without_cookies_a_full_syn_queue_drops_syns_and_the_peers_retry) {
+    tcp::tcp_config cfg;
+    cfg.syn_cookies = false;
+    sim_pair p{1, {}, cfg};
+    auto lr = p.b.tcp.listen(80, 1);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 3, errors);
+    for (std::size_t i = 0; i < clients.size(); ++i) BOOST_TEST(clients[i].valid(), errors[i].message());
+    BOOST_TEST(p.b.tcp.counters().syns_dropped > 0u);
+    BOOST_TEST(p.b.tcp.counters().syn_cookies_sent == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(memory_limits)
+
+BOOST_AUTO_TEST_CASE(past_half_the_limit_buffers_shrink_and_at_the_limit_connections_are_refused) {
+    tcp::tcp_config cfg;
+    cfg.send_buffer = cfg.receive_buffer = 64 * 1024;
+    cfg.memory_limit = 1024 * 1024;  // full buffers for 4 connections, then less
+    sim_pair p{1, {}, {}, cfg};      // the limit on b, the server
+    auto lr = p.b.tcp.listen(80, 64);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 40, errors);
+    std::size_t refused = 0;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        if (!clients[i].valid()) {
+            BOOST_TEST(errors[i] == std::make_error_code(std::errc::connection_refused), errors[i].message());
+            ++refused;
+        }
+    }
+    p.sim.run_for(10ms);
+    BOOST_TEST_MESSAGE("accepted " << accepted.size() << ", refused " << refused << ", reserved "
+                                   << p.b.tcp.buffer_reserved());
+    BOOST_TEST(refused > 0u);
+    BOOST_TEST(accepted.size() + refused == 40u);
+    BOOST_TEST(p.b.tcp.counters().connections_refused == refused);
+    BOOST_TEST(p.b.tcp.buffer_reserved() <= cfg.memory_limit);
+    BOOST_REQUIRE(!accepted.empty());
+    BOOST_TEST(accepted.front().tcb().receive_buffer() == 64 * 1024u);
+    BOOST_TEST(accepted.back().tcb().receive_buffer() < 64 * 1024u);
+    BOOST_TEST(accepted.back().tcb().receive_buffer() >= cfg.min_buffer);
+    // Connections past the pressure point still carry data, within their smaller windows.
+    for (auto& client : clients)
+        if (client.valid() && client.local() == accepted.back().remote())
+            BOOST_TEST(exchange(p, client, accepted.back(), 3, 1 << 20));
+}
+
+BOOST_AUTO_TEST_CASE(max_connections_refuses_connect_locally_with_no_buffer_space) {
+    tcp::tcp_config cfg;
+    cfg.max_connections = 2;
+    sim_pair p{1, {}, cfg};
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 3, errors);
+    BOOST_TEST(clients[0].valid());
+    BOOST_TEST(clients[1].valid());
+    BOOST_TEST(!clients[2].valid());
+    BOOST_TEST(errors[2] == std::make_error_code(std::errc::no_buffer_space), errors[2].message());
+    BOOST_TEST(p.a.tcp.counters().connections_refused == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(buffers_are_allocated_on_use_and_freed_in_time_wait) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 1, errors);
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE(clients[0].valid());
+    BOOST_REQUIRE_EQUAL(accepted.size(), 1u);
+    BOOST_TEST(clients[0].tcb().buffer_memory() == 0u);  // idle: nothing allocated yet
+    BOOST_TEST(p.a.tcp.buffer_reserved() == 512 * 1024u);
+    BOOST_TEST(exchange(p, clients[0], accepted[0], 4, 100000));  // a shuts down writing at the end
+    BOOST_TEST(clients[0].tcb().buffer_memory() > 0u);
+    bool closed = false;
+    auto closer = [&]() -> task<void> {
+        co_await accepted[0].close();
+        closed = true;
+    };
+    p.sim.spawn(closer());
+    p.sim.run_until([&] { return closed; }, p.sim.now() + 10s);
+    p.sim.run_for(10ms);
+    BOOST_TEST((clients[0].state() == state::time_wait));
+    BOOST_TEST(clients[0].tcb().buffer_memory() == 0u);
+    BOOST_TEST(p.a.tcp.buffer_reserved() == 0u);
+    BOOST_TEST(p.b.tcp.buffer_reserved() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(dead_peers)
+
+BOOST_AUTO_TEST_CASE(keep_alive_ends_a_connection_whose_peer_vanished) {
+    tcp::tcp_config cfg;
+    cfg.keepalive = {.enabled = false, .idle = 10s, .interval = 2s, .probes = 3};
+    sim_pair p{1, {}, cfg};
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 2, errors);
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE(clients[0].valid() && clients[1].valid());
+    clients[0].set_keep_alive(true);
+    // An answering peer keeps the connection up through many idle periods.
+    p.sim.run_for(60s);
+    BOOST_TEST((clients[0].state() == state::established));
+    BOOST_TEST(p.b.tcp.counters().segments_in >= 6u);
+    // Then b vanishes: after 10 s idle and 3 unanswered probes 2 s apart, a gives up.
+    p.wire.a_to_b().set_params({.loss = 1.0});
+    const auto start = p.sim.now();
+    std::optional<runtime::time_point> ended;
+    auto reader = [&]() -> task<void> {
+        std::array<std::byte, 16> buf;
+        auto r = co_await clients[0].read(buf);
+        BOOST_TEST(!r);
+        if (!r) BOOST_TEST(r.error() == std::make_error_code(std::errc::timed_out), r.error().message());
+        ended = p.sim.now();
+    };
+    p.sim.spawn(reader());
+    p.sim.run_until([&] { return ended.has_value(); }, start + 60s);
+    BOOST_REQUIRE(ended);
+    const auto took = *ended - start;
+    BOOST_TEST(took >= 10s);
+    BOOST_TEST(took <= 10s + 3 * 2s + 1s);
+    BOOST_TEST(p.a.trace().find("keep-alive timeout") != std::string::npos, p.a.trace());
+    // The connection without keep-alive is still there.
+    BOOST_TEST((clients[1].state() == state::established));
+}
+
+BOOST_AUTO_TEST_CASE(an_orphaned_connection_whose_peer_vanished_is_released_after_orphan_retries) {
+    tcp::tcp_config cfg;
+    cfg.orphan_retries = 3;
+    sim_pair p{1, {}, cfg};
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 1, errors);
+    BOOST_REQUIRE(clients[0].valid());
+    p.wire.a_to_b().set_params({.loss = 1.0});  // b is gone
+    bool written = false;
+    auto writer = [&]() -> task<void> {
+        std::vector<std::byte> data(50000, std::byte{7});
+        co_await clients[0].write(data);
+        written = true;
+        clients[0] = connection{};  // dropped: closed gracefully, orphaned
+    };
+    p.sim.spawn(writer());
+    p.sim.run_until([&] { return written; }, p.sim.now() + 1s);
+    BOOST_REQUIRE(written);
+    BOOST_TEST(p.a.tcp.connection_count() == 1u);
+    // 3 retransmissions with backoff from a 1 s RTO: 1+2+4+8 s, far below max_retransmits' minutes.
+    p.sim.run_for(20s);
+    BOOST_TEST(p.a.tcp.connection_count() == 0u, p.a.trace());
+    BOOST_TEST(p.a.tcp.buffer_reserved() == 0u);
+    BOOST_TEST(p.a.trace().find("retransmission timeout") != std::string::npos, p.a.trace());
+}
+
+BOOST_AUTO_TEST_CASE(an_orphaned_fin_wait_2_and_time_wait_expire) {
+    tcp::tcp_config cfg;
+    cfg.fin_wait_2_timeout = 5s;
+    cfg.msl = 2s;
+    sim_pair p{1, {}, cfg};
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    std::vector<std::error_code> errors;
+    auto clients = open_many(p, 1, errors);
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE(clients[0].valid());
+    BOOST_REQUIRE_EQUAL(accepted.size(), 1u);
+    clients[0] = connection{};  // a closes; b never does: a waits in FIN_WAIT_2
+    p.sim.run_for(1s);
+    BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2));
+    BOOST_TEST(p.a.tcp.connection_count() == 1u);
+    p.sim.run_for(5s);
+    BOOST_TEST(p.a.tcp.connection_count() == 0u, p.a.trace());
+    BOOST_TEST(p.a.trace().find("FIN_WAIT_2 timeout") != std::string::npos, p.a.trace());
+    // b closes too late: a answers with a reset; b's side ends. Then the other way
+    // round: b's TIME_WAIT lasts 2*MSL and goes.
+    accepted.clear();
+    p.sim.run_for(1s);
+    BOOST_TEST(p.b.tcp.connection_count() == 0u, p.b.trace());
+    auto again = open_many(p, 1, errors);
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE(again[0].valid());
+    BOOST_REQUIRE_EQUAL(accepted.size(), 1u);
+    bool closed = false;
+    auto closer = [&]() -> task<void> {
+        co_await accepted[0].close();  // b closes first, a follows
+        closed = true;
+    };
+    p.sim.spawn(closer());
+    p.sim.run_for(100ms);
+    again[0] = connection{};
+    p.sim.run_for(100ms);
+    BOOST_TEST(p.b.saw(state::fin_wait_2, state::time_wait));
+    BOOST_TEST(p.b.tcp.connection_count() == 1u);
+    p.sim.run_for(4s);
+    BOOST_TEST(p.b.tcp.connection_count() == 0u);
+    BOOST_TEST(p.b.trace().find("2MSL timeout") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
