@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     apps::po::options_description own("Echo options");
     std::uint16_t port = 0;
     own.add_options()("listen,l", apps::po::value(&port)->value_name("PORT"), "accept connections on PORT (required)");
-    cl.options.add(own).add(apps::common_description(common));
+    cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
     if (port == 0) apps::die("coronet-asio-echo", "give --listen PORT (1-65535)\nTry 'coronet-asio-echo --help'.", 2);
 

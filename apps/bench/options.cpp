@@ -123,7 +123,7 @@ bench_options parse_or_exit(int argc, char** argv) {
     bench_options o;
     raw_options raw;
     po::options_description all;
-    all.add(own_description(raw, o)).add(apps::common_description(o.common));
+    all.add(own_description(raw, o)).add(apps::common_description(o.common)).add(apps::tcp_description(o.common));
     all.add_options()("help,h", "show this help and exit");
     po::positional_options_description positional;
     positional.add("role", 1);

@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 
@@ -24,6 +25,58 @@ po::options_description common_description(common_options& out) {
         ("log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
          "trace, debug, info, warn, error or off")
         ("pcap", po::value(&out.iface.pcap)->value_name("FILE"), "write every frame sent and received to a pcapng file");
+    return d;
+}
+
+namespace {
+
+// "262144", "256K", "64M" or "2G" (binary multiples); nullopt otherwise.
+std::optional<std::size_t> parse_size(const std::string& text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    if (digits == 0 || digits > 12 || text.size() > digits + 1) return std::nullopt;
+    std::size_t n = std::stoull(text.substr(0, digits));
+    if (text.size() == digits + 1) {
+        const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back())));
+        const std::string units = "KMG";
+        const auto at = units.find(unit);
+        if (at == std::string::npos) return std::nullopt;
+        n <<= 10 * (at + 1);
+    }
+    return n;
+}
+
+// A size option: hands the size to store, or throws a usage error naming the option.
+template <class Store>
+auto size_option(const char* name, Store store) {
+    return po::value<std::string>()->value_name("BYTES")->notifier([name, store](const std::string& v) {
+        const auto n = parse_size(v);
+        if (!n || *n == 0)
+            throw po::error(std::string("--") + name + ": '" + v + "' is not a size such as 65536, 256K or 2G");
+        store(*n);
+    });
+}
+
+}  // namespace
+
+po::options_description tcp_description(common_options& out) {
+    auto& t = out.iface.tcp;
+    po::options_description d("TCP options (shared by every coronet program)");
+    d.add_options()
+        ("tcp-buffer", size_option("tcp-buffer", [&t](std::size_t n) { t.send_buffer = t.receive_buffer = n; }),
+         "send and receive buffer of each connection, the most it can have in flight (default 256K)")
+        ("tcp-memory-limit", size_option("tcp-memory-limit", [&t](std::size_t n) { t.memory_limit = n; }),
+         "buffer memory for all connections; past half of it new connections get smaller buffers, "
+         "at it they are refused (default 2G)")
+        ("tcp-max-connections", po::value(&t.max_connections)->value_name("N"),
+         "connections at most, TIME_WAIT included; more are refused (default 262144)")
+        ("keepalive", po::value<unsigned>()->value_name("SECONDS")->notifier([&t](unsigned idle) {
+             if (idle == 0) throw po::error("--keepalive: the idle time must be at least 1 second");
+             t.keepalive.enabled = true;
+             t.keepalive.idle = std::chrono::seconds(idle);
+         }), "probe every connection idle this long; 9 unanswered probes 75 s apart end it (default off)")
+        ("no-syn-cookies", po::bool_switch()->notifier([&t](bool off) { t.syn_cookies = !off; }),
+         "drop SYNs when a listener's SYN queue is full instead of answering with SYN cookies");
     return d;
 }
 

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
          "reset both sides after SECONDS without data (0: never)")
         ("drain-timeout", apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
          "on SIGINT/SIGTERM, how long open connections may take to finish");
-    cl.options.add(own).add(apps::common_description(common));
+    cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
 
     apps::proxy_config cfg;

@@ -38,6 +38,31 @@ BOOST_AUTO_TEST_CASE(ping_usage_errors_exit_2_with_a_message) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
+    const std::string proxy = bin("apps/coronet-proxy");
+    std::string out;
+    BOOST_TEST(sh(proxy + " --help", &out) == 0);
+    for (const char* opt : {"--tcp-buffer", "--tcp-memory-limit", "--tcp-max-connections", "--keepalive",
+                            "--no-syn-cookies"})
+        BOOST_TEST(out.find(opt) != std::string::npos, opt);
+    const std::string base = proxy + " --iface no-such-if0 --ip 10.0.0.2/24 --listen 80 --upstream 10.0.0.1:80 ";
+    struct {
+        std::string args, message;
+    } cases[] = {
+        {"--tcp-buffer 12X", "--tcp-buffer: '12X' is not a size"},
+        {"--tcp-buffer 0", "is not a size"},
+        {"--tcp-memory-limit -5", "is not a size"},
+        {"--tcp-max-connections lots", "invalid"},
+        {"--keepalive 0", "at least 1 second"},
+        {"--tcp-buffer 64K --tcp-memory-limit 1G --keepalive 30", "no-such-if0"},  // all accepted: the interface fails
+    };
+    for (const auto& c : cases) {
+        const int rc = sh(base + c.args, &out);
+        BOOST_TEST(rc == 2, c.args);
+        BOOST_TEST(out.find(c.message) != std::string::npos, c.args << " -> " << out);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
     const std::string cat = bin("apps/coronet-cat");
     std::string out;
