@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds coronet twice (Release,
-# and ASan+UBSan), and runs every test tier of both builds through ctest.
+# and ASan+UBSan), and runs every test tier of both builds through ctest; then
+# builds the libFuzzer harnesses (clang) and runs each over its seed corpus.
 # The netns tier needs root; without it, it fails and says so.
 # Exit status: non-zero if any build or test fails.
 set -euo pipefail
@@ -14,6 +15,9 @@ echo "== ASan+UBSan build"
 # -O1 -g1 (line tables for the sanitizers' stack traces) halves the compile
 # time of -O2 -g, which made the check approach CI's 25-minute budget.
 build_tree build/asan -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1 -DNDEBUG" -DCORONET_SANITIZE=ON
+echo "== libFuzzer build (clang, ASan+UBSan)"
+# Only the sans-I/O library sources and the harnesses of tests/fuzz.
+build_tree build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCORONET_FUZZ=ON -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1"
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -22,4 +26,6 @@ echo "== tests (Release)"
 ctest --test-dir build/release --output-on-failure || status=1
 echo "== tests (ASan+UBSan)"
 ctest --test-dir build/asan --output-on-failure || status=1
+echo "== fuzz harnesses (seed corpus and regression inputs, then a fixed number of runs; cmake/fuzz.sh runs longer)"
+ctest --test-dir build/fuzz --output-on-failure || status=1
 exit $status

@@ -1,0 +1,66 @@
+// The stateful harness's input, shared with the seed generator: an 8-byte
+// set-up, then actions until the input ends.
+//
+//   set-up  := options:u8 window_scale:u8 mss:u16 peer_iss:u32
+//   action  := op:u8 (taken modulo op::count) and the op's fields below
+//
+// Sequence numbers the fuzzer gives are offsets from the connection's own
+// values (rcv_nxt, snd_una), so its segments land near the windows.
+#pragma once
+
+#include "byte_io.hpp"
+
+#include <coronet/runtime/clock.hpp>
+
+#include <array>
+#include <cstdint>
+
+namespace coronet::fuzz::stateful {
+
+using namespace std::chrono_literals;
+
+namespace setup {
+inline constexpr std::uint8_t active = 0x01;         // the stack connects (else the peer connects to a listener)
+inline constexpr std::uint8_t timestamps = 0x02;     // the peer uses timestamps
+inline constexpr std::uint8_t window_scale = 0x04;   // the peer offers window scaling (shift: window_scale)
+inline constexpr std::uint8_t mss = 0x08;            // the peer sends an MSS option (value: mss)
+inline constexpr std::uint8_t no_delay = 0x10;       // Nagle off
+inline constexpr unsigned buffers_shift = 5;         // bits 5-6: index into buffer_sizes (send and receive)
+inline constexpr std::uint8_t small_pool = 0x80;     // 4 transmit frames (else 64): the pool runs dry
+}  // namespace setup
+
+inline constexpr std::array<std::size_t, 4> buffer_sizes{2048, 8192, 65536, 262144};
+
+namespace op {
+// segment: flags:u8 seq:i16 ack:i16 window:u16 len:u16 extra:u8, then per SACK block left:u16 right:u16.
+//   seq = rcv_nxt + seq, ack = snd_una + ack; len % 3001 bytes of the peer's stream at seq.
+inline constexpr std::uint8_t segment = 0;
+inline constexpr std::uint8_t ack_all = 1;     // window:u16 -- ACK of all the stack sent, at rcv_nxt
+inline constexpr std::uint8_t data = 2;        // len:u16 fin:u8 -- in-order data (bit 0 of fin: with FIN)
+inline constexpr std::uint8_t wait = 3;        // index:u8 -- virtual time from waits
+inline constexpr std::uint8_t next_timer = 4;  // until the earliest timer has fired
+inline constexpr std::uint8_t write = 5;       // len:u16 -- the application writes len bytes
+inline constexpr std::uint8_t read = 6;        // len:u16 -- the application reads up to len bytes
+inline constexpr std::uint8_t shutdown = 7;    // the application shuts down writing
+inline constexpr std::uint8_t close = 8;       // the application closes
+inline constexpr std::uint8_t abort = 9;       // the application aborts (RST)
+inline constexpr std::uint8_t count = 10;
+}  // namespace op
+
+namespace extra {
+inline constexpr std::uint8_t no_timestamp = 0x01;  // leave the timestamp out though negotiated
+inline constexpr std::uint8_t old_timestamp = 0x02;  // a TSval from long ago (PAWS)
+inline constexpr unsigned sack_shift = 2;            // bits 2-3: SACK blocks, from snd_una
+inline constexpr std::uint8_t bad_checksum = 0x10;
+inline constexpr std::uint8_t syn_options = 0x20;    // MSS, window scale and SACK-permitted options
+inline constexpr std::uint8_t unverified = 0x40;     // rx_meta says the checksum is not computed (offload)
+}  // namespace extra
+
+inline constexpr std::array<runtime::duration, 16> waits{
+    0ms, 1ms, 5ms, 40ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s, 61s, 120s, 300s};
+
+inline constexpr std::size_t max_payload = 3000;
+inline constexpr std::uint16_t active_local_port = 50000, passive_peer_port = 40000, service_port = 80;
+inline constexpr std::uint32_t peer_ts_start = 1000;
+
+}  // namespace coronet::fuzz::stateful
