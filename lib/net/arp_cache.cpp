@@ -34,8 +34,10 @@ arp_cache::queued arp_cache::enqueue(address_v4 ip, link::packet frame, runtime:
         entries_.erase(it);  // expired: resolve afresh
         it = entries_.end();
     }
+    if (pending_ >= cfg_.max_pending_total) return queued::full;
     if (it == entries_.end()) {
         if (!make_room(now)) return queued::full;
+        ++pending_;
         entry e;
         e.deadline = now + cfg_.retry;
         e.requests = 1;
@@ -45,6 +47,7 @@ arp_cache::queued arp_cache::enqueue(address_v4 ip, link::packet frame, runtime:
     }
     entry& e = it->second;
     if (e.pending.size() >= cfg_.max_pending) return queued::full;
+    ++pending_;
     e.pending.push_back(std::move(frame));
     return queued::waiting;
 }
@@ -61,6 +64,7 @@ void arp_cache::learn(address_v4 ip, const wire::mac_address& mac, runtime::time
     e.mac = mac;
     e.deadline = now + cfg_.reachable;
     e.requests = 0;
+    pending_ -= e.pending.size();
     for (auto& p : e.pending) ready.push_back(std::move(p));
     e.pending.clear();
 }
@@ -77,6 +81,7 @@ void arp_cache::tick(runtime::time_point now, tick_result& out) {
         } else if (e.requests >= cfg_.max_requests) {
             out.failed.push_back(address_v4(it->first));
             out.dropped_frames += e.pending.size();
+            pending_ -= e.pending.size();
             it = entries_.erase(it);
         } else {
             ++e.requests;

@@ -12,7 +12,10 @@ using namespace wire::tcp_flag;
 void tcb::take_options(const wire::tcp_options& o, bool syn) {
     if (!syn) return;
     // RFC 9293 3.7.1: without an MSS option the peer takes 536.
-    snd_mss_ = std::min<std::uint16_t>(o.mss.value_or(536), rcv_mss_);
+    // A floor (Linux's is 48) keeps a hostile MSS of 0, or one below the
+    // timestamps' 12 bytes, from stalling or wrapping the segment size.
+    constexpr std::uint16_t min_mss = 64;
+    snd_mss_ = std::min(std::max(o.mss.value_or(536), min_mss), rcv_mss_);
     if (cfg_.window_scaling && o.window_scale) {
         wscale_ok_ = true;
         snd_wscale_ = std::min<std::uint8_t>(*o.window_scale, 14);  // RFC 7323 2.3

@@ -108,7 +108,7 @@ void tcb::output() {
             const std::uint32_t in_flight = flight_size();
             const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
             const std::size_t len = std::min<std::size_t>({avail, snd_mss_, usable});
-            const bool fin_now = fin_queued_ && fin_state && len == avail && (!fin_seq_ || snd_nxt_ == *fin_seq_) &&
+            const bool fin_now = fin_queued_ && fin_state && len == avail && (!fin_seq_ || snd_nxt_ + static_cast<std::uint32_t>(len) == *fin_seq_) &&
                                  snd_nxt_ <= data_start() + static_cast<std::uint32_t>(sndbuf_.size());
             if (len == 0 && !fin_now) break;
             if (len < snd_mss_ && !fin_now) {
@@ -170,7 +170,8 @@ void tcb::on_rto() {
     rtt_.backoff();
     rtt_timing_ = false;
     snd_nxt_ = snd_una_;
-    if (fin_seq_ && snd_nxt_ <= *fin_seq_) fin_seq_.reset();  // the FIN goes again after the data
+    // fin_seq_ stays: the FIN goes again with the data that ends there, and
+    // a late ACK of the first one still counts as the FIN's.
     ++stats_.retransmits;
     rto_at_ = never;
     output();

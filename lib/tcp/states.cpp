@@ -117,6 +117,16 @@ std::optional<state> tcb::step(wake w, bool reset_is_error) {
     return std::nullopt;
 }
 
+// In SYN_SENT and SYN_RCVD only the SYN's retransmission and the connect
+// deadline act; any other deadline that fell due there (a send retried for
+// want of a frame, a delayed ACK) is spent, or it would be re-armed in the
+// past forever and hold up every later timer of the loop.
+void tcb::spend_opening_timers() {
+    const auto now = ex_.now();
+    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_})
+        if (*at <= now) *at = never;
+}
+
 task<state> tcb::syn_sent() {
     send_syn(false);
     arm_timer();
@@ -144,6 +154,7 @@ task<state> tcb::syn_sent() {
         } else if (w == wake::app && (abort_ || orphaned_)) {
             co_return to(state::closed, abort_ ? "abort" : "close", std::make_error_code(std::errc::operation_canceled));
         }
+        spend_opening_timers();
         arm_timer();
     }
 }
@@ -174,6 +185,7 @@ task<state> tcb::syn_rcvd() {
         } else if (w == wake::app && fin_queued_) {
             co_return to(state::fin_wait_1, "close");
         }
+        spend_opening_timers();
         arm_timer();
     }
 }

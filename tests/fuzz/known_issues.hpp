@@ -13,7 +13,7 @@ namespace coronet::fuzz::known_issue {
 // connection believes it sent it. Meanwhile the stateful harness raises the
 // peer's MSS to at least 64 and the input-path harness skips its MSS check.
 // Input: crashes/tcp_stateful/mss-0-with-timestamps.
-inline constexpr bool small_peer_mss = true;
+inline constexpr bool small_peer_mss = false;
 inline constexpr unsigned smallest_peer_mss = 64;
 
 // After a retransmission timeout in FIN_WAIT_1 (also CLOSING, LAST_ACK),
@@ -24,6 +24,6 @@ inline constexpr unsigned smallest_peer_mss = 64;
 // retransmissions run out. Meanwhile the stateful harness lets that second
 // FIN pass and does not acknowledge it.
 // Input: crashes/tcp_stateful/fin-sent-again-after-rto.
-inline constexpr bool fin_sent_again_after_rto = true;
+inline constexpr bool fin_sent_again_after_rto = false;
 
 }  // namespace coronet::fuzz::known_issue

@@ -109,6 +109,27 @@ BOOST_AUTO_TEST_CASE(queue_per_address_is_bounded) {
     BOOST_TEST((cache.enqueue(ip, make_packet(pool), t0) == net::arp_cache::queued::full));
 }
 
+BOOST_AUTO_TEST_CASE(frames_waiting_for_all_addresses_together_are_bounded) {
+    link::packet_pool pool(16, 128, 32);
+    net::arp_cache cache({.max_pending_total = 4});
+    const runtime::time_point t0{};
+    for (int i = 0; i < 4; ++i)  // four spoofed sources, one frame each
+        BOOST_TEST((cache.enqueue(make_address_v4("10.0.0." + std::to_string(10 + i)), make_packet(pool), t0) ==
+                    net::arp_cache::queued::send_request));
+    BOOST_TEST(cache.pending() == 4u);
+    BOOST_TEST((cache.enqueue(make_address_v4("10.0.0.20"), make_packet(pool), t0) == net::arp_cache::queued::full));
+    BOOST_TEST((cache.enqueue(make_address_v4("10.0.0.10"), make_packet(pool), t0) == net::arp_cache::queued::full));
+    BOOST_TEST(pool.available() == 12u);  // the refused frames went back at once
+    std::vector<link::packet> ready;
+    cache.learn(make_address_v4("10.0.0.10"), wire::mac_address{}, t0, false, ready);
+    BOOST_TEST(ready.size() == 1u);
+    BOOST_TEST(cache.pending() == 3u);
+    net::arp_cache::tick_result r;
+    for (int s = 1; s <= 3; ++s) cache.tick(t0 + std::chrono::seconds(s), r);
+    BOOST_TEST(r.dropped_frames == 3u);
+    BOOST_TEST(cache.pending() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(full_cache_evicts_the_entry_closest_to_expiry) {
     net::arp_cache cache({.capacity = 2});
     std::vector<link::packet> ready;

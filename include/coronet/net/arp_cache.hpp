@@ -24,6 +24,10 @@ struct arp_config {
     runtime::duration retry = std::chrono::seconds(1);       // between requests
     unsigned max_requests = 3;                         // then resolution fails
     std::size_t max_pending = 32;                      // frames queued per unresolved address
+    // Frames queued for all unresolved addresses together: a flood of SYNs from
+    // spoofed on-link sources must not park the whole transmit pool (512
+    // frames) behind ARP requests nobody answers, starving ARP replies.
+    std::size_t max_pending_total = 128;
 };
 
 class arp_cache {
@@ -54,6 +58,8 @@ public:
     runtime::time_point next_deadline() const;
 
     std::size_t size() const noexcept { return entries_.size(); }
+    // Frames waiting for resolution, all addresses together.
+    std::size_t pending() const noexcept { return pending_; }
     const arp_config& config() const noexcept { return cfg_; }
 
 private:
@@ -68,6 +74,7 @@ private:
 
     arp_config cfg_;
     std::unordered_map<std::uint32_t, entry> entries_;
+    std::size_t pending_ = 0;
 };
 
 }  // namespace coronet::net

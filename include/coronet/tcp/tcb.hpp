@@ -191,6 +191,7 @@ private:
     void on_rto();
     void on_persist();
     std::optional<state> on_keepalive();
+    void spend_opening_timers();
     void release_buffers();
     void schedule_ack(bool immediate);
     std::uint16_t advertised_window();
