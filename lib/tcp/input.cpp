@@ -43,7 +43,7 @@ tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
     // fourth check the SYN bit
     if (!seg.has(syn)) return syn_answer::ignore;
     irs_ = seg.seq();
-    rcv_nxt_ = irs_ + 1;
+    rcv_nxt_ = rcv_adv_ = irs_ + 1;  // rcv_adv_ too: left at 0 it reads as ahead of a high ISN
     take_options(seg.options(), true);
     if (seg.has(ack)) {
         snd_una_ = seg.ack();

@@ -132,9 +132,11 @@ void tcb::output() {
             if (rto_at_ == never) rto_at_ = now + rtt_.rto();
             if (fin_now) break;
         }
-        // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
+        // Data waiting and nothing in flight: a zero window (RFC 9293 3.8.6.1),
+        // or one too small to send into (RFC 1122 4.2.3.4's override timer) -
+        // probe, or a lost window update would leave the connection silent.
         const bool waiting = unsent() > 0 || (fin_queued_ && !fin_seq_);
-        if (snd_wnd_ == 0 && !flight() && waiting && persist_at_ == never)
+        if (!flight() && waiting && persist_at_ == never)
             persist_at_ = now + rtt_.rto();
     }
     if (ack_now_) send_ack();

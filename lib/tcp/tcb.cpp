@@ -66,7 +66,7 @@ void tcb::open_passive(const wire::tcp_view& syn, listener_state& parent) {
     parent_ = parent.weak_from_this();
     passive_ = true;
     irs_ = syn.seq();
-    rcv_nxt_ = irs_ + 1;
+    rcv_nxt_ = rcv_adv_ = irs_ + 1;  // rcv_adv_ too: left at 0 it reads as ahead of a high ISN
     snd_una_ = snd_nxt_ = snd_max_ = recover_ = iss_;
     take_options(syn.options(), true);
     snd_wnd_ = syn.window();  // never scaled on a SYN (RFC 7323 2.2)
