@@ -74,11 +74,14 @@ public:
     }
 
     bool failed() const noexcept { return failed_; }
+    // The connection's counters; once it is closed or aborted, as they were then.
+    const tcp::connection_stats& stats() const noexcept { return conn_.valid() ? conn_.tcb().stats() : last_stats_; }
 
 private:
     void fail(const std::string& why) {
         if (!failed_) std::fprintf(stderr, "coronet-cat: %s\n", why.c_str());
         failed_ = true;
+        if (conn_.valid()) last_stats_ = conn_.tcb().stats();
         conn_.abort();
         loop_.stop();
     }
@@ -94,12 +97,14 @@ private:
                       st.bytes_sent, st.bytes_received, st.segments_sent, st.segments_received, st.retransmits,
                       st.fast_retransmits, st.timeouts, st.dup_acks, st.ooo_segments,
                       std::chrono::duration_cast<std::chrono::microseconds>(t.rtt().srtt()).count(), t.cwnd());
+        last_stats_ = st;
         if (auto r = co_await conn_.close(); !r) fail(apps::describe(r.error()));
         loop_.stop();
     }
 
     runtime::loop& loop_;
     connection conn_;
+    tcp::connection_stats last_stats_;
     int finished_ = 0;
     bool failed_ = false;
 };
@@ -124,6 +129,7 @@ int main(int argc, char** argv) {
         ("connect-timeout", apps::po::value(&o.connect_timeout)->value_name("SECONDS"),
          "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")
         ("no-delay", "disable Nagle's algorithm")
+        ("stats", "at exit, print the stack's and the connection's counters to stderr as one JSON line")
         ("host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")
         ("port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
     cl.options.add(own).add(apps::common_description(common));
@@ -186,6 +192,7 @@ int main(int argc, char** argv) {
         loop.spawn(on_signal(), "signals");
         loop.run();
         if (s && s->failed()) status = 1;
+        if (vm.count("stats")) std::fprintf(stderr, "%s\n", counters_json(st, s ? &s->stats() : nullptr).c_str());
         return status;
     } catch (const std::exception& e) {
         apps::die("coronet-cat", e.what(), 2);

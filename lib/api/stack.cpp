@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <string_view>
 
 namespace coronet {
 
@@ -92,6 +93,111 @@ result<listener> stack::listen(std::uint16_t port, std::size_t backlog) {
     auto l = tcp_->listen(port, backlog);
     if (!l) return l.error();
     return listener{std::move(*l)};
+}
+
+namespace {
+
+// A flat JSON object of unsigned integers, written as it is built.
+class json_counters {
+public:
+    void operator()(std::string_view key, std::uint64_t value) {
+        out_ += out_.size() == 1 ? "\"" : ",\"";
+        out_ += key;
+        out_ += "\":";
+        out_ += std::to_string(value);
+    }
+    std::string str() && {
+        out_ += '}';
+        return std::move(out_);
+    }
+
+private:
+    std::string out_ = "{";
+};
+
+void add_device(json_counters& j, const link::device_counters& d) {
+    j("dev_rx_frames", d.rx_frames);
+    j("dev_rx_bytes", d.rx_bytes);
+    j("dev_rx_no_buffers", d.rx_no_buffers);
+    j("dev_rx_errors", d.rx_errors);
+    j("dev_rx_kernel_drops", d.rx_kernel_drops);
+    j("dev_tx_frames", d.tx_frames);
+    j("dev_tx_bytes", d.tx_bytes);
+    j("dev_tx_dropped", d.tx_dropped);
+    j("dev_tx_errors", d.tx_errors);
+}
+
+void add_host(json_counters& j, const net::host_counters& h) {
+    j("rx_frames", h.rx_frames);
+    j("rx_dropped", h.rx_dropped());
+    j("rx_bad_ethernet", h.rx_bad_ethernet);
+    j("rx_other_mac", h.rx_other_mac);
+    j("rx_unknown_ethertype", h.rx_unknown_ethertype);
+    j("rx_bad_arp", h.rx_bad_arp);
+    j("arp_requests_answered", h.arp_requests_answered);
+    j("arp_replies_received", h.arp_replies_received);
+    j("arp_conflicts", h.arp_conflicts);
+    j("rx_bad_ipv4", h.rx_bad_ipv4);
+    j("rx_other_ip", h.rx_other_ip);
+    j("rx_fragments", h.rx_fragments);
+    j("rx_ttl_zero", h.rx_ttl_zero);
+    j("rx_unknown_protocol", h.rx_unknown_protocol);
+    j("rx_bad_icmp", h.rx_bad_icmp);
+    j("icmp_echo_requests", h.icmp_echo_requests);
+    j("icmp_echo_replies", h.icmp_echo_replies);
+    j("icmp_other", h.icmp_other);
+    j("tx_packets", h.tx_packets);
+    j("tx_no_route", h.tx_no_route);
+    j("tx_no_buffer", h.tx_no_buffer);
+    j("tx_too_big", h.tx_too_big);
+    j("arp_requests_sent", h.arp_requests_sent);
+    j("arp_resolve_failed", h.arp_resolve_failed);
+    j("arp_queue_drops", h.arp_queue_drops);
+}
+
+void add_tcp(json_counters& j, const tcp::layer_counters& t) {
+    j("tcp_segments_in", t.segments_in);
+    j("tcp_segments_out", t.segments_out);
+    j("tcp_dropped", t.dropped());
+    j("tcp_truncated", t.truncated);
+    j("tcp_bad_data_offset", t.bad_data_offset);
+    j("tcp_bad_options", t.bad_options);
+    j("tcp_bad_checksums", t.bad_checksums);
+    j("tcp_bad_flags", t.bad_flags);
+    j("tcp_bad_addresses", t.bad_addresses);
+    j("tcp_resets_sent", t.resets_sent);
+    j("tcp_no_connection", t.no_connection);
+    j("tcp_syns_dropped", t.syns_dropped);
+    j("tcp_challenge_acks_limited", t.challenge_acks_limited);
+    j("tcp_time_wait_reused", t.time_wait_reused);
+    j("tcp_syn_cookies_sent", t.syn_cookies_sent);
+    j("tcp_syn_cookies_accepted", t.syn_cookies_accepted);
+    j("tcp_syn_cookies_rejected", t.syn_cookies_rejected);
+    j("tcp_connections_refused", t.connections_refused);
+}
+
+void add_connection(json_counters& j, const tcp::connection_stats& c) {
+    j("conn_bytes_sent", c.bytes_sent);
+    j("conn_bytes_received", c.bytes_received);
+    j("conn_segments_sent", c.segments_sent);
+    j("conn_segments_received", c.segments_received);
+    j("conn_retransmits", c.retransmits);
+    j("conn_fast_retransmits", c.fast_retransmits);
+    j("conn_timeouts", c.timeouts);
+    j("conn_dup_acks", c.dup_acks);
+    j("conn_ooo_segments", c.ooo_segments);
+    j("conn_challenge_acks", c.challenge_acks);
+}
+
+}  // namespace
+
+std::string counters_json(stack& st, const tcp::connection_stats* connection) {
+    json_counters j;
+    add_device(j, st.device().counters());
+    add_host(j, st.host().counters());
+    add_tcp(j, st.tcp().counters());
+    if (connection) add_connection(j, *connection);
+    return std::move(j).str();
 }
 
 }  // namespace coronet

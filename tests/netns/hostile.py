@@ -1,0 +1,606 @@
+#!/usr/bin/python3
+"""Hostile frames at coronet: damaged headers, impossible flags, forged RSTs,
+SYNs and ACKs, frames for other hosts; at a listening port, or at a live
+connection whose sequence numbers are read off the wire.
+
+Usage: hostile.py IFACE STACK_MAC STACK_IP PEER_IP MODE PORT [REPEAT]
+  listener  PORT is a coronet echo listener. Each kind is built around a SYN
+            (from PEER_IP and from forged addresses): none may draw a SYN+ACK.
+            Then a hand-made connection whose sequence numbers cross 2^32
+            must be acknowledged and echoed correctly, and one whose ISN is
+            in the upper half of the sequence space must ignore a RST beyond
+            its window.
+  receiver  coronet, listening on PORT, receives from a kernel client. Each
+            kind is built around an in-window RST of that connection: one that
+            got through would draw a challenge ACK (counted by coronet).
+  sender    coronet sends to a kernel server on PORT. Each kind is built
+            around a RST at exactly RCV.NXT: one that got through would reset
+            the connection. Forged segments that RFC 9293 / RFC 5961 answer
+            with an ACK must draw exactly one; the others none. Then 1.5 s of
+            forged zero-window ACKs; "attacks done" is printed and the
+            script watches (the caller stops the kernel's reader, whose
+            window closes) until coronet's FIN.
+The caller filters the kernel's own RSTs (nftables) where needed. Every kind
+is sent REPEAT times (default 3). Prints "ready" once its sockets are open,
+then one JSON object: "sent_<kind>" per kind, and what it saw on the wire.
+"""
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+from scapy.all import IP, Ether, Raw, raw
+from scapy.utils import checksum
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_QDISC_BYPASS = 20  # skip the peer's rate-limiting qdisc: forged frames must not queue
+PACKET_OUTGOING = 4
+HOSTILE_TOS = 0x28        # marks our frames so the sniffer tells them from the kernel's
+FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+MOD = 1 << 32
+MSS = 1448  # with timestamps, on the veth's 1500-byte MTU
+HOSTILE_PORTS = range(20000, 21000)
+WRAP_PORT, UPPER_PORT = 20001, 20002  # hand-made connections to the listener
+OTHER_MAC = "02:00:5e:10:20:30"
+OTHER_IP = "10.201.0.99"
+FORGED_SOURCES = ["10.201.0.50", "198.51.100.7"]  # on-link but silent; off-link
+
+
+def ts_option(tsval, tsecr):
+    return bytes([1, 1, 8, 10]) + struct.pack("!II", tsval % MOD, tsecr % MOD)
+
+
+class Endpoints:
+    """Where forged frames go and whom they claim to come from."""
+
+    def __init__(self, my_mac, stack_mac, src, dst, sport, dport):
+        self.my_mac, self.stack_mac = my_mac, stack_mac
+        self.src, self.dst, self.sport, self.dport = src, dst, sport, dport
+
+
+def tcp(e, seq, ack, flags, *, window=65535, options=b"", payload=b"", data_offset=None, bad_checksum=False,
+        src=None, dst=None, sport=None):
+    """A TCP segment, checksummed over the pseudo header of (src, dst) unless told not to."""
+    src, dst = src or e.src, dst or e.dst
+    offset = (20 + len(options)) // 4 if data_offset is None else data_offset
+    header = struct.pack("!HHIIBBHHH", e.sport if sport is None else sport, e.dport, seq % MOD, ack % MOD,
+                         offset << 4, flags, window, 0, 0) + options
+    segment = header + payload
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(segment))
+    csum = checksum(pseudo + segment)
+    if bad_checksum:
+        csum ^= 0x0F0F
+    return segment[:16] + struct.pack("!H", csum) + segment[18:]
+
+
+def ipv4(e, l4, *, src=None, dst=None, ttl=64, flags="DF", frag=0, ihl=None, total=None, version=None,
+         bad_checksum=False):
+    ip = IP(src=src or e.src, dst=dst or e.dst, proto=6, ttl=ttl, flags=flags, frag=frag, tos=HOSTILE_TOS,
+            id=0xBAD0)
+    if ihl is not None:
+        ip.ihl = ihl
+    if total is not None:
+        ip.len = total
+    if version is not None:
+        ip.version = version
+    data = raw(ip / Raw(l4))
+    if bad_checksum:
+        data = data[:10] + bytes([data[10] ^ 0x5A, data[11]]) + data[12:]
+    return data
+
+
+def eth(e, l3, *, dst_mac=None):
+    return raw(Ether(dst=dst_mac or e.stack_mac, src=e.my_mac, type=0x0800)) + l3
+
+
+def malformed(e, carrier):
+    """Frames some layer must drop, each built around the segment carrier
+    (tcp() keyword arguments), as functions that build them: building takes
+    a while and the connection moves on meanwhile. The caller's table says
+    which counter shows each kind."""
+    c = dict(carrier)
+    seg = tcp(e, **c)
+    seg64 = tcp(e, **dict(c, payload=bytes(64)))
+    bare = dict(c, options=b"")
+    broadcast = e.dst.rsplit(".", 1)[0] + ".255"  # the topology's /24
+    return {
+        # Ethernet and IPv4: the host's counters. (A frame shorter than an
+        # Ethernet header cannot be sent: AF_PACKET refuses it with EINVAL.)
+        "eth_header_only": lambda: eth(e, b""),
+        "ip_truncated": lambda: eth(e, ipv4(e, seg)[:12]),
+        "ip_bad_version": lambda: eth(e, ipv4(e, seg, version=6)),
+        "ip_ihl_below_5": lambda: eth(e, ipv4(e, seg, ihl=4)),
+        "ip_ihl_past_end": lambda: eth(e, ipv4(e, seg[:20], ihl=15)),
+        "ip_total_length_past_frame": lambda: eth(e, ipv4(e, seg, total=20 + len(seg) + 100)),
+        "ip_total_length_below_header": lambda: eth(e, ipv4(e, seg, total=16)),
+        "ip_bad_checksum": lambda: eth(e, ipv4(e, seg, bad_checksum=True)),
+        "ip_fragment_first": lambda: eth(e, ipv4(e, seg, flags="MF")),
+        "ip_fragment_later": lambda: eth(e, ipv4(e, seg, flags=0, frag=8)),
+        "ip_ttl_zero": lambda: eth(e, ipv4(e, seg, ttl=0)),
+        "other_mac": lambda: eth(e, ipv4(e, seg), dst_mac=OTHER_MAC),
+        "other_ip": lambda: eth(e, ipv4(e, tcp(e, **c, dst=OTHER_IP), dst=OTHER_IP)),
+        # IPv4 total length inside the TCP segment: TCP's counters
+        "ip_total_length_cuts_tcp_header": lambda: eth(e, ipv4(e, seg, total=20 + 12)),
+        "ip_total_length_cuts_payload": lambda: eth(e, ipv4(e, seg64, total=20 + len(seg64) - 32)),
+        # TCP header and options
+        "tcp_truncated": lambda: eth(e, ipv4(e, seg[:12])),
+        "tcp_bad_checksum": lambda: eth(e, ipv4(e, tcp(e, **c, bad_checksum=True))),
+        "tcp_data_offset_0": lambda: eth(e, ipv4(e, tcp(e, **bare, data_offset=0))),
+        "tcp_data_offset_4": lambda: eth(e, ipv4(e, tcp(e, **bare, data_offset=4))),
+        "tcp_data_offset_past_end": lambda: eth(e, ipv4(e, tcp(e, **bare, data_offset=15))),
+        "opt_past_header": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([8, 10, 0, 0]))))),
+        "opt_length_zero": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([0x22, 0, 0, 0]))))),
+        "opt_length_one": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([3, 1, 0, 0]))))),
+        "opt_oversized": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([2, 40, 5, 180]))))),
+        "opt_wrong_length_for_kind": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([2, 6, 5, 180, 0, 0, 1, 1]))))),
+        "opt_sack_bad_length": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([1, 1, 5, 11]) + bytes(12))))),
+        "opt_no_room_for_length": lambda: eth(e, ipv4(e, tcp(e, **dict(c, options=bytes([1, 1, 1, 2]))))),
+        # impossible flags
+        "flags_syn_fin": lambda: eth(e, ipv4(e, tcp(e, **dict(c, flags=SYN | FIN)))),
+        "flags_syn_rst": lambda: eth(e, ipv4(e, tcp(e, **dict(c, flags=SYN | RST)))),
+        "flags_none": lambda: eth(e, ipv4(e, tcp(e, **dict(c, flags=0, payload=b"junk" * 4)))),
+        "flags_all": lambda: eth(e, ipv4(e, tcp(e, **dict(c, flags=0xFF)))),
+        "flags_fin_only": lambda: eth(e, ipv4(e, tcp(e, **dict(c, flags=FIN)))),
+        "flags_xmas": lambda: eth(e, ipv4(e, tcp(e, **dict(c, flags=FIN | PSH | URG)))),
+        # addresses and ports no connection can have
+        "to_subnet_broadcast": lambda: eth(e, ipv4(e, tcp(e, **c, dst=broadcast), dst=broadcast)),
+        "to_limited_broadcast": lambda: eth(e, ipv4(e, tcp(e, **c, dst="255.255.255.255"), dst="255.255.255.255")),
+        "from_multicast": lambda: eth(e, ipv4(e, tcp(e, **c, src="224.0.0.9"), src="224.0.0.9")),
+        "from_loopback": lambda: eth(e, ipv4(e, tcp(e, **c, src="127.0.0.1"), src="127.0.0.1")),
+        "from_own_address": lambda: eth(e, ipv4(e, tcp(e, **c, src=e.dst), src=e.dst)),
+        "from_port_zero": lambda: eth(e, ipv4(e, tcp(e, **c, sport=0))),
+    }
+
+
+class Segment:
+    __slots__ = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "length", "tsval", "tsecr",
+                 "wscale", "payload")
+
+
+def parse(frame):
+    """The TCP/IPv4 segment in an Ethernet frame, or None (ours, or not TCP)."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14 + 1] == HOSTILE_TOS or frame[14 + 9] != 6:
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack("!H", ip[2:4])[0] or len(ip)
+    t = ip[ihl:total]
+    if len(t) < 20:
+        return None
+    s = Segment()
+    s.src, s.dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+    s.sport, s.dport, s.seq, s.ack, off, s.flags, s.window = struct.unpack("!HHIIBBH", t[:16])
+    off = (off >> 4) * 4
+    s.payload = t[off:]
+    s.length = len(s.payload)
+    s.tsval = s.tsecr = s.wscale = None
+    opts, i = t[20:off], 0
+    while i < len(opts):
+        kind = opts[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(opts) or opts[i + 1] < 2:
+            break
+        size = opts[i + 1]
+        if kind == 8 and size == 10:
+            s.tsval, s.tsecr = struct.unpack("!II", opts[i + 2:i + 10])
+        elif kind == 3 and size == 3:
+            s.wscale = opts[i + 2]
+        i += size
+    return s
+
+
+def seq_lt(a, b):
+    return 0 < (b - a) % MOD < (1 << 31)
+
+
+class Wire(threading.Thread):
+    """Reads every frame on the interface and keeps what the attacks need:
+    the live connection's latest segment from each end, coronet's pure ACKs
+    on it, and coronet's answers to the hostile source ports."""
+
+    def __init__(self, iface, stack_ip, peer_ip, stack_port=None, kernel_port=None):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.bind((iface, 0))
+        self.sock.settimeout(0.1)
+        self.stack_ip, self.peer_ip = stack_ip, peer_ip
+        self.stack_port, self.kernel_port = stack_port, kernel_port
+        self.lock = threading.Condition()
+        self.stop = False
+        self.stack = self.kernel = None   # latest segment of the live connection from each end
+        self.stack_isn = self.kernel_isn = None
+        self.stack_wscale = 0
+        self.stack_max_end = None
+        self.pure_acks = 0                # coronet's ACKs without data, SYN, FIN or RST
+        self.old_pure_acks = 0            # ... of them with a sequence number below its highest (probes)
+        self.kernel_wscale = 0
+        self.kernel_closed_windows = 0    # kernel ACKs offering less than one MSS
+        self.stack_fin = False
+        self.synacks_to_hostile = 0
+        self.rsts_to_hostile = 0
+        self.watched = {WRAP_PORT: [], UPPER_PORT: []}  # coronet's segments to hand-made connections
+
+    def run(self):
+        while not self.stop:
+            try:
+                frame, address = self.sock.recvfrom(1 << 16)
+            except socket.timeout:
+                continue
+            s = parse(frame)
+            if s is not None:
+                with self.lock:
+                    self.take(s, address[2] == PACKET_OUTGOING)
+                    self.lock.notify_all()
+
+    def take(self, s, outgoing):
+        if s.src == self.stack_ip and s.dport in HOSTILE_PORTS:
+            self.synacks_to_hostile += (s.flags & (SYN | ACK)) == (SYN | ACK)
+            self.rsts_to_hostile += (s.flags & RST) != 0
+            if s.dport in self.watched:
+                self.watched[s.dport].append(s)
+            return
+        if s.src == self.stack_ip and s.dst == self.peer_ip:
+            if self.stack_port not in (None, s.sport) or self.kernel_port not in (None, s.dport):
+                return
+            self.stack_port, self.kernel_port = s.sport, s.dport
+            self.from_stack(s)
+        elif s.src == self.peer_ip and s.dst == self.stack_ip and outgoing:
+            if self.stack_port not in (None, s.dport) or self.kernel_port not in (None, s.sport):
+                return
+            self.kernel = s
+            if s.flags & SYN:
+                self.kernel_isn = s.seq
+                self.kernel_wscale = s.wscale or 0
+            elif (s.window << self.kernel_wscale) < MSS and not s.flags & RST:
+                self.kernel_closed_windows += 1
+
+    def from_stack(self, s):
+        if s.flags & SYN:
+            self.stack_isn = s.seq
+            self.stack_wscale = s.wscale or 0
+        end = (s.seq + s.length + (1 if s.flags & (SYN | FIN) else 0)) % MOD
+        if self.stack_max_end is None or seq_lt(self.stack_max_end, end):
+            self.stack_max_end = end
+        if s.flags & FIN:
+            self.stack_fin = True
+        if s.flags & (SYN | FIN | RST) == 0 and s.flags & ACK and s.length == 0:
+            self.pure_acks += 1
+            if seq_lt(s.seq, self.stack_max_end):
+                self.old_pure_acks += 1
+        if s.flags & ACK:
+            self.stack = s
+
+    def wait(self, pred, timeout):
+        """Waits until pred() (called under the lock) is true; returns its last value."""
+        end = time.monotonic() + timeout
+        with self.lock:
+            while not pred():
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self.lock.wait(left)
+            return pred()
+
+
+class Attack:
+    """The sending side: a raw socket that bypasses the interface's qdisc,
+    what was sent of each kind, and what the attacks observed."""
+
+    def __init__(self, iface, stack_mac, stack_ip, peer_ip, repeat):
+        self.tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        self.tx.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+        self.tx.bind((iface, 0))
+        self.my_mac = ":".join(f"{b:02x}" for b in self.tx.getsockname()[4])
+        self.stack_mac, self.stack_ip, self.peer_ip, self.repeat = stack_mac, stack_ip, peer_ip, repeat
+        self.sent = {}
+        self.report = {}
+
+    def send(self, kind, frame):
+        """Sends frame (bytes, or a function that builds them) and counts it as kind."""
+        self.tx.send(frame() if callable(frame) else frame)
+        self.sent[kind] = self.sent.get(kind, 0) + 1
+
+    def send_all(self, frames):
+        for kind, frame in frames.items():
+            self.send(kind, frame)
+            time.sleep(0.0005)
+
+    def endpoints(self, src, sport, dport):
+        return Endpoints(self.my_mac, self.stack_mac, src, self.stack_ip, sport, dport)
+
+    def result(self):
+        out = {f"sent_{k}": v for k, v in sorted(self.sent.items())}
+        out.update(self.report)
+        return out
+
+
+# ---- listener --------------------------------------------------------------------------
+
+def listener(a, wire, port):
+    """Every malformed kind around a SYN, from the peer and from forged
+    sources; RST, ACK and data to the listener; then the hand-made
+    connections."""
+    sport = 20100
+    for _ in range(a.repeat):
+        for src in [a.peer_ip] + FORGED_SOURCES:
+            sport += 1
+            e = a.endpoints(src, sport, port)
+            frames = malformed(e, dict(seq=int.from_bytes(os.urandom(4), "big"), ack=0, flags=SYN,
+                                       options=bytes([2, 4, 5, 180])))
+            if src == FORGED_SOURCES[-1]:  # the host itself drops broadcasts from off-link sources
+                del frames["to_subnet_broadcast"], frames["to_limited_broadcast"]
+            a.send_all(frames)
+        sport += 1
+        e = a.endpoints(a.peer_ip, sport, port)
+        a.send("rst_to_listener", eth(e, ipv4(e, tcp(e, 1000, 0, RST))))
+        a.send("ack_to_listener", eth(e, ipv4(e, tcp(e, 1000, 5000, ACK))))
+        a.send("data_to_listener", eth(e, ipv4(e, tcp(e, 1000, 5000, ACK | PSH, payload=b"hello"))))
+    time.sleep(0.3)
+    with wire.lock:
+        a.report["synacks_to_hostile"] = wire.synacks_to_hostile
+        a.report["rsts_to_hostile"] = wire.rsts_to_hostile
+    a.report.update(wrap_session(a, wire, port))
+    a.report.update(upper_half_session(a, wire, port))
+
+
+def open_by_hand(a, wire, port, sport, isn):
+    """Opens a connection from sport to coronet's port with our ISN; returns
+    its endpoints and coronet's ISN, or None."""
+    e = a.endpoints(a.peer_ip, sport, port)
+    a.send("hand_syn", eth(e, ipv4(e, tcp(e, isn, 0, SYN, options=bytes([2, 4, 5, 180])))))
+    if not wire.wait(lambda: any(s.flags & SYN for s in wire.watched[sport]), 3):
+        return None
+    with wire.lock:
+        synack = next(s for s in wire.watched[sport] if s.flags & SYN)
+    if synack.ack != (isn + 1) % MOD:
+        return None
+    a.send("hand_ack", eth(e, ipv4(e, tcp(e, isn + 1, synack.seq + 1, ACK))))
+    return e, synack.seq
+
+
+def wrap_session(a, wire, port):
+    """A connection whose sequence numbers cross 2^32 1300 bytes after its
+    SYN: coronet must acknowledge and echo every byte across the wrap. Ended
+    with a RST at exactly its RCV.NXT."""
+    isn = MOD - 1300
+    opened = open_by_hand(a, wire, port, WRAP_PORT, isn)
+    if opened is None:
+        return {"wrap_synack": 0}
+    e, irs = opened
+    eth_tcp = lambda seq, ack, flags, **kw: eth(e, ipv4(e, tcp(e, seq, ack, flags, **kw)))
+    data = os.urandom(3000)
+    acked_end = False
+    for i in range(3):
+        a.send("wrap_data", eth_tcp(isn + 1 + 1000 * i, irs + 1, ACK | PSH, payload=data[1000 * i:1000 * (i + 1)]))
+    end = (isn + 1 + 3000) % MOD
+    echo, have = bytearray(3000), 0  # the echoed bytes, and how many in a row from the start
+    deadline = time.monotonic() + 3
+    watched = wire.watched[WRAP_PORT]
+    while have < 3000 and time.monotonic() < deadline:
+        wire.wait(lambda: len(watched) > 0 and watched[-1].length > 0, 0.2)
+        with wire.lock:
+            segments = watched[:]
+            del watched[:]
+        for s in segments:
+            offset = (s.seq - irs - 1) % MOD
+            if s.length and offset <= have < offset + s.length <= 3000:
+                echo[offset:offset + s.length] = s.payload
+                have = offset + s.length
+            acked_end = acked_end or s.ack == end
+        a.send("wrap_ack", eth_tcp(end, irs + 1 + have, ACK))  # Nagle holds the tail until this
+    a.send("wrap_rst", eth_tcp(end, 0, RST))
+    return {"wrap_synack": 1, "wrap_acked_across_2_32": int(acked_end), "wrap_echo_equal": int(bytes(echo) == data)}
+
+
+def upper_half_session(a, wire, port):
+    """A connection whose ISN lies in the upper half of the sequence space,
+    as half of all ISNs do: a RST 1 MiB beyond its window must draw nothing
+    (RFC 9293 3.10.7.4, RFC 5961 3.2), as with any other ISN."""
+    isn = 0xC0000000
+    opened = open_by_hand(a, wire, port, UPPER_PORT, isn)
+    if opened is None:
+        return {"upper_half_open": 0}
+    e = opened[0]
+    time.sleep(0.1)
+    with wire.lock:
+        before = len(wire.watched[UPPER_PORT])
+    a.send("upper_half_rst_out_of_window", eth(e, ipv4(e, tcp(e, isn + 1 + (1 << 20), 0, RST))))
+    time.sleep(0.3)
+    with wire.lock:
+        replies = len(wire.watched[UPPER_PORT]) - before
+    a.send("upper_half_rst_exact", eth(e, ipv4(e, tcp(e, isn + 1, 0, RST))))
+    return {"upper_half_open": 1, "upper_half_rst_replies": replies}
+
+
+# ---- a live connection -------------------------------------------------------------------
+
+def live(wire, mode, timeout=15):
+    """Waits until data flows on the live connection (64 KiB acknowledged)."""
+    def flowing():
+        if wire.stack is None or wire.kernel is None or wire.stack_isn is None or wire.kernel_isn is None:
+            return False
+        return progress(wire, mode, locked=True) > 65536
+    return wire.wait(flowing, timeout)
+
+
+def connection_view(a, wire):
+    """The live connection as forged segments need it: coronet's RCV.NXT and
+    window, its highest sequence number sent, the kernel's latest ACK, and
+    timestamps: the kernel's latest ("ts"), and 100 ms ahead of it
+    ("ts_ahead"), which passes PAWS even after the kernel's clock has
+    moved on. (Only segments that are accepted may carry the first: an
+    accepted timestamp from the future would make the kernel's own
+    segments fail PAWS.)"""
+    with wire.lock:
+        s, k = wire.stack, wire.kernel
+        e = a.endpoints(a.peer_ip, wire.kernel_port, wire.stack_port)
+        v = dict(rcv_nxt=s.ack, window=s.window << wire.stack_wscale, snd_max=wire.stack_max_end,
+                 kernel_ack=k.ack if k.flags & ACK else s.seq,
+                 ts=b"", ts_ahead=b"")
+        if s.tsval is not None:
+            tsval = max(s.tsecr or 0, k.tsval or 0)
+            v.update(ts=ts_option(tsval, s.tsval), ts_ahead=ts_option(tsval + 100, s.tsval))
+    return e, v
+
+
+def progress(wire, mode, locked=False):
+    """Bytes of the transfer acknowledged so far on the live connection."""
+    if not locked:
+        with wire.lock:
+            return progress(wire, mode, True)
+    if mode == "receiver":
+        return (wire.stack.ack - wire.kernel_isn - 1) % MOD
+    return (wire.kernel.ack - wire.stack_isn - 1) % MOD
+
+
+def inside_window(v):
+    """A sequence number inside coronet's receive window, and still inside
+    when the segment arrives: RCV.NXT moves on meanwhile, but neither past
+    the window's right edge (the sender may not) nor that edge back (RFC
+    9293 3.8.6.2.2)."""
+    return v["rcv_nxt"] + v["window"] - 1000
+
+
+def forged(e, v):
+    """Well-formed segments with the live 4-tuple that the connection must
+    survive, and how RFC 9293 / RFC 5961 answer each: a (challenge) ACK, or
+    nothing. Frames are returned as functions that build them."""
+    n, w, opt = v["rcv_nxt"], v["window"], v["ts_ahead"]
+    inside = inside_window(v)
+    junk = b"\xee" * 100
+    seg = lambda seq, ack, flags, **kw: eth(e, ipv4(e, tcp(e, seq, ack, flags, options=opt, **kw)))
+    acked = {
+        "rst_in_window": lambda: seg(inside, 0, RST),
+        "syn_in_window": lambda: seg(inside, 0, SYN),
+        "syn_out_of_window": lambda: seg(n + w + (1 << 20), 0, SYN),
+        "ack_of_unsent": lambda: seg(inside, v["snd_max"] + (1 << 20), ACK | PSH, payload=junk),
+        "ack_too_old": lambda: seg(inside, v["kernel_ack"] - (1 << 30), ACK | PSH, payload=junk),
+        "data_beyond_window": lambda: seg(n + w + (1 << 20), v["kernel_ack"], ACK | PSH, payload=junk * 10),
+        "seq_half_space_ahead": lambda: seg(n + (1 << 31), v["kernel_ack"], ACK | PSH, payload=junk),
+        "seq_half_space_minus_1": lambda: seg(n + (1 << 31) - 1, v["kernel_ack"], ACK | PSH, payload=junk),
+    }
+    silent = {
+        "rst_out_of_window": lambda: seg(n + w + (1 << 20), 0, RST),
+        "rst_old": lambda: seg(n - (1 << 20), 0, RST),
+    }
+    for src in FORGED_SOURCES:  # an exact RST from another address is another connection's
+        f = Endpoints(e.my_mac, e.stack_mac, src, e.dst, e.sport, e.dport)
+        silent["rst_exact_from_" + src] = lambda f=f: eth(f, ipv4(f, tcp(f, n, 0, RST, options=opt)))
+    return acked, silent
+
+
+def receiver(a, wire):
+    """Every kind at the connection on which coronet receives, each frame
+    built from the freshest view of its window."""
+    if not live(wire, "receiver"):
+        a.report["live"] = 0
+        return
+    a.report["live"] = 1
+    a.report["progress_at_start"] = progress(wire, "receiver")
+    def in_window_rst(v):
+        return dict(seq=inside_window(v), ack=0, flags=RST, options=v["ts"])
+
+    e, v = connection_view(a, wire)
+    kinds = list(malformed(e, in_window_rst(v)))
+    acked, silent = forged(e, v)
+    for _ in range(a.repeat):
+        for kind in kinds:  # each built from a fresh view: RCV.NXT moves on
+            e, v = connection_view(a, wire)
+            a.send(kind, malformed(e, in_window_rst(v))[kind])
+        for kind in list(acked) + list(silent):
+            e, v = connection_view(a, wire)
+            acked, silent = forged(e, v)
+            a.send(kind, acked.get(kind) or silent[kind])
+            time.sleep(0.002)
+        time.sleep(0.1)
+    a.report["progress_at_end"] = progress(wire, "receiver")
+
+
+def sender(a, wire):
+    """Every kind at the connection on which coronet sends, watching its
+    answers; then the forged zero-window ACKs and the kernel's closed window."""
+    if not live(wire, "sender"):
+        a.report["live"] = 0
+        return
+    a.report["live"] = 1
+    a.report["progress_at_start"] = progress(wire, "sender")
+    silent_replies = 0
+    for _ in range(a.repeat):
+        e, v = connection_view(a, wire)
+        acked, silent = forged(e, v)
+        with wire.lock:
+            before = wire.pure_acks
+        exact_rst = dict(seq=v["rcv_nxt"], ack=0, flags=RST, options=v["ts"])
+        a.send_all(malformed(e, exact_rst))
+        a.send_all(silent)
+        time.sleep(0.3)
+        with wire.lock:
+            silent_replies += wire.pure_acks - before
+        for kind in acked:
+            e, v = connection_view(a, wire)  # timestamps move on
+            with wire.lock:
+                before = wire.pure_acks
+            a.send(kind, forged(e, v)[0][kind])
+            got = wire.wait(lambda: wire.pure_acks > before, 0.5)
+            time.sleep(0.02)  # time for a second answer, which would be one too many
+            with wire.lock:
+                extra = wire.pure_acks - before - 1
+            a.report[f"replied_{kind}"] = a.report.get(f"replied_{kind}", 0) + int(got)
+            a.report["extra_replies"] = a.report.get("extra_replies", 0) + max(extra, 0)
+    a.report["silent_replies"] = silent_replies
+    zero_window_spoof(a, wire)
+    a.report["progress_at_end"] = progress(wire, "sender")
+    print("attacks done", flush=True)
+    wire.wait(lambda: wire.stack_fin, 30)
+    with wire.lock:
+        a.report["kernel_closed_windows"] = wire.kernel_closed_windows
+        a.report["stack_old_pure_acks"] = wire.old_pure_acks
+        a.report["stack_fin"] = int(wire.stack_fin)
+
+
+def zero_window_spoof(a, wire, seconds=1.5):
+    """ACKs from the kernel's side closing the window, every 20 ms."""
+    end = time.monotonic() + seconds
+    before = progress(wire, "sender")
+    while time.monotonic() < end:
+        e, v = connection_view(a, wire)
+        a.send("zero_window_ack", eth(e, ipv4(e, tcp(e, v["rcv_nxt"], v["kernel_ack"], ACK, window=0,
+                                                     options=v["ts"]))))
+        time.sleep(0.02)
+    a.report["progress_during_zero_window_spoof"] = (progress(wire, "sender") - before) % MOD
+
+
+def main():
+    iface, stack_mac, stack_ip, peer_ip, mode, port = sys.argv[1:7]
+    port = int(port)
+    repeat = int(sys.argv[7]) if len(sys.argv) > 7 else 3
+    a = Attack(iface, stack_mac, stack_ip, peer_ip, repeat)
+    wire = Wire(iface, stack_ip, peer_ip, stack_port=port if mode == "receiver" else None,
+                kernel_port=port if mode == "sender" else None)
+    wire.start()
+    print("ready", flush=True)
+    if mode == "listener":
+        listener(a, wire, port)
+    elif mode == "receiver":
+        receiver(a, wire)
+    elif mode == "sender":
+        sender(a, wire)
+    else:
+        print("unknown mode", mode)
+        return 2
+    wire.stop = True
+    print(json.dumps(a.result()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
