@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
         ("stats", "at exit, print the stack's and the connection's counters to stderr as one JSON line")
         ("host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")
         ("port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
-    cl.options.add(own).add(apps::common_description(common));
+    cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     cl.positional.add("host", 1).add("port", 1);
     const auto vm = apps::parse_or_exit(argc, argv, cl, common);
     if (vm.count("listen")) {
