@@ -75,11 +75,17 @@ tcb::input_result tcb::input(const wire::tcp_view& seg) {
     const auto& ts = seg.options().timestamp;
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate.
     if (ts_ok_ && ts && !seg.has(rst) && static_cast<std::int32_t>(ts->first - ts_recent_) < 0) {
+        ++stats_.paws_rejected;
         send_ack();
         return r;
     }
     if (!acceptable(seg)) {
-        if (!seg.has(rst)) send_ack();
+        if (seg.has(rst)) {
+            ++stats_.rst_ignored;
+        } else {
+            ++stats_.out_of_window;
+            send_ack();
+        }
         return r;
     }
     if (seg.has(rst)) {
@@ -130,10 +136,12 @@ bool tcb::check_ack(const wire::tcp_view& seg) {
         retries_ = 0;
     }
     if (a > snd_max_) {  // acknowledges something not yet sent
+        ++stats_.ack_of_unsent;
         send_ack();
         return false;
     }
     if (a < snd_una_ - max_snd_wnd_) {  // too old to be believed (RFC 5961 5.2)
+        ++stats_.ack_too_old;
         send_ack();
         return false;
     }

@@ -183,6 +183,7 @@ void tcb::on_rto() {
 // A zero-window probe: an old sequence number the peer must ACK with its window.
 void tcb::on_persist() {
     ++probes_;
+    ++stats_.persist_probes;
     send_segment(snd_una_ - 1, ack, 0, 0);
     const auto backoff = rtt_.rto() * (1u << std::min(probes_, 6u));
     persist_at_ = ex_.now() + std::min<runtime::duration>(backoff, std::chrono::seconds(60));

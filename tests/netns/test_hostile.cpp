@@ -83,6 +83,17 @@ void expect_each_drop_counted(const std::string& counters, const std::string& re
     BOOST_TEST(field(counters, "dev_rx_kernel_drops") == 0);
 }
 
+// The connection counts each refused kind at least as often as it was forged
+// (the kernel's own retransmissions may add to out_of_window).
+void expect_refusals_counted(const std::string& counters, const std::string& report) {
+    BOOST_TEST(field(counters, "conn_out_of_window") >=
+               sent(report, {"syn_out_of_window", "data_beyond_window", "seq_half_space_ahead", "seq_half_space_minus_1"}));
+    BOOST_TEST(field(counters, "conn_rst_ignored") >= sent(report, {"rst_out_of_window", "rst_old"}));
+    BOOST_TEST(field(counters, "conn_ack_of_unsent") >= sent(report, {"ack_of_unsent"}));
+    BOOST_TEST(field(counters, "conn_ack_too_old") >= sent(report, {"ack_too_old"}));
+    BOOST_TEST(sent(report, {"syn_out_of_window", "rst_out_of_window", "ack_of_unsent", "ack_too_old"}) > 0);
+}
+
 std::vector<std::string> hostile_py(const topology& t, const std::string& mode, int port) {
     return {"ip", "netns", "exec", t.ns_peer, "/usr/bin/python3",
             std::string(CORONET_SOURCE_DIR) + "/tests/netns/hostile.py", t.if_peer, t.stack_mac(), t.stack_ip,
@@ -196,6 +207,7 @@ BOOST_AUTO_TEST_CASE(kernel_sends_24_mib_to_coronet_cat_through_hostile_segments
     // RFC 5961 3.2, 4.2: each in-window RST or SYN drew a challenge ACK, none was rate-limited.
     BOOST_TEST(field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
     BOOST_TEST(field(counters, "tcp_challenge_acks_limited") == 0);
+    expect_refusals_counted(counters, report);
 }
 
 BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_long_zero_window) {
@@ -240,6 +252,7 @@ BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_lon
     BOOST_TEST(field(report, "silent_replies") == 0);
     BOOST_TEST(field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
     BOOST_TEST(field(counters, "tcp_challenge_acks_limited") == 0);
+    expect_refusals_counted(counters, report);
     // The kernel's window stayed closed (below one MSS) for a while, and
     // coronet carried on once it opened.
     BOOST_TEST(field(report, "kernel_closed_windows") > 0);

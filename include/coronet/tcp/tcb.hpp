@@ -64,6 +64,12 @@ struct connection_stats {
     std::uint64_t segments_sent = 0, segments_received = 0;
     std::uint64_t retransmits = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t dup_acks = 0, ooo_segments = 0, challenge_acks = 0;
+    // Segments refused by RFC 9293 3.10.7.4 / RFC 5961 / RFC 7323 (each answered
+    // with an ACK except the RSTs): outside the receive window, an RST outside
+    // it, an ACK of data never sent, an ACK older than the largest window,
+    // an old timestamp (PAWS). And zero/small-window probes sent.
+    std::uint64_t out_of_window = 0, rst_ignored = 0, ack_of_unsent = 0, ack_too_old = 0, paws_rejected = 0;
+    std::uint64_t persist_probes = 0;
 };
 
 class tcb : public std::enable_shared_from_this<tcb> {
