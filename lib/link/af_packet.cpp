@@ -69,7 +69,10 @@ struct af_packet_device::tx_slot final : runtime::io_operation {
 };
 
 af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
-    : loop_(loop), opts_(std::move(opts)), tx_pool_(opts_.tx_slots, opts_.tx_buffer_size, packet_headroom) {
+    : loop_(loop),
+      opts_(std::move(opts)),
+      tx_pool_(opts_.tx_slots, opts_.tx_buffer_size, packet_headroom),
+      tx_large_pool_(opts_.tx_large_buffers, opts_.tx_large_buffer_size, packet_headroom) {
     const unsigned ifindex = if_nametoindex(opts_.ifname.c_str());
     if (ifindex == 0) fail("interface '" + opts_.ifname + "'");
     fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
@@ -189,7 +192,10 @@ const device_counters& af_packet_device::counters() const {
     return counters_;
 }
 
-std::optional<packet> af_packet_device::allocate() {
+std::optional<packet> af_packet_device::allocate(std::size_t wanted) {
+    if (wanted > opts_.tx_buffer_size - packet_headroom) {
+        if (auto big = tx_large_pool_.get()) return big;  // else an MTU-sized one will do
+    }
     auto p = tx_pool_.get();
     if (!p) ++counters_.tx_dropped;
     return p;

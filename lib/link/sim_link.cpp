@@ -25,7 +25,8 @@ public:
     void start(frame_sink& sink) override { sink_ = &sink; }
     const device_counters& counters() const override { return counters_; }
 
-    std::optional<packet> allocate() override {
+    using device::allocate;
+    std::optional<packet> allocate(std::size_t) override {
         auto p = pool_.get();
         if (!p) ++counters_.tx_dropped;
         return p;

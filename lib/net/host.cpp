@@ -18,6 +18,7 @@ host::host(runtime::executor& ex, link::device& dev, host_config cfg)
       cfg_(cfg),
       mac_(cfg.mac.value_or(dev.mac())),
       mtu_(cfg.mtu ? std::min(cfg.mtu, dev.mtu()) : dev.mtu()),
+      offload_(cfg.offload && dev.supports_offload()),
       netmask_(cfg.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - cfg.prefix_len)),
       arp_(cfg.arp) {
     arp_timer_.on_expire = &arp_timer_fired;
@@ -40,8 +41,8 @@ void host::set_handler(std::uint8_t protocol, ipv4_handler* h) {
     if (protocol == wire::ip_proto::tcp) tcp_ = h;
 }
 
-std::optional<link::packet> host::allocate() {
-    auto p = dev_.allocate();
+std::optional<link::packet> host::allocate(std::size_t wanted) {
+    auto p = dev_.allocate(offload_ ? wanted : 0);
     if (!p) ++counters_.tx_no_buffer;
     return p;
 }
@@ -160,10 +161,13 @@ std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, link::pac
         }
         next_hop = *cfg_.gateway;
     }
-    if (l4.size() + wire::ipv4_repr::header_len > mtu_ && l4.offload.gso_size == 0) {
+    const std::size_t max_len = l4.offload.gso_size > 0 ? wire::ipv4_repr::max_packet_len : mtu_;
+    if (l4.size() + wire::ipv4_repr::header_len > max_len) {
         ++counters_.tx_too_big;
         return std::make_error_code(std::errc::message_size);
     }
+    // The transport counted csum_start from its own header; the device counts from the frame's.
+    if (l4.offload.checksum_partial) l4.offload.csum_start += ethernet_repr::header_len + wire::ipv4_repr::header_len;
     wire::ipv4_repr ip{};
     ip.src = cfg_.address;
     ip.dst = dst;

@@ -12,6 +12,10 @@ using namespace wire::tcp_flag;
 namespace {
 // How long a segment that found no free frame waits before output() tries again.
 constexpr auto tx_retry_delay = std::chrono::milliseconds(1);
+// A TCP header with the most options.
+constexpr std::size_t max_header_len = 60;
+// Where the checksum sits in the TCP header.
+constexpr std::uint16_t checksum_offset = 16;
 }  // namespace
 
 std::uint16_t tcb::advertised_window() {
@@ -26,8 +30,8 @@ std::uint16_t tcb::advertised_window() {
     return static_cast<std::uint16_t>(std::min<std::size_t>(wnd >> rcv_wscale_, 65535));
 }
 
-bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
-    auto p = layer_.host().allocate();
+std::optional<link::packet> tcb::frame_for(std::uint8_t flags, std::size_t payload) {
+    auto p = layer_.host().allocate(max_header_len + payload);
     if (!p) {
         // Every frame is in flight to the kernel: retry shortly, the ACK
         // included, rather than waiting for a timer that may not be armed.
@@ -37,8 +41,22 @@ bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::s
             if (flags & ack) ack_now_ = true;
             if (tx_retry_at_ == never) tx_retry_at_ = ex_.now() + tx_retry_delay;
         }
-        return false;
     }
+    return p;
+}
+
+std::size_t tcb::max_frame_payload() const noexcept {
+    if (!layer_.host().offload()) return snd_mss_;
+    constexpr std::size_t room = wire::ipv4_repr::max_packet_len - wire::ipv4_repr::header_len - max_header_len;
+    return std::max<std::size_t>(room / snd_mss_, 1) * snd_mss_;
+}
+
+bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
+    auto p = frame_for(flags, len);
+    return p && send_segment(std::move(*p), seq, flags, offset, len);
+}
+
+bool tcb::send_segment(link::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
     wire::tcp_repr h{};
     h.src_port = id_.local_port;
     h.dst_port = id_.remote_port;
@@ -55,10 +73,17 @@ bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::s
         h.options.timestamp = {{ts_now(), ts_recent_}};
     }
     const std::size_t hlen = h.header_len();
-    if (p->tailroom() < hlen + len) return false;
-    auto segment = p->put(hlen + len);
+    if (frame.tailroom() < hlen + len) return false;
+    auto segment = frame.put(hlen + len);
     if (len > 0) sndbuf_.peek(offset, segment.subspan(hlen, len));
-    h.emit(segment, id_.local, id_.remote);
+    if (layer_.host().offload()) {
+        // The device fills in the checksum (and cuts a long segment into MSS-sized ones).
+        frame.offload = {.checksum_partial = true, .csum_start = 0, .csum_offset = checksum_offset,
+                      .gso_size = len > snd_mss_ ? snd_mss_ : std::uint16_t{0}};
+        h.emit(segment, id_.local, id_.remote, wire::checksum_mode::skip);
+    } else {
+        h.emit(segment, id_.local, id_.remote);
+    }
     if (flags & ack) {
         last_ack_sent_ = rcv_nxt_;
         delack_at_ = never;
@@ -71,7 +96,7 @@ bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::s
     ++stats_.segments_sent;
     ++layer_.counters_.segments_out;
     last_send_ = ex_.now();
-    layer_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(*p));
+    layer_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(frame));
     return true;
 }
 
@@ -107,7 +132,19 @@ void tcb::output() {
             const std::size_t avail = unsent();
             const std::uint32_t in_flight = flight_size();
             const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
-            const std::size_t len = std::min<std::size_t>({avail, snd_mss_, usable});
+            std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
+            std::optional<link::packet> frame;
+            if (len > snd_mss_) {
+                // Several segments in one offload frame: as many as its buffer holds,
+                // and a short last one only where a short segment may go on its own
+                // (the rule below, with the frame's full segments in flight).
+                frame = frame_for(ack, len);
+                if (!frame) break;
+                const std::size_t room = frame->tailroom() - max_header_len;
+                if (len > room) len = room / snd_mss_ * snd_mss_;
+                const bool tail_may_go = len == avail && (!nagle_ || (fin_queued_ && fin_state));
+                if (len > snd_mss_ && len % snd_mss_ != 0 && !tail_may_go) len -= len % snd_mss_;
+            }
             const bool fin_now = fin_queued_ && fin_state && len == avail && (!fin_seq_ || snd_nxt_ + static_cast<std::uint32_t>(len) == *fin_seq_) &&
                                  snd_nxt_ <= data_start() + static_cast<std::uint32_t>(sndbuf_.size());
             if (len == 0 && !fin_now) break;
@@ -120,7 +157,10 @@ void tcb::output() {
             std::uint8_t flags = ack;
             if (len > 0 && len == avail) flags |= psh;
             if (fin_now) flags |= fin;
-            if (!send_segment(snd_nxt_, flags, static_cast<std::uint32_t>(snd_nxt_ - data_start()), len)) break;
+            const std::size_t offset = static_cast<std::uint32_t>(snd_nxt_ - data_start());
+            if (!(frame ? send_segment(std::move(*frame), snd_nxt_, flags, offset, len)
+                        : send_segment(snd_nxt_, flags, offset, len)))
+                break;
             if (!ts_ok_ && !rtt_timing_ && snd_nxt_ == snd_max_ && len > 0) {
                 rtt_timing_ = true;
                 rtt_seq_ = snd_nxt_;

@@ -25,7 +25,7 @@ bool tracing() {
 tap_device::tap_device(std::size_t frames, std::uint16_t mtu)
     : mtu_(mtu), pool_(frames, mtu + 14 + link::packet_headroom, link::packet_headroom) {}
 
-std::optional<link::packet> tap_device::allocate() {
+std::optional<link::packet> tap_device::allocate(std::size_t) {
     auto p = pool_.get();
     if (!p) ++counters_.tx_dropped;
     return p;

@@ -35,7 +35,8 @@ public:
     std::uint16_t mtu() const override { return mtu_; }
     std::string name() const override { return "tap"; }
     void start(link::frame_sink& sink) override { sink_ = &sink; }
-    std::optional<link::packet> allocate() override;
+    using link::device::allocate;
+    std::optional<link::packet> allocate(std::size_t wanted) override;
     void transmit(link::packet frame) override;
     const link::device_counters& counters() const override { return counters_; }
 

@@ -24,6 +24,10 @@ struct af_packet_options {
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
     unsigned tx_slots = 512;                 // frames in flight
     std::size_t tx_buffer_size = 2048;       // an MTU-sized frame and headroom
+    // Buffers for TCP segmentation-offload super-frames (up to a 64 KiB IP
+    // packet each), handed out when a sender asks for more than an MTU.
+    unsigned tx_large_buffers = 64;
+    std::size_t tx_large_buffer_size = 65536 + 256;
 };
 
 class af_packet_device final : public device {
@@ -38,7 +42,8 @@ public:
     std::string name() const override { return opts_.ifname; }
     bool supports_offload() const override { return true; }
     void start(frame_sink& sink) override;
-    std::optional<packet> allocate() override;
+    using device::allocate;
+    std::optional<packet> allocate(std::size_t wanted) override;
     void transmit(packet frame) override;
     // Also collects the kernel's drop count (PACKET_STATISTICS, reset on read).
     const device_counters& counters() const override;
@@ -66,8 +71,9 @@ private:
     std::unique_ptr<rx_op> rx_;
     bool rx_armed_ = false;
 
-    // TX: a pool of frame buffers and the slots of sends in flight.
+    // TX: pools of frame buffers (MTU-sized and GSO-sized) and the slots of sends in flight.
     packet_pool tx_pool_;
+    packet_pool tx_large_pool_;
     std::vector<std::unique_ptr<tx_slot>> tx_slots_;
     std::vector<tx_slot*> tx_free_;
 };

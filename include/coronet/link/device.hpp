@@ -52,8 +52,12 @@ public:
     // Starts delivering received frames to sink (which must outlive the device).
     virtual void start(frame_sink& sink) = 0;
     // An empty packet with headroom for every header, or nullopt when the
-    // transmit pool is exhausted (counted as tx_dropped).
-    virtual std::optional<packet> allocate() = 0;
+    // transmit pool is exhausted (counted as tx_dropped). Its tailroom is an
+    // MTU-sized frame's; a device with segmentation offload may hand out a
+    // larger one when `wanted` bytes are asked for (the caller checks
+    // tailroom()).
+    virtual std::optional<packet> allocate(std::size_t wanted) = 0;
+    std::optional<packet> allocate() { return allocate(0); }
     // Sends one complete Ethernet frame; a frame that cannot be queued is
     // dropped and counted.
     virtual void transmit(packet frame) = 0;

@@ -44,7 +44,8 @@ public:
     std::string name() const override { return inner_.name(); }
     bool supports_offload() const override { return inner_.supports_offload(); }
     void start(frame_sink& sink) override;
-    std::optional<packet> allocate() override { return inner_.allocate(); }
+    using device::allocate;
+    std::optional<packet> allocate(std::size_t wanted) override { return inner_.allocate(wanted); }
     void transmit(packet frame) override;
     const device_counters& counters() const override { return inner_.counters(); }
 

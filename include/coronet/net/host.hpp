@@ -22,6 +22,10 @@ struct host_config {
     std::optional<address_v4> gateway;
     std::optional<wire::mac_address> mac;  // default: the device's
     std::uint16_t mtu = 0;                 // 0: the device's
+    // Let transports hand checksums and segmentation to the device when it
+    // can (AF_PACKET with PACKET_VNET_HDR): TCP then sends up to 64 KiB per
+    // frame. Off: every frame is MTU-sized and checksummed here.
+    bool offload = true;
     arp_config arp;
 };
 
@@ -61,8 +65,14 @@ public:
     void start();
 
     // A packet for a transport payload (headroom for IP and Ethernet), or
-    // nullopt when the device's pool is exhausted.
-    std::optional<link::packet> allocate();
+    // nullopt when the device's pool is exhausted. Asking for more than an
+    // MTU (`wanted` bytes) may give a segmentation-offload frame; check tailroom().
+    std::optional<link::packet> allocate(std::size_t wanted = 0);
+    // Whether transports may ask for checksum and segmentation offload
+    // (packet::offload with checksum_partial, csum_start counted from the
+    // transport header, and gso_size): the device supports it and the
+    // configuration allows it.
+    bool offload() const noexcept { return offload_; }
     // Sends l4 (the transport header and payload at data()) to dst. Errors:
     // network_unreachable (no route), no_buffer_space (ARP queue full),
     // message_size (over the MTU). A frame waiting for ARP is not an error.
@@ -102,6 +112,7 @@ private:
     host_config cfg_;
     wire::mac_address mac_;
     std::uint16_t mtu_;
+    bool offload_;
     std::uint32_t netmask_;
     std::uint16_t next_ident_ = 1;
     arp_cache arp_;

@@ -6,6 +6,7 @@
 // by step (input.cpp); sending, retransmission and windows are in output.cpp.
 #pragma once
 
+#include <coronet/link/packet.hpp>
 #include <coronet/runtime/executor.hpp>
 #include <coronet/tcp/byte_ring.hpp>
 #include <coronet/tcp/config.hpp>
@@ -186,6 +187,13 @@ private:
     // output (output.cpp)
     void output();
     bool send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
+    bool send_segment(link::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
+    // A frame for a segment of `payload` bytes (a segmentation-offload one if
+    // the device has it), or nullopt with a retry scheduled.
+    std::optional<link::packet> frame_for(std::uint8_t flags, std::size_t payload);
+    // The most payload one frame carries: an MSS, or with segmentation
+    // offload as many MSS as fit in a 64 KiB IP packet.
+    std::size_t max_frame_payload() const noexcept;
     void send_ack() { send_segment(snd_nxt_, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     seq32 data_start() const noexcept { return snd_una_ == iss_ ? iss_ + 1 : snd_una_; }

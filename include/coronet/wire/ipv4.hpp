@@ -63,6 +63,7 @@ struct ipv4_repr {
     std::uint8_t dscp_ecn = 0;
     std::uint16_t payload_len = 0;
     static constexpr std::size_t header_len = 20;
+    static constexpr std::size_t max_packet_len = 65535;
 
     // The fields of view (options dropped; payload_len from its payload()).
     static ipv4_repr from(const ipv4_view& view);
