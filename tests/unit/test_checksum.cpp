@@ -3,6 +3,7 @@
 
 #include <coronet/wire/checksum.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -140,6 +141,64 @@ BOOST_AUTO_TEST_CASE(pseudo_header_sums_like_its_twelve_bytes) {
     wire::add_pseudo_header(acc, src, dst, 6, 0x0123);
     const auto bytes = octets({0xc0, 0xa8, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, 0x00, 0x06, 0x01, 0x23});
     BOOST_TEST(acc.fold() == reference_fold(bytes));
+}
+
+BOOST_AUTO_TEST_CASE(sum_matches_reference_for_random_lengths_and_offsets_up_to_jumbo_and_gso_sizes) {
+    // Past the 64-byte blocks and the word tail of the bulk loop, at every start alignment.
+    std::mt19937 rng(791);
+    const auto buffer = random_bytes(rng, 70000 + 64);
+    for (int round = 0; round < 400; ++round) {
+        const std::size_t start = rng() % 64;
+        const std::size_t len = round % 2 == 0 ? rng() % 70001 : rng() % 300;
+        const wire::bytes piece = wire::bytes(buffer).subspan(start, len);
+        wire::checksum_acc acc;
+        acc.add(piece);
+        BOOST_TEST_REQUIRE(acc.fold() == reference_fold(piece));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(all_ones_at_odd_lengths_and_starts_folds_like_reference) {
+    // Every word 0xffff: the most carries the fold can meet.
+    const std::vector<std::byte> ones(9000 + 8, std::byte{0xff});
+    for (const std::size_t start : {0u, 1u, 2u, 3u, 5u}) {
+        for (const std::size_t len : {1u, 63u, 64u, 65u, 1459u, 1460u, 1461u, 8999u, 9000u}) {
+            const wire::bytes piece = wire::bytes(ones).subspan(start, len);
+            wire::checksum_acc acc;
+            acc.add(piece);
+            BOOST_TEST_REQUIRE(acc.fold() == reference_fold(piece));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(zero_bytes_fold_to_zero_and_one_set_bit_does_not) {
+    std::vector<std::byte> zeros(1500);
+    wire::checksum_acc all_zero;
+    all_zero.add(zeros);
+    BOOST_TEST(all_zero.fold() == 0);
+    BOOST_TEST(all_zero.finish() == 0xffff);
+
+    zeros[1499] = std::byte{0x01};  // low half of the last word
+    wire::checksum_acc one_bit;
+    one_bit.add(zeros);
+    BOOST_TEST(one_bit.fold() == 0x0001);
+}
+
+BOOST_AUTO_TEST_CASE(large_buffer_split_at_random_points_sums_like_one_span) {
+    std::mt19937 rng(1624);
+    const auto buffer = random_bytes(rng, 20000);
+    wire::checksum_acc whole;
+    whole.add(buffer);
+    for (int round = 0; round < 50; ++round) {
+        wire::checksum_acc pieces;
+        std::size_t at = 0;
+        while (at < buffer.size()) {
+            const std::size_t n = std::min<std::size_t>(rng() % 3000, buffer.size() - at);
+            pieces.add(wire::bytes(buffer).subspan(at, n));  // odd pieces shift the rest off word alignment
+            at += n;
+        }
+        BOOST_TEST_REQUIRE(pieces.fold() == whole.fold());
+        BOOST_TEST_REQUIRE(pieces.fold() == reference_fold(buffer));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(checksum_update_matches_rfc1624_example) {
