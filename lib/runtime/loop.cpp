@@ -20,7 +20,7 @@ __kernel_timespec to_timespec(duration d) {
 }
 }  // namespace
 
-loop::loop(loop_options opts) {
+loop::loop(loop_options opts) : busy_poll_(opts.busy_poll) {
     int rc = -1;
     if (opts.defer_taskrun) {
         io_uring_params p{};
@@ -55,7 +55,10 @@ void loop::run_once(bool block) {
     ++counters_.iterations;
     ++counters_.submits;
     const timer_node* next = timers().top();
-    if (!block || has_ready() || (next && next->deadline <= now())) {
+    const auto t = now();
+    const bool spin = busy_poll_ > duration::zero() && t - last_work_ < busy_poll_;
+    if (!block || spin || has_ready() || (next && next->deadline <= t)) {
+        if (block && spin && !has_ready()) ++counters_.busy_polls;
         io_uring_submit_and_get_events(&ring_);
     } else {
         io_uring_cqe* cqe = nullptr;
@@ -66,11 +69,11 @@ void loop::run_once(bool block) {
             io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
         }
     }
-    reap();
+    if (reap() > 0 && busy_poll_ > duration::zero()) last_work_ = now();
     run_ready();
 }
 
-void loop::reap() {
+unsigned loop::reap() {
     io_uring_cqe* cqe;
     unsigned head;
     unsigned count = 0;
@@ -80,6 +83,7 @@ void loop::reap() {
     }
     io_uring_cq_advance(&ring_, count);
     counters_.completions += count;
+    return count;
 }
 
 // ---- driving the loop from another event loop ---------------------------

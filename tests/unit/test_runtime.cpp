@@ -277,6 +277,52 @@ BOOST_AUTO_TEST_CASE(loop_completes_io_uring_operations) {
     BOOST_TEST(l.counters().completions >= 1u);
 }
 
+// Busy polling: after a completion the loop checks again instead of sleeping,
+// for busy_poll; then it sleeps until its next timer like any loop.
+BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
+    loop l{{.busy_poll = 20ms}};
+    auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
+    l.spawn(nop());
+    while (l.counters().completions == 0) l.run_once(true);
+    const auto after_work = l.now();
+    const auto iterations = l.counters().iterations;
+    while (l.now() - after_work < 10ms) l.run_once(true);  // would block forever without spinning: no timer, no I/O
+    BOOST_TEST(l.counters().busy_polls > 0u);
+    BOOST_TEST(l.counters().iterations - iterations == l.counters().busy_polls);
+
+    // Idle past the window (a timer is no completion): the loop sleeps until its timers.
+    bool woke = false;
+    auto sleeper = [&](duration d) -> task<void> {
+        co_await l.sleep_for(d);
+        woke = true;
+    };
+    l.spawn(sleeper(30ms));
+    while (!woke) l.run_once(true);
+    BOOST_TEST((l.now() - after_work >= 30ms));
+    woke = false;
+    l.spawn(sleeper(5ms));
+    const auto polls = l.counters().busy_polls;
+    const auto turns = l.counters().iterations;
+    while (!woke) l.run_once(true);
+    BOOST_TEST(l.counters().busy_polls == polls);
+    BOOST_TEST(l.counters().iterations - turns <= 3u);  // slept, did not spin through the 5 ms
+}
+
+BOOST_AUTO_TEST_CASE(no_busy_polling_by_default) {
+    loop l;
+    auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
+    l.spawn(nop());
+    bool woke = false;
+    auto sleeper = [&]() -> task<void> {
+        co_await l.sleep_for(5ms);
+        woke = true;
+    };
+    l.spawn(sleeper());
+    while (!woke) l.run_once(true);
+    BOOST_TEST(l.counters().busy_polls == 0u);
+    BOOST_TEST(l.counters().iterations <= 4u);
+}
+
 BOOST_AUTO_TEST_CASE(loop_delivers_a_signal_through_signalfd) {
     loop l;
     signal_set signals{l, {SIGUSR2}};
