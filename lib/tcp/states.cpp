@@ -21,8 +21,9 @@ void tcb::enter(state from, state next) {
     // The connect deadline ends with the open; state_at_ is reused later
     // (FIN_WAIT_2, TIME_WAIT), and a stale past deadline would fire forever.
     if (from == state::syn_sent || from == state::syn_rcvd) state_at_ = never;
-    spdlog::info("{}:{} -> {}:{} {} -> {} ({})", id_.local.to_string(), id_.local_port, id_.remote.to_string(),
-                 id_.remote_port, to_string(from), to_string(next), cause_);
+    if (spdlog::should_log(spdlog::level::info))  // the addresses are formatted only when logged
+        spdlog::info("{}:{} -> {}:{} {} -> {} ({})", id_.local.to_string(), id_.local_port, id_.remote.to_string(),
+                     id_.remote_port, to_string(from), to_string(next), cause_);
     if (layer_.on_transition) layer_.on_transition(*this, from, next, cause_);
     if (next == state::established) {
         if (keepalive_) keepalive_at_ = ex_.now() + cfg_.keepalive.idle;
