@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     try {
         // Order matters for shutdown: the io_context's coroutines own streams
         // on the stack, so it goes before the stack, and the driver before it.
-        runtime::loop loop;
+        runtime::loop loop{common.loop};
         stack st{loop, common.iface};
         auto l = st.listen(port);
         if (!l) {

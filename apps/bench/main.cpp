@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
     const bench_options o = parse_or_exit(argc, argv);
     std::signal(SIGPIPE, SIG_IGN);
     try {
-        runtime::loop loop;
+        runtime::loop loop{o.common.loop};
         // Declared after the loop: the stack must go first (its connections'
         // coroutines are destroyed with the loop's tasks).
         const auto net = make_transport(loop, o);

@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     try {
-        runtime::loop loop;
+        runtime::loop loop{common.loop};
         stack st{loop, common.iface};
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
         std::unique_ptr<session> s;

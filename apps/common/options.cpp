@@ -24,7 +24,13 @@ po::options_description common_description(common_options& out) {
         ("mtu", po::value(&out.iface.mtu)->value_name("BYTES"), "IP MTU (default: the interface's)")
         ("log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
          "trace, debug, info, warn, error or off")
-        ("pcap", po::value(&out.iface.pcap)->value_name("FILE"), "write every frame sent and received to a pcapng file");
+        ("pcap", po::value(&out.iface.pcap)->value_name("FILE"), "write every frame sent and received to a pcapng file")
+        ("no-offload", po::bool_switch()->notifier([&out](bool off) { out.iface.offload = !off; }),
+         "send MTU-sized frames with checksums computed here, not 64 KiB segmentation-offload frames")
+        ("busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
+             if (us > 1'000'000) throw po::error("--busy-poll: at most 1000000 microseconds");
+             out.loop.busy_poll = std::chrono::microseconds(us);
+         }), "after each completion keep polling this long instead of sleeping: lower latency, a busy core (default 0: off)");
     return d;
 }
 

@@ -16,6 +16,7 @@ namespace po = boost::program_options;
 
 struct common_options {
     interface_config iface;
+    runtime::loop_options loop;  // construct the program's loop with these (--busy-poll)
     std::string log_level = "warn";
 };
 

@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
     if (o.size > 1472) apps::die("coronet-ping", "--size must be at most 1472 (no fragmentation)", 2);
 
     try {
-        runtime::loop loop;
+        runtime::loop loop{common.loop};
         stack st{loop, common.iface};
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
         pinger p{st, o, dst};

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     cfg.drain_timeout = from_seconds(drain_timeout);
 
     try {
-        runtime::loop loop;
+        runtime::loop loop{common.loop};
         stack st{loop, common.iface};
         apps::proxy px{st, cfg};
         if (auto r = px.start(); !r)

@@ -13,6 +13,33 @@ struct tcb_wait {
     void await_resume() const noexcept {}
 };
 
+// Waits for data, lending the buffer to the TCB meanwhile (direct
+// placement); returns how many bytes landed in it. Destroyed while waiting
+// (its coroutine destroyed), it takes the loan and the wait back.
+struct read_wait {
+    tcp::tcb& t;
+    wire::mut_bytes buf;
+    std::coroutine_handle<> waiting;
+    read_wait(tcp::tcb& tcb, wire::mut_bytes b) : t(tcb), buf(b) {}
+    read_wait(const read_wait&) = delete;
+    read_wait& operator=(const read_wait&) = delete;
+    ~read_wait() {
+        if (!waiting) return;
+        t.take_placed();
+        t.stop_waiting_readable(waiting);
+    }
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept {
+        waiting = h;
+        t.lend_read_buffer(buf);
+        t.wait_readable(h);
+    }
+    std::size_t await_resume() noexcept {
+        waiting = {};
+        return t.take_placed();
+    }
+};
+
 std::error_code not_connected() { return std::make_error_code(std::errc::not_connected); }
 
 bool opening(tcp::state s) { return s == tcp::state::syn_sent || s == tcp::state::syn_rcvd; }
@@ -39,7 +66,7 @@ runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
         if (keep->peer_finished()) co_return std::size_t{0};
         if (keep->error()) co_return keep->error();
         if (keep->current() == tcp::state::closed) co_return std::size_t{0};
-        co_await tcb_wait{*keep, &tcp::tcb::wait_readable};
+        if (const std::size_t placed = co_await read_wait{*keep, buf}; placed > 0) co_return placed;
     }
 }
 

@@ -46,6 +46,7 @@ net::host_config host_config_from(const interface_config& cfg) {
         h.mac = *m;
     }
     h.mtu = cfg.mtu;
+    h.offload = cfg.offload;
     return h;
 }
 
@@ -125,6 +126,7 @@ void add_device(json_counters& j, const link::device_counters& d) {
     j("dev_tx_bytes", d.tx_bytes);
     j("dev_tx_dropped", d.tx_dropped);
     j("dev_tx_errors", d.tx_errors);
+    j("dev_tx_gso_frames", d.tx_gso_frames);
 }
 
 void add_host(json_counters& j, const net::host_counters& h) {
@@ -179,6 +181,7 @@ void add_tcp(json_counters& j, const tcp::layer_counters& t) {
 void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_bytes_sent", c.bytes_sent);
     j("conn_bytes_received", c.bytes_received);
+    j("conn_bytes_placed", c.bytes_placed);
     j("conn_segments_sent", c.segments_sent);
     j("conn_segments_received", c.segments_received);
     j("conn_retransmits", c.retransmits);

@@ -217,6 +217,7 @@ void af_packet_device::transmit(packet frame) {
         h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
         h.gso_size = o.gso_size;
         h.hdr_len = o.csum_start;  // headers up to L4; the kernel recomputes as needed
+        ++counters_.tx_gso_frames;
     }
     ++counters_.tx_frames;
     counters_.tx_bytes += frame.size();

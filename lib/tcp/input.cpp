@@ -5,6 +5,9 @@
 #include <coronet/tcp/layer.hpp>
 #include <coronet/tcp/tcb.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace coronet::tcp {
 
 using namespace wire::tcp_flag;
@@ -251,7 +254,17 @@ void tcb::process_text(const wire::tcp_view& seg) {
     }
     if (!data.empty()) {
         if (offset == 0) {
-            if (!orphaned_) rcvbuf_.write(data);  // an application that closed reads nothing
+            if (!read_into_.empty() && rcvbuf_.empty() && ooo_.empty() && !orphaned_) {
+                // A reader waits with its buffer: straight in, the rest behind it.
+                const std::size_t n = std::min(data.size(), read_into_.size() - placed_);
+                std::memcpy(read_into_.data() + placed_, data.data(), n);
+                placed_ += n;
+                stats_.bytes_placed += n;
+                if (placed_ == read_into_.size()) read_into_ = {};
+                rcvbuf_.write(data.subspan(n));
+            } else if (!orphaned_) {
+                rcvbuf_.write(data);  // an application that closed reads nothing
+            }
             rcv_nxt_ += static_cast<std::uint32_t>(data.size());
             stats_.bytes_received += data.size();
             const bool filled_hole = !ooo_.empty();
@@ -260,7 +273,10 @@ void tcb::process_text(const wire::tcp_view& seg) {
                 rcv_nxt_ += more;
                 stats_.bytes_received += more;
             }
-            schedule_ack(filled_hole || ++segs_since_ack_ >= 2);
+            // RFC 5681 4.2: an ACK for at least every second full-sized segment;
+            // a GRO super-frame is several of them.
+            segs_since_ack_ += data.size() > rcv_mss_ ? 2 : 1;
+            schedule_ack(filled_hole || segs_since_ack_ >= 2);
             wake_app();
         } else if (!orphaned_ && ooo_.add(seq, seq + static_cast<std::uint32_t>(data.size()))) {
             rcvbuf_.write_at(offset, data);

@@ -115,6 +115,13 @@ int child_process::terminate(std::chrono::milliseconds timeout) {
     return status_;
 }
 
+long json_field(const std::string& json, const std::string& key) {
+    const std::string quoted = "\"" + key + "\":";
+    const auto at = json.find(quoted);
+    if (at == std::string::npos) return -1;
+    return std::strtol(json.c_str() + at + quoted.size(), nullptr, 10);  // strtol skips spaces
+}
+
 std::string sha256(const std::string& path) {
     std::string out;
     sh("sha256sum " + path + " | cut -d' ' -f1", &out);

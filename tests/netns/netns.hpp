@@ -51,6 +51,10 @@ private:
 // The sha256 of a file, as hex.
 std::string sha256(const std::string& path);
 
+// The integer after "key": in a JSON text (coronet::counters_json, the
+// tools' one-line reports), or -1 when the key is absent.
+long json_field(const std::string& json, const std::string& key);
+
 // A /tmp path unique to this process, deleted when this goes out of scope.
 struct temp_file {
     std::string path;

@@ -11,15 +11,6 @@ using namespace coronet::test;
 
 namespace {
 
-// The value of "key":N in a one-line JSON object, or -1.
-long json_field(const std::string& json, const std::string& key) {
-    auto at = json.find("\"" + key + "\":");
-    if (at == std::string::npos) return -1;
-    at += key.size() + 3;
-    while (at < json.size() && json[at] == ' ') ++at;
-    return std::strtol(json.c_str() + at, nullptr, 10);
-}
-
 // The N of "N received" in ping(8) or coronet-ping output, or -1.
 long received(const std::string& ping_output) {
     const auto at = ping_output.find(" received");

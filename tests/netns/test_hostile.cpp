@@ -21,14 +21,6 @@ using namespace coronet::test;
 
 namespace {
 
-// The integer after "key": in a JSON text, or -1 when the key is absent.
-long field(const std::string& json, const std::string& key) {
-    const std::string quoted = "\"" + key + "\":";
-    const auto at = json.find(quoted);
-    if (at == std::string::npos) return -1;
-    return std::strtol(json.c_str() + at + quoted.size(), nullptr, 10);  // strtol skips the space
-}
-
 // Which of the stack's counters (coronet::counters_json) shows each kind of
 // frame hostile.py sends. Only these frames reach these counters, so the
 // counts must be equal, except where the kernel's own traffic (IPv6
@@ -64,7 +56,7 @@ const std::vector<drop_cause>& drop_causes() {
 
 long sent(const std::string& report, std::initializer_list<const char*> kinds) {
     long n = 0;
-    for (const char* k : kinds) n += std::max(field(report, std::string("sent_") + k), 0L);
+    for (const char* k : kinds) n += std::max(json_field(report, std::string("sent_") + k), 0L);
     return n;
 }
 
@@ -73,24 +65,24 @@ void expect_each_drop_counted(const std::string& counters, const std::string& re
     for (const auto& cause : drop_causes()) {
         long n = 0;
         for (const char* k : cause.kinds) {
-            const long s = field(report, std::string("sent_") + k);
+            const long s = json_field(report, std::string("sent_") + k);
             BOOST_TEST(s > 0, "hostile.py sent no " << k);
             n += std::max(s, 0L);
         }
-        if (cause.kernel_adds) BOOST_TEST(field(counters, cause.counter) >= n, cause.counter);
-        else BOOST_TEST(field(counters, cause.counter) == n, cause.counter);
+        if (cause.kernel_adds) BOOST_TEST(json_field(counters, cause.counter) >= n, cause.counter);
+        else BOOST_TEST(json_field(counters, cause.counter) == n, cause.counter);
     }
-    BOOST_TEST(field(counters, "dev_rx_kernel_drops") == 0);
+    BOOST_TEST(json_field(counters, "dev_rx_kernel_drops") == 0);
 }
 
 // The connection counts each refused kind at least as often as it was forged
 // (the kernel's own retransmissions may add to out_of_window).
 void expect_refusals_counted(const std::string& counters, const std::string& report) {
-    BOOST_TEST(field(counters, "conn_out_of_window") >=
+    BOOST_TEST(json_field(counters, "conn_out_of_window") >=
                sent(report, {"syn_out_of_window", "data_beyond_window", "seq_half_space_ahead", "seq_half_space_minus_1"}));
-    BOOST_TEST(field(counters, "conn_rst_ignored") >= sent(report, {"rst_out_of_window", "rst_old"}));
-    BOOST_TEST(field(counters, "conn_ack_of_unsent") >= sent(report, {"ack_of_unsent"}));
-    BOOST_TEST(field(counters, "conn_ack_too_old") >= sent(report, {"ack_too_old"}));
+    BOOST_TEST(json_field(counters, "conn_rst_ignored") >= sent(report, {"rst_out_of_window", "rst_old"}));
+    BOOST_TEST(json_field(counters, "conn_ack_of_unsent") >= sent(report, {"ack_of_unsent"}));
+    BOOST_TEST(json_field(counters, "conn_ack_too_old") >= sent(report, {"ack_too_old"}));
     BOOST_TEST(sent(report, {"syn_out_of_window", "rst_out_of_window", "ack_of_unsent", "ack_too_old"}) > 0);
 }
 
@@ -154,14 +146,14 @@ BOOST_AUTO_TEST_CASE(listening_port_drops_every_hostile_kind_and_echoes_across_t
     BOOST_REQUIRE(attacker.wait(60000ms) == 0);
     const std::string report = attacker.output();
     BOOST_TEST_MESSAGE("hostile.py: " << report);
-    BOOST_TEST(field(report, "synacks_to_hostile") == 0);  // no damaged SYN opened a connection
-    BOOST_TEST(field(report, "rsts_to_hostile") == sent(report, {"ack_to_listener", "data_to_listener"}));
-    BOOST_TEST(field(report, "wrap_synack") == 1);
-    BOOST_TEST(field(report, "wrap_acked_across_2_32") == 1);
-    BOOST_TEST(field(report, "wrap_echo_equal") == 1);
+    BOOST_TEST(json_field(report, "synacks_to_hostile") == 0);  // no damaged SYN opened a connection
+    BOOST_TEST(json_field(report, "rsts_to_hostile") == sent(report, {"ack_to_listener", "data_to_listener"}));
+    BOOST_TEST(json_field(report, "wrap_synack") == 1);
+    BOOST_TEST(json_field(report, "wrap_acked_across_2_32") == 1);
+    BOOST_TEST(json_field(report, "wrap_echo_equal") == 1);
     // Whatever the peer's ISN, a RST beyond the window is ignored (RFC 9293 3.10.7.4).
-    BOOST_TEST(field(report, "upper_half_open") == 1);
-    BOOST_TEST(field(report, "upper_half_rst_replies") == 0);
+    BOOST_TEST(json_field(report, "upper_half_open") == 1);
+    BOOST_TEST(json_field(report, "upper_half_rst_replies") == 0);
 
     // The listener still serves the kernel's client.
     temp_file in("in"), back("back");
@@ -201,12 +193,12 @@ BOOST_AUTO_TEST_CASE(kernel_sends_24_mib_to_coronet_cat_through_hostile_segments
                                                               << "\ncounters: " << counters);
     BOOST_TEST(sha256(out.path) == sha256(in.path));
     // The attacks ran while the data flowed.
-    BOOST_TEST(field(report, "live") == 1);
-    BOOST_TEST(field(report, "progress_at_end") < 24L * 1024 * 1024);
+    BOOST_TEST(json_field(report, "live") == 1);
+    BOOST_TEST(json_field(report, "progress_at_end") < 24L * 1024 * 1024);
     expect_each_drop_counted(counters, report);
     // RFC 5961 3.2, 4.2: each in-window RST or SYN drew a challenge ACK, none was rate-limited.
-    BOOST_TEST(field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
-    BOOST_TEST(field(counters, "tcp_challenge_acks_limited") == 0);
+    BOOST_TEST(json_field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
+    BOOST_TEST(json_field(counters, "tcp_challenge_acks_limited") == 0);
     expect_refusals_counted(counters, report);
 }
 
@@ -241,22 +233,22 @@ BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_lon
     std::string forged;
     sh("wc -c < " + back.path, &forged);
     BOOST_TEST(std::atol(forged.c_str()) == 0);  // no forged byte reached the application
-    BOOST_TEST(field(report, "live") == 1);
-    BOOST_TEST(field(report, "progress_at_end") < 40L * 1024 * 1024);
+    BOOST_TEST(json_field(report, "live") == 1);
+    BOOST_TEST(json_field(report, "progress_at_end") < 40L * 1024 * 1024);
     expect_each_drop_counted(counters, report);
     // Each kind RFC 9293 / RFC 5961 answer drew exactly one ACK; the rest, wrapped
     // around a RST at exactly RCV.NXT, drew nothing and reset nothing.
     for (const char* kind : answered_kinds)
-        BOOST_TEST(field(report, std::string("replied_") + kind) == field(report, std::string("sent_") + kind), kind);
-    BOOST_TEST(field(report, "extra_replies") == 0);
-    BOOST_TEST(field(report, "silent_replies") == 0);
-    BOOST_TEST(field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
-    BOOST_TEST(field(counters, "tcp_challenge_acks_limited") == 0);
+        BOOST_TEST(json_field(report, std::string("replied_") + kind) == json_field(report, std::string("sent_") + kind), kind);
+    BOOST_TEST(json_field(report, "extra_replies") == 0);
+    BOOST_TEST(json_field(report, "silent_replies") == 0);
+    BOOST_TEST(json_field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
+    BOOST_TEST(json_field(counters, "tcp_challenge_acks_limited") == 0);
     expect_refusals_counted(counters, report);
     // The kernel's window stayed closed (below one MSS) for a while, and
     // coronet carried on once it opened.
-    BOOST_TEST(field(report, "kernel_closed_windows") > 0);
-    BOOST_TEST(field(report, "sent_zero_window_ack") > 0);
+    BOOST_TEST(json_field(report, "kernel_closed_windows") > 0);
+    BOOST_TEST(json_field(report, "sent_zero_window_ack") > 0);
 }
 
 // coronet holds its data while the window is below one MSS (sender SWS

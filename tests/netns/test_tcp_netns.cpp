@@ -59,6 +59,38 @@ BOOST_AUTO_TEST_CASE(kernel_client_sends_100_mib_to_coronet_cat_listening) {
     receive_from_kernel(t, in, out);
 }
 
+// Segmentation offload: coronet hands the kernel 64 KiB TCP frames (the
+// kernel cuts them into MSS-sized segments where it must); --no-offload
+// keeps every frame within the MTU. Both deliver every byte.
+BOOST_AUTO_TEST_CASE(coronet_sends_offload_frames_unless_told_not_to) {
+    for (const bool offload : {true, false}) {
+        topology t;
+        temp_file in("in"), out("out");
+        fill_random(in, 16);
+        child_process server({"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5003,reuseaddr", "CREATE:" + out.path});
+        BOOST_REQUIRE(wait_listening(t.ns_peer, 5003));
+        std::vector<std::string> args{"--stats", t.peer_ip, "5003"};
+        if (!offload) args.insert(args.begin(), "--no-offload");
+        child_process cat(t.stack_cmd("apps/coronet-cat", args), in.path);
+        BOOST_TEST(cat.wait(60000ms) == 0, cat.output());
+        BOOST_TEST(server.wait(20000ms) == 0);
+        BOOST_TEST(sha256(out.path) == sha256(in.path));
+        const std::string counters = cat.output();
+        const long frames = json_field(counters, "dev_tx_frames"), bytes = json_field(counters, "dev_tx_bytes");
+        const long gso = json_field(counters, "dev_tx_gso_frames");
+        BOOST_TEST_MESSAGE("offload " << offload << ": " << frames << " frames, " << bytes << " bytes, " << gso
+                                      << " offload frames");
+        BOOST_REQUIRE(frames > 0);
+        if (offload) {
+            BOOST_TEST(gso > 0);
+            BOOST_TEST(bytes / frames > 4 * 1514);  // most data went in super-frames
+        } else {
+            BOOST_TEST(gso == 0);
+            BOOST_TEST(bytes / frames <= 1514);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(half_close_peer_reads_to_eof_then_answers) {
     topology t;
     temp_file in("in"), out("out");

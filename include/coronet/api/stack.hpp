@@ -22,6 +22,7 @@ struct interface_config {
     std::optional<std::string> mac;      // "aa:bb:cc:dd:ee:ff"; default: the interface's
     std::uint16_t mtu = 0;               // 0: the interface's
     std::string pcap;                    // pcapng file of every frame; empty: none
+    bool offload = true;                 // checksum and segmentation offload (net::host_config::offload)
     tcp::tcp_config tcp;
 };
 
