@@ -9,13 +9,14 @@
 
 namespace coronet::tcp {
 
-byte_ring::byte_ring(std::size_t capacity) : cap_(capacity) {}
+byte_ring::byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache)
+    : cache_(std::move(cache)), cap_(capacity) {}
 
 // Copies data into the ring starting at physical position pos, in at most two
 // pieces; the storage is allocated by the first byte that needs it.
 void byte_ring::copy_in(std::size_t pos, wire::bytes data) {
     if (data.empty()) return;
-    if (!buf_) buf_ = std::make_unique_for_overwrite<std::byte[]>(cap_);
+    if (!buf_) buf_ = cache_ ? cache_->take(cap_) : std::make_unique_for_overwrite<std::byte[]>(cap_);
     pos = wrap(pos);
     const std::size_t first = std::min(data.size(), cap_ - pos);
     std::memcpy(buf_.get() + pos, data.data(), first);
@@ -72,13 +73,14 @@ void byte_ring::consume(std::size_t n) {
 void byte_ring::resize(std::size_t capacity) {
     if (!empty()) throw std::logic_error("byte_ring::resize on a ring holding data");
     if (capacity != cap_) {
-        buf_.reset();
+        release();
         cap_ = capacity;
     }
     head_ = 0;
 }
 
 void byte_ring::release() noexcept {
+    if (cache_) cache_->give(std::move(buf_), cap_);
     buf_.reset();
     head_ = size_ = 0;
 }

@@ -257,4 +257,36 @@ BOOST_AUTO_TEST_CASE(storage_is_allocated_by_the_first_byte_and_freed_by_release
     BOOST_TEST((out[5] == std::byte{1} && out[7] == std::byte{3}));
 }
 
+BOOST_AUTO_TEST_CASE(released_storage_is_kept_in_the_cache_for_the_next_ring) {
+    auto cache = std::make_shared<coronet::tcp::buffer_cache>(3 * 4096);
+    const std::array<std::byte, 3> in{std::byte{1}, std::byte{2}, std::byte{3}};
+    std::array<std::byte, 3> out{};
+    {
+        coronet::tcp::byte_ring ring(4096, cache);
+        ring.write(in);
+        BOOST_TEST(cache->bytes() == 0u);
+        ring.release();  // TIME_WAIT: storage back to the cache
+        BOOST_TEST(cache->bytes() == 4096u);
+        ring.write(in);  // and taken again
+        BOOST_TEST(cache->hits() == 1u);
+        ring.read(out);
+        BOOST_TEST((out == in));
+    }  // destroyed: given back too
+    BOOST_TEST(cache->bytes() == 4096u);
+    BOOST_TEST(cache->take(4096) != nullptr);  // taken (and freed here)
+    BOOST_TEST(cache->bytes() == 0u);
+
+    // Other sizes are not handed out for this one, and the cache keeps at most its bound.
+    coronet::tcp::byte_ring a(4096, cache), b(8192, cache), c(4096, cache);
+    for (auto* r : {&a, &b, &c}) r->write(in);
+    a.release();
+    b.release();
+    c.release();  // 4096 + 8192 held; 4096 more would exceed 12288
+    BOOST_TEST(cache->bytes() == 3 * 4096u);
+    const auto hits = cache->hits();
+    coronet::tcp::byte_ring d(16384, cache);
+    d.write(in);
+    BOOST_TEST(cache->hits() == hits);  // nothing of that size: freshly allocated
+}
+
 BOOST_AUTO_TEST_SUITE_END()

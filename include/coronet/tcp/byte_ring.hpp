@@ -3,6 +3,7 @@
 // (write_at) and made readable later (commit), so reassembly needs no other memory.
 #pragma once
 
+#include <coronet/tcp/buffer_cache.hpp>
 #include <coronet/wire/bytes.hpp>
 
 #include <cstddef>
@@ -12,8 +13,12 @@ namespace coronet::tcp {
 
 class byte_ring {
 public:
-    // A ring of capacity bytes (0 is allowed: every write then stores nothing).
-    explicit byte_ring(std::size_t capacity);
+    // A ring of capacity bytes (0 is allowed: every write then stores nothing),
+    // its storage taken from and given back to cache when there is one.
+    explicit byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache = nullptr);
+    ~byte_ring() { release(); }
+    byte_ring(const byte_ring&) = delete;
+    byte_ring& operator=(const byte_ring&) = delete;
 
     // Bytes the ring can hold.
     std::size_t capacity() const noexcept { return cap_; }
@@ -55,6 +60,7 @@ private:
     void copy_out(std::size_t pos, wire::mut_bytes out) const noexcept;
 
     std::unique_ptr<std::byte[]> buf_;
+    std::shared_ptr<buffer_cache> cache_;
     std::size_t cap_ = 0;
     std::size_t head_ = 0;  // index of the first readable byte
     std::size_t size_ = 0;  // readable bytes from head_

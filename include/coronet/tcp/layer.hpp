@@ -101,6 +101,11 @@ public:
     std::size_t connection_count() const noexcept { return conns_.size(); }
     // Buffer capacity reserved by the connections (against tcp_config::memory_limit).
     std::size_t buffer_reserved() const noexcept { return reserved_; }
+    // Freed connection buffers kept for new ones (tcp_config::buffer_cache).
+    const std::shared_ptr<buffer_cache>& buffers() {
+        if (!buffers_) buffers_ = std::make_shared<buffer_cache>(cfg_.buffer_cache);
+        return buffers_;
+    }
     // Every connection (for ss-like tables and tests).
     template <class F>
     void for_each(F&& f) const {
@@ -142,6 +147,7 @@ private:
     runtime::time_point challenge_window_{};
     unsigned challenge_count_ = 0;
     std::size_t reserved_ = 0;
+    std::shared_ptr<buffer_cache> buffers_;
     layer_counters counters_;
 };
 
