@@ -69,7 +69,13 @@ void loop::run_once(bool block) {
             io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
         }
     }
-    if (reap() > 0 && busy_poll_ > duration::zero()) last_work_ = now();
+    turn_time_ = clock::now();
+    in_turn_ = true;
+    struct end_turn {
+        bool& in_turn;
+        ~end_turn() { in_turn = false; }
+    } end{in_turn_};
+    if (reap() > 0 && busy_poll_ > duration::zero()) last_work_ = turn_time_;
     run_ready();
 }
 
