@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     own.add_options()("listen,l", apps::po::value(&port)->value_name("PORT"), "accept connections on PORT (required)");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
-    if (port == 0) apps::die("coronet-asio-echo", "give --listen PORT (1-65535)\nTry 'coronet-asio-echo --help'.", 2);
+    if (port == 0) apps::usage_error("coronet-asio-echo", "give --listen PORT (1-65535)");
 
     try {
         // Order matters for shutdown: the io_context's coroutines own streams

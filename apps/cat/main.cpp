@@ -136,12 +136,12 @@ int main(int argc, char** argv) {
     cl.positional.add("host", 1).add("port", 1);
     const auto vm = apps::parse_or_exit(argc, argv, cl, common);
     if (vm.count("listen")) {
-        if (!o.host.empty()) apps::die("coronet-cat", "--listen takes no HOST PORT\nTry 'coronet-cat --help'.", 2);
+        if (!o.host.empty()) apps::usage_error("coronet-cat", "--listen takes no HOST PORT");
         if (listen_port == 0) apps::die("coronet-cat", "--listen needs a port from 1 to 65535", 2);
         o.listen = listen_port;
     } else {
         if (o.host.empty() || o.port == 0)
-            apps::die("coronet-cat", "give HOST PORT (port 1-65535), or --listen PORT\nTry 'coronet-cat --help'.", 2);
+            apps::usage_error("coronet-cat", "give HOST PORT (port 1-65535), or --listen PORT");
     }
     if (o.connect_timeout < 0) apps::die("coronet-cat", "--connect-timeout must be positive", 2);
     boost::system::error_code ec;

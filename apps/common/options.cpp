@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 namespace coronet::apps {
@@ -117,6 +118,14 @@ std::string describe(const std::error_code& ec) {
     std::exit(code);
 }
 
+[[noreturn]] void usage_error(const std::string& program, const std::string& message) {
+    die(program, message + "\nTry '" + program + " --help'.", 2);
+}
+
+[[noreturn]] void die_errno(const std::string& program, const std::string& what) {
+    die(program, what + ": " + std::strerror(errno), 1);
+}
+
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common) {
     const std::string program = argc > 0 ? std::string(argv[0]).substr(std::string(argv[0]).rfind('/') + 1) : "coronet";
     cl.options.add_options()("help,h", "show this help and exit");
@@ -129,16 +138,16 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
         }
         po::notify(vm);
     } catch (const po::error& e) {
-        die(program, std::string(e.what()) + "\nTry '" + program + " --help'.", 2);
+        usage_error(program, e.what());
     }
     const auto level = spdlog::level::from_str(common.log_level);
     if (level == spdlog::level::off && common.log_level != "off")
-        die(program, "unknown --log-level '" + common.log_level + "'\nTry '" + program + " --help'.", 2);
+        usage_error(program, "unknown --log-level '" + common.log_level + "'");
     // Logs go to stderr: stdout is data (coronet-cat) or a report (bench, tables).
     spdlog::set_default_logger(spdlog::stderr_color_mt("coronet"));
     spdlog::set_level(level);
-    if (common.iface.ifname.empty()) die(program, "--iface is required\nTry '" + program + " --help'.", 2);
-    if (common.iface.address.empty()) die(program, "--ip is required\nTry '" + program + " --help'.", 2);
+    if (common.iface.ifname.empty()) usage_error(program, "--iface is required");
+    if (common.iface.address.empty()) usage_error(program, "--ip is required");
     try {
         parse_ipv4_prefix(common.iface.address);
     } catch (const std::invalid_argument& e) {

@@ -46,5 +46,9 @@ std::string describe(const std::error_code& ec);
 
 // Prints "program: message" to stderr and exits with code.
 [[noreturn]] void die(const std::string& program, const std::string& message, int code);
+// A usage error: "program: message" and a hint to try --help, exit status 2.
+[[noreturn]] void usage_error(const std::string& program, const std::string& message);
+// A failed system call: "program: what: strerror(errno)", exit status 1.
+[[noreturn]] void die_errno(const std::string& program, const std::string& what);
 
 }  // namespace coronet::apps

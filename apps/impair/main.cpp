@@ -45,7 +45,7 @@ struct impair_options {
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
-    apps::die(program, message + "\nTry 'coronet-impair --help'.", 2);
+    apps::usage_error(program, message);
 }
 
 double parse_number(std::string_view text, const std::string& what) {

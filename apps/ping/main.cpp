@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     cl.positional.add("host", 1);
     apps::parse_or_exit(argc, argv, cl, common);
 
-    if (o.host.empty()) apps::die("coronet-ping", "missing HOST\nTry 'coronet-ping --help'.", 2);
+    if (o.host.empty()) apps::usage_error("coronet-ping", "missing HOST");
     boost::system::error_code ec;
     const auto dst = boost::asio::ip::make_address_v4(o.host, ec);
     if (ec) apps::die("coronet-ping", "'" + o.host + "' is not an IPv4 address", 2);

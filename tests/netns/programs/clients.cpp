@@ -4,6 +4,8 @@
 // (--echo), prints one JSON line, and with --hold keeps them open until
 // SIGTERM/SIGINT (or stdin EOF with --hold-stdin). One thread, epoll, no
 // blocking call.
+#include "../../../apps/common/options.hpp"
+
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/program_options.hpp>
 
@@ -44,15 +46,8 @@ constexpr const char* program = "coronet-test-clients";
 constexpr std::size_t max_count = 20000;
 constexpr std::uint64_t signal_id = ~std::uint64_t{0}, stdin_id = signal_id - 1;
 
-[[noreturn]] void usage_error(const std::string& message) {
-    std::cerr << program << ": " << message << "\nTry '" << program << " --help'.\n";
-    std::exit(2);
-}
-
-[[noreturn]] void fail(const std::string& what) {
-    std::cerr << program << ": " << what << ": " << std::strerror(errno) << "\n";
-    std::exit(1);
-}
+[[noreturn]] void usage_error(const std::string& message) { coronet::apps::usage_error(program, message); }
+[[noreturn]] void fail(const std::string& what) { coronet::apps::die_errno(program, what); }
 
 struct options {
     sockaddr_in server{};

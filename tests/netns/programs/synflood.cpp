@@ -4,6 +4,8 @@
 // one destination, at a given rate for a given time, then prints what it sent
 // as one JSON line. Rate, duration and total are hard-capped: it is a test
 // load, to be run only on an interface inside a test's own namespace.
+#include "../../../apps/common/options.hpp"
+
 #include <coronet/wire/ethernet.hpp>
 #include <coronet/wire/ipv4.hpp>
 #include <coronet/wire/tcp.hpp>
@@ -40,15 +42,8 @@ constexpr double max_duration = 60;        // seconds
 constexpr std::uint64_t max_total = 2000000;  // SYNs in one run
 constexpr std::size_t max_batch = 64;      // frames per sendmmsg
 
-[[noreturn]] void usage_error(const std::string& message) {
-    std::cerr << program << ": " << message << "\nTry '" << program << " --help'.\n";
-    std::exit(2);
-}
-
-[[noreturn]] void fail(const std::string& what) {
-    std::cerr << program << ": " << what << ": " << std::strerror(errno) << "\n";
-    std::exit(1);
-}
+[[noreturn]] void usage_error(const std::string& message) { coronet::apps::usage_error(program, message); }
+[[noreturn]] void fail(const std::string& what) { coronet::apps::die_errno(program, what); }
 
 struct options {
     std::string iface;
