@@ -38,6 +38,26 @@ task<void> accept_all(listener& l, std::vector<connection>& into) {
     }
 }
 
+// b listening on port 80 with a backlog, accepting everything into
+// `accepted`; open() connects n clients from a at once (errors[i]: why client i failed).
+struct served {
+    listener l;
+    std::vector<connection> accepted;
+    std::vector<std::error_code> errors;
+    sim_pair& p;
+    served(sim_pair& pair, std::size_t backlog) : l(listen_on(pair, backlog)), p(pair) {
+        p.sim.spawn(accept_all(l, accepted));
+    }
+    std::vector<connection> open(std::size_t n) { return open_many(p, n, errors); }
+
+private:
+    static listener listen_on(sim_pair& pair, std::size_t backlog) {
+        auto lr = pair.b.tcp.listen(80, backlog);
+        BOOST_REQUIRE(lr);
+        return listener{*lr};
+    }
+};
+
 // Sends n bytes of stream id on `from` and checks them on `to`.
 bool exchange(sim_pair& p, connection& from, connection& to, std::uint64_t id, std::size_t n) {
     bool ok_send = true, ok_recv = true, done = false;
@@ -59,23 +79,18 @@ BOOST_AUTO_TEST_SUITE(syn_cookies)
 
 BOOST_AUTO_TEST_CASE(a_full_syn_queue_answers_with_cookies_and_the_connections_work) {
     sim_pair p{1, {.delay = 1ms}};
-    auto lr = p.b.tcp.listen(80, 2);  // SYN queue and accept queue of 2
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 8, errors);
+    served srv{p, 2};  // SYN queue and accept queue of 2
+    auto clients = srv.open(8);
     for (std::size_t i = 0; i < clients.size(); ++i)
-        BOOST_TEST(clients[i].valid(), "client " << i << ": " << errors[i].message());
+        BOOST_TEST(clients[i].valid(), "client " << i << ": " << srv.errors[i].message());
     // A cookie's ACK that finds the accept queue full is dropped (as Linux
     // does); the client's first data carries the ACK again.
     auto say = [&](connection& c) -> task<void> { co_await c.write(std::as_bytes(std::span{"hi", 2})); };
     for (auto& c : clients) p.sim.spawn(say(c));
     p.sim.run_for(5s);
-    BOOST_TEST(accepted.size() == 8u);
+    BOOST_TEST(srv.accepted.size() == 8u);
     const auto& k = p.b.tcp.counters();
-    BOOST_TEST_MESSAGE("cookies sent " << k.syn_cookies_sent << ", accepted " << k.syn_cookies_accepted
+    BOOST_TEST_MESSAGE("cookies sent " << k.syn_cookies_sent << ", srv.accepted " << k.syn_cookies_accepted
                                        << ", ACKs dropped (accept queue full) " << k.syns_dropped);
     BOOST_TEST(k.syn_cookies_sent >= 6u);
     BOOST_TEST(k.syn_cookies_accepted == k.syn_cookies_sent);
@@ -83,7 +98,7 @@ BOOST_AUTO_TEST_CASE(a_full_syn_queue_answers_with_cookies_and_the_connections_w
     BOOST_TEST(p.b.trace().find("SYN_RCVD->ESTABLISHED(ACK, SYN cookie)") != std::string::npos, p.b.trace());
     // A cookie's connection keeps window scaling and timestamps (both ends use
     // them here): a 4 MiB transfer each way, through windows beyond 64 KiB.
-    for (auto& server : accepted) {
+    for (auto& server : srv.accepted) {
         std::array<std::byte, 2> hi;
         bool read = false;
         auto get = [&]() -> task<void> {
@@ -94,7 +109,7 @@ BOOST_AUTO_TEST_CASE(a_full_syn_queue_answers_with_cookies_and_the_connections_w
         p.sim.run_for(10ms);
         BOOST_TEST(read);
     }
-    auto& server = accepted.back();  // the first two were accepted from the SYN queue, the rest by cookie
+    auto& server = srv.accepted.back();  // the first two were srv.accepted from the SYN queue, the rest by cookie
     BOOST_TEST(server.tcb().mss() == 1460 - 12);  // the cookie kept the MSS; timestamps take 12 bytes
     for (auto& client : clients)
         if (client.local() == server.remote()) {
@@ -106,13 +121,8 @@ BOOST_AUTO_TEST_CASE(a_full_syn_queue_answers_with_cookies_and_the_connections_w
 
 BOOST_AUTO_TEST_CASE(a_forged_ack_with_a_wrong_cookie_draws_a_reset_and_makes_nothing) {
     sim_pair p;
-    auto lr = p.b.tcp.listen(80, 1);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 3, errors);  // the later ones make b send cookies
+    served srv{p, 1};
+    auto clients = srv.open(3);  // the later ones make b send cookies
     BOOST_REQUIRE(p.b.tcp.counters().syn_cookies_sent > 0u);
     const std::size_t before = p.b.tcp.connection_count();
     const auto resets = p.b.tcp.counters().resets_sent;
@@ -138,14 +148,9 @@ BOOST_AUTO_TEST_CASE(without_cookies_a_full_syn_queue_drops_syns_and_the_peers_r
     tcp::tcp_config cfg;
     cfg.syn_cookies = false;
     sim_pair p{1, {}, cfg};
-    auto lr = p.b.tcp.listen(80, 1);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 3, errors);
-    for (std::size_t i = 0; i < clients.size(); ++i) BOOST_TEST(clients[i].valid(), errors[i].message());
+    served srv{p, 1};
+    auto clients = srv.open(3);
+    for (std::size_t i = 0; i < clients.size(); ++i) BOOST_TEST(clients[i].valid(), srv.errors[i].message());
     BOOST_TEST(p.b.tcp.counters().syns_dropped > 0u);
     BOOST_TEST(p.b.tcp.counters().syn_cookies_sent == 0u);
 }
@@ -159,74 +164,59 @@ BOOST_AUTO_TEST_CASE(past_half_the_limit_buffers_shrink_and_at_the_limit_connect
     cfg.send_buffer = cfg.receive_buffer = 64 * 1024;
     cfg.memory_limit = 1024 * 1024;  // full buffers for 4 connections, then less
     sim_pair p{1, {}, {}, cfg};      // the limit on b, the server
-    auto lr = p.b.tcp.listen(80, 64);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 40, errors);
+    served srv{p, 64};
+    auto clients = srv.open(40);
     std::size_t refused = 0;
     for (std::size_t i = 0; i < clients.size(); ++i) {
         if (!clients[i].valid()) {
-            BOOST_TEST(errors[i] == std::make_error_code(std::errc::connection_refused), errors[i].message());
+            BOOST_TEST(srv.errors[i] == std::make_error_code(std::errc::connection_refused), srv.errors[i].message());
             ++refused;
         }
     }
     p.sim.run_for(10ms);
-    BOOST_TEST_MESSAGE("accepted " << accepted.size() << ", refused " << refused << ", reserved "
+    BOOST_TEST_MESSAGE("srv.accepted " << srv.accepted.size() << ", refused " << refused << ", reserved "
                                    << p.b.tcp.buffer_reserved());
     BOOST_TEST(refused > 0u);
-    BOOST_TEST(accepted.size() + refused == 40u);
+    BOOST_TEST(srv.accepted.size() + refused == 40u);
     BOOST_TEST(p.b.tcp.counters().connections_refused == refused);
     BOOST_TEST(p.b.tcp.buffer_reserved() <= cfg.memory_limit);
-    BOOST_REQUIRE(!accepted.empty());
-    BOOST_TEST(accepted.front().tcb().receive_buffer() == 64 * 1024u);
-    BOOST_TEST(accepted.back().tcb().receive_buffer() < 64 * 1024u);
-    BOOST_TEST(accepted.back().tcb().receive_buffer() >= cfg.min_buffer);
+    BOOST_REQUIRE(!srv.accepted.empty());
+    BOOST_TEST(srv.accepted.front().tcb().receive_buffer() == 64 * 1024u);
+    BOOST_TEST(srv.accepted.back().tcb().receive_buffer() < 64 * 1024u);
+    BOOST_TEST(srv.accepted.back().tcb().receive_buffer() >= cfg.min_buffer);
     // Connections past the pressure point still carry data, within their smaller windows.
     for (auto& client : clients)
-        if (client.valid() && client.local() == accepted.back().remote())
-            BOOST_TEST(exchange(p, client, accepted.back(), 3, 1 << 20));
+        if (client.valid() && client.local() == srv.accepted.back().remote())
+            BOOST_TEST(exchange(p, client, srv.accepted.back(), 3, 1 << 20));
 }
 
 BOOST_AUTO_TEST_CASE(max_connections_refuses_connect_locally_with_no_buffer_space) {
     tcp::tcp_config cfg;
     cfg.max_connections = 2;
     sim_pair p{1, {}, cfg};
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 3, errors);
+    served srv{p, 8};
+    auto clients = srv.open(3);
     BOOST_TEST(clients[0].valid());
     BOOST_TEST(clients[1].valid());
     BOOST_TEST(!clients[2].valid());
-    BOOST_TEST(errors[2] == std::make_error_code(std::errc::no_buffer_space), errors[2].message());
+    BOOST_TEST(srv.errors[2] == std::make_error_code(std::errc::no_buffer_space), srv.errors[2].message());
     BOOST_TEST(p.a.tcp.counters().connections_refused == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(buffers_are_allocated_on_use_and_freed_in_time_wait) {
     sim_pair p;
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 1, errors);
+    served srv{p, 8};
+    auto clients = srv.open(1);
     p.sim.run_for(10ms);
     BOOST_REQUIRE(clients[0].valid());
-    BOOST_REQUIRE_EQUAL(accepted.size(), 1u);
+    BOOST_REQUIRE_EQUAL(srv.accepted.size(), 1u);
     BOOST_TEST(clients[0].tcb().buffer_memory() == 0u);  // idle: nothing allocated yet
     BOOST_TEST(p.a.tcp.buffer_reserved() == 512 * 1024u);
-    BOOST_TEST(exchange(p, clients[0], accepted[0], 4, 100000));  // a shuts down writing at the end
+    BOOST_TEST(exchange(p, clients[0], srv.accepted[0], 4, 100000));  // a shuts down writing at the end
     BOOST_TEST(clients[0].tcb().buffer_memory() > 0u);
     bool closed = false;
     auto closer = [&]() -> task<void> {
-        co_await accepted[0].close();
+        co_await srv.accepted[0].close();
         closed = true;
     };
     p.sim.spawn(closer());
@@ -246,13 +236,8 @@ BOOST_AUTO_TEST_CASE(keep_alive_ends_a_connection_whose_peer_vanished) {
     tcp::tcp_config cfg;
     cfg.keepalive = {.enabled = false, .idle = 10s, .interval = 2s, .probes = 3};
     sim_pair p{1, {}, cfg};
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 2, errors);
+    served srv{p, 8};
+    auto clients = srv.open(2);
     p.sim.run_for(10ms);
     BOOST_REQUIRE(clients[0].valid() && clients[1].valid());
     clients[0].set_keep_alive(true);
@@ -286,13 +271,8 @@ BOOST_AUTO_TEST_CASE(an_orphaned_connection_whose_peer_vanished_is_released_afte
     tcp::tcp_config cfg;
     cfg.orphan_retries = 3;
     sim_pair p{1, {}, cfg};
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 1, errors);
+    served srv{p, 8};
+    auto clients = srv.open(1);
     BOOST_REQUIRE(clients[0].valid());
     p.wire.a_to_b().set_params({.loss = 1.0});  // b is gone
     bool written = false;
@@ -318,16 +298,11 @@ BOOST_AUTO_TEST_CASE(an_orphaned_fin_wait_2_and_time_wait_expire) {
     cfg.fin_wait_2_timeout = 5s;
     cfg.msl = 2s;
     sim_pair p{1, {}, cfg};
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    std::vector<connection> accepted;
-    p.sim.spawn(accept_all(l, accepted));
-    std::vector<std::error_code> errors;
-    auto clients = open_many(p, 1, errors);
+    served srv{p, 8};
+    auto clients = srv.open(1);
     p.sim.run_for(10ms);
     BOOST_REQUIRE(clients[0].valid());
-    BOOST_REQUIRE_EQUAL(accepted.size(), 1u);
+    BOOST_REQUIRE_EQUAL(srv.accepted.size(), 1u);
     clients[0] = connection{};  // a closes; b never does: a waits in FIN_WAIT_2
     p.sim.run_for(1s);
     BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2));
@@ -337,16 +312,16 @@ BOOST_AUTO_TEST_CASE(an_orphaned_fin_wait_2_and_time_wait_expire) {
     BOOST_TEST(p.a.trace().find("FIN_WAIT_2 timeout") != std::string::npos, p.a.trace());
     // b closes too late: a answers with a reset; b's side ends. Then the other way
     // round: b's TIME_WAIT lasts 2*MSL and goes.
-    accepted.clear();
+    srv.accepted.clear();
     p.sim.run_for(1s);
     BOOST_TEST(p.b.tcp.connection_count() == 0u, p.b.trace());
-    auto again = open_many(p, 1, errors);
+    auto again = srv.open(1);
     p.sim.run_for(10ms);
     BOOST_REQUIRE(again[0].valid());
-    BOOST_REQUIRE_EQUAL(accepted.size(), 1u);
+    BOOST_REQUIRE_EQUAL(srv.accepted.size(), 1u);
     bool closed = false;
     auto closer = [&]() -> task<void> {
-        co_await accepted[0].close();  // b closes first, a follows
+        co_await srv.accepted[0].close();  // b closes first, a follows
         closed = true;
     };
     p.sim.spawn(closer());
