@@ -64,24 +64,40 @@ void warn_about_kernel_addresses(const std::string& ifname, const net::host_conf
 }  // namespace
 
 stack::stack(runtime::loop& loop, const interface_config& cfg) : loop_(loop) {
-    const net::host_config hc = host_config_from(cfg);
-    raw_ = std::make_unique<link::af_packet_device>(loop, link::af_packet_options{.ifname = cfg.ifname});
+    net::host_config hc = host_config_from(cfg);
+    link::af_packet_options dev{.ifname = cfg.ifname};
+    tcp::tcp_config tcp = cfg.tcp;
+    if (cfg.loops > 1) {
+        if (cfg.loop_index >= cfg.loops) throw std::invalid_argument("loop_index must be below loops");
+        if (cfg.loop_index > 0 && !cfg.fanout_group)
+            throw std::invalid_argument("a stack after the first needs the first one's fanout_group");
+        dev.fanout = {.enabled = true, .group = cfg.loop_index == 0 ? std::nullopt : cfg.fanout_group};
+        dev.arp_tap = cfg.loop_index > 0;  // the group's ARP goes to loop 0 only
+        hc.arp_responder = cfg.loop_index == 0;
+        tcp.steering = {cfg.loop_index, cfg.loops};
+    }
+    raw_ = std::make_unique<link::af_packet_device>(loop, dev);
     device_ = raw_.get();
     if (!cfg.pcap.empty()) {
         tap_ = std::make_unique<link::pcap_tap>(*raw_, cfg.pcap);
         device_ = tap_.get();
     }
-    warn_about_kernel_addresses(cfg.ifname, hc);
+    if (cfg.loop_index == 0) warn_about_kernel_addresses(cfg.ifname, hc);
     host_ = std::make_unique<net::host>(loop, *device_, hc);
-    tcp_ = std::make_unique<tcp::tcp_layer>(*host_, cfg.tcp);
+    tcp_ = std::make_unique<tcp::tcp_layer>(*host_, tcp);
     if (tap_)
         tcp_->on_transition = [tap = tap_.get()](const tcp::tcb&, tcp::state from, tcp::state to, const char* cause) {
             tap->annotate(std::string(tcp::to_string(from)) + " -> " + std::string(tcp::to_string(to)) + " (" +
                           cause + ")");
         };
     host_->start();
-    spdlog::info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
-                 hc.address.to_string(), hc.prefix_len, host_->mtu());
+    if (cfg.loops > 1)
+        spdlog::info("coronet on {} ({}) as {}/{}, mtu {}, loop {} of {} (fanout group {})", cfg.ifname,
+                     host_->mac().to_string(), hc.address.to_string(), hc.prefix_len, host_->mtu(),
+                     cfg.loop_index, cfg.loops, *raw_->fanout_group());
+    else
+        spdlog::info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
+                     hc.address.to_string(), hc.prefix_len, host_->mtu());
 }
 
 stack::~stack() {

@@ -1,5 +1,7 @@
 #include <coronet/link/af_packet.hpp>
 
+#include <coronet/link/fanout.hpp>
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <linux/if_packet.h>
@@ -13,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstring>
 #include <system_error>
 
@@ -34,6 +37,8 @@ static_assert(sizeof(virtio_net_hdr) == 10);
 constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_F_DATA_VALID = 2;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 constexpr std::size_t vnet_hdr_len = sizeof(virtio_net_hdr);
+// Linux 6.2; bookworm's headers predate it.
+constexpr int fanout_flag_ignore_outgoing = 0x4000;
 
 [[noreturn]] void fail(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
 
@@ -55,6 +60,24 @@ struct af_packet_device::rx_op final : runtime::io_operation {
     af_packet_device& dev;
     explicit rx_op(af_packet_device& d) : dev(d) {}
     void complete(const io_uring_cqe& cqe) override { dev.on_receive(cqe); }
+};
+
+struct af_packet_device::arp_rx final : runtime::io_operation {
+    af_packet_device& dev;
+    std::array<std::byte, 512> buf{};  // ARP frames are 42 to 60 bytes
+    explicit arp_rx(af_packet_device& d) : dev(d) {}
+    void complete(const io_uring_cqe& cqe) override {
+        dev.arp_armed_ = false;
+        if (cqe.res == -ECANCELED || !dev.sink_) return;
+        if (cqe.res > 0) {
+            ++dev.counters_.rx_frames;
+            dev.counters_.rx_bytes += static_cast<std::size_t>(cqe.res);
+            dev.sink_->on_frame(bytes{buf.data(), static_cast<std::size_t>(cqe.res)}, rx_meta{});
+        } else {
+            ++dev.counters_.rx_errors;
+        }
+        if (dev.sink_) dev.arm_arp_receive();
+    }
 };
 
 struct af_packet_device::tx_slot final : runtime::io_operation {
@@ -94,6 +117,8 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     std::memcpy(mac_.octets.data(), ifr.ifr_hwaddr.sa_data, 6);
     if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) fail("SIOCGIFMTU");
     mtu_ = static_cast<std::uint16_t>(ifr.ifr_mtu);
+    if (opts_.fanout.enabled) join_fanout();
+    if (opts_.arp_tap) open_arp_tap(ifindex);
 
     // The provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring).
     buf_ring_bytes_ = opts_.rx_buffers * sizeof(io_uring_buf);
@@ -131,15 +156,72 @@ af_packet_device::~af_packet_device() {
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(s, nullptr);
-    for (int i = 0; i < 1000 && (rx_armed_ || tx_free_.size() < tx_slots_.size()); ++i) loop_.run_once(false);
+    if (arp_fd_ >= 0) {
+        s = loop_.sqe();
+        io_uring_prep_cancel_fd(s, arp_fd_, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data(s, nullptr);
+    }
+    for (int i = 0; i < 1000 && (rx_armed_ || arp_armed_ || tx_free_.size() < tx_slots_.size()); ++i)
+        loop_.run_once(false);
     io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
     munmap(buf_ring_, buf_ring_bytes_);
+    if (arp_fd_ >= 0) ::close(arp_fd_);
     ::close(fd_);
+}
+
+// Joins (or starts) the fanout group. A new group gets a kernel-chosen id
+// (PACKET_FANOUT_FLAG_UNIQUEID) and the steering program.
+void af_packet_device::join_fanout() {
+    const bool create = !opts_.fanout.group;
+    const int id = opts_.fanout.group.value_or(0);
+    const int type = PACKET_FANOUT_CBPF | (create ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
+    // Once a socket joins, the group's hook receives for it and the socket's
+    // own PACKET_IGNORE_OUTGOING no longer applies: the group needs the flag.
+    int arg = id | (type | fanout_flag_ignore_outgoing) << 16;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+        if (errno != EINVAL) fail("PACKET_FANOUT");
+        arg = id | type << 16;  // an older kernel: our own frames come back, and are dropped
+        if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
+    }
+    socklen_t len = sizeof arg;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0) fail("PACKET_FANOUT (read the group)");
+    fanout_group_ = static_cast<std::uint16_t>(arg & 0xffff);
+    if (create) {
+        auto program = flow_steering_program();
+        sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
+        if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) != 0) fail("PACKET_FANOUT_DATA");
+    }
+    // Frames queued between bind and join were not steered: drop them, or
+    // this loop would answer other loops' segments with resets.
+    std::array<std::byte, 64> scratch;
+    for (int i = 0; i < 100000 && ::recv(fd_, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0; ++i) {
+    }
+    spdlog::debug("{}: fanout group {} joined", opts_.ifname, *fanout_group_);
+}
+
+void af_packet_device::open_arp_tap(unsigned ifindex) {
+    arp_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
+    if (arp_fd_ < 0) fail("AF_PACKET socket for ARP");
+    set_int_option(arp_fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (ARP)");
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ARP);
+    addr.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(arp_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind ARP socket to " + opts_.ifname);
+    arp_ = std::make_unique<arp_rx>(*this);
 }
 
 void af_packet_device::start(frame_sink& sink) {
     sink_ = &sink;
     arm_receive();
+    if (arp_fd_ >= 0) arm_arp_receive();
+}
+
+void af_packet_device::arm_arp_receive() {
+    io_uring_sqe* s = loop_.sqe();
+    io_uring_prep_recv(s, arp_fd_, arp_->buf.data(), arp_->buf.size(), 0);
+    io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(arp_.get()));
+    arp_armed_ = true;
 }
 
 void af_packet_device::arm_receive() {

@@ -30,7 +30,8 @@ host::~host() { ex_.timers().erase(arp_timer_); }
 void host::start() {
     dev_.start(*this);
     // Gratuitous ARP (RFC 5227 announcement): sender and target are our address.
-    send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address);
+    if (cfg_.arp_responder)
+        send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address);
 }
 
 bool host::on_link(address_v4 ip) const noexcept {
@@ -88,7 +89,7 @@ void host::arp_input(wire::bytes payload) {
         arp_.learn(sender, arp->sender_mac(), ex_.now(), for_us, ready_);
         flush(ready_, arp->sender_mac());
     }
-    if (for_us && arp->operation() == wire::arp_op::request) {
+    if (for_us && arp->operation() == wire::arp_op::request && cfg_.arp_responder) {
         ++counters_.arp_requests_answered;
         send_arp(wire::arp_op::reply, arp->sender_mac(), arp->sender_mac(), sender);
     }

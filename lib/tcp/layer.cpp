@@ -360,7 +360,9 @@ std::uint16_t tcp_layer::ephemeral_port(address_v4 remote, std::uint16_t remote_
     for (unsigned i = 0; i < range; ++i) {
         const std::uint16_t port = next_port_;
         next_port_ = next_port_ >= cfg_.ephemeral_high ? cfg_.ephemeral_low : static_cast<std::uint16_t>(next_port_ + 1);
-        if (listeners_.contains(port)) continue;
+        // With several loops, about one port in steering.count is ours: the scan
+        // stays short (count steps on average).
+        if (!cfg_.steering.owns(port, remote_port) || listeners_.contains(port)) continue;
         if (!conns_.contains(four_tuple{host_.address(), port, remote, remote_port})) return port;
     }
     return 0;

@@ -24,6 +24,14 @@ struct interface_config {
     std::string pcap;                    // pcapng file of every frame; empty: none
     bool offload = true;                 // checksum and segmentation offload (net::host_config::offload)
     tcp::tcp_config tcp;
+    // One of `loops` stacks sharing the interface, address and MAC, each on
+    // its own loop and thread (README "Two loops"): a PACKET_FANOUT group
+    // steers each TCP flow to one of them. Loop 0 starts the group; the others
+    // join it with fanout_group = loop 0's stack::fanout_group(), each made
+    // after the one before (the kernel numbers members in joining order).
+    // loops 1: the stack has the interface to itself.
+    unsigned loop_index = 0, loops = 1;
+    std::optional<std::uint16_t> fanout_group;
 };
 
 // An address with its prefix length, parsed from "A.B.C.D/N" (N defaults to 32).
@@ -55,6 +63,8 @@ public:
     tcp::tcp_layer& tcp() noexcept { return *tcp_; }
     link::device& device() noexcept { return *device_; }
     link::pcap_tap* pcap() noexcept { return tap_.get(); }
+    // The fanout group the stack's device joined (interface_config::loops > 1).
+    std::optional<std::uint16_t> fanout_group() const noexcept { return raw_->fanout_group(); }
 
 private:
     runtime::loop& loop_;

@@ -13,6 +13,7 @@
 #include <boost/asio/ip/address_v4.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,18 @@ struct af_packet_options {
     // packet each), handed out when a sender asks for more than an MTU.
     unsigned tx_large_buffers = 64;
     std::size_t tx_large_buffer_size = 65536 + 256;
+    // Share the interface's traffic with the other devices of a fanout group
+    // (one per loop): TCP flows are steered by link::flow_steering_program,
+    // everything else goes to the group's first member. Members are numbered
+    // in the order they join, so devices must be made in loop order.
+    struct fanout_options {
+        bool enabled = false;
+        std::optional<std::uint16_t> group;  // none: start a new group (the kernel picks its id: fanout_group())
+    } fanout;
+    // Also receive every ARP frame on a socket of its own, outside the fanout
+    // group (whose ARP goes to its first member only): for the other members'
+    // neighbour resolution.
+    bool arp_tap = false;
 };
 
 class af_packet_device final : public device {
@@ -47,10 +60,16 @@ public:
     void transmit(packet frame) override;
     // Also collects the kernel's drop count (PACKET_STATISTICS, reset on read).
     const device_counters& counters() const override;
+    // The fanout group this device joined, if any.
+    std::optional<std::uint16_t> fanout_group() const noexcept { return fanout_group_; }
 
 private:
     struct rx_op;
     struct tx_slot;
+    struct arp_rx;
+    void join_fanout();
+    void open_arp_tap(unsigned ifindex);
+    void arm_arp_receive();
     void arm_receive();
     void on_receive(const io_uring_cqe& cqe);
     void recycle(unsigned short bid);
@@ -70,6 +89,12 @@ private:
     std::unique_ptr<std::byte[]> rx_storage_;
     std::unique_ptr<rx_op> rx_;
     bool rx_armed_ = false;
+
+    std::optional<std::uint16_t> fanout_group_;
+    // The ARP tap (arp_tap): a plain socket, one receive at a time (ARP is rare).
+    int arp_fd_ = -1;
+    std::unique_ptr<arp_rx> arp_;
+    bool arp_armed_ = false;
 
     // TX: pools of frame buffers (MTU-sized and GSO-sized) and the slots of sends in flight.
     packet_pool tx_pool_;

@@ -26,6 +26,10 @@ struct host_config {
     // can (AF_PACKET with PACKET_VNET_HDR): TCP then sends up to 64 KiB per
     // frame. Off: every frame is MTU-sized and checksummed here.
     bool offload = true;
+    // Answer ARP requests for our address and announce it at start. Off on
+    // every stack but the first of a fanout group (README "Two loops"): they
+    // share the address, and one answer is enough.
+    bool arp_responder = true;
     arp_config arp;
 };
 

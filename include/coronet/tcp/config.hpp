@@ -1,6 +1,7 @@
 // Tunables of the TCP layer, with defaults close to Linux's where Linux has one.
 #pragma once
 
+#include <coronet/link/flow_hash.hpp>
 #include <coronet/tcp/rtt.hpp>
 
 #include <chrono>
@@ -19,6 +20,18 @@ struct keepalive_config {
     runtime::duration idle = std::chrono::hours(2);       // tcp_keepalive_time
     runtime::duration interval = std::chrono::seconds(75);  // tcp_keepalive_intvl
     unsigned probes = 9;                                     // tcp_keepalive_probes
+};
+
+// Which flows this layer owns when several stacks, one per loop, share an
+// interface (README "Two loops"): the link steers a TCP segment to loop
+// link::flow_hash(source port, destination port) % count, so active opens
+// pick their ephemeral port to make that this layer's index. count 1: every flow.
+struct flow_steering {
+    unsigned index = 0, count = 1;
+    // Whether a connection between these ports is steered to this layer.
+    bool owns(std::uint16_t local_port, std::uint16_t remote_port) const noexcept {
+        return count <= 1 || link::flow_hash(local_port, remote_port) % count == index;
+    }
 };
 
 struct tcp_config {
@@ -56,6 +69,7 @@ struct tcp_config {
     bool timestamps = true;
     bool window_scaling = true;
     std::uint16_t ephemeral_low = 32768, ephemeral_high = 60999;  // Linux ip_local_port_range
+    flow_steering steering;  // ephemeral ports are chosen among those steered here
 };
 
 }  // namespace coronet::tcp

@@ -1,0 +1,22 @@
+// Steering one interface's traffic to several AF_PACKET sockets, one per
+// loop (PACKET_FANOUT): the classic BPF program that picks the member for a
+// frame, so that each TCP flow always reaches the loop that owns it.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace coronet::link {
+
+// The PACKET_FANOUT_CBPF program: an IPv4 TCP segment (not a later fragment)
+// returns flow_hash(source port, destination port), everything else (ARP,
+// ICMP, fragments) 0; the kernel sends the frame to member (value % members).
+// tcp::flow_steering::owns applies the same rule to choose ephemeral ports.
+// Loads are relative to the network header (SKF_NET_OFF) and the protocol is
+// skb->protocol (SKF_AD_PROTOCOL), so the program does not depend on where the
+// kernel's packet data starts when the fanout runs. Cannot fail.
+std::vector<sock_filter> flow_steering_program();
+
+}  // namespace coronet::link
