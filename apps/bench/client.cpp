@@ -160,12 +160,15 @@ task<result<void>> client::crr(tally& t) {
     co_return result<void>{};
 }
 
-std::string client::json() const {
+std::string client::json() const { return json(cfg_, net_.name(), tallies_, 1); }
+
+std::string client::json(const client_config& cfg, std::string_view stack, const std::vector<tally>& tallies,
+                         unsigned loops) {
     std::uint64_t bytes = 0, transactions = 0, retransmits = 0;
     auto start = runtime::time_point::max();
     auto end = runtime::time_point::min();
     std::vector<std::uint32_t> latency;
-    for (const auto& t : tallies_) {
+    for (const auto& t : tallies) {
         bytes += t.bytes;
         transactions += t.transactions;
         retransmits += t.retransmits;
@@ -175,17 +178,17 @@ std::string client::json() const {
     }
     const double secs = std::max(seconds(end - start), 1e-9);
     std::string figures;
-    if (cfg_.m == mode::bulk) {
+    if (cfg.m == mode::bulk) {
         figures = fmt::format(R"("gbit_per_s":{:.3f})", static_cast<double>(bytes) * 8 / secs / 1e9);
     } else {
         const double rate = static_cast<double>(transactions) / secs;
         const double p50 = quantile_us(latency, 0.50), p99 = quantile_us(latency, 0.99);
         figures = fmt::format(R"("transactions_per_s":{:.1f},"p50_us":{:.1f},"p99_us":{:.1f})", rate, p50, p99);
-        if (cfg_.m == mode::crr) figures += fmt::format(R"(,"connections_per_s":{:.1f})", rate);
+        if (cfg.m == mode::crr) figures += fmt::format(R"(,"connections_per_s":{:.1f})", rate);
     }
     return fmt::format(
-        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{}}})",
-        to_string(cfg_.m), net_.name(), cfg_.reverse, cfg_.connections, cfg_.size, secs, bytes, transactions,
+        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{}}})",
+        to_string(cfg.m), stack, cfg.reverse, cfg.connections, loops, cfg.size, secs, bytes, transactions,
         figures, retransmits);
 }
 

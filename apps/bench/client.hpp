@@ -43,6 +43,11 @@ public:
     const std::optional<std::string>& error() const noexcept { return error_; }
     // The summed result as one JSON object (call once done, without error).
     std::string json() const;
+    // What each connection (or crr chain) did.
+    const std::vector<tally>& tallies() const noexcept { return tallies_; }
+    // The sum of tallies, from a run of cfg on `stack` over `loops` loops, as one JSON object.
+    static std::string json(const client_config& cfg, std::string_view stack, const std::vector<tally>& tallies,
+                            unsigned loops);
 
 private:
     task<void> worker(tally& t);

@@ -1,8 +1,11 @@
 // coronet-bench: TCP benchmark (bulk, request/response, connect/request/close)
 // for coronet's user-space stack and, with --stack kernel, for the kernel's
-// TCP through the same code, so that the two are compared in the same run.
+// TCP through the same code, so that the two are compared in the same run;
+// and, as `link`, frame rates through a raw socket or coronet's device.
 // See options.cpp for the command line and the JSON it prints.
 #include "kernel_transport.hpp"
+#include "link.hpp"
+#include "loops.hpp"
 #include "options.hpp"
 #include "server.hpp"
 #include "user_transport.hpp"
@@ -134,12 +137,17 @@ int main(int argc, char** argv) {
     const bench_options o = parse_or_exit(argc, argv);
     std::signal(SIGPIPE, SIG_IGN);
     try {
+        if (o.role == bench_role::link) {
+            std::printf("%s\n", run_link(o.link).c_str());
+            return 0;
+        }
+        if (o.loops != 1) return run_loops(o, o.loops);
         runtime::loop loop{o.common.loop};
         // Declared after the loop: the stack must go first (its connections'
         // coroutines are destroyed with the loop's tasks).
         const auto net = make_transport(loop, o);
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
-        return o.server ? run_server(loop, *net, o.listen_port, signals) : run_client(loop, *net, o.client, signals);
+        return o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals) : run_client(loop, *net, o.client, signals);
     } catch (const std::exception& e) {
         apps::die(program, e.what(), 2);
     }

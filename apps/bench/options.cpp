@@ -19,7 +19,9 @@ constexpr double max_duration = 24 * 3600;
 constexpr const char* usage =
     "coronet-bench server --listen PORT [--stack user|kernel] [interface options]\n"
     "       coronet-bench client --connect HOST:PORT --mode bulk|rr|crr [--duration S] [--size N]\n"
-    "                            [--connections N] [--reverse] [--stack user|kernel] [interface options]";
+    "                            [--connections N] [--reverse] [--stack user|kernel] [interface options]\n"
+    "       coronet-bench link --iface IF --path raw|device --direction send|receive [--frame-size N]\n"
+    "                          [--duration S]";
 
 constexpr const char* summary =
     "TCP benchmark for coronet's user-space stack and, with --stack kernel, for the kernel's own\n"
@@ -36,6 +38,16 @@ constexpr const char* summary =
     "coronet's TCB counters, or the kernel's TCP_INFO tcpi_total_retrans). --connections runs that\n"
     "many connections (or crr chains) at once and sums them. Nothing is asserted about time.\n"
     "\n"
+    "The link role measures frames per second on --iface with no TCP/IP at all: --path raw uses a\n"
+    "plain AF_PACKET socket (receive: recvmmsg batches of 64; send: sendmmsg batches of 64), --path\n"
+    "device coronet's AF_PACKET device on its io_uring loop. send blasts --frame-size-byte frames of\n"
+    "EtherType 0x88b5 (local experimental) to 02:00:5e:00:88:b5 for --duration; receive counts the\n"
+    "frames of that EtherType arriving within --duration (start the peer's sender once it prints\n"
+    "'receiving' on stderr). It prints one JSON line: role, path, direction, frame_size, frames,\n"
+    "duration_s, mpps, gbit_per_s, and send_errors (send) or kernel_drops (receive: dropped at the\n"
+    "socket). A receiver's duration_s is the time from its first frame to its last, so its rate is\n"
+    "the sender's while both ran. Exit status 2 also when the interface cannot be opened.\n"
+    "\n"
     "Exit status: 0 on success (server: stopped by a signal), 1 on a connection error or a run that\n"
     "does not end within its duration + 10 s, 2 on usage or start-up errors.";
 
@@ -44,7 +56,7 @@ constexpr const char* summary =
 }
 
 struct raw_options {
-    std::string role, stack = "user", connect, mode;
+    std::string role, stack = "user", connect, mode, path, direction;
     double duration = 5;
     std::uint32_t size = 0;
     unsigned connections = 1;
@@ -58,13 +70,21 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
         ("listen", po::value(&o.listen_port)->value_name("PORT"), "server: the port to listen on")
         ("connect", po::value(&raw.connect)->value_name("HOST:PORT"), "client: the server's IPv4 address and port")
         ("mode", po::value(&raw.mode)->value_name("bulk|rr|crr"), "client: what to measure")
-        ("duration", po::value(&raw.duration)->value_name("S")->default_value(5), "client: seconds to run")
+        ("duration", po::value(&raw.duration)->value_name("S")->default_value(5), "client, link: seconds to run")
         ("size", po::value(&raw.size)->value_name("N"),
          "client: rr/crr bytes per request and response (default 1); bulk bytes per write (default 65536)")
         ("connections", po::value(&raw.connections)->value_name("N")->default_value(1),
          "client: concurrent connections (crr: concurrent connect-close chains)")
         ("reverse", po::bool_switch(&o.client.reverse), "client, bulk: the server sends and the client receives")
-        ("role", po::value(&raw.role)->value_name("server|client"), "server or client");
+        ("loops", po::value(&o.loops)->value_name("N")->default_value(1),
+         "server, client (user stack): N threads, each with its own loop and stack on --iface, which a "
+         "PACKET_FANOUT group shares between them by TCP flow; the client splits --connections across them")
+        ("path", po::value(&raw.path)->value_name("raw|device"),
+         "link: a plain AF_PACKET socket, or coronet's AF_PACKET device")
+        ("direction", po::value(&raw.direction)->value_name("send|receive"), "link: send frames, or count them")
+        ("frame-size", po::value(&o.link.frame_size)->value_name("N")->default_value(64),
+         "link: bytes per frame, Ethernet header included and FCS not (60..1514)")
+        ("role", po::value(&raw.role)->value_name("server|client|link"), "server, client or link");
     return d;
 }
 
@@ -74,8 +94,16 @@ void reject(const po::variables_map& vm, std::initializer_list<const char*> name
         if (vm.count(n) && !vm[n].defaulted()) usage_error(std::string("--") + n + " " + why);
 }
 
+constexpr std::initializer_list<const char*> link_only = {"path", "direction", "frame-size"};
+
+runtime::duration checked_duration(double seconds) {
+    if (!(seconds > 0 && seconds <= max_duration)) usage_error("--duration must be more than 0 and at most 86400 seconds");
+    return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(seconds));
+}
+
 void check_client(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     reject(vm, {"listen"}, "is a server option");
+    reject(vm, link_only, "is a link option");
     if (raw.connect.empty()) usage_error("client: --connect HOST:PORT is required");
     const auto remote = apps::parse_endpoint(raw.connect);
     if (!remote) usage_error("--connect wants HOST:PORT (A.B.C.D, port 1-65535), got '" + raw.connect + "'");
@@ -83,9 +111,7 @@ void check_client(const po::variables_map& vm, const raw_options& raw, bench_opt
     const auto m = parse_mode(raw.mode);
     if (!m) usage_error(raw.mode.empty() ? "client: --mode is required" : "unknown --mode '" + raw.mode + "'");
     o.client.m = *m;
-    if (!(raw.duration > 0 && raw.duration <= max_duration))
-        usage_error("--duration must be more than 0 and at most 86400 seconds");
-    o.client.duration = std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(raw.duration));
+    o.client.duration = checked_duration(raw.duration);
     o.client.size = vm.count("size") ? raw.size : *m == mode::bulk ? default_bulk_size : 1;
     if (o.client.size < 1 || o.client.size > max_message_size)
         usage_error("--size must be 1.." + std::to_string(max_message_size));
@@ -97,14 +123,35 @@ void check_client(const po::variables_map& vm, const raw_options& raw, bench_opt
 
 void check_server(const po::variables_map& vm, bench_options& o) {
     reject(vm, {"connect", "mode", "duration", "size", "connections"}, "is a client option");
+    reject(vm, link_only, "is a link option");
     if (o.client.reverse) usage_error("--reverse is a client option");
     if (!vm.count("listen") || o.listen_port == 0) usage_error("server: --listen PORT (1..65535) is required");
+}
+
+void check_link(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
+    reject(vm, {"listen", "stack", "ip", "gateway", "mac", "mtu", "pcap"}, "is not a link option");
+    reject(vm, {"connect", "mode", "size", "connections"}, "is a client option");
+    reject(vm, {"loops"}, "is a server or client option");
+    if (o.client.reverse) usage_error("--reverse is a client option");
+    if (o.common.iface.ifname.empty()) usage_error("link: --iface is required");
+    o.link.ifname = o.common.iface.ifname;
+    if (raw.path == "raw") o.link.path = link_path::raw;
+    else if (raw.path == "device") o.link.path = link_path::device;
+    else usage_error(raw.path.empty() ? "link: --path raw|device is required" : "unknown --path '" + raw.path + "' (raw or device)");
+    if (raw.direction == "send") o.link.direction = link_direction::send;
+    else if (raw.direction == "receive") o.link.direction = link_direction::receive;
+    else
+        usage_error(raw.direction.empty() ? "link: --direction send|receive is required"
+                                          : "unknown --direction '" + raw.direction + "' (send or receive)");
+    if (o.link.frame_size < min_link_frame || o.link.frame_size > max_link_frame)
+        usage_error("--frame-size must be " + std::to_string(min_link_frame) + ".." + std::to_string(max_link_frame));
+    o.link.duration = checked_duration(raw.duration);
 }
 
 void check_stack(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     if (raw.stack == "kernel") {
         o.stack = stack_kind::kernel;
-        reject(vm, {"iface", "ip", "gateway", "mac", "mtu", "pcap"}, "is for --stack user");
+        reject(vm, {"iface", "ip", "gateway", "mac", "mtu", "pcap", "no-offload"}, "is for --stack user");
         return;
     }
     if (raw.stack != "user") usage_error("--stack must be user or kernel, got '" + raw.stack + "'");
@@ -142,10 +189,16 @@ bench_options parse_or_exit(int argc, char** argv) {
     if (level == spdlog::level::off && o.common.log_level != "off")
         usage_error("unknown --log-level '" + o.common.log_level + "'");
     spdlog::set_level(level);
+    if (raw.role == "link") {
+        o.role = bench_role::link;
+        check_link(vm, raw, o);
+        return o;
+    }
     if (raw.role != "server" && raw.role != "client")
-        usage_error(raw.role.empty() ? "say server or client" : "unknown role '" + raw.role + "' (server or client)");
-    o.server = raw.role == "server";
-    if (o.server) check_server(vm, o);
+        usage_error(raw.role.empty() ? "say server, client or link"
+                                     : "unknown role '" + raw.role + "' (server, client or link)");
+    o.role = raw.role == "server" ? bench_role::server : bench_role::client;
+    if (o.role == bench_role::server) check_server(vm, o);
     else check_client(vm, raw, o);
     check_stack(vm, raw, o);
     return o;

@@ -1,22 +1,26 @@
-// coronet-bench's command line: a role (server or client), the client's run
-// (mode, duration, size, connections, direction), the stack to use, and the
-// interface options shared by every coronet program, which only the
-// user-space stack needs.
+// coronet-bench's command line: a role (server, client or link), the client's
+// run (mode, duration, size, connections, direction), the stack to use, the
+// link run (path, direction, frame size), and the interface options shared by
+// every coronet program, which only the user-space stack needs.
 #pragma once
 
 #include "client.hpp"
+#include "link.hpp"
 
 #include "../common/options.hpp"
 
 namespace coronet::bench {
 
 enum class stack_kind { user, kernel };
+enum class bench_role { server, client, link };
 
 struct bench_options {
-    bool server = false;
+    bench_role role = bench_role::client;
     stack_kind stack = stack_kind::user;
     std::uint16_t listen_port = 0;  // server
+    unsigned loops = 1;             // server, client (user stack): threads, each with its own loop and stack
     client_config client;           // client
+    link_config link;               // link
     apps::common_options common;    // --stack user
 };
 

@@ -107,10 +107,12 @@ task<result<void>> server::echo(stream& s, const header& h) {
     }
 }
 
-std::string server::json() const {
+std::string server::json() const { return json(net_.name(), totals_); }
+
+std::string server::json(std::string_view stack, const server_totals& t, std::string_view extra) {
     return fmt::format(
-        R"({{"role":"server","stack":"{}","connections":{},"bytes_in":{},"bytes_out":{},"retransmits":{},"errors":{}}})",
-        net_.name(), totals_.connections, totals_.bytes_in, totals_.bytes_out, totals_.retransmits, totals_.errors);
+        R"({{"role":"server","stack":"{}","connections":{},"bytes_in":{},"bytes_out":{},"retransmits":{},"errors":{}{}{}}})",
+        stack, t.connections, t.bytes_in, t.bytes_out, t.retransmits, t.errors, extra.empty() ? "" : ",", extra);
 }
 
 }  // namespace coronet::bench

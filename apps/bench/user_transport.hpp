@@ -16,6 +16,7 @@ public:
     std::string_view name() const noexcept override { return "user"; }
     task<result<std::unique_ptr<stream>>> connect(endpoint remote, runtime::duration timeout) override;
     result<std::unique_ptr<acceptor>> listen(std::uint16_t port) override;
+    coronet::stack& stack() noexcept { return stack_; }
 
 private:
     coronet::stack stack_;

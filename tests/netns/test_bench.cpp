@@ -1,6 +1,7 @@
 // coronet-bench smoke test: each mode runs for a second with coronet on one
 // side and the kernel on the other, and its one JSON line must name the run
-// and hold sane figures. Nothing here asserts a speed: benchmarks are not tests.
+// and hold sane figures; the link role sends and receives frames through both
+// paths. Nothing here asserts a speed: benchmarks are not tests.
 #include "netns.hpp"
 
 #include <boost/property_tree/json_parser.hpp>
@@ -91,6 +92,52 @@ void stop_server(child_process& server) {
     BOOST_TEST(server.output().find("\"role\":\"server\"") != std::string::npos, server.output());
 }
 
+// The argv of a link run on interface `iface` of namespace ns, for half a second (a receiver: longer).
+std::vector<std::string> link_args(const std::string& ns, const std::string& iface, const std::string& path,
+                                   const std::string& direction) {
+    return {"ip",     "netns", "exec", ns, bin("apps/coronet-bench"), "link", "--iface", iface, "--path", path,
+            "--direction", direction, "--duration", direction == "send" ? "0.5" : "2"};
+}
+
+// A link run's stdout must be one JSON line naming the run, with frames counted.
+void check_link(const client_run& r, const std::string& path, const std::string& direction) {
+    BOOST_TEST_MESSAGE("link " << path << " " << direction << ": " << r.out);
+    BOOST_TEST_REQUIRE(r.rc == 0, r.err);
+    BOOST_TEST_REQUIRE(std::count(r.out.begin(), r.out.end(), '\n') == 1, r.out);
+    boost::property_tree::ptree j;
+    std::istringstream in(r.out);
+    BOOST_REQUIRE_NO_THROW(boost::property_tree::read_json(in, j));
+    BOOST_TEST(j.get<std::string>("role", "") == "link");
+    BOOST_TEST(j.get<std::string>("path", "") == path);
+    BOOST_TEST(j.get<std::string>("direction", "") == direction);
+    BOOST_TEST(j.get<int>("frame_size", 0) == 64);
+    BOOST_TEST(j.get<double>("frames", 0) > 0);
+    BOOST_TEST(j.get<double>("duration_s", 0) > 0);
+    BOOST_TEST(j.get<double>("mpps", 0) > 0);
+    BOOST_TEST(j.get<double>("gbit_per_s", 0) > 0);
+    BOOST_TEST(j.get<double>(direction == "send" ? "send_errors" : "kernel_drops", -1) >= 0);
+}
+
+// A receiver started in the background, then a sender run to completion;
+// both must have counted frames.
+void check_link_pair(const std::vector<std::string>& receiver, const std::vector<std::string>& sender,
+                     const std::string& receiver_path, const std::string& sender_path) {
+    temp_file out("link-receiver");
+    client_run rx;
+    {
+        child_process c(receiver, "/dev/null", out.path);
+        BOOST_REQUIRE_MESSAGE(c.wait_for_output("receiving", 5000ms), c.output());
+        check_link(run_client(sender), sender_path, "send");
+        rx.rc = c.wait(15000ms);
+        rx.err = c.output();
+    }
+    std::ifstream in(out.path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    rx.out = ss.str();
+    check_link(rx, receiver_path, "receive");
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(bench)
@@ -99,13 +146,14 @@ BOOST_AUTO_TEST_CASE(help_exits_0_and_usage_errors_exit_2) {
     const std::string bench = bin("apps/coronet-bench");
     std::string out;
     BOOST_TEST(sh(bench + " --help", &out) == 0);
-    for (const char* opt : {"server", "client", "--listen", "--connect", "--mode", "--duration", "--size",
-                            "--connections", "--reverse", "--stack", "--iface", "Exit status"})
+    for (const char* opt : {"server", "client", "link", "--listen", "--connect", "--mode", "--duration", "--size",
+                            "--connections", "--reverse", "--stack", "--iface", "--path", "--direction",
+                            "--frame-size", "Exit status"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     struct {
         std::string args, message;
     } cases[] = {
-        {"", "server or client"},
+        {"", "server, client or link"},
         {"client --stack kernel --mode rr", "--connect"},
         {"client --stack kernel --connect 10.0.0.1:5201 --mode ping", "unknown --mode"},
         {"client --stack kernel --connect 10.0.0.1 --mode rr", "HOST:PORT"},
@@ -113,6 +161,12 @@ BOOST_AUTO_TEST_CASE(help_exits_0_and_usage_errors_exit_2) {
         {"client --connect 10.0.0.1:5201 --mode rr", "--iface is required"},
         {"server --stack kernel", "--listen"},
         {"server --stack kernel --listen 5201 --mode rr", "client option"},
+        {"link --path raw --direction send", "--iface is required"},
+        {"link --iface lo --direction send", "--path"},
+        {"link --iface lo --path raw --direction up", "unknown --direction"},
+        {"link --iface lo --path raw --direction send --frame-size 1515", "--frame-size"},
+        {"link --iface lo --path raw --direction send --ip 10.0.0.1/24", "not a link option"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode rr --path raw", "link option"},
     };
     for (const auto& c : cases) {
         const int rc = sh(bench + " " + c.args, &out);
@@ -148,6 +202,18 @@ BOOST_AUTO_TEST_CASE(coronet_clients_against_a_kernel_server) {
     const expected e{"crr", "user", false};
     check_result(run_client(t.stack_cmd("apps/coronet-bench", client_args(t.peer_ip, e, {"--connections", "3"}))), e);
     stop_server(server);
+}
+
+// Raw frames through both paths, each way: the raw sender loads both
+// receivers, and a raw receiver counts for both senders.
+BOOST_AUTO_TEST_CASE(link_mode_sends_and_receives_frames_on_both_paths) {
+    topology t;
+    for (const std::string path : {"raw", "device"}) {
+        check_link_pair(link_args(t.ns_stack, t.if_stack, path, "receive"),
+                        link_args(t.ns_peer, t.if_peer, "raw", "send"), path, "raw");
+        check_link_pair(link_args(t.ns_peer, t.if_peer, "raw", "receive"),
+                        link_args(t.ns_stack, t.if_stack, path, "send"), "raw", path);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_connection_exits_1_with_a_message) {
