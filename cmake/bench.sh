@@ -6,7 +6,10 @@
 #   kernel client -> coronet server   on a second veth pair whose coronet end has no kernel address
 #   coronet client -> kernel server   on that second pair too
 # and the table gives each figure with its ratio to the baseline of the same
-# run. Then two more sections:
+# run: rr and crr also with busy polling at both ends (--busy-poll 50), bulk
+# also with coronet's segmentation offload off (--no-offload). Then:
+#   loops   crr and bulk over 8 connections with coronet on one loop and on
+#           two (--loops, PACKET_FANOUT), with the scaling factor
 #   link    frame rates (Mpps) of 64- and 1514-byte frames through a plain
 #           AF_PACKET socket (raw) and through coronet's device, each way, on
 #           the kernel pair: a raw sender in C loads both receivers in S, a raw
@@ -14,6 +17,8 @@
 #           receiver counted, with the sender's own count and the frames lost
 #   memory  100,000 idle kernel connections (8 source addresses x 12,500) to
 #           coronet-test-sink: the sink's RSS growth and bytes per connection
+#   micro   coronet-microbench (Google Benchmark) for parsing, checksums,
+#           timers and reassembly
 # and the machine and the date. Nothing is asserted: it measures. Needs root.
 #
 # Usage: cmake/bench.sh [-d|--duration SECONDS]   (default 5 per cell, or $CORONET_BENCH_DURATION)
@@ -140,6 +145,20 @@ for m in "${modes[@]}"; do
     run_cell "$name/kernel-kernel" "$ns_s" "--stack kernel$server_extra" "$ns_c" --stack kernel --connect 10.203.0.2:$port "${args[@]}"
     run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]}$server_extra" "$ns_c" --stack kernel --connect 10.204.0.2:$port "${args[@]}"
     run_cell "$name/coronet-kernel" "$ns_c" "--stack kernel$server_extra" "$ns_s" "${coronet[@]}" --connect 10.204.0.1:$port "${args[@]}"
+done
+# Two loops (--loops, PACKET_FANOUT): 8 connections at once, coronet with one
+# loop and with two, and kernel -> kernel with 8 connections for reference.
+for m in "crr8:--mode crr" "bulk8:--mode bulk"; do
+    name=${m%%:*}
+    read -r -a args <<<"${m#*:}"
+    run_cell "$name/kernel-kernel" "$ns_s" "--stack kernel" "$ns_c" --stack kernel --connect 10.203.0.2:$port \
+        --connections 8 "${args[@]}"
+    for loops in 1 2; do
+        run_cell "$name/kernel-coronet/loops$loops" "$ns_s" "${coronet[*]} --loops $loops" "$ns_c" --stack kernel \
+            --connect 10.204.0.2:$port --connections 8 "${args[@]}"
+        run_cell "$name/coronet-kernel/loops$loops" "$ns_c" "--stack kernel" "$ns_s" "${coronet[@]}" --loops "$loops" \
+            --connect 10.204.0.1:$port --connections 8 "${args[@]}"
+    done
 done
 # What segmentation offload is worth: coronet sending MTU-sized frames it checksums itself.
 run_cell "bulk-no-offload/coronet-kernel" "$ns_c" "--stack kernel" "$ns_s" "${coronet[@]}" --no-offload \
@@ -339,6 +358,19 @@ for mode in ("bulk", "bulk-reverse", "rr", "crr"):
         both = f"{client['retransmits']}/{server['retransmits']}" if client and server else "-"
         out += f"{both:>22}"
     print(out)
+print()
+print("two loops (--loops, PACKET_FANOUT), 8 connections at once; (xR) = ratio to kernel -> kernel, [xS] = loops 2 / loops 1")
+print(f"{'':38}{'kernel -> kernel':>18}{'loops 1':>18}{'loops 2':>18}{'scaling':>10}")
+for label, mode, field in (("crr connections/s", "crr8", "connections_per_s"), ("bulk Gbit/s", "bulk8", "gbit_per_s")):
+    base = figure(mode, "kernel-kernel", field)
+    for pair, title in (("kernel-coronet", "kernel -> coronet"), ("coronet-kernel", "coronet -> kernel")):
+        one, two = figure(mode, f"{pair}/loops1", field), figure(mode, f"{pair}/loops2", field)
+        out = f"{label + ', ' + title:38}{show(base, mode, 'kernel-kernel'):>18}"
+        for v, loops in ((one, 1), (two, 2)):
+            ratio = f" (x{v / base:.2f})" if v is not None and base else ""
+            out += f"{show(v, mode, pair + '/loops' + str(loops)) + ratio:>18}"
+        out += f"{f'[x{two / one:.2f}]' if one and two else '-':>10}"
+        print(out)
 
 print()
 print("link: frames per second through a plain AF_PACKET socket (raw) and coronet's device (device);")
