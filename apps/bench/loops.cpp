@@ -1,6 +1,7 @@
 #include "loops.hpp"
 
 #include "server.hpp"
+#include "shutdown.hpp"
 #include "user_transport.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -24,9 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* program = "coronet-bench";
-// As in main.cpp: connecting, draining and closing must fit in this after --duration.
-constexpr runtime::duration grace = 10s;
-constexpr runtime::duration unwind_time = 2s;
 constexpr unsigned max_loops = 64;
 
 // A stop request from the main thread to one loop: main notifies, a
@@ -90,13 +88,6 @@ struct run_state {
     std::shared_future<bool> release;  // results taken: true to tear down, false never comes (main exits)
 };
 
-template <class Ready>
-task<void> stop_when(runtime::loop& loop, Ready ready) {
-    const auto give_up = runtime::clock::now() + unwind_time;
-    while (!ready() && runtime::clock::now() < give_up) co_await loop.sleep_for(5ms);
-    loop.stop();
-}
-
 client_config share_of(const client_config& all, unsigned index, unsigned loops) {
     client_config c = all;
     c.connections = all.connections / loops + (index < all.connections % loops ? 1 : 0);
@@ -122,21 +113,13 @@ void serve(runtime::loop& loop, user_transport& net, loop_slot& slot, const run_
 
 void run_client(runtime::loop& loop, user_transport& net, loop_slot& slot, const client_config& cfg) {
     client c{loop, net, cfg};
-    auto end_early = [&](std::string why) -> task<void> {
-        c.fail(std::move(why));
-        co_await stop_when(loop, [&] { return c.done(); });
-    };
-    auto watchdog = [&]() -> task<void> {
-        co_await loop.sleep_for(cfg.duration + grace);
-        co_await end_early("the run did not end within --duration + 10 s");
-    };
     auto on_stop = [&]() -> task<void> {
         co_await slot.stop.wait(loop);
         if (slot.stop.tearing_down) co_return;
         slot.interrupted = true;
-        co_await end_early("interrupted");
+        co_await end_early(loop, c, "interrupted");
     };
-    loop.spawn(watchdog(), "watchdog");
+    loop.spawn(watchdog(loop, c, cfg.duration), "watchdog");
     loop.spawn(on_stop(), "stop");
     c.start([&] { loop.stop(); });
     loop.run();
@@ -179,25 +162,6 @@ void loop_thread(unsigned index, std::optional<std::uint16_t> group, loop_slot& 
     if (!run.release.get()) return;
     net.reset();  // the stack before its loop
     loop.reset();
-}
-
-// Ends the process by sig, as the one-loop client does (see main.cpp).
-[[noreturn]] void die_by(int sig) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-    std::raise(sig);
-    std::_Exit(128 + sig);
-}
-
-[[noreturn]] void exit_now(int code) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(code);
 }
 
 std::string server_json(const std::vector<std::unique_ptr<loop_slot>>& slots) {

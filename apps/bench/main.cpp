@@ -8,6 +8,7 @@
 #include "loops.hpp"
 #include "options.hpp"
 #include "server.hpp"
+#include "shutdown.hpp"
 #include "user_transport.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -24,42 +25,6 @@ using namespace coronet;
 using namespace coronet::bench;
 
 constexpr const char* program = "coronet-bench";
-// Connecting, draining the last data and closing must fit in this, after --duration.
-constexpr runtime::duration grace = std::chrono::seconds(10);
-// After an abort, how long coroutines get to unwind before the program leaves anyway.
-constexpr runtime::duration unwind_time = std::chrono::seconds(2);
-
-// Leaves without destroying anything. For when coroutines that hold
-// connections did not unwind in time: destroying them after the stack would
-// touch freed memory, and there is nothing left worth tearing down in order.
-[[noreturn]] void exit_now(int code) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(code);
-}
-
-// Ends the process by sig, as an interrupted program should: a shell running
-// the client then knows it was interrupted (and stops a script), where an
-// exit status would say it merely failed.
-[[noreturn]] void die_by(int sig) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-    std::raise(sig);
-    std::_Exit(128 + sig);
-}
-
-// Waits (polling: this runs only at shutdown) until ready() or unwind_time, then stops the loop.
-template <class Ready>
-task<void> stop_when(runtime::loop& loop, Ready ready) {
-    const auto give_up = runtime::clock::now() + unwind_time;
-    while (!ready() && runtime::clock::now() < give_up) co_await loop.sleep_for(std::chrono::milliseconds(5));
-    loop.stop();
-}
 
 // Kernel sockets are descriptors: many concurrent connections need more
 // than the usual soft limit of 1024, so take what the hard limit allows.
@@ -102,21 +67,12 @@ int run_server(runtime::loop& loop, transport& net, std::uint16_t port, runtime:
 
 int run_client(runtime::loop& loop, transport& net, const client_config& cfg, runtime::signal_set& signals) {
     client c{loop, net, cfg};
-    // Ends the run with an error, and the loop once the workers have unwound.
-    auto end_early = [&](std::string why) -> task<void> {
-        c.fail(std::move(why));
-        co_await stop_when(loop, [&] { return c.done(); });
-    };
-    auto watchdog = [&]() -> task<void> {
-        co_await loop.sleep_for(cfg.duration + grace);
-        co_await end_early("the run did not end within --duration + 10 s");
-    };
     int interrupted = 0;
     auto on_signal = [&]() -> task<void> {
         interrupted = co_await signals.wait();
-        co_await end_early(std::string("interrupted by ") + (interrupted == SIGINT ? "SIGINT" : "SIGTERM"));
+        co_await end_early(loop, c, std::string("interrupted by ") + (interrupted == SIGINT ? "SIGINT" : "SIGTERM"));
     };
-    loop.spawn(watchdog(), "watchdog");
+    loop.spawn(watchdog(loop, c, cfg.duration), "watchdog");
     loop.spawn(on_signal(), "signals");
     c.start([&] { loop.stop(); });
     loop.run();
