@@ -5,12 +5,24 @@ namespace coronet {
 namespace {
 
 // Suspends until the TCB wakes the application (data, space, state change).
+// Waits in one of the TCB's slots. An awaiter destroyed while waiting (its
+// coroutine destroyed) takes its handle back, so nothing resumes a dead frame.
 struct tcb_wait {
     tcp::tcb& t;
     void (tcp::tcb::*slot)(std::coroutine_handle<>) noexcept;
+    std::coroutine_handle<> waiting{};
+    tcb_wait(tcp::tcb& tcb, void (tcp::tcb::*s)(std::coroutine_handle<>) noexcept) : t(tcb), slot(s) {}
+    tcb_wait(const tcb_wait&) = delete;
+    tcb_wait& operator=(const tcb_wait&) = delete;
+    ~tcb_wait() {
+        if (waiting) t.stop_waiting(waiting);
+    }
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) const noexcept { (t.*slot)(h); }
-    void await_resume() const noexcept {}
+    void await_suspend(std::coroutine_handle<> h) noexcept {
+        waiting = h;
+        (t.*slot)(h);
+    }
+    void await_resume() noexcept { waiting = {}; }
 };
 
 // Waits for data, lending the buffer to the TCB meanwhile (direct
@@ -26,7 +38,7 @@ struct read_wait {
     ~read_wait() {
         if (!waiting) return;
         t.take_placed();
-        t.stop_waiting_readable(waiting);
+        t.stop_waiting(waiting);
     }
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) noexcept {
@@ -133,11 +145,21 @@ runtime::task<result<connection>> listener::accept() {
     for (;;) {
         if (auto c = keep->pop()) co_return connection{std::move(c)};
         if (keep->closed()) co_return std::make_error_code(std::errc::operation_canceled);
-        struct wait {
+        struct wait {  // takes its handle back if destroyed while waiting, as tcb_wait
             tcp::listener_state& l;
+            std::coroutine_handle<> waiting{};
+            explicit wait(tcp::listener_state& ls) : l(ls) {}
+            wait(const wait&) = delete;
+            wait& operator=(const wait&) = delete;
+            ~wait() {
+                if (waiting) l.stop_waiting(waiting);
+            }
             bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) const noexcept { l.wait(h); }
-            void await_resume() const noexcept {}
+            void await_suspend(std::coroutine_handle<> h) noexcept {
+                waiting = h;
+                l.wait(h);
+            }
+            void await_resume() noexcept { waiting = {}; }
         };
         co_await wait{*keep};
     }

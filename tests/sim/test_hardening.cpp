@@ -336,3 +336,31 @@ BOOST_AUTO_TEST_CASE(an_orphaned_fin_wait_2_and_time_wait_expire) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(destroyed_waiters)
+
+// A coroutine destroyed while it waits (here: the executor's shutdown of its
+// detached tasks) takes its handle back: the listener's close must not
+// resume the dead frame. (read, write and connect waits do the same.)
+task<void> accept_one(listener& l, bool& got) {
+    [[maybe_unused]] auto c = co_await l.accept();
+    got = true;
+}
+
+BOOST_AUTO_TEST_CASE(a_destroyed_accept_is_not_resumed_by_the_close) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    bool got = false;
+    p.sim.spawn(accept_one(l, got));
+    p.sim.run_for(1ms);
+    BOOST_REQUIRE(!p.sim.has_ready());
+    p.sim.destroy_detached();  // the waiter is gone
+    l.close();                 // would post its handle
+    BOOST_TEST(!p.sim.has_ready());
+    p.sim.run_for(1ms);
+    BOOST_TEST(!got);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -58,6 +58,10 @@ public:
     // The next established connection, or nullptr when none is waiting.
     std::shared_ptr<tcb> pop();
     void wait(std::coroutine_handle<> h) noexcept { acceptor_ = h; }
+    // h no longer waits (its coroutine is being destroyed).
+    void stop_waiting(std::coroutine_handle<> h) noexcept {
+        if (acceptor_ == h) acceptor_ = {};
+    }
     // Stops listening; connections not yet accepted are reset.
     void close();
 

@@ -125,8 +125,10 @@ public:
         read_into_ = {};
         return std::exchange(placed_, 0);
     }
-    void stop_waiting_readable(std::coroutine_handle<> h) noexcept {
-        if (reader_ == h) reader_ = {};
+    // h no longer waits for anything (its coroutine is being destroyed).
+    void stop_waiting(std::coroutine_handle<> h) noexcept {
+        for (auto* w : {&reader_, &writer_, &opener_})
+            if (*w == h) *w = {};
     }
     void wait_writable(std::coroutine_handle<> h) noexcept { writer_ = h; }
     void wait_open(std::coroutine_handle<> h) noexcept { opener_ = h; }
