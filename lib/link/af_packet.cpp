@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <system_error>
@@ -44,6 +45,20 @@ constexpr int fanout_flag_ignore_outgoing = 0x4000;
 
 void set_int_option(int fd, int level, int name, int value, const char* what) {
     if (setsockopt(fd, level, name, &value, sizeof value) != 0) fail(what);
+}
+
+// Bytes a transmit buffer needs for a full-sized frame on ifname (headroom,
+// Ethernet header, MTU), at least `configured`; `configured` when the MTU
+// cannot be read (the constructor then reports the interface).
+std::size_t tx_buffer_size_for(const std::string& ifname, std::size_t configured) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return configured;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    const bool ok = ioctl(fd, SIOCGIFMTU, &ifr) == 0;
+    ::close(fd);
+    if (!ok || ifr.ifr_mtu <= 0) return configured;
+    return std::max(configured, packet_headroom + 14 + static_cast<std::size_t>(ifr.ifr_mtu));
 }
 
 rx_meta meta_from(const virtio_net_hdr& h) {
@@ -94,7 +109,7 @@ struct af_packet_device::tx_slot final : runtime::io_operation {
 af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     : loop_(loop),
       opts_(std::move(opts)),
-      tx_pool_(opts_.tx_slots, opts_.tx_buffer_size, packet_headroom),
+      tx_pool_(opts_.tx_slots, tx_buffer_size_for(opts_.ifname, opts_.tx_buffer_size), packet_headroom),
       tx_large_pool_(opts_.tx_large_buffers, opts_.tx_large_buffer_size, packet_headroom) {
     const unsigned ifindex = if_nametoindex(opts_.ifname.c_str());
     if (ifindex == 0) fail("interface '" + opts_.ifname + "'");
@@ -275,7 +290,7 @@ const device_counters& af_packet_device::counters() const {
 }
 
 std::optional<packet> af_packet_device::allocate(std::size_t wanted) {
-    if (wanted > opts_.tx_buffer_size - packet_headroom) {
+    if (wanted > tx_pool_.buffer_size() - packet_headroom) {
         if (auto big = tx_large_pool_.get()) return big;  // else an MTU-sized one will do
     }
     auto p = tx_pool_.get();

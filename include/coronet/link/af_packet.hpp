@@ -24,7 +24,7 @@ struct af_packet_options {
     unsigned rx_buffers = 256;               // power of two
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
     unsigned tx_slots = 512;                 // frames in flight
-    std::size_t tx_buffer_size = 2048;       // an MTU-sized frame and headroom
+    std::size_t tx_buffer_size = 2048;       // an MTU-sized frame and headroom (more when the MTU needs it)
     // Buffers for TCP segmentation-offload super-frames (up to a 64 KiB IP
     // packet each), handed out when a sender asks for more than an MTU.
     unsigned tx_large_buffers = 64;
