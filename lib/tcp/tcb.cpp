@@ -147,6 +147,7 @@ void tcb::app_shutdown_write() {
 void tcb::app_close() {
     orphaned_ = true;
     rcvbuf_.clear();  // nobody will read it
+    ooo_.clear();     // nor the out-of-order data placed in it: later in-order data must not commit it
     app_shutdown_write();
 }
 
