@@ -184,7 +184,7 @@ tally raw_send(const link_config& cfg, time_point deadline) {
 // Counts the frames of our EtherType that the device delivers.
 class counting_sink final : public link::frame_sink {
 public:
-    void on_frame(link::bytes frame, const link::rx_meta&) override { frames += is_ours(frame); }
+    void on_frame(link::bytes frame, const storage::rx_meta&) override { frames += is_ours(frame); }
     std::uint64_t frames = 0;
 };
 

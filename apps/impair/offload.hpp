@@ -71,9 +71,9 @@ inline std::optional<l4_checksum> locate_l4_checksum(bytes frame) {
 // false when the frame cannot be carried: a pending checksum we cannot
 // locate, or a super-frame other than TCP over IPv4 (the device API has no
 // other GSO type).
-inline bool carry_offload(bytes frame, const link::rx_meta& meta, link::tx_offload& out) {
+inline bool carry_offload(bytes frame, const storage::rx_meta& meta, storage::tx_offload& out) {
     out = {};
-    if (meta.checksum != link::rx_checksum::partial && meta.gso_size == 0) return true;
+    if (meta.checksum != storage::rx_checksum::partial && meta.gso_size == 0) return true;
     const auto l4 = locate_l4_checksum(frame);
     if (!l4) return false;
     if (meta.gso_size > 0) {
@@ -82,7 +82,7 @@ inline bool carry_offload(bytes frame, const link::rx_meta& meta, link::tx_offlo
     }
     // A super-frame without a pending checksum carries complete ones; the
     // kernel redoes them per segment either way.
-    if (meta.checksum == link::rx_checksum::partial) {
+    if (meta.checksum == storage::rx_checksum::partial) {
         out.checksum_partial = true;
         out.csum_start = l4->csum_start;
         out.csum_offset = l4->csum_offset;
@@ -93,7 +93,7 @@ inline bool carry_offload(bytes frame, const link::rx_meta& meta, link::tx_offlo
 // Computes the checksum the sender left to offload (the field holds the
 // pseudo-header sum; the checksum covers csum_start to the end of the L3
 // payload) and clears checksum_partial: the frame is then complete on its own.
-inline void complete_checksum(mut_bytes frame, link::tx_offload& o) {
+inline void complete_checksum(mut_bytes frame, storage::tx_offload& o) {
     const auto l4 = locate_l4_checksum(frame);
     if (!l4) return;
     std::uint16_t sum = wire::internet_checksum(frame.subspan(o.csum_start, l4->end - o.csum_start));
@@ -109,7 +109,7 @@ inline void complete_checksum(mut_bytes frame, link::tx_offload& o) {
 // per segment by the kernel, so damage to its payload would go unnoticed:
 // there the bit lands in the IPv4 header and the receiver drops the frame,
 // as it would drop a damaged segment.
-inline bool corrupt_frame(mut_bytes frame, link::tx_offload& o, std::size_t bit) {
+inline bool corrupt_frame(mut_bytes frame, storage::tx_offload& o, std::size_t bit) {
     auto eth = wire::ethernet_view::parse(frame);
     if (!eth || eth->type() != wire::ethertype::ipv4 || bit / 8 >= frame.size()) return false;
     if (o.gso_size > 0) {

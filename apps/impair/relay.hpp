@@ -52,7 +52,7 @@ public:
     direction(const direction&) = delete;
     direction& operator=(const direction&) = delete;
 
-    void on_frame(bytes frame, const link::rx_meta& meta) override {
+    void on_frame(bytes frame, const storage::rx_meta& meta) override {
         if (stopped_) return;
         ++c_.received;
         const auto now = ex_.now();
@@ -95,15 +95,15 @@ private:
     struct waiting {
         runtime::time_point due;
         std::uint64_t order;  // arrival order: equal due times leave first in, first out
-        link::packet frame;
+        storage::packet frame;
     };
     static bool later(const waiting& a, const waiting& b) noexcept {
         return a.due > b.due || (a.due == b.due && a.order > b.order);
     }
 
     // The frame in a buffer of the output pool, with its offload request.
-    std::optional<link::packet> copy_in(bytes frame, const link::rx_meta& meta) {
-        link::tx_offload offload;
+    std::optional<storage::packet> copy_in(bytes frame, const storage::rx_meta& meta) {
+        storage::tx_offload offload;
         if (!carry_offload(frame, meta, offload)) {
             ++c_.unsupported;
             return std::nullopt;
@@ -124,7 +124,7 @@ private:
         return p;
     }
 
-    void send(link::packet p, runtime::time_point due) {
+    void send(storage::packet p, runtime::time_point due) {
         if (due <= ex_.now()) {
             ++c_.forwarded;
             out_.transmit(std::move(p));

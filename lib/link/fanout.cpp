@@ -1,5 +1,5 @@
 #include <coronet/link/fanout.hpp>
-#include <coronet/link/flow_hash.hpp>
+#include <coronet/storage/flow_hash.hpp>
 
 namespace coronet::link {
 
@@ -7,7 +7,7 @@ namespace {
 constexpr std::uint32_t ethertype_ipv4 = 0x0800, ip_proto_tcp = 6;
 constexpr std::uint32_t fragment_offset_mask = 0x1fff;
 constexpr std::uint32_t flow_hash_multiplier = 0x9e3779b1;
-static_assert(flow_hash(0x1234, 0) == ((0x1234u * flow_hash_multiplier) >> 16), "the program computes flow_hash");
+static_assert(storage::flow_hash(0x1234, 0) == ((0x1234u * flow_hash_multiplier) >> 16), "the program computes flow_hash");
 constexpr std::uint32_t net(std::uint32_t offset) { return static_cast<std::uint32_t>(SKF_NET_OFF) + offset; }
 }  // namespace
 

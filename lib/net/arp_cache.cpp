@@ -28,7 +28,7 @@ bool arp_cache::make_room(runtime::time_point now) {
     return true;
 }
 
-arp_cache::queued arp_cache::enqueue(address_v4 ip, link::packet frame, runtime::time_point now) {
+arp_cache::queued arp_cache::enqueue(address_v4 ip, storage::packet frame, runtime::time_point now) {
     auto it = entries_.find(ip.to_uint());
     if (it != entries_.end() && it->second.resolved && it->second.deadline <= now) {
         entries_.erase(it);  // expired: resolve afresh
@@ -53,7 +53,7 @@ arp_cache::queued arp_cache::enqueue(address_v4 ip, link::packet frame, runtime:
 }
 
 void arp_cache::learn(address_v4 ip, const wire::mac_address& mac, runtime::time_point now, bool create,
-                      std::vector<link::packet>& ready) {
+                      std::vector<storage::packet>& ready) {
     auto it = entries_.find(ip.to_uint());
     if (it == entries_.end()) {
         if (!create || !make_room(now)) return;

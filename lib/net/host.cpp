@@ -42,7 +42,7 @@ void host::set_handler(std::uint8_t protocol, ipv4_handler* h) {
     if (protocol == wire::ip_proto::tcp) tcp_ = h;
 }
 
-std::optional<link::packet> host::allocate(std::size_t wanted) {
+std::optional<storage::packet> host::allocate(std::size_t wanted) {
     auto p = dev_.allocate(offload_ ? wanted : 0);
     if (!p) ++counters_.tx_no_buffer;
     return p;
@@ -50,7 +50,7 @@ std::optional<link::packet> host::allocate(std::size_t wanted) {
 
 // ---- input ---------------------------------------------------------------
 
-void host::on_frame(wire::bytes frame, const link::rx_meta& meta) {
+void host::on_frame(wire::bytes frame, const storage::rx_meta& meta) {
     ++counters_.rx_frames;
     auto eth = wire::ethernet_view::parse(frame);
     if (!eth) {
@@ -95,7 +95,7 @@ void host::arp_input(wire::bytes payload) {
     }
 }
 
-void host::ipv4_input(wire::bytes payload, const link::rx_meta& meta) {
+void host::ipv4_input(wire::bytes payload, const storage::rx_meta& meta) {
     auto ip = wire::ipv4_view::parse(payload);
     if (!ip) {
         ++counters_.rx_bad_ipv4;
@@ -153,7 +153,7 @@ void host::icmp_input(const wire::ipv4_view& ip) {
 
 // ---- output --------------------------------------------------------------
 
-std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, link::packet l4) {
+std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, storage::packet l4) {
     address_v4 next_hop = dst;
     if (!on_link(dst)) {
         if (!cfg_.gateway) {
@@ -219,12 +219,12 @@ void host::send_arp(std::uint16_t op, const mac_address& dst_mac, const mac_addr
     send_frame(std::move(*p), dst_mac, wire::ethertype::arp);
 }
 
-void host::send_frame(link::packet p, const mac_address& dst, std::uint16_t type) {
+void host::send_frame(storage::packet p, const mac_address& dst, std::uint16_t type) {
     ethernet_repr{.dst = dst, .src = mac_, .type = type}.emit(p.push(ethernet_repr::header_len));
     dev_.transmit(std::move(p));
 }
 
-void host::flush(std::vector<link::packet>& ready, const mac_address& dst) {
+void host::flush(std::vector<storage::packet>& ready, const mac_address& dst) {
     for (auto& p : ready) send_frame(std::move(p), dst, wire::ethertype::ipv4);
     ready.clear();
 }

@@ -106,9 +106,9 @@ bool addresses_possible(const wire::ipv4_view& ip, const wire::tcp_view& seg, ad
 
 }  // namespace
 
-void tcp_layer::on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) {
+void tcp_layer::on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) {
     ++counters_.segments_in;
-    const auto mode = meta.checksum == link::rx_checksum::unknown ? wire::checksum_mode::verify
+    const auto mode = meta.checksum == storage::rx_checksum::unknown ? wire::checksum_mode::verify
                                                                    : wire::checksum_mode::skip;
     auto seg = wire::tcp_view::parse(ip.payload(), ip.src(), ip.dst(), mode);
     if (!seg) {

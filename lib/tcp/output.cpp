@@ -30,7 +30,7 @@ std::uint16_t tcb::advertised_window() {
     return static_cast<std::uint16_t>(std::min<std::size_t>(wnd >> rcv_wscale_, 65535));
 }
 
-std::optional<link::packet> tcb::frame_for(std::uint8_t flags, std::size_t payload) {
+std::optional<storage::packet> tcb::frame_for(std::uint8_t flags, std::size_t payload) {
     auto p = layer_.host().allocate(max_header_len + payload);
     if (!p) {
         // Every frame is in flight to the kernel: retry shortly, the ACK
@@ -56,7 +56,7 @@ bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::s
     return p && send_segment(std::move(*p), seq, flags, offset, len);
 }
 
-bool tcb::send_segment(link::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
+bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
     wire::tcp_repr h{};
     h.src_port = id_.local_port;
     h.dst_port = id_.remote_port;
@@ -133,7 +133,7 @@ void tcb::output() {
             const std::uint32_t in_flight = flight_size();
             const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
             std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
-            std::optional<link::packet> frame;
+            std::optional<storage::packet> frame;
             if (len > snd_mss_) {
                 // Several segments in one offload frame: as many as its buffer holds,
                 // and a short last one only where a short segment may go on its own

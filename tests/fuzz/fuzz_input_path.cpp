@@ -167,11 +167,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ctl & control::rebase_ack) rebase_ack(frame, w.passive.iss, w.active.iss);
         if (ctl & control::fix_ipv4) fix_ipv4(frame);
         if (ctl & control::fix_l4) fix_l4(frame);
-        coronet::link::rx_meta meta;
+        coronet::storage::rx_meta meta;
         const unsigned checksum = ctl & control::rx_checksum_mask;
-        meta.checksum = checksum == 1 ? coronet::link::rx_checksum::partial
-                        : checksum == 2 ? coronet::link::rx_checksum::verified
-                                        : coronet::link::rx_checksum::unknown;
+        meta.checksum = checksum == 1 ? coronet::storage::rx_checksum::partial
+                        : checksum == 2 ? coronet::storage::rx_checksum::verified
+                                        : coronet::storage::rx_checksum::unknown;
         w.s.dev.inject(frame, meta);
         read_all(*w.passive.conn);
         drain(w.s);

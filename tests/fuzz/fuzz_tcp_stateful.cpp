@@ -165,8 +165,8 @@ void session::send(std::uint8_t flags, seq32 seq, seq32 ack, std::uint16_t windo
     const std::int64_t end = peer_offset(first) + static_cast<std::int64_t>(len) + ((flags & fin) ? 1 : 0);
     peer_end_ = std::max(peer_end_, end);
     if (flags & fin) peer_fins_.push_back(end - 1);
-    link::rx_meta meta;
-    if (extra & extra::unverified) meta.checksum = link::rx_checksum::partial;
+    storage::rx_meta meta;
+    if (extra & extra::unverified) meta.checksum = storage::rx_checksum::partial;
     s_.dev.inject(peer_tcp_frame(h, payload, !(extra & extra::bad_checksum)), meta);
 }
 

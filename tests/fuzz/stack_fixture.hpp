@@ -36,20 +36,20 @@ public:
     std::string name() const override { return "tap"; }
     void start(link::frame_sink& sink) override { sink_ = &sink; }
     using link::device::allocate;
-    std::optional<link::packet> allocate(std::size_t wanted) override;
-    void transmit(link::packet frame) override;
+    std::optional<storage::packet> allocate(std::size_t wanted) override;
+    void transmit(storage::packet frame) override;
     const link::device_counters& counters() const override { return counters_; }
 
     // Hands one frame to the host as received.
-    void inject(wire::bytes frame, const link::rx_meta& meta = {});
+    void inject(wire::bytes frame, const storage::rx_meta& meta = {});
     // The frames sent since the last call; their buffers return to the pool when dropped.
-    std::vector<link::packet> take_sent() { return std::exchange(sent_, {}); }
+    std::vector<storage::packet> take_sent() { return std::exchange(sent_, {}); }
 
 private:
     std::uint16_t mtu_;
-    link::packet_pool pool_;
+    storage::packet_pool pool_;
     link::frame_sink* sink_ = nullptr;
-    std::vector<link::packet> sent_;
+    std::vector<storage::packet> sent_;
     link::device_counters counters_;
 };
 

@@ -92,7 +92,7 @@ struct raw_peer final : net::ipv4_handler {
     explicit raw_peer(net::host& h) : host(h) { host.set_handler(wire::ip_proto::tcp, this); }
     ~raw_peer() { host.set_handler(wire::ip_proto::tcp, nullptr); }
 
-    void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta&) override {
+    void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta&) override {
         auto v = wire::tcp_view::parse(ip.payload(), ip.src(), ip.dst());
         BOOST_REQUIRE(v);
         got.push_back({wire::tcp_repr::from(*v), {v->payload().begin(), v->payload().end()}});

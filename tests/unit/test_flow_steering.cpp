@@ -5,7 +5,7 @@
 // with the kernel's meaning for SKF_NET_OFF (the network header) and
 // SKF_AD_PROTOCOL (the ethertype).
 #include <coronet/link/fanout.hpp>
-#include <coronet/link/flow_hash.hpp>
+#include <coronet/storage/flow_hash.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/sim_loop.hpp>
@@ -126,8 +126,8 @@ BOOST_AUTO_TEST_CASE(a_tcp_segment_is_steered_by_the_hash_of_its_ports) {
     const auto prog = link::flow_steering_program();
     for (auto [sport, dport] : {std::pair<std::uint16_t, std::uint16_t>{40000, 5201}, {5201, 40000}, {65535, 1}}) {
         const auto v = run_program(prog, ipv4_frame({.src_port = sport, .dst_port = dport}));
-        BOOST_TEST(v == link::flow_hash(sport, dport));
-        BOOST_TEST(link::flow_hash(sport, dport) == link::flow_hash(dport, sport));
+        BOOST_TEST(v == storage::flow_hash(sport, dport));
+        BOOST_TEST(storage::flow_hash(sport, dport) == storage::flow_hash(dport, sport));
         // The member the kernel picks owns the flow by the TCP layer's rule, for any number of loops.
         for (unsigned loops = 2; loops <= 5; ++loops) {
             const auto member = static_cast<unsigned>(v % loops);
@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(a_tcp_segment_is_steered_by_the_hash_of_its_ports) {
 BOOST_AUTO_TEST_CASE(ip_options_move_the_ports_and_the_program_follows) {
     const auto v = run_program(link::flow_steering_program(),
                                 ipv4_frame({.src_port = 40001, .dst_port = 80, .ip_options = 8}));
-    BOOST_TEST(v == link::flow_hash(40001, 80));
+    BOOST_TEST(v == storage::flow_hash(40001, 80));
 }
 
 BOOST_AUTO_TEST_CASE(arp_icmp_udp_and_later_fragments_go_to_the_first_loop) {
@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(ephemeral_ports_are_chosen_among_the_flows_steered_to_this_
                     auto c = layer.connect(peer_ip, remote_port);
                     BOOST_TEST_REQUIRE(c.has_value());
                     const std::uint16_t local = (*c)->id().local_port;
-                    BOOST_TEST(link::flow_hash(local, remote_port) % loops == index, local << " " << remote_port);
+                    BOOST_TEST(storage::flow_hash(local, remote_port) % loops == index, local << " " << remote_port);
                 }
             }
         }
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(ephemeral_ports_are_chosen_among_the_flows_steered_to_this_
 // Linux connect() picks even ports only: their flows must still spread over both loops.
 BOOST_AUTO_TEST_CASE(a_linux_client_s_even_ports_spread_over_two_loops) {
     unsigned on_loop_1 = 0, ports = 0;
-    for (unsigned p = 32768; p < 61000; p += 2, ++ports) on_loop_1 += link::flow_hash(static_cast<std::uint16_t>(p), 5201) % 2;
+    for (unsigned p = 32768; p < 61000; p += 2, ++ports) on_loop_1 += storage::flow_hash(static_cast<std::uint16_t>(p), 5201) % 2;
     BOOST_TEST(on_loop_1 > ports * 4 / 10);
     BOOST_TEST(on_loop_1 < ports * 6 / 10);
 }

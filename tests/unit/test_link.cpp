@@ -1,5 +1,5 @@
 #include <coronet/link/impairment.hpp>
-#include <coronet/link/packet.hpp>
+#include <coronet/storage/packet.hpp>
 #include <coronet/link/pcapng.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/runtime/sim_loop.hpp>
@@ -21,7 +21,7 @@ struct recorder final : link::frame_sink {
     std::vector<std::vector<std::byte>> frames;
     std::vector<runtime::time_point> times;
     runtime::executor* ex = nullptr;
-    void on_frame(wire::bytes f, const link::rx_meta&) override {
+    void on_frame(wire::bytes f, const storage::rx_meta&) override {
         frames.emplace_back(f.begin(), f.end());
         if (ex) times.push_back(ex->now());
     }
@@ -42,7 +42,7 @@ void send(link::device& dev, std::uint8_t id, std::size_t n = 100) {
 BOOST_AUTO_TEST_SUITE(link_tests)
 
 BOOST_AUTO_TEST_CASE(packet_push_and_put_build_a_frame_in_the_headroom) {
-    link::packet_pool pool(2, 256, 64);
+    storage::packet_pool pool(2, 256, 64);
     auto p = pool.get();
     BOOST_REQUIRE(p);
     BOOST_TEST(pool.available() == 1u);
@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(packet_push_and_put_build_a_frame_in_the_headroom) {
 }
 
 BOOST_AUTO_TEST_CASE(exhausted_pool_returns_nullopt) {
-    link::packet_pool pool(1, 128, 16);
+    storage::packet_pool pool(1, 128, 16);
     auto a = pool.get();
     BOOST_TEST(static_cast<bool>(a));
     BOOST_TEST(!pool.get().has_value());

@@ -17,7 +17,7 @@ namespace {
 
 const wire::mac_address mac_a{{0x02, 0, 0, 0, 0, 0xaa}};
 
-link::packet make_packet(link::packet_pool& pool) {
+storage::packet make_packet(storage::packet_pool& pool) {
     auto p = pool.get();
     BOOST_REQUIRE(p);
     return std::move(*p);
@@ -43,14 +43,14 @@ struct two_hosts {
 BOOST_AUTO_TEST_SUITE(arp_cache_tests)
 
 BOOST_AUTO_TEST_CASE(first_frame_for_an_address_asks_for_a_request_and_waits) {
-    link::packet_pool pool(8, 128, 32);  // outlives the cache that holds its packets
+    storage::packet_pool pool(8, 128, 32);  // outlives the cache that holds its packets
     net::arp_cache cache;
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.9");
     BOOST_TEST(!cache.lookup(ip, t0));
     BOOST_TEST((cache.enqueue(ip, make_packet(pool), t0) == net::arp_cache::queued::send_request));
     BOOST_TEST((cache.enqueue(ip, make_packet(pool), t0) == net::arp_cache::queued::waiting));
-    std::vector<link::packet> ready;
+    std::vector<storage::packet> ready;
     cache.learn(ip, mac_a, t0 + 1ms, false, ready);
     BOOST_TEST(ready.size() == 2u);
     BOOST_TEST((*cache.lookup(ip, t0 + 2ms) == mac_a));
@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(first_frame_for_an_address_asks_for_a_request_and_waits) {
 
 BOOST_AUTO_TEST_CASE(learn_without_create_only_refreshes_existing_entries) {
     net::arp_cache cache;
-    std::vector<link::packet> ready;
+    std::vector<storage::packet> ready;
     const runtime::time_point t0{};
     cache.learn(make_address_v4("10.0.0.5"), mac_a, t0, false, ready);
     BOOST_TEST(cache.size() == 0u);
@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(learn_without_create_only_refreshes_existing_entries) {
 
 BOOST_AUTO_TEST_CASE(entries_expire_after_their_lifetime) {
     net::arp_cache cache({.reachable = 60s});
-    std::vector<link::packet> ready;
+    std::vector<storage::packet> ready;
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.5");
     cache.learn(ip, mac_a, t0, true, ready);
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(entries_expire_after_their_lifetime) {
 }
 
 BOOST_AUTO_TEST_CASE(resolution_retries_then_fails_and_drops_waiting_frames) {
-    link::packet_pool pool(8, 128, 32);
+    storage::packet_pool pool(8, 128, 32);
     net::arp_cache cache({.retry = 1s, .max_requests = 3});
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.9");
@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(resolution_retries_then_fails_and_drops_waiting_frames) {
 }
 
 BOOST_AUTO_TEST_CASE(queue_per_address_is_bounded) {
-    link::packet_pool pool(8, 128, 32);
+    storage::packet_pool pool(8, 128, 32);
     net::arp_cache cache({.max_pending = 2});
     const runtime::time_point t0{};
     const auto ip = make_address_v4("10.0.0.9");
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(queue_per_address_is_bounded) {
 }
 
 BOOST_AUTO_TEST_CASE(frames_waiting_for_all_addresses_together_are_bounded) {
-    link::packet_pool pool(16, 128, 32);
+    storage::packet_pool pool(16, 128, 32);
     net::arp_cache cache({.max_pending_total = 4});
     const runtime::time_point t0{};
     for (int i = 0; i < 4; ++i)  // four spoofed sources, one frame each
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(frames_waiting_for_all_addresses_together_are_bounded) {
     BOOST_TEST((cache.enqueue(make_address_v4("10.0.0.20"), make_packet(pool), t0) == net::arp_cache::queued::full));
     BOOST_TEST((cache.enqueue(make_address_v4("10.0.0.10"), make_packet(pool), t0) == net::arp_cache::queued::full));
     BOOST_TEST(pool.available() == 12u);  // the refused frames went back at once
-    std::vector<link::packet> ready;
+    std::vector<storage::packet> ready;
     cache.learn(make_address_v4("10.0.0.10"), wire::mac_address{}, t0, false, ready);
     BOOST_TEST(ready.size() == 1u);
     BOOST_TEST(cache.pending() == 3u);
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(frames_waiting_for_all_addresses_together_are_bounded) {
 
 BOOST_AUTO_TEST_CASE(full_cache_evicts_the_entry_closest_to_expiry) {
     net::arp_cache cache({.capacity = 2});
-    std::vector<link::packet> ready;
+    std::vector<storage::packet> ready;
     const runtime::time_point t0{};
     cache.learn(make_address_v4("10.0.0.1"), mac_a, t0, true, ready);
     cache.learn(make_address_v4("10.0.0.2"), mac_a, t0 + 1s, true, ready);
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_SUITE(host_start_tests)
 namespace {
 struct arp_recorder final : link::frame_sink {
     std::vector<std::vector<std::byte>> frames;
-    void on_frame(wire::bytes f, const link::rx_meta&) override { frames.emplace_back(f.begin(), f.end()); }
+    void on_frame(wire::bytes f, const storage::rx_meta&) override { frames.emplace_back(f.begin(), f.end()); }
 };
 }  // namespace
 

@@ -3,7 +3,7 @@
 // frame_sink from the loop; frames to send are packets from the device's pool.
 #pragma once
 
-#include <coronet/link/packet.hpp>
+#include <coronet/storage/packet.hpp>
 #include <coronet/wire/ethernet.hpp>
 
 #include <cstdint>
@@ -12,17 +12,14 @@
 
 namespace coronet::link {
 
-// What the kernel said about a received frame's L4 checksum.
-enum class rx_checksum : std::uint8_t {
-    unknown,   // verify it
-    partial,   // not computed yet (sender used checksum offload): do not verify
-    verified,  // already checked by the kernel
-};
-
-struct rx_meta {
-    rx_checksum checksum = rx_checksum::unknown;
-    std::uint16_t gso_size = 0;  // > 0: a super-frame of several MSS-sized segments
-};
+// The frame vocabulary devices share with the layers above (storage/).
+using storage::packet;
+using storage::packet_pool;
+using storage::rx_checksum;
+using storage::rx_meta;
+using storage::tx_offload;
+using wire::bytes;
+using wire::mut_bytes;
 
 struct device_counters {
     std::uint64_t rx_frames = 0, rx_bytes = 0, rx_no_buffers = 0, rx_errors = 0;

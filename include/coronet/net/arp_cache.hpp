@@ -3,7 +3,7 @@
 // Sans-I/O: time is passed in, and the caller sends what it is told to.
 #pragma once
 
-#include <coronet/link/packet.hpp>
+#include <coronet/storage/packet.hpp>
 #include <coronet/runtime/clock.hpp>
 #include <coronet/wire/ethernet.hpp>
 
@@ -40,12 +40,12 @@ public:
     enum class queued { send_request, waiting, full };
     // Holds frame until ip resolves. send_request: the caller sends the first
     // ARP request now; full: the frame was dropped (queue or cache full).
-    queued enqueue(address_v4 ip, link::packet frame, runtime::time_point now);
+    queued enqueue(address_v4 ip, storage::packet frame, runtime::time_point now);
 
     // Records ip -> mac (create = false only refreshes an existing entry, RFC
     // 826's merge); frames that were waiting for ip are appended to `ready`.
     void learn(address_v4 ip, const wire::mac_address& mac, runtime::time_point now, bool create,
-               std::vector<link::packet>& ready);
+               std::vector<storage::packet>& ready);
 
     struct tick_result {
         std::vector<address_v4> retry;   // send another request for these
@@ -68,7 +68,7 @@ private:
         wire::mac_address mac{};
         runtime::time_point deadline{};  // expiry when resolved, next retry otherwise
         unsigned requests = 0;
-        std::vector<link::packet> pending;
+        std::vector<storage::packet> pending;
     };
     bool make_room(runtime::time_point now);
 

@@ -52,7 +52,7 @@ struct host_counters {
 // A transport protocol's entry point for datagrams addressed to us.
 class ipv4_handler {
 public:
-    virtual void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) = 0;
+    virtual void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) = 0;
 
 protected:
     ~ipv4_handler() = default;
@@ -71,7 +71,7 @@ public:
     // A packet for a transport payload (headroom for IP and Ethernet), or
     // nullopt when the device's pool is exhausted. Asking for more than an
     // MTU (`wanted` bytes) may give a segmentation-offload frame; check tailroom().
-    std::optional<link::packet> allocate(std::size_t wanted = 0);
+    std::optional<storage::packet> allocate(std::size_t wanted = 0);
     // Whether transports may ask for checksum and segmentation offload
     // (packet::offload with checksum_partial, csum_start counted from the
     // transport header, and gso_size): the device supports it and the
@@ -80,7 +80,7 @@ public:
     // Sends l4 (the transport header and payload at data()) to dst. Errors:
     // network_unreachable (no route), no_buffer_space (ARP queue full),
     // message_size (over the MTU). A frame waiting for ARP is not an error.
-    std::error_code send_ipv4(address_v4 dst, std::uint8_t protocol, link::packet l4);
+    std::error_code send_ipv4(address_v4 dst, std::uint8_t protocol, storage::packet l4);
     // Sends an ICMP echo request carrying payload.
     std::error_code send_echo_request(address_v4 dst, std::uint16_t ident, std::uint16_t seq, wire::bytes payload);
 
@@ -100,14 +100,14 @@ public:
     const arp_cache& arp() const noexcept { return arp_; }
 
 private:
-    void on_frame(wire::bytes frame, const link::rx_meta& meta) override;
+    void on_frame(wire::bytes frame, const storage::rx_meta& meta) override;
     void arp_input(wire::bytes payload);
-    void ipv4_input(wire::bytes payload, const link::rx_meta& meta);
+    void ipv4_input(wire::bytes payload, const storage::rx_meta& meta);
     void icmp_input(const wire::ipv4_view& ip);
     void send_arp(std::uint16_t op, const wire::mac_address& dst_mac, const wire::mac_address& target_mac,
                   address_v4 target_ip);
-    void send_frame(link::packet p, const wire::mac_address& dst, std::uint16_t type);
-    void flush(std::vector<link::packet>& ready, const wire::mac_address& dst);
+    void send_frame(storage::packet p, const wire::mac_address& dst, std::uint16_t type);
+    void flush(std::vector<storage::packet>& ready, const wire::mac_address& dst);
     void arm_arp_timer();
     static void arp_timer_fired(runtime::timer_node& n);
 
@@ -123,7 +123,7 @@ private:
     runtime::timer_node arp_timer_;
     ipv4_handler* tcp_ = nullptr;
     host_counters counters_;
-    std::vector<link::packet> ready_;  // scratch for frames released by ARP
+    std::vector<storage::packet> ready_;  // scratch for frames released by ARP
 };
 
 }  // namespace coronet::net

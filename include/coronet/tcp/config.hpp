@@ -1,7 +1,7 @@
 // Tunables of the TCP layer, with defaults close to Linux's where Linux has one.
 #pragma once
 
-#include <coronet/link/flow_hash.hpp>
+#include <coronet/storage/flow_hash.hpp>
 #include <coronet/tcp/rtt.hpp>
 
 #include <chrono>
@@ -24,13 +24,13 @@ struct keepalive_config {
 
 // Which flows this layer owns when several stacks, one per loop, share an
 // interface (README "Two loops"): the link steers a TCP segment to loop
-// link::flow_hash(source port, destination port) % count, so active opens
+// storage::flow_hash(source port, destination port) % count, so active opens
 // pick their ephemeral port to make that this layer's index. count 1: every flow.
 struct flow_steering {
     unsigned index = 0, count = 1;
     // Whether a connection between these ports is steered to this layer.
     bool owns(std::uint16_t local_port, std::uint16_t remote_port) const noexcept {
-        return count <= 1 || link::flow_hash(local_port, remote_port) % count == index;
+        return count <= 1 || storage::flow_hash(local_port, remote_port) % count == index;
     }
 };
 

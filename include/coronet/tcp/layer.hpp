@@ -125,7 +125,7 @@ public:
 private:
     friend class tcb;
     friend class listener_state;
-    void on_ipv4(const wire::ipv4_view& ip, const link::rx_meta& meta) override;
+    void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) override;
     void on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg);
     // The buffer sizes a new connection gets, or nullopt when it is refused.
     std::optional<std::pair<std::size_t, std::size_t>> admit();

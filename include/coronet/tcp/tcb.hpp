@@ -6,7 +6,7 @@
 // by step (input.cpp); sending, retransmission and windows are in output.cpp.
 #pragma once
 
-#include <coronet/link/packet.hpp>
+#include <coronet/storage/packet.hpp>
 #include <coronet/runtime/executor.hpp>
 #include <coronet/tcp/byte_ring.hpp>
 #include <coronet/tcp/config.hpp>
@@ -206,10 +206,10 @@ private:
     // output (output.cpp)
     void output();
     bool send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
-    bool send_segment(link::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
+    bool send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
     // A frame for a segment of `payload` bytes (a segmentation-offload one if
     // the device has it), or nullopt with a retry scheduled.
-    std::optional<link::packet> frame_for(std::uint8_t flags, std::size_t payload);
+    std::optional<storage::packet> frame_for(std::uint8_t flags, std::size_t payload);
     // The most payload one frame carries: an MSS, or with segmentation
     // offload as many MSS as fit in a 64 KiB IP packet.
     std::size_t max_frame_payload() const noexcept;

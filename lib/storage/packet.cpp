@@ -1,8 +1,8 @@
-#include <coronet/link/packet.hpp>
+#include <coronet/storage/packet.hpp>
 
 #include <utility>
 
-namespace coronet::link {
+namespace coronet::storage {
 
 packet& packet::operator=(packet&& other) noexcept {
     if (this != &other) {
@@ -58,4 +58,4 @@ std::optional<packet> packet_pool::get() noexcept {
     return p;
 }
 
-}  // namespace coronet::link
+}  // namespace coronet::storage

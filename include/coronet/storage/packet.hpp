@@ -4,6 +4,7 @@
 // so a frame is built in place with one copy of the payload.
 #pragma once
 
+#include <coronet/storage/offload.hpp>
 #include <coronet/wire/bytes.hpp>
 
 #include <cstddef>
@@ -12,18 +13,10 @@
 #include <optional>
 #include <vector>
 
-namespace coronet::link {
+namespace coronet::storage {
 
 using wire::bytes;
 using wire::mut_bytes;
-
-// What a sender asks of the device's offloads (virtio_net_hdr semantics).
-struct tx_offload {
-    bool checksum_partial = false;  // fill in the L4 checksum at csum_start+csum_offset
-    std::uint16_t csum_start = 0;   // from the start of the Ethernet frame
-    std::uint16_t csum_offset = 0;
-    std::uint16_t gso_size = 0;  // 0 = no segmentation; else TCPv4 segments of this payload size
-};
 
 class packet_pool;
 
@@ -83,4 +76,4 @@ private:
     std::vector<std::byte*> free_;
 };
 
-}  // namespace coronet::link
+}  // namespace coronet::storage
