@@ -167,10 +167,10 @@ runtime::task<result<connection>> listener::accept() {
 
 runtime::task<result<connection>> connect(tcp::tcp_layer& layer, endpoint remote,
                                           std::optional<runtime::duration> timeout) {
-    auto opened = layer.connect(remote.address, remote.port);
+    const auto deadline = timeout ? layer.executor().now() + *timeout : runtime::time_point::max();
+    auto opened = layer.connect(remote.address, remote.port, 0, tcp::state::closed, deadline);
     if (!opened) co_return opened.error();
     auto t = std::move(*opened);
-    if (timeout) t->set_connect_deadline(layer.executor().now() + *timeout);
     while (opening(t->current())) co_await tcb_wait{*t, &tcp::tcb::wait_open};
     if (t->current() == tcp::state::closed || t->current() == tcp::state::listen) {
         const std::error_code ec = t->error() ? t->error() : std::make_error_code(std::errc::connection_refused);

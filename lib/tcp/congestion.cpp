@@ -27,7 +27,25 @@ void new_reno::set_ssthresh_after_loss(std::uint32_t flight_size) noexcept {
     ssthresh_ = std::max(flight_size / 2, 2 * mss_);
 }
 
-void new_reno::on_ack(std::uint32_t bytes_acked, std::uint32_t flight_before, runtime::time_point) {
+void new_reno::on_ack(const ack_sample& ack) {
+    if (ack.ends_recovery) {
+        // RFC 6582 3.2 step 3, option (1): no burst when little is in flight.
+        cwnd_ = std::min(ssthresh_, std::max(ack.flight_after, mss_) + mss_);
+        bytes_acked_ = 0;
+    } else if (ack.in_recovery && ack.bytes_acked == 0) {
+        grow(mss_);  // RFC 5681 3.2 step 4: a segment left the network
+    } else if (ack.in_recovery) {
+        // RFC 6582 3.2 step 5, a partial acknowledgment: deflate by the amount
+        // acknowledged, add back one SMSS if at least that much was; never below one SMSS.
+        cwnd_ = cwnd_ > ack.bytes_acked ? cwnd_ - ack.bytes_acked : 0;
+        if (ack.bytes_acked >= mss_) cwnd_ += mss_;
+        cwnd_ = std::max(cwnd_, mss_);
+    } else {
+        open_window(ack.bytes_acked, ack.flight_before);
+    }
+}
+
+void new_reno::open_window(std::uint32_t bytes_acked, std::uint32_t flight_before) noexcept {
     // RFC 7661: a window the sender does not use is not validated by its
     // ACKs; grow only while at least half of it was in flight (an
     // application-limited flow otherwise inflates cwnd without bound).
@@ -50,35 +68,19 @@ void new_reno::on_ack(std::uint32_t bytes_acked, std::uint32_t flight_before, ru
     }
 }
 
-void new_reno::on_enter_recovery(std::uint32_t flight_size, runtime::time_point) {
+void new_reno::on_loss(std::uint32_t flight_size, runtime::time_point) {
     set_ssthresh_after_loss(flight_size);
     cwnd_ = ssthresh_ + 3 * mss_;  // the three segments that left the network
     bytes_acked_ = 0;
 }
 
-void new_reno::on_dup_ack_in_recovery() { grow(mss_); }
-
-void new_reno::on_partial_ack(std::uint32_t bytes_acked) {
-    // Deflate by the amount acknowledged; add back one SMSS if at least that
-    // much was acknowledged; never below one SMSS.
-    cwnd_ = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : 0;
-    if (bytes_acked >= mss_) cwnd_ += mss_;
-    cwnd_ = std::max(cwnd_, mss_);
-}
-
-void new_reno::on_exit_recovery(std::uint32_t flight_size) {
-    // RFC 6582 3.2 step 3, option (1): no burst when little is in flight.
-    cwnd_ = std::min(ssthresh_, std::max(flight_size, mss_) + mss_);
-    bytes_acked_ = 0;
-}
-
-void new_reno::on_rto(std::uint32_t flight_size) {
+void new_reno::on_timeout(std::uint32_t flight_size) {
     set_ssthresh_after_loss(flight_size);
     cwnd_ = mss_;  // RFC 5681 3.1: the loss window, one segment
     bytes_acked_ = 0;
 }
 
-void new_reno::on_idle_restart(runtime::duration idle, runtime::duration rto) {
+void new_reno::on_idle(runtime::duration idle, runtime::duration rto) {
     // RW = min(IW, cwnd).
     if (idle > rto) cwnd_ = std::min(cwnd_, initial_window(mss_));
 }

@@ -1,8 +1,8 @@
 // SEGMENT ARRIVES, RFC 9293 3.10.7.3 (SYN_SENT) and 3.10.7.4 (the other
 // states), one named step per check, with RFC 5961's rules for RST, SYN and
 // ACK and RFC 7323's timestamps. What a step means for the state is decided
-// by the state coroutines (states.cpp) from the input_result.
-#include <coronet/tcp/layer.hpp>
+// by the state coroutines (states.cpp) from the input_result; what a step may
+// take (text, the handshake's ACK) is the calling state's receive_policy.
 #include <coronet/tcp/tcb.hpp>
 
 #include <algorithm>
@@ -21,14 +21,14 @@ void tcb::take_options(const wire::tcp_options& o, bool syn) {
     snd_mss_ = std::min(std::max(o.mss.value_or(536), min_mss), rcv_mss_);
     if (cfg_.window_scaling && o.window_scale) {
         wscale_ok_ = true;
-        snd_wscale_ = std::min<std::uint8_t>(*o.window_scale, 14);  // RFC 7323 2.3
+        snd_wscale_ = window_scale(*o.window_scale);  // at most 14, RFC 7323 2.3
     } else {
         wscale_ok_ = false;
-        snd_wscale_ = rcv_wscale_ = 0;
+        snd_wscale_ = rcv_wscale_ = window_scale{};
     }
     if (cfg_.timestamps && o.timestamp) {
         ts_ok_ = true;
-        ts_recent_ = o.timestamp->first;
+        ts_recent_ = wire::ts32{o.timestamp->first};
         snd_mss_ = static_cast<std::uint16_t>(snd_mss_ - 12);  // every segment carries 12 option bytes
     } else {
         ts_ok_ = false;
@@ -37,22 +37,22 @@ void tcb::take_options(const wire::tcp_options& o, bool syn) {
 
 tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
     // first check the ACK bit
-    if (seg.has(ack) && (seg.ack() <= iss_ || seg.ack() > snd_max_)) {
-        layer_.reset_for(id_, seg);  // <SEQ=SEG.ACK><CTL=RST>, unless it is a RST
+    if (seg.has(ack) && (seg.ack() <= seq_.iss || seg.ack() > seq_.snd_max)) {
+        owner_.reset_for(id_, seg);  // <SEQ=SEG.ACK><CTL=RST>, unless it is a RST
         return syn_answer::ignore;
     }
     // second check the RST bit: only with an acceptable ACK
     if (seg.has(rst)) return seg.has(ack) ? syn_answer::reset : syn_answer::ignore;
     // fourth check the SYN bit
     if (!seg.has(syn)) return syn_answer::ignore;
-    irs_ = seg.seq();
-    rcv_nxt_ = rcv_adv_ = irs_ + 1;  // rcv_adv_ too: left at 0 it reads as ahead of a high ISN
+    seq_.irs = seg.seq();
+    seq_.rcv_nxt = seq_.rcv_adv = seq_.irs + 1;  // rcv_adv too: left at 0 it reads as ahead of a high ISN
     take_options(seg.options(), true);
     if (seg.has(ack)) {
-        snd_una_ = seg.ack();
-        snd_wnd_ = max_snd_wnd_ = seg.window();  // never scaled on a SYN
-        snd_wl1_ = seg.seq();
-        snd_wl2_ = seg.ack();
+        seq_.snd_una = seg.ack();
+        seq_.snd_wnd = seq_.max_snd_wnd = seg.window();  // never scaled on a SYN
+        seq_.snd_wl1 = seg.seq();
+        seq_.snd_wl2 = seg.ack();
         if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);  // Karn: only an unretransmitted SYN
         retries_ = 0;
         rto_at_ = never;
@@ -65,19 +65,20 @@ tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
 
 // RFC 9293 3.10.7.4 "first check sequence number": the acceptability test.
 bool tcb::acceptable(const wire::tcp_view& seg) const {
-    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::uint32_t wnd = seq_.promised();
     const std::uint32_t len = seg.seg_len();
-    if (len == 0) return wnd == 0 ? seg.seq() == rcv_nxt_ : wire::in_window(seg.seq(), rcv_nxt_, wnd);
+    const seq32 nxt = seq_.rcv_nxt;
+    if (len == 0) return wnd == 0 ? seg.seq() == nxt : wire::in_window(seg.seq(), nxt, wnd);
     // A zero window still takes the ACK of a segment at RCV.NXT; its text is trimmed.
-    if (wnd == 0) return seg.seq() == rcv_nxt_;
-    return wire::in_window(seg.seq(), rcv_nxt_, wnd) || wire::in_window(seg.seq() + (len - 1), rcv_nxt_, wnd);
+    if (wnd == 0) return seg.seq() == nxt;
+    return wire::in_window(seg.seq(), nxt, wnd) || wire::in_window(seg.seq() + (len - 1), nxt, wnd);
 }
 
-tcb::input_result tcb::input(const wire::tcp_view& seg) {
+tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     input_result r;
     const auto& ts = seg.options().timestamp;
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate.
-    if (ts_ok_ && ts && !seg.has(rst) && static_cast<std::int32_t>(ts->first - ts_recent_) < 0) {
+    if (ts_ok_ && ts && !seg.has(rst) && wire::ts32{ts->first} < ts_recent_) {
         ++stats_.paws_rejected;
         send_ack();
         return r;
@@ -97,95 +98,101 @@ tcb::input_result tcb::input(const wire::tcp_view& seg) {
     }
     // fourth check the SYN bit (RFC 5961 4.2): a challenge ACK, whatever its sequence number.
     if (seg.has(syn)) {
-        if (state_ == state::syn_rcvd && seg.seq() == irs_) send_syn(true);  // our SYN+ACK was lost
+        if (policy.handshake && seg.seq() == seq_.irs) send_syn(true);  // our SYN+ACK was lost
         else challenge_ack();
         return r;
     }
     // fifth check the ACK field
-    if (!seg.has(ack) || !check_ack(seg)) {
-        return r;
-    }
+    if (!seg.has(ack) || !check_ack(seg, policy)) return r;
     update_ts_recent(seg);
-    process_text(seg);  // seventh (text) and eighth (FIN)
+    process_text(seg, policy);  // seventh (text) and eighth (FIN)
     return r;
 }
 
 // RFC 9293 3.10.7.4 "second check the RST bit", as RFC 5961 3.2 tightens it:
 // only an exact match resets; any other in-window RST draws a challenge ACK.
 void tcb::check_rst(const wire::tcp_view& seg, input_result& r) {
-    if (seg.seq() == rcv_nxt_) r.reset = true;
+    if (seg.seq() == seq_.rcv_nxt) r.reset = true;
     else challenge_ack();
 }
 
 void tcb::challenge_ack() {
-    if (!layer_.challenge_ack_allowed()) return;
+    if (!owner_.challenge_ack_allowed()) return;
     ++stats_.challenge_acks;
     send_ack();
 }
 
 // RFC 9293 3.10.7.4 "fifth check the ACK field" with RFC 5961 5.2's range.
-bool tcb::check_ack(const wire::tcp_view& seg) {
+bool tcb::check_ack(const wire::tcp_view& seg, receive_policy policy) {
     const seq32 a = seg.ack();
-    if (state_ == state::syn_rcvd) {
-        if (!(snd_una_ < a && a <= snd_max_)) {
-            layer_.reset_for(id_, seg);
+    if (policy.handshake) {  // SYN-RECEIVED: the ACK must cover our SYN
+        if (!(seq_.snd_una < a && a <= seq_.snd_max)) {
+            owner_.reset_for(id_, seg);
             return false;
         }
-        snd_wnd_ = max_snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
-        snd_wl1_ = seg.seq();
-        snd_wl2_ = a;
-        cc_->init(snd_mss_);
-        if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);
-        retries_ = 0;
+        complete_handshake(seg);
     }
-    if (a > snd_max_) {  // acknowledges something not yet sent
+    if (a > seq_.snd_max) {  // acknowledges something not yet sent
         ++stats_.ack_of_unsent;
         send_ack();
         return false;
     }
-    if (a < snd_una_ - max_snd_wnd_) {  // too old to be believed (RFC 5961 5.2)
+    if (a < seq_.snd_una - seq_.max_snd_wnd) {  // too old to be believed (RFC 5961 5.2)
         ++stats_.ack_too_old;
         send_ack();
         return false;
     }
-    if (a > snd_una_) process_ack(seg, static_cast<std::uint32_t>(a - snd_una_));
-    else if (a == snd_una_ && seg.payload().empty() && !seg.has(fin) && flight())
+    if (a > seq_.snd_una) process_ack(seg, wire::distance(seq_.snd_una, a));
+    else if (a == seq_.snd_una && seg.payload().empty() && !seg.has(fin) && flight())
         dup_ack();  // RFC 5681 also asks for an unchanged window; Linux receivers grow it while reordering
     update_window(seg);
     return true;
 }
 
+// The ACK of our SYN in SYN-RECEIVED: the peer's window, the first RTT sample.
+void tcb::complete_handshake(const wire::tcp_view& seg) {
+    seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(seg.window());
+    seq_.snd_wl1 = seg.seq();
+    seq_.snd_wl2 = seg.ack();
+    cc_->init(snd_mss_);
+    if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);
+    retries_ = 0;
+}
+
 void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     const auto now = ex_.now();
-    const std::uint32_t flight_before = flight_size();
+    const std::uint32_t flight_before = seq_.flight_size();
     // Sequence space beyond the data: our SYN before it, our FIN after it.
     std::uint32_t data = acked;
-    if (snd_una_ == iss_) --data;
+    if (seq_.snd_una == seq_.iss) --data;
     if (fin_seq_ && seg.ack() > *fin_seq_) --data;
     sndbuf_.consume(std::min<std::size_t>(data, sndbuf_.size()));
-    snd_una_ = seg.ack();
-    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    seq_.snd_una = seg.ack();
+    if (seq_.snd_nxt < seq_.snd_una) seq_.snd_nxt = seq_.snd_una;
 
     // RTT: from the echoed timestamp, else from the one timed segment (Karn).
     const auto& ts = seg.options().timestamp;
     if (ts_ok_ && ts && ts->second != 0) {
-        rtt_.sample(std::chrono::milliseconds(static_cast<std::uint32_t>(ts_now() - ts->second)));
-    } else if (rtt_timing_ && snd_una_ > rtt_seq_) {
+        // An echo from the future is no measurement (a forged or mangled segment).
+        if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0) rtt_.sample(std::chrono::milliseconds(ms));
+    } else if (rtt_timing_ && seq_.snd_una > rtt_seq_) {
         rtt_.sample(now - rtt_start_);
         rtt_timing_ = false;
     }
     retries_ = 0;
 
-    if (in_recovery_) {
-        if (snd_una_ >= recover_) {  // RFC 6582: full acknowledgment
-            in_recovery_ = false;
-            cc_->on_exit_recovery(flight_size());
-        } else {  // partial acknowledgment: the next hole is lost too
-            cc_->on_partial_ack(data);
-            retransmit_first();
-        }
+    // RFC 5681 3.1: the SYN's ACK does not grow cwnd (data is 0 then).
+    ack_sample sample{.bytes_acked = data, .flight_before = flight_before, .flight_after = seq_.flight_size(),
+                      .now = now, .in_recovery = in_recovery_};
+    if (in_recovery_ && seq_.snd_una >= recover_) {  // RFC 6582: full acknowledgment
+        in_recovery_ = false;
+        sample.ends_recovery = true;
+        cc_->on_ack(sample);
+    } else if (in_recovery_) {  // partial acknowledgment: the next hole is lost too
+        cc_->on_ack(sample);
+        retransmit_first();
     } else {
-        cc_->on_ack(data, flight_before, now);  // RFC 5681 3.1: the SYN's ACK does not grow cwnd
+        cc_->on_ack(sample);
     }
     dupacks_ = 0;
     rto_at_ = flight() ? now + rtt_.rto() : never;
@@ -196,14 +203,15 @@ void tcb::dup_ack() {
     ++dupacks_;
     ++stats_.dup_acks;
     if (in_recovery_) {
-        cc_->on_dup_ack_in_recovery();
-    } else if (dupacks_ == 3 && (snd_una_ >= recover_ || cc_->cwnd() > 2u * snd_mss_)) {
+        cc_->on_ack({.flight_before = seq_.flight_size(), .flight_after = seq_.flight_size(), .now = ex_.now(),
+                     .in_recovery = true});
+    } else if (dupacks_ == 3 && (seq_.snd_una >= recover_ || cc_->window() > 2u * snd_mss_)) {
         // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent
         // (duplicates of go-back-N look like losses); its 4.2 ACK heuristic
         // allows it once the window has regrown, else each loss there costs an RTO.
         in_recovery_ = true;
-        recover_ = snd_max_;
-        cc_->on_enter_recovery(flight_size(), ex_.now());
+        recover_ = seq_.snd_max;
+        cc_->on_loss(seq_.flight_size(), ex_.now());
         ++stats_.fast_retransmits;
         retransmit_first();
     }
@@ -211,12 +219,12 @@ void tcb::dup_ack() {
 
 // SND.WND follows the newest segment (SND.WL1, SND.WL2).
 void tcb::update_window(const wire::tcp_view& seg) {
-    if (!(snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= seg.ack()))) return;
-    snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seg.seq();
-    snd_wl2_ = seg.ack();
-    if (snd_wnd_ > 0) {
+    if (!(seq_.snd_wl1 < seg.seq() || (seq_.snd_wl1 == seg.seq() && seq_.snd_wl2 <= seg.ack()))) return;
+    seq_.snd_wnd = snd_wscale_.expand(seg.window());
+    seq_.max_snd_wnd = std::max(seq_.max_snd_wnd, seq_.snd_wnd);
+    seq_.snd_wl1 = seg.seq();
+    seq_.snd_wl2 = seg.ack();
+    if (seq_.snd_wnd > 0) {
         persist_at_ = never;
         probes_ = 0;
     }
@@ -225,26 +233,22 @@ void tcb::update_window(const wire::tcp_view& seg) {
 // RFC 7323 4.3: remember the timestamp of the segment at the left window edge.
 void tcb::update_ts_recent(const wire::tcp_view& seg) {
     const auto& ts = seg.options().timestamp;
-    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_) ts_recent_ = ts->first;
+    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_) ts_recent_ = wire::ts32{ts->first};
 }
 
 // Seventh (segment text) and eighth (FIN) steps: in-order data to the
 // receive buffer, out-of-order data into its free space beyond the tail.
-void tcb::process_text(const wire::tcp_view& seg) {
-    const bool accepts_text = state_ == state::syn_rcvd || state_ == state::established ||
-                              state_ == state::fin_wait_1 || state_ == state::fin_wait_2;
-    wire::bytes data = seg.payload();
+void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
+    wire::bytes data = policy.text ? seg.payload() : wire::bytes{};
     seq32 seq = seg.seq();
     bool fin_flag = seg.has(fin);
-    if (!accepts_text) data = {};
-    if (seq < rcv_nxt_) {  // already have the front
-        const std::uint32_t skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);
+    if (seq < seq_.rcv_nxt) {  // already have the front
+        const std::uint32_t skip = wire::distance(seq, seq_.rcv_nxt);
         data = skip >= data.size() ? wire::bytes{} : data.subspan(skip);
-        seq = rcv_nxt_;
+        seq = seq_.rcv_nxt;
     }
-    const std::size_t room = orphaned_ ? data.size() + static_cast<std::uint32_t>(seq - rcv_nxt_)
-                                       : rcvbuf_.free();
-    const std::size_t offset = static_cast<std::uint32_t>(seq - rcv_nxt_);
+    const std::size_t offset = wire::distance(seq_.rcv_nxt, seq);
+    const std::size_t room = app_gone() ? data.size() + offset : rcvbuf_.free();
     if (offset >= room && !(data.empty() && offset == 0)) {  // a bare FIN at RCV.NXT needs no room
         data = {};
         fin_flag = false;
@@ -254,31 +258,8 @@ void tcb::process_text(const wire::tcp_view& seg) {
     }
     if (!data.empty()) {
         if (offset == 0) {
-            if (!read_into_.empty() && rcvbuf_.empty() && ooo_.empty() && !orphaned_) {
-                // A reader waits with its buffer: straight in, the rest behind it.
-                const std::size_t n = std::min(data.size(), read_into_.size() - placed_);
-                std::memcpy(read_into_.data() + placed_, data.data(), n);
-                placed_ += n;
-                stats_.bytes_placed += n;
-                if (placed_ == read_into_.size()) read_into_ = {};
-                rcvbuf_.write(data.subspan(n));
-            } else if (!orphaned_) {
-                rcvbuf_.write(data);  // an application that closed reads nothing
-            }
-            rcv_nxt_ += static_cast<std::uint32_t>(data.size());
-            stats_.bytes_received += data.size();
-            const bool filled_hole = !ooo_.empty();
-            if (const std::uint32_t more = ooo_.take_contiguous(rcv_nxt_)) {
-                rcvbuf_.commit(more);
-                rcv_nxt_ += more;
-                stats_.bytes_received += more;
-            }
-            // RFC 5681 4.2: an ACK for at least every second full-sized segment;
-            // a GRO super-frame is several of them.
-            segs_since_ack_ += data.size() > rcv_mss_ ? 2 : 1;
-            schedule_ack(filled_hole || segs_since_ack_ >= 2);
-            wake_app();
-        } else if (!orphaned_ && ooo_.add(seq, seq + static_cast<std::uint32_t>(data.size()))) {
+            place_in_order(data);
+        } else if (!app_gone() && ooo_.add(seq, seq + static_cast<std::uint32_t>(data.size()))) {
             rcvbuf_.write_at(offset, data);
             ++stats_.ooo_segments;
             schedule_ack(true);  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
@@ -287,12 +268,41 @@ void tcb::process_text(const wire::tcp_view& seg) {
         schedule_ack(true);
     }
     if (fin_flag) peer_fin_ = seq + static_cast<std::uint32_t>(data.size());
-    if (peer_fin_ && *peer_fin_ == rcv_nxt_ && !fin_received_ && accepts_text) {
-        rcv_nxt_ += 1;
+    if (peer_fin_ && *peer_fin_ == seq_.rcv_nxt && !fin_received_ && policy.text) {
+        seq_.rcv_nxt += 1;
         fin_received_ = true;
         schedule_ack(true);
         wake_app();
     }
+}
+
+// Data at RCV.NXT: into a waiting reader's buffer or the receive buffer,
+// then whatever out-of-order data it joins up with.
+void tcb::place_in_order(wire::bytes data) {
+    if (!read_into_.empty() && rcvbuf_.empty() && ooo_.empty() && !app_gone()) {
+        // A reader waits with its buffer: straight in, the rest behind it.
+        const std::size_t n = std::min(data.size(), read_into_.size() - placed_);
+        std::memcpy(read_into_.data() + placed_, data.data(), n);
+        placed_ += n;
+        stats_.bytes_placed += n;
+        if (placed_ == read_into_.size()) read_into_ = {};
+        rcvbuf_.write(data.subspan(n));
+    } else if (!app_gone()) {
+        rcvbuf_.write(data);  // an application that closed reads nothing
+    }
+    seq_.rcv_nxt += static_cast<std::uint32_t>(data.size());
+    stats_.bytes_received += data.size();
+    const bool filled_hole = !ooo_.empty();
+    if (const std::uint32_t more = ooo_.take_contiguous(seq_.rcv_nxt)) {
+        rcvbuf_.commit(more);
+        seq_.rcv_nxt += more;
+        stats_.bytes_received += more;
+    }
+    // RFC 5681 4.2: an ACK for at least every second full-sized segment;
+    // a GRO super-frame is several of them.
+    segs_since_ack_ += data.size() > rcv_mss_ ? 2 : 1;
+    schedule_ack(filled_hole || segs_since_ack_ >= 2);
+    wake_app();
 }
 
 }  // namespace coronet::tcp

@@ -41,7 +41,7 @@ std::uint32_t interval_set::take_contiguous(seq32 rcv_nxt) {
     // Now every range starts at or after rcv_nxt; ranges never touch, so the
     // first one is the whole contiguous run.
     if (ranges_.empty() || ranges_.front().left != rcv_nxt) return 0;
-    const auto n = static_cast<std::uint32_t>(ranges_.front().right - rcv_nxt);
+    const auto n = wire::distance(rcv_nxt, ranges_.front().right);
     erase(0, 1);
     return n;
 }
@@ -55,7 +55,7 @@ void interval_set::discard_below(seq32 seq) {
 
 std::uint64_t interval_set::bytes() const noexcept {
     std::uint64_t total = 0;
-    for (const seq_range& r : ranges_) total += static_cast<std::uint32_t>(r.right - r.left);
+    for (const seq_range& r : ranges_) total += wire::distance(r.left, r.right);
     return total;
 }
 

@@ -1,8 +1,8 @@
 // Sending: segments built straight into a frame from the send buffer,
 // Nagle and sender-side SWS avoidance, the retransmission timer (RFC 6298)
 // with go-back-N after a timeout, fast retransmit (RFC 6582), zero-window
-// probes and delayed ACKs.
-#include <coronet/tcp/layer.hpp>
+// probes and delayed ACKs. What may be sent (data, the FIN) is the calling
+// state's send_policy.
 #include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {
@@ -18,35 +18,37 @@ constexpr std::size_t max_header_len = 60;
 constexpr std::uint16_t checksum_offset = 16;
 }  // namespace
 
-std::uint16_t tcb::advertised_window() {
+// The window field to send; a SYN's is never scaled (RFC 7323 2.2).
+std::uint16_t tcb::advertised_window(bool syn) {
     const std::size_t free = rcvbuf_.free();
-    if (state_ == state::syn_sent || state_ == state::syn_rcvd || state_ == state::closed)
-        return static_cast<std::uint16_t>(std::min<std::size_t>(free, 65535));  // SYNs are never scaled
+    if (syn) return static_cast<std::uint16_t>(std::min<std::size_t>(free, 65535));
     // RFC 1122 4.2.3.3 receiver SWS avoidance: move the right edge only by
     // a useful amount (an MSS, or half the buffer), else keep the promise.
-    const std::size_t promised = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::size_t promised = seq_.promised();
     const std::size_t step = std::min<std::size_t>(rcvbuf_.capacity() / 2, rcv_mss_);
     const std::size_t wnd = free >= promised + step ? free : std::min(promised, free);
-    return static_cast<std::uint16_t>(std::min<std::size_t>(wnd >> rcv_wscale_, 65535));
+    return rcv_wscale_.field_for(wnd);
 }
 
 std::optional<storage::packet> tcb::frame_for(std::uint8_t flags, std::size_t payload) {
-    auto p = layer_.host().allocate(max_header_len + payload);
-    if (!p) {
-        // Every frame is in flight to the kernel: retry shortly, the ACK
-        // included, rather than waiting for a timer that may not be armed.
-        // (SYNs have their own retransmission timer; a lost RST is answered
-        // by the peer's next segment.)
-        if (!(flags & (syn | rst))) {
-            if (flags & ack) ack_now_ = true;
-            if (tx_retry_at_ == never) tx_retry_at_ = ex_.now() + tx_retry_delay;
-        }
-    }
+    auto p = owner_.host().allocate(max_header_len + payload);
+    // Every frame is in flight to the kernel: retry shortly, the ACK included,
+    // rather than waiting for a timer that may not be armed.
+    if (!p) retry_send(flags, tx_retry_delay);
     return p;
 }
 
+// A segment could not go: output() tries again `after` from now (the ACK
+// too). SYNs have their own retransmission timer; a lost RST is answered
+// by the peer's next segment.
+void tcb::retry_send(std::uint8_t flags, runtime::duration after) {
+    if (flags & (syn | rst)) return;
+    if (tx_retry_at_ == never) tx_retry_at_ = ex_.now() + after;
+    if (flags & ack) delack_at_ = tx_retry_at_;
+}
+
 std::size_t tcb::max_frame_payload() const noexcept {
-    if (!layer_.host().offload()) return snd_mss_;
+    if (!owner_.host().offload()) return snd_mss_;
     constexpr std::size_t room = wire::ipv4_repr::max_packet_len - wire::ipv4_repr::header_len - max_header_len;
     return std::max<std::size_t>(room / snd_mss_, 1) * snd_mss_;
 }
@@ -62,21 +64,22 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     h.dst_port = id_.remote_port;
     h.seq = seq;
     h.flags = flags;
-    if (flags & ack) h.ack = rcv_nxt_;
-    h.window = advertised_window();
+    if (flags & ack) h.ack = seq_.rcv_nxt;
+    h.window = advertised_window(flags & syn);
+    const std::pair timestamp{ts_now().value, ts_recent_.value};
     if (flags & syn) {
         h.options.mss = rcv_mss_;
         const bool active = !(flags & ack);
-        if (cfg_.window_scaling && (active || wscale_ok_)) h.options.window_scale = rcv_wscale_;
-        if (cfg_.timestamps && (active || ts_ok_)) h.options.timestamp = {{ts_now(), ts_recent_}};
+        if (cfg_.window_scaling && (active || wscale_ok_)) h.options.window_scale = rcv_wscale_.shift();
+        if (cfg_.timestamps && (active || ts_ok_)) h.options.timestamp = timestamp;
     } else if (ts_ok_) {
-        h.options.timestamp = {{ts_now(), ts_recent_}};
+        h.options.timestamp = timestamp;
     }
     const std::size_t hlen = h.header_len();
     if (frame.tailroom() < hlen + len) return false;
     auto segment = frame.put(hlen + len);
     if (len > 0) sndbuf_.peek(offset, segment.subspan(hlen, len));
-    if (layer_.host().offload()) {
+    if (owner_.host().offload()) {
         // The device fills in the checksum (and cuts a long segment into MSS-sized ones).
         frame.offload = {.checksum_partial = true, .csum_start = 0, .csum_offset = checksum_offset,
                       .gso_size = len > snd_mss_ ? snd_mss_ : std::uint16_t{0}};
@@ -84,53 +87,55 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     } else {
         h.emit(segment, id_.local, id_.remote);
     }
+    // Errors from the host (no route, the ARP queue full) leave the segment
+    // unsent: counted, and output() tries again, sooner for a full queue.
+    if (const std::error_code ec = owner_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(frame))) {
+        ++stats_.send_errors;
+        const bool transient = ec == std::errc::no_buffer_space;
+        retry_send(flags, transient ? tx_retry_delay : std::max<runtime::duration>(rtt_.rto(), tx_retry_delay));
+        return false;
+    }
     if (flags & ack) {
-        last_ack_sent_ = rcv_nxt_;
+        last_ack_sent_ = seq_.rcv_nxt;
         delack_at_ = never;
         segs_since_ack_ = 0;
-        ack_now_ = false;
     }
-    const std::uint32_t scale = (flags & syn) ? 0 : rcv_wscale_;
-    const seq32 edge = rcv_nxt_ + (static_cast<std::uint32_t>(h.window) << scale);
-    if (edge > rcv_adv_ || rcv_adv_ < rcv_nxt_) rcv_adv_ = edge;
+    const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
+    if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
     ++stats_.segments_sent;
-    ++layer_.counters_.segments_out;
+    owner_.segment_sent();
     last_send_ = ex_.now();
-    layer_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(frame));
     return true;
 }
 
 void tcb::send_syn(bool with_ack) {
     if (retries_ == 0) rtt_start_ = ex_.now();
-    send_segment(iss_, with_ack ? (syn | ack) : syn, 0, 0);
-    snd_nxt_ = iss_ + 1;
-    if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+    send_segment(seq_.iss, with_ack ? (syn | ack) : syn, 0, 0);
+    seq_.snd_nxt = seq_.iss + 1;
+    if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;
     rto_at_ = ex_.now() + rtt_.rto();
 }
 
-void tcb::send_rst() { send_segment(snd_nxt_, rst | ack, 0, 0); }
+void tcb::send_rst() { send_segment(seq_.snd_nxt, rst | ack, 0, 0); }
 
 std::size_t tcb::unsent() const noexcept {
-    const auto off = static_cast<std::uint32_t>(snd_nxt_ - data_start());
+    const std::uint32_t off = wire::distance(data_start(), seq_.snd_nxt);
     return off >= sndbuf_.size() ? 0 : sndbuf_.size() - off;
 }
 
-void tcb::output() {
-    const bool may_send = state_ == state::established || state_ == state::close_wait ||
-                          state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
+void tcb::output(send_policy policy) {
+    const auto now = ex_.now();
     // The FIN goes out once the state machine has moved to a state that sends
     // it (the diagram's "close / snd FIN"), so traces and pcap comments show
     // the transition before the FIN.
-    const bool fin_state = state_ == state::fin_wait_1 || state_ == state::closing || state_ == state::last_ack;
-    const auto now = ex_.now();
-    if (may_send) {
-        if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle_restart(now - last_send_, rtt_.rto());
+    if (policy.data) {
+        if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle(now - last_send_, rtt_.rto());
         // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
         const std::uint32_t extra = in_recovery_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
-        const std::uint32_t wnd = std::min(snd_wnd_, cc_->cwnd() + extra);
+        const std::uint32_t wnd = std::min(seq_.snd_wnd, cc_->window() + extra);
         for (;;) {
             const std::size_t avail = unsent();
-            const std::uint32_t in_flight = flight_size();
+            const std::uint32_t in_flight = seq_.flight_size();
             const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
             std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
             std::optional<storage::packet> frame;
@@ -142,81 +147,82 @@ void tcb::output() {
                 if (!frame) break;
                 const std::size_t room = frame->tailroom() - max_header_len;
                 if (len > room) len = room / snd_mss_ * snd_mss_;
-                const bool tail_may_go = len == avail && (!nagle_ || (fin_queued_ && fin_state));
+                const bool tail_may_go = len == avail && (!nagle_ || policy.fin);
                 if (len > snd_mss_ && len % snd_mss_ != 0 && !tail_may_go) len -= len % snd_mss_;
             }
-            const bool fin_now = fin_queued_ && fin_state && len == avail && (!fin_seq_ || snd_nxt_ + static_cast<std::uint32_t>(len) == *fin_seq_) &&
-                                 snd_nxt_ <= data_start() + static_cast<std::uint32_t>(sndbuf_.size());
+            const seq32 end = seq_.snd_nxt + static_cast<std::uint32_t>(len);
+            const bool fin_now = policy.fin && len == avail && (!fin_seq_ || end == *fin_seq_) &&
+                                 seq_.snd_nxt <= data_start() + static_cast<std::uint32_t>(sndbuf_.size());
             if (len == 0 && !fin_now) break;
             if (len < snd_mss_ && !fin_now) {
                 // RFC 1122 4.2.3.4: send a short segment only if it is all there is
                 // and (Nagle) nothing is unacknowledged, or it is half the largest window.
                 const bool all = len == avail;
-                if (!(all && (!nagle_ || !flight())) && len < max_snd_wnd_ / 2) break;
+                if (!(all && (!nagle_ || !flight())) && len < seq_.max_snd_wnd / 2) break;
             }
             std::uint8_t flags = ack;
             if (len > 0 && len == avail) flags |= psh;
             if (fin_now) flags |= fin;
-            const std::size_t offset = static_cast<std::uint32_t>(snd_nxt_ - data_start());
-            if (!(frame ? send_segment(std::move(*frame), snd_nxt_, flags, offset, len)
-                        : send_segment(snd_nxt_, flags, offset, len)))
+            const std::size_t offset = wire::distance(data_start(), seq_.snd_nxt);
+            if (!(frame ? send_segment(std::move(*frame), seq_.snd_nxt, flags, offset, len)
+                        : send_segment(seq_.snd_nxt, flags, offset, len)))
                 break;
-            if (!ts_ok_ && !rtt_timing_ && snd_nxt_ == snd_max_ && len > 0) {
+            if (!ts_ok_ && !rtt_timing_ && seq_.snd_nxt == seq_.snd_max && len > 0) {
                 rtt_timing_ = true;
-                rtt_seq_ = snd_nxt_;
+                rtt_seq_ = seq_.snd_nxt;
                 rtt_start_ = now;
             }
-            if (fin_now) fin_seq_ = snd_nxt_ + static_cast<std::uint32_t>(len);
-            snd_nxt_ += static_cast<std::uint32_t>(len + (fin_now ? 1 : 0));
-            if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+            if (fin_now) fin_seq_ = end;
+            seq_.snd_nxt = end + (fin_now ? 1 : 0);
+            if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;
             if (rto_at_ == never) rto_at_ = now + rtt_.rto();
             if (fin_now) break;
         }
         // Data waiting and nothing in flight: a zero window (RFC 9293 3.8.6.1),
         // or one too small to send into (RFC 1122 4.2.3.4's override timer) -
         // probe, or a lost window update would leave the connection silent.
-        const bool waiting = unsent() > 0 || (fin_queued_ && !fin_seq_);
-        if (!flight() && waiting && persist_at_ == never)
-            persist_at_ = now + rtt_.rto();
+        const bool waiting = unsent() > 0 || (policy.fin && !fin_seq_);
+        if (!flight() && waiting && persist_at_ == never) persist_at_ = now + rtt_.rto();
     }
-    if (ack_now_) send_ack();
+    if (ack_owed()) send_ack();
     arm_timer();
 }
 
+// An ACK is owed: at once, or within the delayed-ACK time (RFC 1122 4.2.3.2).
 void tcb::schedule_ack(bool immediate) {
-    if (immediate) ack_now_ = true;
+    if (immediate) delack_at_ = std::min(delack_at_, ex_.now());
     else if (delack_at_ == never) delack_at_ = ex_.now() + cfg_.delayed_ack;
 }
 
 // The first unacknowledged segment again (fast retransmit, partial ACK).
 void tcb::retransmit_first() {
-    const auto off = static_cast<std::uint32_t>(snd_una_ - data_start());
+    const std::uint32_t off = wire::distance(data_start(), seq_.snd_una);
     const std::size_t len = off >= sndbuf_.size() ? 0 : std::min<std::size_t>(snd_mss_, sndbuf_.size() - off);
     std::uint8_t flags = ack;
-    if (fin_seq_ && snd_una_ + static_cast<std::uint32_t>(len) == *fin_seq_) flags |= fin;
+    if (fin_seq_ && seq_.snd_una + static_cast<std::uint32_t>(len) == *fin_seq_) flags |= fin;
     if (len == 0 && !(flags & fin)) return;
     ++stats_.retransmits;
     rtt_timing_ = false;  // Karn
-    send_segment(snd_una_, flags, off, len);
+    send_segment(seq_.snd_una, flags, off, len);
     rto_at_ = ex_.now() + rtt_.rto();
 }
 
 // RFC 6298 5.4-5.7 and RFC 5681 3.1: back off, collapse cwnd, resend from SND.UNA.
-void tcb::on_rto() {
+void tcb::on_rto(send_policy policy) {
     ++stats_.timeouts;
     ++retries_;
-    cc_->on_rto(flight_size());
+    cc_->on_timeout(seq_.flight_size());
     in_recovery_ = false;
     dupacks_ = 0;
-    recover_ = snd_max_;
+    recover_ = seq_.snd_max;
     rtt_.backoff();
     rtt_timing_ = false;
-    snd_nxt_ = snd_una_;
+    seq_.snd_nxt = seq_.snd_una;
     // fin_seq_ stays: the FIN goes again with the data that ends there, and
     // a late ACK of the first one still counts as the FIN's.
     ++stats_.retransmits;
     rto_at_ = never;
-    output();
+    output(policy);
     if (rto_at_ == never && flight()) rto_at_ = ex_.now() + rtt_.rto();
 }
 
@@ -224,7 +230,7 @@ void tcb::on_rto() {
 void tcb::on_persist() {
     ++probes_;
     ++stats_.persist_probes;
-    send_segment(snd_una_ - 1, ack, 0, 0);
+    send_segment(seq_.snd_una - 1, ack, 0, 0);
     const auto backoff = rtt_.rto() * (1u << std::min(probes_, 6u));
     persist_at_ = ex_.now() + std::min<runtime::duration>(backoff, std::chrono::seconds(60));
 }

@@ -1,7 +1,8 @@
 // The life of a connection: one coroutine per RFC 9293 state. Each waits for
 // its events and co_returns the next state; the co_returns are the arrows of
-// the state diagram (DESIGN.md, "The state machine").
-#include <coronet/tcp/layer.hpp>
+// the state diagram (DESIGN.md, "The state machine"). Each state also says
+// what segment processing may take (receive_policy) and what output may send
+// (send_policy): no helper asks which state it is in.
 #include <coronet/tcp/tcb.hpp>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,12 @@
 namespace coronet::tcp {
 
 using runtime::task;
+using kind = event::kind;
+
+namespace {
+const std::error_code connection_reset = std::make_error_code(std::errc::connection_reset);
+const std::error_code timed_out = std::make_error_code(std::errc::timed_out);
+}  // namespace
 
 state tcb::to(state next, const char* cause, std::error_code ec) noexcept {
     cause_ = cause;
@@ -18,18 +25,17 @@ state tcb::to(state next, const char* cause, std::error_code ec) noexcept {
 
 void tcb::enter(state from, state next) {
     state_ = next;
+    // The application may write while the connection opens, and until it has sent its FIN.
+    policy_.app_writes = next == state::syn_sent || next == state::syn_rcvd || next == state::established ||
+                         next == state::close_wait;
     // The connect deadline ends with the open; state_at_ is reused later
     // (FIN_WAIT_2, TIME_WAIT), and a stale past deadline would fire forever.
-    if (from == state::syn_sent || from == state::syn_rcvd) state_at_ = never;
+    if ((from == state::syn_sent || from == state::syn_rcvd) && next != state::syn_rcvd) state_at_ = never;
     if (spdlog::should_log(spdlog::level::info))  // the addresses are formatted only when logged
         spdlog::info("{}:{} -> {}:{} {} -> {} ({})", id_.local.to_string(), id_.local_port, id_.remote.to_string(),
                      id_.remote_port, to_string(from), to_string(next), cause_);
-    if (layer_.on_transition) layer_.on_transition(*this, from, next, cause_);
-    if (next == state::established) {
-        if (keepalive_) keepalive_at_ = ex_.now() + cfg_.keepalive.idle;
-        if (auto parent = parent_.lock()) parent->established(shared_from_this());
-        parent_.reset();
-    }
+    owner_.transition(*this, from, next, cause_);
+    if (next == state::established && keepalive_) keepalive_at_ = ex_.now() + cfg_.keepalive.idle;
     if (next == state::time_wait) release_buffers();
     wake_app();
 }
@@ -63,59 +69,82 @@ void tcb::finish() {
     rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = never;
     arm_timer();
     release_buffers();
-    if (auto parent = parent_.lock()) parent->forget(*this);
-    parent_.reset();
-    layer_.remove(*this);
+    owner_.closed(*this);
     wake_app();
 }
 
-// Timers and abort, alike in every synchronized state: a terminal state, or nullopt.
-std::optional<state> tcb::on_timer_or_abort(wake w) {
-    if (w == wake::app && abort_) {
-        send_rst();
+// The arrows to CLOSED that every synchronized state has (the diagram's
+// "any -> CLOSED"): an accepted RST, the application's abort, and the
+// peer gone silent.
+state tcb::closed_by(ending why, bool reset_is_error) noexcept {
+    switch (why) {
+    case ending::reset: return to(state::closed, "RST", reset_is_error ? connection_reset : std::error_code{});
+    case ending::abort:
         return to(state::closed, "abort", std::make_error_code(std::errc::connection_aborted));
+    case ending::retransmission_timeout: return to(state::closed, "retransmission timeout", timed_out);
+    case ending::probe_timeout: return to(state::closed, "zero window probe timeout", timed_out);
+    case ending::keepalive_timeout: return to(state::closed, "keep-alive timeout", timed_out);
     }
-    if (w != wake::timer) return std::nullopt;
-    const auto now = ex_.now();
-    if (delack_at_ <= now) {
-        delack_at_ = never;
-        send_ack();
-    }
-    if (tx_retry_at_ <= now) {  // step() runs output() next; FIN_WAIT_2 only owes an ACK
-        tx_retry_at_ = never;
-        if (ack_now_) send_ack();
-    }
-    // A connection the application has closed gives up sooner (Linux tcp_orphan_retries).
-    const unsigned limit = orphaned_ ? std::min(cfg_.orphan_retries, cfg_.max_retransmits) : cfg_.max_retransmits;
-    if (rto_at_ <= now) {
-        if (retries_ >= limit)
-            return to(state::closed, "retransmission timeout", std::make_error_code(std::errc::timed_out));
-        on_rto();
-    }
-    if (persist_at_ <= now) {
-        if (orphaned_ && probes_ >= limit)
-            return to(state::closed, "zero window probe timeout", std::make_error_code(std::errc::timed_out));
-        on_persist();
-    }
-    if (keepalive_at_ <= now)
-        if (auto end = on_keepalive()) return end;
-    arm_timer();
-    return std::nullopt;
+    return state::closed;
 }
 
 // One event in a synchronized state that has no arrow of its own for it:
-// a segment (whose accepted RST closes), a timer, or an application request,
-// then whatever may be sent. Returns a terminal state, or nullopt.
-std::optional<state> tcb::step(wake w, bool reset_is_error) {
-    if (w == wake::segment) {
-        if (input(*seg_).reset)
-            return to(state::closed, "RST",
-                      reset_is_error ? std::make_error_code(std::errc::connection_reset) : std::error_code{});
-    } else if (auto end = on_timer_or_abort(w)) {
-        return end;
+// a segment (whose accepted RST ends the connection), a timer, or an
+// application request, then whatever the state lets output() send.
+std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_policy out) {
+    switch (e.what) {
+    case kind::segment:
+        if (input(*e.seg, in).reset) return ending::reset;
+        break;
+    case kind::timer:
+        if (auto end = on_timer(out)) return end;
+        break;
+    case kind::app:
+        if (auto end = on_app()) return end;
+        break;
+    case kind::net_error: return std::nullopt;  // the connection's own timers decide
     }
-    output();
+    output(out);
     return std::nullopt;
+}
+
+// The deadlines of a synchronized state; a retransmission or probe limit
+// reached, or a keep-alive unanswered, ends the connection.
+std::optional<tcb::ending> tcb::on_timer(send_policy out) {
+    const auto now = ex_.now();
+    if (tx_retry_at_ <= now) tx_retry_at_ = never;  // output() tries again next
+    // A connection the application has closed gives up sooner (Linux tcp_orphan_retries).
+    const unsigned limit = app_gone() ? std::min(cfg_.orphan_retries, cfg_.max_retransmits) : cfg_.max_retransmits;
+    if (rto_at_ <= now) {
+        if (retries_ >= limit) return ending::retransmission_timeout;
+        on_rto(out);
+    }
+    if (persist_at_ <= now) {
+        if (app_gone() && probes_ >= limit) return ending::probe_timeout;
+        on_persist();
+    }
+    if (keepalive_at_ <= now && keepalive_expired()) return ending::keepalive_timeout;
+    return std::nullopt;
+}
+
+// Application requests every synchronized state handles alike: abort resets
+// the connection; the rest are notifications for output().
+std::optional<tcb::ending> tcb::on_app() {
+    if (requests_.has(app_request::abort)) {
+        requests_.take(app_request::abort);
+        send_rst();
+        return ending::abort;
+    }
+    if (requests_.has(app_request::read)) schedule_ack(true);  // the window opened: tell the peer
+    if (requests_.has(app_request::options) && keepalive_)
+        keepalive_at_ = std::max(last_heard_ + cfg_.keepalive.idle, ex_.now());
+    take_notifications();
+    return std::nullopt;
+}
+
+// Requests that only say something changed are spent once looked at.
+void tcb::take_notifications() noexcept {
+    for (auto r : {app_request::send, app_request::read, app_request::options}) requests_.take(r);
 }
 
 // In SYN_SENT and SYN_RCVD only the SYN's retransmission and the connect
@@ -126,65 +155,72 @@ void tcb::spend_opening_timers() {
     const auto now = ex_.now();
     for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_})
         if (*at <= now) *at = never;
+    take_notifications();
 }
 
 task<state> tcb::syn_sent() {
+    state_at_ = connect_deadline_;
     send_syn(false);
     arm_timer();
     for (;;) {
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            switch (syn_sent_input(*seg_)) {
+        const event e = co_await next_event();
+        const auto now = ex_.now();
+        if (e.is(kind::segment)) {
+            switch (syn_sent_input(*e.seg)) {
             case syn_answer::reset:
                 co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_refused));
             case syn_answer::established: co_return to(state::established, "SYN+ACK");
             case syn_answer::simultaneous: co_return to(state::syn_rcvd, "SYN, simultaneous open");
             case syn_answer::ignore: break;
             }
-        } else if (w == wake::timer && state_at_ <= ex_.now()) {
-            co_return to(state::closed, "connect timeout", std::make_error_code(std::errc::timed_out));
-        } else if (w == wake::app && error_) {
-            co_return to(state::closed, "no route to host", error_);
-        } else if (w == wake::timer && rto_at_ <= ex_.now()) {
-            if (retries_ >= cfg_.syn_retries)
-                co_return to(state::closed, "connect timeout", std::make_error_code(std::errc::timed_out));
+        } else if (e.is(kind::timer) && state_at_ <= now) {
+            co_return to(state::closed, "connect timeout", timed_out);
+        } else if (e.is(kind::net_error)) {
+            co_return to(state::closed, "no route to host", e.error);
+        } else if (e.is(kind::timer) && rto_at_ <= now) {
+            if (retries_ >= cfg_.syn_retries) co_return to(state::closed, "connect timeout", timed_out);
             ++retries_;
             ++stats_.retransmits;
             rtt_.backoff();
             send_syn(false);
-        } else if (w == wake::app && (abort_ || orphaned_)) {
-            co_return to(state::closed, abort_ ? "abort" : "close", std::make_error_code(std::errc::operation_canceled));
+        } else if (e.is(kind::app) && (requests_.has(app_request::abort) || app_gone())) {
+            // RFC 9293 3.10.4 and 3.10.5: CLOSE or ABORT in SYN-SENT deletes the TCB; no RST.
+            co_return to(state::closed, requests_.has(app_request::abort) ? "abort" : "close",
+                         std::make_error_code(std::errc::operation_canceled));
         }
+        // A shutdown alone waits for ESTABLISHED, which sends the FIN after the data.
         spend_opening_timers();
         arm_timer();
     }
 }
 
 task<state> tcb::syn_rcvd() {
-    const bool passive = passive_;
+    constexpr receive_policy in{.text = true, .handshake = true};
     send_syn(true);
     arm_timer();
     for (;;) {
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) {
-                if (passive) co_return to(state::listen, "RST");
+        const event e = co_await next_event();
+        const auto now = ex_.now();
+        if (e.is(kind::segment)) {
+            if (input(*e.seg, in).reset) {
+                if (passive_) co_return to(state::listen, "RST");
                 co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_refused));
             }
-            if (snd_una_ > iss_) co_return to(state::established, "ACK");
-        } else if (w == wake::timer && rto_at_ <= ex_.now()) {
-            if (retries_ >= cfg_.synack_retries)
-                co_return to(state::closed, "SYN+ACK timeout", std::make_error_code(std::errc::timed_out));
+            if (seq_.snd_una > seq_.iss) co_return to(state::established, "ACK");
+        } else if (e.is(kind::timer) && state_at_ <= now) {  // a simultaneous open's connect deadline
+            co_return to(state::closed, "connect timeout", timed_out);
+        } else if (e.is(kind::timer) && rto_at_ <= now) {
+            if (retries_ >= cfg_.synack_retries) co_return to(state::closed, "SYN+ACK timeout", timed_out);
             ++retries_;
             ++stats_.retransmits;
             rtt_.backoff();
             send_syn(true);
-        } else if (w == wake::app && abort_) {
+        } else if (e.is(kind::app) && requests_.has(app_request::abort)) {
             send_rst();
             co_return to(state::closed, "abort", std::make_error_code(std::errc::connection_aborted));
-        } else if (w == wake::app && fin_queued_) {
-            co_return to(state::fin_wait_1, "close");
+        } else if (e.is(kind::app) && shutdown_asked()) {
+            requests_.take(app_request::shutdown);
+            co_return to(state::fin_wait_1, "close");  // RFC 9293 3.10.4: CLOSE in SYN-RECEIVED
         }
         spend_opening_timers();
         arm_timer();
@@ -192,93 +228,118 @@ task<state> tcb::syn_rcvd() {
 }
 
 task<state> tcb::established() {
-    output();
+    constexpr receive_policy in{.text = true};
+    constexpr send_policy out{.data = true};
+    output(out);
     for (;;) {
         if (fin_received_) co_return to(state::close_wait, "FIN");
-        if (fin_queued_) co_return to(state::fin_wait_1, orphaned_ ? "close" : "shutdown");
-        if (auto end = step(co_await next_event(), true)) co_return *end;
+        if (shutdown_asked()) {
+            requests_.take(app_request::shutdown);
+            co_return to(state::fin_wait_1, app_gone() ? "close" : "shutdown");
+        }
+        if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end);
     }
 }
 
 task<state> tcb::fin_wait_1() {
-    output();  // the FIN, after any data still queued
+    constexpr receive_policy in{.text = true};
+    constexpr send_policy out{.data = true, .fin = true};
+    output(out);  // the FIN, after any data still queued
     for (;;) {
         if (fin_received_ && fin_acked()) co_return to(state::time_wait, "FIN+ACK");
         if (fin_received_) co_return to(state::closing, "FIN, simultaneous close");
         if (fin_acked()) co_return to(state::fin_wait_2, "ACK of FIN");
-        if (auto end = step(co_await next_event(), true)) co_return *end;
+        if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end);
     }
 }
 
 task<state> tcb::fin_wait_2() {
+    constexpr receive_policy in{.text = true};  // half-close: data still flows to us
+    constexpr send_policy out{};                // our FIN is acknowledged: ACKs only
     for (;;) {
         if (fin_received_) co_return to(state::time_wait, "FIN");
         // An orphaned connection does not wait forever for the peer's FIN.
-        if (orphaned_ && state_at_ == never) {
+        if (app_gone() && state_at_ == never) {
             state_at_ = ex_.now() + cfg_.fin_wait_2_timeout;
             arm_timer();
         }
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const input_result r = input(*seg_);
-            if (r.reset) co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_reset));
-            output();
-        } else if (w == wake::timer && state_at_ <= ex_.now()) {
-            co_return to(state::closed, "FIN_WAIT_2 timeout");
-        } else if (auto end = on_timer_or_abort(w)) {
-            co_return *end;
-        }
+        const event e = co_await next_event();
+        if (e.is(kind::timer) && state_at_ <= ex_.now()) co_return to(state::closed, "FIN_WAIT_2 timeout");
+        if (auto end = step(e, in, out)) co_return closed_by(*end);
     }
 }
 
 task<state> tcb::close_wait() {
-    output();
+    constexpr receive_policy in{};  // the peer has finished: no more text
+    constexpr send_policy out{.data = true};
+    output(out);
     for (;;) {
-        if (fin_queued_) co_return to(state::last_ack, orphaned_ ? "close" : "shutdown");
-        if (auto end = step(co_await next_event(), true)) co_return *end;
+        if (shutdown_asked()) {
+            requests_.take(app_request::shutdown);
+            co_return to(state::last_ack, app_gone() ? "close" : "shutdown");
+        }
+        if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end);
     }
 }
 
 task<state> tcb::closing() {
+    constexpr receive_policy in{};
+    constexpr send_policy out{.data = true, .fin = true};
     for (;;) {
         if (fin_acked()) co_return to(state::time_wait, "ACK of FIN");
-        if (auto end = step(co_await next_event(), false)) co_return *end;
+        if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end, false);
     }
 }
 
 task<state> tcb::last_ack() {
-    output();  // the FIN
+    constexpr receive_policy in{};
+    constexpr send_policy out{.data = true, .fin = true};
+    output(out);  // the FIN
     for (;;) {
         if (fin_acked()) co_return to(state::closed, "ACK of FIN");
-        if (auto end = step(co_await next_event(), false)) co_return *end;
+        if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end, false);
     }
 }
 
 task<state> tcb::time_wait() {
-    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = never;
-    if (ack_now_) send_ack();
+    if (ack_owed()) send_ack();
+    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = never;
     state_at_ = ex_.now() + 2 * cfg_.msl;
     arm_timer();
     for (;;) {
-        const wake w = co_await next_event();
-        if (w == wake::segment) {
-            const wire::tcp_view& seg = *seg_;
+        const event e = co_await next_event();
+        if (e.is(kind::segment)) {
+            const wire::tcp_view& seg = *e.seg;
             if (seg.has(wire::tcp_flag::rst)) {
-                if (seg.seq() == rcv_nxt_) co_return to(state::closed, "RST");
+                if (seg.seq() == seq_.rcv_nxt) co_return to(state::closed, "RST");
                 continue;
+            }
+            if (e.listener_waiting && seg.has(wire::tcp_flag::syn) && !seg.has(wire::tcp_flag::ack) &&
+                time_wait_reusable(seg)) {
+                syn_reopens_ = true;  // deliver() hands the SYN to the listener
+                co_return to(state::closed, "SYN reuses the 4-tuple (RFC 6191)");
             }
             if (seg.has(wire::tcp_flag::fin)) {  // the peer missed our ACK: again, and restart 2MSL
                 send_ack();
                 state_at_ = ex_.now() + 2 * cfg_.msl;
                 arm_timer();
             }
-        } else if (w == wake::timer && state_at_ <= ex_.now()) {
-            co_return to(state::closed, state_at_ == runtime::time_point::min() ? "SYN reuses the 4-tuple (RFC 6191)"
-                                                                                  : "2MSL timeout");
-        } else if (w == wake::app && abort_) {
+        } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {
+            co_return to(state::closed, "2MSL timeout");
+        } else if (e.is(kind::app) && requests_.has(app_request::abort)) {
             co_return to(state::closed, "abort");
+        } else if (e.is(kind::app)) {
+            take_notifications();
         }
     }
+}
+
+// RFC 6191: a SYN may end TIME_WAIT early when it is certainly new: a newer
+// timestamp, or (without timestamps) a sequence number beyond the old one.
+bool tcb::time_wait_reusable(const wire::tcp_view& syn) const {
+    const auto& ts = syn.options().timestamp;
+    if (ts_ok_ && ts) return wire::ts32{ts->first} > ts_recent_;
+    return syn.seq() > seq_.rcv_nxt;
 }
 
 }  // namespace coronet::tcp

@@ -27,19 +27,13 @@ struct transition {
     std::string cause;
 };
 
-inline std::array<std::uint8_t, 16> secret(std::uint64_t seed) {
-    std::array<std::uint8_t, 16> k{};
-    for (int i = 0; i < 8; ++i) k[i] = static_cast<std::uint8_t>(seed >> (8 * i));
-    return k;
-}
-
 // One host with TCP, recording its connections' transitions.
 struct node {
     net::host host;
     tcp::tcp_layer tcp;
     std::vector<transition> log;
     node(runtime::executor& ex, link::device& dev, const char* ip, const tcp::tcp_config& cfg, std::uint64_t seed)
-        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}), tcp(host, cfg, secret(seed)) {
+        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}), tcp(host, cfg, runtime::random_source(seed)) {
         tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) {
             log.push_back({from, to, cause});
         };

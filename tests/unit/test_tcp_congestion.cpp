@@ -23,7 +23,7 @@ new_reno make_reno() {
 
 // Acknowledges n segments of size bytes each, outside recovery.
 void ack(congestion_control& cc, int n, std::uint32_t size) {
-    for (int i = 0; i < n; ++i) cc.on_ack(size, cc.cwnd(), t0);
+    for (int i = 0; i < n; ++i) cc.on_ack({.bytes_acked = size, .flight_before = cc.window(), .now = t0});
 }
 
 }  // namespace
@@ -37,133 +37,133 @@ BOOST_AUTO_TEST_CASE(initial_window_follows_rfc6928) {
     BOOST_TEST(new_reno::initial_window(4000) == 14600u);  // 14600 bytes
     new_reno cc;
     cc.init(1460);
-    BOOST_TEST(cc.cwnd() == 14600u);
+    BOOST_TEST(cc.window() == 14600u);
     BOOST_TEST(cc.ssthresh() == 0xffffffffu);
 }
 
 BOOST_AUTO_TEST_CASE(slow_start_grows_by_bytes_acked_up_to_two_segments) {
     new_reno cc = make_reno();
-    cc.on_ack(3000, 10000, t0);  // RFC 3465 L = 2*SMSS
-    BOOST_TEST(cc.cwnd() == 12000u);
-    cc.on_ack(500, 10000, t0);
-    BOOST_TEST(cc.cwnd() == 12500u);
-    cc.on_ack(1000, 10000, t0);
-    BOOST_TEST(cc.cwnd() == 13500u);
+    cc.on_ack({.bytes_acked = 3000, .flight_before = 10000, .now = t0});  // RFC 3465 L = 2*SMSS
+    BOOST_TEST(cc.window() == 12000u);
+    cc.on_ack({.bytes_acked = 500, .flight_before = 10000, .now = t0});
+    BOOST_TEST(cc.window() == 12500u);
+    cc.on_ack({.bytes_acked = 1000, .flight_before = 10000, .now = t0});
+    BOOST_TEST(cc.window() == 13500u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unused_window_does_not_grow_rfc_7661) {
     new_reno cc = make_reno();  // cwnd 10000
-    cc.on_ack(1000, 4000, t0);  // less than half the window was in flight
-    BOOST_TEST(cc.cwnd() == 10000u);
-    cc.on_ack(1000, 5000, t0);  // half of it
-    BOOST_TEST(cc.cwnd() == 11000u);
+    cc.on_ack({.bytes_acked = 1000, .flight_before = 4000, .now = t0});  // less than half the window was in flight
+    BOOST_TEST(cc.window() == 10000u);
+    cc.on_ack({.bytes_acked = 1000, .flight_before = 5000, .now = t0});  // half of it
+    BOOST_TEST(cc.window() == 11000u);
 }
 
 BOOST_AUTO_TEST_CASE(slow_start_doubles_cwnd_per_round_trip) {
     new_reno cc = make_reno();
     ack(cc, 10, 1000);  // one window of one-segment ACKs
-    BOOST_TEST(cc.cwnd() == 20000u);
+    BOOST_TEST(cc.window() == 20000u);
     ack(cc, 20, 1000);
-    BOOST_TEST(cc.cwnd() == 40000u);
+    BOOST_TEST(cc.window() == 40000u);
 }
 
 BOOST_AUTO_TEST_CASE(congestion_avoidance_adds_one_segment_per_round_trip) {
     new_reno cc = make_reno();
-    cc.on_rto(20000);  // ssthresh 10000, cwnd 1000
+    cc.on_timeout(20000);  // ssthresh 10000, cwnd 1000
     ack(cc, 9, 1000);  // slow start back to ssthresh
-    BOOST_TEST(cc.cwnd() == 10000u);
+    BOOST_TEST(cc.window() == 10000u);
     for (std::uint32_t rtt = 0; rtt < 20; ++rtt) {
-        const std::uint32_t before = cc.cwnd();
+        const std::uint32_t before = cc.window();
         ack(cc, static_cast<int>(before / 1000) - 1, 1000);
-        BOOST_TEST(cc.cwnd() == before);  // not quite a window yet
+        BOOST_TEST(cc.window() == before);  // not quite a window yet
         ack(cc, 1, 1000);
-        BOOST_TEST(cc.cwnd() == before + 1000);
+        BOOST_TEST(cc.window() == before + 1000);
     }
 }
 
 BOOST_AUTO_TEST_CASE(slow_start_stops_at_ssthresh_and_the_rest_counts_in_avoidance) {
     new_reno cc = make_reno();
-    cc.on_rto(19000);  // ssthresh 9500, cwnd 1000
+    cc.on_timeout(19000);  // ssthresh 9500, cwnd 1000
     BOOST_TEST(cc.ssthresh() == 9500u);
     ack(cc, 4, 2000);
-    BOOST_TEST(cc.cwnd() == 9000u);
-    cc.on_ack(2000, 9000, t0);  // 500 to reach ssthresh, 1500 counted
-    BOOST_TEST(cc.cwnd() == 9500u);
+    BOOST_TEST(cc.window() == 9000u);
+    cc.on_ack({.bytes_acked = 2000, .flight_before = 9000, .now = t0});  // 500 to reach ssthresh, 1500 counted
+    BOOST_TEST(cc.window() == 9500u);
     ack(cc, 3, 2000);  // 7500 counted
-    BOOST_TEST(cc.cwnd() == 9500u);
-    cc.on_ack(2000, 9500, t0);  // 9500 counted: one cwnd
-    BOOST_TEST(cc.cwnd() == 10500u);
+    BOOST_TEST(cc.window() == 9500u);
+    cc.on_ack({.bytes_acked = 2000, .flight_before = 9500, .now = t0});  // 9500 counted: one cwnd
+    BOOST_TEST(cc.window() == 10500u);
 }
 
 BOOST_AUTO_TEST_CASE(fast_recovery_inflates_deflates_and_exits) {
     new_reno cc = make_reno();
     ack(cc, 5, 2000);
-    BOOST_TEST(cc.cwnd() == 20000u);
-    cc.on_enter_recovery(20000, t0);  // ssthresh = 20000 / 2, cwnd = ssthresh + 3*SMSS
+    BOOST_TEST(cc.window() == 20000u);
+    cc.on_loss(20000, t0);  // ssthresh = 20000 / 2, cwnd = ssthresh + 3*SMSS
     BOOST_TEST(cc.ssthresh() == 10000u);
-    BOOST_TEST(cc.cwnd() == 13000u);
-    cc.on_dup_ack_in_recovery();
-    cc.on_dup_ack_in_recovery();
-    BOOST_TEST(cc.cwnd() == 15000u);
-    cc.on_partial_ack(3000);  // - 3000 + SMSS
-    BOOST_TEST(cc.cwnd() == 13000u);
-    cc.on_partial_ack(500);  // less than SMSS: nothing added back
-    BOOST_TEST(cc.cwnd() == 12500u);
-    cc.on_exit_recovery(8000);  // min(10000, 8000 + 1000)
-    BOOST_TEST(cc.cwnd() == 9000u);
+    BOOST_TEST(cc.window() == 13000u);
+    cc.on_ack({.in_recovery = true});
+    cc.on_ack({.in_recovery = true});
+    BOOST_TEST(cc.window() == 15000u);
+    cc.on_ack({.bytes_acked = 3000, .in_recovery = true});  // - 3000 + SMSS
+    BOOST_TEST(cc.window() == 13000u);
+    cc.on_ack({.bytes_acked = 500, .in_recovery = true});  // less than SMSS: nothing added back
+    BOOST_TEST(cc.window() == 12500u);
+    cc.on_ack({.flight_after = 8000, .in_recovery = true, .ends_recovery = true});  // min(10000, 8000 + 1000)
+    BOOST_TEST(cc.window() == 9000u);
     BOOST_TEST(cc.ssthresh() == 10000u);
 }
 
 BOOST_AUTO_TEST_CASE(exit_recovery_never_exceeds_ssthresh_nor_leaves_less_than_two_segments) {
     new_reno cc = make_reno();
-    cc.on_enter_recovery(20000, t0);
-    cc.on_exit_recovery(15000);
-    BOOST_TEST(cc.cwnd() == 10000u);  // min(10000, 16000)
-    cc.on_enter_recovery(20000, t0);
-    cc.on_exit_recovery(0);
-    BOOST_TEST(cc.cwnd() == 2000u);  // max(0, SMSS) + SMSS
+    cc.on_loss(20000, t0);
+    cc.on_ack({.flight_after = 15000, .in_recovery = true, .ends_recovery = true});
+    BOOST_TEST(cc.window() == 10000u);  // min(10000, 16000)
+    cc.on_loss(20000, t0);
+    cc.on_ack({.flight_after = 0, .in_recovery = true, .ends_recovery = true});
+    BOOST_TEST(cc.window() == 2000u);  // max(0, SMSS) + SMSS
 }
 
 BOOST_AUTO_TEST_CASE(small_flight_keeps_ssthresh_at_two_segments) {
     new_reno cc = make_reno();
-    cc.on_enter_recovery(3000, t0);
+    cc.on_loss(3000, t0);
     BOOST_TEST(cc.ssthresh() == 2000u);
-    BOOST_TEST(cc.cwnd() == 5000u);
-    cc.on_partial_ack(4500);  // 500 + SMSS
-    BOOST_TEST(cc.cwnd() == 1500u);
-    cc.on_partial_ack(900);  // 600, raised to one SMSS
-    BOOST_TEST(cc.cwnd() == 1000u);
+    BOOST_TEST(cc.window() == 5000u);
+    cc.on_ack({.bytes_acked = 4500, .in_recovery = true});  // 500 + SMSS
+    BOOST_TEST(cc.window() == 1500u);
+    cc.on_ack({.bytes_acked = 900, .in_recovery = true});  // 600, raised to one SMSS
+    BOOST_TEST(cc.window() == 1000u);
 }
 
 BOOST_AUTO_TEST_CASE(rto_collapses_cwnd_to_one_segment) {
     new_reno cc;
     cc.init(1460);
-    cc.on_rto(29200);
+    cc.on_timeout(29200);
     BOOST_TEST(cc.ssthresh() == 14600u);
-    BOOST_TEST(cc.cwnd() == 1460u);
-    cc.on_rto(1000);
+    BOOST_TEST(cc.window() == 1460u);
+    cc.on_timeout(1000);
     BOOST_TEST(cc.ssthresh() == 2920u);
-    BOOST_TEST(cc.cwnd() == 1460u);
+    BOOST_TEST(cc.window() == 1460u);
 }
 
 BOOST_AUTO_TEST_CASE(idle_longer_than_rto_restarts_from_the_initial_window) {
     new_reno cc = make_reno();
     ack(cc, 10, 2000);
-    BOOST_TEST(cc.cwnd() == 30000u);
-    cc.on_idle_restart(1s, 1s);  // not longer than the RTO
-    BOOST_TEST(cc.cwnd() == 30000u);
-    cc.on_idle_restart(2s, 1s);
-    BOOST_TEST(cc.cwnd() == 10000u);
-    cc.on_rto(10000);
-    cc.on_idle_restart(2s, 1s);  // RW = min(IW, cwnd)
-    BOOST_TEST(cc.cwnd() == 1000u);
+    BOOST_TEST(cc.window() == 30000u);
+    cc.on_idle(1s, 1s);  // not longer than the RTO
+    BOOST_TEST(cc.window() == 30000u);
+    cc.on_idle(2s, 1s);
+    BOOST_TEST(cc.window() == 10000u);
+    cc.on_timeout(10000);
+    cc.on_idle(2s, 1s);  // RW = min(IW, cwnd)
+    BOOST_TEST(cc.window() == 1000u);
 }
 
 BOOST_AUTO_TEST_CASE(cwnd_saturates_instead_of_overflowing) {
     new_reno cc;
     cc.init(65535);
     ack(cc, 20000, 131070);
-    BOOST_TEST(cc.cwnd() == new_reno::max_cwnd);
+    BOOST_TEST(cc.window() == new_reno::max_cwnd);
 }
 
 BOOST_AUTO_TEST_CASE(factory_knows_newreno_only) {
@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(factory_knows_newreno_only) {
     BOOST_REQUIRE(cc);
     BOOST_TEST(std::string_view{cc->name()} == "newreno");
     cc->init(1460);
-    BOOST_TEST(cc->cwnd() == 14600u);
+    BOOST_TEST(cc->window() == 14600u);
     BOOST_TEST(!make_congestion_control("no-such-algorithm"));
     BOOST_TEST(!make_congestion_control(""));
 }

@@ -74,9 +74,26 @@ BOOST_AUTO_TEST_CASE(the_secret_changes_the_output) {
 }
 
 BOOST_AUTO_TEST_CASE(a_randomly_keyed_generator_still_ticks_every_four_microseconds) {
-    const isn_generator gen = isn_generator::from_random_device();
+    const isn_generator gen(coronet::runtime::random_source::from_entropy().key());
     const seq32 a = gen.next(local, 40000, remote, 80, t0);
     BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 40us) == a + 10);
+}
+
+BOOST_AUTO_TEST_CASE(a_seeded_random_source_replays_and_seeds_differ) {
+    coronet::runtime::random_source a(42), b(42), c(43);
+    for (int i = 0; i < 100; ++i) {
+        const std::uint64_t x = a.next();
+        BOOST_TEST(x == b.next());
+        BOOST_TEST(x != c.next());
+    }
+    BOOST_TEST(a.seed() == 42u);
+    coronet::runtime::random_source d(7);
+    for (int i = 0; i < 1000; ++i) BOOST_TEST(d.below(10) < 10u);
+}
+
+BOOST_AUTO_TEST_CASE(entropy_sources_differ) {
+    BOOST_TEST(coronet::runtime::random_source::from_entropy().key() !=
+               coronet::runtime::random_source::from_entropy().key());
 }
 
 BOOST_AUTO_TEST_CASE(a_syn_cookie_checks_in_its_period_and_the_next_and_remembers_the_mss_index) {

@@ -1,6 +1,7 @@
-// Congestion control behind a small interface, so that CUBIC can follow
-// NewReno. The sender keeps the recovery point and counts duplicate ACKs
-// (RFC 6582); the algorithm owns cwnd and ssthresh. All sizes are in bytes.
+// Congestion control behind a small interface (window, on_ack, on_loss,
+// on_timeout, pacing rate), so that other algorithms can follow NewReno
+// without touching input or output. The sender detects losses and keeps the
+// recovery point; the algorithm owns cwnd and ssthresh. Sizes are in bytes.
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
@@ -11,6 +12,16 @@
 
 namespace coronet::tcp {
 
+// What one ACK tells the congestion controller.
+struct ack_sample {
+    std::uint32_t bytes_acked = 0;    // newly acknowledged data (0: a duplicate ACK)
+    std::uint32_t flight_before = 0;  // bytes in flight before this ACK
+    std::uint32_t flight_after = 0;   // and after it
+    runtime::time_point now{};
+    bool in_recovery = false;     // the sender is repairing a loss (fast recovery)
+    bool ends_recovery = false;   // this ACK covers the recovery point: the repair is complete
+};
+
 class congestion_control {
 public:
     virtual ~congestion_control() = default;
@@ -19,22 +30,19 @@ public:
     // Starts over for a sender segment size mss: cwnd = the RFC 6928 initial
     // window min(10*mss, max(2*mss, 14600)); ssthresh "infinite" (0xffffffff).
     virtual void init(std::uint32_t mss) = 0;
-    // New data acknowledged outside recovery: slow start or congestion avoidance.
-    virtual void on_ack(std::uint32_t bytes_acked, std::uint32_t flight_size, runtime::time_point now) = 0;
-    // Three duplicate ACKs (RFC 5681 3.2 steps 2-3): ssthresh and the inflated cwnd.
-    virtual void on_enter_recovery(std::uint32_t flight_size, runtime::time_point now) = 0;
-    // A further duplicate ACK during recovery (RFC 5681 3.2 step 4).
-    virtual void on_dup_ack_in_recovery() = 0;
-    // RFC 6582 3.2 step 5: a partial acknowledgment deflates cwnd.
-    virtual void on_partial_ack(std::uint32_t bytes_acked) = 0;
-    // RFC 6582 3.2 step 3: the full acknowledgment that ends recovery.
-    virtual void on_exit_recovery(std::uint32_t flight_size) = 0;
-    // Retransmission timeout: RFC 5681 3.1 (4) and the loss window.
-    virtual void on_rto(std::uint32_t flight_size) = 0;
-    // RFC 5681 4.1: sending again after an idle period; acts only when idle > rto.
-    virtual void on_idle_restart(runtime::duration idle, runtime::duration rto) = 0;
-    virtual std::uint32_t cwnd() const noexcept = 0;
+    // The congestion window: how many bytes may be in flight.
+    virtual std::uint32_t window() const noexcept = 0;
     virtual std::uint32_t ssthresh() const noexcept = 0;
+    // The rate at which to pace segments out, bytes per second; 0: unpaced.
+    virtual std::uint64_t pacing_rate() const noexcept { return 0; }
+    // An ACK arrived (new data acknowledged, or a duplicate in recovery).
+    virtual void on_ack(const ack_sample& ack) = 0;
+    // Loss detected by the ACK stream (fast retransmit): recovery begins.
+    virtual void on_loss(std::uint32_t flight_size, runtime::time_point now) = 0;
+    // Retransmission timeout: RFC 5681 3.1 (4) and the loss window.
+    virtual void on_timeout(std::uint32_t flight_size) = 0;
+    // RFC 5681 4.1: sending again after an idle period; acts only when idle > rto.
+    virtual void on_idle(runtime::duration idle, runtime::duration rto) = 0;
 };
 
 // RFC 5681 with RFC 3465 byte counting (L = 2*SMSS in slow start, one SMSS
@@ -52,22 +60,23 @@ public:
     const char* name() const noexcept override { return "newreno"; }
     // mss 0 is taken as 536.
     void init(std::uint32_t mss) override;
-    // flight_size is unused: NewReno grows cwnd on every ACK of new data.
-    void on_ack(std::uint32_t bytes_acked, std::uint32_t flight_size, runtime::time_point now) override;
-    void on_enter_recovery(std::uint32_t flight_size, runtime::time_point now) override;
-    void on_dup_ack_in_recovery() override;
-    void on_partial_ack(std::uint32_t bytes_acked) override;
-    void on_exit_recovery(std::uint32_t flight_size) override;
-    void on_rto(std::uint32_t flight_size) override;
-    void on_idle_restart(runtime::duration idle, runtime::duration rto) override;
-    std::uint32_t cwnd() const noexcept override { return cwnd_; }
+    std::uint32_t window() const noexcept override { return cwnd_; }
     std::uint32_t ssthresh() const noexcept override { return ssthresh_; }
+    // Outside recovery: slow start or congestion avoidance. In recovery: a
+    // duplicate inflates cwnd by an SMSS (RFC 5681 3.2 step 4), a partial
+    // ACK deflates it (RFC 6582 3.2 step 5), the full ACK ends it (step 3).
+    void on_ack(const ack_sample& ack) override;
+    // RFC 5681 3.2 steps 2-3: ssthresh and the inflated cwnd.
+    void on_loss(std::uint32_t flight_size, runtime::time_point now) override;
+    void on_timeout(std::uint32_t flight_size) override;
+    void on_idle(runtime::duration idle, runtime::duration rto) override;
 
     // RFC 6928 2: min(10*mss, max(2*mss, 14600)).
     static std::uint32_t initial_window(std::uint32_t mss) noexcept;
 
 private:
     void grow(std::uint32_t n) noexcept;
+    void open_window(std::uint32_t bytes_acked, std::uint32_t flight_before) noexcept;
     void set_ssthresh_after_loss(std::uint32_t flight_size) noexcept;
 
     std::uint32_t mss_ = 536;

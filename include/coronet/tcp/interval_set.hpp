@@ -15,7 +15,7 @@ namespace coronet::tcp {
 
 struct seq_range {
     wire::seq32 left, right;  // [left, right)
-    friend bool operator==(const seq_range&, const seq_range&) = default;
+    bool operator==(const seq_range&) const = default;
 };
 
 // Prints "[left, right)", for logs and test failures.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
+#include <coronet/runtime/random.hpp>
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/seq32.hpp>
 
@@ -14,17 +15,12 @@
 
 namespace coronet::tcp {
 
-// SipHash-2-4 (Aumasson and Bernstein, 2012) of data under a 128-bit key,
-// the key's bytes read little-endian as k0 = key[0..7], k1 = key[8..15].
-std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key, wire::bytes data);
+using runtime::siphash24;
 
 class isn_generator {
 public:
-    // A generator keyed with secret (callers seed from the kernel, or tests from a fixed value).
+    // A generator keyed with secret (from the stack's random_source, or a fixed value in tests).
     explicit isn_generator(std::array<std::uint8_t, 16> secret);
-    // A generator with a fresh secret from getrandom(2), or std::random_device
-    // where that fails; throws std::system_error when neither has entropy.
-    static isn_generator from_random_device();
     // The ISN for this connection at time now (RFC 6528 3).
     wire::seq32 next(boost::asio::ip::address_v4 local, std::uint16_t local_port, boost::asio::ip::address_v4 remote,
                      std::uint16_t remote_port, runtime::time_point now) const;

@@ -6,6 +6,7 @@
 
 #include <coronet/net/host.hpp>
 #include <coronet/tcp/isn.hpp>
+#include <coronet/tcp/syn_cookies.hpp>
 #include <coronet/tcp/tcb.hpp>
 
 #include <boost/system/result.hpp>
@@ -47,8 +48,8 @@ struct layer_counters {
 // the accept queue once established.
 class listener_state : public std::enable_shared_from_this<listener_state> {
 public:
-    listener_state(tcp_layer& layer, std::uint16_t port, std::size_t backlog)
-        : layer_(layer), port_(port), backlog_(backlog) {}
+    listener_state(runtime::executor& ex, std::uint16_t port, std::size_t backlog, std::function<void()> on_close)
+        : ex_(ex), port_(port), backlog_(backlog), on_close_(std::move(on_close)) {}
     std::uint16_t port() const noexcept { return port_; }
     std::size_t backlog() const noexcept { return backlog_; }
     std::size_t queued() const noexcept { return ready_.size(); }  // established, not yet accepted
@@ -65,48 +66,61 @@ public:
     // Stops listening; connections not yet accepted are reset.
     void close();
 
-private:
-    friend class tcp_layer;
-    friend class tcb;
-    void established(std::shared_ptr<tcb> c);  // SYN_RCVD -> ESTABLISHED: ready to accept
-    void forget(tcb& c);                         // an embryonic connection died
+    // ---- the TCP layer's side
+    // Connections in SYN_RCVD (the SYN queue, bounded by the backlog too).
+    std::size_t embryonic() const noexcept { return embryonic_; }
+    void add_embryonic() noexcept { ++embryonic_; }
+    // A connection of the SYN queue is established: ready to accept.
+    void established(std::shared_ptr<tcb> c);
+    // A connection of the SYN queue died.
+    void forget() noexcept;
+    // When the last SYN cookie was sent (the epoch when none was).
+    runtime::time_point last_cookie() const noexcept { return last_cookie_; }
+    void cookie_sent(runtime::time_point now) noexcept { last_cookie_ = now; }
 
-    tcp_layer& layer_;
+private:
+    runtime::executor& ex_;
     std::uint16_t port_;
     std::size_t backlog_;
+    std::function<void()> on_close_;
     std::size_t embryonic_ = 0;
-    runtime::time_point last_cookie_{};  // when the last SYN cookie was sent
+    runtime::time_point last_cookie_{};
     bool closed_ = false;
     std::deque<std::shared_ptr<tcb>> ready_;
     std::coroutine_handle<> acceptor_;
 };
 
-class tcp_layer final : public net::ipv4_handler {
+class tcp_layer final : public net::ipv4_handler, private tcb_owner {
 public:
-    // Registers with host for protocol 6. The ISN secret is random unless given (tests).
-    tcp_layer(net::host& host, tcp_config cfg = {}, std::optional<std::array<std::uint8_t, 16>> isn_secret = {});
+    // Registers with host for protocol 6. Every random choice (ISN and cookie
+    // secrets, ephemeral ports) comes from rng: the kernel's entropy unless a
+    // seeded source is given (the simulator, tests).
+    tcp_layer(net::host& host, tcp_config cfg = {}, std::optional<runtime::random_source> rng = {});
     ~tcp_layer();
 
-    // Starts an active open to remote (local port: ephemeral when 0). Errors:
-    // address_in_use (the 4-tuple exists), address_not_available (no free port).
+    // Starts an active open to remote (local port: ephemeral when 0); it gives
+    // up with timed_out at `deadline`. Errors: address_in_use (the 4-tuple
+    // exists), address_not_available (no free port), no_buffer_space (refused
+    // at max_connections or the memory limit).
     result<std::shared_ptr<tcb>> connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port = 0,
-                                         state from = state::closed);
+                                         state from = state::closed,
+                                         runtime::time_point deadline = runtime::time_point::max());
     // Passive open on port. Errors: address_in_use.
     result<std::shared_ptr<listener_state>> listen(std::uint16_t port, std::size_t backlog);
 
     // Called on every state transition (tracing, pcap comments).
     std::function<void(const tcb&, state from, state to, const char* cause)> on_transition;
 
-    net::host& host() noexcept { return host_; }
+    net::host& host() noexcept override { return host_; }
     const net::host& host() const noexcept { return host_; }
-    runtime::executor& executor() noexcept { return host_.executor(); }
-    const tcp_config& config() const noexcept { return cfg_; }
+    runtime::executor& executor() noexcept override { return host_.executor(); }
+    const tcp_config& config() const noexcept override { return cfg_; }
     const layer_counters& counters() const noexcept { return counters_; }
     std::size_t connection_count() const noexcept { return conns_.size(); }
     // Buffer capacity reserved by the connections (against tcp_config::memory_limit).
     std::size_t buffer_reserved() const noexcept { return reserved_; }
     // Freed connection buffers kept for new ones (tcp_config::buffer_cache).
-    const std::shared_ptr<buffer_cache>& buffers() {
+    const std::shared_ptr<buffer_cache>& buffers() override {
         if (!buffers_) buffers_ = std::make_shared<buffer_cache>(cfg_.buffer_cache);
         return buffers_;
     }
@@ -123,30 +137,36 @@ public:
     }
 
 private:
-    friend class tcb;
-    friend class listener_state;
+    // tcb_owner
+    void transition(tcb& c, state from, state to, const char* cause) override;
+    void closed(tcb& c) override;
+    void unreserve(std::size_t bytes) noexcept override { reserved_ -= std::min(bytes, reserved_); }
+    void reset_for(const four_tuple& id, const wire::tcp_view& seg) override;  // RFC 9293 3.10.7.1
+    bool challenge_ack_allowed() override;
+    void segment_sent() noexcept override { ++counters_.segments_out; }
+
     void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) override;
     void on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg);
+    std::shared_ptr<listener_state> listener(std::uint16_t port) const;
     // The buffer sizes a new connection gets, or nullopt when it is refused.
     std::optional<std::pair<std::size_t, std::size_t>> admit();
-    std::shared_ptr<tcb> make_tcb(const four_tuple& id, std::pair<std::size_t, std::size_t> buffers);
-    void unreserve(std::size_t bytes) noexcept { reserved_ -= std::min(bytes, reserved_); }
+    std::shared_ptr<tcb> make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
+                                  runtime::time_point deadline = runtime::time_point::max());
     void send_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& syn);
     bool accept_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& ack);
-    std::uint32_t cookie_period() const;
-    void reset_for(const four_tuple& id, const wire::tcp_view& seg);  // RFC 9293 3.10.7.1
-    void remove(const tcb& c);
-    void unlisten(std::uint16_t port);
-    bool challenge_ack_allowed();
+    void send(const four_tuple& id, const wire::tcp_repr& r);
     std::uint16_t ephemeral_port(address_v4 remote, std::uint16_t remote_port);
-    bool time_wait_reusable(tcb& c, const wire::tcp_view& syn);
     void on_unreachable(address_v4 next_hop);
 
     net::host& host_;
     tcp_config cfg_;
+    runtime::random_source rng_;
     isn_generator isn_;
+    syn_cookies cookies_;
     std::unordered_map<four_tuple, std::shared_ptr<tcb>, four_tuple_hash> conns_;
     std::unordered_map<std::uint16_t, std::weak_ptr<listener_state>> listeners_;
+    // Passive opens not yet established, and the listener that will take them.
+    std::unordered_map<const tcb*, std::weak_ptr<listener_state>> embryos_;
     std::uint16_t next_port_;
     runtime::time_point challenge_window_{};
     unsigned challenge_count_ = 0;

@@ -6,15 +6,18 @@
 // by step (input.cpp); sending, retransmission and windows are in output.cpp.
 #pragma once
 
+#include <coronet/net/host.hpp>
 #include <coronet/storage/packet.hpp>
 #include <coronet/runtime/executor.hpp>
 #include <coronet/tcp/byte_ring.hpp>
 #include <coronet/tcp/config.hpp>
 #include <coronet/tcp/congestion.hpp>
+#include <coronet/tcp/event.hpp>
 #include <coronet/tcp/interval_set.hpp>
 #include <coronet/tcp/rtt.hpp>
 #include <coronet/tcp/state.hpp>
 #include <coronet/wire/tcp.hpp>
+#include <coronet/wire/tcp_values.hpp>
 
 #include <boost/asio/ip/address_v4.hpp>
 
@@ -26,17 +29,17 @@
 
 namespace coronet::tcp {
 
-class tcp_layer;
-class listener_state;
+class tcb;
 using boost::asio::ip::address_v4;
 using wire::seq32;
+using wire::window_scale;
 
 struct four_tuple {
     address_v4 local;
     std::uint16_t local_port = 0;
     address_v4 remote;
     std::uint16_t remote_port = 0;
-    friend bool operator==(const four_tuple&, const four_tuple&) = default;
+    bool operator==(const four_tuple&) const = default;
 };
 
 struct four_tuple_hash {
@@ -46,13 +49,6 @@ struct four_tuple_hash {
         return static_cast<std::size_t>(h ^ (h >> 29));
     }
 };
-
-// The window scale that lets a receive buffer of `buffer` bytes be advertised (RFC 7323 2.3).
-constexpr std::uint8_t window_scale_for(std::size_t buffer) noexcept {
-    std::uint8_t scale = 0;
-    while (scale < 14 && (buffer >> scale) > 65535) ++scale;
-    return scale;
-}
 
 // The per-connection offset of our timestamp clock (RFC 7323 5.4), a function
 // of the 4-tuple alone so that a SYN cookie's connection finds it again.
@@ -72,12 +68,60 @@ struct connection_stats {
     // an old timestamp (PAWS). And zero/small-window probes sent.
     std::uint64_t out_of_window = 0, rst_ignored = 0, ack_of_unsent = 0, ack_too_old = 0, paws_rejected = 0;
     std::uint64_t persist_probes = 0;
+    std::uint64_t send_errors = 0;  // segments the host could not send (no route, ARP queue full): retried
+};
+
+// The RFC 9293 3.3.1 variables: the send and receive sequence space.
+struct sequence_variables {
+    seq32 iss, snd_una, snd_nxt, snd_wl1, snd_wl2;
+    seq32 snd_max;  // the highest sequence number sent (SND.NXT goes back on a timeout)
+    std::uint32_t snd_wnd = 0, max_snd_wnd = 0;  // max_snd_wnd: the largest window offered (RFC 5961 5.2)
+    seq32 irs, rcv_nxt;
+    seq32 rcv_adv;  // the right edge of the window we advertised (RCV.NXT + RCV.WND when sent)
+
+    // Bytes sent and not yet acknowledged (sequence space, SYN and FIN included).
+    std::uint32_t flight_size() const noexcept { return wire::distance(snd_una, snd_nxt); }
+    // The receive window still promised to the peer (0 when RCV.NXT passed the edge).
+    std::uint32_t promised() const noexcept { return rcv_adv > rcv_nxt ? wire::distance(rcv_nxt, rcv_adv) : 0; }
+};
+
+// What the connection needs from the TCP layer that owns it; the layer
+// creates connections and is told of their transitions and their end.
+class tcb_owner {
+public:
+    virtual net::host& host() noexcept = 0;
+    virtual runtime::executor& executor() noexcept = 0;
+    virtual const tcp_config& config() const noexcept = 0;
+    // Freed connection buffers kept for new connections.
+    virtual const std::shared_ptr<buffer_cache>& buffers() = 0;
+    // c moved from `from` to `to` for `cause` (tracing; a listener takes an established passive open).
+    virtual void transition(tcb& c, state from, state to, const char* cause) = 0;
+    // c reached CLOSED: it is forgotten.
+    virtual void closed(tcb& c) = 0;
+    // Buffer capacity c no longer holds (against tcp_config::memory_limit).
+    virtual void unreserve(std::size_t bytes) noexcept = 0;
+    // RFC 9293 3.10.7.1: answers seg with a reset, as for no connection.
+    virtual void reset_for(const four_tuple& id, const wire::tcp_view& seg) = 0;
+    // RFC 5961 sec. 7: whether one more challenge ACK may go now (counted when not).
+    virtual bool challenge_ack_allowed() = 0;
+    // One segment sent (the layer's count).
+    virtual void segment_sent() noexcept = 0;
+
+protected:
+    ~tcb_owner() = default;
+};
+
+// How a connection was opened, and what its open starts with.
+struct open_params {
+    four_tuple id;
+    seq32 iss;                              // RFC 6528 (or a SYN cookie's)
+    std::size_t send_buffer = 0, receive_buffer = 0;  // capacities granted, reserved against the memory limit
+    runtime::time_point connect_deadline = runtime::time_point::max();  // an active open gives up then
 };
 
 class tcb : public std::enable_shared_from_this<tcb> {
 public:
-    // buffers: the send and receive buffer capacities the layer granted.
-    tcb(tcp_layer& layer, four_tuple id, std::pair<std::size_t, std::size_t> buffers);
+    explicit tcb(tcb_owner& owner, const open_params& p);
     ~tcb();
     tcb(const tcb&) = delete;
     tcb& operator=(const tcb&) = delete;
@@ -87,13 +131,16 @@ public:
     // send on a passively opened TCB).
     void open_active(state from = state::closed);
     // Passive open by a listener's SYN: LISTEN -> SYN_RCVD.
-    void open_passive(const wire::tcp_view& syn, listener_state& parent);
-    // Passive open by the ACK that returned a valid SYN cookie (iss_ = the
+    void open_passive(const wire::tcp_view& syn);
+    // Passive open by the ACK that returned a valid SYN cookie (ISS = the
     // cookie): straight to ESTABLISHED with what the cookie remembered.
-    void open_from_cookie(const wire::tcp_view& ack, listener_state& parent, std::uint16_t mss,
-                          std::optional<std::uint8_t> peer_wscale);
-    // A segment for this connection (checksum already verified).
-    void deliver(const wire::tcp_view& seg);
+    void open_from_cookie(const wire::tcp_view& ack, std::uint16_t mss, std::optional<window_scale> peer_wscale);
+    // A segment for this connection (checksum verified). listener_waiting: a
+    // listener would take a SYN for this 4-tuple. Returns true when the
+    // connection ended to hand the segment on (a SYN reusing TIME_WAIT, RFC 6191).
+    bool deliver(const wire::tcp_view& seg, bool listener_waiting = false);
+    // The network reports the peer (or the next hop) unreachable.
+    void network_error(std::error_code ec);
 
     // ---- from the application (api::connection)
     // Bytes copied into the send buffer (may be fewer than data.size(); 0 when full).
@@ -106,10 +153,6 @@ public:
     void set_no_delay(bool on) noexcept { nagle_ = !on; }
     // Keep-alive probes for this connection (timing from tcp_config::keepalive).
     void set_keep_alive(bool on);
-    // Gives up an open that has not completed by `deadline` (timed_out).
-    void set_connect_deadline(runtime::time_point deadline);
-    // The next hop did not answer ARP: an open in progress fails with host_unreachable.
-    void fail_unreachable();
     // Wait helpers: resume the caller when the condition may have changed.
     void wait_readable(std::coroutine_handle<> h) noexcept { reader_ = h; }
     // Direct placement: a reader that found nothing to read lends its buffer
@@ -139,8 +182,10 @@ public:
     std::error_code error() const noexcept { return error_; }
     bool readable() const noexcept { return !rcvbuf_.empty(); }
     bool peer_finished() const noexcept { return fin_received_; }
-    bool can_write() const noexcept;
-    bool write_shut() const noexcept { return fin_queued_; }
+    // Whether app_write may take bytes now (the state takes data, the write side is open, there is room).
+    bool can_write() const noexcept { return sndbuf_.free() > 0 && !write_shut() && !error_ && policy_.app_writes; }
+    // Whether the application shut the write side (shutdown or close).
+    bool write_shut() const noexcept { return write_shut_; }
     std::size_t send_queue() const noexcept { return sndbuf_.size(); }
     std::size_t receive_queue() const noexcept { return rcvbuf_.size(); }
     std::size_t send_buffer() const noexcept { return sndbuf_.capacity(); }
@@ -151,19 +196,33 @@ public:
     }
     const connection_stats& stats() const noexcept { return stats_; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
-    std::uint32_t cwnd() const noexcept { return cc_->cwnd(); }
-    std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
+    const congestion_control& congestion() const noexcept { return *cc_; }
+    std::uint32_t cwnd() const noexcept { return cc_->window(); }
+    std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
-    seq32 snd_una() const noexcept { return snd_una_; }
-    seq32 snd_nxt() const noexcept { return snd_nxt_; }
-    seq32 rcv_nxt() const noexcept { return rcv_nxt_; }
+    const sequence_variables& sequence() const noexcept { return seq_; }
+    seq32 snd_una() const noexcept { return seq_.snd_una; }
+    seq32 snd_nxt() const noexcept { return seq_.snd_nxt; }
+    seq32 rcv_nxt() const noexcept { return seq_.rcv_nxt; }
 
 private:
-    friend class tcp_layer;
-    enum class wake : std::uint8_t { segment, timer, app };
     struct event_awaiter;
-    // What processing one segment (input.cpp) found; the states read the
-    // rest (FIN received, our FIN acknowledged) from the TCB itself.
+    // What a state lets the segment processing of input.cpp do.
+    struct receive_policy {
+        bool text = false;       // take data and FIN (the states before the peer's FIN)
+        bool handshake = false;  // SYN_RCVD: an ACK completes the handshake, the peer's SYN again draws our SYN+ACK
+    };
+    // What a state lets output() send.
+    struct send_policy {
+        bool data = false;  // new data from the send buffer
+        bool fin = false;   // our FIN after the data
+    };
+    // What the application may do in a state (set on entry, read by the app side).
+    struct app_policy {
+        bool app_writes = false;  // app_write takes data
+    };
+    // What processing one segment found; the states read the rest (FIN
+    // received, our FIN acknowledged) from the TCB itself.
     struct input_result {
         bool reset = false;  // an acceptable RST: the connection is reset
     };
@@ -182,86 +241,95 @@ private:
     state to(state next, const char* cause, std::error_code ec = {}) noexcept;
     void enter(state from, state to);
     event_awaiter next_event() noexcept;
-    void resume(wake w);
+    void resume(const event& e);
     static void timer_fired(runtime::timer_node& n);
-    // The common handling of timer and app wake-ups in synchronized states;
-    // returns a terminal state (closed) or nullopt to carry on.
-    std::optional<state> on_timer_or_abort(wake w);
-    std::optional<state> step(wake w, bool reset_is_error);
+    // Why a synchronized state ends in CLOSED without an arrow of its own.
+    enum class ending : std::uint8_t { reset, abort, retransmission_timeout, probe_timeout, keepalive_timeout };
+    state closed_by(ending why, bool reset_is_error = true) noexcept;
+    std::optional<ending> step(const event& e, receive_policy in, send_policy out);
+    std::optional<ending> on_timer(send_policy out);
+    std::optional<ending> on_app();
+    void take_notifications() noexcept;
+    void ask(app_request r);
+    bool app_gone() const noexcept { return requests_.has(app_request::close); }
+    bool shutdown_asked() const noexcept { return requests_.has(app_request::shutdown); }
+    bool time_wait_reusable(const wire::tcp_view& syn) const;
 
     // input (input.cpp), RFC 9293 3.10.7
     enum class syn_answer { ignore, reset, established, simultaneous };
     syn_answer syn_sent_input(const wire::tcp_view& seg);  // RFC 9293 3.10.7.3
-    input_result input(const wire::tcp_view& seg);
+    input_result input(const wire::tcp_view& seg, receive_policy policy);
     bool acceptable(const wire::tcp_view& seg) const;
     void check_rst(const wire::tcp_view& seg, input_result& r);
-    bool check_ack(const wire::tcp_view& seg);
+    bool check_ack(const wire::tcp_view& seg, receive_policy policy);
+    void complete_handshake(const wire::tcp_view& seg);
     void process_ack(const wire::tcp_view& seg, std::uint32_t acked);
-    void process_text(const wire::tcp_view& seg);
+    void process_text(const wire::tcp_view& seg, receive_policy policy);
+    void place_in_order(wire::bytes data);
     void update_window(const wire::tcp_view& seg);
     void take_options(const wire::tcp_options& o, bool syn);
     void challenge_ack();
     void update_ts_recent(const wire::tcp_view& seg);
 
     // output (output.cpp)
-    void output();
+    void output(send_policy policy);
     bool send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
     bool send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
     // A frame for a segment of `payload` bytes (a segmentation-offload one if
     // the device has it), or nullopt with a retry scheduled.
     std::optional<storage::packet> frame_for(std::uint8_t flags, std::size_t payload);
+    void retry_send(std::uint8_t flags, runtime::duration after);
     // The most payload one frame carries: an MSS, or with segmentation
     // offload as many MSS as fit in a 64 KiB IP packet.
     std::size_t max_frame_payload() const noexcept;
-    void send_ack() { send_segment(snd_nxt_, wire::tcp_flag::ack, 0, 0); }
+    void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
-    seq32 data_start() const noexcept { return snd_una_ == iss_ ? iss_ + 1 : snd_una_; }
-    bool fin_acked() const noexcept { return fin_seq_ && snd_una_ > *fin_seq_; }
+    seq32 data_start() const noexcept { return seq_.snd_una == seq_.iss ? seq_.iss + 1 : seq_.snd_una; }
+    bool fin_acked() const noexcept { return fin_seq_ && seq_.snd_una > *fin_seq_; }
+    bool ack_owed() const noexcept { return delack_at_ <= ex_.now(); }
     void dup_ack();
     void finish();
     void send_rst();
     void retransmit_first();
-    void on_rto();
+    void on_rto(send_policy policy);
     void on_persist();
-    std::optional<state> on_keepalive();
+    bool keepalive_expired();
     void spend_opening_timers();
     void release_buffers();
     void schedule_ack(bool immediate);
-    std::uint16_t advertised_window();
+    std::uint16_t advertised_window(bool syn);
     void arm_timer();
-    bool flight() const noexcept { return snd_nxt_ != snd_una_; }
-    std::uint32_t flight_size() const noexcept { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
+    bool flight() const noexcept { return seq_.snd_nxt != seq_.snd_una; }
     std::size_t unsent() const noexcept;
     void wake_app();
-    std::uint32_t ts_now() const noexcept;
+    wire::ts32 ts_now() const noexcept;
 
-    tcp_layer& layer_;
+    tcb_owner& owner_;
     runtime::executor& ex_;
     const tcp_config& cfg_;
     four_tuple id_;
     state state_ = state::closed;
+    app_policy policy_;
     const char* cause_ = "";
     std::error_code error_;
-    std::weak_ptr<listener_state> parent_;  // passive opens: the listener until established
     bool passive_ = false;
 
-    // RFC 9293 3.3.1 send sequence variables
-    seq32 iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_;
-    std::uint32_t snd_wnd_ = 0, max_snd_wnd_ = 0;
-    // receive sequence variables
-    seq32 irs_, rcv_nxt_, rcv_adv_;  // rcv_adv_: right edge of the window advertised
+    sequence_variables seq_;
     // options (RFC 9293 3.7.1, RFC 7323)
     std::uint16_t snd_mss_ = 536, rcv_mss_ = 1460;
-    std::uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
+    window_scale snd_wscale_, rcv_wscale_;
     bool wscale_ok_ = false, ts_ok_ = false;
-    std::uint32_t ts_recent_ = 0, ts_offset_ = 0;
+    wire::ts32 ts_recent_;
+    std::uint32_t ts_offset_ = 0;
     seq32 last_ack_sent_;
 
     byte_ring sndbuf_, rcvbuf_;  // sndbuf_ starts at snd_una (after the SYN)
     interval_set ooo_;           // out-of-order data held in rcvbuf_'s free space
     std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
     std::optional<seq32> fin_seq_;  // our FIN's sequence number once sent
-    bool fin_queued_ = false, fin_received_ = false, orphaned_ = false, abort_ = false, ack_now_ = false;
+    bool fin_received_ = false;
+    bool write_shut_ = false;   // the application shut the write side
+    bool syn_reopens_ = false;  // TIME_WAIT ended for the SYN just delivered (deliver's answer)
     bool nagle_;
 
     rtt_estimator rtt_;
@@ -275,10 +343,12 @@ private:
     runtime::time_point last_send_{};
 
     static constexpr runtime::time_point never = runtime::time_point::max();
-    runtime::time_point rto_at_ = never, persist_at_ = never, delack_at_ = never,
+    runtime::time_point rto_at_ = never, persist_at_ = never,
+                        delack_at_ = never,    // an ACK is owed then (at once when <= now)
                         state_at_ = never,     // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
-                        tx_retry_at_ = never,  // a send found no free frame: try output() again then
+                        tx_retry_at_ = never,  // a send failed (no free frame, a host error): try again then
                         keepalive_at_ = never;
+    runtime::time_point connect_deadline_;  // an active open gives up then
     runtime::time_point last_heard_{};  // the last segment from the peer (keep-alive)
     unsigned keepalive_probes_ = 0;
     bool keepalive_ = false;
@@ -286,28 +356,26 @@ private:
     runtime::timer_node timer_;
     unsigned segs_since_ack_ = 0;
 
-    std::coroutine_handle<> waiter_;
-    wake wake_ = wake::app;
-    bool app_pending_ = false;
-    const wire::tcp_view* seg_ = nullptr;
+    event_awaiter* waiting_ = nullptr;  // the state coroutine's wait, while it waits
+    app_requests requests_;
     std::coroutine_handle<> reader_, writer_, opener_;
     wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
     std::size_t placed_ = 0;     // bytes placed in it
     connection_stats stats_;
 };
 
-// Suspends a state coroutine until the next event; an application request
-// made while the coroutine was busy is delivered at once.
+// Suspends a state coroutine until the next event; application requests
+// made while the coroutine was busy are delivered at once.
 struct tcb::event_awaiter {
     tcb& t;
-    bool await_ready() const noexcept {
-        if (!t.app_pending_) return false;
-        t.app_pending_ = false;
-        t.wake_ = wake::app;
-        return true;
+    event e{};
+    std::coroutine_handle<> h{};
+    bool await_ready() noexcept { return t.requests_.drain_fresh(); }  // e is event::app()
+    void await_suspend(std::coroutine_handle<> handle) noexcept {
+        h = handle;
+        t.waiting_ = this;
     }
-    void await_suspend(std::coroutine_handle<> h) const noexcept { t.waiter_ = h; }
-    wake await_resume() const noexcept { return t.wake_; }
+    event await_resume() const noexcept { return e; }
 };
 
 inline tcb::event_awaiter tcb::next_event() noexcept { return event_awaiter{*this}; }

@@ -42,6 +42,10 @@ struct seq32 {
 // start <= x < start + len, modulo 2^32; false when len is 0.
 constexpr bool in_window(seq32 x, seq32 start, std::uint32_t len) { return x.value - start.value < len; }
 
+// How far `to` lies beyond `from` in sequence space (to - from modulo 2^32):
+// the length of [from, to) when from <= to.
+constexpr std::uint32_t distance(seq32 from, seq32 to) { return to.value - from.value; }
+
 // Prints the raw value, for logs and test failures.
 std::ostream& operator<<(std::ostream& os, seq32 s);
 
