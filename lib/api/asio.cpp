@@ -3,9 +3,16 @@
 // the driver that runs a coronet loop inside an io_context.
 #include <coronet/api/asio.hpp>
 
+#include <coronet/tcp/tcb.hpp>
+
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <liburing.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -102,53 +109,6 @@ pending_holder::~pending_holder() {
 }
 
 // ---- the stream -------------------------------------------------------------
-
-class stream_core final : public pending_holder, public std::enable_shared_from_this<stream_core> {
-public:
-    stream_core(const asio_bridge& bridge, connection c)
-        : pending_holder(bridge.get_executor()), bridge_(bridge), conn_(std::move(c)), open_(conn_.valid()) {}
-
-    void read(asio::mutable_buffer buf, std::unique_ptr<io_op> op);
-    std::vector<std::byte> staging(std::size_t n);
-    void write(std::vector<std::byte> bytes, std::unique_ptr<io_op> op);
-    void cancel(int which, std::uint64_t id, asio::cancellation_type_t type);
-    void cancel_all();
-    void close();
-    void abort();
-    error_code shutdown_write();
-    bool is_open() const noexcept { return open_; }
-    connection& native() noexcept { return conn_; }
-    void drop_pending() noexcept override;
-
-private:
-    bool read_ready() const noexcept;
-    void deliver_read();
-    void start_probe();
-    runtime::task<void> probe(std::shared_ptr<stream_core> self);
-    void start_flush(std::vector<std::byte> bytes);
-    runtime::task<void> flush(std::shared_ptr<stream_core> self, std::vector<std::byte> bytes);
-    void abandon_reader();
-    void abandon_writer();
-
-    asio_bridge bridge_;
-    connection conn_;
-    bool open_;
-    // Reading. A read that must wait does so in probe(), which reads one byte
-    // into probe_: a cancelled read returns the caller's buffer at once, and
-    // the byte, if it comes, is kept (stashed_) for the next read.
-    std::unique_ptr<io_op> reader_;
-    wire::mut_bytes read_buf_;
-    bool probing_ = false;
-    bool stashed_ = false;
-    std::byte probe_{};
-    // Writing. The bytes were copied at initiation; flush() hands them to the
-    // stack. A write issued while an abandoned one still flushes waits in waiting_.
-    std::unique_ptr<io_op> writer_;
-    bool flushing_ = false;
-    bool writer_owns_flush_ = false;
-    std::vector<std::byte> waiting_;
-    std::vector<std::byte> spare_;  // the last flush's storage, for the next write
-};
 
 void stream_core::read(asio::mutable_buffer buf, std::unique_ptr<io_op> op) {
     if (!open_) return op->complete(asio::error::bad_descriptor, 0);
@@ -297,104 +257,62 @@ void stream_core::drop_pending() noexcept {
     waiting_.clear();
 }
 
-std::shared_ptr<stream_core> make_stream_core(const asio_bridge& bridge, connection c) {
-    return std::make_shared<stream_core>(bridge, std::move(c));
-}
-
-void start_read(stream_core& s, asio::mutable_buffer buf, std::unique_ptr<io_op> op) { s.read(buf, std::move(op)); }
-
-std::vector<std::byte> write_buffer(stream_core& s, std::size_t n) { return s.staging(n); }
-
-void start_write(stream_core& s, std::vector<std::byte> bytes, std::unique_ptr<io_op> op) {
-    s.write(std::move(bytes), std::move(op));
-}
-
-void cancel_operation(stream_core& s, int which, std::uint64_t id, asio::cancellation_type_t type) {
-    s.cancel(which, id, type);
-}
-
-void fail_not_open(std::unique_ptr<io_op> op) { op->complete(asio::error::bad_descriptor, 0); }
-
 // ---- the acceptor -----------------------------------------------------------
 
-class acceptor_core final : public pending_holder, public std::enable_shared_from_this<acceptor_core> {
-public:
-    acceptor_core(const asio_bridge& bridge, listener l)
-        : pending_holder(bridge.get_executor()), bridge_(bridge), listener_(std::move(l)) {}
-
-    void accept(std::unique_ptr<open_op> op) {
-        if (!open_) return finish(op, asio::error::bad_descriptor, not_open());
-        if (waiter_) return finish(op, asio::error::already_started, not_open());
-        if (stash_) return finish(op, error_code{}, asio_stream{bridge_, take_stash()});
-        waiter_ = std::move(op);
-        if (!accepting_) {
-            accepting_ = true;
-            bridge_.executor().start(accept_next(shared_from_this()), "asio accept");
-        }
-        bridge_.wake();
+void acceptor_core::accept(std::unique_ptr<open_op> op) {
+    if (!open_) return finish(op, asio::error::bad_descriptor, not_open());
+    if (waiter_) return finish(op, asio::error::already_started, not_open());
+    if (stash_) return finish(op, error_code{}, asio_stream{bridge_, take_stash()});
+    waiter_ = std::move(op);
+    if (!accepting_) {
+        accepting_ = true;
+        bridge_.executor().start(accept_next(shared_from_this()), "asio accept");
     }
-    void cancel(std::uint64_t id) {
-        if (!waiter_ || waiter_->id() != id) return;
-        waiter_->cancelled_from_slot();
-        cancel_all();
-    }
-    void cancel_all() {
-        if (waiter_) finish(waiter_, asio::error::operation_aborted, not_open());
-    }
-    void close() {
-        if (!open_) return;
-        open_ = false;
-        cancel_all();
-        listener_.close();
-        stash_.reset();
-        bridge_.wake();
-    }
-    bool is_open() const noexcept { return open_; }
-    void drop_pending() noexcept override {
-        auto keep = weak_from_this().lock();
-        auto waiter = std::move(waiter_);
-    }
-
-private:
-    asio_stream not_open() const { return asio_stream{bridge_.get_executor()}; }
-    connection take_stash() {
-        connection c = std::move(*stash_);
-        stash_.reset();
-        return c;
-    }
-
-    // One accept in the stack at a time; what it yields after its operation
-    // was cancelled waits in stash_ for the next one.
-    runtime::task<void> accept_next([[maybe_unused]] std::shared_ptr<acceptor_core> self) {
-        auto r = co_await listener_.accept();
-        accepting_ = false;
-        if (!waiter_) {
-            if (r && open_) stash_ = std::move(*r);
-        } else if (r) {
-            finish(waiter_, error_code{}, asio_stream{bridge_, std::move(*r)});
-        } else {
-            finish(waiter_, to_asio_error(r.error()), not_open());
-        }
-    }
-
-    asio_bridge bridge_;
-    listener listener_;
-    bool open_ = true;
-    bool accepting_ = false;
-    std::unique_ptr<open_op> waiter_;
-    std::optional<connection> stash_;
-};
-
-std::shared_ptr<acceptor_core> make_acceptor_core(const asio_bridge& bridge, listener l) {
-    return std::make_shared<acceptor_core>(bridge, std::move(l));
+    bridge_.wake();
 }
 
-void start_accept(acceptor_core& a, std::unique_ptr<open_op> op) { a.accept(std::move(op)); }
+void acceptor_core::cancel(int, std::uint64_t id, asio::cancellation_type_t) {
+    if (!waiter_ || waiter_->id() != id) return;
+    waiter_->cancelled_from_slot();
+    cancel_all();
+}
 
-void cancel_operation(acceptor_core& a, int, std::uint64_t id, asio::cancellation_type_t) { a.cancel(id); }
+void acceptor_core::cancel_all() {
+    if (waiter_) finish(waiter_, asio::error::operation_aborted, not_open());
+}
 
-void fail_not_open(std::unique_ptr<open_op> op, const asio::any_io_executor& io) {
-    op->complete(asio::error::bad_descriptor, asio_stream{io});
+void acceptor_core::close() {
+    if (!open_) return;
+    open_ = false;
+    cancel_all();
+    listener_.close();
+    stash_.reset();
+    bridge_.wake();
+}
+
+void acceptor_core::drop_pending() noexcept {
+    auto keep = weak_from_this().lock();
+    auto waiter = std::move(waiter_);
+}
+
+asio_stream acceptor_core::not_open() const { return asio_stream{bridge_.get_executor()}; }
+
+connection acceptor_core::take_stash() {
+    connection c = std::move(*stash_);
+    stash_.reset();
+    return c;
+}
+
+runtime::task<void> acceptor_core::accept_next([[maybe_unused]] std::shared_ptr<acceptor_core> self) {
+    auto r = co_await listener_.accept();
+    accepting_ = false;
+    if (!waiter_) {
+        if (r && open_) stash_ = std::move(*r);
+    } else if (r) {
+        finish(waiter_, error_code{}, asio_stream{bridge_, std::move(*r)});
+    } else {
+        finish(waiter_, to_asio_error(r.error()), not_open());
+    }
 }
 
 // ---- connect ----------------------------------------------------------------
@@ -515,7 +433,7 @@ private:
 // ---- the public classes ---------------------------------------------------------
 
 asio_stream::asio_stream(const asio_bridge& bridge, connection c)
-    : io_(bridge.get_executor()), core_(detail::make_stream_core(bridge, std::move(c))) {}
+    : io_(bridge.get_executor()), core_(std::make_shared<detail::stream_core>(bridge, std::move(c))) {}
 
 asio_stream& asio_stream::operator=(asio_stream&& other) noexcept {
     if (this != &other) {
@@ -549,7 +467,7 @@ void asio_stream::abort() {
 connection* asio_stream::native_connection() noexcept { return core_ ? &core_->native() : nullptr; }
 
 asio_acceptor::asio_acceptor(const asio_bridge& bridge, listener l)
-    : io_(bridge.get_executor()), core_(detail::make_acceptor_core(bridge, std::move(l))) {}
+    : io_(bridge.get_executor()), core_(std::make_shared<detail::acceptor_core>(bridge, std::move(l))) {}
 
 asio_acceptor& asio_acceptor::operator=(asio_acceptor&& other) noexcept {
     if (this != &other) {

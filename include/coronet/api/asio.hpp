@@ -7,7 +7,11 @@
 #pragma once
 
 #include <coronet/api/connection.hpp>
+#include <coronet/runtime/clock.hpp>
+#include <coronet/runtime/executor.hpp>
 #include <coronet/runtime/loop.hpp>
+#include <coronet/runtime/task.hpp>
+#include <coronet/wire/bytes.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
@@ -28,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -59,8 +64,6 @@ private:
     runtime::executor* rt_;
     std::function<void()> wake_;
 };
-
-class asio_stream;
 
 namespace detail {
 
@@ -141,13 +144,16 @@ private:
     boost::asio::executor_work_guard<boost::asio::any_io_executor> io_work_;
 };
 
+// The sides of a stream that cancellation names.
+enum side : int { read_side = 0, write_side = 1, accept_side = 0 };
+
 // Installed in a handler's cancellation slot: forwards to the core that
 // holds the operation (`which` names the read, write or accept side).
 template <class Core>
 struct canceller {
     canceller(std::weak_ptr<Core> c, int w, std::uint64_t i) : core(std::move(c)), which(w), id(i) {}
     void operator()(boost::asio::cancellation_type_t type) const {
-        if (auto c = core.lock()) cancel_operation(*c, which, id, type);
+        if (auto c = core.lock()) c->cancel(which, id, type);
     }
     std::weak_ptr<Core> core;
     int which;
@@ -171,32 +177,58 @@ std::unique_ptr<Op> make_op(Handler handler, const boost::asio::any_io_executor&
     return op;
 }
 
-// The sides of a stream that cancellation names.
-enum side : int { read_side = 0, write_side = 1, accept_side = 0 };
-
 using io_op = pending_op<boost::system::error_code, std::size_t>;
-using open_op = pending_op<boost::system::error_code, asio_stream>;
 
-// The stream's state, shared with the coroutines waiting in the stack (asio.cpp).
-class stream_core;
-std::shared_ptr<stream_core> make_stream_core(const asio_bridge& bridge, connection c);
-void start_read(stream_core& s, boost::asio::mutable_buffer buf, std::unique_ptr<io_op> op);
-// A buffer of n bytes for the next write (reusing the last one's storage).
-std::vector<std::byte> write_buffer(stream_core& s, std::size_t n);
-void start_write(stream_core& s, std::vector<std::byte> bytes, std::unique_ptr<io_op> op);
-void cancel_operation(stream_core& s, int which, std::uint64_t id, boost::asio::cancellation_type_t type);
-void fail_not_open(std::unique_ptr<io_op> op);
+// The stream's state, shared with the coroutines waiting in the stack; the
+// stream's operations start here. Each completes its op (never inline).
+class stream_core final : public pending_holder, public std::enable_shared_from_this<stream_core> {
+public:
+    stream_core(const asio_bridge& bridge, connection c)
+        : pending_holder(bridge.get_executor()), bridge_(bridge), conn_(std::move(c)), open_(conn_.valid()) {}
 
-class acceptor_core;
-std::shared_ptr<acceptor_core> make_acceptor_core(const asio_bridge& bridge, listener l);
-void start_accept(acceptor_core& a, std::unique_ptr<open_op> op);
-void cancel_operation(acceptor_core& a, int which, std::uint64_t id, boost::asio::cancellation_type_t type);
-void fail_not_open(std::unique_ptr<open_op> op, const boost::asio::any_io_executor& io);
+    void read(boost::asio::mutable_buffer buf, std::unique_ptr<io_op> op);
+    // A buffer of n bytes for the next write (reusing the last one's storage).
+    std::vector<std::byte> staging(std::size_t n);
+    void write(std::vector<std::byte> bytes, std::unique_ptr<io_op> op);
+    // From a handler's cancellation slot: `which` is read_side or write_side.
+    void cancel(int which, std::uint64_t id, boost::asio::cancellation_type_t type);
+    void cancel_all();
+    void close();
+    void abort();
+    boost::system::error_code shutdown_write();
+    bool is_open() const noexcept { return open_; }
+    connection& native() noexcept { return conn_; }
+    void drop_pending() noexcept override;
 
-void start_connect(const asio_bridge& bridge, tcp::tcp_layer& layer, endpoint remote,
-                   std::optional<runtime::duration> timeout, std::unique_ptr<open_op> op);
+private:
+    bool read_ready() const noexcept;
+    void deliver_read();
+    void start_probe();
+    runtime::task<void> probe(std::shared_ptr<stream_core> self);
+    void start_flush(std::vector<std::byte> bytes);
+    runtime::task<void> flush(std::shared_ptr<stream_core> self, std::vector<std::byte> bytes);
+    void abandon_reader();
+    void abandon_writer();
 
-class driver_state;
+    asio_bridge bridge_;
+    connection conn_;
+    bool open_;
+    // Reading. A read that must wait does so in probe(), which reads one byte
+    // into probe_: a cancelled read returns the caller's buffer at once, and
+    // the byte, if it comes, is kept (stashed_) for the next read.
+    std::unique_ptr<io_op> reader_;
+    wire::mut_bytes read_buf_;
+    bool probing_ = false;
+    bool stashed_ = false;
+    std::byte probe_{};
+    // Writing. The bytes were copied at initiation; flush() hands them to the
+    // stack. A write issued while an abandoned one still flushes waits in waiting_.
+    std::unique_ptr<io_op> writer_;
+    bool flushing_ = false;
+    bool writer_owns_flush_ = false;
+    std::vector<std::byte> waiting_;
+    std::vector<std::byte> spare_;  // the last flush's storage, for the next write
+};
 
 // The first non-empty buffer of a sequence (a read fills one buffer, as
 // Asio's own stream adapters do).
@@ -243,8 +275,8 @@ public:
             [](auto handler, std::shared_ptr<detail::stream_core> core, const executor_type& io,
                boost::asio::mutable_buffer buf) {
                 auto op = detail::make_op<detail::io_op>(std::move(handler), io, core, detail::read_side);
-                if (!core) return detail::fail_not_open(std::move(op));
-                detail::start_read(*core, buf, std::move(op));
+                if (!core) return op->complete(boost::asio::error::bad_descriptor, 0);
+                core->read(buf, std::move(op));
             },
             token, core_, io_, detail::first_buffer(buffers));
     }
@@ -260,12 +292,12 @@ public:
             [](auto handler, std::shared_ptr<detail::stream_core> core, const executor_type& io,
                const ConstBufferSequence& data) {
                 auto op = detail::make_op<detail::io_op>(std::move(handler), io, core, detail::write_side);
-                if (!core) return detail::fail_not_open(std::move(op));
+                if (!core) return op->complete(boost::asio::error::bad_descriptor, 0);
                 // Copied now: the stack may hold the bytes after a cancelled
                 // operation has returned the caller's buffers.
-                auto bytes = detail::write_buffer(*core, std::min(boost::asio::buffer_size(data), max_write_chunk));
+                auto bytes = core->staging(std::min(boost::asio::buffer_size(data), max_write_chunk));
                 boost::asio::buffer_copy(boost::asio::buffer(bytes), data);
-                detail::start_write(*core, std::move(bytes), std::move(op));
+                core->write(std::move(bytes), std::move(op));
             },
             token, core_, io_, buffers);
     }
@@ -290,6 +322,45 @@ private:
     std::shared_ptr<detail::stream_core> core_;
 };
 
+namespace detail {
+
+using open_op = pending_op<boost::system::error_code, asio_stream>;
+
+// The acceptor's state, shared with the accept waiting in the stack. One
+// accept in the stack at a time; what it yields after its operation was
+// cancelled waits in stash_ for the next one.
+class acceptor_core final : public pending_holder, public std::enable_shared_from_this<acceptor_core> {
+public:
+    acceptor_core(const asio_bridge& bridge, listener l)
+        : pending_holder(bridge.get_executor()), bridge_(bridge), listener_(std::move(l)) {}
+
+    void accept(std::unique_ptr<open_op> op);
+    // From a handler's cancellation slot: any type aborts the accept.
+    void cancel(int which, std::uint64_t id, boost::asio::cancellation_type_t type);
+    void cancel_all();
+    void close();
+    bool is_open() const noexcept { return open_; }
+    void drop_pending() noexcept override;
+
+private:
+    asio_stream not_open() const;
+    connection take_stash();
+    runtime::task<void> accept_next(std::shared_ptr<acceptor_core> self);
+
+    asio_bridge bridge_;
+    listener listener_;
+    bool open_ = true;
+    bool accepting_ = false;
+    std::unique_ptr<open_op> waiter_;
+    std::optional<connection> stash_;
+};
+
+// Starts connecting through layer; op completes with the stream.
+void start_connect(const asio_bridge& bridge, tcp::tcp_layer& layer, endpoint remote,
+                   std::optional<runtime::duration> timeout, std::unique_ptr<open_op> op);
+
+}  // namespace detail
+
 // A coronet listener as an Asio-style acceptor of asio_streams.
 class asio_acceptor {
 public:
@@ -312,8 +383,8 @@ public:
         return boost::asio::async_initiate<AcceptToken, void(boost::system::error_code, asio_stream)>(
             [](auto handler, std::shared_ptr<detail::acceptor_core> core, const executor_type& io) {
                 auto op = detail::make_op<detail::open_op>(std::move(handler), io, core, detail::accept_side);
-                if (!core) return detail::fail_not_open(std::move(op), io);
-                detail::start_accept(*core, std::move(op));
+                if (!core) return op->complete(boost::asio::error::bad_descriptor, asio_stream{io});
+                core->accept(std::move(op));
             },
             token, core_, io_);
     }
@@ -347,6 +418,10 @@ auto async_connect(const asio_bridge& bridge, tcp::tcp_layer& layer, endpoint re
 template <class ConnectToken>
 auto async_connect(const asio_bridge& bridge, tcp::tcp_layer& layer, endpoint remote, ConnectToken&& token) {
     return async_connect(bridge, layer, remote, std::nullopt, std::forward<ConnectToken>(token));
+}
+
+namespace detail {
+class driver_state;
 }
 
 // Drives a coronet loop from an asio::io_context (see run_in). Declare it
