@@ -26,9 +26,10 @@ namespace detail {
 
 using open_op = pending_op<boost::system::error_code, asio_stream>;
 
-// The acceptor's state, shared with the accept waiting in the stack. One
-// accept in the stack at a time; what it yields after its operation was
-// cancelled waits in stash_ for the next one.
+// The acceptor's state, shared with the accept waiting in the stack (declared
+// here so that async_accept calls it directly). One accept in the stack at a
+// time; what it yields after its operation was cancelled waits in stash_ for
+// the next one.
 class acceptor_core final : public pending_holder, public std::enable_shared_from_this<acceptor_core> {
 public:
     acceptor_core(const asio_bridge& bridge, listener l)

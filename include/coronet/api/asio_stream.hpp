@@ -28,8 +28,9 @@ namespace detail {
 
 using io_op = pending_op<boost::system::error_code, std::size_t>;
 
-// The stream's state, shared with the coroutines waiting in the stack; the
-// stream's operations start here. Each completes its op (never inline).
+// The stream's state, shared with the coroutines waiting in the stack.
+// Declared here so that async_read_some and async_write_some call it
+// directly; its members are defined in asio_stream.cpp.
 class stream_core final : public pending_holder, public std::enable_shared_from_this<stream_core> {
 public:
     stream_core(const asio_bridge& bridge, connection c)
