@@ -1,0 +1,221 @@
+// asio_stream (asio_stream.hpp) and its state, detail::stream_core: reads
+// wait in the stack through a one-byte probe, writes are copied and flushed
+// by a coroutine, and cancellation never loses or reorders a byte.
+#include <coronet/api/asio_stream.hpp>
+
+#include <coronet/tcp/tcb.hpp>
+
+#include "asio_pending.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace coronet {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace detail {
+
+namespace {
+
+// Runs a stack operation that cannot wait (its readiness was checked) and
+// returns its result.
+template <class T>
+T run_now(runtime::task<T> t) {
+    t.raw().resume();
+    if (!t.done()) {
+        // Destroying it would leave the TCB holding a dead coroutine.
+        spdlog::critical("coronet asio adapter: an operation that should finish at once is waiting");
+        std::terminate();
+    }
+    return t.result();
+}
+
+}  // namespace
+
+void stream_core::read(asio::mutable_buffer buf, std::unique_ptr<io_op> op) {
+    if (!open_) return op->complete(asio::error::bad_descriptor, 0);
+    if (reader_) return op->complete(asio::error::already_started, 0);
+    if (buf.size() == 0) return op->complete(error_code{}, 0);
+    reader_ = std::move(op);
+    read_buf_ = {static_cast<std::byte*>(buf.data()), buf.size()};
+    if (!probing_) {  // else the probe delivers when it returns
+        if (stashed_ || read_ready()) deliver_read();
+        else start_probe();
+    }
+    bridge_.wake();
+}
+
+// Whether connection::read returns at once: it waits only while the receive
+// buffer is empty and the connection open and unfinished.
+bool stream_core::read_ready() const noexcept {
+    if (!conn_.valid()) return true;
+    const tcp::tcb& t = conn_.tcb();
+    return t.readable() || t.peer_finished() || t.error() || t.current() == tcp::state::closed;
+}
+
+void stream_core::deliver_read() {
+    std::size_t n = 0;
+    if (stashed_) {
+        read_buf_[0] = probe_;
+        stashed_ = false;
+        n = 1;
+    }
+    error_code ec;
+    if (n < read_buf_.size() && read_ready()) {
+        const auto r = run_now(conn_.read(read_buf_.subspan(n)));
+        if (!r) ec = to_asio_error(r.error());
+        else if (*r == 0) ec = asio::error::eof;
+        else n += *r;
+    }
+    // Bytes first: an error or EOF behind them comes with the next read.
+    finish(reader_, n > 0 ? error_code{} : ec, n);
+}
+
+void stream_core::start_probe() {
+    probing_ = true;
+    bridge_.executor().start(probe(shared_from_this()), "asio read");
+}
+
+runtime::task<void> stream_core::probe([[maybe_unused]] std::shared_ptr<stream_core> self) {
+    const auto r = co_await conn_.read({&probe_, 1});
+    probing_ = false;
+    stashed_ = r && *r == 1;
+    // An error or EOF needs no keeping: the connection repeats it.
+    if (reader_) deliver_read();
+}
+
+std::vector<std::byte> stream_core::staging(std::size_t n) {
+    std::vector<std::byte> bytes = std::move(spare_);
+    bytes.resize(n);
+    return bytes;
+}
+
+void stream_core::write(std::vector<std::byte> bytes, std::unique_ptr<io_op> op) {
+    if (!open_) return op->complete(asio::error::bad_descriptor, 0);
+    if (writer_) return op->complete(asio::error::already_started, 0);
+    if (bytes.empty()) return op->complete(error_code{}, 0);
+    writer_ = std::move(op);
+    if (flushing_) waiting_ = std::move(bytes);  // keeps the byte order behind an abandoned write
+    else start_flush(std::move(bytes));
+    bridge_.wake();
+}
+
+void stream_core::start_flush(std::vector<std::byte> bytes) {
+    flushing_ = true;
+    writer_owns_flush_ = true;
+    bridge_.executor().start(flush(shared_from_this(), std::move(bytes)), "asio write");
+}
+
+runtime::task<void> stream_core::flush([[maybe_unused]] std::shared_ptr<stream_core> self,
+                                       std::vector<std::byte> bytes) {
+    const auto r = co_await conn_.write(bytes);
+    flushing_ = false;
+    const std::size_t n = bytes.size();
+    spare_ = std::move(bytes);
+    if (!writer_) co_return;
+    if (!writer_owns_flush_) {
+        start_flush(std::move(waiting_));
+        co_return;
+    }
+    writer_owns_flush_ = false;
+    finish(writer_, r ? error_code{} : to_asio_error(r.error()), r ? n : 0);
+}
+
+void stream_core::abandon_reader() {
+    if (reader_) finish(reader_, asio::error::operation_aborted, 0);
+}
+
+void stream_core::abandon_writer() {
+    writer_owns_flush_ = false;
+    waiting_.clear();
+    if (writer_) finish(writer_, asio::error::operation_aborted, 0);
+}
+
+void stream_core::cancel(int which, std::uint64_t id, asio::cancellation_type_t type) {
+    std::unique_ptr<io_op>& op = which == read_side ? reader_ : writer_;
+    if (!op || op->id() != id) return;  // a stale slot: that operation has completed
+    // Bytes already in the stack cannot be taken back: only terminal
+    // cancellation, which leaves the stream unusable, abandons them.
+    if (which == write_side && writer_owns_flush_ &&
+        (type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
+        return;
+    op->cancelled_from_slot();
+    which == read_side ? abandon_reader() : abandon_writer();
+}
+
+void stream_core::cancel_all() {
+    abandon_reader();
+    abandon_writer();
+}
+
+void stream_core::close() {
+    if (!open_) return;
+    open_ = false;
+    cancel_all();
+    { connection dropped = std::move(conn_); }  // a dropped connection closes gracefully
+    bridge_.wake();
+}
+
+void stream_core::abort() {
+    if (!open_) return;
+    open_ = false;
+    cancel_all();
+    conn_.abort();
+    bridge_.wake();
+}
+
+error_code stream_core::shutdown_write() {
+    if (!open_) return asio::error::bad_descriptor;
+    const auto r = run_now(conn_.shutdown_write());
+    bridge_.wake();
+    return r ? error_code{} : to_asio_error(r.error());
+}
+
+void stream_core::drop_pending() noexcept {
+    auto keep = weak_from_this().lock();  // the handlers may own the last stream on this core
+    auto reader = std::move(reader_);
+    auto writer = std::move(writer_);
+    writer_owns_flush_ = false;
+    waiting_.clear();
+}
+
+}  // namespace detail
+
+asio_stream::asio_stream(const asio_bridge& bridge, connection c)
+    : io_(bridge.get_executor()), core_(std::make_shared<detail::stream_core>(bridge, std::move(c))) {}
+
+asio_stream& asio_stream::operator=(asio_stream&& other) noexcept {
+    if (this != &other) {
+        close();
+        io_ = std::move(other.io_);
+        core_ = std::move(other.core_);
+    }
+    return *this;
+}
+
+asio_stream::~asio_stream() { close(); }
+
+bool asio_stream::is_open() const noexcept { return core_ && core_->is_open(); }
+
+error_code asio_stream::shutdown_write() {
+    return core_ ? core_->shutdown_write() : error_code{asio::error::bad_descriptor};
+}
+
+void asio_stream::cancel() {
+    if (core_) core_->cancel_all();
+}
+
+void asio_stream::close() {
+    if (core_) core_->close();
+}
+
+void asio_stream::abort() {
+    if (core_) core_->abort();
+}
+
+connection* asio_stream::native_connection() noexcept { return core_ ? &core_->native() : nullptr; }
+
+}  // namespace coronet
