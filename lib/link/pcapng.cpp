@@ -92,7 +92,8 @@ void pcapng_writer::write(bytes frame, std::chrono::system_clock::time_point whe
 
 void pcapng_writer::flush() { std::fflush(file_); }
 
-pcap_tap::pcap_tap(device& inner, const std::string& path) : inner_(inner), writer_(path, inner.name()) {}
+pcap_tap::pcap_tap(device& inner, const std::string& path, clock_fn clock)
+    : inner_(inner), writer_(path, inner.name()), clock_(clock ? std::move(clock) : clock_fn(&std::chrono::system_clock::now)) {}
 
 void pcap_tap::start(frame_sink& sink) {
     sink_ = &sink;
@@ -106,7 +107,7 @@ void pcap_tap::on_frame(bytes frame, const rx_meta& meta) {
     in_receive_ = true;
     sink_->on_frame(frame, meta);
     in_receive_ = false;
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock_();
     writer_.write(frame, now, comment_);
     comment_ = std::move(for_next_sent);
     for (const auto& reply : replies_) writer_.write(reply, now);
@@ -118,7 +119,7 @@ void pcap_tap::transmit(packet frame) {
         const auto d = frame.data();
         replies_.emplace_back(d.begin(), d.end());
     } else {
-        writer_.write(frame.data(), std::chrono::system_clock::now(), comment_);
+        writer_.write(frame.data(), clock_(), comment_);
         comment_.clear();
     }
     inner_.transmit(std::move(frame));

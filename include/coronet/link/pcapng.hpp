@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,9 @@ private:
 // pcapng file. annotate() attaches a comment to the frame being handled.
 class pcap_tap final : public device, private frame_sink {
 public:
-    pcap_tap(device& inner, const std::string& path);
+    // The time each frame is stamped with: the wall clock, or a simulator's virtual time.
+    using clock_fn = std::function<std::chrono::system_clock::time_point()>;
+    pcap_tap(device& inner, const std::string& path, clock_fn clock = {});
 
     wire::mac_address mac() const override { return inner_.mac(); }
     std::uint16_t mtu() const override { return inner_.mtu(); }
@@ -64,6 +67,7 @@ private:
     bool in_receive_ = false;
     std::vector<std::vector<std::byte>> replies_;  // sent while a received frame is handled
     pcapng_writer writer_;
+    clock_fn clock_;
     std::string comment_;
 };
 
