@@ -15,7 +15,6 @@
 //     what it read plus what is queued is what rcv_nxt covers
 // Input format: stateful_format.hpp.
 #include "check.hpp"
-#include "known_issues.hpp"
 #include "stack_fixture.hpp"
 #include "stateful_format.hpp"
 
@@ -107,8 +106,6 @@ session::session(const setup_fields& f)
       start_(s_.sim.now()) {
     wire::tcp_options o;
     if (f.options & setup::mss) o.mss = f.mss;
-    if (known_issue::small_peer_mss && o.mss && *o.mss < known_issue::smallest_peer_mss)
-        o.mss = known_issue::smallest_peer_mss;
     if (f.options & setup::window_scale) o.window_scale = f.window_scale;
     if (f.options & setup::timestamps) o.timestamp = {{peer_ts_start, 0}};
     o.sack_permitted = true;
@@ -242,9 +239,6 @@ void session::check_sent(const wire::tcp_repr& h, wire::bytes payload) {
         for (std::int64_t i = 0; i < len; ++i)
             if (payload[static_cast<std::size_t>(i)] != stream_byte(stack_stream, static_cast<std::uint64_t>(at + i)))
                 fail(at_state(*conn_, "the stack sent a wrong byte at offset " + std::to_string(at + i)));
-        if ((h.flags & fin) && known_issue::fin_sent_again_after_rto && len == 0 &&
-            at == static_cast<std::int64_t>(written_) + 1)
-            return;  // the second FIN (known_issues.hpp): not counted as sent, so never acknowledged
         if (h.flags & fin)
             require(shut_ && at + len == static_cast<std::int64_t>(written_),
                     "the stack sent a FIN before shutdown or not at the end of its stream");
