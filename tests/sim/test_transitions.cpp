@@ -42,6 +42,30 @@ tcp::tcb& only_connection(node& n) {
     return *found;
 }
 
+// a connects to b:port while the simulator runs for `run`, which must see
+// the open end: how it ended, and when (measured from its start).
+struct open_attempt {
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    runtime::duration took{};
+    bool ended = false;
+};
+// (A coroutine function: its arguments live in its frame, unlike a lambda's captures.)
+task<void> open_and_time(sim_pair& p, std::uint16_t port, std::optional<runtime::duration> timeout,
+                         open_attempt& out) {
+    const auto start = p.sim.now();
+    out.got = co_await connect(p.a.tcp, p.b_at(port), timeout);
+    out.took = p.sim.now() - start;
+    out.ended = true;
+}
+open_attempt attempt_open(sim_pair& p, std::uint16_t port, runtime::duration run,
+                          std::optional<runtime::duration> timeout = std::nullopt) {
+    open_attempt a;
+    p.sim.spawn(open_and_time(p, port, timeout, a));
+    p.sim.run_for(run);
+    BOOST_REQUIRE_MESSAGE(a.ended, "the open did not end within the run");
+    return a;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(transitions)
@@ -223,61 +247,39 @@ BOOST_AUTO_TEST_CASE(established_to_closed_on_abort_sends_rst_and_resets_the_pee
 
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_rst_is_connection_refused) {
     sim_pair p;  // nothing listens on b:81
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(81)); };
-    p.sim.spawn(open());
-    p.sim.run_for(1s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::connection_refused));
+    const auto open = attempt_open(p, 81, 1s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::connection_refused));
     BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
     BOOST_TEST(p.b.tcp.counters().resets_sent == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_with_host_unreachable_when_arp_gets_no_answer) {
     sim_pair p{1, {.loss = 1.0}};  // every frame lost, ARP included
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    const auto start = p.sim.now();
-    runtime::time_point ended{};
-    auto open = [&]() -> task<void> {
-        got = co_await connect(p.a.tcp, p.b_at(80));
-        ended = p.sim.now();
-    };
-    p.sim.spawn(open());
-    p.sim.run_for(300s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::host_unreachable));
-    BOOST_TEST((ended - start == 3s));  // three ARP requests, a second apart
+    const auto open = attempt_open(p, 80, 300s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::host_unreachable));
+    BOOST_TEST((open.took == 3s));  // three ARP requests, a second apart
     BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
 }
 
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_timeout_when_syns_are_dropped) {
     sim_pair p;
     raw_peer peer{p.b.host};  // b answers ARP but ignores the SYNs
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    const auto start = p.sim.now();
-    runtime::time_point ended{};
-    auto open = [&]() -> task<void> {
-        got = co_await connect(p.a.tcp, p.b_at(80));
-        ended = p.sim.now();
-    };
-    p.sim.spawn(open());
-    p.sim.run_for(300s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::timed_out));
+    const auto open = attempt_open(p, 80, 300s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::timed_out));
     BOOST_TEST(peer.got.size() == 7u);  // the SYN and 6 retries
-    BOOST_TEST((ended - start >= 126s));
-    BOOST_TEST((ended - start <= 128s));
+    BOOST_TEST((open.took >= 126s));
+    BOOST_TEST((open.took <= 128s));
 }
 
 BOOST_AUTO_TEST_CASE(connect_timeout_option_ends_the_open_early) {
     sim_pair p;
     raw_peer peer{p.b.host};
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80), 3s); };
-    p.sim.spawn(open());
-    p.sim.run_for(4s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::timed_out));
+    const auto open = attempt_open(p, 80, 4s, 3s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::timed_out));
 }
 
 BOOST_AUTO_TEST_CASE(connect_timeout_ends_with_the_open_and_does_not_fire_later) {
