@@ -88,13 +88,13 @@ void introduce_peer(stack_under_test& s) {
 
 namespace {
 
-// The first TCP segment among the frames sent so far whose flags are exactly `flags`.
+// The first TCP segment among the frames sent so far whose flags are exactly
+// `flags` (ARP answered: after place_next_iss the peer's entry may have aged out).
 std::optional<wire::tcp_repr> take_segment(stack_under_test& s, std::uint8_t flags) {
     std::optional<wire::tcp_repr> found;
-    for (auto& p : s.dev.take_sent()) {
-        const sent_frame f = decode_sent(p.data(), s.dev.mtu());
+    s.drain([&](const sent_frame& f) {
         if (!found && f.tcp && f.tcp->flags == flags) found = f.tcp;
-    }
+    });
     return found;
 }
 
