@@ -32,6 +32,7 @@ namespace {
 
 enum class kind {
     syn,                  // SYN alone at RCV.NXT (in SYN_SENT: the peer's SYN crossing ours)
+    syn_again,            // SYN alone at the peer's ISN: its SYN again (an old segment once synchronized)
     syn_ack,              // SYN+ACK at the peer's ISN acking all we sent: its SYN+ACK again
     ack,                  // ACK of all we sent (SND.NXT)
     old_ack,              // ACK of SND.UNA - 1: a duplicate (RFC 9293: ignored)
@@ -48,6 +49,7 @@ enum class kind {
     data_without_ack,     // 5 bytes at RCV.NXT, no ACK flag
 };
 constexpr std::array kinds{kind::syn,
+                           kind::syn_again,
                            kind::syn_ack,
                            kind::ack,
                            kind::old_ack,
@@ -64,7 +66,7 @@ constexpr std::array kinds{kind::syn,
                            kind::data_without_ack};
 
 constexpr const char* name(kind k) {
-    constexpr std::array names{"SYN", "SYN+ACK", "ACK", "old ACK", "too old ACK", "ACK of unsent data",
+    constexpr std::array names{"SYN", "SYN again", "SYN+ACK", "ACK", "old ACK", "too old ACK", "ACK of unsent data",
                                "in-window data", "old data", "data beyond the window", "FIN", "RST at RCV.NXT",
                                "in-window RST", "out-of-window RST", "RST+ACK", "data without ACK"};
     return names[static_cast<std::size_t>(k)];
@@ -97,25 +99,25 @@ constexpr answer I(state s) { return {reply::ack_or_nothing, s}; }
 using enum state;
 
 // clang-format off
-constexpr answer rfc[9][15] = {
-//  SYN                    SYN+ACK                 ACK              old ACK          too old ACK      unsent ACK       data               old data         beyond window    FIN                  RST          in-window RST    out-of-window RST  RST+ACK      no ACK
+constexpr answer rfc[9][16] = {
+//  SYN                    SYN again               SYN+ACK                 ACK              old ACK          too old ACK      unsent ACK       data               old data         beyond window    FIN                  RST          in-window RST    out-of-window RST  RST+ACK      no ACK
 // SYN_SENT, RFC 9293 3.10.7.3: an unacceptable ACK draws <SEQ=SEG.ACK><CTL=RST>; RST counts only with an acceptable ACK; neither SYN nor RST: dropped.
-  {{reply::syn_ack, syn_rcvd}, A(established),    N(syn_sent),     R(syn_sent),     R(syn_sent),     R(syn_sent),     N(syn_sent),       N(syn_sent),     N(syn_sent),     N(syn_sent),         N(syn_sent), N(syn_sent),     N(syn_sent),       N(closed),   N(syn_sent)},
+  {{reply::syn_ack, syn_rcvd}, {reply::syn_ack, syn_rcvd}, A(established),    N(syn_sent),     R(syn_sent),     R(syn_sent),     R(syn_sent),     N(syn_sent),       N(syn_sent),     N(syn_sent),     N(syn_sent),         N(syn_sent), N(syn_sent),     N(syn_sent),       N(closed),   N(syn_sent)},
 // SYN_RCVD from a passive open, 3.10.7.4: a SYN or an RST at RCV.NXT returns it to LISTEN (RFC 1122 4.2.2.20 (e));
 // an ACK that is not SND.UNA < SEG.ACK =< SND.NXT draws <SEQ=SEG.ACK><CTL=RST>; an unacceptable segment an ACK
 // (first check), an in-window RST a challenge ACK (RFC 5961 3.2).
-  {N(listen),              A(syn_rcvd),            N(established),  R(syn_rcvd),     R(syn_rcvd),     R(syn_rcvd),     A(established, 5), A(syn_rcvd),     A(syn_rcvd),     A(close_wait, 1),    N(listen),   A(syn_rcvd),     N(syn_rcvd),       N(listen),   N(syn_rcvd)},
+  {N(listen),              A(syn_rcvd),            A(syn_rcvd),            N(established),  R(syn_rcvd),     R(syn_rcvd),     R(syn_rcvd),     A(established, 5), A(syn_rcvd),     A(syn_rcvd),     A(close_wait, 1),    N(listen),   A(syn_rcvd),     N(syn_rcvd),       N(listen),   N(syn_rcvd)},
 // ESTABLISHED: RFC 5961 challenge ACKs for a SYN (4) and an in-window RST (3); an ACK outside
 // [SND.UNA - MAX.SND.WND, SND.NXT] draws an ACK (5.2); a duplicate is ignored.
-  {A(established),         A(established),         N(established),  N(established),  A(established),  A(established),  A(established, 5), A(established),  A(established),  A(close_wait, 1),    N(closed),   A(established),  N(established),    N(closed),   N(established)},
-  {A(fin_wait_1),          A(fin_wait_1),          N(fin_wait_2),   N(fin_wait_1),   A(fin_wait_1),   A(fin_wait_1),   A(fin_wait_2, 5),  A(fin_wait_1),   A(fin_wait_1),   A(time_wait, 1),     N(closed),   A(fin_wait_1),   N(fin_wait_1),     N(closed),   N(fin_wait_1)},
-  {A(fin_wait_2),          A(fin_wait_2),          N(fin_wait_2),   N(fin_wait_2),   A(fin_wait_2),   A(fin_wait_2),   A(fin_wait_2, 5),  A(fin_wait_2),   A(fin_wait_2),   A(time_wait, 1),     N(closed),   A(fin_wait_2),   N(fin_wait_2),     N(closed),   N(fin_wait_2)},
+  {A(established),         A(established),         A(established),         N(established),  N(established),  A(established),  A(established),  A(established, 5), A(established),  A(established),  A(close_wait, 1),    N(closed),   A(established),  N(established),    N(closed),   N(established)},
+  {A(fin_wait_1),          A(fin_wait_1),          A(fin_wait_1),          N(fin_wait_2),   N(fin_wait_1),   A(fin_wait_1),   A(fin_wait_1),   A(fin_wait_2, 5),  A(fin_wait_1),   A(fin_wait_1),   A(time_wait, 1),     N(closed),   A(fin_wait_1),   N(fin_wait_1),     N(closed),   N(fin_wait_1)},
+  {A(fin_wait_2),          A(fin_wait_2),          A(fin_wait_2),          N(fin_wait_2),   N(fin_wait_2),   A(fin_wait_2),   A(fin_wait_2),   A(fin_wait_2, 5),  A(fin_wait_2),   A(fin_wait_2),   A(time_wait, 1),     N(closed),   A(fin_wait_2),   N(fin_wait_2),     N(closed),   N(fin_wait_2)},
 // After the peer's FIN, its text is ignored (3.10.7.4 seventh) and its FIN again is an old segment: ACKed.
 // TIME_WAIT (last row) is no exception to the first four checks nor to RFC 5961's.
-  {A(close_wait),          A(close_wait),          N(close_wait),   N(close_wait),   A(close_wait),   A(close_wait),   I(close_wait),     A(close_wait),   A(close_wait),   A(close_wait),       N(closed),   A(close_wait),   N(close_wait),     N(closed),   N(close_wait)},
-  {A(closing),             A(closing),             N(time_wait),    N(closing),      A(closing),      A(closing),      I(time_wait),      A(closing),      A(closing),      A(closing),          N(closed),   A(closing),      N(closing),        N(closed),   N(closing)},
-  {A(last_ack),            A(last_ack),            N(closed),       N(last_ack),     A(last_ack),     A(last_ack),     I(closed),         A(last_ack),     A(last_ack),     A(last_ack),         N(closed),   A(last_ack),     N(last_ack),       N(closed),   N(last_ack)},
-  {A(time_wait),           A(time_wait),           N(time_wait),    N(time_wait),    A(time_wait),    A(time_wait),    I(time_wait),      A(time_wait),    A(time_wait),    A(time_wait),        N(closed),   A(time_wait),    N(time_wait),      N(closed),   N(time_wait)},
+  {A(close_wait),          A(close_wait),          A(close_wait),          N(close_wait),   N(close_wait),   A(close_wait),   A(close_wait),   I(close_wait),     A(close_wait),   A(close_wait),   A(close_wait),       N(closed),   A(close_wait),   N(close_wait),     N(closed),   N(close_wait)},
+  {A(closing),             A(closing),             A(closing),             N(time_wait),    N(closing),      A(closing),      A(closing),      I(time_wait),      A(closing),      A(closing),      A(closing),          N(closed),   A(closing),      N(closing),        N(closed),   N(closing)},
+  {A(last_ack),            A(last_ack),            A(last_ack),            N(closed),       N(last_ack),     A(last_ack),     A(last_ack),     I(closed),         A(last_ack),     A(last_ack),     A(last_ack),         N(closed),   A(last_ack),     N(last_ack),       N(closed),   N(last_ack)},
+  {A(time_wait),           A(time_wait),           A(time_wait),           N(time_wait),    N(time_wait),    A(time_wait),    A(time_wait),    I(time_wait),      A(time_wait),    A(time_wait),    A(time_wait),        N(closed),   A(time_wait),    N(time_wait),      N(closed),   N(time_wait)},
 };
 // clang-format on
 
@@ -230,6 +232,7 @@ struct one_connection {
         const std::string_view hello = "hello";
         switch (k) {
         case kind::syn: return from_peer().syn().seq(conn->current() == syn_sent ? irs : rcv_nxt);
+        case kind::syn_again: return from_peer().syn().seq(irs);
         case kind::syn_ack: return from_peer().syn().seq(irs).ack(snd_nxt);
         case kind::ack: return from_peer().seq(rcv_nxt).ack(snd_nxt);
         case kind::old_ack: return from_peer().seq(rcv_nxt).ack(snd_una - 1);
@@ -268,6 +271,7 @@ constexpr deviation deviations[] = {
     // the rest, where the RFC asks for an ACK of an unacceptable segment (first check), a challenge ACK
     // for a SYN (fourth, RFC 5961 4) or an in-window RST (RFC 5961 3.2), an ACK for an ACK out of range (RFC 5961 5.2).
     {time_wait, kind::syn, "lib/tcp/states.cpp:265-274"},
+    {time_wait, kind::syn_again, "lib/tcp/states.cpp:265-274"},
     {time_wait, kind::syn_ack, "lib/tcp/states.cpp:265-274"},
     {time_wait, kind::too_old_ack, "lib/tcp/states.cpp:265-274"},
     {time_wait, kind::unsent_ack, "lib/tcp/states.cpp:265-274"},
