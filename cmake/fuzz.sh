@@ -9,7 +9,6 @@
 # crash-<sha1>, leak-..., timeout-...), where each later check replays it as a
 # regression input, and listed at the end. Replay one by hand with
 #   CORONET_FUZZ_TRACE=1 build/fuzz/tests/fuzz/coronet-fuzz-<harness> FILE
-# A library bug someone else will fix: see tests/fuzz/known_issues.hpp.
 # Exit status: 1 if any harness crashed, 0 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."

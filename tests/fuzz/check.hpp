@@ -1,29 +1,19 @@
-// What every harness shares: a broken invariant aborts with a message (libFuzzer
-// reports it as a crash and saves the input), the fuzzer's bytes as a span, and
-// the deterministic byte streams the stack harnesses send and expect back.
+// What every harness shares: a broken invariant aborts with a message
+// (tests/support's fail(), which in this tree aborts: libFuzzer reports a
+// crash and saves the input), the fuzzer's bytes as a span, and the
+// deterministic byte streams the stack harnesses send and expect back.
 #pragma once
+
+#include "support/check.hpp"
 
 #include <coronet/wire/bytes.hpp>
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <span>
-#include <string>
 
 namespace coronet::fuzz {
 
-// Prints what broke and aborts.
-[[noreturn]] inline void fail(const std::string& what) {
-    std::fprintf(stderr, "coronet fuzz: invariant broken: %s\n", what.c_str());
-    std::fflush(stderr);
-    std::abort();
-}
-
-// Aborts with `what` unless ok.
-inline void require(bool ok, const char* what) {
-    if (!ok) fail(what);
-}
+using namespace coronet::test;
 
 // The fuzzer's input as bytes.
 inline wire::bytes input_bytes(const std::uint8_t* data, std::size_t size) {

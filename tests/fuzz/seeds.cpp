@@ -6,8 +6,8 @@
 // resets, every way of closing), which the fuzzer then mutates.
 #include "byte_io.hpp"
 #include "input_path_format.hpp"
-#include "stack_fixture.hpp"
 #include "stateful_format.hpp"
+#include "support/stack_under_test.hpp"
 
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/icmp.hpp>
@@ -22,6 +22,7 @@
 namespace fs = std::filesystem;
 namespace wire = coronet::wire;
 using namespace coronet::fuzz;
+using namespace coronet::test;
 using namespace wire::tcp_flag;
 using wire::seq32;
 

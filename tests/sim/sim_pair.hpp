@@ -3,6 +3,9 @@
 // deterministic from the seed, which failing tests print.
 #pragma once
 
+#include "support/segment.hpp"
+#include "support/transition_log.hpp"
+
 #include <coronet/api/connection.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/net/host.hpp>
@@ -18,39 +21,19 @@
 namespace coronet::test {
 
 using namespace std::chrono_literals;
+using boost::asio::ip::address_v4;
 using boost::asio::ip::make_address_v4;
 using runtime::task;
 using tcp::state;
 
-struct transition {
-    state from, to;
-    std::string cause;
-};
-
 // One host with TCP, recording its connections' transitions.
-struct node {
+struct node : transition_log {
     net::host host;
     tcp::tcp_layer tcp;
-    std::vector<transition> log;
     node(runtime::executor& ex, link::device& dev, const char* ip, const tcp::tcp_config& cfg, std::uint64_t seed)
         : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}), tcp(host, cfg, runtime::random_source(seed)) {
-        tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) {
-            log.push_back({from, to, cause});
-        };
+        tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) { record(from, to, cause); };
         host.start();
-    }
-    bool saw(state from, state to) const {
-        for (const auto& t : log)
-            if (t.from == from && t.to == to) return true;
-        return false;
-    }
-    std::string trace() const {
-        std::string s;
-        for (const auto& t : log) {
-            s.append(tcp::to_string(t.from)).append("->").append(tcp::to_string(t.to));
-            s.append("(").append(t.cause).append(") ");
-        }
-        return s;
     }
 };
 
@@ -73,17 +56,16 @@ struct sim_pair {
     endpoint a_at(std::uint16_t port) const { return {make_address_v4("10.0.0.1"), port}; }
 };
 
-// A hand-driven TCP peer on host b: records every segment it receives and
-// sends segments the test builds (for transitions the kernel will not make).
+// A hand-driven TCP peer on one host (b unless said): records every segment
+// it receives and sends segments the test builds (for transitions the kernel
+// will not make) to `remote` (a).
 struct raw_peer final : net::ipv4_handler {
-    struct segment {
-        wire::tcp_repr h;
-        std::vector<std::byte> payload;
-        bool has(std::uint8_t f) const { return (h.flags & f) == f; }
-    };
     net::host& host;
-    std::deque<segment> got;
-    explicit raw_peer(net::host& h) : host(h) { host.set_handler(wire::ip_proto::tcp, this); }
+    address_v4 remote;
+    std::deque<received_segment> got;
+    explicit raw_peer(net::host& h, address_v4 to = make_address_v4("10.0.0.1")) : host(h), remote(to) {
+        host.set_handler(wire::ip_proto::tcp, this);
+    }
     ~raw_peer() { host.set_handler(wire::ip_proto::tcp, nullptr); }
 
     void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta&) override {
@@ -91,19 +73,43 @@ struct raw_peer final : net::ipv4_handler {
         BOOST_REQUIRE(v);
         got.push_back({wire::tcp_repr::from(*v), {v->payload().begin(), v->payload().end()}});
     }
-    void send(const wire::tcp_repr& h, wire::bytes payload = {}) {
+    void send(const segment& s) {
         auto p = host.allocate();
         BOOST_REQUIRE(p);
-        auto seg = p->put(h.header_len() + payload.size());
-        std::copy(payload.begin(), payload.end(), seg.begin() + static_cast<std::ptrdiff_t>(h.header_len()));
-        h.emit(seg, host.address(), make_address_v4("10.0.0.1"));
-        host.send_ipv4(make_address_v4("10.0.0.1"), wire::ip_proto::tcp, std::move(*p));
+        const wire::tcp_repr& h = s.header();
+        auto seg = p->put(h.header_len() + s.payload().size());
+        std::ranges::copy(s.payload(), seg.begin() + static_cast<std::ptrdiff_t>(h.header_len()));
+        h.emit(seg, host.address(), remote);
+        host.send_ipv4(remote, wire::ip_proto::tcp, std::move(*p));
     }
-    segment pop() {
+    received_segment pop() {
         BOOST_REQUIRE_MESSAGE(!got.empty(), "the peer received no segment");
-        segment s = std::move(got.front());
+        received_segment s = std::move(got.front());
         got.pop_front();
         return s;
+    }
+};
+
+// a (real TCP) connected to a hand-driven peer on b; the peer's ISN is 5000.
+struct with_raw_peer {
+    sim_pair p;
+    raw_peer peer{p.b.host};
+    connection ca;
+    std::uint32_t a_next = 0;  // a's next sequence number
+    with_raw_peer() {
+        auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+        p.sim.spawn(open());
+        p.sim.run_for(10ms);
+        auto syn_seg = peer.pop();
+        peer.send(reply_to(syn_seg).syn().seq(5000));
+        p.sim.run_for(10ms);
+        BOOST_REQUIRE((ca.state() == state::established));
+        a_next = (syn_seg.h.seq + 1).value;
+        peer.got.clear();
+    }
+    // From the peer: this sequence number and exactly these flags, the acknowledgment number a_next.
+    segment seg(std::uint32_t seq, std::uint8_t flags) const {
+        return segment{80, ca.local().port}.seq(seq).ack(a_next).flags(flags);
     }
 };
 

@@ -126,18 +126,8 @@ BOOST_AUTO_TEST_CASE(a_forged_ack_with_a_wrong_cookie_draws_a_reset_and_makes_no
     BOOST_REQUIRE(p.b.tcp.counters().syn_cookies_sent > 0u);
     const std::size_t before = p.b.tcp.connection_count();
     const auto resets = p.b.tcp.counters().resets_sent;
-    raw_peer peer{p.a.host};  // a's TCP steps aside: the test is the peer
-    wire::tcp_repr r{};
-    r.src_port = 45000;
-    r.dst_port = 80;
-    r.seq = wire::seq32{777};
-    r.ack = wire::seq32{123456};
-    r.flags = ack;
-    r.window = 1000;
-    auto p_ = p.a.host.allocate();
-    BOOST_REQUIRE(p_);
-    r.emit(p_->put(r.header_len()), p.a.host.address(), p.b.host.address());
-    p.a.host.send_ipv4(p.b.host.address(), wire::ip_proto::tcp, std::move(*p_));
+    raw_peer peer{p.a.host, p.b.host.address()};  // a's TCP steps aside: the test is the peer
+    peer.send(segment{45000, 80}.seq(777).ack(123456).window(1000));
     p.sim.run_for(10ms);
     BOOST_TEST(p.b.tcp.counters().syn_cookies_rejected == 1u);
     BOOST_TEST(p.b.tcp.counters().resets_sent == resets + 1);

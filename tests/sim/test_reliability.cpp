@@ -1,6 +1,7 @@
 // RST rules (RFC 5961), half-close, zero windows, and bulk transfers under
 // loss, reordering, duplication and corruption on virtual time.
 #include "sim_pair.hpp"
+#include "support/boost_print.hpp"
 
 // GCC 12 reports a false -Wrestrict inside Boost.Test's generated data-test
 // names (std::operator+ on strings); nothing of ours is involved.
@@ -11,53 +12,6 @@ using namespace coronet;
 using namespace coronet::test;
 using namespace wire::tcp_flag;
 namespace bdata = boost::unit_test::data;
-
-namespace boost::test_tools::tt_detail {
-template <>
-struct print_log_value<coronet::tcp::state> {
-    void operator()(std::ostream& os, coronet::tcp::state s) { os << coronet::tcp::to_string(s); }
-};
-}  // namespace boost::test_tools::tt_detail
-
-namespace {
-
-// a (real TCP) connected to a hand-driven peer on b; the peer's ISN is 5000.
-struct with_raw_peer {
-    sim_pair p;
-    raw_peer peer{p.b.host};
-    connection ca;
-    std::uint32_t a_next = 0;  // a's next sequence number
-    with_raw_peer() {
-        auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
-        p.sim.spawn(open());
-        p.sim.run_for(10ms);
-        auto syn_seg = peer.pop();
-        wire::tcp_repr r{};
-        r.src_port = 80;
-        r.dst_port = syn_seg.h.src_port;
-        r.seq = wire::seq32{5000};
-        r.ack = syn_seg.h.seq + 1;
-        r.flags = syn | ack;
-        r.window = 65535;
-        peer.send(r);
-        p.sim.run_for(10ms);
-        BOOST_REQUIRE((ca.state() == state::established));
-        a_next = (syn_seg.h.seq + 1).value;
-        peer.got.clear();
-    }
-    wire::tcp_repr seg(std::uint32_t seq, std::uint8_t flags) const {
-        wire::tcp_repr r{};
-        r.src_port = 80;
-        r.dst_port = ca.local().port;
-        r.seq = wire::seq32{seq};
-        r.ack = wire::seq32{a_next};
-        r.flags = flags;
-        r.window = 65535;
-        return r;
-    }
-};
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(rst_and_syn_rules)
 
@@ -117,9 +71,7 @@ BOOST_AUTO_TEST_CASE(challenge_acks_are_rate_limited) {
 
 BOOST_AUTO_TEST_CASE(ack_of_unsent_data_is_answered_and_dropped) {
     with_raw_peer t;
-    auto s = t.seg(5001, ack);
-    s.ack = wire::seq32{t.a_next + 100000};
-    t.peer.send(s);
+    t.peer.send(t.seg(5001, ack).ack(t.a_next + 100000));
     t.p.sim.run_for(10ms);
     BOOST_TEST((t.ca.state() == state::established));
     BOOST_TEST(t.ca.tcb().snd_una().value == t.a_next);
@@ -328,9 +280,7 @@ BOOST_AUTO_TEST_CASE(zero_window_is_probed_until_the_reader_drains_it) {
 
 BOOST_AUTO_TEST_CASE(zero_window_draws_persist_probes_with_backoff_until_it_opens) {
     with_raw_peer t;
-    auto closed = t.seg(5001, ack);
-    closed.window = 0;
-    t.peer.send(closed);
+    t.peer.send(t.seg(5001, ack).window(0));
     t.p.sim.run_for(10ms);
     bool ok = true;
     auto writer = [&]() -> task<void> { co_await send_stream(t.ca, 1, 10000, ok); };

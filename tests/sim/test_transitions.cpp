@@ -42,15 +42,28 @@ tcp::tcb& only_connection(node& n) {
     return *found;
 }
 
-wire::tcp_repr reply(const raw_peer::segment& to, std::uint8_t flags, std::uint32_t seq) {
-    wire::tcp_repr r{};
-    r.src_port = to.h.dst_port;
-    r.dst_port = to.h.src_port;
-    r.seq = wire::seq32{seq};
-    r.ack = to.h.seq + static_cast<std::uint32_t>(to.payload.size()) + ((to.h.flags & (syn | fin)) ? 1u : 0u);
-    r.flags = flags;
-    r.window = 65535;
-    return r;
+// a connects to b:port while the simulator runs for `run`, which must see
+// the open end: how it ended, and when (measured from its start).
+struct open_attempt {
+    result<connection> got = std::make_error_code(std::errc::not_connected);
+    runtime::duration took{};
+    bool ended = false;
+};
+// (A coroutine function: its arguments live in its frame, unlike a lambda's captures.)
+task<void> open_and_time(sim_pair& p, std::uint16_t port, std::optional<runtime::duration> timeout,
+                         open_attempt& out) {
+    const auto start = p.sim.now();
+    out.got = co_await connect(p.a.tcp, p.b_at(port), timeout);
+    out.took = p.sim.now() - start;
+    out.ended = true;
+}
+open_attempt attempt_open(sim_pair& p, std::uint16_t port, runtime::duration run,
+                          std::optional<runtime::duration> timeout = std::nullopt) {
+    open_attempt a;
+    p.sim.spawn(open_and_time(p, port, timeout, a));
+    p.sim.run_for(run);
+    BOOST_REQUIRE_MESSAGE(a.ended, "the open did not end within the run");
+    return a;
 }
 
 }  // namespace
@@ -112,29 +125,16 @@ BOOST_AUTO_TEST_CASE(fin_wait_1_to_closing_to_time_wait_on_simultaneous_close) {
 }
 
 BOOST_AUTO_TEST_CASE(fin_wait_1_to_time_wait_on_fin_and_ack_together) {
-    sim_pair p;
-    raw_peer peer{p.b.host};
-    connection ca;
-    auto open = [&]() -> task<void> {
-        auto c = co_await connect(p.a.tcp, p.b_at(80));
-        BOOST_REQUIRE(c);
-        ca = std::move(*c);
-    };
-    p.sim.spawn(open());
-    p.sim.run_for(10ms);
-    auto syn_seg = peer.pop();
-    BOOST_REQUIRE(syn_seg.has(syn));
-    peer.send(reply(syn_seg, syn | ack, 5000));
-    p.sim.run_for(10ms);
-    BOOST_REQUIRE((ca.state() == state::established));
-    BOOST_TEST_MESSAGE("segments at the peer after the handshake: " << peer.got.size());
-    peer.pop();  // the ACK
+    with_raw_peer t;
+    auto& p = t.p;
+    auto& peer = t.peer;
+    auto& ca = t.ca;
     auto closer = [&]() -> task<void> { co_await ca.close(); };
     p.sim.spawn(closer());
     p.sim.run_for(10ms);
     auto finseg = peer.pop();
     BOOST_REQUIRE(finseg.has(fin | ack));
-    peer.send(reply(finseg, fin | ack, 5001));  // acks our FIN and carries theirs
+    peer.send(reply_to(finseg).fin().seq(5001));  // acks our FIN and carries theirs
     p.sim.run_for(10ms);
     BOOST_TEST(p.a.saw(state::fin_wait_1, state::time_wait), p.a.trace());
     BOOST_TEST(!p.a.saw(state::fin_wait_1, state::closing), p.a.trace());
@@ -151,15 +151,13 @@ BOOST_AUTO_TEST_CASE(syn_sent_to_syn_rcvd_on_simultaneous_open) {
     p.sim.spawn(open());
     p.sim.run_for(10ms);
     auto syn_a = peer.pop();
-    wire::tcp_repr their_syn = reply(syn_a, syn, 9000);  // a SYN crossing ours, no ACK
-    their_syn.ack = wire::seq32{0};
-    peer.send(their_syn);
+    peer.send(segment{80, syn_a.h.src_port}.syn().seq(9000));  // a SYN crossing ours, no ACK
     p.sim.run_for(10ms);
     BOOST_TEST(p.a.saw(state::syn_sent, state::syn_rcvd), p.a.trace());
     auto synack = peer.pop();
     BOOST_TEST(synack.has(syn | ack));
     BOOST_TEST(synack.h.ack.value == 9001u);
-    peer.send(reply(synack, ack, 9001));
+    peer.send(reply_to(synack).seq(9001));
     p.sim.run_for(10ms);
     BOOST_TEST(p.a.saw(state::syn_rcvd, state::established), p.a.trace());
     BOOST_TEST(static_cast<bool>(got));
@@ -172,9 +170,7 @@ BOOST_AUTO_TEST_CASE(syn_rcvd_to_fin_wait_1_on_close_before_established) {
     p.sim.spawn(open());
     p.sim.run_for(10ms);
     auto syn_a = peer.pop();
-    wire::tcp_repr their_syn = reply(syn_a, syn, 9000);
-    their_syn.ack = wire::seq32{0};
-    peer.send(their_syn);
+    peer.send(segment{80, syn_a.h.src_port}.syn().seq(9000));
     p.sim.run_for(10ms);
     BOOST_REQUIRE((only_connection(p.a).current() == state::syn_rcvd));
     only_connection(p.a).app_close();
@@ -184,40 +180,20 @@ BOOST_AUTO_TEST_CASE(syn_rcvd_to_fin_wait_1_on_close_before_established) {
 
 BOOST_AUTO_TEST_CASE(syn_rcvd_to_listen_on_rst_to_a_passive_open) {
     sim_pair p;
-    raw_peer peer{p.a.host};  // the hand-driven peer is a; b listens with real TCP
-    peer.host.set_handler(wire::ip_proto::tcp, &peer);
+    raw_peer peer{p.a.host, make_address_v4("10.0.0.2")};  // the hand-driven peer is a; b listens with real TCP
     auto lr = p.b.tcp.listen(80, 8);
     BOOST_REQUIRE(lr);
     listener l{*lr};
-    wire::tcp_repr syn_h{};
-    syn_h.src_port = 4000;
-    syn_h.dst_port = 80;
-    syn_h.seq = wire::seq32{100};
-    syn_h.flags = syn;
-    syn_h.window = 65535;
-    auto send_from_a = [&](const wire::tcp_repr& h) {
-        auto pk = p.a.host.allocate();
-        auto seg = pk->put(h.header_len());
-        h.emit(seg, make_address_v4("10.0.0.1"), make_address_v4("10.0.0.2"));
-        p.a.host.send_ipv4(make_address_v4("10.0.0.2"), wire::ip_proto::tcp, std::move(*pk));
-    };
-    send_from_a(syn_h);
+    peer.send(segment{4000, 80}.syn().seq(100));
     p.sim.run_for(10ms);
     BOOST_TEST(p.b.saw(state::listen, state::syn_rcvd), p.b.trace());
     auto synack = peer.pop();
     BOOST_REQUIRE(synack.has(syn | ack));
-    wire::tcp_repr r{};
-    r.src_port = 4000;
-    r.dst_port = 80;
-    r.seq = wire::seq32{101};
-    r.flags = rst;
-    send_from_a(r);
+    peer.send(segment{4000, 80}.rst().seq(101));
     p.sim.run_for(10ms);
     BOOST_TEST(p.b.saw(state::syn_rcvd, state::listen), p.b.trace());
     BOOST_TEST(p.b.tcp.connection_count() == 0u);
     // The listener still works.
-    sim_pair* pp = &p;
-    (void)pp;
     peer.host.set_handler(wire::ip_proto::tcp, &p.a.tcp);
     result<connection> got = std::make_error_code(std::errc::not_connected);
     auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80)); };
@@ -271,61 +247,39 @@ BOOST_AUTO_TEST_CASE(established_to_closed_on_abort_sends_rst_and_resets_the_pee
 
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_rst_is_connection_refused) {
     sim_pair p;  // nothing listens on b:81
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(81)); };
-    p.sim.spawn(open());
-    p.sim.run_for(1s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::connection_refused));
+    const auto open = attempt_open(p, 81, 1s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::connection_refused));
     BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
     BOOST_TEST(p.b.tcp.counters().resets_sent == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_with_host_unreachable_when_arp_gets_no_answer) {
     sim_pair p{1, {.loss = 1.0}};  // every frame lost, ARP included
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    const auto start = p.sim.now();
-    runtime::time_point ended{};
-    auto open = [&]() -> task<void> {
-        got = co_await connect(p.a.tcp, p.b_at(80));
-        ended = p.sim.now();
-    };
-    p.sim.spawn(open());
-    p.sim.run_for(300s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::host_unreachable));
-    BOOST_TEST((ended - start == 3s));  // three ARP requests, a second apart
+    const auto open = attempt_open(p, 80, 300s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::host_unreachable));
+    BOOST_TEST((open.took == 3s));  // three ARP requests, a second apart
     BOOST_TEST(p.a.saw(state::syn_sent, state::closed), p.a.trace());
 }
 
 BOOST_AUTO_TEST_CASE(syn_sent_to_closed_on_timeout_when_syns_are_dropped) {
     sim_pair p;
     raw_peer peer{p.b.host};  // b answers ARP but ignores the SYNs
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    const auto start = p.sim.now();
-    runtime::time_point ended{};
-    auto open = [&]() -> task<void> {
-        got = co_await connect(p.a.tcp, p.b_at(80));
-        ended = p.sim.now();
-    };
-    p.sim.spawn(open());
-    p.sim.run_for(300s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::timed_out));
+    const auto open = attempt_open(p, 80, 300s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::timed_out));
     BOOST_TEST(peer.got.size() == 7u);  // the SYN and 6 retries
-    BOOST_TEST((ended - start >= 126s));
-    BOOST_TEST((ended - start <= 128s));
+    BOOST_TEST((open.took >= 126s));
+    BOOST_TEST((open.took <= 128s));
 }
 
 BOOST_AUTO_TEST_CASE(connect_timeout_option_ends_the_open_early) {
     sim_pair p;
     raw_peer peer{p.b.host};
-    result<connection> got = std::make_error_code(std::errc::not_connected);
-    auto open = [&]() -> task<void> { got = co_await connect(p.a.tcp, p.b_at(80), 3s); };
-    p.sim.spawn(open());
-    p.sim.run_for(4s);
-    BOOST_REQUIRE(!got);
-    BOOST_TEST((got.error() == std::errc::timed_out));
+    const auto open = attempt_open(p, 80, 4s, 3s);
+    BOOST_REQUIRE(!open.got);
+    BOOST_TEST((open.got.error() == std::errc::timed_out));
 }
 
 BOOST_AUTO_TEST_CASE(connect_timeout_ends_with_the_open_and_does_not_fire_later) {
@@ -400,21 +354,15 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(lifecycle)
 
 BOOST_AUTO_TEST_CASE(fin_wait_2_of_an_orphaned_connection_times_out) {
-    sim_pair p;
-    raw_peer peer{p.b.host};
-    connection ca;
-    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
-    p.sim.spawn(open());
-    p.sim.run_for(10ms);
-    auto syn_seg = peer.pop();
-    peer.send(reply(syn_seg, syn | ack, 5000));
-    p.sim.run_for(10ms);
-    peer.got.clear();
+    with_raw_peer t;
+    auto& p = t.p;
+    auto& peer = t.peer;
+    auto& ca = t.ca;
     ca = connection{};  // dropped without close(): closes like close()
     p.sim.run_for(10ms);
     auto fin_seg = peer.pop();
     BOOST_REQUIRE(fin_seg.has(fin));
-    peer.send(reply(fin_seg, ack, 5001));  // acks the FIN but never sends its own
+    peer.send(reply_to(fin_seg).seq(5001));  // acks the FIN but never sends its own
     p.sim.run_for(10ms);
     BOOST_TEST(p.a.saw(state::fin_wait_1, state::fin_wait_2), p.a.trace());
     p.sim.run_for(59s);
@@ -452,7 +400,7 @@ BOOST_AUTO_TEST_CASE(without_peer_options_the_defaults_apply) {
     BOOST_TEST(syn_seg.h.options.mss.has_value());
     BOOST_TEST(syn_seg.h.options.window_scale.has_value());
     BOOST_TEST(syn_seg.h.options.timestamp.has_value());
-    peer.send(reply(syn_seg, syn | ack, 5000));  // no options at all
+    peer.send(reply_to(syn_seg).syn().seq(5000));  // no options at all
     p.sim.run_for(10ms);
     BOOST_REQUIRE((ca.state() == state::established));
     BOOST_TEST(ca.tcb().mss() == 536u);  // RFC 9293 3.7.1 default

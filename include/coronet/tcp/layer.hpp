@@ -116,6 +116,8 @@ public:
     runtime::executor& executor() noexcept override { return host_.executor(); }
     const tcp_config& config() const noexcept override { return cfg_; }
     const layer_counters& counters() const noexcept { return counters_; }
+    // The ISN generator (tests place an ISN where they want it).
+    const isn_generator& isns() const noexcept { return isn_; }
     std::size_t connection_count() const noexcept { return conns_.size(); }
     // Buffer capacity reserved by the connections (against tcp_config::memory_limit).
     std::size_t buffer_reserved() const noexcept { return reserved_; }

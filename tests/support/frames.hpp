@@ -1,0 +1,41 @@
+// The frames between the stack under test (10.0.0.1) and the hand-driven
+// peer (10.0.0.2): what the peer sends, built from readable headers, and
+// what the stack sent, decoded and checked for well-formedness.
+#pragma once
+
+#include "support/segment.hpp"
+
+#include <coronet/wire/arp.hpp>
+#include <coronet/wire/ethernet.hpp>
+#include <coronet/wire/tcp.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace coronet::test {
+
+inline const wire::address_v4 stack_ip{0x0a000001}, peer_ip{0x0a000002};
+inline constexpr wire::mac_address stack_mac{{2, 0, 0, 0, 0, 1}}, peer_mac{{2, 0, 0, 0, 0, 2}};
+
+// A frame the stack sent, decoded; fail()s if it is not well formed (bad
+// length, header or checksum, or larger than the MTU).
+struct sent_frame {
+    std::optional<wire::arp_repr> arp;
+    std::optional<wire::tcp_repr> tcp;  // with its payload:
+    wire::bytes payload;                // valid while the frame is
+    // Whether it is the stack's ARP request for the peer's address.
+    bool asks_for_peer() const noexcept {
+        return arp && arp->operation == wire::arp_op::request && arp->target_ip == peer_ip;
+    }
+};
+sent_frame decode_sent(wire::bytes frame, std::uint16_t mtu);
+
+// A frame from the peer: Ethernet, IPv4 and this TCP header before payload;
+// the TCP checksum is damaged unless good_checksum. (A vector per frame:
+// test input, not the data path.)
+std::vector<std::byte> peer_tcp_frame(const wire::tcp_repr& h, wire::bytes payload, bool good_checksum = true);
+inline std::vector<std::byte> peer_tcp_frame(const segment& s) { return peer_tcp_frame(s.header(), s.payload()); }
+// An ARP request (who has 10.0.0.1?) or reply (10.0.0.2 is at peer_mac) from the peer.
+std::vector<std::byte> peer_arp_frame(std::uint16_t op);
+
+}  // namespace coronet::test
