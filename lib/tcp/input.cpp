@@ -96,9 +96,11 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
         check_rst(seg, r);
         return r;
     }
-    // fourth check the SYN bit (RFC 5961 4.2): a challenge ACK, whatever its sequence number.
+    // fourth check the SYN bit: in SYN-RECEIVED the state decides (a passive
+    // open returns to LISTEN); elsewhere a challenge ACK, whatever its
+    // sequence number (RFC 5961 4.2).
     if (seg.has(syn)) {
-        if (policy.handshake && seg.seq() == seq_.irs) send_syn(true);  // our SYN+ACK was lost
+        if (policy.handshake && passive_) r.syn = true;
         else challenge_ack();
         return r;
     }

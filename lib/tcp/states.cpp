@@ -202,10 +202,12 @@ task<state> tcb::syn_rcvd() {
         const event e = co_await next_event();
         const auto now = ex_.now();
         if (e.is(kind::segment)) {
-            if (input(*e.seg, in).reset) {
+            const input_result r = input(*e.seg, in);
+            if (r.reset) {
                 if (passive_) co_return to(state::listen, "RST");
                 co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_refused));
             }
+            if (r.syn) co_return to(state::listen, "SYN");  // RFC 9293 3.10.7.4 fourth: a passive open only
             if (seq_.snd_una > seq_.iss) co_return to(state::established, "ACK");
         } else if (e.is(kind::timer) && state_at_ <= now) {  // a simultaneous open's connect deadline
             co_return to(state::closed, "connect timeout", timed_out);
@@ -302,6 +304,7 @@ task<state> tcb::last_ack() {
 }
 
 task<state> tcb::time_wait() {
+    constexpr receive_policy in{};  // both FINs are in: no more text
     if (ack_owed()) send_ack();
     rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = never;
     state_at_ = ex_.now() + 2 * cfg_.msl;
@@ -310,20 +313,17 @@ task<state> tcb::time_wait() {
         const event e = co_await next_event();
         if (e.is(kind::segment)) {
             const wire::tcp_view& seg = *e.seg;
-            if (seg.has(wire::tcp_flag::rst)) {
-                if (seg.seq() == seq_.rcv_nxt) co_return to(state::closed, "RST");
-                continue;
-            }
             if (e.listener_waiting && seg.has(wire::tcp_flag::syn) && !seg.has(wire::tcp_flag::ack) &&
                 time_wait_reusable(seg)) {
                 syn_reopens_ = true;  // deliver() hands the SYN to the listener
                 co_return to(state::closed, "SYN reuses the 4-tuple (RFC 6191)");
             }
-            if (seg.has(wire::tcp_flag::fin)) {  // the peer missed our ACK: again, and restart 2MSL
-                send_ack();
-                state_at_ = ex_.now() + 2 * cfg_.msl;
-                arm_timer();
-            }
+            // The peer's FIN again: it missed our ACK, which input() sends again; 2MSL starts over.
+            if (seg.has(wire::tcp_flag::fin) && !seg.has(wire::tcp_flag::rst)) state_at_ = ex_.now() + 2 * cfg_.msl;
+            if (input(seg, in).reset) co_return to(state::closed, "RST");
+            if (ack_owed()) send_ack();
+            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = never;  // nothing is sent from TIME_WAIT
+            arm_timer();
         } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {
             co_return to(state::closed, "2MSL timeout");
         } else if (e.is(kind::app) && requests_.has(app_request::abort)) {

@@ -256,36 +256,6 @@ struct one_connection {
 
 std::string cell(state s, kind k) { return std::string(tcp::to_string(s)) + " x " + name(k); }
 
-// Cells where coronet does not answer as the RFC says, and where in lib/ (a
-// test that fails while the list holds them, and that asks for the entry to go
-// once the code is fixed). Not to be extended to make a failure pass.
-struct deviation {
-    state s;
-    kind k;
-    const char* where;
-};
-constexpr deviation deviations[] = {
-    // RFC 9293 3.10.7.4 fourth (RFC 1122 4.2.2.20 (e)): a passive open's SYN_RCVD returns to LISTEN; coronet sends a challenge ACK.
-    {syn_rcvd, kind::syn, "lib/tcp/input.cpp:99-102"},
-    // tcb::time_wait takes segments itself, without 3.10.7.4's steps: it answers only a FIN, and ignores
-    // the rest, where the RFC asks for an ACK of an unacceptable segment (first check), a challenge ACK
-    // for a SYN (fourth, RFC 5961 4) or an in-window RST (RFC 5961 3.2), an ACK for an ACK out of range (RFC 5961 5.2).
-    {time_wait, kind::syn, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::syn_again, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::syn_ack, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::too_old_ack, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::unsent_ack, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::old_data, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::data_beyond_window, "lib/tcp/states.cpp:265-274"},
-    {time_wait, kind::rst_in_window, "lib/tcp/states.cpp:266-269"},
-};
-
-const deviation* known_deviation(state s, kind k) {
-    for (const auto& d : deviations)
-        if (d.s == s && d.k == k) return &d;
-    return nullptr;
-}
-
 // What the stack sent and became after seg, against the RFC's answer: what differs, or nothing.
 std::optional<std::string> differs(one_connection& c, const segment& seg, const answer& want) {
     const auto got = c.s.take_segments();
@@ -332,12 +302,7 @@ BOOST_DATA_TEST_CASE(each_state_answers_each_segment_as_rfc_9293_says,
     c.s.inject(seg);
     c.settle_down();
     const auto diff = differs(c, seg, rfc[row][column]);
-    if (const deviation* d = known_deviation(from, k)) {
-        BOOST_TEST(diff.has_value(), cell(from, k) << " now answers as the RFC says: take it off the deviations");
-        BOOST_TEST_MESSAGE(cell(from, k) << ": known deviation at " << d->where << ": " << diff.value_or(""));
-    } else {
-        BOOST_TEST(!diff.has_value(), cell(from, k) << ": " << diff.value_or(""));
-    }
+    BOOST_TEST(!diff.has_value(), cell(from, k) << ": " << diff.value_or(""));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -225,6 +225,7 @@ private:
     // received, our FIN acknowledged) from the TCB itself.
     struct input_result {
         bool reset = false;  // an acceptable RST: the connection is reset
+        bool syn = false;    // an in-window SYN in SYN-RECEIVED (a passive open goes back to LISTEN)
     };
 
     // life and states (states.cpp)
