@@ -79,31 +79,30 @@ random_source::random_source(std::uint64_t seed) : seed_(seed) {
     }
 }
 
-random_source random_source::from_entropy() {
-    std::array<std::uint8_t, 8> bytes{};
+namespace {
+// Fills out from getrandom(2); false when the kernel has no entropy to give.
+bool from_kernel(std::span<std::uint8_t> out) {
     std::size_t got = 0;
-    while (got < bytes.size()) {
-        const ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
-        if (n > 0) {
-            got += static_cast<std::size_t>(n);
-        } else if (n < 0 && errno != EINTR) {
-            break;
-        }
+    while (got < out.size()) {
+        const ssize_t n = ::getrandom(out.data() + got, out.size() - got, 0);
+        if (n > 0) got += static_cast<std::size_t>(n);
+        else if (n < 0 && errno != EINTR) return false;
     }
-    if (got < bytes.size()) {
+    return true;
+}
+}  // namespace
+
+random_source random_source::from_entropy() {
+    std::array<std::uint8_t, 8> label{};
+    if (!from_kernel(label)) {
         std::random_device rd;  // throws std::system_error if it has no source either
-        for (auto& b : bytes) b = static_cast<std::uint8_t>(rd());
+        for (auto& b : label) b = static_cast<std::uint8_t>(rd());
     }
     std::uint64_t seed = 0;
-    for (int i = 0; i < 8; ++i) seed |= std::uint64_t{bytes[i]} << (8 * i);
+    for (int i = 0; i < 8; ++i) seed |= std::uint64_t{label[i]} << (8 * i);
     random_source r(seed);
-    // Secrets drawn from an entropy-seeded source get the kernel's full 128 bits.
-    got = 0;
-    while (got < r.key_.size()) {
-        const ssize_t n = ::getrandom(r.key_.data() + got, r.key_.size() - got, 0);
-        if (n > 0) got += static_cast<std::size_t>(n);
-        else if (n < 0 && errno != EINTR) break;
-    }
+    // Secrets drawn from an entropy source get the kernel's full 128 bits of key.
+    from_kernel(r.key_);
     return r;
 }
 
