@@ -93,16 +93,17 @@ bool from_kernel(std::span<std::uint8_t> out) {
 }  // namespace
 
 random_source random_source::from_entropy() {
-    std::array<std::uint8_t, 8> label{};
-    if (!from_kernel(label)) {
+    const auto fill = [](std::span<std::uint8_t> out) {
+        if (from_kernel(out)) return;
         std::random_device rd;  // throws std::system_error if it has no source either
-        for (auto& b : label) b = static_cast<std::uint8_t>(rd());
-    }
+        for (auto& b : out) b = static_cast<std::uint8_t>(rd());
+    };
+    std::array<std::uint8_t, 8> label{};
+    fill(label);
     std::uint64_t seed = 0;
     for (int i = 0; i < 8; ++i) seed |= std::uint64_t{label[i]} << (8 * i);
     random_source r(seed);
-    // Secrets drawn from an entropy source get the kernel's full 128 bits of key.
-    from_kernel(r.key_);
+    fill(r.key_);  // secrets drawn from an entropy source get a full 128-bit key
     return r;
 }
 

@@ -1,3 +1,6 @@
+// The TCP layer: demultiplexing, listeners, resets for no connection, admission
+// against the memory limit, SYN cookies, ephemeral ports; the tcb_owner side of
+// every connection.
 #include <coronet/tcp/layer.hpp>
 
 #include <spdlog/spdlog.h>
@@ -56,7 +59,7 @@ tcp_layer::tcp_layer(net::host& host, tcp_config cfg, std::optional<runtime::ran
 void tcp_layer::on_unreachable(address_v4 next_hop) {
     std::vector<std::shared_ptr<tcb>> via;
     for (auto& [id, c] : conns_)
-        if (host_.on_link(id.remote) ? id.remote == next_hop : true) via.push_back(c);
+        if (host_.next_hop(id.remote) == next_hop) via.push_back(c);
     const auto ec = std::make_error_code(std::errc::host_unreachable);
     for (auto& c : via) c->network_error(ec);  // an open in progress fails; the others' timers decide
 }
@@ -65,7 +68,10 @@ tcp_layer::~tcp_layer() {
     host_.set_handler(wire::ip_proto::tcp, nullptr);
     host_.on_unreachable = nullptr;
     // Connections still alive are torn down silently: their coroutines are
-    // destroyed with the executor's detached tasks.
+    // destroyed with the executor's detached tasks. Listeners the application
+    // still holds forget the layer.
+    for (auto& [port, l] : listeners_)
+        if (auto open = l.lock()) open->detach();
 }
 
 namespace {

@@ -91,8 +91,13 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     // unsent: counted, and output() tries again, sooner for a full queue.
     if (const std::error_code ec = owner_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(frame))) {
         ++stats_.send_errors;
-        const bool transient = ec == std::errc::no_buffer_space;
-        retry_send(flags, transient ? tx_retry_delay : std::max<runtime::duration>(rtt_.rto(), tx_retry_delay));
+        if (ec == std::errc::no_buffer_space) {
+            retry_send(flags, tx_retry_delay);  // the queue drains soon
+        } else if ((len > 0 || (flags & fin)) && rto_at_ == never) {
+            // No route, too big: the retransmission timer tries again, backing
+            // off, and ends the connection at its limit as for a silent peer.
+            rto_at_ = ex_.now() + rtt_.rto();
+        }
         return false;
     }
     if (flags & ack) {

@@ -91,6 +91,11 @@ public:
     std::function<void(address_v4 next_hop)> on_unreachable;
 
     address_v4 address() const noexcept { return cfg_.address; }
+    // The next hop towards dst: dst itself on the link, else the gateway (none: nullopt).
+    std::optional<address_v4> next_hop(address_v4 dst) const noexcept {
+        if (on_link(dst)) return dst;
+        return cfg_.gateway;
+    }
     wire::mac_address mac() const noexcept { return mac_; }
     std::uint16_t mtu() const noexcept { return mtu_; }
     bool on_link(address_v4 ip) const noexcept;

@@ -65,6 +65,8 @@ public:
     }
     // Stops listening; connections not yet accepted are reset.
     void close();
+    // The layer is gone: closing no longer tells it.
+    void detach() noexcept { on_close_ = nullptr; }
 
     // ---- the TCP layer's side
     // Connections in SYN_RCVD (the SYN queue, bounded by the backlog too).
@@ -97,6 +99,8 @@ public:
     // seeded source is given (the simulator, tests).
     tcp_layer(net::host& host, tcp_config cfg = {}, std::optional<runtime::random_source> rng = {});
     ~tcp_layer();
+    tcp_layer(const tcp_layer&) = delete;
+    tcp_layer& operator=(const tcp_layer&) = delete;
 
     // Starts an active open to remote (local port: ephemeral when 0); it gives
     // up with timed_out at `deadline`. Errors: address_in_use (the 4-tuple

@@ -371,6 +371,10 @@ struct tcb::event_awaiter {
     tcb& t;
     event e{};
     std::coroutine_handle<> h{};
+    // Destroyed while waiting (its coroutine destroyed): nothing may resume it.
+    ~event_awaiter() {
+        if (t.waiting_ == this) t.waiting_ = nullptr;
+    }
     bool await_ready() noexcept { return t.requests_.drain_fresh(); }  // e is event::app()
     void await_suspend(std::coroutine_handle<> handle) noexcept {
         h = handle;
