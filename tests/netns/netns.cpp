@@ -122,6 +122,40 @@ long json_field(const std::string& json, const std::string& key) {
     return std::strtol(json.c_str() + at + quoted.size(), nullptr, 10);  // strtol skips spaces
 }
 
+std::string json_value(const std::string& json, const std::string& key) {
+    const std::string quoted = "\"" + key + "\":";
+    auto at = json.find(quoted);
+    if (at == std::string::npos) return "";
+    at += quoted.size();
+    if (at < json.size() && json[at] == '"') {
+        std::string text;
+        for (++at; at < json.size() && json[at] != '"'; ++at) {
+            if (json[at] == '\\' && at + 1 < json.size()) text += json[at++];
+            text += json[at];
+        }
+        return text;
+    }
+    const auto end = json.find_first_of(",}", at);
+    return json.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+std::vector<std::string> json_events(const std::string& path, const std::string& event) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+        if (json_value(line, "event") == event) lines.push_back(line);
+    return lines;
+}
+
+bool wait_for_event(const std::string& path, const std::string& event, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (json_events(path, event).empty()) {
+        if (std::chrono::steady_clock::now() >= end) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
 std::string sha256(const std::string& path) {
     std::string out;
     sh("sha256sum " + path + " | cut -d' ' -f1", &out);
