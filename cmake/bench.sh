@@ -52,31 +52,17 @@ clients=$PWD/$build_dir/tests/netns/coronet-test-clients
 # Two namespaces, C (clients' side) and S (servers' side), and two veth pairs between them:
 #   k: 10.203.0.1 (C) <-> 10.203.0.2 (S), kernel addresses at both ends
 #   u: 10.204.0.1 (C, kernel) <-> S end owned by coronet as 10.204.0.2, no kernel address
-id="cnb$$"
+source cmake/netns.sh
+netns_init b
+id=$netns_id
 ns_c="${id}c" ns_s="${id}s"
 work=$(mktemp -d)
+netns_at_exit+=('rm -rf "$work"')
 server_pid=
 background=()  # other programs this script started: link receivers, the sink, its clients
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${background[@]}"; do wait "$pid" 2>/dev/null || true; done
-    ip netns del "$ns_c" 2>/dev/null || true
-    ip netns del "$ns_s" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns_c"
-ip netns add "$ns_s"
-ip link add "${id}ck" netns "$ns_c" type veth peer name "${id}sk" netns "$ns_s"
-ip link add "${id}cu" netns "$ns_c" type veth peer name "${id}su" netns "$ns_s"
-for ns in "$ns_c" "$ns_s"; do ip -n "$ns" link set lo up; done
-for end in ck:"$ns_c" sk:"$ns_s" cu:"$ns_c" su:"$ns_s"; do ip -n "${end#*:}" link set "${id}${end%%:*}" up; done
+netns_add "$ns_c" "$ns_s"
+netns_veth "${id}ck" "$ns_c" "${id}sk" "$ns_s"
+netns_veth "${id}cu" "$ns_c" "${id}su" "$ns_s"
 ip -n "$ns_c" addr add 10.203.0.1/24 dev "${id}ck"
 ip -n "$ns_s" addr add 10.203.0.2/24 dev "${id}sk"
 ip -n "$ns_c" addr add 10.204.0.1/24 dev "${id}cu"

@@ -185,8 +185,25 @@ bool wait_listening(const std::string& ns, int port) {
 }
 
 namespace {
+
 std::atomic<int> topology_counter{0};
+
+// The steps of cmake/netns.sh, as shell commands: the two build the same
+// shapes (keep them in step).
+std::string add_namespace(const std::string& ns) { return "ip netns add " + ns + "; ip -n " + ns + " link set lo up; "; }
+
+std::string add_veth(const std::string& if_a, const std::string& ns_a, const std::string& if_b, const std::string& ns_b) {
+    return "ip link add " + if_a + " netns " + ns_a + " type veth peer name " + if_b + " netns " + ns_b + "; ip -n " +
+           ns_a + " link set " + if_a + " up; ip -n " + ns_b + " link set " + if_b + " up; ";
 }
+
+std::string add_bridge(const std::string& ns, const std::vector<std::string>& ports) {
+    std::string cmd = "ip -n " + ns + " link add br0 type bridge; ";
+    for (const auto& port : ports) cmd += "ip -n " + ns + " link set " + port + " master br0; ";
+    return cmd + "ip -n " + ns + " link set br0 up; ";
+}
+
+}  // namespace
 
 topology::topology(middle m) {
     if (::geteuid() != 0)
@@ -196,26 +213,17 @@ topology::topology(middle m) {
     ns_peer = id + "p";
     if_stack = id + "s0";
     if_peer = id + "p0";
-    std::string cmd = "set -e; ip netns add " + ns_stack + "; ip netns add " + ns_peer + "; ";
+    std::string cmd = "set -e; " + add_namespace(ns_stack) + add_namespace(ns_peer);
     if (m == middle::none) {
-        cmd += "ip link add " + if_stack + " netns " + ns_stack + " type veth peer name " + if_peer + " netns " +
-               ns_peer + "; ";
+        cmd += add_veth(if_stack, ns_stack, if_peer, ns_peer);
     } else {
         ns_mid = id + "m";
         mid_a = id + "ma";
         mid_b = id + "mb";
-        cmd += "ip netns add " + ns_mid + "; ip link add " + if_stack + " netns " + ns_stack +
-               " type veth peer name " + mid_a + " netns " + ns_mid + "; ip link add " + mid_b + " netns " + ns_mid +
-               " type veth peer name " + if_peer + " netns " + ns_peer + "; ip -n " + ns_mid + " link set " + mid_a +
-               " up; ip -n " + ns_mid + " link set " + mid_b + " up; ";
-        if (m == middle::bridge)
-            cmd += "ip -n " + ns_mid + " link add br0 type bridge; ip -n " + ns_mid + " link set " + mid_a +
-                   " master br0; ip -n " + ns_mid + " link set " + mid_b + " master br0; ip -n " + ns_mid +
-                   " link set br0 up; ";
+        cmd += add_namespace(ns_mid) + add_veth(if_stack, ns_stack, mid_a, ns_mid) + add_veth(if_peer, ns_peer, mid_b, ns_mid);
+        if (m == middle::bridge) cmd += add_bridge(ns_mid, {mid_a, mid_b});
     }
-    cmd += "ip -n " + ns_stack + " link set lo up; ip -n " + ns_stack + " link set " + if_stack + " up; ip -n " +
-           ns_peer + " link set lo up; ip -n " + ns_peer + " link set " + if_peer + " up; ip -n " + ns_peer +
-           " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
+    cmd += "ip -n " + ns_peer + " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
     std::string out;
     if (sh(cmd, &out) != 0) {
         sh("ip netns del " + ns_stack + " 2>/dev/null; ip netns del " + ns_peer + " 2>/dev/null" +

@@ -1,7 +1,8 @@
 // The netns tier's fixture: two network namespaces joined by a veth pair
 // (default offloads on). The "stack" end has no kernel IPv4 address; the
 // "peer" end is the kernel's, with peer_ip. Names are unique per test run and
-// everything is deleted in the destructor, also when a test fails.
+// everything is deleted in the destructor, also when a test fails. The
+// scripts' cmake/netns.sh builds the same shapes by the same steps.
 #pragma once
 
 #include <chrono>
