@@ -74,6 +74,14 @@ struct proxied {
     }
 };
 
+// The proxy's exit counters are these.
+void check_counters(const proxied& p, long accepted, long completed, long failed) {
+    const std::string c = p.stopped();
+    BOOST_TEST(json_field(c, "accepted") == accepted, p.both());
+    BOOST_TEST(json_field(c, "completed") == completed);
+    BOOST_TEST(json_field(c, "failed") == failed);
+}
+
 // The sessions whose summary names this side and errno ("ECONNRESET").
 int sessions_failed_by(const std::vector<std::string>& sessions, const std::string& side, const std::string& error) {
     return static_cast<int>(std::count_if(sessions.begin(), sessions.end(), [&](const std::string& s) {
@@ -117,10 +125,7 @@ BOOST_AUTO_TEST_CASE(one_hundred_concurrent_downloads_are_all_byte_exact) {
     BOOST_TEST(rc == 0);
     BOOST_TEST(out.find("100 " + sum) != std::string::npos, out);
     BOOST_TEST(p.stop() == 0);
-    const std::string c = p.stopped();
-    BOOST_TEST(json_field(c, "accepted") == 100, p.both());
-    BOOST_TEST(json_field(c, "completed") == 100);
-    BOOST_TEST(json_field(c, "failed") == 0);
+    check_counters(p, 100, 100, 0);
 }
 
 BOOST_AUTO_TEST_CASE(an_upstream_that_refuses_resets_the_client_promptly) {
@@ -189,10 +194,7 @@ BOOST_AUTO_TEST_CASE(clients_that_reset_mid_transfer_leave_the_proxy_serving) {
     BOOST_TEST(p.curl("-o " + out.path + " " + p.url + "big", &err) == 0, err);
     BOOST_TEST(sha256(out.path) == sum);
     BOOST_TEST(p.stop() == 0);
-    const std::string c = p.stopped();
-    BOOST_TEST(json_field(c, "accepted") == 11, p.both());
-    BOOST_TEST(json_field(c, "completed") == 1);
-    BOOST_TEST(json_field(c, "failed") == 10);
+    check_counters(p, 11, 1, 10);
     BOOST_TEST(sessions_failed_by(p.sessions(), "client", "ECONNRESET") == 10, p.both());
 }
 
@@ -209,11 +211,8 @@ BOOST_AUTO_TEST_CASE(over_max_connections_clients_wait_in_the_backlog) {
     sh("rm -rf " + outdir);
     BOOST_TEST(out.find("6 " + sum) != std::string::npos, out);
     BOOST_TEST(p.stop() == 0);
-    const std::string c = p.stopped();
-    BOOST_TEST(json_field(c, "peak_sessions") == 2, p.both());
-    BOOST_TEST(json_field(c, "accepted") == 6);
-    BOOST_TEST(json_field(c, "completed") == 6);
-    BOOST_TEST(json_field(c, "failed") == 0);
+    BOOST_TEST(json_field(p.stopped(), "peak_sessions") == 2, p.both());
+    check_counters(p, 6, 6, 0);
 }
 
 BOOST_AUTO_TEST_CASE(sigusr1_prints_the_table_and_sigterm_aborts_what_does_not_drain) {
