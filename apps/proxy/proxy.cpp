@@ -16,8 +16,6 @@ namespace {
 constexpr int to_upstream = 0, to_client = 1;
 constexpr std::size_t pump_buffer = 64 * 1024;
 
-std::string text(const endpoint& e) { return e.address.to_string() + ":" + std::to_string(e.port); }
-
 double seconds(runtime::duration d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
@@ -68,7 +66,7 @@ result<void> proxy::start() {
     listener_ = std::move(*l);
     stack_.loop().spawn(accept_loop(), "accept");
     spdlog::info("proxy: listening on port {}, upstream {}, at most {} sessions", cfg_.listen_port,
-                 text(cfg_.upstream), cfg_.max_connections);
+                 endpoint_text(cfg_.upstream), cfg_.max_connections);
     return {};
 }
 
@@ -84,7 +82,7 @@ task<void> proxy::accept_loop() {
         sessions_.emplace(s->id, s);
         ++counters_.accepted;
         counters_.peak_sessions = std::max<std::uint64_t>(counters_.peak_sessions, sessions_.size());
-        spdlog::info("session {}: client {}", s->id, text(s->client_at));
+        spdlog::info("session {}: client {}", s->id, endpoint_text(s->client_at));
         stack_.loop().spawn(run(std::move(s)), "session");
     }
 }
@@ -94,7 +92,7 @@ task<void> proxy::run(std::shared_ptr<session> s) {
     if (!up) {
         // The client learns at once (RST), rather than waiting on a silent connection.
         ++counters_.upstream_failed;
-        s->fail("upstream " + text(cfg_.upstream) + ": " + describe(up.error()), "upstream", up.error());
+        s->fail("upstream " + endpoint_text(cfg_.upstream) + ": " + describe(up.error()), "upstream", up.error());
         end(*s);
         co_return;
     }
@@ -104,7 +102,7 @@ task<void> proxy::run(std::shared_ptr<session> s) {
         end(*s);
         co_return;
     }
-    spdlog::info("session {}: upstream {} from port {}", s->id, text(cfg_.upstream), s->upstream.local().port);
+    spdlog::info("session {}: upstream {} from port {}", s->id, endpoint_text(cfg_.upstream), s->upstream.local().port);
     s->pumps = 2;
     stack_.loop().spawn(pump(s, to_upstream), "pump");
     stack_.loop().spawn(pump(s, to_client), "pump");
@@ -174,7 +172,7 @@ void proxy::end(session& s) {
     ++(ok ? counters_.completed : counters_.failed);
     spdlog::log(ok ? spdlog::level::info : spdlog::level::warn,
                 "session {} ended ({}): client {}, {} B up, {} B down, {:.3f} s, retransmits {} client / {} upstream",
-                sum.id, ok ? "ok" : sum.outcome, text(sum.client), sum.bytes_up, sum.bytes_down, sum.seconds,
+                sum.id, ok ? "ok" : sum.outcome, endpoint_text(sum.client), sum.bytes_up, sum.bytes_down, sum.seconds,
                 sum.retransmits_client, sum.retransmits_upstream);
     if (cfg_.on_session_end) cfg_.on_session_end(sum);
     sessions_.erase(s.id);  // may destroy s

@@ -1,12 +1,13 @@
 #include "summary.hpp"
 
-#include <coronet/api/table.hpp>
-
 #include <spdlog/fmt/fmt.h>
 
+#include <coronet/api/table.hpp>
 #include <cstring>
 #include <map>
 #include <system_error>
+
+#include "../common/options.hpp"
 
 namespace coronet::apps {
 
@@ -16,13 +17,13 @@ std::string quoted(std::string_view text) {
     std::string out = "\"";
     for (const char c : text) {
         if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20)
+            out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else
+            out += c;
     }
     return out + '"';
 }
-
-std::string text(const endpoint& e) { return e.address.to_string() + ":" + std::to_string(e.port); }
 
 // The errno name ("ECONNRESET") of a POSIX error, "" for none: stable where
 // the message is not.
@@ -48,23 +49,24 @@ void summary_sink::write(const std::string& line) {
 }
 
 void summary_sink::listening(std::uint16_t port, const endpoint& upstream) {
-    write(fmt::format(R"({{"event":"listening","port":{},"upstream":{}}})", port, quoted(text(upstream))));
+    write(fmt::format(R"({{"event":"listening","port":{},"upstream":{}}})", port, quoted(endpoint_text(upstream))));
 }
 
 void summary_sink::session(const session_summary& s) {
     write(fmt::format(R"({{"event":"session","id":{},"client":{},"ok":{},"side":{},"error":{},"reason":{},)"
                       R"("bytes_up":{},"bytes_down":{},"retransmits_client":{},"retransmits_upstream":{},)"
                       R"("seconds":{:.3f}}})",
-                      s.id, quoted(text(s.client)), s.outcome.empty(), quoted(s.side), quoted(error_name(s.error)),
-                      quoted(s.outcome), s.bytes_up, s.bytes_down, s.retransmits_client, s.retransmits_upstream,
-                      s.seconds));
+                      s.id, quoted(endpoint_text(s.client)), s.outcome.empty(), quoted(s.side),
+                      quoted(error_name(s.error)), quoted(s.outcome), s.bytes_up, s.bytes_down, s.retransmits_client,
+                      s.retransmits_upstream, s.seconds));
 }
 
 void summary_sink::table(const tcp::tcp_layer& layer) {
     std::map<std::string_view, std::size_t> states;
     for (const auto& row : connection_rows(layer)) ++states[tcp::to_string(row.state)];
     std::string line = R"({"event":"table","states":{)";
-    for (const auto& [state, n] : states) line += fmt::format("{}{}:{}", line.back() == '{' ? "" : ",", quoted(state), n);
+    for (const auto& [state, n] : states)
+        line += fmt::format("{}{}:{}", line.back() == '{' ? "" : ",", quoted(state), n);
     write(line + "}}");
 }
 

@@ -3,10 +3,10 @@
 // of the log (the log is for people, and its wording may change).
 #pragma once
 
-#include "proxy.hpp"
-
 #include <cstdio>
 #include <string>
+
+#include "proxy.hpp"
 
 namespace coronet::apps {
 

@@ -190,9 +190,12 @@ std::atomic<int> topology_counter{0};
 
 // The steps of cmake/netns.sh, as shell commands: the two build the same
 // shapes (keep them in step).
-std::string add_namespace(const std::string& ns) { return "ip netns add " + ns + "; ip -n " + ns + " link set lo up; "; }
+std::string add_namespace(const std::string& ns) {
+    return "ip netns add " + ns + "; ip -n " + ns + " link set lo up; ";
+}
 
-std::string add_veth(const std::string& if_a, const std::string& ns_a, const std::string& if_b, const std::string& ns_b) {
+std::string add_veth(const std::string& if_a, const std::string& ns_a, const std::string& if_b,
+                     const std::string& ns_b) {
     return "ip link add " + if_a + " netns " + ns_a + " type veth peer name " + if_b + " netns " + ns_b + "; ip -n " +
            ns_a + " link set " + if_a + " up; ip -n " + ns_b + " link set " + if_b + " up; ";
 }
@@ -220,7 +223,8 @@ topology::topology(middle m) {
         ns_mid = id + "m";
         mid_a = id + "ma";
         mid_b = id + "mb";
-        cmd += add_namespace(ns_mid) + add_veth(if_stack, ns_stack, mid_a, ns_mid) + add_veth(if_peer, ns_peer, mid_b, ns_mid);
+        cmd += add_namespace(ns_mid) + add_veth(if_stack, ns_stack, mid_a, ns_mid) +
+               add_veth(if_peer, ns_peer, mid_b, ns_mid);
         if (m == middle::bridge) cmd += add_bridge(ns_mid, {mid_a, mid_b});
     }
     cmd += "ip -n " + ns_peer + " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;

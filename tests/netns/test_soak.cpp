@@ -13,12 +13,9 @@
 // transfer, the connection table back to its LISTEN row once TIME_WAIT has
 // run out), the relays' JSON counters, and the proxy's RSS back near its
 // level after the warm-up.
-#include "netns.hpp"
-
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -27,6 +24,8 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -81,8 +80,7 @@ struct transfer_result {
 class relay {
 public:
     relay(const topology& t, std::size_t phase)
-        : counters_("soak-relay"),
-          p_(argv(t, phase), "/dev/null", counters_.path) {
+        : counters_("soak-relay"), p_(argv(t, phase), "/dev/null", counters_.path) {
         BOOST_REQUIRE_MESSAGE(p_.wait_for_output("relaying", 5000ms), p_.output());
     }
     bool running() { return p_.running(); }
@@ -98,8 +96,8 @@ public:
 
 private:
     static std::vector<std::string> argv(const topology& t, std::size_t phase) {
-        std::vector<std::string> a{"ip",   "netns",  "exec", t.ns_mid, bin("apps/coronet-impair"), "--a", t.mid_a,
-                                   "--b",  t.mid_b, "--seed", std::to_string(1000 + phase)};
+        std::vector<std::string> a{"ip",    "netns", "exec",  t.ns_mid, bin("apps/coronet-impair"),  "--a",
+                                   t.mid_a, "--b",   t.mid_b, "--seed", std::to_string(1000 + phase)};
         const auto& options = schedule[phase % schedule.size()].options;
         a.insert(a.end(), options.begin(), options.end());
         return a;
@@ -135,8 +133,8 @@ struct soak_rig {
     }
     void start_proxy() {
         proxy = std::make_unique<child_process>(
-            t.stack_cmd("apps/coronet-proxy", {"--listen", "8080", "--upstream", t.peer_ip + ":8000",
-                                               "--summary-json", summary.path, "--log-level", "warn"}));
+            t.stack_cmd("apps/coronet-proxy", {"--listen", "8080", "--upstream", t.peer_ip + ":8000", "--summary-json",
+                                               summary.path, "--log-level", "warn"}));
         BOOST_REQUIRE_MESSAGE(wait_for_event(summary.path, "listening", 5000ms), proxy->output());
     }
 
@@ -211,8 +209,8 @@ BOOST_AUTO_TEST_CASE(proxy_under_changing_impairment_keeps_every_byte_and_return
     soak_rig rig;
     auto current = std::make_unique<relay>(rig.t, 0);
     rig.start_proxy();
-    BOOST_TEST_MESSAGE("soak: " << workers << " curl workers through coronet-proxy for " << duration << " s, "
-                                << phases << " phases of " << phase_seconds << " s");
+    BOOST_TEST_MESSAGE("soak: " << workers << " curl workers through coronet-proxy for " << duration << " s, " << phases
+                                << " phases of " << phase_seconds << " s");
 
     // The warm-up checks the path and faults in the stack's fixed buffers,
     // so that the starting RSS includes them.
@@ -263,7 +261,7 @@ BOOST_AUTO_TEST_CASE(proxy_under_changing_impairment_keeps_every_byte_and_return
     }
     stop = true;
     BOOST_TEST_MESSAGE("stopped starting transfers; waiting for the last ones (each at most " << max_seconds(20)
-                                                                                               << " s)");
+                                                                                              << " s)");
     for (auto& t : pool) t.join();
     const auto workers_done = clock_type::now();
 
@@ -283,7 +281,8 @@ BOOST_AUTO_TEST_CASE(proxy_under_changing_impairment_keeps_every_byte_and_return
     report << std::fixed << std::setprecision(1) << std::left << std::setw(6) << "phase" << std::setw(44)
            << "impairment" << std::right << std::setw(6) << "xfers" << std::setw(5) << "fail" << std::setw(6) << "MiB"
            << std::setw(8) << "median" << std::setw(7) << "max" << std::setw(7) << "drop" << std::setw(6) << "dup"
-           << std::setw(6) << "reord" << std::setw(8) << "RSS KiB" << "\n";
+           << std::setw(6) << "reord" << std::setw(8) << "RSS KiB"
+           << "\n";
     std::size_t failed = 0;
     for (int p = 0; p < phases; ++p) {
         std::vector<double> secs;
