@@ -11,31 +11,18 @@ install_deps
 build_tree build/release -DCMAKE_BUILD_TYPE=Release
 bin=build/release/apps
 
-id="cndemo$$"
+source cmake/netns.sh
+netns_init demo
+id=$netns_id
 ns_client="${id}c" ns_proxy="${id}x" ns_server="${id}s" ns_bridge="${id}b"
 client_ip=10.77.0.1 proxy_ip=10.77.0.2 server_ip=10.77.0.3
 work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    for ns in "$ns_client" "$ns_proxy" "$ns_server" "$ns_bridge"; do ip netns del "$ns" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+netns_at_exit+=('rm -rf "$work"')
 
 # Three namespaces, each with one veth end; the other ends meet on a bridge.
-ip netns add "$ns_bridge"
-ip -n "$ns_bridge" link add br0 type bridge
-ip -n "$ns_bridge" link set br0 up
-for role in c x s; do
-    ns="${id}${role}"
-    ip netns add "$ns"
-    ip link add "${id}${role}0" netns "$ns" type veth peer name "${id}${role}b" netns "$ns_bridge"
-    ip -n "$ns_bridge" link set "${id}${role}b" master br0 up
-    ip -n "$ns" link set lo up
-    ip -n "$ns" link set "${id}${role}0" up
-done
+netns_add "$ns_client" "$ns_proxy" "$ns_server" "$ns_bridge"
+for role in c x s; do netns_veth "${id}${role}0" "${id}${role}" "${id}${role}b" "$ns_bridge"; done
+netns_bridge "$ns_bridge" "${id}cb" "${id}xb" "${id}sb"
 ip -n "$ns_client" addr add "$client_ip/24" dev "${id}c0"
 ip -n "$ns_server" addr add "$server_ip/24" dev "${id}s0"
 echo "== namespaces: curl in $ns_client ($client_ip), coronet-proxy in $ns_proxy ($proxy_ip, no kernel IP),"
@@ -44,13 +31,12 @@ echo "   HTTP server in $ns_server ($server_ip), joined by a bridge in $ns_bridg
 mkdir -p "$work/www" "$work/got"
 for f in 1:small 10:medium 50:large; do head -c "${f%%:*}M" /dev/urandom > "$work/www/${f#*:}"; done
 ip netns exec "$ns_server" python3 -m http.server -d "$work/www" -b "$server_ip" 8000 >"$work/http.log" 2>&1 &
-pids+=($!)
 ip netns exec "$ns_proxy" "$bin/coronet-proxy" --iface "${id}x0" --ip "$proxy_ip/24" --listen 8080 \
-    --upstream "$server_ip:8000" --log-level info >"$work/proxy.log" 2>&1 &
+    --upstream "$server_ip:8000" --log-level info --summary-json "$work/summary.jsonl" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
-pids+=($proxy_pid)
 for _ in $(seq 50); do
-    grep -q "listening on port 8080" "$work/proxy.log" && ip netns exec "$ns_server" ss -Hltn 'sport = :8000' | grep -q . && break
+    grep -q '"event":"listening"' "$work/summary.jsonl" 2>/dev/null &&
+        ip netns exec "$ns_server" ss -Hltn 'sport = :8000' | grep -q . && break
     sleep 0.1
 done
 

@@ -101,6 +101,8 @@ std::optional<endpoint> parse_endpoint(const std::string& text) {
     return endpoint{address, static_cast<std::uint16_t>(p)};
 }
 
+std::string endpoint_text(const endpoint& e) { return e.address.to_string() + ":" + std::to_string(e.port); }
+
 std::string describe(const std::error_code& ec) {
     if (ec == std::errc::connection_refused) return "connection refused";
     if (ec == std::errc::timed_out) return "connection timed out";

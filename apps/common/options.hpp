@@ -40,6 +40,8 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
 
 // "A.B.C.D:PORT" with a port of 1-65535; nullopt when text is not one.
 std::optional<endpoint> parse_endpoint(const std::string& text);
+// e as "A.B.C.D:PORT" (what parse_endpoint reads).
+std::string endpoint_text(const endpoint& e);
 
 // What a user should read for the error a connection ends with.
 std::string describe(const std::error_code& ec);

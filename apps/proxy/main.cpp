@@ -1,6 +1,7 @@
 // coronet-proxy: a TCP proxy on the user-space stack (the sample app).
 // Options and signals here; the proxying is in proxy.cpp.
 #include "proxy.hpp"
+#include "summary.hpp"
 
 #include "../common/options.hpp"
 
@@ -10,6 +11,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 
 namespace {
 
@@ -42,9 +44,15 @@ int main(int argc, char** argv) {
         "client. SIGINT/SIGTERM: stop accepting, let open connections finish for --drain-timeout,\n"
         "reset the rest, exit 0. SIGUSR1 prints the connection table (as ss -tan) on stdout; at\n"
         "--log-level debug it is logged every 5 s. --log-level info logs every state transition\n"
-        "and a summary line per connection.";
+        "and a summary line per connection.\n"
+        "--summary-json FILE writes the same facts for programs, one JSON object a line, flushed as\n"
+        "written: {\"event\":\"listening\",...} once listening; {\"event\":\"session\",\"id\",\"client\",\"ok\",\n"
+        "\"side\" (client|upstream|idle|proxy),\"error\" (errno name),\"reason\",\"bytes_up\",\"bytes_down\",\n"
+        "\"retransmits_client\",\"retransmits_upstream\",\"seconds\"} per connection as it ends;\n"
+        "{\"event\":\"table\",\"states\":{\"LISTEN\":1,...}} on SIGUSR1; {\"event\":\"stopped\",\"accepted\",\n"
+        "\"completed\",\"failed\",\"upstream_failed\",\"aborted\",\"peak_sessions\"} on exit.";
     std::uint32_t listen_port = 0;
-    std::string upstream;
+    std::string upstream, summary_json;
     std::size_t max_connections = 1024, backlog = 128;
     double connect_timeout = 10, idle_timeout = 0, drain_timeout = 5;
     apps::po::options_description own("Proxy options");
@@ -60,7 +68,9 @@ int main(int argc, char** argv) {
         ("idle-timeout", apps::po::value(&idle_timeout)->value_name("SECONDS")->default_value(idle_timeout),
          "reset both sides after SECONDS without data (0: never)")
         ("drain-timeout", apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
-         "on SIGINT/SIGTERM, how long open connections may take to finish");
+         "on SIGINT/SIGTERM, how long open connections may take to finish")
+        ("summary-json", apps::po::value(&summary_json)->value_name("FILE"),
+         "write one JSON line per event to FILE (see above)");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
 
@@ -83,15 +93,22 @@ int main(int argc, char** argv) {
     try {
         runtime::loop loop{common.loop};
         stack st{loop, common.iface};
+        std::unique_ptr<apps::summary_sink> summary;
+        if (!summary_json.empty()) {
+            summary = std::make_unique<apps::summary_sink>(summary_json);
+            cfg.on_session_end = [&summary](const apps::session_summary& s) { summary->session(s); };
+        }
         apps::proxy px{st, cfg};
         if (auto r = px.start(); !r)
             apps::die(program, "listen on port " + std::to_string(cfg.listen_port) + ": " + r.error().message(), 1);
+        if (summary) summary->listening(cfg.listen_port, cfg.upstream);
         runtime::signal_set signals{loop, {SIGINT, SIGTERM, SIGUSR1}};
         auto on_signals = [&]() -> task<void> {
             for (;;) {
                 const int sig = co_await signals.wait();
                 if (sig == SIGUSR1) {
                     print_table(st);
+                    if (summary) summary->table(st.tcp());
                     continue;
                 }
                 spdlog::info("proxy: signal {}, stopping", sig);
@@ -101,6 +118,7 @@ int main(int argc, char** argv) {
             const auto& c = px.counters();
             spdlog::info("proxy: {} connections accepted, {} completed, {} failed ({} upstream failures)", c.accepted,
                          c.completed, c.failed, c.upstream_failed);
+            if (summary) summary->stopped(c);
             loop.stop();
         };
         auto log_table = [&]() -> task<void> {

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace coronet::apps {
@@ -14,8 +15,6 @@ namespace {
 
 constexpr int to_upstream = 0, to_client = 1;
 constexpr std::size_t pump_buffer = 64 * 1024;
-
-std::string text(const endpoint& e) { return e.address.to_string() + ":" + std::to_string(e.port); }
 
 double seconds(runtime::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -28,8 +27,15 @@ struct proxy::session {
 
     // The first failure names the session's outcome; both sides are aborted
     // (RST), which also ends the other direction's pump.
-    void fail(std::string why) {
-        if (outcome.empty()) outcome = std::move(why);
+    void fail(std::string why, std::string failed_side, std::error_code ec) {
+        if (outcome.empty()) {
+            outcome = std::move(why);
+            side = std::move(failed_side);
+            error = ec;
+        }
+        abort();
+    }
+    void abort() {
         client.abort();
         upstream.abort();
     }
@@ -45,6 +51,8 @@ struct proxy::session {
     std::uint64_t retransmits[2] = {};  // client side, upstream side
     runtime::time_point started, last_active;
     std::string outcome;  // empty: both directions finished with FINs
+    std::string side;     // of the first failure
+    std::error_code error;
 };
 
 proxy::proxy(stack& st, proxy_config cfg)
@@ -58,7 +66,7 @@ result<void> proxy::start() {
     listener_ = std::move(*l);
     stack_.loop().spawn(accept_loop(), "accept");
     spdlog::info("proxy: listening on port {}, upstream {}, at most {} sessions", cfg_.listen_port,
-                 text(cfg_.upstream), cfg_.max_connections);
+                 endpoint_text(cfg_.upstream), cfg_.max_connections);
     return {};
 }
 
@@ -73,7 +81,8 @@ task<void> proxy::accept_loop() {
         auto s = std::make_shared<session>(stack_.loop(), next_id_++, std::move(*c));
         sessions_.emplace(s->id, s);
         ++counters_.accepted;
-        spdlog::info("session {}: client {}", s->id, text(s->client_at));
+        counters_.peak_sessions = std::max<std::uint64_t>(counters_.peak_sessions, sessions_.size());
+        spdlog::info("session {}: client {}", s->id, endpoint_text(s->client_at));
         stack_.loop().spawn(run(std::move(s)), "session");
     }
 }
@@ -83,17 +92,17 @@ task<void> proxy::run(std::shared_ptr<session> s) {
     if (!up) {
         // The client learns at once (RST), rather than waiting on a silent connection.
         ++counters_.upstream_failed;
-        s->fail("upstream " + text(cfg_.upstream) + ": " + describe(up.error()));
+        s->fail("upstream " + endpoint_text(cfg_.upstream) + ": " + describe(up.error()), "upstream", up.error());
         end(*s);
         co_return;
     }
     s->upstream = std::move(*up);
     if (!s->outcome.empty()) {  // the client went away, or the proxy stopped, while we connected
-        s->fail(s->outcome);
+        s->abort();
         end(*s);
         co_return;
     }
-    spdlog::info("session {}: upstream {} from port {}", s->id, text(cfg_.upstream), s->upstream.local().port);
+    spdlog::info("session {}: upstream {} from port {}", s->id, endpoint_text(cfg_.upstream), s->upstream.local().port);
     s->pumps = 2;
     stack_.loop().spawn(pump(s, to_upstream), "pump");
     stack_.loop().spawn(pump(s, to_client), "pump");
@@ -101,7 +110,8 @@ task<void> proxy::run(std::shared_ptr<session> s) {
         const auto deadline = cfg_.idle_timeout ? s->last_active + *cfg_.idle_timeout : runtime::time_point::max();
         if (!co_await s->pumps_done.wait_until(deadline) && s->pumps > 0 &&
             stack_.loop().now() - s->last_active >= *cfg_.idle_timeout)
-            s->fail("idle for " + fmt::format("{:.1f}", seconds(*cfg_.idle_timeout)) + " s");
+            s->fail("idle for " + fmt::format("{:.1f}", seconds(*cfg_.idle_timeout)) + " s", "idle",
+                    make_error_code(std::errc::timed_out));
     }
     co_await finish(*s);
     end(*s);
@@ -115,18 +125,18 @@ task<void> proxy::pump(std::shared_ptr<session> s, int direction) {
     for (;;) {
         auto n = co_await s->from(direction).read(buf);
         if (!n) {
-            s->fail(std::string(side[direction]) + ": " + describe(n.error()));
+            s->fail(std::string(side[direction]) + ": " + describe(n.error()), side[direction], n.error());
             break;
         }
         if (*n == 0) {
             if (auto r = co_await s->to(direction).shutdown_write(); !r)
-                s->fail(std::string(side[1 - direction]) + ": " + describe(r.error()));
+                s->fail(std::string(side[1 - direction]) + ": " + describe(r.error()), side[1 - direction], r.error());
             break;
         }
         s->bytes[direction] += *n;
         s->last_active = stack_.loop().now();
         if (auto r = co_await s->to(direction).write({buf.data(), *n}); !r) {
-            s->fail(std::string(side[1 - direction]) + ": " + describe(r.error()));
+            s->fail(std::string(side[1 - direction]) + ": " + describe(r.error()), side[1 - direction], r.error());
             break;
         }
     }
@@ -139,18 +149,32 @@ task<void> proxy::finish(session& s) {
         if (c->valid()) s.retransmits[c == &s.upstream] = c->tcb().stats().retransmits;
     for (connection* c : {&s.client, &s.upstream}) {
         if (!c->valid()) continue;
-        if (auto r = co_await c->close(); !r && s.outcome.empty())
-            s.outcome = std::string(c == &s.client ? "client" : "upstream") + " close: " + describe(r.error());
+        if (auto r = co_await c->close(); !r && s.outcome.empty()) {
+            s.side = c == &s.client ? "client" : "upstream";
+            s.outcome = s.side + " close: " + describe(r.error());
+            s.error = r.error();
+        }
     }
 }
 
 void proxy::end(session& s) {
-    const bool ok = s.outcome.empty();
+    const session_summary sum{.id = s.id,
+                              .client = s.client_at,
+                              .outcome = s.outcome,
+                              .side = s.side,
+                              .error = s.error,
+                              .bytes_up = s.bytes[to_upstream],
+                              .bytes_down = s.bytes[to_client],
+                              .retransmits_client = s.retransmits[0],
+                              .retransmits_upstream = s.retransmits[1],
+                              .seconds = seconds(stack_.loop().now() - s.started)};
+    const bool ok = sum.outcome.empty();
     ++(ok ? counters_.completed : counters_.failed);
     spdlog::log(ok ? spdlog::level::info : spdlog::level::warn,
                 "session {} ended ({}): client {}, {} B up, {} B down, {:.3f} s, retransmits {} client / {} upstream",
-                s.id, ok ? "ok" : s.outcome, text(s.client_at), s.bytes[to_upstream], s.bytes[to_client],
-                seconds(stack_.loop().now() - s.started), s.retransmits[0], s.retransmits[1]);
+                sum.id, ok ? "ok" : sum.outcome, endpoint_text(sum.client), sum.bytes_up, sum.bytes_down, sum.seconds,
+                sum.retransmits_client, sum.retransmits_upstream);
+    if (cfg_.on_session_end) cfg_.on_session_end(sum);
     sessions_.erase(s.id);  // may destroy s
     slot_free_.notify();
     drained_.notify();
@@ -169,7 +193,8 @@ task<void> proxy::stop() {
         spdlog::warn("proxy: aborting {} sessions still open", sessions_.size());
         std::vector<std::shared_ptr<session>> open;
         for (auto& [id, s] : sessions_) open.push_back(s);
-        for (auto& s : open) s->fail("proxy stopped");
+        counters_.aborted += open.size();
+        for (auto& s : open) s->fail("proxy stopped", "proxy", make_error_code(std::errc::connection_aborted));
     }
     // Aborted sessions end within a turn or two of the loop; one still
     // connecting upstream is left to die with the process.

@@ -8,12 +8,25 @@
 #include <coronet/api/stack.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
 namespace coronet::apps {
+
+// How one session ended: what coronet-proxy logs and writes to --summary-json.
+struct session_summary {
+    std::uint64_t id = 0;
+    endpoint client;
+    std::string outcome;  // empty: both directions finished with FINs; else what failed first, for people
+    std::string side;     // on failure: "client", "upstream", "idle" or "proxy" (stopped)
+    std::error_code error;
+    std::uint64_t bytes_up = 0, bytes_down = 0;  // client to upstream, upstream to client
+    std::uint64_t retransmits_client = 0, retransmits_upstream = 0;
+    double seconds = 0;
+};
 
 struct proxy_config {
     std::uint16_t listen_port = 0;
@@ -23,10 +36,13 @@ struct proxy_config {
     runtime::duration connect_timeout = std::chrono::seconds(10);
     std::optional<runtime::duration> idle_timeout;  // no bytes either way for this long: abort
     runtime::duration drain_timeout = std::chrono::seconds(5);  // on stop(), before aborting
+    std::function<void(const session_summary&)> on_session_end;  // optional
 };
 
 struct proxy_counters {
     std::uint64_t accepted = 0, completed = 0, failed = 0, upstream_failed = 0;
+    std::uint64_t aborted = 0;        // failed because stop() ran out of drain time
+    std::uint64_t peak_sessions = 0;  // the most open at once
 };
 
 class proxy {

@@ -122,6 +122,40 @@ long json_field(const std::string& json, const std::string& key) {
     return std::strtol(json.c_str() + at + quoted.size(), nullptr, 10);  // strtol skips spaces
 }
 
+std::string json_value(const std::string& json, const std::string& key) {
+    const std::string quoted = "\"" + key + "\":";
+    auto at = json.find(quoted);
+    if (at == std::string::npos) return "";
+    at += quoted.size();
+    if (at < json.size() && json[at] == '"') {
+        std::string text;
+        for (++at; at < json.size() && json[at] != '"'; ++at) {
+            if (json[at] == '\\' && at + 1 < json.size()) text += json[at++];
+            text += json[at];
+        }
+        return text;
+    }
+    const auto end = json.find_first_of(",}", at);
+    return json.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+std::vector<std::string> json_events(const std::string& path, const std::string& event) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+        if (json_value(line, "event") == event) lines.push_back(line);
+    return lines;
+}
+
+bool wait_for_event(const std::string& path, const std::string& event, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (json_events(path, event).empty()) {
+        if (std::chrono::steady_clock::now() >= end) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
 std::string sha256(const std::string& path) {
     std::string out;
     sh("sha256sum " + path + " | cut -d' ' -f1", &out);
@@ -151,8 +185,28 @@ bool wait_listening(const std::string& ns, int port) {
 }
 
 namespace {
+
 std::atomic<int> topology_counter{0};
+
+// The steps of cmake/netns.sh, as shell commands: the two build the same
+// shapes (keep them in step).
+std::string add_namespace(const std::string& ns) {
+    return "ip netns add " + ns + "; ip -n " + ns + " link set lo up; ";
 }
+
+std::string add_veth(const std::string& if_a, const std::string& ns_a, const std::string& if_b,
+                     const std::string& ns_b) {
+    return "ip link add " + if_a + " netns " + ns_a + " type veth peer name " + if_b + " netns " + ns_b + "; ip -n " +
+           ns_a + " link set " + if_a + " up; ip -n " + ns_b + " link set " + if_b + " up; ";
+}
+
+std::string add_bridge(const std::string& ns, const std::vector<std::string>& ports) {
+    std::string cmd = "ip -n " + ns + " link add br0 type bridge; ";
+    for (const auto& port : ports) cmd += "ip -n " + ns + " link set " + port + " master br0; ";
+    return cmd + "ip -n " + ns + " link set br0 up; ";
+}
+
+}  // namespace
 
 topology::topology(middle m) {
     if (::geteuid() != 0)
@@ -162,26 +216,18 @@ topology::topology(middle m) {
     ns_peer = id + "p";
     if_stack = id + "s0";
     if_peer = id + "p0";
-    std::string cmd = "set -e; ip netns add " + ns_stack + "; ip netns add " + ns_peer + "; ";
+    std::string cmd = "set -e; " + add_namespace(ns_stack) + add_namespace(ns_peer);
     if (m == middle::none) {
-        cmd += "ip link add " + if_stack + " netns " + ns_stack + " type veth peer name " + if_peer + " netns " +
-               ns_peer + "; ";
+        cmd += add_veth(if_stack, ns_stack, if_peer, ns_peer);
     } else {
         ns_mid = id + "m";
         mid_a = id + "ma";
         mid_b = id + "mb";
-        cmd += "ip netns add " + ns_mid + "; ip link add " + if_stack + " netns " + ns_stack +
-               " type veth peer name " + mid_a + " netns " + ns_mid + "; ip link add " + mid_b + " netns " + ns_mid +
-               " type veth peer name " + if_peer + " netns " + ns_peer + "; ip -n " + ns_mid + " link set " + mid_a +
-               " up; ip -n " + ns_mid + " link set " + mid_b + " up; ";
-        if (m == middle::bridge)
-            cmd += "ip -n " + ns_mid + " link add br0 type bridge; ip -n " + ns_mid + " link set " + mid_a +
-                   " master br0; ip -n " + ns_mid + " link set " + mid_b + " master br0; ip -n " + ns_mid +
-                   " link set br0 up; ";
+        cmd += add_namespace(ns_mid) + add_veth(if_stack, ns_stack, mid_a, ns_mid) +
+               add_veth(if_peer, ns_peer, mid_b, ns_mid);
+        if (m == middle::bridge) cmd += add_bridge(ns_mid, {mid_a, mid_b});
     }
-    cmd += "ip -n " + ns_stack + " link set lo up; ip -n " + ns_stack + " link set " + if_stack + " up; ip -n " +
-           ns_peer + " link set lo up; ip -n " + ns_peer + " link set " + if_peer + " up; ip -n " + ns_peer +
-           " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
+    cmd += "ip -n " + ns_peer + " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
     std::string out;
     if (sh(cmd, &out) != 0) {
         sh("ip netns del " + ns_stack + " 2>/dev/null; ip netns del " + ns_peer + " 2>/dev/null" +

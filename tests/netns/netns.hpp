@@ -1,7 +1,8 @@
 // The netns tier's fixture: two network namespaces joined by a veth pair
 // (default offloads on). The "stack" end has no kernel IPv4 address; the
 // "peer" end is the kernel's, with peer_ip. Names are unique per test run and
-// everything is deleted in the destructor, also when a test fails.
+// everything is deleted in the destructor, also when a test fails. The
+// scripts' cmake/netns.sh builds the same shapes by the same steps.
 #pragma once
 
 #include <chrono>
@@ -41,6 +42,8 @@ public:
     // stdout+stderr, or only stderr when stdout goes to a file of the caller's.
     std::string output() const;
     bool running();
+    // The process id (that of the program itself: ip netns exec execs it).
+    int pid() const { return pid_; }
 
 private:
     int pid_ = -1;
@@ -54,6 +57,18 @@ std::string sha256(const std::string& path);
 // The integer after "key": in a JSON text (coronet::counters_json, the
 // tools' one-line reports), or -1 when the key is absent.
 long json_field(const std::string& json, const std::string& key);
+
+// The value of "key" in a one-line JSON object: a string's text without its
+// quotes (escapes left as they are), or a number's or literal's token; ""
+// when the key is absent.
+std::string json_value(const std::string& json, const std::string& key);
+
+// The lines of a JSON-lines file (coronet-proxy --summary-json) that hold
+// "event":"<event>", in order.
+std::vector<std::string> json_events(const std::string& path, const std::string& event);
+
+// Waits until a JSON-lines file has an "event":"<event>" line; false on timeout.
+bool wait_for_event(const std::string& path, const std::string& event, std::chrono::milliseconds timeout);
 
 // A /tmp path unique to this process, deleted when this goes out of scope.
 struct temp_file {

@@ -1,14 +1,16 @@
 // coronet-proxy between kernel clients (curl, socat, python) and kernel
 // servers in the peer namespace: byte-exact downloads, many at once,
 // half-close, an upstream that is down, resets mid-transfer, the connection
-// limit, SIGUSR1's table, SIGTERM, and the pcapng transition comments.
+// limit, SIGUSR1's table, SIGTERM, and the pcapng transition comments. The
+// checks read the proxy's --summary-json lines, not its log (that is for
+// people).
 #include "netns.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
-#include <map>
 #include <regex>
 #include <thread>
 
@@ -23,6 +25,7 @@ struct proxied {
     std::string dir;
     std::unique_ptr<child_process> http, proxy;
     std::string url;  // http://stack_ip:8080/
+    temp_file summary{"proxy-summary"};  // --summary-json
 
     proxied() {
         dir = "/tmp/coronet-web-" + t.ns_peer;
@@ -46,10 +49,10 @@ struct proxied {
     // Starts the proxy (upstream: the peer's port) and waits until it listens.
     void start(std::vector<std::string> extra = {}, int upstream_port = 8000) {
         std::vector<std::string> args{"--listen", "8080", "--upstream", t.peer_ip + ":" + std::to_string(upstream_port),
-                                      "--log-level", "info"};
+                                      "--log-level", "info", "--summary-json", summary.path};
         args.insert(args.end(), extra.begin(), extra.end());
         proxy = std::make_unique<child_process>(t.stack_cmd("apps/coronet-proxy", args));
-        BOOST_REQUIRE_MESSAGE(proxy->wait_for_output("listening on port 8080", 5000ms), proxy->output());
+        BOOST_REQUIRE_MESSAGE(wait_for_event(summary.path, "listening", 5000ms), proxy->output());
     }
     // curl in the peer namespace; its exit status.
     int curl(const std::string& args, std::string* out = nullptr) {
@@ -57,17 +60,33 @@ struct proxied {
     }
     // SIGTERM; the proxy's exit status.
     int stop() { return proxy->terminate(15000ms); }
+    // The summary lines of the sessions that ended, in order.
+    std::vector<std::string> sessions() const { return json_events(summary.path, "session"); }
+    // The counters the proxy wrote on exit ("" before).
+    std::string stopped() const {
+        const auto lines = json_events(summary.path, "stopped");
+        return lines.empty() ? "" : lines.back();
+    }
+    // The log and the summary, for a failed check's message.
+    std::string both() const {
+        std::ifstream in(summary.path);
+        return proxy->output() + "\n--summary-json:\n" + std::string(std::istreambuf_iterator<char>(in), {});
+    }
 };
 
-// The largest number of sessions open at once, from the proxy's log.
-int peak_sessions(const std::string& log) {
-    static const std::regex line(R"(session \d+: client |session \d+ ended)");
-    int open = 0, peak = 0;
-    for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator(); ++it) {
-        open += it->str().find("ended") == std::string::npos ? 1 : -1;
-        peak = std::max(peak, open);
-    }
-    return peak;
+// The proxy's exit counters are these.
+void check_counters(const proxied& p, long accepted, long completed, long failed) {
+    const std::string c = p.stopped();
+    BOOST_TEST(json_field(c, "accepted") == accepted, p.both());
+    BOOST_TEST(json_field(c, "completed") == completed);
+    BOOST_TEST(json_field(c, "failed") == failed);
+}
+
+// The sessions whose summary names this side and errno ("ECONNRESET").
+int sessions_failed_by(const std::vector<std::string>& sessions, const std::string& side, const std::string& error) {
+    return static_cast<int>(std::count_if(sessions.begin(), sessions.end(), [&](const std::string& s) {
+        return json_value(s, "ok") == "false" && json_value(s, "side") == side && json_value(s, "error") == error;
+    }));
 }
 
 }  // namespace
@@ -83,13 +102,13 @@ BOOST_AUTO_TEST_CASE(curl_downloads_50_mib_through_the_proxy_byte_exact) {
     BOOST_TEST(p.curl("-o " + out.path + " " + p.url + "big", &err) == 0, err);
     BOOST_TEST(sha256(out.path) == sum);
     BOOST_TEST(p.stop() == 0);
-    const std::string log = p.proxy->output();
-    BOOST_TEST_MESSAGE(log);
-    BOOST_TEST(log.find("LISTEN -> SYN_RCVD (SYN)") != std::string::npos);
-    BOOST_TEST(log.find("SYN_SENT -> ESTABLISHED (SYN+ACK)") != std::string::npos);
-    BOOST_TEST(log.find("session 1 ended (ok)") != std::string::npos);
-    BOOST_TEST(log.find("52428800 B down") == std::string::npos);  // the HTTP header is on top of the file
-    BOOST_TEST(std::regex_search(log, std::regex(R"(session 1 ended \(ok\).* B up, 524\d{5} B down)")));
+    const auto sessions = p.sessions();
+    BOOST_REQUIRE_MESSAGE(sessions.size() == 1, p.both());
+    BOOST_TEST(json_value(sessions[0], "ok") == "true", sessions[0]);
+    BOOST_TEST(json_field(sessions[0], "bytes_up") > 0);
+    // The file and the HTTP header on top of it.
+    BOOST_TEST(json_field(sessions[0], "bytes_down") > 52428800);
+    BOOST_TEST(json_field(sessions[0], "bytes_down") < 52428800 + 1024);
 }
 
 BOOST_AUTO_TEST_CASE(one_hundred_concurrent_downloads_are_all_byte_exact) {
@@ -106,8 +125,7 @@ BOOST_AUTO_TEST_CASE(one_hundred_concurrent_downloads_are_all_byte_exact) {
     BOOST_TEST(rc == 0);
     BOOST_TEST(out.find("100 " + sum) != std::string::npos, out);
     BOOST_TEST(p.stop() == 0);
-    BOOST_TEST(p.proxy->output().find("100 connections accepted, 100 completed, 0 failed") != std::string::npos,
-               p.proxy->output());
+    check_counters(p, 100, 100, 0);
 }
 
 BOOST_AUTO_TEST_CASE(an_upstream_that_refuses_resets_the_client_promptly) {
@@ -119,7 +137,8 @@ BOOST_AUTO_TEST_CASE(an_upstream_that_refuses_resets_the_client_promptly) {
     // (56: reset, 52: empty reply); 28 would be a hang ended by --max-time.
     BOOST_TEST((rc == 7 || rc == 56 || rc == 52), "curl exit " << rc << ": " << err);
     BOOST_TEST(p.stop() == 0);
-    BOOST_TEST(p.proxy->output().find("connection refused") != std::string::npos, p.proxy->output());
+    BOOST_TEST(sessions_failed_by(p.sessions(), "upstream", "ECONNREFUSED") == 1, p.both());
+    BOOST_TEST(json_field(p.stopped(), "upstream_failed") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_silent_upstream_resets_the_client_after_the_connect_timeout) {
@@ -132,7 +151,8 @@ BOOST_AUTO_TEST_CASE(a_silent_upstream_resets_the_client_after_the_connect_timeo
     const int rc = p.curl("-o /dev/null " + p.url, &err);
     BOOST_TEST((rc == 7 || rc == 56 || rc == 52), "curl exit " << rc << ": " << err);
     BOOST_TEST(p.stop() == 0);
-    BOOST_TEST(p.proxy->output().find("connection timed out") != std::string::npos, p.proxy->output());
+    BOOST_TEST(sessions_failed_by(p.sessions(), "upstream", "ETIMEDOUT") == 1, p.both());
+    BOOST_TEST(json_field(p.stopped(), "upstream_failed") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(half_close_is_passed_through_both_ways) {
@@ -174,9 +194,8 @@ BOOST_AUTO_TEST_CASE(clients_that_reset_mid_transfer_leave_the_proxy_serving) {
     BOOST_TEST(p.curl("-o " + out.path + " " + p.url + "big", &err) == 0, err);
     BOOST_TEST(sha256(out.path) == sum);
     BOOST_TEST(p.stop() == 0);
-    const std::string log = p.proxy->output();
-    BOOST_TEST(log.find("11 connections accepted, 1 completed, 10 failed") != std::string::npos, log);
-    BOOST_TEST(log.find("client: connection reset by peer") != std::string::npos, log);
+    check_counters(p, 11, 1, 10);
+    BOOST_TEST(sessions_failed_by(p.sessions(), "client", "ECONNRESET") == 10, p.both());
 }
 
 BOOST_AUTO_TEST_CASE(over_max_connections_clients_wait_in_the_backlog) {
@@ -192,9 +211,8 @@ BOOST_AUTO_TEST_CASE(over_max_connections_clients_wait_in_the_backlog) {
     sh("rm -rf " + outdir);
     BOOST_TEST(out.find("6 " + sum) != std::string::npos, out);
     BOOST_TEST(p.stop() == 0);
-    const std::string log = p.proxy->output();
-    BOOST_TEST(peak_sessions(log) == 2, log);
-    BOOST_TEST(log.find("6 connections accepted, 6 completed, 0 failed") != std::string::npos, log);
+    BOOST_TEST(json_field(p.stopped(), "peak_sessions") == 2, p.both());
+    check_counters(p, 6, 6, 0);
 }
 
 BOOST_AUTO_TEST_CASE(sigusr1_prints_the_table_and_sigterm_aborts_what_does_not_drain) {
@@ -204,10 +222,15 @@ BOOST_AUTO_TEST_CASE(sigusr1_prints_the_table_and_sigterm_aborts_what_does_not_d
     // A slow download that is still running when the proxy stops.
     child_process slow({"ip", "netns", "exec", p.t.ns_peer, "curl", "-sS", "--max-time", "60", "--limit-rate", "1M",
                         "-o", "/dev/null", p.url + "big"});
-    BOOST_REQUIRE(p.proxy->wait_for_output("session 1: upstream", 5000ms));
-    p.proxy->signal(SIGUSR1);
-    BOOST_REQUIRE(p.proxy->wait_for_output("Recv-Q", 5000ms));
-    std::this_thread::sleep_for(200ms);
+    // SIGUSR1 until the table shows both of the session's connections.
+    bool both_established = false;
+    for (int i = 0; i < 50 && !both_established; ++i) {
+        p.proxy->signal(SIGUSR1);
+        std::this_thread::sleep_for(100ms);
+        const auto tables = json_events(p.summary.path, "table");
+        both_established = !tables.empty() && json_field(tables.back(), "ESTABLISHED") == 2;
+    }
+    BOOST_REQUIRE_MESSAGE(both_established, p.both());
     const std::string table = p.proxy->output();
     BOOST_TEST_MESSAGE(table);
     BOOST_TEST(std::regex_search(table, std::regex(R"(LISTEN +0 +128 +10\.201\.0\.2:8080 +\*:\*)")), table);
@@ -215,9 +238,8 @@ BOOST_AUTO_TEST_CASE(sigusr1_prints_the_table_and_sigterm_aborts_what_does_not_d
     BOOST_TEST(std::regex_search(table, std::regex(R"(ESTABLISHED +\d+ +\d+ +10\.201\.0\.2:\d+ +10\.201\.0\.1:8000)")));
     BOOST_TEST(p.stop() == 0);
     BOOST_TEST(slow.wait(10000ms) != 0);  // reset: the download did not finish
-    const std::string log = p.proxy->output();
-    BOOST_TEST(log.find("aborting 1 sessions") != std::string::npos, log);
-    BOOST_TEST(log.find("ended (proxy stopped)") != std::string::npos, log);
+    BOOST_TEST(json_field(p.stopped(), "aborted") == 1, p.both());
+    BOOST_TEST(sessions_failed_by(p.sessions(), "proxy", "ECONNABORTED") == 1, p.both());
 }
 
 BOOST_AUTO_TEST_CASE(pcap_frames_that_caused_transitions_carry_comments) {
@@ -243,6 +265,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_a_message) {
     BOOST_TEST(sh(bin("apps/coronet-proxy") + " --help", &out) == 0);
     BOOST_TEST(out.find("--upstream") != std::string::npos);
     BOOST_TEST(out.find("--max-connections") != std::string::npos);
+    BOOST_TEST(out.find("--summary-json") != std::string::npos);
     const std::string px = bin("apps/coronet-proxy") + " --iface lo --ip 10.0.0.1/24 ";
     BOOST_TEST(sh(px + "--listen 8080", &out) == 2);
     BOOST_TEST(out.find("upstream") != std::string::npos, out);
