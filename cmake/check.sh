@@ -4,11 +4,16 @@
 # builds the libFuzzer harnesses (clang) and runs each over its seed corpus.
 # The netns tier needs root; without it, it fails and says so. The soak
 # (ctest label soak, minutes long) is left out: `ctest -L soak` runs it.
-# Exit status: non-zero if any build or test fails.
+# First it checks that every C++ file is clang-formatted (cmake/format.sh).
+# Exit status: non-zero if any build or test fails, or a file is not formatted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cmake/deps.sh
 install_deps
+
+status=0
+echo "== format (clang-format, .clang-format)"
+./cmake/format.sh --check || status=1
 
 echo "== Release build"
 build_tree build/release -DCMAKE_BUILD_TYPE=Release
@@ -22,7 +27,6 @@ build_tree build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCORONET_FUZZ=ON -DCMAKE_BUI
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-status=0
 echo "== tests (Release)"
 ctest --test-dir build/release -LE soak --output-on-failure || status=1
 echo "== tests (ASan+UBSan)"

@@ -39,6 +39,7 @@ ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_QDISC_BYPASS = 20  # skip the peer's rate-limiting qdisc: forged frames must not queue
 PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33      # socket.SO_RCVBUFFORCE where Python names it
 HOSTILE_TOS = 0x28        # marks our frames so the sniffer tells them from the kernel's
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 MOD = 1 << 32
@@ -209,7 +210,10 @@ class Wire(threading.Thread):
     def __init__(self, iface, stack_ip, peer_ip, stack_port=None, kernel_port=None):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        # SO_RCVBUFFORCE (root): SO_RCVBUF stops at net.core.rmem_max (208 KiB
+        # by default), a few GRO frames of the live transfer, and a frame
+        # dropped there would be a reply the attacks missed.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
         self.sock.bind((iface, 0))
         self.sock.settimeout(0.1)
         self.stack_ip, self.peer_ip = stack_ip, peer_ip
