@@ -3,9 +3,7 @@
 // (coronet::run_in); each connection is an asio::co_spawn coroutine that
 // echoes lines with async_read_until and async_write, as it would on an
 // asio::ip::tcp::socket. SIGINT or SIGTERM ends it with status 0.
-#include "../common/options.hpp"
-
-#include <coronet/api/asio.hpp>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,12 +12,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <spdlog/spdlog.h>
-
+#include <coronet/api/asio.hpp>
 #include <csignal>
 #include <cstdio>
 #include <string>
+
+#include "../common/options.hpp"
 
 namespace {
 
@@ -41,7 +39,8 @@ asio::awaitable<void> echo(asio_stream s) {
     std::string buf;
     for (;;) {
         auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), '\n', use_result);
-        if (ec == asio::error::eof) n = buf.size();
+        if (ec == asio::error::eof)
+            n = buf.size();
         else if (ec) {
             spdlog::info("{}: read: {}", who, ec.message());
             co_return;
@@ -107,7 +106,8 @@ int main(int argc, char** argv) {
             io.stop();
         });
         asio::co_spawn(io, serve(acceptor), asio::detached);
-        std::printf("coronet-asio-echo: listening on %s:%u\n", parse_ipv4_prefix(common.iface.address).address.to_string().c_str(), port);
+        std::printf("coronet-asio-echo: listening on %s:%u\n",
+                    parse_ipv4_prefix(common.iface.address).address.to_string().c_str(), port);
         std::fflush(stdout);
         io.run();
         return 0;

@@ -1,11 +1,11 @@
 #include "client.hpp"
 
-#include "../common/options.hpp"
-
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
 #include <limits>
+
+#include "../common/options.hpp"
 
 namespace coronet::bench {
 
@@ -30,7 +30,6 @@ double quantile_us(std::vector<std::uint32_t>& ns, double q) {
 
 }  // namespace
 
-
 client::client(runtime::loop& loop, transport& net, client_config cfg)
     : loop_(loop), net_(net), cfg_(cfg), tallies_(cfg.connections) {
     header_.m = cfg_.m;
@@ -53,9 +52,15 @@ void client::fail(std::string why) {
 task<void> client::worker(tally& t) {
     result<void> r;
     switch (cfg_.m) {
-    case mode::bulk: r = co_await bulk(t); break;
-    case mode::rr: r = co_await rr(t); break;
-    case mode::crr: r = co_await crr(t); break;
+        case mode::bulk:
+            r = co_await bulk(t);
+            break;
+        case mode::rr:
+            r = co_await rr(t);
+            break;
+        case mode::crr:
+            r = co_await crr(t);
+            break;
     }
     if (!r) fail(fmt::format("{}: {}", to_string(cfg_.m), apps::describe(r.error())));
     if (++finished_ == tallies_.size() && on_done_) on_done_();
@@ -82,7 +87,8 @@ task<result<void>> client::finish(stream& s, tally& t) {
 
 void client::record(tally& t, runtime::time_point since) const {
     const auto ns = duration_cast<nanoseconds>(runtime::clock::now() - since).count();
-    t.latency_ns.push_back(static_cast<std::uint32_t>(std::min<long long>(ns, std::numeric_limits<std::uint32_t>::max())));
+    t.latency_ns.push_back(
+        static_cast<std::uint32_t>(std::min<long long>(ns, std::numeric_limits<std::uint32_t>::max())));
     ++t.transactions;
     t.bytes += 2ull * cfg_.size;
 }
@@ -188,8 +194,8 @@ std::string client::json(const client_config& cfg, std::string_view stack, const
     }
     return fmt::format(
         R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{}}})",
-        to_string(cfg.m), stack, cfg.reverse, cfg.connections, loops, cfg.size, secs, bytes, transactions,
-        figures, retransmits);
+        to_string(cfg.m), stack, cfg.reverse, cfg.connections, loops, cfg.size, secs, bytes, transactions, figures,
+        retransmits);
 }
 
 }  // namespace coronet::bench

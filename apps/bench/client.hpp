@@ -3,14 +3,13 @@
 // one result, printed as one JSON line.
 #pragma once
 
-#include "protocol.hpp"
-
 #include <coronet/runtime/loop.hpp>
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "protocol.hpp"
 
 namespace coronet::bench {
 

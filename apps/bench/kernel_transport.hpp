@@ -4,9 +4,9 @@
 // runs on, so both stacks pay the same event-loop costs.
 #pragma once
 
-#include "stream.hpp"
-
 #include <coronet/runtime/loop.hpp>
+
+#include "stream.hpp"
 
 namespace coronet::bench {
 

@@ -1,15 +1,10 @@
 #include "link.hpp"
 
-#include <coronet/link/af_packet.hpp>
-#include <coronet/runtime/loop.hpp>
-#include <coronet/wire/ethernet.hpp>
-
-#include <spdlog/fmt/fmt.h>
-
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <spdlog/fmt/fmt.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +12,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <coronet/link/af_packet.hpp>
+#include <coronet/runtime/loop.hpp>
+#include <coronet/wire/ethernet.hpp>
 #include <cstdio>
 #include <cstring>
 #include <system_error>
@@ -258,8 +256,9 @@ std::string json(const link_config& cfg, const tally& t) {
 std::string run_link(const link_config& cfg) {
     const time_point deadline = clock::now() + cfg.duration;
     const bool raw = cfg.path == link_path::raw;
-    const tally t = cfg.direction == link_direction::send ? (raw ? raw_send(cfg, deadline) : device_send(cfg, deadline))
-                                                          : (raw ? raw_receive(cfg, deadline) : device_receive(cfg, deadline));
+    const tally t = cfg.direction == link_direction::send
+                        ? (raw ? raw_send(cfg, deadline) : device_send(cfg, deadline))
+                        : (raw ? raw_receive(cfg, deadline) : device_receive(cfg, deadline));
     return json(cfg, t);
 }
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <coronet/runtime/executor.hpp>
-
 #include <cstdint>
 #include <string>
 

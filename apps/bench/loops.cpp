@@ -1,13 +1,8 @@
 #include "loops.hpp"
 
-#include "server.hpp"
-#include "shutdown.hpp"
-#include "user_transport.hpp"
-
+#include <pthread.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
-
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -17,6 +12,10 @@
 #include <future>
 #include <system_error>
 #include <thread>
+
+#include "server.hpp"
+#include "shutdown.hpp"
+#include "user_transport.hpp"
 
 namespace coronet::bench {
 
@@ -150,8 +149,10 @@ void loop_thread(unsigned index, std::optional<std::uint16_t> group, loop_slot& 
     }
     try {
         if (run.go.get()) {
-            if (run.o.role == bench_role::server) serve(*loop, *net, slot, run);
-            else run_client(*loop, *net, slot, share_of(run.o.client, index, run.loops));
+            if (run.o.role == bench_role::server)
+                serve(*loop, *net, slot, run);
+            else
+                run_client(*loop, *net, slot, share_of(run.o.client, index, run.loops));
         }
     } catch (const std::exception& e) {
         slot.error = e.what();

@@ -3,6 +3,13 @@
 // TCP through the same code, so that the two are compared in the same run;
 // and, as `link`, frame rates through a raw socket or coronet's device.
 // See options.cpp for the command line and the JSON it prints.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+
 #include "kernel_transport.hpp"
 #include "link.hpp"
 #include "loops.hpp"
@@ -10,14 +17,6 @@
 #include "server.hpp"
 #include "shutdown.hpp"
 #include "user_transport.hpp"
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include <sys/resource.h>
-
-#include <csignal>
-#include <cstdio>
 
 namespace {
 
@@ -103,7 +102,8 @@ int main(int argc, char** argv) {
         // coroutines are destroyed with the loop's tasks).
         const auto net = make_transport(loop, o);
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
-        return o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals) : run_client(loop, *net, o.client, signals);
+        return o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals)
+                                            : run_client(loop, *net, o.client, signals);
     } catch (const std::exception& e) {
         apps::die(program, e.what(), 2);
     }

@@ -64,27 +64,26 @@ struct raw_options {
 
 po::options_description own_description(raw_options& raw, bench_options& o) {
     po::options_description d("Benchmark options");
-    d.add_options()
-        ("stack", po::value(&raw.stack)->value_name("user|kernel")->default_value("user"),
-         "coronet's user-space TCP on --iface, or the kernel's TCP")
-        ("listen", po::value(&o.listen_port)->value_name("PORT"), "server: the port to listen on")
-        ("connect", po::value(&raw.connect)->value_name("HOST:PORT"), "client: the server's IPv4 address and port")
-        ("mode", po::value(&raw.mode)->value_name("bulk|rr|crr"), "client: what to measure")
-        ("duration", po::value(&raw.duration)->value_name("S")->default_value(5), "client, link: seconds to run")
-        ("size", po::value(&raw.size)->value_name("N"),
-         "client: rr/crr bytes per request and response (default 1); bulk bytes per write (default 65536)")
-        ("connections", po::value(&raw.connections)->value_name("N")->default_value(1),
-         "client: concurrent connections (crr: concurrent connect-close chains)")
-        ("reverse", po::bool_switch(&o.client.reverse), "client, bulk: the server sends and the client receives")
-        ("loops", po::value(&o.loops)->value_name("N")->default_value(1),
-         "server, client (user stack): N threads, each with its own loop and stack on --iface, which a "
-         "PACKET_FANOUT group shares between them by TCP flow; the client splits --connections across them")
-        ("path", po::value(&raw.path)->value_name("raw|device"),
-         "link: a plain AF_PACKET socket, or coronet's AF_PACKET device")
-        ("direction", po::value(&raw.direction)->value_name("send|receive"), "link: send frames, or count them")
-        ("frame-size", po::value(&o.link.frame_size)->value_name("N")->default_value(64),
-         "link: bytes per frame, Ethernet header included and FCS not (60..1514)")
-        ("role", po::value(&raw.role)->value_name("server|client|link"), "server, client or link");
+    d.add_options()("stack", po::value(&raw.stack)->value_name("user|kernel")->default_value("user"),
+                    "coronet's user-space TCP on --iface, or the kernel's TCP")(
+        "listen", po::value(&o.listen_port)->value_name("PORT"), "server: the port to listen on")(
+        "connect", po::value(&raw.connect)->value_name("HOST:PORT"), "client: the server's IPv4 address and port")(
+        "mode", po::value(&raw.mode)->value_name("bulk|rr|crr"), "client: what to measure")(
+        "duration", po::value(&raw.duration)->value_name("S")->default_value(5), "client, link: seconds to run")(
+        "size", po::value(&raw.size)->value_name("N"),
+        "client: rr/crr bytes per request and response (default 1); bulk bytes per write (default 65536)")(
+        "connections", po::value(&raw.connections)->value_name("N")->default_value(1),
+        "client: concurrent connections (crr: concurrent connect-close chains)")(
+        "reverse", po::bool_switch(&o.client.reverse), "client, bulk: the server sends and the client receives")(
+        "loops", po::value(&o.loops)->value_name("N")->default_value(1),
+        "server, client (user stack): N threads, each with its own loop and stack on --iface, which a "
+        "PACKET_FANOUT group shares between them by TCP flow; the client splits --connections across them")(
+        "path", po::value(&raw.path)->value_name("raw|device"),
+        "link: a plain AF_PACKET socket, or coronet's AF_PACKET device")(
+        "direction", po::value(&raw.direction)->value_name("send|receive"), "link: send frames, or count them")(
+        "frame-size", po::value(&o.link.frame_size)->value_name("N")->default_value(64),
+        "link: bytes per frame, Ethernet header included and FCS not (60..1514)")(
+        "role", po::value(&raw.role)->value_name("server|client|link"), "server, client or link");
     return d;
 }
 
@@ -97,7 +96,8 @@ void reject(const po::variables_map& vm, std::initializer_list<const char*> name
 constexpr std::initializer_list<const char*> link_only = {"path", "direction", "frame-size"};
 
 runtime::duration checked_duration(double seconds) {
-    if (!(seconds > 0 && seconds <= max_duration)) usage_error("--duration must be more than 0 and at most 86400 seconds");
+    if (!(seconds > 0 && seconds <= max_duration))
+        usage_error("--duration must be more than 0 and at most 86400 seconds");
     return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(seconds));
 }
 
@@ -135,11 +135,17 @@ void check_link(const po::variables_map& vm, const raw_options& raw, bench_optio
     if (o.client.reverse) usage_error("--reverse is a client option");
     if (o.common.iface.ifname.empty()) usage_error("link: --iface is required");
     o.link.ifname = o.common.iface.ifname;
-    if (raw.path == "raw") o.link.path = link_path::raw;
-    else if (raw.path == "device") o.link.path = link_path::device;
-    else usage_error(raw.path.empty() ? "link: --path raw|device is required" : "unknown --path '" + raw.path + "' (raw or device)");
-    if (raw.direction == "send") o.link.direction = link_direction::send;
-    else if (raw.direction == "receive") o.link.direction = link_direction::receive;
+    if (raw.path == "raw")
+        o.link.path = link_path::raw;
+    else if (raw.path == "device")
+        o.link.path = link_path::device;
+    else
+        usage_error(raw.path.empty() ? "link: --path raw|device is required"
+                                     : "unknown --path '" + raw.path + "' (raw or device)");
+    if (raw.direction == "send")
+        o.link.direction = link_direction::send;
+    else if (raw.direction == "receive")
+        o.link.direction = link_direction::receive;
     else
         usage_error(raw.direction.empty() ? "link: --direction send|receive is required"
                                           : "unknown --direction '" + raw.direction + "' (send or receive)");
@@ -198,8 +204,10 @@ bench_options parse_or_exit(int argc, char** argv) {
         usage_error(raw.role.empty() ? "say server, client or link"
                                      : "unknown role '" + raw.role + "' (server, client or link)");
     o.role = raw.role == "server" ? bench_role::server : bench_role::client;
-    if (o.role == bench_role::server) check_server(vm, o);
-    else check_client(vm, raw, o);
+    if (o.role == bench_role::server)
+        check_server(vm, o);
+    else
+        check_client(vm, raw, o);
     check_stack(vm, raw, o);
     return o;
 }

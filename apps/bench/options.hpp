@@ -4,10 +4,9 @@
 // every coronet program, which only the user-space stack needs.
 #pragma once
 
+#include "../common/options.hpp"
 #include "client.hpp"
 #include "link.hpp"
-
-#include "../common/options.hpp"
 
 namespace coronet::bench {
 

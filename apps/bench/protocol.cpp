@@ -16,9 +16,12 @@ std::optional<mode> parse_mode(std::string_view text) {
 
 std::string_view to_string(mode m) {
     switch (m) {
-    case mode::bulk: return "bulk";
-    case mode::rr: return "rr";
-    case mode::crr: return "crr";
+        case mode::bulk:
+            return "bulk";
+        case mode::rr:
+            return "rr";
+        case mode::crr:
+            return "crr";
     }
     return "?";
 }

@@ -4,13 +4,13 @@
 // mode needs.
 #pragma once
 
-#include "stream.hpp"
-
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+
+#include "stream.hpp"
 
 namespace coronet::bench {
 
@@ -27,8 +27,8 @@ constexpr std::uint32_t max_message_size = 16 * 1024 * 1024;
 struct header {
     static constexpr std::size_t size = 16;
     mode m = mode::bulk;
-    bool reverse = false;                // bulk: the server sends, the client receives
-    std::uint32_t message_size = 1;      // rr/crr: bytes per request and per response
+    bool reverse = false;                  // bulk: the server sends, the client receives
+    std::uint32_t message_size = 1;        // rr/crr: bytes per request and per response
     std::chrono::milliseconds duration{};  // reverse bulk: how long the server sends
 
     std::array<std::byte, size> encode() const;

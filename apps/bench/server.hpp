@@ -3,11 +3,10 @@
 // echo), any number of clients at once, until it is stopped.
 #pragma once
 
-#include "protocol.hpp"
-
 #include <coronet/runtime/loop.hpp>
-
 #include <string>
+
+#include "protocol.hpp"
 
 namespace coronet::bench {
 

@@ -2,13 +2,12 @@
 // several-loop run (loops.cpp).
 #pragma once
 
-#include "client.hpp"
-
+#include <chrono>
 #include <coronet/runtime/loop.hpp>
 #include <coronet/runtime/task.hpp>
-
-#include <chrono>
 #include <string>
+
+#include "client.hpp"
 
 namespace coronet::bench {
 

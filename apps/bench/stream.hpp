@@ -9,7 +9,6 @@
 #include <coronet/runtime/clock.hpp>
 #include <coronet/runtime/task.hpp>
 #include <coronet/wire/bytes.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string_view>

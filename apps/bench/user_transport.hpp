@@ -2,9 +2,9 @@
 // interface, and its connections and listeners behind the stream interface.
 #pragma once
 
-#include "stream.hpp"
-
 #include <coronet/api/stack.hpp>
+
+#include "stream.hpp"
 
 namespace coronet::bench {
 

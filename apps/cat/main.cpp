@@ -1,15 +1,14 @@
 // coronet-cat: netcat on the user-space stack. Copies stdin to the
 // connection and the connection to stdout; stdin's end sends FIN (half-close)
 // and reading goes on until the peer's FIN.
-#include "../common/options.hpp"
-
-#include <coronet/api/stack.hpp>
-
 #include <spdlog/spdlog.h>
 
+#include <coronet/api/stack.hpp>
 #include <csignal>
 #include <cstdio>
 #include <vector>
+
+#include "../common/options.hpp"
 
 namespace {
 
@@ -92,11 +91,12 @@ private:
     task<void> finish() {
         const auto& t = conn_.tcb();
         const auto& st = t.stats();
-        spdlog::debug("connection: sent {} B, received {} B, segments {}/{}, retransmits {} (fast {}, timeouts {}), "
-                      "dup acks {}, out-of-order {}, srtt {} us, cwnd {}",
-                      st.bytes_sent, st.bytes_received, st.segments_sent, st.segments_received, st.retransmits,
-                      st.fast_retransmits, st.timeouts, st.dup_acks, st.ooo_segments,
-                      std::chrono::duration_cast<std::chrono::microseconds>(t.rtt().srtt()).count(), t.cwnd());
+        spdlog::debug(
+            "connection: sent {} B, received {} B, segments {}/{}, retransmits {} (fast {}, timeouts {}), "
+            "dup acks {}, out-of-order {}, srtt {} us, cwnd {}",
+            st.bytes_sent, st.bytes_received, st.segments_sent, st.segments_received, st.retransmits,
+            st.fast_retransmits, st.timeouts, st.dup_acks, st.ooo_segments,
+            std::chrono::duration_cast<std::chrono::microseconds>(t.rtt().srtt()).count(), t.cwnd());
         last_stats_ = st;
         if (auto r = co_await conn_.close(); !r) fail(apps::describe(r.error()));
         loop_.stop();
@@ -115,8 +115,9 @@ int main(int argc, char** argv) {
     apps::common_options common;
     cat_options o;
     apps::command_line cl;
-    cl.usage = "coronet-cat --iface IF --ip A.B.C.D/N [options] HOST PORT\n"
-               "       coronet-cat --iface IF --ip A.B.C.D/N [options] --listen PORT";
+    cl.usage =
+        "coronet-cat --iface IF --ip A.B.C.D/N [options] HOST PORT\n"
+        "       coronet-cat --iface IF --ip A.B.C.D/N [options] --listen PORT";
     cl.summary =
         "netcat over the user-space TCP stack: copies stdin to the connection and the connection\n"
         "to stdout. End of stdin sends FIN (half-close) and reading continues until the peer's FIN.\n"
@@ -124,14 +125,13 @@ int main(int argc, char** argv) {
         "connection error (refused, timed out, reset, no route), 2 on usage or start-up errors.";
     apps::po::options_description own("Cat options");
     std::uint16_t listen_port = 0;
-    own.add_options()
-        ("listen,l", apps::po::value(&listen_port)->value_name("PORT"), "accept one connection on PORT")
-        ("connect-timeout", apps::po::value(&o.connect_timeout)->value_name("SECONDS"),
-         "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")
-        ("no-delay", "disable Nagle's algorithm")
-        ("stats", "at exit, print the stack's and the connection's counters to stderr as one JSON line")
-        ("host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")
-        ("port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
+    own.add_options()("listen,l", apps::po::value(&listen_port)->value_name("PORT"), "accept one connection on PORT")(
+        "connect-timeout", apps::po::value(&o.connect_timeout)->value_name("SECONDS"),
+        "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")("no-delay",
+                                                                                     "disable Nagle's algorithm")(
+        "stats", "at exit, print the stack's and the connection's counters to stderr as one JSON line")(
+        "host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")(
+        "port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     cl.positional.add("host", 1).add("port", 1);
     const auto vm = apps::parse_or_exit(argc, argv, cl, common);
@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
             } else {
                 std::optional<runtime::duration> timeout;
                 if (o.connect_timeout > 0)
-                    timeout = std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(o.connect_timeout));
+                    timeout =
+                        std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(o.connect_timeout));
                 c = co_await st.connect({host, o.port}, timeout);
             }
             if (!c) {

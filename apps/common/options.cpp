@@ -12,26 +12,28 @@ namespace coronet::apps {
 
 po::options_description common_description(common_options& out) {
     po::options_description d("Interface options (shared by every coronet program)");
-    d.add_options()
-        ("iface", po::value(&out.iface.ifname)->value_name("IF"),
-         "interface the stack owns (it should carry no kernel IPv4 address in the stack's subnet)")
-        ("ip", po::value(&out.iface.address)->value_name("A.B.C.D/N"), "the stack's IPv4 address and prefix")
-        ("gateway", po::value<std::string>()->value_name("A.B.C.D")->notifier([&out](const std::string& g) {
-             out.iface.gateway = g;
-         }), "next hop for destinations outside the prefix")
-        ("mac", po::value<std::string>()->value_name("MAC")->notifier([&out](const std::string& m) {
-             out.iface.mac = m;
-         }), "source MAC to use (default: the interface's)")
-        ("mtu", po::value(&out.iface.mtu)->value_name("BYTES"), "IP MTU (default: the interface's)")
-        ("log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
-         "trace, debug, info, warn, error or off")
-        ("pcap", po::value(&out.iface.pcap)->value_name("FILE"), "write every frame sent and received to a pcapng file")
-        ("no-offload", po::bool_switch()->notifier([&out](bool off) { out.iface.offload = !off; }),
-         "send MTU-sized frames with checksums computed here, not 64 KiB segmentation-offload frames")
-        ("busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
-             if (us > 1'000'000) throw po::error("--busy-poll: at most 1000000 microseconds");
-             out.loop.busy_poll = std::chrono::microseconds(us);
-         }), "after each completion keep polling this long instead of sleeping: lower latency, a busy core (default 0: off)");
+    d.add_options()("iface", po::value(&out.iface.ifname)->value_name("IF"),
+                    "interface the stack owns (it should carry no kernel IPv4 address in the stack's subnet)")(
+        "ip", po::value(&out.iface.address)->value_name("A.B.C.D/N"), "the stack's IPv4 address and prefix")(
+        "gateway", po::value<std::string>()->value_name("A.B.C.D")->notifier([&out](const std::string& g) {
+            out.iface.gateway = g;
+        }),
+        "next hop for destinations outside the prefix")(
+        "mac",
+        po::value<std::string>()->value_name("MAC")->notifier([&out](const std::string& m) { out.iface.mac = m; }),
+        "source MAC to use (default: the interface's)")("mtu", po::value(&out.iface.mtu)->value_name("BYTES"),
+                                                        "IP MTU (default: the interface's)")(
+        "log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
+        "trace, debug, info, warn, error or off")("pcap", po::value(&out.iface.pcap)->value_name("FILE"),
+                                                  "write every frame sent and received to a pcapng file")(
+        "no-offload", po::bool_switch()->notifier([&out](bool off) { out.iface.offload = !off; }),
+        "send MTU-sized frames with checksums computed here, not 64 KiB segmentation-offload frames")(
+        "busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
+            if (us > 1'000'000) throw po::error("--busy-poll: at most 1000000 microseconds");
+            out.loop.busy_poll = std::chrono::microseconds(us);
+        }),
+        "after each completion keep polling this long instead of sleeping: lower latency, a busy core (default 0: "
+        "off)");
     return d;
 }
 
@@ -69,21 +71,22 @@ auto size_option(const char* name, Store store) {
 po::options_description tcp_description(common_options& out) {
     auto& t = out.iface.tcp;
     po::options_description d("TCP options (shared by every coronet program)");
-    d.add_options()
-        ("tcp-buffer", size_option("tcp-buffer", [&t](std::size_t n) { t.send_buffer = t.receive_buffer = n; }),
-         "send and receive buffer of each connection, the most it can have in flight (default 256K)")
-        ("tcp-memory-limit", size_option("tcp-memory-limit", [&t](std::size_t n) { t.memory_limit = n; }),
-         "buffer memory for all connections; past half of it new connections get smaller buffers, "
-         "at it they are refused (default 2G)")
-        ("tcp-max-connections", po::value(&t.max_connections)->value_name("N"),
-         "connections at most, TIME_WAIT included; more are refused (default 262144)")
-        ("keepalive", po::value<unsigned>()->value_name("SECONDS")->notifier([&t](unsigned idle) {
-             if (idle == 0) throw po::error("--keepalive: the idle time must be at least 1 second");
-             t.keepalive.enabled = true;
-             t.keepalive.idle = std::chrono::seconds(idle);
-         }), "probe every connection idle this long; 9 unanswered probes 75 s apart end it (default off)")
-        ("no-syn-cookies", po::bool_switch()->notifier([&t](bool off) { t.syn_cookies = !off; }),
-         "drop SYNs when a listener's SYN queue is full instead of answering with SYN cookies");
+    d.add_options()("tcp-buffer",
+                    size_option("tcp-buffer", [&t](std::size_t n) { t.send_buffer = t.receive_buffer = n; }),
+                    "send and receive buffer of each connection, the most it can have in flight (default 256K)")(
+        "tcp-memory-limit", size_option("tcp-memory-limit", [&t](std::size_t n) { t.memory_limit = n; }),
+        "buffer memory for all connections; past half of it new connections get smaller buffers, "
+        "at it they are refused (default 2G)")(
+        "tcp-max-connections", po::value(&t.max_connections)->value_name("N"),
+        "connections at most, TIME_WAIT included; more are refused (default 262144)")(
+        "keepalive", po::value<unsigned>()->value_name("SECONDS")->notifier([&t](unsigned idle) {
+            if (idle == 0) throw po::error("--keepalive: the idle time must be at least 1 second");
+            t.keepalive.enabled = true;
+            t.keepalive.idle = std::chrono::seconds(idle);
+        }),
+        "probe every connection idle this long; 9 unanswered probes 75 s apart end it (default off)")(
+        "no-syn-cookies", po::bool_switch()->notifier([&t](bool off) { t.syn_cookies = !off; }),
+        "drop SYNs when a listener's SYN queue is full instead of answering with SYN cookies");
     return d;
 }
 

@@ -3,10 +3,8 @@
 // --help / usage-error handling (exit 0 / exit 2).
 #pragma once
 
-#include <coronet/api/stack.hpp>
-
 #include <boost/program_options.hpp>
-
+#include <coronet/api/stack.hpp>
 #include <optional>
 #include <string>
 
@@ -27,9 +25,9 @@ po::options_description common_description(common_options& out);
 po::options_description tcp_description(common_options& out);
 
 struct command_line {
-    std::string usage;                  // e.g. "coronet-ping [options] HOST"
-    std::string summary;                // one paragraph on what the program does
-    po::options_description options;    // all named options (common ones included)
+    std::string usage;                // e.g. "coronet-ping [options] HOST"
+    std::string summary;              // one paragraph on what the program does
+    po::options_description options;  // all named options (common ones included)
     po::positional_options_description positional;
 };
 

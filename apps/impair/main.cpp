@@ -2,24 +2,23 @@
 // sim_link's seeded impairment model (loss, duplication, reordering,
 // corruption, delay, jitter, rate) to the frames it carries, in both
 // directions. The kernels on this machine have no netem; this stands in.
-#include "../common/options.hpp"
-#include "promiscuous.hpp"
-#include "relay.hpp"
-
-#include <coronet/link/af_packet.hpp>
-#include <coronet/runtime/loop.hpp>
-
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cmath>
+#include <coronet/link/af_packet.hpp>
+#include <coronet/runtime/loop.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string_view>
+
+#include "../common/options.hpp"
+#include "promiscuous.hpp"
+#include "relay.hpp"
 
 namespace {
 
@@ -44,9 +43,7 @@ struct impair_options {
     unsigned queue = 512;
 };
 
-[[noreturn]] void usage_error(const std::string& message) {
-    apps::usage_error(program, message);
-}
+[[noreturn]] void usage_error(const std::string& message) { apps::usage_error(program, message); }
 
 double parse_number(std::string_view text, const std::string& what) {
     double v = 0;
@@ -100,45 +97,44 @@ impair_options parse_or_exit(int argc, char** argv) {
     namespace po = apps::po;
     impair_options o;
     po::options_description d("Options");
-    d.add_options()
-        ("a", po::value(&o.a)->value_name("IF"), "first interface (required)")
-        ("b", po::value(&o.b)->value_name("IF"), "second interface (required)")
-        ("loss", po::value(&o.loss)->value_name("P"), "percentage of frames dropped (0-100), each direction")
-        ("duplicate", po::value(&o.duplicate)->value_name("P"), "percentage of frames sent twice (0-100)")
-        ("reorder", po::value(&o.reorder)->value_name("P"),
-         "percentage of frames held back by --reorder-gap so that later ones overtake them (0-100)")
-        ("reorder-gap", po::value(&o.reorder_gap_ms)->value_name("MS")->default_value(1.0),
-         "how long a reordered frame is held back")
-        ("delay", po::value(&o.delay)->value_name("MS[:JITTER]"),
-         "one-way delay of every frame, plus a uniform random 0..JITTER ms (which also reorders)")
-        ("corrupt", po::value(&o.corrupt)->value_name("P"),
-         "percentage of IPv4 frames with one bit flipped past the Ethernet header (0-100); the "
-         "receiver's checksums catch it (a super-frame gets the bit in its IPv4 header)")
-        ("rate", po::value(&o.rate_mbit)->value_name("MBIT"), "serialise each direction at MBIT Mbit/s (default: unlimited)")
-        ("seed", po::value(&o.seed)->value_name("N")->default_value("1"),
-         "seed of the random choices: a->b uses N, b->a a value derived from N")
-        ("queue", po::value(&o.queue)->value_name("FRAMES")->default_value(512),
-         "buffers per output interface (frames waiting or being sent); when all are in use, frames "
-         "are dropped and counted as pool drops")
-        ("stats-interval", po::value(&o.stats_interval)->value_name("SECONDS")->default_value(10.0),
-         "at --log-level info, log the counters this often")
-        ("log-level", po::value(&o.log_level)->value_name("LEVEL")->default_value("warn"),
-         "trace, debug, info, warn, error or off")
-        ("help,h", "show this help and exit");
+    d.add_options()("a", po::value(&o.a)->value_name("IF"), "first interface (required)")(
+        "b", po::value(&o.b)->value_name("IF"), "second interface (required)")(
+        "loss", po::value(&o.loss)->value_name("P"), "percentage of frames dropped (0-100), each direction")(
+        "duplicate", po::value(&o.duplicate)->value_name("P"), "percentage of frames sent twice (0-100)")(
+        "reorder", po::value(&o.reorder)->value_name("P"),
+        "percentage of frames held back by --reorder-gap so that later ones overtake them (0-100)")(
+        "reorder-gap", po::value(&o.reorder_gap_ms)->value_name("MS")->default_value(1.0),
+        "how long a reordered frame is held back")(
+        "delay", po::value(&o.delay)->value_name("MS[:JITTER]"),
+        "one-way delay of every frame, plus a uniform random 0..JITTER ms (which also reorders)")(
+        "corrupt", po::value(&o.corrupt)->value_name("P"),
+        "percentage of IPv4 frames with one bit flipped past the Ethernet header (0-100); the "
+        "receiver's checksums catch it (a super-frame gets the bit in its IPv4 header)")(
+        "rate", po::value(&o.rate_mbit)->value_name("MBIT"),
+        "serialise each direction at MBIT Mbit/s (default: unlimited)")(
+        "seed", po::value(&o.seed)->value_name("N")->default_value("1"),
+        "seed of the random choices: a->b uses N, b->a a value derived from N")(
+        "queue", po::value(&o.queue)->value_name("FRAMES")->default_value(512),
+        "buffers per output interface (frames waiting or being sent); when all are in use, frames "
+        "are dropped and counted as pool drops")(
+        "stats-interval", po::value(&o.stats_interval)->value_name("SECONDS")->default_value(10.0),
+        "at --log-level info, log the counters this often")(
+        "log-level", po::value(&o.log_level)->value_name("LEVEL")->default_value("warn"),
+        "trace, debug, info, warn, error or off")("help,h", "show this help and exit");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(d).positional({}).run(), vm);  // no operands
         if (vm.count("help")) {
-            std::cout <<
-                "Usage: coronet-impair --a IF1 --b IF2 [options]\n\n"
-                "Relays every Ethernet frame received on IF1 to IF2 and back through AF_PACKET sockets,\n"
-                "impairing each direction with its own seeded model (as sim_link does in the simulator):\n"
-                "loss, duplication, reordering, corruption, delay with jitter, and a rate limit. GSO\n"
-                "super-frames and pending checksums are passed on with their offload requests.\n"
-                "Runs until SIGINT or SIGTERM, then prints one line of counters per direction on stderr\n"
-                "and the same counters as one JSON object on stdout.\n"
-                "Exit status: 0 after a signal, 2 on usage or start-up errors (no such interface,\n"
-                "no CAP_NET_RAW).\n\n" << d << "\n";
+            std::cout << "Usage: coronet-impair --a IF1 --b IF2 [options]\n\n"
+                         "Relays every Ethernet frame received on IF1 to IF2 and back through AF_PACKET sockets,\n"
+                         "impairing each direction with its own seeded model (as sim_link does in the simulator):\n"
+                         "loss, duplication, reordering, corruption, delay with jitter, and a rate limit. GSO\n"
+                         "super-frames and pending checksums are passed on with their offload requests.\n"
+                         "Runs until SIGINT or SIGTERM, then prints one line of counters per direction on stderr\n"
+                         "and the same counters as one JSON object on stdout.\n"
+                         "Exit status: 0 after a signal, 2 on usage or start-up errors (no such interface,\n"
+                         "no CAP_NET_RAW).\n\n"
+                      << d << "\n";
             std::exit(0);
         }
         po::notify(vm);
@@ -162,7 +158,8 @@ impair_options parse_or_exit(int argc, char** argv) {
 class relay {
 public:
     relay(runtime::loop& loop, const impair_options& o, const link::impairment& im, std::uint64_t seed)
-        : promisc_a_(o.a), promisc_b_(o.b),
+        : promisc_a_(o.a),
+          promisc_b_(o.b),
           dev_a_(std::make_unique<link::af_packet_device>(loop, device_options(o.a, o.queue))),
           dev_b_(std::make_unique<link::af_packet_device>(loop, device_options(o.b, o.queue))),
           a_to_b_("a->b", loop, *dev_b_, im, seed, o.queue),
@@ -224,9 +221,7 @@ private:
         const link::device& in;
         const link::device& out;
     };
-    side sides(bool a_to_b) const {
-        return a_to_b ? side{a_to_b_, *dev_a_, *dev_b_} : side{b_to_a_, *dev_b_, *dev_a_};
-    }
+    side sides(bool a_to_b) const { return a_to_b ? side{a_to_b_, *dev_a_, *dev_b_} : side{b_to_a_, *dev_b_, *dev_a_}; }
 
     static link::af_packet_options device_options(const std::string& ifname, unsigned queue) {
         link::af_packet_options opts;

@@ -9,7 +9,6 @@
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ethernet.hpp>
 #include <coronet/wire/ipv4.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -5,18 +5,17 @@
 // losses are counted as pool drops.
 #pragma once
 
-#include "offload.hpp"
-
+#include <algorithm>
 #include <coronet/link/device.hpp>
 #include <coronet/link/impairment.hpp>
 #include <coronet/runtime/executor.hpp>
-
-#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "offload.hpp"
 
 namespace coronet::impair {
 
@@ -25,15 +24,15 @@ namespace coronet::impair {
 // received + duplicated == forwarded + dropped + pool_drops + unsupported + held.
 struct direction_counters {
     std::uint64_t received = 0;
-    std::uint64_t forwarded = 0;    // handed to the output device
-    std::uint64_t dropped = 0;      // lost on purpose (--loss)
-    std::uint64_t duplicated = 0;   // extra copies made (--duplicate)
-    std::uint64_t reordered = 0;    // held back so that later frames overtake them (--reorder)
-    std::uint64_t corrupted = 0;    // IPv4 frames with one bit flipped (--corrupt)
-    std::uint64_t pool_drops = 0;   // no free buffer in the output device's pool
-    std::uint64_t unsupported = 0;  // too big for a buffer, or offload metadata the output cannot express
-    std::uint64_t held = 0;         // still delayed at exit, never sent
-    std::uint64_t gso_frames = 0;       // super-frames relayed with their segmentation request
+    std::uint64_t forwarded = 0;          // handed to the output device
+    std::uint64_t dropped = 0;            // lost on purpose (--loss)
+    std::uint64_t duplicated = 0;         // extra copies made (--duplicate)
+    std::uint64_t reordered = 0;          // held back so that later frames overtake them (--reorder)
+    std::uint64_t corrupted = 0;          // IPv4 frames with one bit flipped (--corrupt)
+    std::uint64_t pool_drops = 0;         // no free buffer in the output device's pool
+    std::uint64_t unsupported = 0;        // too big for a buffer, or offload metadata the output cannot express
+    std::uint64_t held = 0;               // still delayed at exit, never sent
+    std::uint64_t gso_frames = 0;         // super-frames relayed with their segmentation request
     std::uint64_t partial_checksums = 0;  // frames relayed with their checksum left to offload
 };
 

@@ -1,19 +1,17 @@
 // coronet-ping: ICMP echo from the user-space stack, printed like ping(8).
 // While it runs, the stack also answers ARP and ping on its address.
-#include "../common/options.hpp"
-
-#include <coronet/api/stack.hpp>
-#include <coronet/runtime/loop.hpp>
-
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <coronet/api/stack.hpp>
+#include <coronet/runtime/loop.hpp>
 #include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include "../common/options.hpp"
 
 namespace {
 
@@ -41,8 +39,8 @@ public:
         : st_(st), o_(o), dst_(dst), ident_(static_cast<std::uint16_t>(::getpid())), all_in_(st.loop()) {
         st_.host().on_echo_reply = [this](const wire::ipv4_view& ip, const wire::icmp_view& r) { on_reply(ip, r); };
         st_.host().on_unreachable = [this](boost::asio::ip::address_v4) {
-            std::printf("From %s icmp_seq=%ld Destination Host Unreachable\n",
-                        st_.host().address().to_string().c_str(), stats_.sent);
+            std::printf("From %s icmp_seq=%ld Destination Host Unreachable\n", st_.host().address().to_string().c_str(),
+                        stats_.sent);
             std::fflush(stdout);
         };
     }
@@ -59,12 +57,12 @@ public:
                 std::fprintf(stderr, "coronet-ping: sendmsg: %s\n", ec.message().c_str());
             ++stats_.sent;
             if (o_.count == 0 || seq < o_.count)
-                co_await st_.loop().sleep_for(std::chrono::duration_cast<runtime::duration>(
-                    std::chrono::duration<double>(o_.interval)));
+                co_await st_.loop().sleep_for(
+                    std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(o_.interval)));
         }
         // Wait for the last replies.
-        const auto deadline = st_.loop().now() + std::chrono::duration_cast<runtime::duration>(
-                                                     std::chrono::duration<double>(o_.timeout));
+        const auto deadline =
+            st_.loop().now() + std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(o_.timeout));
         while (stats_.received < stats_.sent && co_await all_in_.wait_until(deadline)) {
         }
         st_.loop().stop();
@@ -146,12 +144,13 @@ int main(int argc, char** argv) {
         "and a summary, like ping(8). While it runs the stack answers ARP and ping.\n"
         "Exit status: 0 if any reply arrived, 1 if none, 2 on usage or start-up errors.";
     apps::po::options_description own("Ping options");
-    own.add_options()
-        ("count,c", apps::po::value(&o.count)->value_name("N"), "stop after N requests (default: until interrupted)")
-        ("interval,i", apps::po::value(&o.interval)->value_name("SECONDS")->default_value(1.0), "time between requests")
-        ("timeout,W", apps::po::value(&o.timeout)->value_name("SECONDS")->default_value(2.0), "how long to wait for the last replies")
-        ("size,s", apps::po::value(&o.size)->value_name("BYTES")->default_value(56), "payload bytes per request")
-        ("host", apps::po::value(&o.host)->value_name("HOST"), "destination IPv4 address");
+    own.add_options()("count,c", apps::po::value(&o.count)->value_name("N"),
+                      "stop after N requests (default: until interrupted)")(
+        "interval,i", apps::po::value(&o.interval)->value_name("SECONDS")->default_value(1.0), "time between requests")(
+        "timeout,W", apps::po::value(&o.timeout)->value_name("SECONDS")->default_value(2.0),
+        "how long to wait for the last replies")(
+        "size,s", apps::po::value(&o.size)->value_name("BYTES")->default_value(56), "payload bytes per request")(
+        "host", apps::po::value(&o.host)->value_name("HOST"), "destination IPv4 address");
     cl.options.add(own).add(apps::common_description(common));
     cl.positional.add("host", 1);
     apps::parse_or_exit(argc, argv, cl, common);

@@ -1,17 +1,15 @@
 // coronet-proxy: a TCP proxy on the user-space stack (the sample app).
 // Options and signals here; the proxying is in proxy.cpp.
-#include "proxy.hpp"
-#include "summary.hpp"
-
-#include "../common/options.hpp"
-
-#include <coronet/api/table.hpp>
-
 #include <spdlog/spdlog.h>
 
+#include <coronet/api/table.hpp>
 #include <csignal>
 #include <cstdio>
 #include <memory>
+
+#include "../common/options.hpp"
+#include "proxy.hpp"
+#include "summary.hpp"
 
 namespace {
 
@@ -56,21 +54,22 @@ int main(int argc, char** argv) {
     std::size_t max_connections = 1024, backlog = 128;
     double connect_timeout = 10, idle_timeout = 0, drain_timeout = 5;
     apps::po::options_description own("Proxy options");
-    own.add_options()
-        ("listen", apps::po::value(&listen_port)->value_name("PORT")->required(), "port to accept clients on")
-        ("upstream", apps::po::value(&upstream)->value_name("HOST:PORT")->required(), "IPv4 address and port to connect to")
-        ("max-connections", apps::po::value(&max_connections)->value_name("N")->default_value(max_connections),
-         "connections proxied at once; more clients wait in the backlog")
-        ("backlog", apps::po::value(&backlog)->value_name("N")->default_value(backlog),
-         "established connections waiting to be accepted")
-        ("connect-timeout", apps::po::value(&connect_timeout)->value_name("SECONDS")->default_value(connect_timeout),
-         "give up on the upstream after SECONDS (the client is reset)")
-        ("idle-timeout", apps::po::value(&idle_timeout)->value_name("SECONDS")->default_value(idle_timeout),
-         "reset both sides after SECONDS without data (0: never)")
-        ("drain-timeout", apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
-         "on SIGINT/SIGTERM, how long open connections may take to finish")
-        ("summary-json", apps::po::value(&summary_json)->value_name("FILE"),
-         "write one JSON line per event to FILE (see above)");
+    own.add_options()("listen", apps::po::value(&listen_port)->value_name("PORT")->required(),
+                      "port to accept clients on")("upstream",
+                                                   apps::po::value(&upstream)->value_name("HOST:PORT")->required(),
+                                                   "IPv4 address and port to connect to")(
+        "max-connections", apps::po::value(&max_connections)->value_name("N")->default_value(max_connections),
+        "connections proxied at once; more clients wait in the backlog")(
+        "backlog", apps::po::value(&backlog)->value_name("N")->default_value(backlog),
+        "established connections waiting to be accepted")(
+        "connect-timeout", apps::po::value(&connect_timeout)->value_name("SECONDS")->default_value(connect_timeout),
+        "give up on the upstream after SECONDS (the client is reset)")(
+        "idle-timeout", apps::po::value(&idle_timeout)->value_name("SECONDS")->default_value(idle_timeout),
+        "reset both sides after SECONDS without data (0: never)")(
+        "drain-timeout", apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
+        "on SIGINT/SIGTERM, how long open connections may take to finish")(
+        "summary-json", apps::po::value(&summary_json)->value_name("FILE"),
+        "write one JSON line per event to FILE (see above)");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
 

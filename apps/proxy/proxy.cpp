@@ -1,11 +1,11 @@
 #include "proxy.hpp"
 
-#include "../common/options.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <vector>
+
+#include "../common/options.hpp"
 
 namespace coronet::apps {
 
@@ -22,7 +22,11 @@ double seconds(runtime::duration d) { return std::chrono::duration<double>(d).co
 
 struct proxy::session {
     session(runtime::executor& ex, std::uint64_t n, connection c)
-        : id(n), client(std::move(c)), client_at(client.remote()), pumps_done(ex), started(ex.now()),
+        : id(n),
+          client(std::move(c)),
+          client_at(client.remote()),
+          pumps_done(ex),
+          started(ex.now()),
           last_active(started) {}
 
     // The first failure names the session's outcome; both sides are aborted

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <coronet/api/stack.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,8 +33,8 @@ struct proxy_config {
     std::size_t max_connections = 1024;  // sessions at once; more clients wait in the backlog
     std::size_t backlog = 128;
     runtime::duration connect_timeout = std::chrono::seconds(10);
-    std::optional<runtime::duration> idle_timeout;  // no bytes either way for this long: abort
-    runtime::duration drain_timeout = std::chrono::seconds(5);  // on stop(), before aborting
+    std::optional<runtime::duration> idle_timeout;               // no bytes either way for this long: abort
+    runtime::duration drain_timeout = std::chrono::seconds(5);   // on stop(), before aborting
     std::function<void(const session_summary&)> on_session_end;  // optional
 };
 

@@ -86,8 +86,10 @@ runtime::task<void> connect_and_complete(std::unique_ptr<connect_state> s, tcp::
                                          std::optional<runtime::duration> timeout) {
     auto r = co_await coronet::connect(layer, remote, timeout);
     if (!s->op) co_return;  // the io_context has shut down
-    if (r) finish(s->op, error_code{}, asio_stream{s->bridge, std::move(*r)});
-    else finish(s->op, to_asio_error(r.error()), asio_stream{s->bridge.get_executor()});
+    if (r)
+        finish(s->op, error_code{}, asio_stream{s->bridge, std::move(*r)});
+    else
+        finish(s->op, to_asio_error(r.error()), asio_stream{s->bridge.get_executor()});
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 // The loop inside an io_context (asio_driver.hpp): detail::driver_state turns
 // the coronet loop from Asio handlers (its wake-up eventfd, a steady_timer for
 // its earliest timer, posts while it has more to do); loop_driver owns it.
-#include <coronet/api/asio_driver.hpp>
+#include <liburing.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <liburing.h>
+#include <coronet/api/asio_driver.hpp>
 
 namespace coronet {
 

@@ -1,11 +1,10 @@
 // The io_context service behind detail::pending_holder (asio_service.hpp):
 // it destroys the handlers still pending when the io_context shuts down.
 // Also what every adapter uses: operation ids and to_asio_error.
-#include <coronet/api/asio_service.hpp>
-
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/query.hpp>
+#include <coronet/api/asio_service.hpp>
 
 namespace coronet {
 
@@ -40,8 +39,10 @@ public:
         head_ = &h;
     }
     void remove(pending_holder& h) noexcept {
-        if (h.prev_) h.prev_->next_ = h.next_;
-        else head_ = h.next_;
+        if (h.prev_)
+            h.prev_->next_ = h.next_;
+        else
+            head_ = h.next_;
         if (h.next_) h.next_->prev_ = h.prev_;
         h.service_ = nullptr;
         h.prev_ = h.next_ = nullptr;

@@ -1,15 +1,13 @@
 // asio_stream (asio_stream.hpp) and its state, detail::stream_core: reads
 // wait in the stack through a one-byte probe, writes are copied and flushed
 // by a coroutine, and cancellation never loses or reorders a byte.
-#include <coronet/api/asio_stream.hpp>
-
-#include <coronet/tcp/tcb.hpp>
-
-#include "asio_pending.hpp"
-
 #include <spdlog/spdlog.h>
 
+#include <coronet/api/asio_stream.hpp>
+#include <coronet/tcp/tcb.hpp>
 #include <exception>
+
+#include "asio_pending.hpp"
 
 namespace coronet {
 
@@ -42,8 +40,10 @@ void stream_core::read(asio::mutable_buffer buf, std::unique_ptr<io_op> op) {
     reader_ = std::move(op);
     read_buf_ = {static_cast<std::byte*>(buf.data()), buf.size()};
     if (!probing_) {  // else the probe delivers when it returns
-        if (stashed_ || read_ready()) deliver_read();
-        else start_probe();
+        if (stashed_ || read_ready())
+            deliver_read();
+        else
+            start_probe();
     }
     bridge_.wake();
 }
@@ -66,9 +66,12 @@ void stream_core::deliver_read() {
     error_code ec;
     if (n < read_buf_.size() && read_ready()) {
         const auto r = run_now(conn_.read(read_buf_.subspan(n)));
-        if (!r) ec = to_asio_error(r.error());
-        else if (*r == 0) ec = asio::error::eof;
-        else n += *r;
+        if (!r)
+            ec = to_asio_error(r.error());
+        else if (*r == 0)
+            ec = asio::error::eof;
+        else
+            n += *r;
     }
     // Bytes first: an error or EOF behind them comes with the next read.
     finish(reader_, n > 0 ? error_code{} : ec, n);
@@ -98,8 +101,10 @@ void stream_core::write(std::vector<std::byte> bytes, std::unique_ptr<io_op> op)
     if (writer_) return op->complete(asio::error::already_started, 0);
     if (bytes.empty()) return op->complete(error_code{}, 0);
     writer_ = std::move(op);
-    if (flushing_) waiting_ = std::move(bytes);  // keeps the byte order behind an abandoned write
-    else start_flush(std::move(bytes));
+    if (flushing_)
+        waiting_ = std::move(bytes);  // keeps the byte order behind an abandoned write
+    else
+        start_flush(std::move(bytes));
     bridge_.wake();
 }
 

@@ -1,7 +1,6 @@
-#include <coronet/api/stack.hpp>
-
 #include <spdlog/spdlog.h>
 
+#include <coronet/api/stack.hpp>
 #include <stdexcept>
 #include <string_view>
 
@@ -87,14 +86,14 @@ stack::stack(runtime::loop& loop, const interface_config& cfg) : loop_(loop) {
     tcp_ = std::make_unique<tcp::tcp_layer>(*host_, tcp);
     if (tap_)
         tcp_->on_transition = [tap = tap_.get()](const tcp::tcb&, tcp::state from, tcp::state to, const char* cause) {
-            tap->annotate(std::string(tcp::to_string(from)) + " -> " + std::string(tcp::to_string(to)) + " (" +
-                          cause + ")");
+            tap->annotate(std::string(tcp::to_string(from)) + " -> " + std::string(tcp::to_string(to)) + " (" + cause +
+                          ")");
         };
     host_->start();
     if (cfg.loops > 1)
         spdlog::info("coronet on {} ({}) as {}/{}, mtu {}, loop {} of {} (fanout group {})", cfg.ifname,
-                     host_->mac().to_string(), hc.address.to_string(), hc.prefix_len, host_->mtu(),
-                     cfg.loop_index, cfg.loops, *raw_->fanout_group());
+                     host_->mac().to_string(), hc.address.to_string(), hc.prefix_len, host_->mtu(), cfg.loop_index,
+                     cfg.loops, *raw_->fanout_group());
     else
         spdlog::info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
                      hc.address.to_string(), hc.prefix_len, host_->mtu());

@@ -1,9 +1,8 @@
-#include <coronet/api/table.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <coronet/api/table.hpp>
 #include <tuple>
 
 namespace coronet {

@@ -1,22 +1,19 @@
-#include <coronet/link/af_packet.hpp>
-
-#include <coronet/link/fanout.hpp>
-
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/if_ether.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <array>
+#include <coronet/link/af_packet.hpp>
+#include <coronet/link/fanout.hpp>
 #include <cstring>
 #include <system_error>
 
@@ -63,8 +60,10 @@ std::size_t tx_buffer_size_for(const std::string& ifname, std::size_t configured
 
 rx_meta meta_from(const virtio_net_hdr& h) {
     rx_meta m;
-    if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) m.checksum = rx_checksum::partial;
-    else if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID) m.checksum = rx_checksum::verified;
+    if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+        m.checksum = rx_checksum::partial;
+    else if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID)
+        m.checksum = rx_checksum::verified;
     if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) m.gso_size = h.gso_size;
     return m;
 }
@@ -222,7 +221,8 @@ void af_packet_device::open_arp_tap(unsigned ifindex) {
     addr.sll_family = AF_PACKET;
     addr.sll_protocol = htons(ETH_P_ARP);
     addr.sll_ifindex = static_cast<int>(ifindex);
-    if (::bind(arp_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind ARP socket to " + opts_.ifname);
+    if (::bind(arp_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        fail("bind ARP socket to " + opts_.ifname);
     arp_ = std::make_unique<arp_rx>(*this);
 }
 
@@ -258,7 +258,8 @@ void af_packet_device::recycle(unsigned short bid) {
 void af_packet_device::on_receive(const io_uring_cqe& cqe) {
     const bool more = cqe.flags & IORING_CQE_F_MORE;
     if (cqe.res < 0) {
-        if (cqe.res == -ENOBUFS) ++counters_.rx_no_buffers;  // back-pressure: the ring ran dry
+        if (cqe.res == -ENOBUFS)
+            ++counters_.rx_no_buffers;  // back-pressure: the ring ran dry
         else if (cqe.res != -ECANCELED) {
             ++counters_.rx_errors;
             spdlog::warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));

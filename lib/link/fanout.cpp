@@ -7,32 +7,34 @@ namespace {
 constexpr std::uint32_t ethertype_ipv4 = 0x0800, ip_proto_tcp = 6;
 constexpr std::uint32_t fragment_offset_mask = 0x1fff;
 constexpr std::uint32_t flow_hash_multiplier = 0x9e3779b1;
-static_assert(storage::flow_hash(0x1234, 0) == ((0x1234u * flow_hash_multiplier) >> 16), "the program computes flow_hash");
+static_assert(storage::flow_hash(0x1234, 0) == ((0x1234u * flow_hash_multiplier) >> 16),
+              "the program computes flow_hash");
 constexpr std::uint32_t net(std::uint32_t offset) { return static_cast<std::uint32_t>(SKF_NET_OFF) + offset; }
 }  // namespace
 
 std::vector<sock_filter> flow_steering_program() {
     // Jump offsets count instructions after the jump; `other` is the last one.
     return {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL)),  // 0: A = ethertype
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ethertype_ipv4, 0, 16),        // 1: not IPv4 -> other
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, net(9)),                        // 2: A = protocol
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ip_proto_tcp, 0, 14),          // 3: not TCP -> other
-        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, net(6)),                        // 4: A = flags, fragment offset
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, fragment_offset_mask, 12, 0),  // 5: a later fragment -> other
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, net(0)),                        // 6: A = version, IHL
-        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf),                          // 7
-        BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 2),                            // 8: A = IP header length
-        BPF_STMT(BPF_MISC | BPF_TAX, 0),                                   // 9: X = A
-        BPF_STMT(BPF_LD | BPF_H | BPF_IND, net(0)),                        // 10: A = source port
-        BPF_STMT(BPF_ST, 0),                                               // 11: M[0] = A
-        BPF_STMT(BPF_LD | BPF_H | BPF_IND, net(2)),                        // 12: A = destination port
-        BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),                            // 13: X = M[0]
-        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),                            // 14: A ^= X
-        BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, flow_hash_multiplier),         // 15: 32-bit, as flow_hash
-        BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),                           // 16: A = flow_hash(ports)
-        BPF_STMT(BPF_RET | BPF_A, 0),                                      // 17
-        BPF_STMT(BPF_RET | BPF_K, 0),                                      // 18: other: member 0
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                 static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL)),  // 0: A = ethertype
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ethertype_ipv4, 0, 16),          // 1: not IPv4 -> other
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, net(9)),                          // 2: A = protocol
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ip_proto_tcp, 0, 14),            // 3: not TCP -> other
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, net(6)),                          // 4: A = flags, fragment offset
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, fragment_offset_mask, 12, 0),   // 5: a later fragment -> other
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, net(0)),                          // 6: A = version, IHL
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf),                            // 7
+        BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 2),                              // 8: A = IP header length
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),                                     // 9: X = A
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, net(0)),                          // 10: A = source port
+        BPF_STMT(BPF_ST, 0),                                                 // 11: M[0] = A
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, net(2)),                          // 12: A = destination port
+        BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),                              // 13: X = M[0]
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),                              // 14: A ^= X
+        BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, flow_hash_multiplier),           // 15: 32-bit, as flow_hash
+        BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),                             // 16: A = flow_hash(ports)
+        BPF_STMT(BPF_RET | BPF_A, 0),                                        // 17
+        BPF_STMT(BPF_RET | BPF_K, 0),                                        // 18: other: member 0
     };
 }
 

@@ -1,6 +1,5 @@
-#include <coronet/link/pcapng.hpp>
-
 #include <cerrno>
+#include <coronet/link/pcapng.hpp>
 #include <cstring>
 #include <system_error>
 #include <utility>
@@ -93,7 +92,9 @@ void pcapng_writer::write(bytes frame, std::chrono::system_clock::time_point whe
 void pcapng_writer::flush() { std::fflush(file_); }
 
 pcap_tap::pcap_tap(device& inner, const std::string& path, clock_fn clock)
-    : inner_(inner), writer_(path, inner.name()), clock_(clock ? std::move(clock) : clock_fn(&std::chrono::system_clock::now)) {}
+    : inner_(inner),
+      writer_(path, inner.name()),
+      clock_(clock ? std::move(clock) : clock_fn(&std::chrono::system_clock::now)) {}
 
 void pcap_tap::start(frame_sink& sink) {
     sink_ = &sink;

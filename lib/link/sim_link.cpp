@@ -1,6 +1,5 @@
-#include <coronet/link/sim_link.hpp>
-
 #include <algorithm>
+#include <coronet/link/sim_link.hpp>
 #include <string>
 
 namespace coronet::link {

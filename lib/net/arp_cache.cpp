@@ -1,6 +1,5 @@
-#include <coronet/net/arp_cache.hpp>
-
 #include <algorithm>
+#include <coronet/net/arp_cache.hpp>
 
 namespace coronet::net {
 

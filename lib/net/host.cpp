@@ -1,11 +1,9 @@
-#include <coronet/net/host.hpp>
-
-#include <coronet/wire/arp.hpp>
-#include <coronet/wire/ethernet.hpp>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <coronet/net/host.hpp>
+#include <coronet/wire/arp.hpp>
+#include <coronet/wire/ethernet.hpp>
 
 namespace coronet::net {
 
@@ -30,8 +28,7 @@ host::~host() { ex_.timers().erase(arp_timer_); }
 void host::start() {
     dev_.start(*this);
     // Gratuitous ARP (RFC 5227 announcement): sender and target are our address.
-    if (cfg_.arp_responder)
-        send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address);
+    if (cfg_.arp_responder) send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address);
 }
 
 bool host::on_link(address_v4 ip) const noexcept {
@@ -62,9 +59,14 @@ void host::on_frame(wire::bytes frame, const storage::rx_meta& meta) {
         return;
     }
     switch (eth->type()) {
-    case wire::ethertype::arp: arp_input(eth->payload()); break;
-    case wire::ethertype::ipv4: ipv4_input(eth->payload(), meta); break;
-    default: ++counters_.rx_unknown_ethertype;
+        case wire::ethertype::arp:
+            arp_input(eth->payload());
+            break;
+        case wire::ethertype::ipv4:
+            ipv4_input(eth->payload(), meta);
+            break;
+        default:
+            ++counters_.rx_unknown_ethertype;
     }
 }
 
@@ -116,14 +118,17 @@ void host::ipv4_input(wire::bytes payload, const storage::rx_meta& meta) {
         return;
     }
     switch (ip->protocol()) {
-    case wire::ip_proto::icmp: icmp_input(*ip); break;
-    case wire::ip_proto::tcp:
-        if (tcp_) {
-            tcp_->on_ipv4(*ip, meta);
+        case wire::ip_proto::icmp:
+            icmp_input(*ip);
             break;
-        }
-        [[fallthrough]];
-    default: ++counters_.rx_unknown_protocol;
+        case wire::ip_proto::tcp:
+            if (tcp_) {
+                tcp_->on_ipv4(*ip, meta);
+                break;
+            }
+            [[fallthrough]];
+        default:
+            ++counters_.rx_unknown_protocol;
     }
 }
 
@@ -140,7 +145,8 @@ void host::icmp_input(const wire::ipv4_view& ip) {
         if (!p || p->tailroom() < wire::icmp_repr::header_len + data.size()) return;
         auto msg = p->put(wire::icmp_repr::header_len + data.size());
         std::copy(data.begin(), data.end(), msg.begin() + wire::icmp_repr::header_len);
-        wire::icmp_repr{.type = wire::icmp_type::echo_reply, .code = 0, .ident = icmp->ident(), .seq_no = icmp->seq_no()}
+        wire::icmp_repr{
+            .type = wire::icmp_type::echo_reply, .code = 0, .ident = icmp->ident(), .seq_no = icmp->seq_no()}
             .emit(msg);
         send_ipv4(ip.src(), wire::ip_proto::icmp, std::move(*p));
     } else if (icmp->type() == wire::icmp_type::echo_reply) {
@@ -188,12 +194,14 @@ std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, storage::
         return {};
     }
     switch (arp_.enqueue(next_hop, std::move(l4), ex_.now())) {
-    case arp_cache::queued::send_request:
-        send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, next_hop);
-        arm_arp_timer();
-        return {};
-    case arp_cache::queued::waiting: return {};
-    case arp_cache::queued::full: break;
+        case arp_cache::queued::send_request:
+            send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, next_hop);
+            arm_arp_timer();
+            return {};
+        case arp_cache::queued::waiting:
+            return {};
+        case arp_cache::queued::full:
+            break;
     }
     ++counters_.arp_queue_drops;
     return std::make_error_code(std::errc::no_buffer_space);
@@ -202,7 +210,8 @@ std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, storage::
 std::error_code host::send_echo_request(address_v4 dst, std::uint16_t ident, std::uint16_t seq, wire::bytes payload) {
     auto p = allocate();
     if (!p) return std::make_error_code(std::errc::no_buffer_space);
-    if (p->tailroom() < wire::icmp_repr::header_len + payload.size()) return std::make_error_code(std::errc::message_size);
+    if (p->tailroom() < wire::icmp_repr::header_len + payload.size())
+        return std::make_error_code(std::errc::message_size);
     auto msg = p->put(wire::icmp_repr::header_len + payload.size());
     std::copy(payload.begin(), payload.end(), msg.begin() + wire::icmp_repr::header_len);
     wire::icmp_repr{.type = wire::icmp_type::echo_request, .code = 0, .ident = ident, .seq_no = seq}.emit(msg);
@@ -212,7 +221,10 @@ std::error_code host::send_echo_request(address_v4 dst, std::uint16_t ident, std
 void host::send_arp(std::uint16_t op, const mac_address& dst_mac, const mac_address& target_mac, address_v4 target_ip) {
     auto p = allocate();
     if (!p) return;
-    wire::arp_repr{.operation = op, .sender_mac = mac_, .sender_ip = cfg_.address, .target_mac = target_mac,
+    wire::arp_repr{.operation = op,
+                   .sender_mac = mac_,
+                   .sender_ip = cfg_.address,
+                   .target_mac = target_mac,
                    .target_ip = target_ip}
         .emit(p->put(wire::arp_repr::len));
     if (op == wire::arp_op::request) ++counters_.arp_requests_sent;

@@ -1,6 +1,6 @@
-#include <coronet/runtime/executor.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <coronet/runtime/executor.hpp>
 
 namespace coronet::runtime {
 
@@ -42,8 +42,10 @@ struct detached_promise {
         ++ex.detached_count_;
     }
     void unlink() noexcept {
-        if (prev) prev->next = next;
-        else ex.detached_head_ = next;
+        if (prev)
+            prev->next = next;
+        else
+            ex.detached_head_ = next;
         if (next) next->prev = prev;
         --ex.detached_count_;
     }

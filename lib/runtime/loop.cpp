@@ -1,11 +1,10 @@
-#include <coronet/runtime/loop.hpp>
-
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <coronet/runtime/loop.hpp>
 #include <csignal>
 #include <cstdint>
 #include <system_error>

@@ -1,12 +1,11 @@
 // SipHash-2-4 written from the paper's description (section 2): four 64-bit
 // words of state, two SipRounds per 8-byte message word, four to finish; and
 // the stack's random source, SipHash in counter mode.
-#include <coronet/runtime/random.hpp>
-
 #include <sys/random.h>
 
 #include <bit>
 #include <cerrno>
+#include <coronet/runtime/random.hpp>
 #include <random>
 
 namespace coronet::runtime {
@@ -66,7 +65,8 @@ std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key, std::span<const
     const std::size_t whole = data.size() / 8 * 8;
     for (std::size_t i = 0; i < whole; i += 8) s.compress(load_le(data.data() + i, 8));
     // The last word: the 0-7 remaining bytes, and the length mod 256 in the top byte.
-    const std::uint64_t last = load_le(data.data() + whole, data.size() - whole) | (std::uint64_t{data.size() & 0xff} << 56);
+    const std::uint64_t last =
+        load_le(data.data() + whole, data.size() - whole) | (std::uint64_t{data.size() & 0xff} << 56);
     s.compress(last);
     return s.finish();
 }
@@ -85,8 +85,10 @@ bool from_kernel(std::span<std::uint8_t> out) {
     std::size_t got = 0;
     while (got < out.size()) {
         const ssize_t n = ::getrandom(out.data() + got, out.size() - got, 0);
-        if (n > 0) got += static_cast<std::size_t>(n);
-        else if (n < 0 && errno != EINTR) return false;
+        if (n > 0)
+            got += static_cast<std::size_t>(n);
+        else if (n < 0 && errno != EINTR)
+            return false;
     }
     return true;
 }
@@ -123,6 +125,8 @@ std::array<std::uint8_t, 16> random_source::key() noexcept {
     return k;
 }
 
-std::uint32_t random_source::below(std::uint32_t n) noexcept { return n == 0 ? 0 : static_cast<std::uint32_t>(next() % n); }
+std::uint32_t random_source::below(std::uint32_t n) noexcept {
+    return n == 0 ? 0 : static_cast<std::uint32_t>(next() % n);
+}
 
 }  // namespace coronet::runtime

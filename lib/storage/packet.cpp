@@ -1,5 +1,4 @@
 #include <coronet/storage/packet.hpp>
-
 #include <utility>
 
 namespace coronet::storage {

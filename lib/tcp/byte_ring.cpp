@@ -1,9 +1,8 @@
 // byte_ring: head_ and size_ describe the readable bytes; everything after
 // them, up to the capacity, is free space that write_at may fill early.
-#include <coronet/tcp/byte_ring.hpp>
-
 #include <algorithm>
 #include <cassert>
+#include <coronet/tcp/byte_ring.hpp>
 #include <cstring>
 #include <stdexcept>
 

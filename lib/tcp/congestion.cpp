@@ -1,8 +1,7 @@
 // NewReno: RFC 5681 slow start, congestion avoidance and fast recovery, with
 // RFC 3465 appropriate byte counting and RFC 6582 partial-ACK handling.
-#include <coronet/tcp/congestion.hpp>
-
 #include <algorithm>
+#include <coronet/tcp/congestion.hpp>
 
 namespace coronet::tcp {
 

@@ -3,9 +3,8 @@
 // ACK and RFC 7323's timestamps. What a step means for the state is decided
 // by the state coroutines (states.cpp) from the input_result; what a step may
 // take (text, the handshake's ACK) is the calling state's receive_policy.
-#include <coronet/tcp/tcb.hpp>
-
 #include <algorithm>
+#include <coronet/tcp/tcb.hpp>
 #include <cstring>
 
 namespace coronet::tcp {
@@ -100,8 +99,10 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     // open returns to LISTEN); elsewhere a challenge ACK, whatever its
     // sequence number (RFC 5961 4.2).
     if (seg.has(syn)) {
-        if (policy.handshake && passive_) r.syn = true;
-        else challenge_ack();
+        if (policy.handshake && passive_)
+            r.syn = true;
+        else
+            challenge_ack();
         return r;
     }
     // fifth check the ACK field
@@ -114,8 +115,10 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
 // RFC 9293 3.10.7.4 "second check the RST bit", as RFC 5961 3.2 tightens it:
 // only an exact match resets; any other in-window RST draws a challenge ACK.
 void tcb::check_rst(const wire::tcp_view& seg, input_result& r) {
-    if (seg.seq() == seq_.rcv_nxt) r.reset = true;
-    else challenge_ack();
+    if (seg.seq() == seq_.rcv_nxt)
+        r.reset = true;
+    else
+        challenge_ack();
 }
 
 void tcb::challenge_ack() {
@@ -144,7 +147,8 @@ bool tcb::check_ack(const wire::tcp_view& seg, receive_policy policy) {
         send_ack();
         return false;
     }
-    if (a > seq_.snd_una) process_ack(seg, wire::distance(seq_.snd_una, a));
+    if (a > seq_.snd_una)
+        process_ack(seg, wire::distance(seq_.snd_una, a));
     else if (a == seq_.snd_una && seg.payload().empty() && !seg.has(fin) && flight())
         dup_ack();  // RFC 5681 also asks for an unchanged window; Linux receivers grow it while reordering
     update_window(seg);
@@ -176,7 +180,8 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     const auto& ts = seg.options().timestamp;
     if (ts_ok_ && ts && ts->second != 0) {
         // An echo from the future is no measurement (a forged or mangled segment).
-        if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0) rtt_.sample(std::chrono::milliseconds(ms));
+        if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0)
+            rtt_.sample(std::chrono::milliseconds(ms));
     } else if (rtt_timing_ && seq_.snd_una > rtt_seq_) {
         rtt_.sample(now - rtt_start_);
         rtt_timing_ = false;
@@ -184,8 +189,11 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     retries_ = 0;
 
     // RFC 5681 3.1: the SYN's ACK does not grow cwnd (data is 0 then).
-    ack_sample sample{.bytes_acked = data, .flight_before = flight_before, .flight_after = seq_.flight_size(),
-                      .now = now, .in_recovery = in_recovery_};
+    ack_sample sample{.bytes_acked = data,
+                      .flight_before = flight_before,
+                      .flight_after = seq_.flight_size(),
+                      .now = now,
+                      .in_recovery = in_recovery_};
     if (in_recovery_ && seq_.snd_una >= recover_) {  // RFC 6582: full acknowledgment
         in_recovery_ = false;
         sample.ends_recovery = true;
@@ -205,7 +213,9 @@ void tcb::dup_ack() {
     ++dupacks_;
     ++stats_.dup_acks;
     if (in_recovery_) {
-        cc_->on_ack({.flight_before = seq_.flight_size(), .flight_after = seq_.flight_size(), .now = ex_.now(),
+        cc_->on_ack({.flight_before = seq_.flight_size(),
+                     .flight_after = seq_.flight_size(),
+                     .now = ex_.now(),
                      .in_recovery = true});
     } else if (dupacks_ == 3 && (seq_.snd_una >= recover_ || cc_->window() > 2u * snd_mss_)) {
         // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent

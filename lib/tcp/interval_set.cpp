@@ -1,7 +1,6 @@
 // interval_set: a short sorted array (a few dozen ranges at most), searched
 // linearly; both vectors are reserved up front so no add allocates.
 #include <coronet/tcp/interval_set.hpp>
-
 #include <ostream>
 
 namespace coronet::tcp {

@@ -1,7 +1,6 @@
 // RFC 6528 ISNs and RFC 4987 SYN cookies from SipHash-2-4 (runtime/random.hpp).
-#include <coronet/tcp/isn.hpp>
-
 #include <chrono>
+#include <coronet/tcp/isn.hpp>
 #include <ratio>
 
 namespace coronet::tcp {
@@ -19,7 +18,7 @@ wire::seq32 isn_generator::next(boost::asio::ip::address_v4 local, std::uint16_t
 }
 
 std::array<std::byte, 12> isn_generator::tuple(boost::asio::ip::address_v4 local, std::uint16_t local_port,
-                                                boost::asio::ip::address_v4 remote, std::uint16_t remote_port) {
+                                               boost::asio::ip::address_v4 remote, std::uint16_t remote_port) {
     std::array<std::byte, 12> t{};
     wire::store_address_v4(t, 0, local);
     wire::store_u16(t, 4, local_port);

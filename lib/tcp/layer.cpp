@@ -1,12 +1,11 @@
 // The TCP layer: demultiplexing, listeners, resets for no connection, admission
 // against the memory limit, SYN cookies, ephemeral ports; the tcb_owner side of
 // every connection.
-#include <coronet/tcp/layer.hpp>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+#include <coronet/tcp/layer.hpp>
 
 namespace coronet::tcp {
 
@@ -51,7 +50,8 @@ tcp_layer::tcp_layer(net::host& host, tcp_config cfg, std::optional<runtime::ran
       rng_(rng ? *rng : runtime::random_source::from_entropy()),
       isn_(rng_.key()),
       cookies_(isn_, cfg_, static_cast<std::uint16_t>(host.mtu() - 40)) {
-    next_port_ = static_cast<std::uint16_t>(cfg_.ephemeral_low + rng_.below(cfg_.ephemeral_high - cfg_.ephemeral_low + 1u));
+    next_port_ =
+        static_cast<std::uint16_t>(cfg_.ephemeral_low + rng_.below(cfg_.ephemeral_high - cfg_.ephemeral_low + 1u));
     host_.set_handler(wire::ip_proto::tcp, this);
     host_.on_unreachable = [this](address_v4 next_hop) { on_unreachable(next_hop); };
 }
@@ -112,8 +112,8 @@ bool addresses_possible(const wire::ipv4_view& ip, const wire::tcp_view& seg, ad
 
 void tcp_layer::on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) {
     ++counters_.segments_in;
-    const auto mode = meta.checksum == storage::rx_checksum::unknown ? wire::checksum_mode::verify
-                                                                   : wire::checksum_mode::skip;
+    const auto mode =
+        meta.checksum == storage::rx_checksum::unknown ? wire::checksum_mode::verify : wire::checksum_mode::skip;
     auto seg = wire::tcp_view::parse(ip.payload(), ip.src(), ip.dst(), mode);
     if (!seg) {
         ++(counters_.*malformed(seg.error()));
@@ -162,8 +162,10 @@ void tcp_layer::on_listen(listener_state& l, const four_tuple& id, const wire::t
         return;
     }
     if (l.embryonic() >= l.backlog()) {  // the SYN queue is full: a flood, or a burst
-        if (cfg_.syn_cookies) send_syn_cookie(l, id, seg);
-        else ++counters_.syns_dropped;
+        if (cfg_.syn_cookies)
+            send_syn_cookie(l, id, seg);
+        else
+            ++counters_.syns_dropped;
         return;
     }
     const auto buffers = admit();
@@ -224,9 +226,11 @@ std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
 
 std::shared_ptr<tcb> tcp_layer::make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
                                          runtime::time_point deadline) {
-    auto c = std::make_shared<tcb>(static_cast<tcb_owner&>(*this),
-                                   open_params{.id = id, .iss = iss, .send_buffer = buffers.first,
-                                               .receive_buffer = buffers.second, .connect_deadline = deadline});
+    auto c = std::make_shared<tcb>(static_cast<tcb_owner&>(*this), open_params{.id = id,
+                                                                               .iss = iss,
+                                                                               .send_buffer = buffers.first,
+                                                                               .receive_buffer = buffers.second,
+                                                                               .connect_deadline = deadline});
     reserved_ += buffers.first + buffers.second;
     conns_.emplace(id, c);
     return c;
@@ -293,8 +297,8 @@ void tcp_layer::reset_for(const four_tuple& id, const wire::tcp_view& seg) {
     send(id, r);
 }
 
-result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t remote_port,
-                                                std::uint16_t local_port, state from, runtime::time_point deadline) {
+result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port,
+                                                state from, runtime::time_point deadline) {
     if (local_port == 0) local_port = ephemeral_port(remote, remote_port);
     if (local_port == 0) return std::make_error_code(std::errc::address_not_available);
     const four_tuple id{host_.address(), local_port, remote, remote_port};
@@ -335,7 +339,8 @@ std::uint16_t tcp_layer::ephemeral_port(address_v4 remote, std::uint16_t remote_
     const unsigned range = cfg_.ephemeral_high - cfg_.ephemeral_low + 1u;
     for (unsigned i = 0; i < range; ++i) {
         const std::uint16_t port = next_port_;
-        next_port_ = next_port_ >= cfg_.ephemeral_high ? cfg_.ephemeral_low : static_cast<std::uint16_t>(next_port_ + 1);
+        next_port_ =
+            next_port_ >= cfg_.ephemeral_high ? cfg_.ephemeral_low : static_cast<std::uint16_t>(next_port_ + 1);
         // With several loops, about one port in steering.count is ours: the scan
         // stays short (count steps on average).
         if (!cfg_.steering.owns(port, remote_port) || listeners_.contains(port)) continue;

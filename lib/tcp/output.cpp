@@ -81,8 +81,10 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     if (len > 0) sndbuf_.peek(offset, segment.subspan(hlen, len));
     if (owner_.host().offload()) {
         // The device fills in the checksum (and cuts a long segment into MSS-sized ones).
-        frame.offload = {.checksum_partial = true, .csum_start = 0, .csum_offset = checksum_offset,
-                      .gso_size = len > snd_mss_ ? snd_mss_ : std::uint16_t{0}};
+        frame.offload = {.checksum_partial = true,
+                         .csum_start = 0,
+                         .csum_offset = checksum_offset,
+                         .gso_size = len > snd_mss_ ? snd_mss_ : std::uint16_t{0}};
         h.emit(segment, id_.local, id_.remote, wire::checksum_mode::skip);
     } else {
         h.emit(segment, id_.local, id_.remote);
@@ -195,8 +197,10 @@ void tcb::output(send_policy policy) {
 
 // An ACK is owed: at once, or within the delayed-ACK time (RFC 1122 4.2.3.2).
 void tcb::schedule_ack(bool immediate) {
-    if (immediate) delack_at_ = std::min(delack_at_, ex_.now());
-    else if (delack_at_ == never) delack_at_ = ex_.now() + cfg_.delayed_ack;
+    if (immediate)
+        delack_at_ = std::min(delack_at_, ex_.now());
+    else if (delack_at_ == never)
+        delack_at_ = ex_.now() + cfg_.delayed_ack;
 }
 
 // The first unacknowledged segment again (fast retransmit, partial ACK).

@@ -1,8 +1,7 @@
 // rtt_estimator: RFC 6298 section 2 in integer nanoseconds; the clock's
 // resolution is far finer than G, so no rounding rule is needed.
-#include <coronet/tcp/rtt.hpp>
-
 #include <algorithm>
+#include <coronet/tcp/rtt.hpp>
 #include <limits>
 
 namespace coronet::tcp {

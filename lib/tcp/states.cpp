@@ -3,9 +3,9 @@
 // the state diagram (DESIGN.md, "The state machine"). Each state also says
 // what segment processing may take (receive_policy) and what output may send
 // (send_policy): no helper asks which state it is in.
-#include <coronet/tcp/tcb.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {
 
@@ -26,8 +26,8 @@ state tcb::to(state next, const char* cause, std::error_code ec) noexcept {
 void tcb::enter(state from, state next) {
     state_ = next;
     // The application may write while the connection opens, and until it has sent its FIN.
-    policy_.app_writes = next == state::syn_sent || next == state::syn_rcvd || next == state::established ||
-                         next == state::close_wait;
+    policy_.app_writes =
+        next == state::syn_sent || next == state::syn_rcvd || next == state::established || next == state::close_wait;
     // The connect deadline ends with the open; state_at_ is reused later
     // (FIN_WAIT_2, TIME_WAIT), and a stale past deadline would fire forever.
     if ((from == state::syn_sent || from == state::syn_rcvd) && next != state::syn_rcvd) state_at_ = never;
@@ -47,17 +47,36 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
     while (s != state::closed && s != state::listen) {
         state next = state::closed;
         switch (s) {
-        case state::syn_sent: next = co_await syn_sent(); break;
-        case state::syn_rcvd: next = co_await syn_rcvd(); break;
-        case state::established: next = co_await established(); break;
-        case state::fin_wait_1: next = co_await fin_wait_1(); break;
-        case state::fin_wait_2: next = co_await fin_wait_2(); break;
-        case state::close_wait: next = co_await close_wait(); break;
-        case state::closing: next = co_await closing(); break;
-        case state::last_ack: next = co_await last_ack(); break;
-        case state::time_wait: next = co_await time_wait(); break;
-        case state::closed:
-        case state::listen: break;
+            case state::syn_sent:
+                next = co_await syn_sent();
+                break;
+            case state::syn_rcvd:
+                next = co_await syn_rcvd();
+                break;
+            case state::established:
+                next = co_await established();
+                break;
+            case state::fin_wait_1:
+                next = co_await fin_wait_1();
+                break;
+            case state::fin_wait_2:
+                next = co_await fin_wait_2();
+                break;
+            case state::close_wait:
+                next = co_await close_wait();
+                break;
+            case state::closing:
+                next = co_await closing();
+                break;
+            case state::last_ack:
+                next = co_await last_ack();
+                break;
+            case state::time_wait:
+                next = co_await time_wait();
+                break;
+            case state::closed:
+            case state::listen:
+                break;
         }
         enter(s, next);
         s = next;
@@ -78,12 +97,16 @@ void tcb::finish() {
 // peer gone silent.
 state tcb::closed_by(ending why, bool reset_is_error) noexcept {
     switch (why) {
-    case ending::reset: return to(state::closed, "RST", reset_is_error ? connection_reset : std::error_code{});
-    case ending::abort:
-        return to(state::closed, "abort", std::make_error_code(std::errc::connection_aborted));
-    case ending::retransmission_timeout: return to(state::closed, "retransmission timeout", timed_out);
-    case ending::probe_timeout: return to(state::closed, "zero window probe timeout", timed_out);
-    case ending::keepalive_timeout: return to(state::closed, "keep-alive timeout", timed_out);
+        case ending::reset:
+            return to(state::closed, "RST", reset_is_error ? connection_reset : std::error_code{});
+        case ending::abort:
+            return to(state::closed, "abort", std::make_error_code(std::errc::connection_aborted));
+        case ending::retransmission_timeout:
+            return to(state::closed, "retransmission timeout", timed_out);
+        case ending::probe_timeout:
+            return to(state::closed, "zero window probe timeout", timed_out);
+        case ending::keepalive_timeout:
+            return to(state::closed, "keep-alive timeout", timed_out);
     }
     return state::closed;
 }
@@ -93,16 +116,17 @@ state tcb::closed_by(ending why, bool reset_is_error) noexcept {
 // application request, then whatever the state lets output() send.
 std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_policy out) {
     switch (e.what) {
-    case kind::segment:
-        if (input(*e.seg, in).reset) return ending::reset;
-        break;
-    case kind::timer:
-        if (auto end = on_timer(out)) return end;
-        break;
-    case kind::app:
-        if (auto end = on_app()) return end;
-        break;
-    case kind::net_error: return std::nullopt;  // the connection's own timers decide
+        case kind::segment:
+            if (input(*e.seg, in).reset) return ending::reset;
+            break;
+        case kind::timer:
+            if (auto end = on_timer(out)) return end;
+            break;
+        case kind::app:
+            if (auto end = on_app()) return end;
+            break;
+        case kind::net_error:
+            return std::nullopt;  // the connection's own timers decide
     }
     output(out);
     return std::nullopt;
@@ -167,11 +191,14 @@ task<state> tcb::syn_sent() {
         const auto now = ex_.now();
         if (e.is(kind::segment)) {
             switch (syn_sent_input(*e.seg)) {
-            case syn_answer::reset:
-                co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_refused));
-            case syn_answer::established: co_return to(state::established, "SYN+ACK");
-            case syn_answer::simultaneous: co_return to(state::syn_rcvd, "SYN, simultaneous open");
-            case syn_answer::ignore: break;
+                case syn_answer::reset:
+                    co_return to(state::closed, "RST", std::make_error_code(std::errc::connection_refused));
+                case syn_answer::established:
+                    co_return to(state::established, "SYN+ACK");
+                case syn_answer::simultaneous:
+                    co_return to(state::syn_rcvd, "SYN, simultaneous open");
+                case syn_answer::ignore:
+                    break;
             }
         } else if (e.is(kind::timer) && state_at_ <= now) {
             co_return to(state::closed, "connect timeout", timed_out);

@@ -1,9 +1,8 @@
 // SYN cookies, RFC 4987 3.6: what a SYN+ACK made without state carries, and
 // how the returning ACK is checked.
-#include <coronet/tcp/syn_cookies.hpp>
-
 #include <algorithm>
 #include <array>
+#include <coronet/tcp/syn_cookies.hpp>
 
 namespace coronet::tcp {
 

@@ -1,8 +1,8 @@
 // The TCB's plumbing: construction, opens, the event mechanism that drives
 // the state coroutines, timers, and the application side of the buffers.
-#include <coronet/tcp/tcb.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {
 

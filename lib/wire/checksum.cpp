@@ -1,12 +1,10 @@
 // RFC 1071 one's complement sum. The bulk of the data is summed as native-order
 // 32-bit words into a plain 64-bit total: no carry to propagate per word, so the
 // compiler vectorises the loop; the byte order is fixed once at the end.
-#include <coronet/wire/checksum.hpp>
-
-#include <boost/endian/conversion.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/endian/conversion.hpp>
+#include <coronet/wire/checksum.hpp>
 #include <cstring>
 
 namespace coronet::wire {

@@ -1,6 +1,5 @@
 // The "coronet.wire" error category.
 #include <coronet/wire/error.hpp>
-
 #include <string>
 
 namespace coronet::wire {

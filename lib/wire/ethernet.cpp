@@ -1,6 +1,5 @@
 // Ethernet II header and MAC address text form.
 #include <coronet/wire/ethernet.hpp>
-
 #include <ostream>
 
 namespace coronet::wire {

@@ -1,7 +1,6 @@
 // ICMPv4 header view and builder (RFC 792).
-#include <coronet/wire/icmp.hpp>
-
 #include <coronet/wire/checksum.hpp>
+#include <coronet/wire/icmp.hpp>
 
 namespace coronet::wire {
 

@@ -1,7 +1,6 @@
 // IPv4 header view and builder (RFC 791).
-#include <coronet/wire/ipv4.hpp>
-
 #include <coronet/wire/checksum.hpp>
+#include <coronet/wire/ipv4.hpp>
 
 namespace coronet::wire {
 

@@ -1,6 +1,5 @@
 // Printing sequence numbers.
 #include <coronet/wire/seq32.hpp>
-
 #include <ostream>
 
 namespace coronet::wire {

@@ -1,8 +1,7 @@
 // TCP header view and builder (RFC 9293 3.1).
-#include <coronet/wire/tcp.hpp>
-
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ipv4.hpp>
+#include <coronet/wire/tcp.hpp>
 
 namespace coronet::wire {
 

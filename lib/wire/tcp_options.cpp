@@ -1,8 +1,7 @@
 // TCP option list decoding and encoding: RFC 9293 3.1 (EOL, NOP, MSS),
 // RFC 7323 (window scale, timestamps), RFC 2018 (SACK).
-#include <coronet/wire/tcp.hpp>
-
 #include <algorithm>
+#include <coronet/wire/tcp.hpp>
 
 namespace coronet::wire {
 

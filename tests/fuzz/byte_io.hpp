@@ -3,9 +3,8 @@
 // the writer the seed generator encodes the same fields with.
 #pragma once
 
-#include <coronet/wire/bytes.hpp>
-
 #include <algorithm>
+#include <coronet/wire/bytes.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -41,7 +40,9 @@ public:
         return *this;
     }
     byte_writer& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
-    byte_writer& u32(std::uint32_t v) { return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v)); }
+    byte_writer& u32(std::uint32_t v) {
+        return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v));
+    }
     byte_writer& append(wire::bytes b) {
         out_.insert(out_.end(), b.begin(), b.end());
         return *this;

@@ -4,12 +4,11 @@
 // deterministic byte streams the stack harnesses send and expect back.
 #pragma once
 
-#include "support/check.hpp"
-
 #include <coronet/wire/bytes.hpp>
-
 #include <cstdint>
 #include <span>
+
+#include "support/check.hpp"
 
 namespace coronet::fuzz {
 

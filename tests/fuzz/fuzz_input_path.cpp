@@ -4,15 +4,14 @@
 // between them and for ten minutes after the last, so timers fire. Every
 // frame the stack sends must be well formed, and after each frame every
 // connection keeps its invariants. Input format: input_path_format.hpp.
+#include <array>
+#include <coronet/wire/checksum.hpp>
+#include <coronet/wire/ipv4.hpp>
+#include <vector>
+
 #include "check.hpp"
 #include "input_path_format.hpp"
 #include "support/stack_under_test.hpp"
-
-#include <coronet/wire/checksum.hpp>
-#include <coronet/wire/ipv4.hpp>
-
-#include <array>
-#include <vector>
 
 namespace coronet::fuzz {
 namespace {
@@ -112,7 +111,8 @@ struct world {
         linux_like.window_scale = 7;
         linux_like.sack_permitted = true;
         linux_like.timestamp = {{peer_ts_start, 0}};
-        auto p = accept_from_peer(s, *listener, listen_port, {wire::seq32{passive_peer_iss}, passive_peer_port, linux_like});
+        auto p =
+            accept_from_peer(s, *listener, listen_port, {wire::seq32{passive_peer_iss}, passive_peer_port, linux_like});
         wire::tcp_options small;
         small.mss = 536;
         auto a = connect_to_peer(s, active_local_port, {wire::seq32{active_peer_iss}, active_peer_port, small});
@@ -147,7 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ctl & control::fix_l4) fix_l4(frame);
         coronet::storage::rx_meta meta;
         const unsigned checksum = ctl & control::rx_checksum_mask;
-        meta.checksum = checksum == 1 ? coronet::storage::rx_checksum::partial
+        meta.checksum = checksum == 1   ? coronet::storage::rx_checksum::partial
                         : checksum == 2 ? coronet::storage::rx_checksum::verified
                                         : coronet::storage::rx_checksum::unknown;
         w.s.dev.inject(frame, meta);

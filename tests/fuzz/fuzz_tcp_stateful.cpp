@@ -14,14 +14,14 @@
 //   - the application reads the peer's stream in order, each byte once, and
 //     what it read plus what is queued is what rcv_nxt covers
 // Input format: stateful_format.hpp.
-#include "check.hpp"
-#include "stateful_format.hpp"
-#include "support/stack_under_test.hpp"
-
 #include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
+
+#include "check.hpp"
+#include "stateful_format.hpp"
+#include "support/stack_under_test.hpp"
 
 namespace coronet::fuzz {
 namespace {
@@ -102,8 +102,7 @@ private:
 };
 
 session::session(const setup_fields& f)
-    : cfg_(make_config(f)), s_(cfg_, (f.options & setup::small_pool) ? 4 : 64), irs_(f.peer_iss),
-      start_(s_.sim.now()) {
+    : cfg_(make_config(f)), s_(cfg_, (f.options & setup::small_pool) ? 4 : 64), irs_(f.peer_iss), start_(s_.sim.now()) {
     wire::tcp_options o;
     if (f.options & setup::mss) o.mss = f.mss;
     if (f.options & setup::window_scale) o.window_scale = f.window_scale;
@@ -133,10 +132,10 @@ session::session(const setup_fields& f)
 
 // ---- the peer's segments --------------------------------------------------
 
-void session::send(std::uint8_t flags, seq32 seq, seq32 ack, std::uint16_t window, std::size_t len,
-                   std::uint8_t extra, byte_reader* sack_from) {
-    wire::tcp_repr h{.src_port = peer_port_, .dst_port = local_port_, .seq = seq, .ack = ack, .flags = flags,
-                     .window = window};
+void session::send(std::uint8_t flags, seq32 seq, seq32 ack, std::uint16_t window, std::size_t len, std::uint8_t extra,
+                   byte_reader* sack_from) {
+    wire::tcp_repr h{
+        .src_port = peer_port_, .dst_port = local_port_, .seq = seq, .ack = ack, .flags = flags, .window = window};
     if (timestamps_ && !(extra & extra::no_timestamp)) {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(s_.sim.now() - start_).count();
         std::uint32_t ts_val = peer_ts_start + static_cast<std::uint32_t>(ms);
@@ -158,7 +157,8 @@ void session::send(std::uint8_t flags, seq32 seq, seq32 ack, std::uint16_t windo
     // The payload is the peer's stream at its sequence numbers (a SYN's data starts after it).
     const seq32 first = (flags & syn) ? seq + 1 : seq;
     std::vector<std::byte> payload(len);
-    for (std::size_t i = 0; i < len; ++i) payload[i] = stream_byte(peer_stream, (first + static_cast<std::uint32_t>(i)).value);
+    for (std::size_t i = 0; i < len; ++i)
+        payload[i] = stream_byte(peer_stream, (first + static_cast<std::uint32_t>(i)).value);
     const std::int64_t end = peer_offset(first) + static_cast<std::int64_t>(len) + ((flags & fin) ? 1 : 0);
     peer_end_ = std::max(peer_end_, end);
     if (flags & fin) peer_fins_.push_back(end - 1);
@@ -235,8 +235,8 @@ void session::check_sent(const wire::tcp_repr& h, wire::bytes payload) {
                     "the stack sent a FIN before shutdown or not at the end of its stream");
     }
     // What the peer may acknowledge: sequence numbers segments took (a bare ACK takes none).
-    const std::uint32_t seg_len = static_cast<std::uint32_t>(payload.size()) + ((h.flags & syn) ? 1 : 0) +
-                                  ((h.flags & fin) ? 1 : 0);
+    const std::uint32_t seg_len =
+        static_cast<std::uint32_t>(payload.size()) + ((h.flags & syn) ? 1 : 0) + ((h.flags & fin) ? 1 : 0);
     if (seg_len > 0) stack_end_ = wire::seq_max(stack_end_, h.seq + seg_len);
     if (!(h.flags & ack)) return;
     if (peer_offset(h.ack) > peer_end_)
@@ -262,15 +262,16 @@ void session::check() {
     if (una > static_cast<std::int64_t>(written_) + 1)
         fail(at_state(c, "snd_una at offset " + std::to_string(una) + " past the " + std::to_string(written_) +
                              " bytes written and a FIN"));
-    const auto acked = static_cast<std::uint64_t>(std::clamp<std::int64_t>(una, 0, static_cast<std::int64_t>(written_)));
+    const auto acked =
+        static_cast<std::uint64_t>(std::clamp<std::int64_t>(una, 0, static_cast<std::int64_t>(written_)));
     if (written_ - c.send_queue() != acked)
         fail(at_state(c, "send queue " + std::to_string(c.send_queue()) + " but " + std::to_string(written_) +
                              " written and " + std::to_string(acked) + " acknowledged"));
     // Receiving: rcv_nxt covers only what the peer sent; what it covers was read or is queued.
     const std::int64_t rcv = peer_offset(c.rcv_nxt());
     if (rcv > peer_end_)
-        fail(at_state(c, "rcv_nxt at offset " + std::to_string(rcv) + " but the peer sent up to " +
-                             std::to_string(peer_end_)));
+        fail(at_state(
+            c, "rcv_nxt at offset " + std::to_string(rcv) + " but the peer sent up to " + std::to_string(peer_end_)));
     if (c.peer_finished() && std::find(peer_fins_.begin(), peer_fins_.end(), rcv - 1) == peer_fins_.end())
         fail(at_state(c, "a FIN taken at offset " + std::to_string(rcv - 1) + " where the peer sent none"));
     const auto covered = static_cast<std::int64_t>(read_ + c.receive_queue()) + (c.peer_finished() ? 1 : 0);
@@ -282,8 +283,8 @@ void session::check() {
 // ---- actions --------------------------------------------------------------
 
 // For CORONET_FUZZ_TRACE.
-constexpr std::array<const char*, op::count> op_names{"segment",    "ack_all", "data", "wait",  "next_timer",
-                                                      "write",      "read",    "shutdown", "close", "abort"};
+constexpr std::array<const char*, op::count> op_names{"segment", "ack_all", "data",     "wait",  "next_timer",
+                                                      "write",   "read",    "shutdown", "close", "abort"};
 
 void session::act(byte_reader& in) {
     const std::uint8_t code = in.u8() % op::count;
@@ -292,34 +293,42 @@ void session::act(byte_reader& in) {
                      std::string(tcp::to_string(conn_->current())).c_str(), conn_->snd_una().value,
                      conn_->snd_nxt().value, conn_->rcv_nxt().value, conn_->send_queue(), conn_->receive_queue());
     switch (code) {
-    case op::segment: fuzzed_segment(in); break;
-    case op::ack_all: send(ack, conn_->rcv_nxt(), stack_end_, in.u16(), 0, 0); break;
-    case op::data: {
-        const std::size_t len = in.u16() % (max_payload + 1);
-        const bool with_fin = in.u8() & 1;
-        send(ack | (len > 0 ? psh : 0) | (with_fin ? fin : 0), conn_->rcv_nxt(), stack_end_, 65535, len, 0);
-        break;
-    }
-    case op::wait: advance(waits[in.u8() % waits.size()]); break;
-    case op::next_timer:
-        if (const runtime::timer_node* t = s_.sim.timers().top()) advance(t->deadline - s_.sim.now());
-        break;
-    case op::write:
-        if (!shut_) app_write(in.u16());
-        break;
-    case op::read: app_read(in.u16()); break;
-    case op::shutdown:
-        shut_ = true;
-        conn_->app_shutdown_write();
-        break;
-    case op::close:
-        shut_ = app_gone_ = true;
-        conn_->app_close();
-        break;
-    case op::abort:
-        app_gone_ = true;
-        conn_->app_abort();
-        break;
+        case op::segment:
+            fuzzed_segment(in);
+            break;
+        case op::ack_all:
+            send(ack, conn_->rcv_nxt(), stack_end_, in.u16(), 0, 0);
+            break;
+        case op::data: {
+            const std::size_t len = in.u16() % (max_payload + 1);
+            const bool with_fin = in.u8() & 1;
+            send(ack | (len > 0 ? psh : 0) | (with_fin ? fin : 0), conn_->rcv_nxt(), stack_end_, 65535, len, 0);
+            break;
+        }
+        case op::wait:
+            advance(waits[in.u8() % waits.size()]);
+            break;
+        case op::next_timer:
+            if (const runtime::timer_node* t = s_.sim.timers().top()) advance(t->deadline - s_.sim.now());
+            break;
+        case op::write:
+            if (!shut_) app_write(in.u16());
+            break;
+        case op::read:
+            app_read(in.u16());
+            break;
+        case op::shutdown:
+            shut_ = true;
+            conn_->app_shutdown_write();
+            break;
+        case op::close:
+            shut_ = app_gone_ = true;
+            conn_->app_close();
+            break;
+        case op::abort:
+            app_gone_ = true;
+            conn_->app_abort();
+            break;
     }
     s_.sim.run_for(runtime::duration::zero());
     drain();

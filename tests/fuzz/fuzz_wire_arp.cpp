@@ -1,11 +1,10 @@
 // ARP: arp_view::parse on any bytes and the repr round trip (a parsed packet
 // re-emitted is the same 28 bytes and parses to the same fields).
-#include "check.hpp"
-
-#include <coronet/wire/arp.hpp>
-
 #include <algorithm>
 #include <array>
+#include <coronet/wire/arp.hpp>
+
+#include "check.hpp"
 
 namespace wire = coronet::wire;
 using coronet::fuzz::require;

@@ -2,13 +2,12 @@
 // lengths included) against a plain RFC 1071 sum over the whole buffer, and
 // the RFC 1624 incremental update against recomputing.
 // Input: split seed (u16), a new 16-bit field value (u16), then the data.
+#include <algorithm>
+#include <coronet/wire/checksum.hpp>
+#include <vector>
+
 #include "byte_io.hpp"
 #include "check.hpp"
-
-#include <coronet/wire/checksum.hpp>
-
-#include <algorithm>
-#include <vector>
 
 namespace wire = coronet::wire;
 using coronet::fuzz::require;

@@ -1,13 +1,12 @@
 // Ethernet: ethernet_view::parse on any bytes, the header's repr round trip,
 // and mac_address::parse on the same bytes as text.
-#include "check.hpp"
-
-#include <coronet/wire/ethernet.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <coronet/wire/ethernet.hpp>
 #include <string_view>
+
+#include "check.hpp"
 
 namespace wire = coronet::wire;
 using coronet::fuzz::require;

@@ -1,20 +1,20 @@
 // IPv4: ipv4_view::parse on any bytes, the view's promises (lengths within
 // the buffer, header checksum good) and the repr round trip. The first input
 // byte chooses whether the harness fixes the header checksum first.
-#include "check.hpp"
-
+#include <algorithm>
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ipv4.hpp>
-
-#include <algorithm>
 #include <vector>
+
+#include "check.hpp"
 
 namespace wire = coronet::wire;
 using coronet::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
-    std::vector<std::byte> pkt(reinterpret_cast<const std::byte*>(data) + 1, reinterpret_cast<const std::byte*>(data) + size);
+    std::vector<std::byte> pkt(reinterpret_cast<const std::byte*>(data) + 1,
+                               reinterpret_cast<const std::byte*>(data) + size);
     if ((data[0] & 1) && pkt.size() >= wire::ipv4_repr::header_len) {
         const std::size_t ihl = std::min<std::size_t>((wire::load_u8(pkt, 0) & 0x0f) * 4u, pkt.size());
         wire::store_u16(pkt, 10, 0);
@@ -39,10 +39,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = wire::ipv4_view::parse(out);
     require(static_cast<bool>(again), "ipv4: an emitted datagram does not parse");
     const wire::ipv4_repr r2 = wire::ipv4_repr::from(*again);
-    require(r2.src == r.src && r2.dst == r.dst && r2.protocol == r.protocol && r2.ttl == r.ttl &&
-                r2.ident == r.ident && r2.dont_fragment == r.dont_fragment && r2.dscp_ecn == r.dscp_ecn &&
-                r2.payload_len == r.payload_len && std::equal(again->payload().begin(), again->payload().end(),
-                                                              ip->payload().begin(), ip->payload().end()),
-            "ipv4: repr round trip changed a field");
+    require(
+        r2.src == r.src && r2.dst == r.dst && r2.protocol == r.protocol && r2.ttl == r.ttl && r2.ident == r.ident &&
+            r2.dont_fragment == r.dont_fragment && r2.dscp_ecn == r.dscp_ecn && r2.payload_len == r.payload_len &&
+            std::equal(again->payload().begin(), again->payload().end(), ip->payload().begin(), ip->payload().end()),
+        "ipv4: repr round trip changed a field");
     return 0;
 }

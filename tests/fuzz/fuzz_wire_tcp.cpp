@@ -4,14 +4,13 @@
 // Input: mode (bit 0: fix the checksum first, so the fuzzer gets past it;
 // bit 1: parse with checksum_mode::skip), source and destination address
 // (u32 each), then the segment.
-#include "byte_io.hpp"
-#include "tcp_options_roundtrip.hpp"
-
+#include <algorithm>
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ipv4.hpp>
-
-#include <algorithm>
 #include <vector>
+
+#include "byte_io.hpp"
+#include "tcp_options_roundtrip.hpp"
 
 namespace wire = coronet::wire;
 using coronet::fuzz::require;

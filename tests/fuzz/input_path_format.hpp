@@ -4,12 +4,11 @@
 // and the fixed set-up the frames are aimed at.
 #pragma once
 
-#include "byte_io.hpp"
-
-#include <coronet/runtime/clock.hpp>
-
 #include <array>
+#include <coronet/runtime/clock.hpp>
 #include <cstdint>
+
+#include "byte_io.hpp"
 
 namespace coronet::fuzz::input_path {
 
@@ -37,7 +36,9 @@ inline constexpr std::uint32_t peer_ts_start = 1000;
 
 // Appends one record.
 inline void encode(byte_writer& w, std::uint8_t control_bits, wire::bytes frame) {
-    w.u8(control_bits).u16(static_cast<std::uint16_t>(frame.size())).append(frame.first(std::min<std::size_t>(frame.size(), 0xffff)));
+    w.u8(control_bits)
+        .u16(static_cast<std::uint16_t>(frame.size()))
+        .append(frame.first(std::min<std::size_t>(frame.size(), 0xffff)));
 }
 
 }  // namespace coronet::fuzz::input_path

@@ -4,20 +4,19 @@
 // harnesses, and for the stack harnesses event sequences that walk the
 // connection through its states (transfer, loss, reordering, zero window,
 // resets, every way of closing), which the fuzzer then mutates.
-#include "byte_io.hpp"
-#include "input_path_format.hpp"
-#include "stateful_format.hpp"
-#include "support/stack_under_test.hpp"
-
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/icmp.hpp>
 #include <coronet/wire/ipv4.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include "byte_io.hpp"
+#include "input_path_format.hpp"
+#include "stateful_format.hpp"
+#include "support/stack_under_test.hpp"
 
 namespace fs = std::filesystem;
 namespace wire = coronet::wire;
@@ -65,7 +64,8 @@ wire::tcp_options data_options_with_sack() {
 
 std::vector<std::byte> tcp_segment(const wire::tcp_repr& h, std::size_t payload_len) {
     std::vector<std::byte> seg(h.header_len() + payload_len);
-    for (std::size_t i = 0; i < payload_len; ++i) seg[h.header_len() + i] = std::byte(static_cast<std::uint8_t>('a' + i % 26));
+    for (std::size_t i = 0; i < payload_len; ++i)
+        seg[h.header_len() + i] = std::byte(static_cast<std::uint8_t>('a' + i % 26));
     h.emit(seg, peer_ip, stack_ip);
     return seg;
 }
@@ -122,10 +122,19 @@ void wire_seeds() {
     padded.resize(46);  // Ethernet's minimum payload
     write_seed("wire_arp", "request-with-padding", padded);
 
-    wire::tcp_repr syn_h{.src_port = 40000, .dst_port = 80, .seq = seq32{0xfffffff0}, .flags = syn, .window = 64240,
-                       .options = linux_syn_options()};
-    wire::tcp_repr data_h{.src_port = 40000, .dst_port = 80, .seq = seq32{0xffffff00}, .ack = seq32{0x100},
-                        .flags = ack | psh, .window = 502, .options = data_options_with_sack()};
+    wire::tcp_repr syn_h{.src_port = 40000,
+                         .dst_port = 80,
+                         .seq = seq32{0xfffffff0},
+                         .flags = syn,
+                         .window = 64240,
+                         .options = linux_syn_options()};
+    wire::tcp_repr data_h{.src_port = 40000,
+                          .dst_port = 80,
+                          .seq = seq32{0xffffff00},
+                          .ack = seq32{0x100},
+                          .flags = ack | psh,
+                          .window = 502,
+                          .options = data_options_with_sack()};
     const auto syn_seg = tcp_segment(syn_h, 0);
     const auto data_seg = tcp_segment(data_h, 100);
     const auto tcp_datagram = ipv4_datagram(wire::ip_proto::tcp, data_seg);
@@ -169,8 +178,8 @@ constexpr std::uint8_t fixed = ip::control::fix_ipv4 | ip::control::fix_l4 | ip:
 // A segment from the peer; ack is an offset from the stack's ISN (rebased by the harness).
 std::vector<std::byte> segment_frame(std::uint16_t src, std::uint16_t dst, seq32 seq, std::uint32_t ack_offset,
                                      std::uint8_t flags, std::size_t len, bool timestamps, std::uint32_t ts = 2000) {
-    wire::tcp_repr h{.src_port = src, .dst_port = dst, .seq = seq, .ack = seq32{ack_offset}, .flags = flags,
-                     .window = 1024};
+    wire::tcp_repr h{
+        .src_port = src, .dst_port = dst, .seq = seq, .ack = seq32{ack_offset}, .flags = flags, .window = 1024};
     if (timestamps) h.options.timestamp = {{ts, 0}};
     std::vector<std::byte> payload(len, std::byte{'x'});
     return peer_tcp_frame(h, payload);
@@ -201,44 +210,66 @@ void input_path_seeds() {
     const std::string h = "input_path";
     // The passive connection: its 3000 bytes acknowledged, 100 bytes and a FIN from the peer.
     write_seed(h, "passive-transfer-and-fin",
-               frames{}.add(to_passive(0, 1 + 3000, ack, 0))
+               frames{}
+                   .add(to_passive(0, 1 + 3000, ack, 0))
                    .add(to_passive(0, 1 + 3000, ack | psh, 100))
                    .add(to_passive(100, 1 + 3000, ack | fin, 0), fixed, 3)
                    .add(to_passive(101, 1 + 3001, ack, 0), fixed, 5)
                    .w.bytes());
     write_seed(h, "passive-out-of-order-then-fill",
-               frames{}.add(to_passive(500, 1, ack, 300)).add(to_passive(0, 1, ack, 500)).add(to_passive(800, 1, ack, 10)).w.bytes());
+               frames{}
+                   .add(to_passive(500, 1, ack, 300))
+                   .add(to_passive(0, 1, ack, 500))
+                   .add(to_passive(800, 1, ack, 10))
+                   .w.bytes());
     write_seed(h, "passive-dup-acks-fast-retransmit",
-               frames{}.add(to_passive(0, 1, ack, 0)).add(to_passive(0, 1, ack, 0)).add(to_passive(0, 1, ack, 0))
-                   .add(to_passive(0, 1, ack, 0)).add(to_passive(0, 1 + 3000, ack, 0), fixed, 2).w.bytes());
+               frames{}
+                   .add(to_passive(0, 1, ack, 0))
+                   .add(to_passive(0, 1, ack, 0))
+                   .add(to_passive(0, 1, ack, 0))
+                   .add(to_passive(0, 1, ack, 0))
+                   .add(to_passive(0, 1 + 3000, ack, 0), fixed, 2)
+                   .w.bytes());
     write_seed(h, "passive-paws-old-timestamp", frames{}.add(to_passive(0, 1, ack | psh, 10, 5)).w.bytes());
     write_seed(h, "passive-rst-in-window-then-exact",
                frames{}.add(to_passive(10, 1, rst, 0)).add(to_passive(0, 1, rst, 0)).w.bytes());
     write_seed(h, "passive-syn-in-established", frames{}.add(to_passive(0, 0, syn, 0)).w.bytes());
     write_seed(h, "active-data-fin-and-ack",
-               frames{}.add(to_active(0, 1 + 1000, ack | psh | fin, 200)).add(to_active(201, 1 + 1000, ack, 0), fixed, 4)
+               frames{}
+                   .add(to_active(0, 1 + 1000, ack | psh | fin, 200))
+                   .add(to_active(201, 1 + 1000, ack, 0), fixed, 4)
                    .w.bytes());
     write_seed(h, "active-zero-window",
                frames{}.add(to_active(0, 1, ack, 0)).add(to_active(0, 1, ack, 0), fixed, 6).w.bytes());
     // A new connection to the listener, completed, then reset.
-    wire::tcp_repr syn_h{.src_port = 41000, .dst_port = ip::listen_port, .seq = seq32{100}, .flags = syn,
-                         .window = 65535, .options = linux_syn_options()};
+    wire::tcp_repr syn_h{.src_port = 41000,
+                         .dst_port = ip::listen_port,
+                         .seq = seq32{100},
+                         .flags = syn,
+                         .window = 65535,
+                         .options = linux_syn_options()};
     write_seed(h, "listener-new-connection",
-               frames{}.add(peer_tcp_frame(syn_h, {}), ip::control::fix_ipv4 | ip::control::fix_l4)
+               frames{}
+                   .add(peer_tcp_frame(syn_h, {}), ip::control::fix_ipv4 | ip::control::fix_l4)
                    .add(segment_frame(41000, ip::listen_port, seq32{101}, 0, ack, 0, false), fixed)
                    .add(segment_frame(41000, ip::listen_port, seq32{101}, 0, rst, 0, false), fixed, 2)
                    .w.bytes());
-    write_seed(h, "closed-port-draws-reset", frames{}.add(segment_frame(1, 9999, seq32{5}, 0, syn, 0, false)).w.bytes());
+    write_seed(h, "closed-port-draws-reset",
+               frames{}.add(segment_frame(1, 9999, seq32{5}, 0, syn, 0, false)).w.bytes());
     // Link and network layers: ARP, ICMP echo, a bad checksum, an unverified one.
     const auto echo = ethernet_frame(wire::ethertype::ipv4, ipv4_datagram(wire::ip_proto::icmp, echo_request(1, 32)));
     write_seed(h, "arp-and-echo",
-               frames{}.add(peer_arp_frame(wire::arp_op::request), 0).add(echo, ip::control::fix_ipv4 | ip::control::fix_l4)
+               frames{}
+                   .add(peer_arp_frame(wire::arp_op::request), 0)
+                   .add(echo, ip::control::fix_ipv4 | ip::control::fix_l4)
                    .w.bytes());
     auto damaged = to_passive(0, 1, ack | psh, 50);
     damaged.back() ^= std::byte{0xff};
-    write_seed(h, "bad-then-unverified-checksum", frames{}.add(damaged, ip::control::fix_ipv4 | ip::control::rebase_ack)
-                                                      .add(damaged, ip::control::fix_ipv4 | ip::control::rebase_ack | 1)
-                                                      .w.bytes());
+    write_seed(h, "bad-then-unverified-checksum",
+               frames{}
+                   .add(damaged, ip::control::fix_ipv4 | ip::control::rebase_ack)
+                   .add(damaged, ip::control::fix_ipv4 | ip::control::rebase_ack | 1)
+                   .w.bytes());
 }
 
 // ---- stateful -------------------------------------------------------------
@@ -251,11 +282,12 @@ struct events {
     events(std::uint8_t options, std::uint8_t window_scale, std::uint16_t mss, std::uint32_t peer_iss) {
         w.u8(options).u8(window_scale).u16(mss).u32(peer_iss);
     }
-    events& segment(std::uint8_t flags, std::int16_t seq, std::int16_t ack_delta, std::uint16_t window, std::uint16_t len,
-                    std::uint8_t extra = 0) {
+    events& segment(std::uint8_t flags, std::int16_t seq, std::int16_t ack_delta, std::uint16_t window,
+                    std::uint16_t len, std::uint8_t extra = 0) {
         w.u8(sf::op::segment).u8(flags).u16(static_cast<std::uint16_t>(seq)).u16(static_cast<std::uint16_t>(ack_delta));
         w.u16(window).u16(len).u8(extra);
-        for (unsigned i = 0; i < ((extra >> sf::extra::sack_shift) & 3u); ++i) w.u16(static_cast<std::uint16_t>(1000 * (i + 1))).u16(500);
+        for (unsigned i = 0; i < ((extra >> sf::extra::sack_shift) & 3u); ++i)
+            w.u16(static_cast<std::uint16_t>(1000 * (i + 1))).u16(500);
         return *this;
     }
     events& ack_all(std::uint16_t window = 65535) { return op(sf::op::ack_all).u16(window), *this; }
@@ -280,46 +312,93 @@ void stateful_seeds() {
     // Both directions, then the peer closes first: CLOSE_WAIT, LAST_ACK.
     write_seed(h, "passive-transfer-peer-closes-first",
                events(linux_peer | buffers(1), 7, 1460, 0xffffff00)
-                   .write(5000).ack_all().data(1000).read(2000).data(3000, true).read(4000)
-                   .shutdown().ack_all().wait(3).w.bytes());
+                   .write(5000)
+                   .ack_all()
+                   .data(1000)
+                   .read(2000)
+                   .data(3000, true)
+                   .read(4000)
+                   .shutdown()
+                   .ack_all()
+                   .wait(3)
+                   .w.bytes());
     // We close first: FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT, 2MSL.
     write_seed(h, "active-close-first-time-wait",
                events(sf::setup::active | linux_peer | buffers(2), 2, 1400, 0x7fffff00)
-                   .write(3000).ack_all().shutdown().ack_all().data(10, true).read(100).wait(12).wait(13).w.bytes());
+                   .write(3000)
+                   .ack_all()
+                   .shutdown()
+                   .ack_all()
+                   .data(10, true)
+                   .read(100)
+                   .wait(12)
+                   .wait(13)
+                   .w.bytes());
     // Simultaneous close: CLOSING.
     write_seed(h, "simultaneous-close",
                events(buffers(1), 0, 0, 1).write(100).shutdown().data(0, true).ack_all().wait(14).w.bytes());
     // Losses: the RTO fires and backs off, then the ACK comes.
     write_seed(h, "retransmission-timeout",
                events(sf::setup::active | buffers(2), 0, 0, 0x12345678)
-                   .write(8000).wait(7).wait(8).next_timer().ack_all().w.bytes());
+                   .write(8000)
+                   .wait(7)
+                   .wait(8)
+                   .next_timer()
+                   .ack_all()
+                   .w.bytes());
     // Three duplicate ACKs: fast retransmit and recovery.
     write_seed(h, "fast-retransmit",
                events(linux_peer | buffers(2) | sf::setup::no_delay, 7, 1460, 0xfffffff0)
-                   .write(20000).segment(ack, 0, 0, 1000, 0).segment(ack, 0, 0, 1000, 0).segment(ack, 0, 0, 1000, 0)
-                   .segment(ack, 0, 0, 1000, 0).segment(ack, 0, 1448, 1000, 0).ack_all().w.bytes());
+                   .write(20000)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 1448, 1000, 0)
+                   .ack_all()
+                   .w.bytes());
     // Zero window: persist probes with back-off, then the window opens.
-    write_seed(h, "zero-window-probes",
-               events(buffers(1), 0, 0, 77).write(4000).ack_all(0).wait(7).wait(9).next_timer().ack_all(8192).w.bytes());
+    write_seed(
+        h, "zero-window-probes",
+        events(buffers(1), 0, 0, 77).write(4000).ack_all(0).wait(7).wait(9).next_timer().ack_all(8192).w.bytes());
     // Out of order: a hole, SACK blocks, then the hole filled.
     write_seed(h, "out-of-order-and-sack",
                events(linux_peer | buffers(1), 7, 1460, 0xfffff000)
-                   .segment(ack, 1000, 0, 1000, 500, 2 << sf::extra::sack_shift).segment(ack, 3000, 0, 1000, 200)
-                   .data(1000).read(5000).data(500).read(5000).w.bytes());
+                   .segment(ack, 1000, 0, 1000, 500, 2 << sf::extra::sack_shift)
+                   .segment(ack, 3000, 0, 1000, 200)
+                   .data(1000)
+                   .read(5000)
+                   .data(500)
+                   .read(5000)
+                   .w.bytes());
     // RFC 5961: an in-window RST draws a challenge ACK; the exact one resets.
     write_seed(h, "rst-challenge-then-reset",
-               events(linux_peer | buffers(1), 7, 1460, 5).write(100).segment(rst, 10, 0, 0, 0).segment(rst, 0, 0, 0, 0)
-                   .read(10).w.bytes());
+               events(linux_peer | buffers(1), 7, 1460, 5)
+                   .write(100)
+                   .segment(rst, 10, 0, 0, 0)
+                   .segment(rst, 0, 0, 0, 0)
+                   .read(10)
+                   .w.bytes());
     // A SYN in ESTABLISHED, an old timestamp (PAWS), a bad and an unverified checksum.
     write_seed(h, "syn-paws-and-checksums",
                events(linux_peer | buffers(0), 7, 1460, 99)
-                   .segment(syn, -1, 0, 1000, 0, sf::extra::syn_options).segment(ack, 0, 0, 1000, 100, sf::extra::old_timestamp)
+                   .segment(syn, -1, 0, 1000, 0, sf::extra::syn_options)
+                   .segment(ack, 0, 0, 1000, 100, sf::extra::old_timestamp)
                    .segment(ack, 0, 0, 1000, 100, sf::extra::bad_checksum)
-                   .segment(ack, 0, 0, 1000, 100, sf::extra::bad_checksum | sf::extra::unverified).read(500).w.bytes());
+                   .segment(ack, 0, 0, 1000, 100, sf::extra::bad_checksum | sf::extra::unverified)
+                   .read(500)
+                   .w.bytes());
     // A small receive buffer filled, the window reopened by reads.
     write_seed(h, "receive-buffer-full",
                events(sf::setup::active | buffers(0) | sf::setup::small_pool, 0, 0, 0xffffffff)
-                   .data(1500).data(1500).data(1500).read(1000).read(3000).data(1500).read(3000).w.bytes());
+                   .data(1500)
+                   .data(1500)
+                   .data(1500)
+                   .read(1000)
+                   .read(3000)
+                   .data(1500)
+                   .read(3000)
+                   .w.bytes());
     // The application closes with unread data, and one aborts.
     write_seed(h, "close-orphaned-fin-wait-2-timeout",
                events(linux_peer | buffers(1), 7, 1460, 1000).data(100).close().ack_all().wait(12).wait(12).w.bytes());

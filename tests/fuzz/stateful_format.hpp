@@ -8,25 +8,24 @@
 // values (rcv_nxt, snd_una), so its segments land near the windows.
 #pragma once
 
-#include "byte_io.hpp"
-
-#include <coronet/runtime/clock.hpp>
-
 #include <array>
+#include <coronet/runtime/clock.hpp>
 #include <cstdint>
+
+#include "byte_io.hpp"
 
 namespace coronet::fuzz::stateful {
 
 using namespace std::chrono_literals;
 
 namespace setup {
-inline constexpr std::uint8_t active = 0x01;         // the stack connects (else the peer connects to a listener)
-inline constexpr std::uint8_t timestamps = 0x02;     // the peer uses timestamps
-inline constexpr std::uint8_t window_scale = 0x04;   // the peer offers window scaling (shift: window_scale)
-inline constexpr std::uint8_t mss = 0x08;            // the peer sends an MSS option (value: mss)
-inline constexpr std::uint8_t no_delay = 0x10;       // Nagle off
-inline constexpr unsigned buffers_shift = 5;         // bits 5-6: index into buffer_sizes (send and receive)
-inline constexpr std::uint8_t small_pool = 0x80;     // 4 transmit frames (else 64): the pool runs dry
+inline constexpr std::uint8_t active = 0x01;        // the stack connects (else the peer connects to a listener)
+inline constexpr std::uint8_t timestamps = 0x02;    // the peer uses timestamps
+inline constexpr std::uint8_t window_scale = 0x04;  // the peer offers window scaling (shift: window_scale)
+inline constexpr std::uint8_t mss = 0x08;           // the peer sends an MSS option (value: mss)
+inline constexpr std::uint8_t no_delay = 0x10;      // Nagle off
+inline constexpr unsigned buffers_shift = 5;        // bits 5-6: index into buffer_sizes (send and receive)
+inline constexpr std::uint8_t small_pool = 0x80;    // 4 transmit frames (else 64): the pool runs dry
 }  // namespace setup
 
 inline constexpr std::array<std::size_t, 4> buffer_sizes{2048, 8192, 65536, 262144};
@@ -48,16 +47,16 @@ inline constexpr std::uint8_t count = 10;
 }  // namespace op
 
 namespace extra {
-inline constexpr std::uint8_t no_timestamp = 0x01;  // leave the timestamp out though negotiated
+inline constexpr std::uint8_t no_timestamp = 0x01;   // leave the timestamp out though negotiated
 inline constexpr std::uint8_t old_timestamp = 0x02;  // a TSval from long ago (PAWS)
 inline constexpr unsigned sack_shift = 2;            // bits 2-3: SACK blocks, from snd_una
 inline constexpr std::uint8_t bad_checksum = 0x10;
-inline constexpr std::uint8_t syn_options = 0x20;    // MSS, window scale and SACK-permitted options
-inline constexpr std::uint8_t unverified = 0x40;     // rx_meta says the checksum is not computed (offload)
+inline constexpr std::uint8_t syn_options = 0x20;  // MSS, window scale and SACK-permitted options
+inline constexpr std::uint8_t unverified = 0x40;   // rx_meta says the checksum is not computed (offload)
 }  // namespace extra
 
-inline constexpr std::array<runtime::duration, 16> waits{
-    0ms, 1ms, 5ms, 40ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s, 61s, 120s, 300s};
+inline constexpr std::array<runtime::duration, 16> waits{0ms, 1ms, 5ms, 40ms, 100ms, 200ms, 500ms, 1s,
+                                                         2s,  5s,  10s, 30s,  60s,   61s,   120s,  300s};
 
 inline constexpr std::size_t max_payload = 3000;
 inline constexpr std::uint16_t active_local_port = 50000, passive_peer_port = 40000, service_port = 80;

@@ -2,11 +2,10 @@
 // the SACK blocks that do not fit beside the other options.
 #pragma once
 
-#include "check.hpp"
-
 #include <coronet/wire/tcp.hpp>
-
 #include <vector>
+
+#include "check.hpp"
 
 namespace coronet::fuzz {
 

@@ -3,7 +3,6 @@
 #include <benchmark/benchmark.h>
 
 #include <coronet/wire/checksum.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <vector>

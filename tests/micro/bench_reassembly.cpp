@@ -5,11 +5,10 @@
 // wrap and keep advancing, so the wrap is crossed while measuring.
 #include <benchmark/benchmark.h>
 
-#include <coronet/tcp/byte_ring.hpp>
-#include <coronet/tcp/interval_set.hpp>
-
 #include <algorithm>
 #include <array>
+#include <coronet/tcp/byte_ring.hpp>
+#include <coronet/tcp/interval_set.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>

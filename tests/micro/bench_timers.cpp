@@ -4,9 +4,8 @@
 // then arm it again (the loop's expiry pass).
 #include <benchmark/benchmark.h>
 
-#include <coronet/runtime/timer_queue.hpp>
-
 #include <chrono>
+#include <coronet/runtime/timer_queue.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <random>

@@ -6,7 +6,6 @@
 #include <coronet/wire/ethernet.hpp>
 #include <coronet/wire/ipv4.hpp>
 #include <coronet/wire/tcp.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -43,7 +42,10 @@ wire::tcp_repr data_segment() {
 }
 
 wire::ipv4_repr ipv4_header(std::size_t tcp_len) {
-    return {.src = ip_a, .dst = ip_b, .protocol = wire::ip_proto::tcp, .ident = 0x1c46,
+    return {.src = ip_a,
+            .dst = ip_b,
+            .protocol = wire::ip_proto::tcp,
+            .ident = 0x1c46,
             .payload_len = static_cast<std::uint16_t>(tcp_len)};
 }
 
@@ -100,7 +102,8 @@ void ipv4_parse(benchmark::State& state) {
 // mode verify includes the checksum over all 1480 bytes; skip is header and options only.
 void tcp_parse(benchmark::State& state, wire::checksum_mode mode) {
     const auto frame = data_frame();
-    const wire::bytes segment = wire::bytes(frame).subspan(wire::ethernet_repr::header_len + wire::ipv4_repr::header_len);
+    const wire::bytes segment =
+        wire::bytes(frame).subspan(wire::ethernet_repr::header_len + wire::ipv4_repr::header_len);
     expect(wire::tcp_view::parse(segment, ip_a, ip_b, mode));
     for (auto _ : state) {
         benchmark::DoNotOptimize(segment.data());
@@ -144,7 +147,8 @@ void tcp_options_parse_syn(benchmark::State& state) {
 // Timestamps plus three SACK blocks: the fullest option block a data segment carries under loss.
 void tcp_options_parse_sack(benchmark::State& state) {
     wire::tcp_options options = data_segment().options;
-    options.sack = {{{seq32{0xfffff5a8}, seq32{0xfffffb50}}, {seq32{0x00000010}, seq32{0x000005b8}},
+    options.sack = {{{seq32{0xfffff5a8}, seq32{0xfffffb50}},
+                     {seq32{0x00000010}, seq32{0x000005b8}},
                      {seq32{0x00000b60}, seq32{0x00001108}}}};
     options.sack_count = 3;
     tcp_options_parse(state, options);

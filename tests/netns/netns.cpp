@@ -1,7 +1,5 @@
 #include "netns.hpp"
 
-#include <boost/test/unit_test.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -243,8 +242,9 @@ topology::~topology() {
 std::string topology::in_peer(const std::string& cmd) const { return "ip netns exec " + ns_peer + " " + cmd; }
 
 std::vector<std::string> topology::stack_cmd(const std::string& program, const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{"ip", "netns", "exec", ns_stack, bin(program), "--iface", if_stack,
-                                  "--ip", stack_ip + "/" + std::to_string(prefix)};
+    std::vector<std::string> argv{"ip",     "netns",      "exec",
+                                  ns_stack, bin(program), "--iface",
+                                  if_stack, "--ip",       stack_ip + "/" + std::to_string(prefix)};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
 }

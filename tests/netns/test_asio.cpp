@@ -3,11 +3,10 @@
 // against kernel clients (socat): byte-exact echo of a mebibyte of lines and
 // of a long last line without newline, several clients at once, and SIGTERM
 // with connections open ending it with status 0.
-#include "netns.hpp"
-
 #include <boost/test/unit_test.hpp>
-
 #include <memory>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -87,9 +86,9 @@ BOOST_AUTO_TEST_CASE(sigterm_with_connections_open_exits_zero) {
     echo_server server{t};
     // Clients that keep their connection open: their stdin stays open for 6 s.
     auto idle = [&](const std::string& line) {
-        return std::make_unique<child_process>(std::vector<std::string>{
-            "ip", "netns", "exec", t.ns_peer, "sh", "-c",
-            "(echo " + line + "; sleep 6) | socat - TCP:" + t.stack_ip + ":7000"});
+        return std::make_unique<child_process>(
+            std::vector<std::string>{"ip", "netns", "exec", t.ns_peer, "sh", "-c",
+                                     "(echo " + line + "; sleep 6) | socat - TCP:" + t.stack_ip + ":7000"});
     };
     auto idle1 = idle("hi"), idle2 = idle("ho");
     BOOST_TEST(idle1->wait_for_output("hi", 5000ms), idle1->output());

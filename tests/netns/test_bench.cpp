@@ -2,17 +2,16 @@
 // side and the kernel on the other, and its one JSON line must name the run
 // and hold sane figures; the link role sends and receives frames through both
 // paths. Nothing here asserts a speed: benchmarks are not tests.
-#include "netns.hpp"
-
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sstream>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -95,8 +94,20 @@ void stop_server(child_process& server) {
 // The argv of a link run on interface `iface` of namespace ns, for half a second (a receiver: longer).
 std::vector<std::string> link_args(const std::string& ns, const std::string& iface, const std::string& path,
                                    const std::string& direction) {
-    return {"ip",     "netns", "exec", ns, bin("apps/coronet-bench"), "link", "--iface", iface, "--path", path,
-            "--direction", direction, "--duration", direction == "send" ? "0.5" : "2"};
+    return {"ip",
+            "netns",
+            "exec",
+            ns,
+            bin("apps/coronet-bench"),
+            "link",
+            "--iface",
+            iface,
+            "--path",
+            path,
+            "--direction",
+            direction,
+            "--duration",
+            direction == "send" ? "0.5" : "2"};
 }
 
 // A link run's stdout must be one JSON line naming the run, with frames counted.
@@ -146,9 +157,9 @@ BOOST_AUTO_TEST_CASE(help_exits_0_and_usage_errors_exit_2) {
     const std::string bench = bin("apps/coronet-bench");
     std::string out;
     BOOST_TEST(sh(bench + " --help", &out) == 0);
-    for (const char* opt : {"server", "client", "link", "--listen", "--connect", "--mode", "--duration", "--size",
-                            "--connections", "--reverse", "--stack", "--iface", "--path", "--direction",
-                            "--frame-size", "Exit status"})
+    for (const char* opt :
+         {"server", "client", "link", "--listen", "--connect", "--mode", "--duration", "--size", "--connections",
+          "--reverse", "--stack", "--iface", "--path", "--direction", "--frame-size", "Exit status"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     struct {
         std::string args, message;

@@ -1,7 +1,7 @@
 // Command-line behaviour of the apps: --help, usage errors, start-up errors.
-#include "netns.hpp"
-
 #include <boost/test/unit_test.hpp>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -42,8 +42,8 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
     const std::string proxy = bin("apps/coronet-proxy");
     std::string out;
     BOOST_TEST(sh(proxy + " --help", &out) == 0);
-    for (const char* opt : {"--tcp-buffer", "--tcp-memory-limit", "--tcp-max-connections", "--keepalive",
-                            "--no-syn-cookies"})
+    for (const char* opt :
+         {"--tcp-buffer", "--tcp-memory-limit", "--tcp-max-connections", "--keepalive", "--no-syn-cookies"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     const std::string base = proxy + " --iface no-such-if0 --ip 10.0.0.2/24 --listen 80 --upstream 10.0.0.1:80 ";
     struct {

@@ -4,14 +4,13 @@
 // A flow steered to the wrong loop would be reset, so a run without a failed
 // connection is the proof; the server's per-loop counts show both loops
 // served.
-#include "netns.hpp"
-
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
-
 #include <fstream>
 #include <sstream>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 namespace pt = boost::property_tree;
@@ -111,9 +110,8 @@ BOOST_AUTO_TEST_CASE(a_two_loop_coronet_client_runs_connections_on_both_loops) {
     const std::string to = t.peer_ip + ":" + port;
 
     // Bulk: 4 streams, 2 per loop.
-    auto c = run(t.stack_cmd("apps/coronet-bench",
-                             {"client", "--connect", to, "--mode", "bulk", "--connections", "4", "--loops", "2",
-                              "--duration", "1"}));
+    auto c = run(t.stack_cmd("apps/coronet-bench", {"client", "--connect", to, "--mode", "bulk", "--connections", "4",
+                                                    "--loops", "2", "--duration", "1"}));
     BOOST_TEST_MESSAGE("coronet client, bulk: " << c.out);
     BOOST_TEST_REQUIRE(c.rc == 0, c.err);
     auto j = json_line(c.out);
@@ -141,7 +139,8 @@ BOOST_AUTO_TEST_CASE(loops_is_for_the_user_stack_and_needs_a_connection_per_loop
     std::string out;
     BOOST_TEST(sh(bench + " server --stack kernel --listen 5202 --loops 2", &out) == 2);
     BOOST_TEST(out.find("user-space stack only") != std::string::npos, out);
-    BOOST_TEST(sh(bench + " client --iface lo --ip 10.0.0.1/24 --connect 10.0.0.2:5202 --mode rr --loops 2", &out) == 2);
+    BOOST_TEST(sh(bench + " client --iface lo --ip 10.0.0.1/24 --connect 10.0.0.2:5202 --mode rr --loops 2", &out) ==
+               2);
     BOOST_TEST(out.find("--connections must be at least --loops") != std::string::npos, out);
     BOOST_TEST(sh(bench + " link --iface lo --path raw --direction send --loops 2", &out) == 2);
     BOOST_TEST(out.find("--loops") != std::string::npos, out);

@@ -4,16 +4,15 @@
 // creates. The figures (rates, RSS, memory per connection, counters) are
 // logged; what is asserted is behaviour: bounded tables, connections made or
 // refused cleanly, the server still serving. Timing is never asserted.
-#include "netns.hpp"
+#include <signal.h>
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <signal.h>
-
 #include <sstream>
 #include <thread>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -57,7 +56,8 @@ json next_report(child_process& p, const std::string& kind, std::size_t already,
     for (;;) {
         if (auto r = reports(p, kind); r.size() > already) return parse_json(r.back());
         BOOST_REQUIRE_MESSAGE(p.running() && std::chrono::steady_clock::now() < end,
-                              "no \"" << kind << "\" report; output:\n" << p.output().substr(0, 4000));
+                              "no \"" << kind << "\" report; output:\n"
+                                      << p.output().substr(0, 4000));
         std::this_thread::sleep_for(20ms);
     }
 }
@@ -77,10 +77,10 @@ double counter(const json& sink_report, const std::string& name) {
 // The stack's counters that tell a flood's story, as one log line.
 std::string flood_counters(const json& r) {
     std::ostringstream s;
-    for (const char* name : {"tcp_segments_in", "tcp_syn_cookies_sent", "tcp_syn_cookies_accepted",
-                             "tcp_syn_cookies_rejected", "tcp_syns_dropped", "tcp_connections_refused",
-                             "tcp_resets_sent", "tx_no_buffer", "dev_tx_dropped", "dev_rx_kernel_drops",
-                             "arp_requests_sent", "arp_resolve_failed", "arp_queue_drops"})
+    for (const char* name :
+         {"tcp_segments_in", "tcp_syn_cookies_sent", "tcp_syn_cookies_accepted", "tcp_syn_cookies_rejected",
+          "tcp_syns_dropped", "tcp_connections_refused", "tcp_resets_sent", "tx_no_buffer", "dev_tx_dropped",
+          "dev_rx_kernel_drops", "arp_requests_sent", "arp_resolve_failed", "arp_queue_drops"})
         s << name << "=" << counter(r, name) << " ";
     return s.str();
 }
@@ -118,8 +118,13 @@ struct sink_process {
 
 // coronet-test-clients in the peer namespace, towards the sink.
 std::vector<std::string> clients_cmd(const topology& t, const std::string& port, std::vector<std::string> args) {
-    std::vector<std::string> argv{"ip", "netns", "exec", t.ns_peer, bin("tests/netns/coronet-test-clients"),
-                                  "--connect", t.stack_ip + ":" + port};
+    std::vector<std::string> argv{"ip",
+                                  "netns",
+                                  "exec",
+                                  t.ns_peer,
+                                  bin("tests/netns/coronet-test-clients"),
+                                  "--connect",
+                                  t.stack_ip + ":" + port};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
 }
@@ -153,9 +158,10 @@ flood_samples watch_flood(sink_process& sink, child_process& flood, child_proces
         const json r = sink.report();
         seen.peak_rss_kib = std::max(seen.peak_rss_kib, kib(r, "vm_hwm_kib"));
         seen.max_syn_rcvd = std::max(seen.max_syn_rcvd, r.get<double>("states.SYN_RCVD", 0));
-        BOOST_TEST_MESSAGE("during the flood: tcp_connections " << r.get<double>("tcp_connections") << " (SYN_RCVD "
-                           << r.get<double>("states.SYN_RCVD", 0) << "), " << rss_line(r) << ", timer samples "
-                           << r.get<double>("timer_samples") << "; " << flood_counters(r));
+        BOOST_TEST_MESSAGE("during the flood: tcp_connections "
+                           << r.get<double>("tcp_connections") << " (SYN_RCVD " << r.get<double>("states.SYN_RCVD", 0)
+                           << "), " << rss_line(r) << ", timer samples " << r.get<double>("timer_samples") << "; "
+                           << flood_counters(r));
         if (!legit_done && !legit.running()) {
             legit_done = true;
             seen.flood_running_at_legit_end = flood.running();
@@ -186,9 +192,8 @@ void syn_flood(const std::string& src_range, bool via_gateway) {
 
     temp_file sent("flood-sent"), echoed("flood-echo");
     fill_random(sent, 1);
-    child_process legit(clients_cmd(t, sink.port,
-                                    {"--count", "1", "--send", sent.path, "--echo", "--echo-out", echoed.path,
-                                     "--timeout", "30"}));
+    child_process legit(clients_cmd(
+        t, sink.port, {"--count", "1", "--send", sent.path, "--echo", "--echo-out", echoed.path, "--timeout", "30"}));
     const flood_samples seen = watch_flood(sink, flood, legit);
     BOOST_REQUIRE_MESSAGE(flood.wait(10000ms) == 0, flood.output());
     BOOST_REQUIRE_MESSAGE(legit.wait(10000ms) == 0, legit.output());
@@ -201,9 +206,10 @@ void syn_flood(const std::string& src_range, bool via_gateway) {
 
     // The legitimate client connected, during the flood, and its bytes came back intact.
     const json l = next_report(legit, "connected", 0, 1000ms);
-    BOOST_TEST_MESSAGE("legitimate client: connected in " << l.get<double>("connect_ms_max") << " ms, 1 MiB echoed in "
-                       << l.get<double>("elapsed_s") << " s; the flood was "
-                       << (seen.flood_running_at_legit_end ? "still running" : "over") << " when it ended");
+    BOOST_TEST_MESSAGE("legitimate client: connected in "
+                       << l.get<double>("connect_ms_max") << " ms, 1 MiB echoed in " << l.get<double>("elapsed_s")
+                       << " s; the flood was " << (seen.flood_running_at_legit_end ? "still running" : "over")
+                       << " when it ended");
     BOOST_TEST(l.get<int>("connected") == 1, legit.output());
     BOOST_TEST(l.get<int>("echo_ok") == 1, legit.output());
     BOOST_TEST(sha256(echoed.path) == sha256(sent.path));
@@ -218,9 +224,9 @@ void syn_flood(const std::string& src_range, bool via_gateway) {
     const json end = sink.report();
     const double peak_tcp = end.get<double>("peak_tcp_connections");
     const double peak_rss_kib = std::max(seen.peak_rss_kib, kib(end, "vm_hwm_kib"));
-    BOOST_TEST_MESSAGE("sink after the flood: peak connections " << peak_tcp << " (most in SYN_RCVD "
-                       << seen.max_syn_rcvd << ", backlog " << backlog << "), peak RSS " << peak_rss_kib / 1024
-                       << " MiB; " << flood_counters(end));
+    BOOST_TEST_MESSAGE("sink after the flood: peak connections "
+                       << peak_tcp << " (most in SYN_RCVD " << seen.max_syn_rcvd << ", backlog " << backlog
+                       << "), peak RSS " << peak_rss_kib / 1024 << " MiB; " << flood_counters(end));
     BOOST_TEST(peak_tcp <= backlog + 8);
     BOOST_TEST(peak_rss_kib < (sanitized ? 512 : 64) * 1024.0);
     BOOST_TEST(counter(end, "tcp_syn_cookies_sent") > 0);
@@ -320,9 +326,8 @@ BOOST_AUTO_TEST_CASE(max_connections_refuses_new_connections_and_keeps_the_open_
     topology t;
     sink_process sink(t, "7300", {"--mode", "echo", "--max-connections", std::to_string(limit)});
 
-    child_process held(clients_cmd(t, sink.port,
-                                   {"--count", std::to_string(limit), "--write", "1000", "--echo", "--hold",
-                                    "--timeout", "10"}));
+    child_process held(clients_cmd(
+        t, sink.port, {"--count", std::to_string(limit), "--write", "1000", "--echo", "--hold", "--timeout", "10"}));
     const json h = next_report(held, "connected", 0);
     BOOST_TEST(h.get<int>("connected") == limit);
     BOOST_TEST(h.get<int>("echo_ok") == limit);
@@ -363,13 +368,12 @@ BOOST_AUTO_TEST_CASE(memory_limit_shrinks_windows_then_refuses_new_connections) 
     sink_process sink(t, "7400", {"--mode", "hold", "--memory-limit", std::to_string(int(limit))});
 
     child_process clients(clients_cmd(t, sink.port,
-                                      {"--count", std::to_string(count), "--write", std::to_string(data),
-                                       "--timeout", "5", "--hold", "--io-timeout", "5"}));
+                                      {"--count", std::to_string(count), "--write", std::to_string(data), "--timeout",
+                                       "5", "--hold", "--io-timeout", "5"}));
     const json c = next_report(clients, "connected", 0);
     const int connected = c.get<int>("connected");
-    BOOST_TEST_MESSAGE(count << " clients at a " << limit / 1024 / 1024 << " MiB limit: " << connected
-                             << " connected, " << c.get<int>("refused") << " refused, " << c.get<int>("timed_out")
-                             << " timed out");
+    BOOST_TEST_MESSAGE(count << " clients at a " << limit / 1024 / 1024 << " MiB limit: " << connected << " connected, "
+                             << c.get<int>("refused") << " refused, " << c.get<int>("timed_out") << " timed out");
     BOOST_TEST(connected > 0);
     BOOST_TEST(c.get<int>("refused") > 0);
     BOOST_TEST(connected + c.get<int>("refused") + c.get<int>("timed_out") == count);

@@ -1,11 +1,10 @@
 // ARP, IPv4 and ICMP of the stack against the kernel over a veth pair.
-#include "netns.hpp"
-
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cctype>
 #include <cstdlib>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 

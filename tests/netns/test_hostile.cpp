@@ -5,17 +5,16 @@
 // must still end with an equal sha256, every drop must show in the counter of
 // its cause, and in-window RSTs and SYNs must draw challenge ACKs (RFC 5961)
 // instead of resetting the connection.
-#include "netns.hpp"
-
-#include <boost/test/unit_test.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <thread>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -46,7 +45,8 @@ const std::vector<drop_cause>& drop_causes() {
         {"tcp_bad_options",
          {"opt_past_header", "opt_length_zero", "opt_length_one", "opt_oversized", "opt_wrong_length_for_kind",
           "opt_sack_bad_length", "opt_no_room_for_length"}},
-        {"tcp_bad_flags", {"flags_syn_fin", "flags_syn_rst", "flags_none", "flags_all", "flags_fin_only", "flags_xmas"}},
+        {"tcp_bad_flags",
+         {"flags_syn_fin", "flags_syn_rst", "flags_none", "flags_all", "flags_fin_only", "flags_xmas"}},
         {"tcp_bad_addresses",
          {"to_subnet_broadcast", "to_limited_broadcast", "from_multicast", "from_loopback", "from_own_address",
           "from_port_zero"}},
@@ -69,8 +69,10 @@ void expect_each_drop_counted(const std::string& counters, const std::string& re
             BOOST_TEST(s > 0, "hostile.py sent no " << k);
             n += std::max(s, 0L);
         }
-        if (cause.kernel_adds) BOOST_TEST(json_field(counters, cause.counter) >= n, cause.counter);
-        else BOOST_TEST(json_field(counters, cause.counter) == n, cause.counter);
+        if (cause.kernel_adds)
+            BOOST_TEST(json_field(counters, cause.counter) >= n, cause.counter);
+        else
+            BOOST_TEST(json_field(counters, cause.counter) == n, cause.counter);
     }
     BOOST_TEST(json_field(counters, "dev_rx_kernel_drops") == 0);
 }
@@ -78,8 +80,9 @@ void expect_each_drop_counted(const std::string& counters, const std::string& re
 // The connection counts each refused kind at least as often as it was forged
 // (the kernel's own retransmissions may add to out_of_window).
 void expect_refusals_counted(const std::string& counters, const std::string& report) {
-    BOOST_TEST(json_field(counters, "conn_out_of_window") >=
-               sent(report, {"syn_out_of_window", "data_beyond_window", "seq_half_space_ahead", "seq_half_space_minus_1"}));
+    BOOST_TEST(
+        json_field(counters, "conn_out_of_window") >=
+        sent(report, {"syn_out_of_window", "data_beyond_window", "seq_half_space_ahead", "seq_half_space_minus_1"}));
     BOOST_TEST(json_field(counters, "conn_rst_ignored") >= sent(report, {"rst_out_of_window", "rst_old"}));
     BOOST_TEST(json_field(counters, "conn_ack_of_unsent") >= sent(report, {"ack_of_unsent"}));
     BOOST_TEST(json_field(counters, "conn_ack_too_old") >= sent(report, {"ack_too_old"}));
@@ -87,19 +90,29 @@ void expect_refusals_counted(const std::string& counters, const std::string& rep
 }
 
 std::vector<std::string> hostile_py(const topology& t, const std::string& mode, int port) {
-    return {"ip", "netns", "exec", t.ns_peer, "/usr/bin/python3",
-            std::string(CORONET_SOURCE_DIR) + "/tests/netns/hostile.py", t.if_peer, t.stack_mac(), t.stack_ip,
-            t.peer_ip, mode, std::to_string(port), "3"};
+    return {"ip",
+            "netns",
+            "exec",
+            t.ns_peer,
+            "/usr/bin/python3",
+            std::string(CORONET_SOURCE_DIR) + "/tests/netns/hostile.py",
+            t.if_peer,
+            t.stack_mac(),
+            t.stack_ip,
+            t.peer_ip,
+            mode,
+            std::to_string(port),
+            "3"};
 }
 
 // Paces what leaves iface in ns with a token bucket, so that a transfer lasts
 // while the attacks run (tbf is among the few qdiscs these kernels have).
 void pace(const std::string& ns, const std::string& iface, const std::string& rate) {
     std::string out;
-    BOOST_REQUIRE_MESSAGE(sh("ip netns exec " + ns + " tc qdisc add dev " + iface + " root tbf rate " + rate +
-                                 " burst 64kb limit 1mb",
-                             &out) == 0,
-                          out);
+    BOOST_REQUIRE_MESSAGE(
+        sh("ip netns exec " + ns + " tc qdisc add dev " + iface + " root tbf rate " + rate + " burst 64kb limit 1mb",
+           &out) == 0,
+        out);
 }
 
 // A FIFO held open for writing: coronet-cat reading it as stdin keeps its
@@ -124,8 +137,8 @@ struct held_fifo {
 // The kinds RFC 9293 (unacceptable sequence or ACK) and RFC 5961 (challenge
 // ACK) answer with one ACK; hostile.py sends them with the live 4-tuple.
 const std::initializer_list<const char*> answered_kinds = {
-    "rst_in_window",  "syn_in_window",  "syn_out_of_window",    "ack_of_unsent",
-    "ack_too_old",    "data_beyond_window", "seq_half_space_ahead", "seq_half_space_minus_1"};
+    "rst_in_window", "syn_in_window",      "syn_out_of_window",    "ack_of_unsent",
+    "ack_too_old",   "data_beyond_window", "seq_half_space_ahead", "seq_half_space_minus_1"};
 
 }  // namespace
 
@@ -176,8 +189,7 @@ BOOST_AUTO_TEST_CASE(kernel_sends_24_mib_to_coronet_cat_through_hostile_segments
     temp_file in("in"), out("out");
     fill_random(in, 24);
     held_fifo stdin_open;
-    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "7002", "--stats"}), stdin_open.file.path,
-                      out.path);
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "7002", "--stats"}), stdin_open.file.path, out.path);
     child_process attacker(hostile_py(t, "receiver", 7002));
     BOOST_REQUIRE_MESSAGE(attacker.wait_for_output("ready", 10000ms), attacker.output());
     const auto start = std::chrono::steady_clock::now();
@@ -239,7 +251,9 @@ BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_lon
     // Each kind RFC 9293 / RFC 5961 answer drew exactly one ACK; the rest, wrapped
     // around a RST at exactly RCV.NXT, drew nothing and reset nothing.
     for (const char* kind : answered_kinds)
-        BOOST_TEST(json_field(report, std::string("replied_") + kind) == json_field(report, std::string("sent_") + kind), kind);
+        BOOST_TEST(
+            json_field(report, std::string("replied_") + kind) == json_field(report, std::string("sent_") + kind),
+            kind);
     BOOST_TEST(json_field(report, "extra_replies") == 0);
     BOOST_TEST(json_field(report, "silent_replies") == 0);
     BOOST_TEST(json_field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));

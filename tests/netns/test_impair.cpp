@@ -2,16 +2,15 @@
 // <-veth-> kernel B. Pings and a TCP transfer of the kernels cross the relay
 // unimpaired, lossy, delayed, reordered, duplicated and corrupted; the
 // relay's counters must account for every frame.
-#include "netns.hpp"
-
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <map>
 #include <regex>
 #include <thread>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -67,8 +66,8 @@ public:
 
     // argv of coronet-impair in the relay namespace between the two veths.
     std::vector<std::string> relay_cmd(const std::vector<std::string>& args = {}) const {
-        std::vector<std::string> argv{"ip", "netns", "exec", ns_relay, bin("apps/coronet-impair"),
-                                      "--a", if_relay_a, "--b", if_relay_b};
+        std::vector<std::string> argv{"ip",  "netns",    "exec", ns_relay,  bin("apps/coronet-impair"),
+                                      "--a", if_relay_a, "--b",  if_relay_b};
         argv.insert(argv.end(), args.begin(), args.end());
         return argv;
     }
@@ -259,7 +258,8 @@ BOOST_AUTO_TEST_CASE(fifty_ms_delay_each_way_makes_every_rtt_at_least_100_ms) {
 
 BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_survives_reordering_duplication_and_delay_with_offloads_on) {
     relay_topology t;
-    const std::string output = transfer_20_mib(t, {"--reorder", "5", "--duplicate", "2", "--delay", "1", "--seed", "7"});
+    const std::string output =
+        transfer_20_mib(t, {"--reorder", "5", "--duplicate", "2", "--delay", "1", "--seed", "7"});
     BOOST_TEST_MESSAGE(output);
     const auto there = direction_counters(output, "a_to_b");
     const auto back = direction_counters(output, "b_to_a");

@@ -4,15 +4,14 @@
 // limit, SIGUSR1's table, SIGTERM, and the pcapng transition comments. The
 // checks read the proxy's --summary-json lines, not its log (that is for
 // people).
-#include "netns.hpp"
-
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <fstream>
 #include <regex>
 #include <thread>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -24,7 +23,7 @@ struct proxied {
     topology t;
     std::string dir;
     std::unique_ptr<child_process> http, proxy;
-    std::string url;  // http://stack_ip:8080/
+    std::string url;                     // http://stack_ip:8080/
     temp_file summary{"proxy-summary"};  // --summary-json
 
     proxied() {
@@ -48,8 +47,9 @@ struct proxied {
     }
     // Starts the proxy (upstream: the peer's port) and waits until it listens.
     void start(std::vector<std::string> extra = {}, int upstream_port = 8000) {
-        std::vector<std::string> args{"--listen", "8080", "--upstream", t.peer_ip + ":" + std::to_string(upstream_port),
-                                      "--log-level", "info", "--summary-json", summary.path};
+        std::vector<std::string> args{
+            "--listen",    "8080", "--upstream",     t.peer_ip + ":" + std::to_string(upstream_port),
+            "--log-level", "info", "--summary-json", summary.path};
         args.insert(args.end(), extra.begin(), extra.end());
         proxy = std::make_unique<child_process>(t.stack_cmd("apps/coronet-proxy", args));
         BOOST_REQUIRE_MESSAGE(wait_for_event(summary.path, "listening", 5000ms), proxy->output());
@@ -157,8 +157,8 @@ BOOST_AUTO_TEST_CASE(a_silent_upstream_resets_the_client_after_the_connect_timeo
 
 BOOST_AUTO_TEST_CASE(half_close_is_passed_through_both_ways) {
     proxied p;
-    child_process server({"ip", "netns", "exec", p.t.ns_peer, "socat", "TCP-LISTEN:9000,reuseaddr",
-                          "SYSTEM:sha256sum"});
+    child_process server(
+        {"ip", "netns", "exec", p.t.ns_peer, "socat", "TCP-LISTEN:9000,reuseaddr", "SYSTEM:sha256sum"});
     BOOST_REQUIRE(wait_listening(p.t.ns_peer, 9000));
     p.start({}, 9000);
     temp_file in("proxy-half-close");
@@ -179,7 +179,9 @@ BOOST_AUTO_TEST_CASE(clients_that_reset_mid_transfer_leave_the_proxy_serving) {
     const std::string script =
         "import socket, struct\n"
         "for i in range(10):\n"
-        "    s = socket.create_connection(('" + p.t.stack_ip + "', 8080))\n"
+        "    s = socket.create_connection(('" +
+        p.t.stack_ip +
+        "', 8080))\n"
         "    s.sendall(b'GET /big HTTP/1.0\\r\\n\\r\\n')\n"
         "    got = 0\n"
         "    while got < 100000:\n"
@@ -250,7 +252,8 @@ BOOST_AUTO_TEST_CASE(pcap_frames_that_caused_transitions_carry_comments) {
     BOOST_TEST(p.curl("-o /dev/null " + p.url + "small") == 0);
     BOOST_TEST(p.stop() == 0);
     std::string comments;
-    BOOST_REQUIRE(sh("tshark -r " + pcap.path + " -Y frame.comment -T fields -e tcp.flags.str -e frame.comment", &comments) == 0);
+    BOOST_REQUIRE(
+        sh("tshark -r " + pcap.path + " -Y frame.comment -T fields -e tcp.flags.str -e frame.comment", &comments) == 0);
     BOOST_TEST_MESSAGE(comments);
     // Each comment sits on the frame that caused it: the client's SYN, the
     // upstream's SYN+ACK, the FINs.

@@ -1,13 +1,12 @@
 // coronet's TCP against the kernel's over veth (default offloads on):
 // byte-exact transfers both ways, half-close, refusal, timeouts, a lossy
 // bridge, the impairment relay, and many short connections.
-#include "netns.hpp"
-
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <thread>
+
+#include "netns.hpp"
 
 using namespace coronet::test;
 
@@ -16,7 +15,8 @@ namespace {
 // coronet-cat HOST PORT < in, with a kernel socat server in the peer namespace writing to out.
 void send_to_kernel(const topology& t, const std::string& peer_ns, const std::string& peer_ip, const temp_file& in,
                     const temp_file& out) {
-    child_process server({"ip", "netns", "exec", peer_ns, "socat", "-u", "TCP-LISTEN:5001,reuseaddr", "CREATE:" + out.path});
+    child_process server(
+        {"ip", "netns", "exec", peer_ns, "socat", "-u", "TCP-LISTEN:5001,reuseaddr", "CREATE:" + out.path});
     BOOST_REQUIRE(wait_listening(peer_ns, 5001));
     const auto start = std::chrono::steady_clock::now();
     child_process cat(t.stack_cmd("apps/coronet-cat", {peer_ip, "5001"}), in.path);
@@ -34,7 +34,8 @@ void receive_from_kernel(const topology& t, const temp_file& in, const temp_file
     std::this_thread::sleep_for(300ms);
     const auto start = std::chrono::steady_clock::now();
     std::string client_out;
-    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0, client_out);
+    BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":5002"), &client_out) == 0,
+               client_out);
     BOOST_TEST(cat.wait(120000ms) == 0, cat.output());
     const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     BOOST_TEST_MESSAGE("kernel -> coronet-cat: " << secs << " s");
@@ -67,7 +68,8 @@ BOOST_AUTO_TEST_CASE(coronet_sends_offload_frames_unless_told_not_to) {
         topology t;
         temp_file in("in"), out("out");
         fill_random(in, 16);
-        child_process server({"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5003,reuseaddr", "CREATE:" + out.path});
+        child_process server(
+            {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5003,reuseaddr", "CREATE:" + out.path});
         BOOST_REQUIRE(wait_listening(t.ns_peer, 5003));
         std::vector<std::string> args{"--stats", t.peer_ip, "5003"};
         if (!offload) args.insert(args.begin(), "--no-offload");
@@ -100,7 +102,8 @@ BOOST_AUTO_TEST_CASE(jumbo_mtu_carries_data_both_ways) {
     temp_file in("in"), out("out"), back("back");
     fill_random(in, 8);
     for (const bool offload : {true, false}) {
-        child_process server({"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5004,reuseaddr", "CREATE:" + out.path});
+        child_process server(
+            {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5004,reuseaddr", "CREATE:" + out.path});
         BOOST_REQUIRE(wait_listening(t.ns_peer, 5004));
         std::vector<std::string> args{"--stats", t.peer_ip, "5004"};
         if (!offload) args.insert(args.begin(), "--no-offload");
@@ -110,7 +113,7 @@ BOOST_AUTO_TEST_CASE(jumbo_mtu_carries_data_both_ways) {
         BOOST_TEST(sha256(out.path) == sha256(in.path), "offload " << offload);
         const std::string counters = cat.output();
         BOOST_TEST_MESSAGE("jumbo, offload " << offload << ": " << json_field(counters, "dev_tx_frames") << " frames, "
-                                            << json_field(counters, "dev_tx_bytes") << " bytes");
+                                             << json_field(counters, "dev_tx_bytes") << " bytes");
         if (!offload) BOOST_TEST(json_field(counters, "dev_tx_bytes") / json_field(counters, "dev_tx_frames") > 1514);
     }
     receive_from_kernel(t, in, back);
@@ -157,7 +160,8 @@ BOOST_AUTO_TEST_CASE(connect_to_a_silent_address_reports_no_route) {
 
 BOOST_AUTO_TEST_CASE(two_hundred_cycles_in_one_stack_end_with_an_empty_connection_table) {
     topology t;
-    child_process server({"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5007,reuseaddr,fork", "SYSTEM:sha256sum"});
+    child_process server(
+        {"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5007,reuseaddr,fork", "SYSTEM:sha256sum"});
     BOOST_REQUIRE(wait_listening(t.ns_peer, 5007));
     child_process cycles(t.stack_cmd("tests/netns/coronet-test-cycles",
                                      {"--connect", t.peer_ip + ":5007", "--cycles", "200", "--msl", "1"}));
@@ -171,7 +175,8 @@ BOOST_AUTO_TEST_CASE(fifty_coronet_cat_runs_leave_no_connection_on_the_kernel_si
     topology t;
     temp_file in("in");
     fill_random(in, 1);
-    child_process server({"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5006,reuseaddr,fork", "SYSTEM:sha256sum"});
+    child_process server(
+        {"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5006,reuseaddr,fork", "SYSTEM:sha256sum"});
     BOOST_REQUIRE(wait_listening(t.ns_peer, 5006));
     int ok = 0;
     const std::string expected = sha256(in.path);
@@ -233,8 +238,8 @@ void drop_kernel_rsts(const topology& t) {
     BOOST_REQUIRE(sh(nft + "add rule inet s out tcp flags rst drop") == 0);
 }
 std::string scapy(const topology& t, const std::string& args) {
-    return t.in_peer("/usr/bin/python3 " + std::string(CORONET_SOURCE_DIR) + "/tests/netns/scapy_peer.py " +
-                     t.if_peer + " " + t.peer_ip + " " + t.stack_ip + " " + args);
+    return t.in_peer("/usr/bin/python3 " + std::string(CORONET_SOURCE_DIR) + "/tests/netns/scapy_peer.py " + t.if_peer +
+                     " " + t.peer_ip + " " + t.stack_ip + " " + args);
 }
 }  // namespace
 

@@ -3,10 +3,6 @@
 // simulator the stacks, in turns. async_read/async_write/async_read_until,
 // EOF, errors as asio::error values, completions never inline, and close,
 // abort and per-operation cancellation with no coroutine left behind.
-#include "sim_pair.hpp"
-
-#include <coronet/api/asio.hpp>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,10 +11,12 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
+#include <coronet/api/asio.hpp>
 #include <functional>
 #include <optional>
 #include <string>
+
+#include "sim_pair.hpp"
 
 namespace asio = boost::asio;
 using namespace coronet;
@@ -85,8 +83,8 @@ std::string numbered_lines(int count) {
 asio::awaitable<void> echo_lines(asio_stream& s) {
     std::string buf;
     for (;;) {
-        auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), '\n',
-                                                       asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] =
+            co_await asio::async_read_until(s, asio::dynamic_buffer(buf), '\n', asio::as_tuple(asio::use_awaitable));
         if (ec) break;
         co_await asio::async_write(s, asio::buffer(buf.data(), n), asio::use_awaitable);
         buf.erase(0, n);
@@ -192,7 +190,7 @@ BOOST_AUTO_TEST_CASE(close_with_a_read_pending_aborts_it_and_leaves_no_coroutine
     BOOST_TEST(t.run_until([&] { return peer.has_value(); }));
     BOOST_TEST((*peer == asio::error::eof));
     t.a->close();
-    t.run_for(70s);  // TIME_WAIT
+    t.run_for(70s);                                      // TIME_WAIT
     BOOST_TEST(t.p.sim.detached_count() == before - 2);  // both connections' lives, and nothing of ours
     BOOST_TEST(t.p.a.tcp.connection_count() + t.p.b.tcp.connection_count() == 0u);
     error_code after;
@@ -223,7 +221,8 @@ BOOST_AUTO_TEST_CASE(a_read_cancelled_through_its_slot_loses_no_byte) {
     asio::cancellation_signal cancel;
     char buf[16];
     std::optional<error_code> cancelled;
-    t.b->async_read_some(asio::buffer(buf), asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, std::size_t n) {
+    t.b->async_read_some(asio::buffer(buf),
+                         asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, std::size_t n) {
                              cancelled = ec;
                              BOOST_TEST(n == 0u);
                          }));
@@ -255,9 +254,8 @@ BOOST_AUTO_TEST_CASE(a_write_waiting_behind_a_cancelled_one_keeps_the_byte_order
     BOOST_TEST(t.run_until([&] { return filled; }));
     asio::cancellation_signal cancel;
     std::optional<error_code> first_ec;
-    t.b->async_write_some(asio::buffer(first), asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, std::size_t) {
-                              first_ec = ec;
-                          }));
+    t.b->async_write_some(asio::buffer(first), asio::bind_cancellation_slot(
+                                                   cancel.slot(), [&](error_code ec, std::size_t) { first_ec = ec; }));
     t.run_for(1s);
     BOOST_TEST(!first_ec);  // waits for room
     cancel.emit(asio::cancellation_type::partial);
@@ -274,7 +272,8 @@ BOOST_AUTO_TEST_CASE(a_write_waiting_behind_a_cancelled_one_keeps_the_byte_order
     });
     std::string all;
     bool eof = false;
-    asio::async_read(*t.a, asio::dynamic_buffer(all), [&](error_code ec, std::size_t) { eof = ec == asio::error::eof; });
+    asio::async_read(*t.a, asio::dynamic_buffer(all),
+                     [&](error_code ec, std::size_t) { eof = ec == asio::error::eof; });
     BOOST_TEST(t.run_until([&] { return second_done && eof; }));
     // The abandoned write's bytes were already the stack's: they come out whole, before `second`.
     BOOST_TEST(all.size() == fill.size() + first.size() + second.size());

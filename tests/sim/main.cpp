@@ -1,9 +1,9 @@
 // The sim tier: two stacks over sim_link on virtual time, deterministic
 // from a printed seed. No root, no network.
 #define BOOST_TEST_MODULE coronet_sim
-#include <boost/test/unit_test.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <boost/test/unit_test.hpp>
 
 // Transition lines at info would drown the test log; failures print traces.
 struct quiet_logs {

@@ -3,20 +3,18 @@
 // deterministic from the seed, which failing tests print.
 #pragma once
 
-#include "support/segment.hpp"
-#include "support/transition_log.hpp"
-
+#include <boost/test/unit_test.hpp>
 #include <coronet/api/connection.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/tcp/layer.hpp>
-
-#include <boost/test/unit_test.hpp>
-
 #include <deque>
 #include <string>
 #include <vector>
+
+#include "support/segment.hpp"
+#include "support/transition_log.hpp"
 
 namespace coronet::test {
 
@@ -31,8 +29,11 @@ struct node : transition_log {
     net::host host;
     tcp::tcp_layer tcp;
     node(runtime::executor& ex, link::device& dev, const char* ip, const tcp::tcp_config& cfg, std::uint64_t seed)
-        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}), tcp(host, cfg, runtime::random_source(seed)) {
-        tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) { record(from, to, cause); };
+        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}),
+          tcp(host, cfg, runtime::random_source(seed)) {
+        tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) {
+            record(from, to, cause);
+        };
         host.start();
     }
 };

@@ -13,8 +13,10 @@ namespace {
 // live in its frame, unlike a lambda's captures).
 task<void> open_one(sim_pair& p, connection& out, std::error_code& error, std::size_t& done) {
     auto c = co_await connect(p.a.tcp, p.b_at(80), 30s);
-    if (c) out = std::move(*c);
-    else error = c.error();
+    if (c)
+        out = std::move(*c);
+    else
+        error = c.error();
     ++done;
 }
 
@@ -165,7 +167,7 @@ BOOST_AUTO_TEST_CASE(past_half_the_limit_buffers_shrink_and_at_the_limit_connect
     }
     p.sim.run_for(10ms);
     BOOST_TEST_MESSAGE("srv.accepted " << srv.accepted.size() << ", refused " << refused << ", reserved "
-                                   << p.b.tcp.buffer_reserved());
+                                       << p.b.tcp.buffer_reserved());
     BOOST_TEST(refused > 0u);
     BOOST_TEST(srv.accepted.size() + refused == 40u);
     BOOST_TEST(p.b.tcp.counters().connections_refused == refused);

@@ -86,29 +86,36 @@ std::uint32_t drive_to(with_raw_peer& t, state target) {
         ++t.a_next;  // a's FIN
     };
     switch (target) {
-    case state::established: break;
-    case state::close_wait: t.peer.send(t.seg(peer_seq++, fin | ack)); break;
-    case state::fin_wait_1:
-        a_fin();
-        --t.a_next;  // not acknowledged
-        break;
-    case state::fin_wait_2: a_fin(); t.peer.send(t.seg(peer_seq, ack)); break;
-    case state::closing:
-        a_fin();
-        t.a_next -= 1;
-        t.peer.send(t.seg(peer_seq++, fin | ack));  // their FIN, ours not acknowledged
-        break;
-    case state::last_ack:
-        t.peer.send(t.seg(peer_seq++, fin | ack));
-        t.p.sim.run_for(10ms);
-        a_fin();
-        --t.a_next;
-        break;
-    case state::time_wait:
-        a_fin();
-        t.peer.send(t.seg(peer_seq++, fin | ack));
-        break;
-    default: break;
+        case state::established:
+            break;
+        case state::close_wait:
+            t.peer.send(t.seg(peer_seq++, fin | ack));
+            break;
+        case state::fin_wait_1:
+            a_fin();
+            --t.a_next;  // not acknowledged
+            break;
+        case state::fin_wait_2:
+            a_fin();
+            t.peer.send(t.seg(peer_seq, ack));
+            break;
+        case state::closing:
+            a_fin();
+            t.a_next -= 1;
+            t.peer.send(t.seg(peer_seq++, fin | ack));  // their FIN, ours not acknowledged
+            break;
+        case state::last_ack:
+            t.peer.send(t.seg(peer_seq++, fin | ack));
+            t.p.sim.run_for(10ms);
+            a_fin();
+            --t.a_next;
+            break;
+        case state::time_wait:
+            a_fin();
+            t.peer.send(t.seg(peer_seq++, fin | ack));
+            break;
+        default:
+            break;
     }
     t.p.sim.run_for(10ms);
     t.peer.got.clear();
@@ -197,17 +204,12 @@ BOOST_AUTO_TEST_CASE(one_mebibyte_arrives_intact_on_a_clean_link) {
 }
 
 const link::impairment impairments[] = {
-    {},
-    {.loss = 0.01},
-    {.loss = 0.05},
-    {.reorder = 0.05},
-    {.duplicate = 0.05},
-    {.corrupt = 0.02},
+    {}, {.loss = 0.01}, {.loss = 0.05}, {.reorder = 0.05}, {.duplicate = 0.05}, {.corrupt = 0.02},
 };
 const char* const impairment_names[] = {"clean", "1% loss", "5% loss", "5% reorder", "5% duplicate", "2% corrupt"};
 
-BOOST_DATA_TEST_CASE(sixteen_mebibytes_arrive_intact_under_impairment, bdata::xrange(6) * bdata::xrange(1, 21),
-                     kind, seed) {
+BOOST_DATA_TEST_CASE(sixteen_mebibytes_arrive_intact_under_impairment, bdata::xrange(6) * bdata::xrange(1, 21), kind,
+                     seed) {
     link::impairment imp = impairments[kind];
     imp.delay = 1ms;
     sim_pair p{static_cast<std::uint64_t>(seed), imp};
@@ -292,7 +294,7 @@ BOOST_AUTO_TEST_CASE(zero_window_draws_persist_probes_with_backoff_until_it_open
         if (s.h.seq.value == t.a_next - 1) ++probes;
     }
     BOOST_TEST(probes >= 3u);
-    BOOST_TEST(probes <= 6u);  // backed off, not one per RTO
+    BOOST_TEST(probes <= 6u);                         // backed off, not one per RTO
     BOOST_TEST((t.ca.state() == state::fin_wait_1));  // still waiting to send its data and FIN
     t.peer.got.clear();
     t.peer.send(t.seg(5001, ack));  // window 65535

@@ -1,16 +1,15 @@
 // The simulator replays a run bit for bit from its seed: every random choice
 // of a stack (ISN and cookie secrets, ephemeral ports) and of the link's
 // impairment comes from that seed, so two runs write identical pcaps.
-#include "sim_pair.hpp"
-
-#include <coronet/link/pcapng.hpp>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
+#include <coronet/link/pcapng.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
+
+#include "sim_pair.hpp"
 
 namespace coronet::test {
 namespace {

@@ -1,9 +1,9 @@
 // Errors from the host reach TCP: a segment the host cannot send (no route)
 // is counted, stays unsent, and is tried again by the connection's timers.
+#include <boost/test/unit_test.hpp>
+
 #include "sim_pair.hpp"
 #include "support/boost_print.hpp"
-
-#include <boost/test/unit_test.hpp>
 
 namespace coronet::test {
 
@@ -17,8 +17,8 @@ BOOST_AUTO_TEST_CASE(a_syn_with_no_route_is_counted_and_retried_until_the_connec
     auto t = *opened;
     p.sim.run_for(10s);
     BOOST_TEST(t->current() == state::syn_sent);
-    BOOST_TEST(t->stats().segments_sent == 0u);     // nothing counted as sent
-    BOOST_TEST(t->stats().send_errors >= 3u);       // the SYN and its retransmissions (1 s, 2 s, 4 s)
+    BOOST_TEST(t->stats().segments_sent == 0u);  // nothing counted as sent
+    BOOST_TEST(t->stats().send_errors >= 3u);    // the SYN and its retransmissions (1 s, 2 s, 4 s)
     BOOST_TEST(p.a.host.counters().tx_no_route >= 3u);
     p.sim.run_for(200s);
     BOOST_TEST(t->current() == state::closed);

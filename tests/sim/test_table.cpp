@@ -1,9 +1,8 @@
 // The ss-like connection table over two simulated stacks.
-#include "sim_pair.hpp"
-
 #include <coronet/api/table.hpp>
-
 #include <vector>
+
+#include "sim_pair.hpp"
 
 namespace coronet::test {
 

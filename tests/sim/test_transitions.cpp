@@ -50,8 +50,7 @@ struct open_attempt {
     bool ended = false;
 };
 // (A coroutine function: its arguments live in its frame, unlike a lambda's captures.)
-task<void> open_and_time(sim_pair& p, std::uint16_t port, std::optional<runtime::duration> timeout,
-                         open_attempt& out) {
+task<void> open_and_time(sim_pair& p, std::uint16_t port, std::optional<runtime::duration> timeout, open_attempt& out) {
     const auto start = p.sim.now();
     out.got = co_await connect(p.a.tcp, p.b_at(port), timeout);
     out.took = p.sim.now() - start;

@@ -2,10 +2,8 @@
 // samples (header only: the Boost.Test tiers include it, the fuzz tree not).
 #pragma once
 
-#include <coronet/tcp/state.hpp>
-
 #include <boost/test/tools/detail/print_helper.hpp>
-
+#include <coronet/tcp/state.hpp>
 #include <ostream>
 
 namespace boost::test_tools::tt_detail {

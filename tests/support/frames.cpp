@@ -1,11 +1,10 @@
 #include "support/frames.hpp"
 
-#include "support/check.hpp"
-
+#include <algorithm>
 #include <coronet/wire/icmp.hpp>
 #include <coronet/wire/ipv4.hpp>
 
-#include <algorithm>
+#include "support/check.hpp"
 
 namespace coronet::test {
 
@@ -58,11 +57,14 @@ std::vector<std::byte> peer_arp_frame(std::uint16_t op) {
     const bool request = op == wire::arp_op::request;
     std::vector<std::byte> f(wire::ethernet_repr::header_len + wire::arp_repr::len);
     const wire::mut_bytes frame{f};
-    wire::ethernet_repr{.dst = request ? wire::mac_address::broadcast() : stack_mac, .src = peer_mac,
-                        .type = wire::ethertype::arp}
+    wire::ethernet_repr{
+        .dst = request ? wire::mac_address::broadcast() : stack_mac, .src = peer_mac, .type = wire::ethertype::arp}
         .emit(frame);
-    wire::arp_repr{.operation = op, .sender_mac = peer_mac, .sender_ip = peer_ip,
-                   .target_mac = request ? wire::mac_address{} : stack_mac, .target_ip = stack_ip}
+    wire::arp_repr{.operation = op,
+                   .sender_mac = peer_mac,
+                   .sender_ip = peer_ip,
+                   .target_mac = request ? wire::mac_address{} : stack_mac,
+                   .target_ip = stack_ip}
         .emit(frame.subspan(wire::ethernet_repr::header_len));
     return f;
 }

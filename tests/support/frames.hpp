@@ -3,14 +3,13 @@
 // what the stack sent, decoded and checked for well-formedness.
 #pragma once
 
-#include "support/segment.hpp"
-
 #include <coronet/wire/arp.hpp>
 #include <coronet/wire/ethernet.hpp>
 #include <coronet/wire/tcp.hpp>
-
 #include <optional>
 #include <vector>
+
+#include "support/segment.hpp"
 
 namespace coronet::test {
 

@@ -19,13 +19,14 @@ std::uint32_t segment::len() const noexcept {
 }
 
 segment reply_to(const wire::tcp_repr& to, std::size_t len) {
-    const std::uint32_t used = static_cast<std::uint32_t>(len) + ((to.flags & syn) ? 1 : 0) + ((to.flags & fin) ? 1 : 0);
+    const std::uint32_t used =
+        static_cast<std::uint32_t>(len) + ((to.flags & syn) ? 1 : 0) + ((to.flags & fin) ? 1 : 0);
     return segment{to.dst_port, to.src_port}.ack(to.seq + used);
 }
 
 std::string describe(const wire::tcp_repr& h, std::size_t len) {
-    static constexpr std::pair<std::uint8_t, const char*> names[] = {{syn, "SYN"}, {fin, "FIN"}, {rst, "RST"},
-                                                                     {psh, "PSH"}, {ack, "ACK"}};
+    static constexpr std::pair<std::uint8_t, const char*> names[] = {
+        {syn, "SYN"}, {fin, "FIN"}, {rst, "RST"}, {psh, "PSH"}, {ack, "ACK"}};
     std::string s;
     for (const auto& [flag, name] : names)
         if (h.flags & flag) s.append(s.empty() ? "" : "|").append(name);
@@ -42,8 +43,8 @@ std::optional<std::string> mismatch(const received_segment& got, const segment& 
     const wire::tcp_repr& w = want.header();
     // PSH is the sender's hint to deliver, not part of the answer.
     const auto flags = [](std::uint8_t f) { return f & ~psh; };
-    const bool same = flags(got.h.flags) == flags(w.flags) && got.h.seq == w.seq && (!(w.flags & ack) || got.h.ack == w.ack) &&
-                      std::ranges::equal(got.payload, want.payload());
+    const bool same = flags(got.h.flags) == flags(w.flags) && got.h.seq == w.seq &&
+                      (!(w.flags & ack) || got.h.ack == w.ack) && std::ranges::equal(got.payload, want.payload());
     if (same) return std::nullopt;
     return "sent " + describe(got) + ", expected " + describe(want);
 }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/wire/tcp.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>

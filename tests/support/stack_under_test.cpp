@@ -1,19 +1,20 @@
 #include "support/stack_under_test.hpp"
 
-#include "support/check.hpp"
-
-#include <coronet/tcp/isn.hpp>
-
 #include <spdlog/spdlog.h>
 
+#include <coronet/tcp/isn.hpp>
 #include <exception>
+
+#include "support/check.hpp"
 
 namespace coronet::test {
 
 using namespace wire::tcp_flag;
 
 stack_under_test::stack_under_test(const tcp::tcp_config& cfg, std::size_t frames)
-    : dev(stack_mac, frames), host(sim, dev, {.address = stack_ip, .prefix_len = 24}), tcp(host, cfg, runtime::random_source(stack_seed)) {
+    : dev(stack_mac, frames),
+      host(sim, dev, {.address = stack_ip, .prefix_len = 24}),
+      tcp(host, cfg, runtime::random_source(stack_seed)) {
     spdlog::set_level(tracing() ? spdlog::level::info : spdlog::level::off);
     sim.set_error_handler([](std::string_view name, std::exception_ptr e) {
         try {
@@ -45,7 +46,8 @@ std::vector<received_segment> stack_under_test::take_segments() {
 received_segment stack_under_test::expect_sent(const segment& want) {
     auto got = take_segments();
     if (got.size() != 1) {
-        std::string what = "expected " + describe(want) + ", the stack sent " + std::to_string(got.size()) + " segments:";
+        std::string what =
+            "expected " + describe(want) + ", the stack sent " + std::to_string(got.size()) + " segments:";
         for (const auto& g : got) what += " [" + describe(g) + "]";
         fail(what);
     }
@@ -55,8 +57,9 @@ received_segment stack_under_test::expect_sent(const segment& want) {
 
 void stack_under_test::expect_nothing() {
     const auto got = take_segments();
-    if (!got.empty()) fail("expected nothing, the stack sent " + describe(got.front()) +
-                           (got.size() > 1 ? " and " + std::to_string(got.size() - 1) + " more" : ""));
+    if (!got.empty())
+        fail("expected nothing, the stack sent " + describe(got.front()) +
+             (got.size() > 1 ? " and " + std::to_string(got.size() - 1) + " more" : ""));
 }
 
 void stack_under_test::check_invariants() const {
@@ -102,12 +105,20 @@ std::optional<wire::tcp_repr> take_segment(stack_under_test& s, std::uint8_t fla
 
 std::optional<opened> accept_from_peer(stack_under_test& s, tcp::listener_state& l, std::uint16_t local_port,
                                        const peer_open& p) {
-    wire::tcp_repr h{.src_port = p.port, .dst_port = local_port, .seq = p.iss, .flags = syn, .window = p.window,
+    wire::tcp_repr h{.src_port = p.port,
+                     .dst_port = local_port,
+                     .seq = p.iss,
+                     .flags = syn,
+                     .window = p.window,
                      .options = p.options};
     s.dev.inject(peer_tcp_frame(h, {}));
     const auto syn_ack = take_segment(s, syn | ack);
     if (!syn_ack || syn_ack->ack != p.iss + 1) return std::nullopt;
-    h = {.src_port = p.port, .dst_port = local_port, .seq = p.iss + 1, .ack = syn_ack->seq + 1, .flags = ack,
+    h = {.src_port = p.port,
+         .dst_port = local_port,
+         .seq = p.iss + 1,
+         .ack = syn_ack->seq + 1,
+         .flags = ack,
          .window = p.window};
     if (p.options.timestamp && syn_ack->options.timestamp)
         h.options.timestamp = {{p.options.timestamp->first, syn_ack->options.timestamp->first}};
@@ -123,11 +134,18 @@ std::optional<opened> connect_to_peer(stack_under_test& s, std::uint16_t local_p
     if (!conn) return std::nullopt;
     const auto syn_seg = take_segment(s, syn);
     if (!syn_seg) return std::nullopt;
-    wire::tcp_repr h{.src_port = p.port, .dst_port = local_port, .seq = p.iss, .ack = syn_seg->seq + 1,
-                     .flags = syn | ack, .window = p.window, .options = p.options};
+    wire::tcp_repr h{.src_port = p.port,
+                     .dst_port = local_port,
+                     .seq = p.iss,
+                     .ack = syn_seg->seq + 1,
+                     .flags = syn | ack,
+                     .window = p.window,
+                     .options = p.options};
     if (h.options.timestamp) {
-        if (syn_seg->options.timestamp) h.options.timestamp->second = syn_seg->options.timestamp->first;
-        else h.options.timestamp.reset();  // RFC 7323 3.2: only when the SYN had one
+        if (syn_seg->options.timestamp)
+            h.options.timestamp->second = syn_seg->options.timestamp->first;
+        else
+            h.options.timestamp.reset();  // RFC 7323 3.2: only when the SYN had one
     }
     s.dev.inject(peer_tcp_frame(h, {}));
     s.dev.take_sent();  // the ACK

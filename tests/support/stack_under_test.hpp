@@ -6,21 +6,20 @@
 // off unless CORONET_TEST_TRACE is set.
 #pragma once
 
-#include "support/frames.hpp"
-#include "support/segment.hpp"
-#include "support/tap_device.hpp"
-#include "support/transition_log.hpp"
-
+#include <algorithm>
+#include <array>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/tcp/layer.hpp>
-
-#include <algorithm>
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "support/frames.hpp"
+#include "support/segment.hpp"
+#include "support/tap_device.hpp"
+#include "support/transition_log.hpp"
 
 namespace coronet::test {
 

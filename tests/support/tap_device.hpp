@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/link/device.hpp>
-
 #include <optional>
 #include <utility>
 #include <vector>

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <coronet/tcp/state.hpp>
-
 #include <string>
 #include <vector>
 

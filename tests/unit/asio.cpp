@@ -2,14 +2,12 @@
 // io_context.run() turns: coronet timers fire, io_uring completions arrive
 // while the io_context sleeps (with DEFER_TASKRUN, the default, and on a
 // plain ring), and coronet work started from an Asio handler runs.
-#include <coronet/api/asio.hpp>
+#include <unistd.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <unistd.h>
-
 #include <chrono>
+#include <coronet/api/asio.hpp>
 #include <thread>
 
 namespace asio = boost::asio;

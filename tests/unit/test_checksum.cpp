@@ -1,9 +1,7 @@
 // RFC 1071 Internet checksum, RFC 1624 incremental update, IPv4 pseudo header.
-#include <boost/test/unit_test.hpp>
-
-#include <coronet/wire/checksum.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <coronet/wire/checksum.hpp>
 #include <cstdint>
 #include <random>
 #include <vector>

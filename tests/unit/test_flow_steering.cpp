@@ -4,20 +4,18 @@
 // The program runs here in a small interpreter of the instructions it uses,
 // with the kernel's meaning for SKF_NET_OFF (the network header) and
 // SKF_AD_PROTOCOL (the ethertype).
+#include <boost/test/unit_test.hpp>
 #include <coronet/link/fanout.hpp>
-#include <coronet/storage/flow_hash.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/sim_loop.hpp>
+#include <coronet/storage/flow_hash.hpp>
 #include <coronet/tcp/layer.hpp>
 #include <coronet/wire/arp.hpp>
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/ethernet.hpp>
 #include <coronet/wire/ipv4.hpp>
 #include <coronet/wire/tcp.hpp>
-
-#include <boost/test/unit_test.hpp>
-
 #include <span>
 #include <vector>
 
@@ -49,26 +47,52 @@ std::int64_t run_program(const std::vector<sock_filter>& prog, std::span<const s
         const std::int64_t k = static_cast<std::int32_t>(f.k);
         const std::size_t size = BPF_SIZE(f.code) == BPF_B ? 1 : BPF_SIZE(f.code) == BPF_H ? 2 : 4;
         switch (f.code) {
-        case BPF_LD | BPF_W | BPF_ABS: case BPF_LD | BPF_H | BPF_ABS: case BPF_LD | BPF_B | BPF_ABS:
-        case BPF_LD | BPF_H | BPF_IND: case BPF_LD | BPF_B | BPF_IND: {
-            const auto v = load(BPF_MODE(f.code) == BPF_IND ? k + x : k, size);
-            if (!v) return 0;
-            a = *v;
-            break;
-        }
-        case BPF_LDX | BPF_W | BPF_MEM: x = mem[f.k]; break;
-        case BPF_ST: mem[f.k] = a; break;
-        case BPF_MISC | BPF_TAX: x = a; break;
-        case BPF_ALU | BPF_AND | BPF_K: a &= f.k; break;
-        case BPF_ALU | BPF_LSH | BPF_K: a <<= f.k; break;
-        case BPF_ALU | BPF_XOR | BPF_X: a ^= x; break;
-        case BPF_ALU | BPF_MUL | BPF_K: a *= f.k; break;
-        case BPF_ALU | BPF_RSH | BPF_K: a >>= f.k; break;
-        case BPF_JMP | BPF_JEQ | BPF_K: pc += a == f.k ? f.jt : f.jf; break;
-        case BPF_JMP | BPF_JSET | BPF_K: pc += (a & f.k) ? f.jt : f.jf; break;
-        case BPF_RET | BPF_A: return a;
-        case BPF_RET | BPF_K: return f.k;
-        default: return unsupported;
+            case BPF_LD | BPF_W | BPF_ABS:
+            case BPF_LD | BPF_H | BPF_ABS:
+            case BPF_LD | BPF_B | BPF_ABS:
+            case BPF_LD | BPF_H | BPF_IND:
+            case BPF_LD | BPF_B | BPF_IND: {
+                const auto v = load(BPF_MODE(f.code) == BPF_IND ? k + x : k, size);
+                if (!v) return 0;
+                a = *v;
+                break;
+            }
+            case BPF_LDX | BPF_W | BPF_MEM:
+                x = mem[f.k];
+                break;
+            case BPF_ST:
+                mem[f.k] = a;
+                break;
+            case BPF_MISC | BPF_TAX:
+                x = a;
+                break;
+            case BPF_ALU | BPF_AND | BPF_K:
+                a &= f.k;
+                break;
+            case BPF_ALU | BPF_LSH | BPF_K:
+                a <<= f.k;
+                break;
+            case BPF_ALU | BPF_XOR | BPF_X:
+                a ^= x;
+                break;
+            case BPF_ALU | BPF_MUL | BPF_K:
+                a *= f.k;
+                break;
+            case BPF_ALU | BPF_RSH | BPF_K:
+                a >>= f.k;
+                break;
+            case BPF_JMP | BPF_JEQ | BPF_K:
+                pc += a == f.k ? f.jt : f.jf;
+                break;
+            case BPF_JMP | BPF_JSET | BPF_K:
+                pc += (a & f.k) ? f.jt : f.jf;
+                break;
+            case BPF_RET | BPF_A:
+                return a;
+            case BPF_RET | BPF_K:
+                return f.k;
+            default:
+                return unsupported;
         }
     }
     return unsupported;  // fell off the end: the kernel's checker refuses such a program
@@ -89,7 +113,9 @@ std::vector<std::byte> ipv4_frame(const frame_spec& s) {
     const auto frame = std::span(f);
     wire::ethernet_repr{.dst = {}, .src = {}, .type = wire::ethertype::ipv4}.emit(frame);
     auto ip = frame.subspan(wire::ethernet_repr::header_len);
-    wire::ipv4_repr{.src = peer_ip, .dst = stack_ip, .protocol = s.protocol,
+    wire::ipv4_repr{.src = peer_ip,
+                    .dst = stack_ip,
+                    .protocol = s.protocol,
                     .payload_len = static_cast<std::uint16_t>(s.ip_options + l4_len)}
         .emit(ip);
     if (s.ip_options > 0) {  // move the fixed header's end to make room for the options
@@ -112,7 +138,10 @@ std::vector<std::byte> arp_request() {
     std::vector<std::byte> f(wire::ethernet_repr::header_len + wire::arp_repr::len);
     const auto frame = std::span(f);
     wire::ethernet_repr{.dst = wire::mac_address::broadcast(), .src = {}, .type = wire::ethertype::arp}.emit(frame);
-    wire::arp_repr{.operation = wire::arp_op::request, .sender_mac = {}, .sender_ip = peer_ip, .target_mac = {},
+    wire::arp_repr{.operation = wire::arp_op::request,
+                   .sender_mac = {},
+                   .sender_ip = peer_ip,
+                   .target_mac = {},
                    .target_ip = stack_ip}
         .emit(frame.subspan(wire::ethernet_repr::header_len));
     return f;
@@ -137,8 +166,8 @@ BOOST_AUTO_TEST_CASE(a_tcp_segment_is_steered_by_the_hash_of_its_ports) {
 }
 
 BOOST_AUTO_TEST_CASE(ip_options_move_the_ports_and_the_program_follows) {
-    const auto v = run_program(link::flow_steering_program(),
-                                ipv4_frame({.src_port = 40001, .dst_port = 80, .ip_options = 8}));
+    const auto v =
+        run_program(link::flow_steering_program(), ipv4_frame({.src_port = 40001, .dst_port = 80, .ip_options = 8}));
     BOOST_TEST(v == storage::flow_hash(40001, 80));
 }
 
@@ -174,7 +203,8 @@ BOOST_AUTO_TEST_CASE(ephemeral_ports_are_chosen_among_the_flows_steered_to_this_
 // Linux connect() picks even ports only: their flows must still spread over both loops.
 BOOST_AUTO_TEST_CASE(a_linux_client_s_even_ports_spread_over_two_loops) {
     unsigned on_loop_1 = 0, ports = 0;
-    for (unsigned p = 32768; p < 61000; p += 2, ++ports) on_loop_1 += storage::flow_hash(static_cast<std::uint16_t>(p), 5201) % 2;
+    for (unsigned p = 32768; p < 61000; p += 2, ++ports)
+        on_loop_1 += storage::flow_hash(static_cast<std::uint16_t>(p), 5201) % 2;
     BOOST_TEST(on_loop_1 > ports * 4 / 10);
     BOOST_TEST(on_loop_1 < ports * 6 / 10);
 }

@@ -1,15 +1,14 @@
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
 #include <coronet/link/impairment.hpp>
-#include <coronet/storage/packet.hpp>
 #include <coronet/link/pcapng.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/runtime/sim_loop.hpp>
-
-#include <boost/test/unit_test.hpp>
-
+#include <coronet/storage/packet.hpp>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
 #include <vector>
 
 using namespace coronet;

@@ -1,12 +1,10 @@
+#include <boost/test/unit_test.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/net/arp_cache.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/wire/arp.hpp>
 #include <coronet/wire/ethernet.hpp>
-
-#include <boost/test/unit_test.hpp>
-
 #include <vector>
 
 using namespace coronet;
@@ -189,7 +187,8 @@ BOOST_AUTO_TEST_CASE(off_link_destination_without_gateway_is_network_unreachable
 BOOST_AUTO_TEST_CASE(off_link_destination_goes_to_the_gateway_mac) {
     runtime::sim_loop sim;
     link::sim_link wire{sim};
-    net::host a{sim, wire.a(),
+    net::host a{sim,
+                wire.a(),
                 {.address = make_address_v4("10.0.0.1"), .prefix_len = 24, .gateway = make_address_v4("10.0.0.2")}};
     net::host gw{sim, wire.b(), {.address = make_address_v4("10.0.0.2"), .prefix_len = 24}};
     a.start();

@@ -1,9 +1,7 @@
+#include <boost/test/unit_test.hpp>
 #include <coronet/runtime/loop.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/runtime/task.hpp>
-
-#include <boost/test/unit_test.hpp>
-
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -217,9 +215,7 @@ BOOST_AUTO_TEST_CASE(detached_task_exception_reaches_error_handler) {
             seen = std::string(name) + ": " + ex.what();
         }
     });
-    sim.spawn([]() -> task<void> {
-        co_await thrower();
-    }(), "worker");
+    sim.spawn([]() -> task<void> { co_await thrower(); }(), "worker");
     sim.run_until_idle();
     BOOST_TEST(seen == "worker: boom");
     BOOST_TEST(sim.detached_count() == 0u);

@@ -1,8 +1,6 @@
 // seq32: sequence-number arithmetic modulo 2^32 (RFC 9293 3.4).
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/seq32.hpp>
-
 #include <type_traits>
 
 using coronet::wire::in_window;

@@ -1,8 +1,6 @@
-#include <boost/test/unit_test.hpp>
-
-#include <coronet/tcp/byte_ring.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <coronet/tcp/byte_ring.hpp>
 #include <cstdint>
 #include <deque>
 #include <random>
@@ -203,7 +201,8 @@ struct ring_vs_model {
         std::vector<std::byte> out(pick(60));
         const std::size_t n = ring.peek(offset, out);
         BOOST_REQUIRE_EQUAL(n, offset >= readable.size() ? 0 : std::min(out.size(), readable.size() - offset));
-        for (std::size_t i = 0; i < n; ++i) BOOST_REQUIRE_EQUAL(std::to_integer<int>(out[i]), int{readable[offset + i]});
+        for (std::size_t i = 0; i < n; ++i)
+            BOOST_REQUIRE_EQUAL(std::to_integer<int>(out[i]), int{readable[offset + i]});
     }
     void consume() {
         const std::size_t n = pick(readable.size());
@@ -224,13 +223,26 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_deque_model) {
     ring_vs_model t;
     for (int op = 0; op < 100'000; ++op) {
         switch (t.pick(6)) {
-        case 0: t.write(); break;
-        case 1: t.place(); break;
-        case 2: t.commit(); break;
-        case 3: t.read(); break;
-        case 4: t.peek(); break;
-        case 5: t.consume(); break;
-        default: t.maybe_clear();
+            case 0:
+                t.write();
+                break;
+            case 1:
+                t.place();
+                break;
+            case 2:
+                t.commit();
+                break;
+            case 3:
+                t.read();
+                break;
+            case 4:
+                t.peek();
+                break;
+            case 5:
+                t.consume();
+                break;
+            default:
+                t.maybe_clear();
         }
         BOOST_REQUIRE_EQUAL(t.ring.size(), t.readable.size());
         BOOST_REQUIRE_EQUAL(t.ring.free(), ring_vs_model::cap - t.readable.size());

@@ -1,8 +1,6 @@
 #include <boost/test/unit_test.hpp>
-
-#include <coronet/tcp/congestion.hpp>
-
 #include <chrono>
+#include <coronet/tcp/congestion.hpp>
 #include <string_view>
 
 using coronet::tcp::congestion_control;
@@ -52,7 +50,7 @@ BOOST_AUTO_TEST_CASE(slow_start_grows_by_bytes_acked_up_to_two_segments) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unused_window_does_not_grow_rfc_7661) {
-    new_reno cc = make_reno();  // cwnd 10000
+    new_reno cc = make_reno();                                           // cwnd 10000
     cc.on_ack({.bytes_acked = 1000, .flight_before = 4000, .now = t0});  // less than half the window was in flight
     BOOST_TEST(cc.window() == 10000u);
     cc.on_ack({.bytes_acked = 1000, .flight_before = 5000, .now = t0});  // half of it
@@ -70,7 +68,7 @@ BOOST_AUTO_TEST_CASE(slow_start_doubles_cwnd_per_round_trip) {
 BOOST_AUTO_TEST_CASE(congestion_avoidance_adds_one_segment_per_round_trip) {
     new_reno cc = make_reno();
     cc.on_timeout(20000);  // ssthresh 10000, cwnd 1000
-    ack(cc, 9, 1000);  // slow start back to ssthresh
+    ack(cc, 9, 1000);      // slow start back to ssthresh
     BOOST_TEST(cc.window() == 10000u);
     for (std::uint32_t rtt = 0; rtt < 20; ++rtt) {
         const std::uint32_t before = cc.window();

@@ -1,9 +1,7 @@
-#include <boost/test/unit_test.hpp>
-
-#include <coronet/tcp/interval_set.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/test/unit_test.hpp>
+#include <coronet/tcp/interval_set.hpp>
 #include <cstdint>
 #include <random>
 #include <utility>
@@ -55,7 +53,8 @@ BOOST_AUTO_TEST_CASE(disjoint_ranges_stay_separate_and_sorted) {
     BOOST_TEST(add(s, 300, 400));
     BOOST_TEST(add(s, 100, 200));
     BOOST_TEST(add(s, 500, 600));
-    BOOST_TEST(ranges_of(s) == (std::vector{rel(100, 200), rel(300, 400), rel(500, 600)}), boost::test_tools::per_element());
+    BOOST_TEST(ranges_of(s) == (std::vector{rel(100, 200), rel(300, 400), rel(500, 600)}),
+               boost::test_tools::per_element());
     BOOST_TEST(s.count() == 3u);
     BOOST_TEST(s.bytes() == 300u);
 }
@@ -94,7 +93,8 @@ BOOST_AUTO_TEST_CASE(ranges_across_the_wrap_merge_and_order_correctly) {
                boost::test_tools::per_element());
     BOOST_TEST(s.bytes() == 31u);
     BOOST_TEST(s.add(seq32{5}, seq32{10}));
-    BOOST_TEST(ranges_of(s) == (std::vector{seq_range{seq32{0xfffffff0}, seq32{20}}}), boost::test_tools::per_element());
+    BOOST_TEST(ranges_of(s) == (std::vector{seq_range{seq32{0xfffffff0}, seq32{20}}}),
+               boost::test_tools::per_element());
     BOOST_TEST(s.bytes() == 36u);
 }
 
@@ -201,7 +201,9 @@ BOOST_AUTO_TEST_CASE(clear_empties_the_set) {
 BOOST_AUTO_TEST_CASE(random_operations_match_a_bitmap_model) {
     constexpr std::uint32_t window = 400;  // adds land within this distance of rcv_nxt
     std::mt19937 rng(7);
-    auto pick = [&](std::uint32_t lo, std::uint32_t hi) { return std::uniform_int_distribution<std::uint32_t>(lo, hi)(rng); };
+    auto pick = [&](std::uint32_t lo, std::uint32_t hi) {
+        return std::uniform_int_distribution<std::uint32_t>(lo, hi)(rng);
+    };
     interval_set s(6);
     std::vector<bool> held(100'000);
     std::uint32_t rcv_nxt = 0;  // offset from base; nothing below it is held

@@ -1,9 +1,7 @@
-#include <boost/test/unit_test.hpp>
-
-#include <coronet/tcp/isn.hpp>
-
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <coronet/tcp/isn.hpp>
 #include <cstdint>
 #include <set>
 
@@ -34,7 +32,7 @@ BOOST_AUTO_TEST_CASE(siphash24_matches_the_paper_vectors) {
     std::array<std::byte, 15> msg{};
     for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = std::byte(i);
     BOOST_TEST(siphash24(paper_key(), msg) == 0xa129ca6149be45e5u);  // SipHash paper, appendix A
-    BOOST_TEST(siphash24(paper_key(), {}) == 0x726fdb47dd0e0e31u);  // the empty message
+    BOOST_TEST(siphash24(paper_key(), {}) == 0x726fdb47dd0e0e31u);   // the empty message
 }
 
 BOOST_AUTO_TEST_CASE(siphash24_covers_whole_words_and_every_tail_length) {

@@ -1,8 +1,6 @@
 #include <boost/test/unit_test.hpp>
-
-#include <coronet/tcp/rtt.hpp>
-
 #include <chrono>
+#include <coronet/tcp/rtt.hpp>
 
 using coronet::tcp::rto_config;
 using coronet::tcp::rtt_estimator;

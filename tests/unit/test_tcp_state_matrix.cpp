@@ -5,18 +5,17 @@
 // state-event-engine. States are reached only through the public surface
 // (connect/listen, the application calls, the peer's segments); both ISNs
 // sit just below 2^32, so every cell's numbers wrap.
+#include <boost/test/unit_test.hpp>
+
 #include "support/boost_print.hpp"
 #include "support/stack_under_test.hpp"
-
-#include <boost/test/unit_test.hpp>
 
 // GCC 12 reports a false -Wrestrict inside Boost.Test's generated data-test
 // names (std::operator+ on strings); nothing of ours is involved.
 #pragma GCC diagnostic ignored "-Wrestrict"
-#include <boost/test/data/test_case.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/test/data/test_case.hpp>
 #include <optional>
 #include <string>
 
@@ -31,44 +30,45 @@ namespace {
 // ---- the segments ---------------------------------------------------------
 
 enum class kind {
-    syn,                  // SYN alone at RCV.NXT (in SYN_SENT: the peer's SYN crossing ours)
-    syn_again,            // SYN alone at the peer's ISN: its SYN again (an old segment once synchronized)
-    syn_ack,              // SYN+ACK at the peer's ISN acking all we sent: its SYN+ACK again
-    ack,                  // ACK of all we sent (SND.NXT)
-    old_ack,              // ACK of SND.UNA - 1: a duplicate (RFC 9293: ignored)
-    too_old_ack,          // ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2)
-    unsent_ack,           // ACK of data never sent (SND.NXT + 1000)
-    data,                 // 5 bytes at RCV.NXT, ACK of SND.NXT
-    old_data,             // 5 bytes ending at RCV.NXT - 1: a retransmission
-    data_beyond_window,   // 5 bytes 2^30 past RCV.NXT
-    fin,                  // the peer's FIN: at RCV.NXT acking all we sent, or, once it had one, that FIN again
-    rst,                  // RST alone at RCV.NXT
-    rst_in_window,        // RST alone at RCV.NXT + 1000
-    rst_out_of_window,    // RST alone 2^30 past RCV.NXT
-    rst_ack,              // RST+ACK at RCV.NXT acking all we sent (a refusal, in SYN_SENT)
-    data_without_ack,     // 5 bytes at RCV.NXT, no ACK flag
+    syn,                 // SYN alone at RCV.NXT (in SYN_SENT: the peer's SYN crossing ours)
+    syn_again,           // SYN alone at the peer's ISN: its SYN again (an old segment once synchronized)
+    syn_ack,             // SYN+ACK at the peer's ISN acking all we sent: its SYN+ACK again
+    ack,                 // ACK of all we sent (SND.NXT)
+    old_ack,             // ACK of SND.UNA - 1: a duplicate (RFC 9293: ignored)
+    too_old_ack,         // ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2)
+    unsent_ack,          // ACK of data never sent (SND.NXT + 1000)
+    data,                // 5 bytes at RCV.NXT, ACK of SND.NXT
+    old_data,            // 5 bytes ending at RCV.NXT - 1: a retransmission
+    data_beyond_window,  // 5 bytes 2^30 past RCV.NXT
+    fin,                 // the peer's FIN: at RCV.NXT acking all we sent, or, once it had one, that FIN again
+    rst,                 // RST alone at RCV.NXT
+    rst_in_window,       // RST alone at RCV.NXT + 1000
+    rst_out_of_window,   // RST alone 2^30 past RCV.NXT
+    rst_ack,             // RST+ACK at RCV.NXT acking all we sent (a refusal, in SYN_SENT)
+    data_without_ack,    // 5 bytes at RCV.NXT, no ACK flag
 };
-constexpr std::array kinds{kind::syn,
-                           kind::syn_again,
-                           kind::syn_ack,
-                           kind::ack,
-                           kind::old_ack,
-                           kind::too_old_ack,
-                           kind::unsent_ack,
-                           kind::data,
-                           kind::old_data,
-                           kind::data_beyond_window,
-                           kind::fin,
-                           kind::rst,
-                           kind::rst_in_window,
-                           kind::rst_out_of_window,
-                           kind::rst_ack,
-                           kind::data_without_ack};
+constexpr std::array kinds{kind::syn,           kind::syn_again,          kind::syn_ack,    kind::ack,
+                           kind::old_ack,       kind::too_old_ack,        kind::unsent_ack, kind::data,
+                           kind::old_data,      kind::data_beyond_window, kind::fin,        kind::rst,
+                           kind::rst_in_window, kind::rst_out_of_window,  kind::rst_ack,    kind::data_without_ack};
 
 constexpr const char* name(kind k) {
-    constexpr std::array names{"SYN", "SYN again", "SYN+ACK", "ACK", "old ACK", "too old ACK", "ACK of unsent data",
-                               "in-window data", "old data", "data beyond the window", "FIN", "RST at RCV.NXT",
-                               "in-window RST", "out-of-window RST", "RST+ACK", "data without ACK"};
+    constexpr std::array names{"SYN",
+                               "SYN again",
+                               "SYN+ACK",
+                               "ACK",
+                               "old ACK",
+                               "too old ACK",
+                               "ACK of unsent data",
+                               "in-window data",
+                               "old data",
+                               "data beyond the window",
+                               "FIN",
+                               "RST at RCV.NXT",
+                               "in-window RST",
+                               "out-of-window RST",
+                               "RST+ACK",
+                               "data without ACK"};
     return names[static_cast<std::size_t>(k)];
 }
 
@@ -148,16 +148,35 @@ struct one_connection {
     explicit one_connection(state target) {
         introduce_peer(s);
         switch (target) {
-        case syn_rcvd: passive_open(); break;
-        case syn_sent: active_open(); break;
-        case established: establish(); break;
-        case fin_wait_1: close_first(); break;
-        case fin_wait_2: close_first(), peer_acks_our_fin(); break;
-        case close_wait: establish(), peer_closes(); break;
-        case closing: close_first(), peer_closes(); break;
-        case last_ack: establish(), peer_closes(), close_first(); break;
-        case time_wait: close_first(), peer_acks_our_fin(), peer_closes(); break;
-        default: BOOST_FAIL("no way into " << tcp::to_string(target));
+            case syn_rcvd:
+                passive_open();
+                break;
+            case syn_sent:
+                active_open();
+                break;
+            case established:
+                establish();
+                break;
+            case fin_wait_1:
+                close_first();
+                break;
+            case fin_wait_2:
+                close_first(), peer_acks_our_fin();
+                break;
+            case close_wait:
+                establish(), peer_closes();
+                break;
+            case closing:
+                close_first(), peer_closes();
+                break;
+            case last_ack:
+                establish(), peer_closes(), close_first();
+                break;
+            case time_wait:
+                close_first(), peer_acks_our_fin(), peer_closes();
+                break;
+            default:
+                BOOST_FAIL("no way into " << tcp::to_string(target));
         }
     }
 
@@ -220,7 +239,7 @@ struct one_connection {
 
     void expect(state want) {
         BOOST_REQUIRE_MESSAGE(conn->current() == want, "in " << tcp::to_string(conn->current()) << ", not "
-                                                              << tcp::to_string(want) << ": " << s.transitions.trace());
+                                                             << tcp::to_string(want) << ": " << s.transitions.trace());
         BOOST_REQUIRE_EQUAL(conn->snd_una().value, snd_una.value);
         BOOST_REQUIRE_EQUAL(conn->snd_nxt().value, snd_nxt.value);
         if (want != syn_sent) BOOST_REQUIRE_EQUAL(conn->rcv_nxt().value, rcv_nxt.value);
@@ -231,24 +250,39 @@ struct one_connection {
         constexpr std::uint32_t far = (1u << 30) + 4096;
         const std::string_view hello = "hello";
         switch (k) {
-        case kind::syn: return from_peer().syn().seq(conn->current() == syn_sent ? irs : rcv_nxt);
-        case kind::syn_again: return from_peer().syn().seq(irs);
-        case kind::syn_ack: return from_peer().syn().seq(irs).ack(snd_nxt);
-        case kind::ack: return from_peer().seq(rcv_nxt).ack(snd_nxt);
-        case kind::old_ack: return from_peer().seq(rcv_nxt).ack(snd_una - 1);
-        case kind::too_old_ack: return from_peer().seq(rcv_nxt).ack(snd_una - 100000);
-        case kind::unsent_ack: return from_peer().seq(rcv_nxt).ack(snd_nxt + 1000);
-        case kind::data: return from_peer().seq(rcv_nxt).ack(snd_nxt).data(hello);
-        case kind::old_data: return from_peer().seq(rcv_nxt - 5).ack(snd_nxt).data(hello);
-        case kind::data_beyond_window: return from_peer().seq(rcv_nxt + far).ack(snd_nxt).data(hello);
-        case kind::fin:
-            if (peer_closed()) return from_peer().fin().seq(rcv_nxt - 1).ack(snd_una);
-            return from_peer().fin().seq(rcv_nxt).ack(snd_nxt);
-        case kind::rst: return from_peer().rst().seq(rcv_nxt);
-        case kind::rst_in_window: return from_peer().rst().seq(rcv_nxt + 1000);
-        case kind::rst_out_of_window: return from_peer().rst().seq(rcv_nxt + far);
-        case kind::rst_ack: return from_peer().rst().seq(rcv_nxt).ack(snd_nxt);
-        case kind::data_without_ack: return from_peer().seq(rcv_nxt).data(hello);
+            case kind::syn:
+                return from_peer().syn().seq(conn->current() == syn_sent ? irs : rcv_nxt);
+            case kind::syn_again:
+                return from_peer().syn().seq(irs);
+            case kind::syn_ack:
+                return from_peer().syn().seq(irs).ack(snd_nxt);
+            case kind::ack:
+                return from_peer().seq(rcv_nxt).ack(snd_nxt);
+            case kind::old_ack:
+                return from_peer().seq(rcv_nxt).ack(snd_una - 1);
+            case kind::too_old_ack:
+                return from_peer().seq(rcv_nxt).ack(snd_una - 100000);
+            case kind::unsent_ack:
+                return from_peer().seq(rcv_nxt).ack(snd_nxt + 1000);
+            case kind::data:
+                return from_peer().seq(rcv_nxt).ack(snd_nxt).data(hello);
+            case kind::old_data:
+                return from_peer().seq(rcv_nxt - 5).ack(snd_nxt).data(hello);
+            case kind::data_beyond_window:
+                return from_peer().seq(rcv_nxt + far).ack(snd_nxt).data(hello);
+            case kind::fin:
+                if (peer_closed()) return from_peer().fin().seq(rcv_nxt - 1).ack(snd_una);
+                return from_peer().fin().seq(rcv_nxt).ack(snd_nxt);
+            case kind::rst:
+                return from_peer().rst().seq(rcv_nxt);
+            case kind::rst_in_window:
+                return from_peer().rst().seq(rcv_nxt + 1000);
+            case kind::rst_out_of_window:
+                return from_peer().rst().seq(rcv_nxt + far);
+            case kind::rst_ack:
+                return from_peer().rst().seq(rcv_nxt).ack(snd_nxt);
+            case kind::data_without_ack:
+                return from_peer().seq(rcv_nxt).data(hello);
         }
         return from_peer();
     }
@@ -262,13 +296,20 @@ std::optional<std::string> differs(one_connection& c, const segment& seg, const 
     const seq32 rcv_after = c.rcv_nxt + want.taken;
     std::optional<segment> expected;
     switch (want.sent) {
-    case reply::nothing: break;
-    case reply::ack: expected = c.from_us().seq(c.snd_nxt).ack(rcv_after); break;
-    case reply::rst: expected = c.from_us().rst().seq(seg.header().ack); break;
-    case reply::syn_ack: expected = c.from_us().syn().seq(c.iss).ack(c.irs + 1); break;
-    case reply::ack_or_nothing:
-        if (!got.empty()) expected = c.from_us().seq(c.snd_nxt).ack(c.rcv_nxt);
-        break;
+        case reply::nothing:
+            break;
+        case reply::ack:
+            expected = c.from_us().seq(c.snd_nxt).ack(rcv_after);
+            break;
+        case reply::rst:
+            expected = c.from_us().rst().seq(seg.header().ack);
+            break;
+        case reply::syn_ack:
+            expected = c.from_us().syn().seq(c.iss).ack(c.irs + 1);
+            break;
+        case reply::ack_or_nothing:
+            if (!got.empty()) expected = c.from_us().seq(c.snd_nxt).ack(c.rcv_nxt);
+            break;
     }
     if (got.size() != (expected ? 1u : 0u)) {
         std::string what = "sent " + std::to_string(got.size()) + " segments";

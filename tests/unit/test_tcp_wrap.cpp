@@ -1,10 +1,9 @@
 // Sequence numbers across 2^32, on the wire: both ISNs placed just below the
 // wrap, then data each way whose numbers wrap inside one segment.
-#include "support/stack_under_test.hpp"
-
+#include <array>
 #include <boost/test/unit_test.hpp>
 
-#include <array>
+#include "support/stack_under_test.hpp"
 
 using namespace coronet;
 using namespace coronet::test;

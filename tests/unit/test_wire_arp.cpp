@@ -1,8 +1,6 @@
 // ARP for IPv4 over Ethernet: view and builder.
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/arp.hpp>
-
 #include <vector>
 
 namespace wire = coronet::wire;

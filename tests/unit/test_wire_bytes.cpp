@@ -1,10 +1,8 @@
 // Big-endian field access and the "coronet.wire" error category.
+#include <array>
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/error.hpp>
-
-#include <array>
 #include <string>
 
 namespace wire = coronet::wire;

@@ -1,8 +1,6 @@
 // Ethernet II: MAC address text form, header view and builder.
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/ethernet.hpp>
-
 #include <vector>
 
 namespace wire = coronet::wire;

@@ -1,10 +1,8 @@
 // ICMPv4: echo and destination-unreachable messages, view and builder.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/icmp.hpp>
-
-#include <algorithm>
 #include <vector>
 
 namespace wire = coronet::wire;

@@ -1,10 +1,8 @@
 // IPv4 header: view checks (version, IHL, total length, checksum) and builder.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ipv4.hpp>
-
-#include <algorithm>
 #include <vector>
 
 namespace wire = coronet::wire;

@@ -1,12 +1,10 @@
 // TCP: header view checks (data offset, options, checksum), builder, and the
 // MSS / window scale / SACK / timestamp options.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
-
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ipv4.hpp>
 #include <coronet/wire/tcp.hpp>
-
-#include <algorithm>
 #include <vector>
 
 namespace wire = coronet::wire;

@@ -3,18 +3,16 @@
 // The acceptor's state, detail::acceptor_core, is defined in asio_acceptor.cpp.
 #pragma once
 
-#include <coronet/api/asio_service.hpp>
-#include <coronet/api/asio_stream.hpp>
-#include <coronet/api/connection.hpp>
-#include <coronet/runtime/clock.hpp>
-#include <coronet/runtime/task.hpp>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
-
+#include <coronet/api/asio_service.hpp>
+#include <coronet/api/asio_stream.hpp>
+#include <coronet/api/connection.hpp>
+#include <coronet/runtime/clock.hpp>
+#include <coronet/runtime/task.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -111,7 +109,8 @@ auto async_connect(const asio_bridge& bridge, tcp::tcp_layer& layer, endpoint re
                    std::optional<runtime::duration> timeout, ConnectToken&& token) {
     return boost::asio::async_initiate<ConnectToken, void(boost::system::error_code, asio_stream)>(
         [](auto handler, const asio_bridge& b, tcp::tcp_layer* l, endpoint to, std::optional<runtime::duration> limit) {
-            detail::start_connect(b, *l, to, limit, detail::make_op<detail::open_op>(std::move(handler), b.get_executor()));
+            detail::start_connect(b, *l, to, limit,
+                                  detail::make_op<detail::open_op>(std::move(handler), b.get_executor()));
         },
         token, bridge, &layer, remote, timeout);
 }

@@ -3,11 +3,9 @@
 // the adapters their asio_bridge. The driver's state is in asio_driver.cpp.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <coronet/api/asio_service.hpp>
 #include <coronet/runtime/loop.hpp>
-
-#include <boost/asio/io_context.hpp>
-
 #include <memory>
 
 namespace coronet {

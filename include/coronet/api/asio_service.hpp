@@ -3,8 +3,6 @@
 // until the stack completes them, owned by an io_context service (asio_service.cpp).
 #pragma once
 
-#include <coronet/runtime/executor.hpp>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -13,7 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
-
+#include <coronet/runtime/executor.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -124,7 +122,8 @@ public:
 private:
     Handler handler_;
     boost::asio::any_io_executor io_;
-    decltype(boost::asio::make_work_guard(std::declval<Handler&>(), std::declval<boost::asio::any_io_executor&>())) work_;
+    decltype(boost::asio::make_work_guard(std::declval<Handler&>(),
+                                          std::declval<boost::asio::any_io_executor&>())) work_;
     boost::asio::executor_work_guard<boost::asio::any_io_executor> io_work_;
 };
 
@@ -153,8 +152,8 @@ std::unique_ptr<Op> make_op(Handler handler, const boost::asio::any_io_executor&
 // The same, and when the handler has a connected cancellation slot,
 // cancelling it reaches core's `which` side.
 template <class Op, class Core, class Handler>
-std::unique_ptr<Op> make_op(Handler handler, const boost::asio::any_io_executor& io,
-                            const std::shared_ptr<Core>& core, int which) {
+std::unique_ptr<Op> make_op(Handler handler, const boost::asio::any_io_executor& io, const std::shared_ptr<Core>& core,
+                            int which) {
     auto slot = boost::asio::get_associated_cancellation_slot(handler);
     auto op = make_op<Op>(std::move(handler), io);
     if (core && slot.is_connected()) slot.template emplace<canceller<Core>>(core, which, op->id());

@@ -3,19 +3,17 @@
 // plain callbacks). Its state, detail::stream_core, is defined in asio_stream.cpp.
 #pragma once
 
-#include <coronet/api/asio_service.hpp>
-#include <coronet/api/connection.hpp>
-#include <coronet/runtime/task.hpp>
-#include <coronet/wire/bytes.hpp>
-
+#include <algorithm>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
-
-#include <algorithm>
+#include <coronet/api/asio_service.hpp>
+#include <coronet/api/connection.hpp>
+#include <coronet/runtime/task.hpp>
+#include <coronet/wire/bytes.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

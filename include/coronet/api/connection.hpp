@@ -4,11 +4,9 @@
 // equal to std::errc and asio::error constants.
 #pragma once
 
+#include <boost/system/result.hpp>
 #include <coronet/runtime/task.hpp>
 #include <coronet/tcp/layer.hpp>
-
-#include <boost/system/result.hpp>
-
 #include <memory>
 #include <optional>
 

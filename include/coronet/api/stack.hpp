@@ -8,7 +8,6 @@
 #include <coronet/link/pcapng.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/loop.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/tcp/layer.hpp>
-
 #include <string>
 #include <vector>
 

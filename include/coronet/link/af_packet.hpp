@@ -7,11 +7,9 @@
 // (PACKET_IGNORE_OUTGOING).
 #pragma once
 
+#include <boost/asio/ip/address_v4.hpp>
 #include <coronet/link/device.hpp>
 #include <coronet/runtime/loop.hpp>
-
-#include <boost/asio/ip/address_v4.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,10 +19,10 @@ namespace coronet::link {
 
 struct af_packet_options {
     std::string ifname;
-    unsigned rx_buffers = 256;               // power of two
+    unsigned rx_buffers = 256;                     // power of two
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
-    unsigned tx_slots = 512;                 // frames in flight
-    std::size_t tx_buffer_size = 2048;       // an MTU-sized frame and headroom (more when the MTU needs it)
+    unsigned tx_slots = 512;                       // frames in flight
+    std::size_t tx_buffer_size = 2048;             // an MTU-sized frame and headroom (more when the MTU needs it)
     // Buffers for TCP segmentation-offload super-frames (up to a 64 KiB IP
     // packet each), handed out when a sender asks for more than an MTU.
     unsigned tx_large_buffers = 64;

@@ -5,7 +5,6 @@
 
 #include <coronet/storage/packet.hpp>
 #include <coronet/wire/ethernet.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,7 +23,7 @@ using wire::mut_bytes;
 struct device_counters {
     std::uint64_t rx_frames = 0, rx_bytes = 0, rx_no_buffers = 0, rx_errors = 0;
     std::uint64_t tx_frames = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
-    std::uint64_t tx_gso_frames = 0;  // of tx_frames: segmentation-offload super-frames
+    std::uint64_t tx_gso_frames = 0;    // of tx_frames: segmentation-offload super-frames
     std::uint64_t rx_kernel_drops = 0;  // frames the kernel dropped before we could read them
 };
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,9 +17,9 @@ struct impairment {
     double reorder = 0;    // probability a frame is held back so later ones overtake it
     double corrupt = 0;    // probability one bit past the Ethernet header is flipped
     runtime::duration delay{};
-    runtime::duration jitter{};      // uniform extra delay in [0, jitter]
+    runtime::duration jitter{};                                    // uniform extra delay in [0, jitter]
     runtime::duration reorder_gap = std::chrono::milliseconds(1);  // how long a reordered frame is held
-    double rate_mbit = 0;            // 0 = unlimited
+    double rate_mbit = 0;                                          // 0 = unlimited
 };
 
 struct impairment_counters {

@@ -3,9 +3,8 @@
 // received into it. `tshark -r FILE` reads the result.
 #pragma once
 
-#include <coronet/link/device.hpp>
-
 #include <chrono>
+#include <coronet/link/device.hpp>
 #include <cstdio>
 #include <functional>
 #include <string>

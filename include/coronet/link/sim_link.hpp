@@ -7,7 +7,6 @@
 #include <coronet/link/device.hpp>
 #include <coronet/link/impairment.hpp>
 #include <coronet/runtime/executor.hpp>
-
 #include <deque>
 #include <memory>
 

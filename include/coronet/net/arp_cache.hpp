@@ -3,12 +3,10 @@
 // Sans-I/O: time is passed in, and the caller sends what it is told to.
 #pragma once
 
-#include <coronet/storage/packet.hpp>
-#include <coronet/runtime/clock.hpp>
-#include <coronet/wire/ethernet.hpp>
-
 #include <boost/asio/ip/address_v4.hpp>
-
+#include <coronet/runtime/clock.hpp>
+#include <coronet/storage/packet.hpp>
+#include <coronet/wire/ethernet.hpp>
 #include <cstddef>
 #include <optional>
 #include <unordered_map>
@@ -19,11 +17,11 @@ namespace coronet::net {
 using boost::asio::ip::address_v4;
 
 struct arp_config {
-    std::size_t capacity = 1024;                       // entries
+    std::size_t capacity = 1024;                             // entries
     runtime::duration reachable = std::chrono::seconds(60);  // lifetime of a learned entry
     runtime::duration retry = std::chrono::seconds(1);       // between requests
-    unsigned max_requests = 3;                         // then resolution fails
-    std::size_t max_pending = 32;                      // frames queued per unresolved address
+    unsigned max_requests = 3;                               // then resolution fails
+    std::size_t max_pending = 32;                            // frames queued per unresolved address
     // Frames queued for all unresolved addresses together: a flood of SYNs from
     // spoofed on-link sources must not park the whole transmit pool (512
     // frames) behind ARP requests nobody answers, starving ARP replies.

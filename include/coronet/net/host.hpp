@@ -9,7 +9,6 @@
 #include <coronet/runtime/executor.hpp>
 #include <coronet/wire/icmp.hpp>
 #include <coronet/wire/ipv4.hpp>
-
 #include <functional>
 #include <optional>
 #include <system_error>

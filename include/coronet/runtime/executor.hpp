@@ -6,7 +6,6 @@
 #include <coronet/runtime/clock.hpp>
 #include <coronet/runtime/task.hpp>
 #include <coronet/runtime/timer_queue.hpp>
-
 #include <coroutine>
 #include <cstddef>
 #include <deque>

@@ -3,10 +3,9 @@
 // wait's timeout, so timers cost no extra syscall.
 #pragma once
 
-#include <coronet/runtime/executor.hpp>
-
 #include <liburing.h>
 
+#include <coronet/runtime/executor.hpp>
 #include <coroutine>
 #include <cstdint>
 #include <initializer_list>

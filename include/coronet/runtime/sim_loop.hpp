@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/runtime/executor.hpp>
-
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -46,8 +45,10 @@ private:
     template <class T, class O>
     static task<void> wrap(task<T> t, bool& done, O& out, std::exception_ptr& error) {
         try {
-            if constexpr (std::is_void_v<T>) co_await std::move(t);
-            else out.emplace(co_await std::move(t));
+            if constexpr (std::is_void_v<T>)
+                co_await std::move(t);
+            else
+                out.emplace(co_await std::move(t));
         } catch (...) {
             error = std::current_exception();
         }

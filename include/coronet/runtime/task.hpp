@@ -53,10 +53,8 @@ struct promise final : promise_base {
     task<T> get_return_object() noexcept;
     void unhandled_exception() noexcept { result_.template emplace<2>(std::current_exception()); }
     template <class U>
-        requires std::is_convertible_v<U&&, T>
-    void return_value(U&& value) {
-        result_.template emplace<1>(std::forward<U>(value));
-    }
+    requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) { result_.template emplace<1>(std::forward<U>(value)); }
     T take() {
         if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));
         return std::move(std::get<1>(result_));

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
-
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -37,8 +36,7 @@ public:
     timer_node* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
     // Removes and returns the earliest node if its deadline is <= now and it
     // was inserted before the insertion count `before`, else nullptr.
-    timer_node* pop_expired(time_point now,
-                            std::uint64_t before = std::numeric_limits<std::uint64_t>::max()) noexcept;
+    timer_node* pop_expired(time_point now, std::uint64_t before = std::numeric_limits<std::uint64_t>::max()) noexcept;
     // How many inserts there have been (for pop_expired's `before`).
     std::uint64_t inserted() const noexcept { return next_order_; }
     std::size_t size() const noexcept { return heap_.size(); }

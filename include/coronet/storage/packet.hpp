@@ -6,7 +6,6 @@
 
 #include <coronet/storage/offload.hpp>
 #include <coronet/wire/bytes.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>

@@ -5,7 +5,6 @@
 
 #include <coronet/tcp/buffer_cache.hpp>
 #include <coronet/wire/bytes.hpp>
-
 #include <cstddef>
 #include <memory>
 

@@ -1,10 +1,9 @@
 // Tunables of the TCP layer, with defaults close to Linux's where Linux has one.
 #pragma once
 
+#include <chrono>
 #include <coronet/storage/flow_hash.hpp>
 #include <coronet/tcp/rtt.hpp>
-
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,9 +16,9 @@ namespace coronet::tcp {
 // connection (connection::set_keep_alive).
 struct keepalive_config {
     bool enabled = false;
-    runtime::duration idle = std::chrono::hours(2);       // tcp_keepalive_time
+    runtime::duration idle = std::chrono::hours(2);         // tcp_keepalive_time
     runtime::duration interval = std::chrono::seconds(75);  // tcp_keepalive_intvl
-    unsigned probes = 9;                                     // tcp_keepalive_probes
+    unsigned probes = 9;                                    // tcp_keepalive_probes
 };
 
 // Which flows this layer owns when several stacks, one per loop, share an
@@ -55,12 +54,12 @@ struct tcp_config {
     bool syn_cookies = true;
     keepalive_config keepalive;
     runtime::duration msl = std::chrono::seconds(30);  // TIME_WAIT lasts 2*MSL = 60 s
-    unsigned syn_retries = 6;         // Linux tcp_syn_retries: SYN sent 7 times, ~127 s in all
-    unsigned synack_retries = 5;      // Linux tcp_synack_retries
-    unsigned max_retransmits = 15;    // Linux tcp_retries2: then the connection times out
+    unsigned syn_retries = 6;                          // Linux tcp_syn_retries: SYN sent 7 times, ~127 s in all
+    unsigned synack_retries = 5;                       // Linux tcp_synack_retries
+    unsigned max_retransmits = 15;                     // Linux tcp_retries2: then the connection times out
     rto_config rto;
     runtime::duration delayed_ack = std::chrono::milliseconds(40);
-    bool nagle = true;                // on by default; connection::set_no_delay turns it off
+    bool nagle = true;  // on by default; connection::set_no_delay turns it off
     runtime::duration fin_wait_2_timeout = std::chrono::seconds(60);  // orphaned connections only
     unsigned orphan_retries = 8;      // Linux tcp_orphan_retries (0 there means 8): closed connections give up sooner
     std::size_t max_ooo_ranges = 32;  // out-of-order holes remembered per connection
@@ -69,7 +68,7 @@ struct tcp_config {
     bool timestamps = true;
     bool window_scaling = true;
     std::uint16_t ephemeral_low = 32768, ephemeral_high = 60999;  // Linux ip_local_port_range
-    flow_steering steering;  // ephemeral ports are chosen among those steered here
+    flow_steering steering;                                       // ephemeral ports are chosen among those steered here
 };
 
 }  // namespace coronet::tcp

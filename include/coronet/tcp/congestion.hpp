@@ -5,7 +5,6 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -18,8 +17,8 @@ struct ack_sample {
     std::uint32_t flight_before = 0;  // bytes in flight before this ACK
     std::uint32_t flight_after = 0;   // and after it
     runtime::time_point now{};
-    bool in_recovery = false;     // the sender is repairing a loss (fast recovery)
-    bool ends_recovery = false;   // this ACK covers the recovery point: the repair is complete
+    bool in_recovery = false;    // the sender is repairing a loss (fast recovery)
+    bool ends_recovery = false;  // this ACK covers the recovery point: the repair is complete
 };
 
 class congestion_control {

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <coronet/wire/tcp.hpp>
-
 #include <cstdint>
 #include <system_error>
 #include <utility>

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/wire/seq32.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>

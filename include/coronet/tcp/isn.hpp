@@ -3,14 +3,12 @@
 // keyed with a per-stack secret, so that off-path attackers cannot guess ISNs.
 #pragma once
 
+#include <array>
+#include <boost/asio/ip/address_v4.hpp>
 #include <coronet/runtime/clock.hpp>
 #include <coronet/runtime/random.hpp>
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/seq32.hpp>
-
-#include <boost/asio/ip/address_v4.hpp>
-
-#include <array>
 #include <cstdint>
 
 namespace coronet::tcp {

@@ -4,13 +4,11 @@
 // rate-limits challenge ACKs (RFC 5961 sec. 7).
 #pragma once
 
+#include <boost/system/result.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/tcp/isn.hpp>
 #include <coronet/tcp/syn_cookies.hpp>
 #include <coronet/tcp/tcb.hpp>
-
-#include <boost/system/result.hpp>
-
 #include <deque>
 #include <functional>
 #include <memory>

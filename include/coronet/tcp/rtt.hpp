@@ -3,9 +3,8 @@
 // sent once, or timestamp echoes.
 #pragma once
 
-#include <coronet/runtime/clock.hpp>
-
 #include <chrono>
+#include <coronet/runtime/clock.hpp>
 
 namespace coronet::tcp {
 
@@ -14,7 +13,7 @@ struct rto_config {
     // The floor. RFC 6298 2.4 asks for 1 s; we follow Linux (TCP_RTO_MIN,
     // 200 ms), as every major stack uses far less than 1 s.
     runtime::duration min = std::chrono::milliseconds(200);
-    runtime::duration max = std::chrono::seconds(120);      // Linux's TCP_RTO_MAX (RFC 6298 2.5 allows one)
+    runtime::duration max = std::chrono::seconds(120);             // Linux's TCP_RTO_MAX (RFC 6298 2.5 allows one)
     runtime::duration granularity = std::chrono::milliseconds(1);  // G, the clock granularity
 };
 

@@ -23,17 +23,28 @@ enum class state : std::uint8_t {
 // "SYN_SENT", "ESTABLISHED", ... as the state diagram names them.
 constexpr std::string_view to_string(state s) noexcept {
     switch (s) {
-    case state::closed: return "CLOSED";
-    case state::listen: return "LISTEN";
-    case state::syn_sent: return "SYN_SENT";
-    case state::syn_rcvd: return "SYN_RCVD";
-    case state::established: return "ESTABLISHED";
-    case state::fin_wait_1: return "FIN_WAIT_1";
-    case state::fin_wait_2: return "FIN_WAIT_2";
-    case state::close_wait: return "CLOSE_WAIT";
-    case state::closing: return "CLOSING";
-    case state::last_ack: return "LAST_ACK";
-    case state::time_wait: return "TIME_WAIT";
+        case state::closed:
+            return "CLOSED";
+        case state::listen:
+            return "LISTEN";
+        case state::syn_sent:
+            return "SYN_SENT";
+        case state::syn_rcvd:
+            return "SYN_RCVD";
+        case state::established:
+            return "ESTABLISHED";
+        case state::fin_wait_1:
+            return "FIN_WAIT_1";
+        case state::fin_wait_2:
+            return "FIN_WAIT_2";
+        case state::close_wait:
+            return "CLOSE_WAIT";
+        case state::closing:
+            return "CLOSING";
+        case state::last_ack:
+            return "LAST_ACK";
+        case state::time_wait:
+            return "TIME_WAIT";
     }
     return "?";
 }

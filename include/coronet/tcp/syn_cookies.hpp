@@ -10,7 +10,6 @@
 #include <coronet/tcp/tcb.hpp>
 #include <coronet/wire/tcp.hpp>
 #include <coronet/wire/tcp_values.hpp>
-
 #include <cstdint>
 #include <optional>
 

@@ -6,9 +6,10 @@
 // by step (input.cpp); sending, retransmission and windows are in output.cpp.
 #pragma once
 
+#include <boost/asio/ip/address_v4.hpp>
 #include <coronet/net/host.hpp>
-#include <coronet/storage/packet.hpp>
 #include <coronet/runtime/executor.hpp>
+#include <coronet/storage/packet.hpp>
 #include <coronet/tcp/byte_ring.hpp>
 #include <coronet/tcp/config.hpp>
 #include <coronet/tcp/congestion.hpp>
@@ -18,9 +19,6 @@
 #include <coronet/tcp/state.hpp>
 #include <coronet/wire/tcp.hpp>
 #include <coronet/wire/tcp_values.hpp>
-
-#include <boost/asio/ip/address_v4.hpp>
-
 #include <coroutine>
 #include <memory>
 #include <optional>
@@ -53,12 +51,12 @@ struct four_tuple_hash {
 // The per-connection offset of our timestamp clock (RFC 7323 5.4), a function
 // of the 4-tuple alone so that a SYN cookie's connection finds it again.
 inline std::uint32_t timestamp_offset(const four_tuple& id) noexcept {
-    return static_cast<std::uint32_t>(four_tuple_hash{}(id) * 2654435761u);
+    return static_cast<std::uint32_t>(four_tuple_hash{}(id)*2654435761u);
 }
 
 struct connection_stats {
     std::uint64_t bytes_sent = 0, bytes_received = 0;  // application bytes
-    std::uint64_t bytes_placed = 0;  // of bytes_received: straight into a waiting reader's buffer
+    std::uint64_t bytes_placed = 0;                    // of bytes_received: straight into a waiting reader's buffer
     std::uint64_t segments_sent = 0, segments_received = 0;
     std::uint64_t retransmits = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t dup_acks = 0, ooo_segments = 0, challenge_acks = 0;
@@ -74,7 +72,7 @@ struct connection_stats {
 // The RFC 9293 3.3.1 variables: the send and receive sequence space.
 struct sequence_variables {
     seq32 iss, snd_una, snd_nxt, snd_wl1, snd_wl2;
-    seq32 snd_max;  // the highest sequence number sent (SND.NXT goes back on a timeout)
+    seq32 snd_max;                               // the highest sequence number sent (SND.NXT goes back on a timeout)
     std::uint32_t snd_wnd = 0, max_snd_wnd = 0;  // max_snd_wnd: the largest window offered (RFC 5961 5.2)
     seq32 irs, rcv_nxt;
     seq32 rcv_adv;  // the right edge of the window we advertised (RCV.NXT + RCV.WND when sent)
@@ -114,7 +112,7 @@ protected:
 // How a connection was opened, and what its open starts with.
 struct open_params {
     four_tuple id;
-    seq32 iss;                              // RFC 6528 (or a SYN cookie's)
+    seq32 iss;                                        // RFC 6528 (or a SYN cookie's)
     std::size_t send_buffer = 0, receive_buffer = 0;  // capacities granted, reserved against the memory limit
     runtime::time_point connect_deadline = runtime::time_point::max();  // an active open gives up then
 };
@@ -324,10 +322,10 @@ private:
     std::uint32_t ts_offset_ = 0;
     seq32 last_ack_sent_;
 
-    byte_ring sndbuf_, rcvbuf_;  // sndbuf_ starts at snd_una (after the SYN)
-    interval_set ooo_;           // out-of-order data held in rcvbuf_'s free space
+    byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
+    interval_set ooo_;               // out-of-order data held in rcvbuf_'s free space
     std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
-    std::optional<seq32> fin_seq_;  // our FIN's sequence number once sent
+    std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
     bool fin_received_ = false;
     bool write_shut_ = false;   // the application shut the write side
     bool syn_reopens_ = false;  // TIME_WAIT ended for the SYN just delivered (deliver's answer)
@@ -345,12 +343,12 @@ private:
 
     static constexpr runtime::time_point never = runtime::time_point::max();
     runtime::time_point rto_at_ = never, persist_at_ = never,
-                        delack_at_ = never,    // an ACK is owed then (at once when <= now)
-                        state_at_ = never,     // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
-                        tx_retry_at_ = never,  // a send failed (no free frame, a host error): try again then
-                        keepalive_at_ = never;
+                        delack_at_ = never,  // an ACK is owed then (at once when <= now)
+        state_at_ = never,                   // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
+        tx_retry_at_ = never,                // a send failed (no free frame, a host error): try again then
+        keepalive_at_ = never;
     runtime::time_point connect_deadline_;  // an active open gives up then
-    runtime::time_point last_heard_{};  // the last segment from the peer (keep-alive)
+    runtime::time_point last_heard_{};      // the last segment from the peer (keep-alive)
     unsigned keepalive_probes_ = 0;
     bool keepalive_ = false;
     std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit

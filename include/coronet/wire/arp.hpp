@@ -5,7 +5,6 @@
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/error.hpp>
 #include <coronet/wire/ethernet.hpp>
-
 #include <cstddef>
 #include <cstdint>
 

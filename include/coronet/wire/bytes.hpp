@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/asio/ip/address_v4.hpp>
-
 #include <cassert>
 #include <cstddef>
 #include <cstdint>

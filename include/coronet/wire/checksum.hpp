@@ -4,7 +4,6 @@
 #pragma once
 
 #include <coronet/wire/bytes.hpp>
-
 #include <cstdint>
 
 namespace coronet::wire {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/system/result.hpp>
-
 #include <system_error>
 #include <type_traits>
 

@@ -2,10 +2,9 @@
 // view over a received frame, and the 14-byte header builder.
 #pragma once
 
+#include <array>
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/error.hpp>
-
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>

@@ -3,11 +3,10 @@
 // segment (header, options and checksum verified once) and the header builder.
 #pragma once
 
+#include <array>
 #include <coronet/wire/bytes.hpp>
 #include <coronet/wire/error.hpp>
 #include <coronet/wire/seq32.hpp>
-
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>

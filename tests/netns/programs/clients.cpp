@@ -4,11 +4,6 @@
 // (--echo), prints one JSON line, and with --hold keeps them open until
 // SIGTERM/SIGINT (or stdin EOF with --hold-stdin). One thread, epoll, no
 // blocking call.
-#include "../../../apps/common/options.hpp"
-
-#include <boost/asio/ip/address_v4.hpp>
-#include <boost/program_options.hpp>
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -23,6 +18,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/program_options.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +33,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "../../../apps/common/options.hpp"
 
 namespace {
 
@@ -83,13 +82,14 @@ options parse(int argc, char** argv) {
     try {
         po::store(po::parse_command_line(argc, argv, d), vm);
         if (vm.count("help")) {
-            std::cout << "Usage: " << program << " --connect A.B.C.D:PORT [--count N] [--write BYTES] [--echo] [--hold]\n\n"
-                      << "Opens N kernel TCP connections (raising RLIMIT_NOFILE as needed), writes and echoes as told,\n"
-                         "and prints one JSON line: {\"report\":\"connected\",\"connected\",\"refused\",\"timed_out\",...}.\n"
-                         "With --hold it then waits; SIGUSR1 prints a \"usr1\" line (after --usr1-write's bytes), and\n"
-                         "the release prints a \"released\" line before closing everything.\n"
-                         "Exit status: 0 ran (read the JSON), 1 system error, 2 usage error.\n\n"
-                      << d << "\n";
+            std::cout
+                << "Usage: " << program << " --connect A.B.C.D:PORT [--count N] [--write BYTES] [--echo] [--hold]\n\n"
+                << "Opens N kernel TCP connections (raising RLIMIT_NOFILE as needed), writes and echoes as told,\n"
+                   "and prints one JSON line: {\"report\":\"connected\",\"connected\",\"refused\",\"timed_out\",...}.\n"
+                   "With --hold it then waits; SIGUSR1 prints a \"usr1\" line (after --usr1-write's bytes), and\n"
+                   "the release prints a \"released\" line before closing everything.\n"
+                   "Exit status: 0 ran (read the JSON), 1 system error, 2 usage error.\n\n"
+                << d << "\n";
             std::exit(0);
         }
         po::notify(vm);
@@ -131,7 +131,9 @@ struct conn {
     std::span<const std::byte> job;
     std::size_t written = 0, echoed = 0;
     bool echo = false, mismatch = false;
-    bool busy() const { return fd >= 0 && !lost && (!connected || written < job.size() || (echo && echoed < job.size())); }
+    bool busy() const {
+        return fd >= 0 && !lost && (!connected || written < job.size() || (echo && echoed < job.size()));
+    }
 };
 
 struct tally {
@@ -193,7 +195,8 @@ private:
             if (::bind(c.fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) fail("bind");
         }
         c.started = clock_type::now();
-        c.deadline = c.started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.timeout));
+        c.deadline =
+            c.started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.timeout));
         c.job = payload_;
         c.echo = o_.echo;
         ++connecting_;
@@ -208,10 +211,14 @@ private:
 
     void failed(std::size_t i, int err) {
         conn& c = conns_[i];
-        if (err == ECONNREFUSED) ++t_.refused;
-        else if (err == ETIMEDOUT) ++t_.timed_out;
-        else if (err == ECONNRESET) ++t_.reset;
-        else ++t_.other;
+        if (err == ECONNREFUSED)
+            ++t_.refused;
+        else if (err == ETIMEDOUT)
+            ++t_.timed_out;
+        else if (err == ECONNRESET)
+            ++t_.reset;
+        else
+            ++t_.other;
         if (t_.first_error.empty()) t_.first_error = std::strerror(err);
         if (!c.connected) --connecting_;
         ::close(c.fd);
@@ -304,8 +311,10 @@ private:
             while (!deadlines_.empty()) {
                 conn& head = conns_[deadlines_.front()];
                 if (head.busy() && head.deadline > now) break;
-                if (head.busy() && !head.connected) failed(deadlines_.front(), ETIMEDOUT);
-                else if (head.busy()) ++t_.io_incomplete;
+                if (head.busy() && !head.connected)
+                    failed(deadlines_.front(), ETIMEDOUT);
+                else if (head.busy())
+                    ++t_.io_incomplete;
                 deadlines_.pop_front();
             }
             if (deadlines_.empty()) {
@@ -318,8 +327,10 @@ private:
             if (n < 0 && errno != EINTR) fail("epoll_wait");
             for (int k = 0; k < n; ++k) {
                 const std::uint64_t id = events[k].data.u64;
-                if (id == signal_id || id == stdin_id) on_control(id);
-                else on_event(static_cast<std::size_t>(id), events[k].events);
+                if (id == signal_id || id == stdin_id)
+                    on_control(id);
+                else
+                    on_event(static_cast<std::size_t>(id), events[k].events);
             }
         }
     }
@@ -402,16 +413,19 @@ private:
             if (n < 0 && errno != EINTR) fail("epoll_wait");
             for (int k = 0; k < n; ++k) {
                 const std::uint64_t id = events[k].data.u64;
-                if (id == signal_id || id == stdin_id) on_control(id);
-                else on_event(static_cast<std::size_t>(id), events[k].events);
+                if (id == signal_id || id == stdin_id)
+                    on_control(id);
+                else
+                    on_event(static_cast<std::size_t>(id), events[k].events);
             }
         }
         const std::size_t ok = t_.echo_ok, bad = t_.echo_bad, incomplete = t_.io_incomplete;
         const std::size_t open = open_count();
         if (o_.echo) run_jobs(1024, true);
-        std::printf("{\"report\":\"released\",\"open\":%zu,\"final_echo_ok\":%zu,\"final_echo_bad\":%zu,"
-                    "\"final_echo_incomplete\":%zu,\"lost\":%zu}\n",
-                    open, t_.echo_ok - ok, t_.echo_bad - bad, t_.io_incomplete - incomplete, lost_count());
+        std::printf(
+            "{\"report\":\"released\",\"open\":%zu,\"final_echo_ok\":%zu,\"final_echo_bad\":%zu,"
+            "\"final_echo_incomplete\":%zu,\"lost\":%zu}\n",
+            open, t_.echo_ok - ok, t_.echo_bad - bad, t_.io_incomplete - incomplete, lost_count());
         std::fflush(stdout);
         for (auto& c : conns_)
             if (c.fd >= 0) ::close(c.fd);
@@ -431,10 +445,11 @@ private:
             int q = 0;
             if (c.fd >= 0 && c.connected && ::ioctl(c.fd, SIOCOUTQ, &q) == 0) outq += static_cast<std::uint64_t>(q);
         }
-        std::printf("{\"report\":\"usr1\",\"open\":%zu,\"lost\":%zu,\"bytes_written\":%lu,\"write_incomplete\":%zu,"
-                    "\"send_queue_bytes\":%lu}\n",
-                    open_count(), lost_count(), static_cast<unsigned long>(written), incomplete,
-                    static_cast<unsigned long>(outq));
+        std::printf(
+            "{\"report\":\"usr1\",\"open\":%zu,\"lost\":%zu,\"bytes_written\":%lu,\"write_incomplete\":%zu,"
+            "\"send_queue_bytes\":%lu}\n",
+            open_count(), lost_count(), static_cast<unsigned long>(written), incomplete,
+            static_cast<unsigned long>(outq));
         std::fflush(stdout);
     }
 

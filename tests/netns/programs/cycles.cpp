@@ -1,11 +1,10 @@
 // coronet-test-cycles: N sequential connect / send / read answer / close
 // cycles from one stack to a kernel server, then waits out TIME_WAIT and
 // prints {"ok":N,"connections":M} — the connection table must end empty.
-#include "../../../apps/common/options.hpp"
-
 #include <coronet/api/stack.hpp>
-
 #include <cstdio>
+
+#include "../../../apps/common/options.hpp"
 
 using namespace coronet;
 

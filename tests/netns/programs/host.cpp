@@ -2,12 +2,11 @@
 // with --listen PORT, echoing every connection to PORT back to its sender, for
 // the netns tier. Prints "ready" once started and, on SIGTERM/SIGINT, its
 // counters as one JSON object (coronet::counters_json); exits 0.
-#include "../../../apps/common/options.hpp"
-
 #include <coronet/api/stack.hpp>
-
 #include <cstdio>
 #include <vector>
+
+#include "../../../apps/common/options.hpp"
 
 using namespace coronet;
 using runtime::task;
@@ -62,8 +61,10 @@ int main(int argc, char** argv) {
         }
         auto on_signal = [&]() -> task<void> {
             co_await signals.wait();
-            if (listen_port != 0) l.close();  // serve() stops the loop
-            else loop.stop();
+            if (listen_port != 0)
+                l.close();  // serve() stops the loop
+            else
+                loop.stop();
         };
         loop.spawn(on_signal(), "signals");
         std::printf("ready\n");

@@ -6,14 +6,13 @@
 // last one and exit 0. The TCP limits under test
 // (--max-connections, --memory-limit, buffer sizes, SYN cookies) map onto
 // tcp_config.
-#include "../../../apps/common/options.hpp"
-
 #include <coronet/api/stack.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "../../../apps/common/options.hpp"
 
 using namespace coronet;
 
@@ -33,8 +32,10 @@ std::pair<unsigned long, unsigned long> memory_kib() {
     std::string key;
     unsigned long hwm = 0, rss = 0, value = 0;
     while (in >> key) {
-        if (key == "VmHWM:" && in >> value) hwm = value;
-        else if (key == "VmRSS:" && in >> value) rss = value;
+        if (key == "VmHWM:" && in >> value)
+            hwm = value;
+        else if (key == "VmRSS:" && in >> value)
+            rss = value;
     }
     return {hwm, rss};
 }
@@ -91,7 +92,8 @@ public:
         field(out, "vm_rss_kib", rss);
         object(out, "states");
         for (std::size_t s = 0; s < std::size(per_state); ++s)
-            if (per_state[s] > 0) field(out, std::string(tcp::to_string(static_cast<tcp::state>(s))).c_str(), per_state[s]);
+            if (per_state[s] > 0)
+                field(out, std::string(tcp::to_string(static_cast<tcp::state>(s))).c_str(), per_state[s]);
         out += '}';
         field(out, "arp_entries", st_.host().arp().size());
         field(out, "timer_samples", samples_);
@@ -185,7 +187,8 @@ sink_options parse(int argc, char** argv, apps::common_options& common) {
         "exits 0. Exit status: 0, 1 (cannot listen), 2 (usage error).";
     apps::po::options_description own("Sink options");
     own.add_options()("listen", apps::po::value(&o.port)->required()->value_name("PORT"), "port to accept on")(
-        "mode", apps::po::value(&mode)->value_name("MODE"), "discard (default), echo, or hold (no reads until SIGUSR2)")(
+        "mode", apps::po::value(&mode)->value_name("MODE"),
+        "discard (default), echo, or hold (no reads until SIGUSR2)")(
         "backlog", apps::po::value(&o.backlog)->value_name("N"), "listener backlog (default 1024)")(
         "max-connections", apps::po::value(&tcp.max_connections)->value_name("N"),
         "tcp_config::max_connections: past it new connections are refused")(
@@ -198,10 +201,14 @@ sink_options parse(int argc, char** argv, apps::common_options& common) {
         "synack-retries", apps::po::value(&synack_retries)->value_name("N"), "SYN+ACK retransmissions");
     cl.options.add(own).add(apps::common_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
-    if (mode == "discard") o.mode = sink_mode::discard;
-    else if (mode == "echo") o.mode = sink_mode::echo;
-    else if (mode == "hold") o.mode = sink_mode::hold;
-    else apps::die("coronet-test-sink", "unknown --mode '" + mode + "'\nTry 'coronet-test-sink --help'.", 2);
+    if (mode == "discard")
+        o.mode = sink_mode::discard;
+    else if (mode == "echo")
+        o.mode = sink_mode::echo;
+    else if (mode == "hold")
+        o.mode = sink_mode::hold;
+    else
+        apps::die("coronet-test-sink", "unknown --mode '" + mode + "'\nTry 'coronet-test-sink --help'.", 2);
     if (cookies != "on" && cookies != "off")
         apps::die("coronet-test-sink", "--syn-cookies takes on or off\nTry 'coronet-test-sink --help'.", 2);
     tcp.syn_cookies = cookies == "on";

@@ -4,14 +4,6 @@
 // one destination, at a given rate for a given time, then prints what it sent
 // as one JSON line. Rate, duration and total are hard-capped: it is a test
 // load, to be run only on an interface inside a test's own namespace.
-#include "../../../apps/common/options.hpp"
-
-#include <coronet/wire/ethernet.hpp>
-#include <coronet/wire/ipv4.hpp>
-#include <coronet/wire/tcp.hpp>
-
-#include <boost/program_options.hpp>
-
 #include <net/if.h>
 #include <netpacket/packet.h>
 #include <sys/ioctl.h>
@@ -19,8 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cerrno>
 #include <chrono>
+#include <coronet/wire/ethernet.hpp>
+#include <coronet/wire/ipv4.hpp>
+#include <coronet/wire/tcp.hpp>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -28,6 +24,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "../../../apps/common/options.hpp"
 
 namespace {
 
@@ -37,10 +35,10 @@ using wire::address_v4;
 using clock_type = std::chrono::steady_clock;
 
 constexpr const char* program = "coronet-test-synflood";
-constexpr double max_rate = 100000;        // SYNs per second
-constexpr double max_duration = 60;        // seconds
+constexpr double max_rate = 100000;           // SYNs per second
+constexpr double max_duration = 60;           // seconds
 constexpr std::uint64_t max_total = 2000000;  // SYNs in one run
-constexpr std::size_t max_batch = 64;      // frames per sendmmsg
+constexpr std::size_t max_batch = 64;         // frames per sendmmsg
 
 [[noreturn]] void usage_error(const std::string& message) { coronet::apps::usage_error(program, message); }
 [[noreturn]] void fail(const std::string& what) { coronet::apps::die_errno(program, what); }
@@ -74,8 +72,8 @@ options parse(int argc, char** argv) {
     options o;
     std::string dst_mac, src_mac, dst, range;
     po::options_description d("Options");
-    d.add_options()("help,h", "show this help and exit")(
-        "iface", po::value(&o.iface)->required()->value_name("IF"), "interface to send on (in the test's namespace)")(
+    d.add_options()("help,h", "show this help and exit")("iface", po::value(&o.iface)->required()->value_name("IF"),
+                                                         "interface to send on (in the test's namespace)")(
         "dst-mac", po::value(&dst_mac)->required()->value_name("MAC"), "destination MAC (the stack's interface)")(
         "src-mac", po::value(&src_mac)->value_name("MAC"), "source MAC (default: the interface's)")(
         "dst", po::value(&dst)->required()->value_name("A.B.C.D:PORT"), "where the SYNs go")(
@@ -88,13 +86,14 @@ options parse(int argc, char** argv) {
     try {
         po::store(po::parse_command_line(argc, argv, d), vm);
         if (vm.count("help")) {
-            std::cout << "Usage: " << program
-                      << " --iface IF --dst-mac MAC --dst A.B.C.D:PORT --src-range FIRST-LAST [--rate N] [--duration S]\n\n"
-                         "Sends TCP SYNs from random source addresses and ports as raw Ethernet frames (a\n"
-                         "SYN flood for tests), paced at --rate for --duration, then prints one JSON line:\n"
-                         "{\"sent\",\"send_errors\",\"duration_s\",\"rate_per_s\",...}. Rate, duration and total\n"
-                         "(2,000,000) are capped. Exit status: 0 done, 1 system error, 2 usage error.\n\n"
-                      << d << "\n";
+            std::cout
+                << "Usage: " << program
+                << " --iface IF --dst-mac MAC --dst A.B.C.D:PORT --src-range FIRST-LAST [--rate N] [--duration S]\n\n"
+                   "Sends TCP SYNs from random source addresses and ports as raw Ethernet frames (a\n"
+                   "SYN flood for tests), paced at --rate for --duration, then prints one JSON line:\n"
+                   "{\"sent\",\"send_errors\",\"duration_s\",\"rate_per_s\",...}. Rate, duration and total\n"
+                   "(2,000,000) are capped. Exit status: 0 done, 1 system error, 2 usage error.\n\n"
+                << d << "\n";
             std::exit(0);
         }
         po::notify(vm);
@@ -161,12 +160,14 @@ public:
     }
 
     // Bytes of every frame make() writes.
-    std::size_t frame_len() const { return wire::ethernet_repr::header_len + wire::ipv4_repr::header_len + tcp_.header_len(); }
+    std::size_t frame_len() const {
+        return wire::ethernet_repr::header_len + wire::ipv4_repr::header_len + tcp_.header_len();
+    }
 
     // Writes the next SYN over frame (frame_len() bytes).
     void make(wire::mut_bytes frame) {
-        const auto src = address_v4(static_cast<std::uint32_t>(
-            std::uniform_int_distribution<std::uint32_t>(o_.src_first, o_.src_last)(rng_)));
+        const auto src = address_v4(
+            static_cast<std::uint32_t>(std::uniform_int_distribution<std::uint32_t>(o_.src_first, o_.src_last)(rng_)));
         tcp_.src_port = static_cast<std::uint16_t>(std::uniform_int_distribution<unsigned>(1024, 65535)(rng_));
         tcp_.seq = wire::seq32(static_cast<std::uint32_t>(rng_()));
         tcp_.options.timestamp = std::pair<std::uint32_t, std::uint32_t>{static_cast<std::uint32_t>(rng_()), 0};
