@@ -118,6 +118,14 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     set_int_option(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
     int rcvbuf = 8 << 20;
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
+    // A send finding the socket's send buffer full (frames still queued in a
+    // qdisc, e.g. a rate limiter) must not wait: io_uring would retry it after
+    // AF_PACKET had already consumed the virtio-net header from it, and the
+    // retry went out shifted by 10 bytes (EINVAL, or a frame to a wrong MAC).
+    // A send buffer far above what the transmit pools can hold keeps that
+    // rare, and MSG_DONTWAIT (transmit) makes it a counted error, never a retry.
+    int sndbuf = 32 << 20;
+    setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);  // best effort
 
     sockaddr_ll addr{};
     addr.sll_family = AF_PACKET;
@@ -326,7 +334,7 @@ void af_packet_device::transmit(packet frame) {
     slot->frame = std::move(frame);
     io_uring_sqe* s = loop_.sqe();
     const auto d = slot->frame.data();
-    io_uring_prep_send(s, fd_, d.data(), d.size(), 0);
+    io_uring_prep_send(s, fd_, d.data(), d.size(), MSG_DONTWAIT);
     io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(slot));
 }
 
