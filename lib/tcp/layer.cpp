@@ -173,10 +173,18 @@ void tcp_layer::on_listen(listener_state& l, const four_tuple& id, const wire::t
         reset_for(id, seg);
         return;
     }
-    auto c = make_tcb(id, isn_.next(id.local, id.local_port, id.remote, id.remote_port, executor().now()), *buffers);
+    auto c = make_passive_tcb(l, id, isn_.next(id.local, id.local_port, id.remote, id.remote_port, executor().now()),
+                              *buffers);
+    c->open_passive(seg);
+}
+
+// A passive open: a connection of l's SYN queue until it is established.
+std::shared_ptr<tcb> tcp_layer::make_passive_tcb(listener_state& l, const four_tuple& id, seq32 iss,
+                                                 std::pair<std::size_t, std::size_t> buffers) {
+    auto c = make_tcb(id, iss, buffers);
     l.add_embryonic();
     embryos_[c.get()] = l.weak_from_this();
-    c->open_passive(seg);
+    return c;
 }
 
 std::shared_ptr<listener_state> tcp_layer::listener(std::uint16_t port) const {
@@ -262,9 +270,7 @@ bool tcp_layer::accept_syn_cookie(listener_state& l, const four_tuple& id, const
     const auto buffers = admit();
     if (!buffers) return false;
     ++counters_.syn_cookies_accepted;
-    auto c = make_tcb(id, ack.ack() - 1, *buffers);
-    l.add_embryonic();
-    embryos_[c.get()] = l.weak_from_this();
+    auto c = make_passive_tcb(l, id, ack.ack() - 1, *buffers);
     c->open_from_cookie(ack, opening->mss, opening->peer_wscale);
     if (ack.seg_len() > 0) c->deliver(ack);  // data (or a FIN) with the handshake's ACK
     return true;

@@ -1,7 +1,5 @@
 // The TCB's plumbing: construction, opens, the event mechanism that drives
 // the state coroutines, timers, and the application side of the buffers.
-#include <spdlog/spdlog.h>
-
 #include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {

@@ -107,6 +107,8 @@ public:
     result<std::shared_ptr<tcb>> connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port = 0,
                                          state from = state::closed,
                                          runtime::time_point deadline = runtime::time_point::max());
+    std::shared_ptr<tcb> make_passive_tcb(listener_state& l, const four_tuple& id, seq32 iss,
+                                          std::pair<std::size_t, std::size_t> buffers);
     // Passive open on port. Errors: address_in_use.
     result<std::shared_ptr<listener_state>> listen(std::uint16_t port, std::size_t backlog);
 
