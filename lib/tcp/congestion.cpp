@@ -1,5 +1,6 @@
-// NewReno: RFC 5681 slow start, congestion avoidance and fast recovery, with
-// RFC 3465 appropriate byte counting and RFC 6582 partial-ACK handling.
+// NewReno: RFC 5681 slow start and congestion avoidance with RFC 3465
+// appropriate byte counting; the reduction on loss (paced by the sender's
+// PRR) and its undo.
 #include <algorithm>
 #include <coronet/tcp/congestion.hpp>
 
@@ -23,23 +24,22 @@ void new_reno::grow(std::uint32_t n) noexcept {
 
 // RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS).
 void new_reno::set_ssthresh_after_loss(std::uint32_t flight_size) noexcept {
+    prior_cwnd_ = cwnd_;
+    prior_ssthresh_ = ssthresh_;
     ssthresh_ = std::max(flight_size / 2, 2 * mss_);
+}
+
+// RFC 4015 3.2 / Linux's undo: back to the window before the reduction.
+void new_reno::on_undo() {
+    cwnd_ = std::max(cwnd_, prior_cwnd_);
+    ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
 }
 
 void new_reno::on_ack(const ack_sample& ack) {
     if (ack.ends_recovery) {
-        // RFC 6582 3.2 step 3, option (1): no burst when little is in flight.
-        cwnd_ = std::min(ssthresh_, std::max(ack.flight_after, mss_) + mss_);
+        cwnd_ = ssthresh_;  // RFC 6937: PRR brought the flight down to it
         bytes_acked_ = 0;
-    } else if (ack.in_recovery && ack.bytes_acked == 0) {
-        grow(mss_);  // RFC 5681 3.2 step 4: a segment left the network
-    } else if (ack.in_recovery) {
-        // RFC 6582 3.2 step 5, a partial acknowledgment: deflate by the amount
-        // acknowledged, add back one SMSS if at least that much was; never below one SMSS.
-        cwnd_ = cwnd_ > ack.bytes_acked ? cwnd_ - ack.bytes_acked : 0;
-        if (ack.bytes_acked >= mss_) cwnd_ += mss_;
-        cwnd_ = std::max(cwnd_, mss_);
-    } else {
+    } else if (!ack.in_recovery) {
         open_window(ack.bytes_acked, ack.flight_before);
     }
 }
@@ -50,10 +50,10 @@ void new_reno::open_window(std::uint32_t bytes_acked, std::uint32_t flight_befor
     // application-limited flow otherwise inflates cwnd without bound).
     if (flight_before < cwnd_ / 2) return;
     if (cwnd_ < ssthresh_) {
-        // Slow start (RFC 3465 2.2, L = 2*SMSS), up to ssthresh; what is left
-        // of this ACK counts towards congestion avoidance.
+        // Slow start (RFC 3465 2.2 without the limit L, as Linux), up to
+        // ssthresh; what is left of this ACK counts towards congestion avoidance.
         const std::uint32_t room = ssthresh_ - cwnd_;
-        const std::uint32_t inc = std::min({bytes_acked, 2 * mss_, room});
+        const std::uint32_t inc = std::min(bytes_acked, room);
         grow(inc);
         bytes_acked -= inc;
         if (cwnd_ < ssthresh_ || bytes_acked == 0) return;
@@ -69,7 +69,7 @@ void new_reno::open_window(std::uint32_t bytes_acked, std::uint32_t flight_befor
 
 void new_reno::on_loss(std::uint32_t flight_size, runtime::time_point) {
     set_ssthresh_after_loss(flight_size);
-    cwnd_ = ssthresh_ + 3 * mss_;  // the three segments that left the network
+    cwnd_ = ssthresh_;
     bytes_acked_ = 0;
 }
 

@@ -25,6 +25,7 @@ void tcb::take_options(const wire::tcp_options& o, bool syn) {
         wscale_ok_ = false;
         snd_wscale_ = rcv_wscale_ = window_scale{};
     }
+    sack_ok_ = cfg_.sack && o.sack_permitted;
     if (cfg_.timestamps && o.timestamp) {
         ts_ok_ = true;
         ts_recent_ = wire::ts32{o.timestamp->first};
@@ -147,10 +148,11 @@ bool tcb::check_ack(const wire::tcp_view& seg, receive_policy policy) {
         send_ack();
         return false;
     }
-    if (a > seq_.snd_una)
-        process_ack(seg, wire::distance(seq_.snd_una, a));
-    else if (a == seq_.snd_una && seg.payload().empty() && !seg.has(fin) && flight())
-        dup_ack();  // RFC 5681 also asks for an unchanged window; Linux receivers grow it while reordering
+    const sack_info sacks = read_sacks(seg);
+    const seq32 una_before = seq_.snd_una;
+    const std::uint32_t wnd_before = seq_.snd_wnd;
+    if (a > seq_.snd_una) process_ack(seg, wire::distance(seq_.snd_una, a));
+    account_ack(seg, sacks, una_before, wnd_before);
     update_window(seg);
     return true;
 }
@@ -165,9 +167,10 @@ void tcb::complete_handshake(const wire::tcp_view& seg) {
     retries_ = 0;
 }
 
+// New data acknowledged: the send buffer, SND.UNA, an RTT sample and the
+// retransmission timer (loss recovery and cwnd are account_ack's).
 void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     const auto now = ex_.now();
-    const std::uint32_t flight_before = seq_.flight_size();
     // Sequence space beyond the data: our SYN before it, our FIN after it.
     std::uint32_t data = acked;
     if (seq_.snd_una == seq_.iss) --data;
@@ -187,46 +190,8 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
         rtt_timing_ = false;
     }
     retries_ = 0;
-
-    // RFC 5681 3.1: the SYN's ACK does not grow cwnd (data is 0 then).
-    ack_sample sample{.bytes_acked = data,
-                      .flight_before = flight_before,
-                      .flight_after = seq_.flight_size(),
-                      .now = now,
-                      .in_recovery = in_recovery_};
-    if (in_recovery_ && seq_.snd_una >= recover_) {  // RFC 6582: full acknowledgment
-        in_recovery_ = false;
-        sample.ends_recovery = true;
-        cc_->on_ack(sample);
-    } else if (in_recovery_) {  // partial acknowledgment: the next hole is lost too
-        cc_->on_ack(sample);
-        retransmit_first();
-    } else {
-        cc_->on_ack(sample);
-    }
-    dupacks_ = 0;
     rto_at_ = flight() ? now + rtt_.rto() : never;
     wake_app();
-}
-
-void tcb::dup_ack() {
-    ++dupacks_;
-    ++stats_.dup_acks;
-    if (in_recovery_) {
-        cc_->on_ack({.flight_before = seq_.flight_size(),
-                     .flight_after = seq_.flight_size(),
-                     .now = ex_.now(),
-                     .in_recovery = true});
-    } else if (dupacks_ == 3 && (seq_.snd_una >= recover_ || cc_->window() > 2u * snd_mss_)) {
-        // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent
-        // (duplicates of go-back-N look like losses); its 4.2 ACK heuristic
-        // allows it once the window has regrown, else each loss there costs an RTO.
-        in_recovery_ = true;
-        recover_ = seq_.snd_max;
-        cc_->on_loss(seq_.flight_size(), ex_.now());
-        ++stats_.fast_retransmits;
-        retransmit_first();
-    }
 }
 
 // SND.WND follows the newest segment (SND.WL1, SND.WL2).
@@ -256,6 +221,7 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
     bool fin_flag = seg.has(fin);
     if (seq < seq_.rcv_nxt) {  // already have the front
         const std::uint32_t skip = wire::distance(seq, seq_.rcv_nxt);
+        note_duplicate(seq, seq + static_cast<std::uint32_t>(std::min<std::size_t>(skip, data.size())));
         data = skip >= data.size() ? wire::bytes{} : data.subspan(skip);
         seq = seq_.rcv_nxt;
     }
@@ -271,7 +237,10 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
     if (!data.empty()) {
         if (offset == 0) {
             place_in_order(data);
-        } else if (!app_gone() && ooo_.add(seq, seq + static_cast<std::uint32_t>(data.size()))) {
+        } else if (const seq32 end = seq + static_cast<std::uint32_t>(data.size()); ooo_.covers(seq, end)) {
+            note_duplicate(seq, end);
+            schedule_ack(true);
+        } else if (!app_gone() && ooo_.add(seq, end)) {
             rcvbuf_.write_at(offset, data);
             ++stats_.ooo_segments;
             schedule_ack(true);  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)

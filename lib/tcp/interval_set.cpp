@@ -63,6 +63,12 @@ void interval_set::clear() noexcept {
     added_.clear();
 }
 
+bool interval_set::covers(wire::seq32 left, wire::seq32 right) const noexcept {
+    for (const seq_range& r : ranges_)
+        if (r.left <= left && right <= r.right) return true;
+    return false;
+}
+
 std::size_t interval_set::sack_blocks(std::span<seq_range> out) const {
     // Selection by recency: out holds at most 4 blocks, ranges_ a few dozen.
     std::size_t n = 0;

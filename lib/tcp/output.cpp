@@ -1,8 +1,7 @@
 // Sending: segments built straight into a frame from the send buffer,
-// Nagle and sender-side SWS avoidance, the retransmission timer (RFC 6298)
-// with go-back-N after a timeout, fast retransmit (RFC 6582), zero-window
-// probes and delayed ACKs. What may be sent (data, the FIN) is the calling
-// state's send_policy.
+// Nagle and sender-side SWS avoidance, SACK blocks in our ACKs, zero-window
+// probes and delayed ACKs. What is resent, and when, is recovery.cpp's.
+// What may be sent (data, the FIN) is the calling state's send_policy.
 #include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {
@@ -72,8 +71,10 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
         const bool active = !(flags & ack);
         if (cfg_.window_scaling && (active || wscale_ok_)) h.options.window_scale = rcv_wscale_.shift();
         if (cfg_.timestamps && (active || ts_ok_)) h.options.timestamp = timestamp;
-    } else if (ts_ok_) {
-        h.options.timestamp = timestamp;
+        h.options.sack_permitted = cfg_.sack && (active || sack_ok_);
+    } else {
+        if (ts_ok_) h.options.timestamp = timestamp;
+        if (sack_ok_ && (flags & ack) && !(flags & rst)) add_sack_blocks(h.options);
     }
     const std::size_t hlen = h.header_len();
     if (frame.tailroom() < hlen + len) return false;
@@ -102,6 +103,10 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
         }
         return false;
     }
+    if (h.options.sack_count > 0 && dsack_ && h.options.sack[0].left == dsack_->left) {
+        dsack_.reset();
+        ++stats_.dsacks_sent;
+    }
     if (flags & ack) {
         last_ack_sent_ = seq_.rcv_nxt;
         delack_at_ = never;
@@ -113,6 +118,17 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     owner_.segment_sent();
     last_send_ = ex_.now();
     return true;
+}
+
+// RFC 2018 4 and RFC 2883: a duplicate we received first, then the
+// out-of-order ranges, the most recently changed first.
+void tcb::add_sack_blocks(wire::tcp_options& o) const {
+    std::array<seq_range, 4> blocks{};
+    std::size_t n = 0;
+    if (dsack_) blocks[n++] = *dsack_;
+    n += ooo_.sack_blocks(std::span(blocks).subspan(n));
+    for (std::size_t i = 0; i < n; ++i) o.sack[i] = {blocks[i].left, blocks[i].right};
+    o.sack_count = static_cast<std::uint8_t>(n);
 }
 
 void tcb::send_syn(bool with_ack) {
@@ -135,15 +151,21 @@ void tcb::output(send_policy policy) {
     // The FIN goes out once the state machine has moved to a state that sends
     // it (the diagram's "close / snd FIN"), so traces and pcap comments show
     // the transition before the FIN.
+    const seq32 sent_before = seq_.snd_nxt;
     if (policy.data) {
         if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle(now - last_send_, rtt_.rto());
-        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
-        const std::uint32_t extra = in_recovery_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
-        const std::uint32_t wnd = std::min(seq_.snd_wnd, cc_->window() + extra);
+        retransmit_lost();
         for (;;) {
+            // New data within both windows: the peer's (from SND.UNA) and
+            // the congestion window (what is in the network: pipe). A tail
+            // loss probe may send one segment past the congestion window.
             const std::size_t avail = unsent();
-            const std::uint32_t in_flight = seq_.flight_size();
-            const std::size_t usable = wnd > in_flight ? wnd - in_flight : 0;
+            const std::uint32_t pipe = board_.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
+            const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
+            const std::size_t by_cwnd = tlp_new_data_ && seq_.snd_nxt == sent_before ? snd_mss_
+                                        : cwnd > pipe                                ? cwnd - pipe
+                                                                                     : 0;
+            const std::size_t usable = std::min(by_peer, by_cwnd);
             std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
             std::optional<storage::packet> frame;
             if (len > snd_mss_) {
@@ -182,6 +204,8 @@ void tcb::output(send_policy policy) {
             if (fin_now) fin_seq_ = end;
             seq_.snd_nxt = end + (fin_now ? 1 : 0);
             if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;
+            board_.sent(end - static_cast<std::uint32_t>(len), seq_.snd_nxt, now);
+            if (in_recovery_) prr_.sent(wire::distance(end - static_cast<std::uint32_t>(len), seq_.snd_nxt));
             if (rto_at_ == never) rto_at_ = now + rtt_.rto();
             if (fin_now) break;
         }
@@ -192,6 +216,7 @@ void tcb::output(send_policy policy) {
         if (!flight() && waiting && persist_at_ == never) persist_at_ = now + rtt_.rto();
     }
     if (ack_owed()) send_ack();
+    if (seq_.snd_nxt != sent_before && !tlp_new_data_) schedule_tlp();
     arm_timer();
 }
 
@@ -201,38 +226,6 @@ void tcb::schedule_ack(bool immediate) {
         delack_at_ = std::min(delack_at_, ex_.now());
     else if (delack_at_ == never)
         delack_at_ = ex_.now() + cfg_.delayed_ack;
-}
-
-// The first unacknowledged segment again (fast retransmit, partial ACK).
-void tcb::retransmit_first() {
-    const std::uint32_t off = wire::distance(data_start(), seq_.snd_una);
-    const std::size_t len = off >= sndbuf_.size() ? 0 : std::min<std::size_t>(snd_mss_, sndbuf_.size() - off);
-    std::uint8_t flags = ack;
-    if (fin_seq_ && seq_.snd_una + static_cast<std::uint32_t>(len) == *fin_seq_) flags |= fin;
-    if (len == 0 && !(flags & fin)) return;
-    ++stats_.retransmits;
-    rtt_timing_ = false;  // Karn
-    send_segment(seq_.snd_una, flags, off, len);
-    rto_at_ = ex_.now() + rtt_.rto();
-}
-
-// RFC 6298 5.4-5.7 and RFC 5681 3.1: back off, collapse cwnd, resend from SND.UNA.
-void tcb::on_rto(send_policy policy) {
-    ++stats_.timeouts;
-    ++retries_;
-    cc_->on_timeout(seq_.flight_size());
-    in_recovery_ = false;
-    dupacks_ = 0;
-    recover_ = seq_.snd_max;
-    rtt_.backoff();
-    rtt_timing_ = false;
-    seq_.snd_nxt = seq_.snd_una;
-    // fin_seq_ stays: the FIN goes again with the data that ends there, and
-    // a late ACK of the first one still counts as the FIN's.
-    ++stats_.retransmits;
-    rto_at_ = never;
-    output(policy);
-    if (rto_at_ == never && flight()) rto_at_ = ex_.now() + rtt_.rto();
 }
 
 // A zero-window probe: an old sequence number the peer must ACK with its window.

@@ -85,7 +85,7 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
 }
 
 void tcb::finish() {
-    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = never;
     arm_timer();
     release_buffers();
     owner_.closed(*this);
@@ -143,6 +143,14 @@ std::optional<tcb::ending> tcb::on_timer(send_policy out) {
         if (retries_ >= limit) return ending::retransmission_timeout;
         on_rto(out);
     }
+    if (reo_at_ <= now) {
+        reo_at_ = never;
+        detect_losses();
+    }
+    if (tlp_at_ <= now) {
+        tlp_at_ = never;
+        on_tlp(out);
+    }
     if (persist_at_ <= now) {
         if (app_gone() && probes_ >= limit) return ending::probe_timeout;
         on_persist();
@@ -177,7 +185,7 @@ void tcb::take_notifications() noexcept {
 // past forever and hold up every later timer of the loop.
 void tcb::spend_opening_timers() {
     const auto now = ex_.now();
-    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_})
+    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_, &reo_at_, &tlp_at_})
         if (*at <= now) *at = never;
     take_notifications();
 }
@@ -333,7 +341,7 @@ task<state> tcb::last_ack() {
 task<state> tcb::time_wait() {
     constexpr receive_policy in{};  // both FINs are in: no more text
     if (ack_owed()) send_ack();
-    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = never;
     state_at_ = ex_.now() + 2 * cfg_.msl;
     arm_timer();
     for (;;) {
@@ -349,7 +357,8 @@ task<state> tcb::time_wait() {
             if (seg.has(wire::tcp_flag::fin) && !seg.has(wire::tcp_flag::rst)) state_at_ = ex_.now() + 2 * cfg_.msl;
             if (input(seg, in).reset) co_return to(state::closed, "RST");
             if (ack_owed()) send_ack();
-            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = never;  // nothing is sent from TIME_WAIT
+            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = reo_at_ = tlp_at_ =
+                never;  // nothing is sent from TIME_WAIT
             arm_timer();
         } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {
             co_return to(state::closed, "2MSL timeout");

@@ -51,7 +51,8 @@ void tcb::ask(app_request r) {
 void tcb::timer_fired(runtime::timer_node& n) { static_cast<tcb*>(n.context)->resume(event::timer()); }
 
 void tcb::arm_timer() {
-    const auto next = std::min({rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_});
+    const auto next =
+        std::min({rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, reo_at_, tlp_at_});
     if (timer_.queued()) {
         if (timer_.deadline == next) return;
         ex_.timers().erase(timer_);

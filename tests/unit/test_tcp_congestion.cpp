@@ -39,14 +39,15 @@ BOOST_AUTO_TEST_CASE(initial_window_follows_rfc6928) {
     BOOST_TEST(cc.ssthresh() == 0xffffffffu);
 }
 
-BOOST_AUTO_TEST_CASE(slow_start_grows_by_bytes_acked_up_to_two_segments) {
+BOOST_AUTO_TEST_CASE(slow_start_grows_by_every_byte_acked) {
     new_reno cc = make_reno();
-    cc.on_ack({.bytes_acked = 3000, .flight_before = 10000, .now = t0});  // RFC 3465 L = 2*SMSS
-    BOOST_TEST(cc.window() == 12000u);
+    // No RFC 3465 limit L: one ACK for a 64 KiB super-frame opens cwnd by all of it.
+    cc.on_ack({.bytes_acked = 3000, .flight_before = 10000, .now = t0});
+    BOOST_TEST(cc.window() == 13000u);
     cc.on_ack({.bytes_acked = 500, .flight_before = 10000, .now = t0});
-    BOOST_TEST(cc.window() == 12500u);
-    cc.on_ack({.bytes_acked = 1000, .flight_before = 10000, .now = t0});
     BOOST_TEST(cc.window() == 13500u);
+    cc.on_ack({.bytes_acked = 65000, .flight_before = 13500, .now = t0});
+    BOOST_TEST(cc.window() == 78500u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unused_window_does_not_grow_rfc_7661) {
@@ -93,44 +94,40 @@ BOOST_AUTO_TEST_CASE(slow_start_stops_at_ssthresh_and_the_rest_counts_in_avoidan
     BOOST_TEST(cc.window() == 10500u);
 }
 
-BOOST_AUTO_TEST_CASE(fast_recovery_inflates_deflates_and_exits) {
+BOOST_AUTO_TEST_CASE(recovery_holds_the_window_and_exits_at_ssthresh) {
     new_reno cc = make_reno();
     ack(cc, 5, 2000);
     BOOST_TEST(cc.window() == 20000u);
-    cc.on_loss(20000, t0);  // ssthresh = 20000 / 2, cwnd = ssthresh + 3*SMSS
+    cc.on_loss(20000, t0);  // ssthresh = cwnd = 20000 / 2; the sender's PRR paces the flight down
     BOOST_TEST(cc.ssthresh() == 10000u);
-    BOOST_TEST(cc.window() == 13000u);
+    BOOST_TEST(cc.window() == 10000u);
     cc.on_ack({.in_recovery = true});
-    cc.on_ack({.in_recovery = true});
-    BOOST_TEST(cc.window() == 15000u);
-    cc.on_ack({.bytes_acked = 3000, .in_recovery = true});  // - 3000 + SMSS
-    BOOST_TEST(cc.window() == 13000u);
-    cc.on_ack({.bytes_acked = 500, .in_recovery = true});  // less than SMSS: nothing added back
-    BOOST_TEST(cc.window() == 12500u);
-    cc.on_ack({.flight_after = 8000, .in_recovery = true, .ends_recovery = true});  // min(10000, 8000 + 1000)
-    BOOST_TEST(cc.window() == 9000u);
+    cc.on_ack({.bytes_acked = 3000, .flight_before = 20000, .in_recovery = true});  // nothing grows in recovery
+    BOOST_TEST(cc.window() == 10000u);
+    cc.on_ack({.flight_after = 8000, .in_recovery = true, .ends_recovery = true});
+    BOOST_TEST(cc.window() == 10000u);  // RFC 6937: cwnd = ssthresh
     BOOST_TEST(cc.ssthresh() == 10000u);
-}
-
-BOOST_AUTO_TEST_CASE(exit_recovery_never_exceeds_ssthresh_nor_leaves_less_than_two_segments) {
-    new_reno cc = make_reno();
-    cc.on_loss(20000, t0);
-    cc.on_ack({.flight_after = 15000, .in_recovery = true, .ends_recovery = true});
-    BOOST_TEST(cc.window() == 10000u);  // min(10000, 16000)
-    cc.on_loss(20000, t0);
-    cc.on_ack({.flight_after = 0, .in_recovery = true, .ends_recovery = true});
-    BOOST_TEST(cc.window() == 2000u);  // max(0, SMSS) + SMSS
 }
 
 BOOST_AUTO_TEST_CASE(small_flight_keeps_ssthresh_at_two_segments) {
     new_reno cc = make_reno();
     cc.on_loss(3000, t0);
     BOOST_TEST(cc.ssthresh() == 2000u);
-    BOOST_TEST(cc.window() == 5000u);
-    cc.on_ack({.bytes_acked = 4500, .in_recovery = true});  // 500 + SMSS
-    BOOST_TEST(cc.window() == 1500u);
-    cc.on_ack({.bytes_acked = 900, .in_recovery = true});  // 600, raised to one SMSS
+    BOOST_TEST(cc.window() == 2000u);
+}
+
+BOOST_AUTO_TEST_CASE(undo_restores_the_window_before_the_reduction) {
+    new_reno cc = make_reno();
+    ack(cc, 5, 2000);  // cwnd 20000, ssthresh infinite
+    cc.on_loss(20000, t0);
+    BOOST_TEST(cc.window() == 10000u);
+    cc.on_undo();  // RFC 4015 3.2: the reduction was spurious
+    BOOST_TEST(cc.window() == 20000u);
+    BOOST_TEST(cc.ssthresh() == 0xffffffffu);
+    cc.on_timeout(20000);
     BOOST_TEST(cc.window() == 1000u);
+    cc.on_undo();
+    BOOST_TEST(cc.window() == 20000u);
 }
 
 BOOST_AUTO_TEST_CASE(rto_collapses_cwnd_to_one_segment) {

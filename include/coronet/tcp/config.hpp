@@ -66,6 +66,9 @@ struct tcp_config {
     unsigned challenge_ack_limit = 100;  // per second, whole layer (RFC 5961 sec. 7)
     std::string congestion = "newreno";
     bool timestamps = true;
+    // SACK (RFC 2018) with DSACK (RFC 2883): offered and accepted; with it
+    // losses are found by RACK-TLP (RFC 8985), without it by three duplicate ACKs.
+    bool sack = true;
     bool window_scaling = true;
     std::uint16_t ephemeral_low = 32768, ephemeral_high = 60999;  // Linux ip_local_port_range
     flow_steering steering;                                       // ephemeral ports are chosen among those steered here

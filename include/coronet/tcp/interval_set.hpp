@@ -37,6 +37,8 @@ public:
     // Drops every range, or part of one, below seq.
     void discard_below(wire::seq32 seq);
 
+    // Whether [left, right) lies within one range held.
+    bool covers(wire::seq32 left, wire::seq32 right) const noexcept;
     // Ranges held.
     std::size_t count() const noexcept { return ranges_.size(); }
     bool empty() const noexcept { return ranges_.empty(); }

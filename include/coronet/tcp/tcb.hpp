@@ -6,6 +6,7 @@
 // by step (input.cpp); sending, retransmission and windows are in output.cpp.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/address_v4.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/executor.hpp>
@@ -15,7 +16,9 @@
 #include <coronet/tcp/congestion.hpp>
 #include <coronet/tcp/event.hpp>
 #include <coronet/tcp/interval_set.hpp>
+#include <coronet/tcp/recovery.hpp>
 #include <coronet/tcp/rtt.hpp>
+#include <coronet/tcp/scoreboard.hpp>
 #include <coronet/tcp/state.hpp>
 #include <coronet/wire/tcp.hpp>
 #include <coronet/wire/tcp_values.hpp>
@@ -67,6 +70,17 @@ struct connection_stats {
     std::uint64_t out_of_window = 0, rst_ignored = 0, ack_of_unsent = 0, ack_too_old = 0, paws_rejected = 0;
     std::uint64_t persist_probes = 0;
     std::uint64_t send_errors = 0;  // segments the host could not send (no route, ARP queue full): retried
+    // Loss recovery (RFC 2018, 2883, 6675, 8985, 3522/4015). Bytes are sequence space.
+    std::uint64_t retransmitted_bytes = 0;  // bytes sent again (fast, RACK, TLP or after a timeout)
+    std::uint64_t sacked_bytes = 0;         // bytes the peer reported with SACK blocks
+    std::uint64_t lost_bytes = 0;           // bytes loss detection marked lost (RACK, duplicate ACKs, timeouts)
+    std::uint64_t recoveries = 0;           // fast recovery episodes entered
+    std::uint64_t dsacks_received = 0;      // the peer reported duplicates: spurious retransmissions
+    std::uint64_t dsacks_sent = 0;          // we reported duplicates we received
+    std::uint64_t undos = 0;                // reductions undone as spurious (DSACK, timestamps)
+    std::uint64_t tlp_probes = 0, tlp_recoveries = 0;  // tail loss probes; those that repaired a loss
+    std::uint64_t sack_ignored = 0;                    // SACK blocks out of window, malformed, or beyond what we sent
+    std::uint64_t renegings = 0;                       // the peer dropped data it had SACKed
 };
 
 // The RFC 9293 3.3.1 variables: the send and receive sequence space.
@@ -195,6 +209,13 @@ public:
     const connection_stats& stats() const noexcept { return stats_; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
     const congestion_control& congestion() const noexcept { return *cc_; }
+    // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
+    bool sack_enabled() const noexcept { return sack_ok_; }
+    const scoreboard& board() const noexcept { return board_; }
+    // RACK's reordering window now (RFC 8985 6.2 step 4).
+    runtime::duration reordering_window() const noexcept {
+        return rack_.reo_wnd(in_recovery_, board_.sacked_bytes(), snd_mss_, rtt_.srtt());
+    }
     std::uint32_t cwnd() const noexcept { return cc_->window(); }
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
@@ -263,6 +284,27 @@ private:
     bool check_ack(const wire::tcp_view& seg, receive_policy policy);
     void complete_handshake(const wire::tcp_view& seg);
     void process_ack(const wire::tcp_view& seg, std::uint32_t acked);
+    // loss recovery (recovery.cpp): SACK, RACK-TLP, PRR, undo
+    struct sack_info {
+        std::array<seq_range, 4> blocks{};
+        std::size_t count = 0;
+        std::optional<seq_range> dsack;  // RFC 2883: the first block reported a duplicate
+    };
+    sack_info read_sacks(const wire::tcp_view& seg);
+    void account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 una_before, std::uint32_t wnd_before);
+    void detect_losses();
+    void enter_recovery();
+    void end_recovery();
+    void start_undo_episode();
+    void on_dsack(seq_range r);
+    bool ack_shows_delayed(const wire::tcp_view& seg) const;
+    void undo();
+    std::uint32_t send_window() const noexcept;
+    void retransmit_lost();
+    bool resend(seq_range r);
+    void schedule_tlp();
+    void on_tlp(send_policy policy);
+    void note_duplicate(seq32 left, seq32 right);
     void process_text(const wire::tcp_view& seg, receive_policy policy);
     void place_in_order(wire::bytes data);
     void update_window(const wire::tcp_view& seg);
@@ -283,13 +325,12 @@ private:
     std::size_t max_frame_payload() const noexcept;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
+    void add_sack_blocks(wire::tcp_options& o) const;
     seq32 data_start() const noexcept { return seq_.snd_una == seq_.iss ? seq_.iss + 1 : seq_.snd_una; }
     bool fin_acked() const noexcept { return fin_seq_ && seq_.snd_una > *fin_seq_; }
     bool ack_owed() const noexcept { return delack_at_ <= ex_.now(); }
-    void dup_ack();
     void finish();
     void send_rst();
-    void retransmit_first();
     void on_rto(send_policy policy);
     void on_persist();
     bool keepalive_expired();
@@ -336,7 +377,21 @@ private:
     unsigned dupacks_ = 0, retries_ = 0, probes_ = 0;
     bool in_recovery_ = false;
     seq32 recover_;
-    bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
+    // loss recovery
+    bool sack_ok_ = false;
+    scoreboard board_;
+    rack_state rack_;
+    prr_state prr_;
+    std::uint32_t recovery_window_ = 0;        // PRR's window while in recovery
+    std::optional<seq32> undo_marker_;         // SND.UNA when the current reduction began
+    std::int64_t undo_bytes_ = 0;              // bytes resent since, less those the peer reported as duplicates
+    std::optional<wire::ts32> retrans_stamp_;  // our timestamp on the first of those resends (RFC 3522)
+    std::optional<seq32> tlp_end_;             // a tail loss probe is out, ending there (RFC 8985 7)
+    bool tlp_resent_ = false;                  // the probe resent data (rather than sending new)
+    bool tlp_dsacked_ = false;                 // and the peer reported it as a duplicate
+    bool tlp_new_data_ = false;                // output() may send one segment past cwnd: the probe
+    std::optional<seq_range> dsack_;           // a duplicate we received, reported in our next ACK
+    bool rtt_timing_ = false;                  // Karn: one segment timed at a time when there are no timestamps
     seq32 rtt_seq_;
     runtime::time_point rtt_start_{};
     runtime::time_point last_send_{};
@@ -346,7 +401,9 @@ private:
                         delack_at_ = never,  // an ACK is owed then (at once when <= now)
         state_at_ = never,                   // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
         tx_retry_at_ = never,                // a send failed (no free frame, a host error): try again then
-        keepalive_at_ = never;
+        keepalive_at_ = never,
+                        reo_at_ = never,    // RACK's reordering timer (RFC 8985 6.3)
+        tlp_at_ = never;                    // the probe timeout (RFC 8985 7.2)
     runtime::time_point connect_deadline_;  // an active open gives up then
     runtime::time_point last_heard_{};      // the last segment from the peer (keep-alive)
     unsigned keepalive_probes_ = 0;

@@ -1,0 +1,303 @@
+// Loss recovery: what each ACK tells the scoreboard (SACK, RFC 2018; DSACK,
+// RFC 2883), loss detection (RACK, RFC 8985, with SACK; three duplicate
+// ACKs, RFC 5681 / RFC 6582, without), the window reduction paced by PRR
+// (RFC 6937), retransmission of what is lost (RFC 6675 NextSeg rule 1),
+// tail loss probes (RFC 8985 7), the retransmission timeout, and the undo
+// of reductions that DSACK or timestamps (RFC 3522, RFC 4015) prove spurious.
+#include <algorithm>
+#include <coronet/tcp/tcb.hpp>
+
+namespace coronet::tcp {
+
+using namespace wire::tcp_flag;
+
+namespace {
+// RFC 8985 7.2: the worst-case delayed-ACK time added when one segment is out.
+constexpr auto worst_case_delayed_ack = std::chrono::milliseconds(200);
+constexpr auto min_probe_timeout = std::chrono::milliseconds(10);
+constexpr unsigned dupthresh = 3;  // RFC 5681 3.2
+}  // namespace
+
+// The SACK blocks of seg that can be believed: inside what we sent and not
+// below the cumulative ACK, except the first one when it reports a duplicate
+// (RFC 2883 4: below the ACK, or inside the second block). Others are counted.
+tcb::sack_info tcb::read_sacks(const wire::tcp_view& seg) {
+    sack_info out;
+    if (!sack_ok_) return out;
+    const auto& o = seg.options();
+    const seq32 ack = seg.ack();
+    const seq32 oldest = seq_.snd_una - seq_.max_snd_wnd;  // RFC 5961 5.2's bound for old ACKs
+    for (std::size_t i = 0; i < std::min<std::size_t>(o.sack_count, o.sack.size()); ++i) {
+        const seq_range b{o.sack[i].left, o.sack[i].right};
+        if (!(b.left < b.right) || b.right > seq_.snd_max || b.left < oldest) {
+            ++stats_.sack_ignored;
+            continue;
+        }
+        const bool inside_second = o.sack_count > 1 && o.sack[1].left <= b.left && b.right <= o.sack[1].right;
+        if (i == 0 && (b.left < ack || inside_second)) {
+            out.dsack = b;
+            continue;
+        }
+        if (b.left < ack) {  // stale: data the ACK itself covers
+            ++stats_.sack_ignored;
+            continue;
+        }
+        out.blocks[out.count++] = b;
+    }
+    return out;
+}
+
+// Everything one acceptable ACK means for loss recovery and the congestion
+// window (after process_ack moved SND.UNA, before the window update).
+void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 una_before,
+                      std::uint32_t wnd_before) {
+    const auto now = ex_.now();
+    const std::uint32_t flight_before = wire::distance(una_before, seq_.snd_max);
+    const bool advanced = seq_.snd_una > una_before;
+    const scoreboard::delivery d = board_.on_ack(seq_.snd_una, {sacks.blocks.data(), sacks.count});
+    stats_.sacked_bytes += d.sacked;
+    if (sack_ok_ && advanced && board_.head_sacked()) {
+        // The ACK stops at data the peer SACKed: it dropped it (RFC 2018 8).
+        board_.forget_sacks();
+        ++stats_.renegings;
+    }
+    if (sacks.dsack) on_dsack(*sacks.dsack);
+    if (d.newest) rack_.on_delivered(*d.newest, now);
+    if (d.reordered) rack_.saw_reordering();
+
+    // RFC 5681 2 (and RFC 6675 2 with SACK): a duplicate acknowledgment.
+    const bool bare = seg.payload().empty() && !seg.has(fin) && !seg.has(syn);
+    const bool dup = !advanced && bare && flight_before > 0 &&
+                     (sack_ok_ ? d.sacked > 0 : snd_wscale_.expand(seg.window()) == wnd_before);
+    if (dup) ++stats_.dup_acks;
+    if (advanced) dupacks_ = 0;
+
+    if (undo_marker_ && advanced && ack_shows_delayed(seg)) undo();
+    if (tlp_end_ && seq_.snd_una >= *tlp_end_) {
+        // RFC 8985 7.4: a resent tail acknowledged without a DSACK repaired a loss.
+        if (tlp_resent_ && !tlp_dsacked_ && !in_recovery_) {
+            ++stats_.tlp_recoveries;
+            start_undo_episode();
+            cc_->on_loss(flight_before, now);
+        }
+        tlp_end_.reset();
+    }
+
+    if (sack_ok_) {
+        detect_losses();
+    } else if (dup && ++dupacks_ == dupthresh && !in_recovery_ &&
+               (seq_.snd_una >= recover_ || cc_->window() > 2u * snd_mss_)) {
+        // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent
+        // (duplicates of go-back-N look like losses); its 4.2 ACK heuristic
+        // allows it once the window has regrown, else each loss there costs an RTO.
+        stats_.lost_bytes += board_.mark_head_lost(snd_mss_);
+        enter_recovery();
+    } else if (in_recovery_ && advanced && seq_.snd_una < recover_) {
+        // RFC 6582 3.2 step 5, a partial acknowledgment: the next hole is lost too.
+        stats_.lost_bytes += board_.mark_head_lost(snd_mss_);
+    }
+
+    // What left the network: without SACK a duplicate stands for one segment (RFC 6937).
+    std::uint32_t delivered = d.delivered();
+    if (!sack_ok_ && dup) delivered = std::max<std::uint32_t>(delivered, snd_mss_);
+    ack_sample sample{.bytes_acked = d.delivered(),
+                      .flight_before = flight_before,
+                      .flight_after = seq_.flight_size(),
+                      .now = now,
+                      .in_recovery = in_recovery_};
+    if (in_recovery_ && seq_.snd_una >= recover_) {
+        sample.ends_recovery = true;
+        end_recovery();
+        cc_->on_ack(sample);
+    } else if (in_recovery_) {
+        cc_->on_ack(sample);
+        recovery_window_ = prr_.on_ack(delivered, board_.pipe(), cc_->ssthresh(), snd_mss_);
+    } else if (sample.bytes_acked > 0) {
+        cc_->on_ack(sample);
+    }
+    if (advanced) schedule_tlp();
+}
+
+// RFC 8985 6.2 step 5 and 6.3: time-based loss detection, and the timer for
+// what is not late enough yet. A loss found starts recovery.
+void tcb::detect_losses() {
+    if (!rack_.has_reference() || (board_.sacked_bytes() == 0 && !in_recovery_)) {
+        reo_at_ = never;
+        return;
+    }
+    const auto now = ex_.now();
+    const runtime::duration wait = rack_.rtt() + reordering_window();
+    const scoreboard::detection r = board_.detect(rack_.xmit(), rack_.end(), wait, now);
+    reo_at_ = r.next > runtime::duration::zero() ? now + r.next : never;
+    if (r.newly_lost == 0) return;
+    stats_.lost_bytes += r.newly_lost;
+    if (!in_recovery_) enter_recovery();
+}
+
+// Fast recovery (RFC 6675 5, RFC 6937): ssthresh drops, PRR paces the flight
+// down to it, and the episode ends when the ACK passes `recover_`.
+void tcb::enter_recovery() {
+    in_recovery_ = true;
+    recover_ = seq_.snd_max;
+    ++stats_.recoveries;
+    ++stats_.fast_retransmits;
+    start_undo_episode();
+    const std::uint32_t flight = seq_.flight_size();
+    prr_.start(flight);
+    cc_->on_loss(flight, ex_.now());
+    recovery_window_ = prr_.on_ack(0, board_.pipe(), cc_->ssthresh(), snd_mss_);
+    tlp_end_.reset();
+    tlp_at_ = never;
+}
+
+void tcb::end_recovery() {
+    in_recovery_ = false;
+    rack_.on_recovery_end();
+    undo_marker_.reset();
+}
+
+// A reduction begins: what is resent from now on may yet prove unnecessary.
+void tcb::start_undo_episode() {
+    undo_marker_ = seq_.snd_una;
+    undo_bytes_ = 0;
+    retrans_stamp_.reset();
+}
+
+// RFC 2883: the peer received [left, right) twice. Within the current
+// episode that takes back one of our resends; when all are taken back the
+// reduction was for nothing (reordering or a delay, not a loss).
+void tcb::on_dsack(seq_range r) {
+    ++stats_.dsacks_received;
+    rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
+    if (tlp_end_ && r.right == *tlp_end_) tlp_dsacked_ = true;
+    if (!undo_marker_ || r.left < *undo_marker_) return;
+    undo_bytes_ -= wire::distance(r.left, r.right);
+    if (undo_bytes_ <= 0 && retrans_stamp_) undo();
+}
+
+// RFC 3522 (Eifel detection): the ACK echoes a timestamp older than our first
+// resend, so the original, not the resend, reached the peer.
+bool tcb::ack_shows_delayed(const wire::tcp_view& seg) const {
+    const auto& ts = seg.options().timestamp;
+    return ts_ok_ && ts && ts->second != 0 && retrans_stamp_ && wire::ts32{ts->second} < *retrans_stamp_;
+}
+
+// RFC 4015 3.2 / RFC 3708: the window back as it was, nothing lost, and
+// the reordering noted so that RACK waits longer next time.
+void tcb::undo() {
+    ++stats_.undos;
+    cc_->on_undo();
+    board_.unmark_lost();
+    rack_.saw_reordering();
+    if (in_recovery_) end_recovery();
+    undo_marker_.reset();
+    retrans_stamp_.reset();
+    retries_ = 0;
+    rtt_.reset_backoff();
+}
+
+// How many bytes may be in the network: PRR's window in recovery, else cwnd.
+std::uint32_t tcb::send_window() const noexcept {
+    if (in_recovery_) return recovery_window_;
+    // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+    const std::uint32_t extra = sack_ok_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
+    return cc_->window() + extra;
+}
+
+// RFC 6675 NextSeg rule 1: lost data first, as far as the window lets.
+void tcb::retransmit_lost() {
+    for (;;) {
+        const std::uint32_t pipe = board_.pipe(), wnd = send_window();
+        if (pipe >= wnd) return;
+        const std::uint32_t room = std::max<std::uint32_t>((wnd - pipe) / snd_mss_, 1) * snd_mss_;
+        const auto r = board_.next_lost(std::min<std::uint32_t>(room, static_cast<std::uint32_t>(max_frame_payload())));
+        if (!r || !resend(*r)) return;
+    }
+}
+
+// Sends [r.left, r.right) again (with our FIN when it ends there).
+bool tcb::resend(seq_range r) {
+    std::uint32_t len = wire::distance(r.left, r.right);
+    std::uint8_t flags = ack;
+    if (fin_seq_ && r.right == *fin_seq_ + 1) {
+        flags |= fin;
+        --len;
+    }
+    if (!send_segment(r.left, flags, wire::distance(data_start(), r.left), len)) return false;
+    const std::uint32_t size = wire::distance(r.left, r.right);
+    board_.resent(r.left, r.right, ex_.now());
+    ++stats_.retransmits;
+    stats_.retransmitted_bytes += size;
+    undo_bytes_ += size;
+    if (!retrans_stamp_) retrans_stamp_ = ts_now();
+    if (in_recovery_) prr_.sent(size);
+    rtt_timing_ = false;  // Karn
+    if (rto_at_ == never) rto_at_ = ex_.now() + rtt_.rto();
+    return true;
+}
+
+// RFC 6298 5.4-5.7 and RFC 5681 3.1: back off, collapse cwnd, and resend
+// everything not SACKed (RFC 6675 5.1) as the window reopens.
+void tcb::on_rto(send_policy policy) {
+    ++stats_.timeouts;
+    if (retries_++ == 0) start_undo_episode();
+    cc_->on_timeout(seq_.flight_size());
+    if (in_recovery_) end_recovery();
+    in_recovery_ = false;
+    dupacks_ = 0;
+    recover_ = seq_.snd_max;
+    rtt_.backoff();
+    rtt_timing_ = false;
+    const std::uint32_t lost_before = board_.lost_bytes();
+    board_.mark_all_lost();
+    stats_.lost_bytes += board_.lost_bytes() - std::min(lost_before, board_.lost_bytes());
+    tlp_end_.reset();
+    tlp_at_ = reo_at_ = never;
+    rto_at_ = never;
+    output(policy);
+    if (rto_at_ == never && flight()) rto_at_ = ex_.now() + rtt_.rto();
+}
+
+// RFC 8985 7.2: with data out and no loss being repaired, a probe goes
+// after about two round trips of silence, long before the RTO.
+void tcb::schedule_tlp() {
+    tlp_at_ = never;
+    if (!sack_ok_ || in_recovery_ || tlp_end_ || !flight() || retries_ > 0 || !rtt_.has_sample()) return;
+    auto pto = 2 * rtt_.srtt();
+    if (seq_.flight_size() <= snd_mss_) pto += worst_case_delayed_ack;
+    pto = std::max<runtime::duration>(pto, min_probe_timeout);
+    const auto at = ex_.now() + pto;
+    if (at < rto_at_) tlp_at_ = at;
+}
+
+// RFC 8985 7.3: the probe is one new segment if the windows allow, else the
+// last segment sent again; the RTO is restarted behind it.
+void tcb::on_tlp(send_policy policy) {
+    if (!sack_ok_ || in_recovery_ || tlp_end_ || !flight()) return;
+    ++stats_.tlp_probes;
+    const seq32 before = seq_.snd_nxt;
+    if (policy.data && unsent() > 0 && seq_.snd_wnd > seq_.flight_size()) {
+        tlp_new_data_ = true;
+        output(policy);
+        tlp_new_data_ = false;
+    }
+    if (seq_.snd_nxt != before) {
+        tlp_resent_ = false;
+    } else if (!board_.empty()) {
+        const scoreboard::run& last = board_.runs().back();
+        const seq32 start = last.size() > snd_mss_ ? last.end - snd_mss_ : last.start;
+        if (!resend({start, last.end})) return;
+        tlp_resent_ = true;
+    }
+    tlp_end_ = seq_.snd_nxt;
+    tlp_dsacked_ = false;
+    rto_at_ = ex_.now() + rtt_.rto();
+}
+
+// Receiver side, RFC 2883: [left, right) arrived again; the next ACK says so.
+void tcb::note_duplicate(seq32 left, seq32 right) {
+    if (!sack_ok_ || !(left < right)) return;
+    dsack_ = seq_range{left, right};
+}
+
+}  // namespace coronet::tcp

@@ -1,0 +1,198 @@
+// The sender's scoreboard (RFC 6675) with the per-run transmit times that
+// RACK (RFC 8985) needs. Runs are contiguous from the cumulative ACK, so the
+// run holding a sequence number is found by binary search.
+#include <algorithm>
+#include <coronet/tcp/scoreboard.hpp>
+
+namespace coronet::tcp {
+
+namespace {
+// RFC 8985 RACK_sent_after: (t1, s1) went out after (t2, s2).
+bool sent_after(runtime::time_point t1, seq32 s1, runtime::time_point t2, seq32 s2) noexcept {
+    return t1 > t2 || (t1 == t2 && s1 > s2);
+}
+}  // namespace
+
+void scoreboard::reset(seq32) noexcept {
+    runs_.clear();
+    sacked_ = lost_ = retransmitted_ = 0;
+    fack_.reset();
+}
+
+void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
+    if (start == end) return;
+    // Frames sent in one turn of the loop share a time: one run holds them.
+    if (!runs_.empty()) {
+        run& last = runs_.back();
+        if (last.sent == now && last.end == start && !last.sacked && !last.lost && !last.ever_retransmitted) {
+            last.end = end;
+            return;
+        }
+    }
+    runs_.push_back({.start = start, .end = end, .sent = now});
+}
+
+std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
+    if (runs_.empty() || seq >= runs_.back().end) return runs_.size();
+    if (seq <= runs_.front().start) return 0;
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), seq,
+                               [](seq32 s, const run& r) { return s < r.start; });
+    const auto i = static_cast<std::size_t>(it - runs_.begin()) - 1;
+    if (runs_[i].start == seq) return i;
+    if (runs_.size() >= max_runs_) {
+        ++split_refused_;
+        return std::nullopt;
+    }
+    run tail = runs_[i];
+    tail.start = seq;
+    runs_[i].end = seq;  // the counters hold: the two halves share every flag
+    runs_.insert(runs_.begin() + static_cast<std::ptrdiff_t>(i) + 1, tail);
+    return i + 1;
+}
+
+void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now) {
+    const auto first = cut_at(start);
+    const auto last = cut_at(end);
+    if (!first) return;
+    const std::size_t stop = last.value_or(runs_.size());
+    for (std::size_t i = *first; i < stop && i < runs_.size(); ++i) {
+        run& r = runs_[i];
+        if (r.sacked) continue;
+        r.sent = now;
+        r.ever_retransmitted = true;
+        set_retransmitted(r, true);
+    }
+}
+
+scoreboard::delivery scoreboard::on_ack(seq32 una, std::span<const seq_range> blocks) {
+    delivery d;
+    const std::optional<seq32> fack_before = fack_;
+    auto deliver = [&](const run& r, std::uint32_t bytes, std::uint32_t& into) {
+        into += bytes;
+        // RFC 8985 6.2 step 3: an original transmission arriving below data
+        // SACKed earlier was reordered (a retransmission says nothing).
+        if (fack_before && r.end < *fack_before && !r.ever_retransmitted) d.reordered = true;
+        if (!d.newest || sent_after(r.sent, r.end, d.newest->sent, d.newest->end)) d.newest = r;
+    };
+    // The cumulative ACK: whole runs, then the front of one.
+    while (!runs_.empty() && runs_.front().end <= una) {
+        const run& r = runs_.front();
+        if (!r.sacked) deliver(r, r.size(), d.acked);
+        drop(r);
+        runs_.pop_front();
+    }
+    if (!runs_.empty() && runs_.front().start < una) {
+        run& r = runs_.front();
+        const std::uint32_t part = wire::distance(r.start, una);
+        if (!r.sacked) deliver(r, part, d.acked);
+        if (r.sacked) sacked_ -= part;
+        if (r.lost) lost_ -= part;
+        if (r.retransmitted) retransmitted_ -= part;
+        r.start = una;
+    }
+    for (const seq_range& b : blocks) {
+        const seq32 left = std::max(b.left, una);
+        if (runs_.empty() || left >= b.right) continue;
+        const auto first = cut_at(left);
+        const auto last = first ? cut_at(std::min(b.right, runs_.back().end)) : std::nullopt;
+        if (!first || !last) continue;
+        for (std::size_t i = *first; i < *last; ++i) {
+            run& r = runs_[i];
+            if (r.sacked) continue;
+            deliver(r, r.size(), d.sacked);
+            set_sacked(r);
+        }
+        if (*last > *first && (!fack_ || *fack_ < runs_[*last - 1].end)) fack_ = runs_[*last - 1].end;
+    }
+    if (fack_ && *fack_ <= una) fack_.reset();
+    return d;
+}
+
+std::optional<seq_range> scoreboard::next_lost(std::uint32_t max_len) const {
+    for (const run& r : runs_)
+        if (r.lost && !r.retransmitted) return seq_range{r.start, r.start + std::min(r.size(), max_len)};
+    return std::nullopt;
+}
+
+std::uint32_t scoreboard::mark_head_lost(std::uint32_t len) {
+    if (runs_.empty() || runs_.front().sacked || runs_.front().lost) return 0;
+    cut_at(runs_.front().start + std::min(len, runs_.front().size()));
+    set_lost(runs_.front(), true);
+    return runs_.front().size();
+}
+
+void scoreboard::mark_all_lost() noexcept {
+    for (run& r : runs_) {
+        if (r.sacked) continue;
+        set_lost(r, true);
+        set_retransmitted(r, false);
+    }
+}
+
+void scoreboard::unmark_lost() noexcept {
+    for (run& r : runs_) set_lost(r, false);
+}
+
+void scoreboard::forget_sacks() noexcept {
+    for (run& r : runs_) r.sacked = false;
+    sacked_ = 0;
+    fack_.reset();
+}
+
+scoreboard::detection scoreboard::detect(runtime::time_point xmit, seq32 end, runtime::duration wait,
+                                         runtime::time_point now) {
+    detection out;
+    for (run& r : runs_) {
+        if (r.sacked || (r.lost && !r.retransmitted)) continue;
+        if (!sent_after(xmit, end, r.sent, r.end)) {
+            // Originals go out in sequence order and a resend after its
+            // original: past an original sent after the reference, every
+            // run was sent after it too.
+            if (r.start >= end && !r.ever_retransmitted) break;
+            continue;
+        }
+        const runtime::duration remaining = r.sent + wait - now;
+        if (remaining <= runtime::duration::zero()) {
+            set_lost(r, true);
+            set_retransmitted(r, false);
+            out.newly_lost += r.size();
+        } else {
+            out.next = std::max(out.next, remaining);
+        }
+    }
+    return out;
+}
+
+void scoreboard::set_lost(run& r, bool on) noexcept {
+    if (r.lost == on) return;
+    r.lost = on;
+    if (on)
+        lost_ += r.size();
+    else
+        lost_ -= r.size();
+}
+
+void scoreboard::set_retransmitted(run& r, bool on) noexcept {
+    if (r.retransmitted == on) return;
+    r.retransmitted = on;
+    if (on)
+        retransmitted_ += r.size();
+    else
+        retransmitted_ -= r.size();
+}
+
+void scoreboard::set_sacked(run& r) noexcept {
+    if (r.sacked) return;
+    set_lost(r, false);
+    set_retransmitted(r, false);
+    r.sacked = true;
+    sacked_ += r.size();
+}
+
+void scoreboard::drop(const run& r) noexcept {
+    if (r.sacked) sacked_ -= r.size();
+    if (r.lost) lost_ -= r.size();
+    if (r.retransmitted) retransmitted_ -= r.size();
+}
+
+}  // namespace coronet::tcp
