@@ -88,6 +88,9 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
             ++stats_.rst_ignored;
         } else {
             ++stats_.out_of_window;
+            // An old duplicate below RCV.NXT is reported (RFC 2883 4.1.1).
+            if (const auto len = static_cast<std::uint32_t>(seg.payload().size()); len > 0 && seg.seq() < seq_.rcv_nxt)
+                note_duplicate(seg.seq(), std::min(seg.seq() + len, seq_.rcv_nxt));
             send_ack();
         }
         return r;

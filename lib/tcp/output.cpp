@@ -2,6 +2,7 @@
 // Nagle and sender-side SWS avoidance, SACK blocks in our ACKs, zero-window
 // probes and delayed ACKs. What is resent, and when, is recovery.cpp's.
 // What may be sent (data, the FIN) is the calling state's send_policy.
+#include <algorithm>
 #include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {
@@ -126,7 +127,15 @@ void tcb::add_sack_blocks(wire::tcp_options& o) const {
     std::array<seq_range, 4> blocks{};
     std::size_t n = 0;
     if (dsack_) blocks[n++] = *dsack_;
+    const std::size_t first = n;
     n += ooo_.sack_blocks(std::span(blocks).subspan(n));
+    // RFC 2883 4: the block that holds the duplicate comes right after it.
+    if (dsack_)
+        for (std::size_t i = first; i < n; ++i)
+            if (blocks[i].left <= dsack_->left && dsack_->right <= blocks[i].right) {
+                std::rotate(blocks.begin() + first, blocks.begin() + i, blocks.begin() + i + 1);
+                break;
+            }
     for (std::size_t i = 0; i < n; ++i) o.sack[i] = {blocks[i].left, blocks[i].right};
     o.sack_count = static_cast<std::uint8_t>(n);
 }

@@ -49,8 +49,7 @@ tcb::sack_info tcb::read_sacks(const wire::tcp_view& seg) {
 
 // Everything one acceptable ACK means for loss recovery and the congestion
 // window (after process_ack moved SND.UNA, before the window update).
-void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 una_before,
-                      std::uint32_t wnd_before) {
+void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 una_before, std::uint32_t wnd_before) {
     const auto now = ex_.now();
     const std::uint32_t flight_before = wire::distance(una_before, seq_.snd_max);
     const bool advanced = seq_.snd_una > una_before;
@@ -266,8 +265,8 @@ void tcb::schedule_tlp() {
     auto pto = 2 * rtt_.srtt();
     if (seq_.flight_size() <= snd_mss_) pto += worst_case_delayed_ack;
     pto = std::max<runtime::duration>(pto, min_probe_timeout);
-    const auto at = ex_.now() + pto;
-    if (at < rto_at_) tlp_at_ = at;
+    // The probe comes no later than the RTO would, and takes its place (RFC 8985 7.2).
+    tlp_at_ = std::min(ex_.now() + pto, rto_at_);
 }
 
 // RFC 8985 7.3: the probe is one new segment if the windows allow, else the

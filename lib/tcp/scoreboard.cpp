@@ -35,8 +35,7 @@ void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
 std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
     if (runs_.empty() || seq >= runs_.back().end) return runs_.size();
     if (seq <= runs_.front().start) return 0;
-    auto it = std::upper_bound(runs_.begin(), runs_.end(), seq,
-                               [](seq32 s, const run& r) { return s < r.start; });
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), seq, [](seq32 s, const run& r) { return s < r.start; });
     const auto i = static_cast<std::size_t>(it - runs_.begin()) - 1;
     if (runs_[i].start == seq) return i;
     if (runs_.size() >= max_runs_) {

@@ -139,6 +139,10 @@ std::optional<tcb::ending> tcb::on_timer(send_policy out) {
     if (tx_retry_at_ <= now) tx_retry_at_ = never;  // output() tries again next
     // A connection the application has closed gives up sooner (Linux tcp_orphan_retries).
     const unsigned limit = app_gone() ? std::min(cfg_.orphan_retries, cfg_.max_retransmits) : cfg_.max_retransmits;
+    if (tlp_at_ <= now) {  // before the RTO: a probe due then restarts it
+        tlp_at_ = never;
+        on_tlp(out);
+    }
     if (rto_at_ <= now) {
         if (retries_ >= limit) return ending::retransmission_timeout;
         on_rto(out);
@@ -146,10 +150,6 @@ std::optional<tcb::ending> tcb::on_timer(send_policy out) {
     if (reo_at_ <= now) {
         reo_at_ = never;
         detect_losses();
-    }
-    if (tlp_at_ <= now) {
-        tlp_at_ = never;
-        on_tlp(out);
     }
     if (persist_at_ <= now) {
         if (app_gone() && probes_ >= limit) return ending::probe_timeout;

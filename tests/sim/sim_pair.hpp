@@ -92,17 +92,18 @@ struct raw_peer final : net::ipv4_handler {
 };
 
 // a (real TCP) connected to a hand-driven peer on b; the peer's ISN is 5000.
+// synack: the options of the peer's SYN+ACK (none: no SACK, no timestamps, MSS 536).
 struct with_raw_peer {
     sim_pair p;
     raw_peer peer{p.b.host};
     connection ca;
     std::uint32_t a_next = 0;  // a's next sequence number
-    with_raw_peer() {
+    explicit with_raw_peer(const wire::tcp_options& synack = {}) {
         auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
         p.sim.spawn(open());
         p.sim.run_for(10ms);
         auto syn_seg = peer.pop();
-        peer.send(reply_to(syn_seg).syn().seq(5000));
+        peer.send(reply_to(syn_seg).syn().seq(5000).options(synack));
         p.sim.run_for(10ms);
         BOOST_REQUIRE((ca.state() == state::established));
         a_next = (syn_seg.h.seq + 1).value;

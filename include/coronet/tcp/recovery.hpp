@@ -87,12 +87,10 @@ public:
         delivered_ += delivered;
         std::int64_t sndcnt = 0;
         if (pipe > ssthresh) {
-            const std::uint64_t share =
-                (std::uint64_t{delivered_} * ssthresh + recover_fs_ - 1) / recover_fs_;  // CEIL
+            const std::uint64_t share = (std::uint64_t{delivered_} * ssthresh + recover_fs_ - 1) / recover_fs_;  // CEIL
             sndcnt = static_cast<std::int64_t>(share) - out_;
         } else {
-            const std::int64_t limit =
-                std::max<std::int64_t>(std::int64_t{delivered_} - out_, delivered) + mss;
+            const std::int64_t limit = std::max<std::int64_t>(std::int64_t{delivered_} - out_, delivered) + mss;
             sndcnt = std::min<std::int64_t>(ssthresh - pipe, limit);
         }
         sndcnt = std::max<std::int64_t>(sndcnt, out_ == 0 ? mss : 0);

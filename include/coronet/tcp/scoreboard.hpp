@@ -24,11 +24,11 @@ class scoreboard {
 public:
     // Sequence space sent in one go (or the part of it a SACK edge cut off).
     struct run {
-        seq32 start, end;               // [start, end)
-        runtime::time_point sent{};     // its latest transmission
-        bool sacked = false;            // the receiver holds it (RFC 2018)
-        bool lost = false;              // loss detection gave it up (RFC 6675 IsLost, RFC 8985)
-        bool retransmitted = false;     // sent again since it was marked lost (in flight again)
+        seq32 start, end;                 // [start, end)
+        runtime::time_point sent{};       // its latest transmission
+        bool sacked = false;              // the receiver holds it (RFC 2018)
+        bool lost = false;                // loss detection gave it up (RFC 6675 IsLost, RFC 8985)
+        bool retransmitted = false;       // sent again since it was marked lost (in flight again)
         bool ever_retransmitted = false;  // sent more than once (Karn; RACK step 2)
         std::uint32_t size() const noexcept { return wire::distance(start, end); }
     };
@@ -61,7 +61,9 @@ public:
     // lost; a retransmission counts again).
     std::uint32_t pipe() const noexcept { return outstanding() - sacked_ - lost_ + retransmitted_; }
     // Bytes from the cumulative ACK to the end of the last run.
-    std::uint32_t outstanding() const noexcept { return empty() ? 0 : wire::distance(runs_.front().start, runs_.back().end); }
+    std::uint32_t outstanding() const noexcept {
+        return empty() ? 0 : wire::distance(runs_.front().start, runs_.back().end);
+    }
     std::uint32_t sacked_bytes() const noexcept { return sacked_; }
     std::uint32_t lost_bytes() const noexcept { return lost_; }
     std::uint32_t retransmitted_bytes() const noexcept { return retransmitted_; }

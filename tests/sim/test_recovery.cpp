@@ -1,0 +1,269 @@
+// Loss recovery against a hand-driven peer and over impaired sim links:
+// SACK blocks and DSACK from the receiver (RFC 2018, RFC 2883), the
+// sender's scoreboard resending only holes (RFC 6675), reneging, tail loss
+// probes (RFC 8985 7), and undo of reductions that reordering caused.
+#include <boost/test/data/test_case.hpp>
+
+#include <sstream>
+
+#include "sim_pair.hpp"
+
+namespace coronet::test {
+
+namespace bdata = boost::unit_test::data;
+using namespace wire::tcp_flag;
+using tcp::seq_range;
+
+namespace {
+
+// The SYN+ACK options of a SACK-capable peer with a 1000-byte MSS (no timestamps).
+wire::tcp_options sack_peer() {
+    wire::tcp_options o;
+    o.mss = 1000;
+    o.sack_permitted = true;
+    return o;
+}
+
+std::vector<seq_range> blocks_of(const received_segment& s) {
+    std::vector<seq_range> out;
+    for (std::size_t i = 0; i < s.h.options.sack_count; ++i)
+        out.push_back({s.h.options.sack[i].left, s.h.options.sack[i].right});
+    return out;
+}
+
+std::vector<std::byte> bytes(std::size_t n, std::uint64_t id = 3) {
+    std::vector<std::byte> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = content(id, i);
+    return v;
+}
+
+// a writes n bytes to the peer (which acknowledges nothing yet) and the
+// segments it sent are returned.
+std::vector<received_segment> written(with_raw_peer& t, std::size_t n) {
+    const auto data = bytes(n);
+    auto w = [&]() -> task<void> { co_await t.ca.write(data); };
+    t.p.sim.spawn(w());
+    t.p.sim.run_for(1ms);
+    std::vector<received_segment> out(t.peer.got.begin(), t.peer.got.end());
+    t.peer.got.clear();
+    return out;
+}
+
+// The peer's ACK of everything before `ack`, with SACK blocks.
+segment sack_ack(const with_raw_peer& t, seq32 ack, std::vector<seq_range> sacks) {
+    wire::tcp_options o;
+    for (std::size_t i = 0; i < sacks.size(); ++i) o.sack[i] = {sacks[i].left, sacks[i].right};
+    o.sack_count = static_cast<std::uint8_t>(sacks.size());
+    return segment{80, t.ca.local().port}.seq(5001).ack(ack).options(o);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(recovery)
+
+BOOST_AUTO_TEST_CASE(sack_is_negotiated_only_when_both_offer_it) {
+    with_raw_peer with{sack_peer()};
+    BOOST_TEST(with.ca.tcb().sack_enabled());
+    with_raw_peer without;
+    BOOST_TEST(!without.ca.tcb().sack_enabled());
+}
+
+BOOST_AUTO_TEST_CASE(receiver_reports_shuffled_arrivals_most_recent_first_and_duplicates_first) {
+    with_raw_peer t{sack_peer()};
+    const auto d = bytes(4000);
+    auto part = [&](std::size_t from, std::size_t len) { return wire::bytes(d).subspan(from, len); };
+    auto send = [&](std::size_t from, std::size_t len) {
+        t.peer.send(t.seg(5001 + static_cast<std::uint32_t>(from), ack).data(part(from, len)));
+        t.p.sim.run_for(1ms);
+        BOOST_REQUIRE(!t.peer.got.empty());
+        auto s = t.peer.got.back();
+        t.peer.got.clear();
+        BOOST_TEST_MESSAGE(describe(s) << " SACK " << [&] {
+            std::ostringstream os;
+            for (const auto& b : blocks_of(s)) os << b << ' ';
+            return os.str();
+        }());
+        return s;
+    };
+    const seq32 base{5001};
+    auto r = send(1000, 1000);  // a hole at [0, 1000)
+    BOOST_TEST(r.h.ack == base);
+    BOOST_TEST((blocks_of(r) == std::vector<seq_range>{{base + 1000, base + 2000}}));
+    r = send(3000, 1000);
+    BOOST_TEST((blocks_of(r) == std::vector<seq_range>{{base + 3000, base + 4000}, {base + 1000, base + 2000}}));
+    r = send(1000, 1000);  // a duplicate of held out-of-order data: DSACK first (RFC 2883 4.1.2)
+    BOOST_TEST((blocks_of(r) == std::vector<seq_range>{{base + 1000, base + 2000},
+                                                       {base + 1000, base + 2000},
+                                                       {base + 3000, base + 4000}}));
+    r = send(0, 1000);  // the hole filled
+    BOOST_TEST(r.h.ack == base + 2000);
+    BOOST_TEST((blocks_of(r) == std::vector<seq_range>{{base + 3000, base + 4000}}));
+    r = send(0, 1000);  // a duplicate below the ACK (RFC 2883 4.1.1)
+    BOOST_TEST(r.h.ack == base + 2000);
+    BOOST_TEST((blocks_of(r) == std::vector<seq_range>{{base, base + 1000}, {base + 3000, base + 4000}}));
+    BOOST_TEST(t.ca.tcb().stats().dsacks_sent == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(sender_resends_only_the_hole_the_sack_blocks_show) {
+    with_raw_peer t{sack_peer()};
+    const auto segs = written(t, 8000);
+    BOOST_REQUIRE(segs.size() == 8u);
+    const seq32 first = segs[0].h.seq;
+    // The first segment was lost; the peer holds the other seven.
+    t.peer.send(sack_ack(t, first, {{first + 1000, first + 8000}}));
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(t.peer.got.size() == 1u);
+    BOOST_TEST(t.peer.got[0].h.seq == first);
+    BOOST_TEST(t.peer.got[0].payload == segs[0].payload);
+    const auto& st = t.ca.tcb().stats();
+    BOOST_TEST(st.recoveries == 1u);
+    BOOST_TEST(st.sacked_bytes == 7000u);
+    BOOST_TEST(t.ca.tcb().board().pipe() == 1000u);  // the resend; the SACKed data is not in the network
+    t.peer.got.clear();
+    t.peer.send(sack_ack(t, first + 8000, {}));
+    t.p.sim.run_for(500ms);
+    BOOST_TEST(st.retransmits == 1u);
+    BOOST_TEST(st.timeouts == 0u);
+    BOOST_TEST(t.ca.tcb().board().empty());
+}
+
+BOOST_AUTO_TEST_CASE(reneged_sack_data_is_kept_and_sent_again) {
+    with_raw_peer t{sack_peer()};
+    const auto segs = written(t, 6000);
+    BOOST_REQUIRE(segs.size() == 6u);
+    const seq32 first = segs[0].h.seq;
+    t.peer.send(sack_ack(t, first + 1000, {{first + 2000, first + 6000}}));
+    t.p.sim.run_for(1ms);
+    t.peer.got.clear();
+    // The peer acknowledges the resent hole but stops at data it SACKed: it dropped it.
+    t.peer.send(sack_ack(t, first + 2000, {}));
+    t.p.sim.run_for(1ms);
+    BOOST_TEST(t.ca.tcb().stats().renegings == 1u);
+    BOOST_TEST(t.ca.tcb().board().sacked_bytes() == 0u);
+    // What it had SACKed comes again, intact (the send buffer kept it), as
+    // the peer acknowledges each resend in turn.
+    const auto d = bytes(6000);
+    seq32 acked = first + 2000;
+    for (int round = 0; round < 20 && acked != first + 6000; ++round) {
+        t.p.sim.run_for(300ms);
+        for (const auto& s : t.peer.got) {
+            if (s.payload.empty()) continue;
+            const auto off = wire::distance(first, s.h.seq);
+            BOOST_REQUIRE(off + s.payload.size() <= d.size());
+            BOOST_TEST(std::equal(s.payload.begin(), s.payload.end(), d.begin() + off));
+            if (s.h.seq == acked) acked = s.h.seq + static_cast<std::uint32_t>(s.payload.size());
+        }
+        t.peer.got.clear();
+        t.peer.send(sack_ack(t, acked, {}));
+        t.p.sim.run_for(1ms);
+    }
+    BOOST_TEST(acked == first + 6000);
+    BOOST_TEST(t.ca.tcb().board().empty());
+}
+
+BOOST_AUTO_TEST_CASE(tail_loss_probe_repairs_a_lost_tail_without_a_timeout) {
+    with_raw_peer t{sack_peer()};
+    const auto segs = written(t, 6000);
+    BOOST_REQUIRE(segs.size() == 6u);
+    const seq32 first = segs[0].h.seq;
+    t.peer.send(sack_ack(t, first + 4000, {}));  // the last two segments were lost
+    t.p.sim.run_for(100ms);                      // the probe goes at 2 SRTT (at least 10 ms), the RTO at 200 ms
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.got[0].h.seq == first + 5000);  // the probe: the last segment again
+    BOOST_TEST(t.ca.tcb().stats().tlp_probes == 1u);
+    t.peer.got.clear();
+    t.peer.send(sack_ack(t, first + 4000, {{first + 5000, first + 6000}}));
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.got[0].h.seq == first + 4000);  // RACK: the segment before the probe was lost
+    t.peer.send(sack_ack(t, first + 6000, {}));
+    t.p.sim.run_for(1s);
+    const auto& st = t.ca.tcb().stats();
+    BOOST_TEST(st.timeouts == 0u);
+    BOOST_TEST(st.retransmits == 2u);
+}
+
+namespace {
+struct bulk_result {
+    bool ok = false;
+    std::size_t got = 0;
+    tcp::connection_stats sender;
+    std::uint32_t cwnd = 0, ssthresh = 0;
+    runtime::duration took{};
+};
+
+// a sends n bytes to b over p's link.
+bulk_result bulk(sim_pair& p, std::size_t n, runtime::duration limit = 600s) {
+    bulk_result r;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    connection ca, cb;
+    bool ok_a = true, ok_b = true, done = false;
+    const auto start = p.sim.now();
+    auto client = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        if (!c) co_return;
+        ca = std::move(*c);
+        co_await send_stream(ca, 9, n, ok_a);
+    };
+    auto server = [&]() -> task<void> {
+        auto c = co_await l.accept();
+        if (!c) co_return;
+        cb = std::move(*c);
+        r.got = co_await receive_stream(cb, 9, ok_b);
+        r.took = p.sim.now() - start;
+        if (ca.valid()) {
+            r.sender = ca.tcb().stats();
+            r.cwnd = ca.tcb().cwnd();
+            r.ssthresh = ca.tcb().congestion().ssthresh();
+        }
+        co_await cb.close();
+        done = true;
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    p.sim.run_until([&] { return done; }, p.sim.now() + limit);
+    r.ok = ok_a && ok_b && done && r.got == n;
+    return r;
+}
+
+void report(const char* what, int seed, const bulk_result& r) {
+    const double s = std::chrono::duration<double>(r.took).count();
+    BOOST_TEST_MESSAGE(what << " seed " << seed << ": " << r.got * 8 / s / 1e6 << " Mbit/s, retransmits "
+                            << r.sender.retransmits << ", recoveries " << r.sender.recoveries << ", undos "
+                            << r.sender.undos << ", timeouts " << r.sender.timeouts << ", dsacks "
+                            << r.sender.dsacks_received << ", tlp " << r.sender.tlp_probes << ", cwnd " << r.cwnd);
+}
+}  // namespace
+
+BOOST_DATA_TEST_CASE(reordering_causes_no_lasting_window_reduction, bdata::xrange(1, 6), seed) {
+    sim_pair p{static_cast<std::uint64_t>(seed), {.reorder = 0.05, .delay = 5ms, .reorder_gap = 2ms}};
+    const auto r = bulk(p, 8 << 20);
+    report("5% reorder", seed, r);
+    BOOST_TEST(r.ok);
+    // Reordering is not loss: every reduction it caused was undone (DSACK or
+    // timestamps), and nothing waited for a timeout.
+    BOOST_TEST(r.sender.recoveries + r.sender.tlp_recoveries == r.sender.undos);
+    BOOST_TEST(r.sender.timeouts == 0u);
+}
+
+const link::impairment paths[] = {
+    {.loss = 0.01, .delay = 10ms},
+    {.reorder = 0.05, .delay = 10ms, .reorder_gap = 2ms},
+    {.duplicate = 0.02, .delay = 10ms},
+    {.loss = 0.01, .duplicate = 0.01, .reorder = 0.02, .delay = 10ms, .jitter = 1ms},
+};
+const char* const path_names[] = {"20 ms RTT 1% loss", "20 ms RTT 5% reorder", "20 ms RTT 2% duplicate",
+                                  "20 ms RTT mixed"};
+
+BOOST_DATA_TEST_CASE(wan_paths_deliver_byte_exact, bdata::xrange(4) * bdata::xrange(1, 21), kind, seed) {
+    sim_pair p{static_cast<std::uint64_t>(seed), paths[kind]};
+    const auto r = bulk(p, 4 << 20);
+    report(path_names[kind], seed, r);
+    BOOST_TEST(r.ok, path_names[kind] << " seed " << seed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace coronet::test
