@@ -109,6 +109,7 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     if (!seg.has(ack) || !check_ack(seg, policy)) return r;
     update_ts_recent(seg);
     process_text(seg, policy);  // seventh (text) and eighth (FIN)
+    measure_receive_rtt(seg);   // buffer tuning
     return r;
 }
 
@@ -206,6 +207,7 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     }
     dupacks_ = 0;
     rto_at_ = flight() ? now + rtt_.rto() : never;
+    tune_send_buffer();
     wake_app();
 }
 
