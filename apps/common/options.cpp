@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -71,12 +72,31 @@ auto size_option(const char* name, Store store) {
 po::options_description tcp_description(common_options& out) {
     auto& t = out.iface.tcp;
     po::options_description d("TCP options (shared by every coronet program)");
+    // Notifiers run in option-name order: --tcp-buffer's before --tcp-buffer-max's.
     d.add_options()("tcp-buffer",
-                    size_option("tcp-buffer", [&t](std::size_t n) { t.send_buffer = t.receive_buffer = n; }),
-                    "send and receive buffer of each connection, the most it can have in flight (default 256K)")(
+                    size_option("tcp-buffer",
+                                [&t](std::size_t n) {
+                                    t.send_buffer = t.receive_buffer = n;
+                                    t.buffer_auto_tuning = false;
+                                }),
+                    "fixed send and receive buffer of each connection, the most it can have in flight; turns "
+                    "buffer auto-tuning off (default: auto-tuned, from 256K up to --tcp-buffer-max)")(
+        "tcp-buffer-max",
+        size_option("tcp-buffer-max",
+                    [&t](std::size_t n) {
+                        if (!t.buffer_auto_tuning)
+                            throw po::error(
+                                "--tcp-buffer-max: --tcp-buffer fixes the buffers, auto-tuning "
+                                "is off; give one of the two");
+                        t.send_buffer_max = t.receive_buffer_max = n;
+                        t.send_buffer = std::min(t.send_buffer, n);
+                        t.receive_buffer = std::min(t.receive_buffer, n);
+                    }),
+        "buffer auto-tuning grows each connection's send and receive buffers up to this "
+        "(default 4M send, 6M receive)")(
         "tcp-memory-limit", size_option("tcp-memory-limit", [&t](std::size_t n) { t.memory_limit = n; }),
-        "buffer memory for all connections; past half of it new connections get smaller buffers, "
-        "at it they are refused (default 2G)")(
+        "buffer memory for all connections; past half of it no buffer grows and new connections get "
+        "smaller buffers, at it they are refused (default 2G)")(
         "tcp-max-connections", po::value(&t.max_connections)->value_name("N"),
         "connections at most, TIME_WAIT included; more are refused (default 262144)")(
         "keepalive", po::value<unsigned>()->value_name("SECONDS")->notifier([&t](unsigned idle) {

@@ -191,6 +191,7 @@ void add_tcp(json_counters& j, const tcp::layer_counters& t) {
     j("tcp_syn_cookies_accepted", t.syn_cookies_accepted);
     j("tcp_syn_cookies_rejected", t.syn_cookies_rejected);
     j("tcp_connections_refused", t.connections_refused);
+    j("tcp_buffer_growths_refused", t.buffer_growths_refused);
 }
 
 void add_connection(json_counters& j, const tcp::connection_stats& c) {
@@ -211,6 +212,10 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_ack_too_old", c.ack_too_old);
     j("conn_paws_rejected", c.paws_rejected);
     j("conn_persist_probes", c.persist_probes);
+    j("conn_send_buffer", c.send_buffer);
+    j("conn_receive_buffer", c.receive_buffer);
+    j("conn_send_buffer_growths", c.send_buffer_growths);
+    j("conn_receive_buffer_growths", c.receive_buffer_growths);
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ connection_row row_of(const tcp::tcb& c) {
             .send_q = c.send_queue(),
             .srtt_ms = srtt.count(),
             .cwnd = c.cwnd(),
-            .retransmits = c.stats().retransmits};
+            .retransmits = c.stats().retransmits,
+            .send_buffer = c.send_buffer(),
+            .receive_buffer = c.receive_buffer()};
 }
 
 }  // namespace
@@ -48,11 +50,12 @@ std::vector<connection_row> connection_rows(const tcp::tcp_layer& layer) {
 }
 
 std::string format_connection_table(const std::vector<connection_row>& rows) {
-    constexpr auto line = "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>7}\n";
-    std::string out = fmt::format(line, "State", "Recv-Q", "Send-Q", "Local", "Peer", "srtt(ms)", "cwnd", "retrans");
+    constexpr auto line = "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>7} {:>8} {:>8}\n";
+    std::string out = fmt::format(line, "State", "Recv-Q", "Send-Q", "Local", "Peer", "srtt(ms)", "cwnd", "retrans",
+                                  "rcvbuf", "sndbuf");
     for (const auto& r : rows)
         out += fmt::format(line, tcp::to_string(r.state), r.recv_q, r.send_q, r.local, r.remote,
-                           fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.retransmits);
+                           fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.retransmits, r.receive_buffer, r.send_buffer);
     return out;
 }
 

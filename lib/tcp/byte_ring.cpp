@@ -78,6 +78,21 @@ void byte_ring::resize(std::size_t capacity) {
     head_ = 0;
 }
 
+void byte_ring::grow(std::size_t capacity) {
+    if (capacity <= cap_) return;
+    if (buf_) {
+        // The whole old ring, from the head on, so offsets past the tail
+        // (where write_at placed out-of-order bytes) stay where they were.
+        auto bigger = std::make_unique_for_overwrite<std::byte[]>(capacity);
+        copy_out(head_, {bigger.get(), cap_});
+        if (cache_) cache_->give(std::move(buf_), cap_);
+        buf_ = std::move(bigger);
+    }
+    cache_.reset();
+    cap_ = capacity;
+    head_ = 0;
+}
+
 void byte_ring::release() noexcept {
     if (cache_) cache_->give(std::move(buf_), cap_);
     buf_.reset();

@@ -113,6 +113,7 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     if (!seg.has(ack) || !check_ack(seg, policy)) return r;
     update_ts_recent(seg);
     process_text(seg, policy);  // seventh (text) and eighth (FIN)
+    measure_receive_rtt(seg);   // buffer tuning
     return r;
 }
 
@@ -194,6 +195,7 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     }
     retries_ = 0;
     rto_at_ = flight() ? now + rtt_.rto() : never;
+    tune_send_buffer();
     wake_app();
 }
 

@@ -232,6 +232,17 @@ std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
     return std::pair{send, receive};
 }
 
+// Buffers grow only below the pressure point: the other half of the limit
+// stays for new connections (smaller ones past it, as admit() gives).
+bool tcp_layer::reserve(std::size_t bytes) noexcept {
+    if (reserved_ + bytes > cfg_.memory_limit / 2) {
+        ++counters_.buffer_growths_refused;
+        return false;
+    }
+    reserved_ += bytes;
+    return true;
+}
+
 std::shared_ptr<tcb> tcp_layer::make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
                                          runtime::time_point deadline) {
     auto c = std::make_shared<tcb>(static_cast<tcb_owner&>(*this), open_params{.id = id,

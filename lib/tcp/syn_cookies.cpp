@@ -46,7 +46,7 @@ wire::tcp_repr syn_cookies::answer(const four_tuple& id, const wire::tcp_view& s
         std::uint32_t ts = (now_ts & ~ts_wscale_bits) | bits;
         if (wire::ts32{ts} > wire::ts32{now_ts}) ts -= ts_wscale_bits + 1;  // never ahead of the clock
         r.options.timestamp = {{ts, o.timestamp->first}};
-        if (scaled) r.options.window_scale = wire::window_scale::for_buffer(cfg_.receive_buffer).shift();
+        if (scaled) r.options.window_scale = wire::window_scale::for_buffer(cfg_.receive_buffer_limit()).shift();
     }
     return r;
 }

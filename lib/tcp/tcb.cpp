@@ -22,9 +22,11 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     timer_.on_expire = &timer_fired;
     timer_.context = this;
     rcv_mss_ = static_cast<std::uint16_t>(owner.host().mtu() - 40);
-    // The scale follows the configured buffer, not this connection's share
-    // of it: a SYN cookie must predict it from the configuration alone.
-    if (cfg_.window_scaling) rcv_wscale_ = window_scale::for_buffer(cfg_.receive_buffer);
+    // The scale follows the most the receive buffer may grow to, not this
+    // connection's share: a SYN cookie must predict it from the configuration alone.
+    if (cfg_.window_scaling) rcv_wscale_ = window_scale::for_buffer(cfg_.receive_buffer_limit());
+    stats_.send_buffer = p.send_buffer;
+    stats_.receive_buffer = p.receive_buffer;
     ts_offset_ = timestamp_offset(p.id);
     keepalive_ = cfg_.keepalive.enabled;
     last_heard_ = ex_.now();
@@ -109,6 +111,7 @@ void tcb::network_error(std::error_code ec) { resume(event::net_error(ec)); }
 // ---- application side -----------------------------------------------------
 
 std::size_t tcb::app_write(wire::bytes data) {
+    send_limited_ = data.size() > sndbuf_.free();  // buffer tuning: the buffer holds the application back
     if (!can_write()) return 0;
     const std::size_t n = sndbuf_.write(data);
     stats_.bytes_sent += n;
@@ -119,6 +122,7 @@ std::size_t tcb::app_write(wire::bytes data) {
 std::size_t tcb::app_read(wire::mut_bytes out) {
     const std::uint16_t before = advertised_window(false);
     const std::size_t n = rcvbuf_.read(out);
+    if (n > 0) tune_receive_buffer();
     // Buffers already given back (TIME_WAIT, CLOSED): the storage stayed only for the application to drain.
     if (rcvbuf_.empty() && reserved_ == 0) rcvbuf_.release();
     // Tell the peer when the window opened enough (RFC 1122 4.2.3.3 receiver SWS avoidance).

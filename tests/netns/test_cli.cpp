@@ -42,8 +42,8 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
     const std::string proxy = bin("apps/coronet-proxy");
     std::string out;
     BOOST_TEST(sh(proxy + " --help", &out) == 0);
-    for (const char* opt :
-         {"--tcp-buffer", "--tcp-memory-limit", "--tcp-max-connections", "--keepalive", "--no-syn-cookies"})
+    for (const char* opt : {"--tcp-buffer", "--tcp-buffer-max", "--tcp-memory-limit", "--tcp-max-connections",
+                            "--keepalive", "--no-syn-cookies"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     const std::string base = proxy + " --iface no-such-if0 --ip 10.0.0.2/24 --listen 80 --upstream 10.0.0.1:80 ";
     struct {
@@ -52,9 +52,12 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
         {"--tcp-buffer 12X", "--tcp-buffer: '12X' is not a size"},
         {"--tcp-buffer 0", "is not a size"},
         {"--tcp-memory-limit -5", "is not a size"},
+        {"--tcp-buffer-max 6Q", "--tcp-buffer-max: '6Q' is not a size"},
+        {"--tcp-buffer 64K --tcp-buffer-max 8M", "auto-tuning is off"},
         {"--tcp-max-connections lots", "invalid"},
         {"--keepalive 0", "at least 1 second"},
         {"--tcp-buffer 64K --tcp-memory-limit 1G --keepalive 30", "no-such-if0"},  // all accepted: the interface fails
+        {"--tcp-buffer-max 16M", "no-such-if0"},
     };
     for (const auto& c : cases) {
         const int rc = sh(base + c.args, &out);

@@ -38,6 +38,9 @@ BOOST_AUTO_TEST_CASE(rows_show_listeners_connections_queues_and_counters) {
     BOOST_TEST(rows[1].remote == "10.0.0.1:" + std::to_string(ca.local().port));
     BOOST_TEST(rows[1].recv_q == 3000u);
     BOOST_TEST(rows[1].send_q == 0u);
+    // 3000 bytes unread: nothing for auto-tuning to grow yet.
+    BOOST_TEST(rows[1].receive_buffer == 256 * 1024u);
+    BOOST_TEST(rows[1].send_buffer == 256 * 1024u);
 
     const auto a_rows = connection_rows(p.a.tcp);
     BOOST_REQUIRE_EQUAL(a_rows.size(), 1u);
@@ -54,6 +57,8 @@ BOOST_AUTO_TEST_CASE(rows_show_listeners_connections_queues_and_counters) {
     BOOST_TEST(text.find("LISTEN") != std::string::npos);
     BOOST_TEST(text.find("ESTABLISHED") != std::string::npos);
     BOOST_TEST(text.find("3000") != std::string::npos);
+    BOOST_TEST(text.find("rcvbuf") != std::string::npos);
+    BOOST_TEST(text.find("262144") != std::string::npos);
     BOOST_TEST(std::count(text.begin(), text.end(), '\n') == 3);
 }
 

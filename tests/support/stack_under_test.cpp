@@ -67,8 +67,10 @@ void stack_under_test::check_invariants() const {
     const tcp::tcp_config& cfg = tcp.config();
     tcp.for_each([&](const tcp::tcb& c) {
         require(c.snd_una() <= c.snd_nxt(), "snd_una > snd_nxt");
-        require(c.send_queue() <= cfg.send_buffer, "send queue beyond the send buffer");
-        require(c.receive_queue() <= cfg.receive_buffer, "receive queue beyond the receive buffer");
+        require(c.send_queue() <= c.send_buffer(), "send queue beyond the send buffer");
+        require(c.receive_queue() <= c.receive_buffer(), "receive queue beyond the receive buffer");
+        require(c.send_buffer() <= cfg.send_buffer_limit(), "send buffer grown past its maximum");
+        require(c.receive_buffer() <= cfg.receive_buffer_limit(), "receive buffer grown past its maximum");
         require(c.mss() > 0 && c.mss() + 40u <= host.mtu(), "send MSS is 0 or does not fit the MTU");
     });
 }

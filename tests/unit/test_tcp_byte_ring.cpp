@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+using coronet::tcp::buffer_cache;
 using coronet::tcp::byte_ring;
 using coronet::wire::to_bytes;
 
@@ -133,6 +134,58 @@ BOOST_AUTO_TEST_CASE(clear_and_resize) {
     BOOST_TEST(read_string(ring, 100) == "0123456789abcdef");
 }
 
+BOOST_AUTO_TEST_CASE(grow_keeps_readable_bytes_that_wrap) {
+    byte_ring ring(8);
+    ring.write(to_bytes("......"));
+    ring.consume(5);
+    BOOST_TEST(ring.write(to_bytes("abcdefg")) == 7u);  // ".abcdefg" from index 5: "cdefg" wraps to the front
+    ring.grow(16);
+    BOOST_TEST(ring.capacity() == 16u);
+    BOOST_TEST(ring.size() == 8u);
+    BOOST_TEST(ring.free() == 8u);
+    BOOST_TEST(ring.write(to_bytes("0123456789")) == 8u);
+    BOOST_TEST(read_string(ring, 100) == ".abcdefg01234567");
+}
+
+BOOST_AUTO_TEST_CASE(grow_keeps_bytes_placed_past_the_tail_at_their_offsets) {
+    byte_ring ring(10);
+    ring.write(to_bytes("0123456"));
+    BOOST_TEST(read_string(ring, 6) == "012345");  // head at 6, tail at 7: placed bytes wrap
+    ring.write_at(1, to_bytes("BC"));
+    ring.write_at(4, to_bytes("EFGHI"));  // offsets 4..8 lie at indexes 1..5 after the wrap
+    ring.grow(24);
+    BOOST_TEST(ring.size() == 1u);
+    ring.write_at(0, to_bytes("A"));
+    ring.write_at(3, to_bytes("D"));
+    ring.write_at(9, to_bytes("JKLMNOPQRSTUVW"));  // past the old capacity's free space
+    ring.commit(23);
+    BOOST_TEST(ring.free() == 0u);
+    BOOST_TEST(read_string(ring, 100) == "6ABCDEFGHIJKLMNOPQRSTUVW");
+}
+
+BOOST_AUTO_TEST_CASE(grow_of_unallocated_ring_only_moves_the_capacity) {
+    byte_ring ring(4);
+    ring.grow(2);  // never shrinks
+    BOOST_TEST(ring.capacity() == 4u);
+    ring.grow(9);
+    BOOST_TEST(ring.capacity() == 9u);
+    BOOST_TEST(!ring.allocated());
+    BOOST_TEST(ring.write(to_bytes("abcdefghijk")) == 9u);
+    BOOST_TEST(read_string(ring, 100) == "abcdefghi");
+}
+
+BOOST_AUTO_TEST_CASE(grown_storage_is_not_cached_but_the_old_one_is) {
+    auto cache = std::make_shared<buffer_cache>(1 << 20);
+    {
+        byte_ring ring(64, cache);
+        ring.write(to_bytes("abc"));
+        ring.grow(100);
+        BOOST_TEST(cache->bytes() == 64u);  // the standard-sized storage, for the next connection
+        BOOST_TEST(read_string(ring, 10) == "abc");
+    }
+    BOOST_TEST(cache->bytes() == 64u);  // the 100-byte one was freed
+}
+
 BOOST_AUTO_TEST_CASE(zero_capacity_ring_stores_nothing) {
     byte_ring ring(0);
     BOOST_TEST(ring.write(to_bytes("abc")) == 0u);
@@ -148,7 +201,7 @@ BOOST_AUTO_TEST_CASE(zero_capacity_ring_stores_nothing) {
 namespace {
 
 struct ring_vs_model {
-    static constexpr std::size_t cap = 97;
+    std::size_t cap = 97;  // grows now and then, up to a few hundred
     std::mt19937 rng{20240607};
     byte_ring ring{cap};
     std::deque<std::uint8_t> readable, placed;
@@ -209,6 +262,12 @@ struct ring_vs_model {
         ring.consume(n);
         move_front(readable, nullptr, n);
     }
+    // Growing keeps both readable and placed bytes where the model has them.
+    void maybe_grow() {
+        if (pick(100) != 0 || cap > 400) return;
+        cap += 1 + pick(40);
+        ring.grow(cap);
+    }
     void maybe_clear() {
         if (pick(50) != 0) return;
         ring.clear();
@@ -222,7 +281,7 @@ struct ring_vs_model {
 BOOST_AUTO_TEST_CASE(random_operations_match_a_deque_model) {
     ring_vs_model t;
     for (int op = 0; op < 100'000; ++op) {
-        switch (t.pick(6)) {
+        switch (t.pick(7)) {
             case 0:
                 t.write();
                 break;
@@ -241,11 +300,14 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_deque_model) {
             case 5:
                 t.consume();
                 break;
+            case 6:
+                t.maybe_grow();
+                break;
             default:
                 t.maybe_clear();
         }
         BOOST_REQUIRE_EQUAL(t.ring.size(), t.readable.size());
-        BOOST_REQUIRE_EQUAL(t.ring.free(), ring_vs_model::cap - t.readable.size());
+        BOOST_REQUIRE_EQUAL(t.ring.free(), t.cap - t.readable.size());
     }
 }
 

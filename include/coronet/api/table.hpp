@@ -18,6 +18,8 @@ struct connection_row {
     double srtt_ms = 0;
     std::uint32_t cwnd = 0;  // bytes
     std::uint64_t retransmits = 0;
+    // Connections: the buffers' capacities now (auto-tuning grows them).
+    std::size_t send_buffer = 0, receive_buffer = 0;
 };
 
 // Listeners first (by port), then connections by local and remote endpoint.

@@ -1,6 +1,8 @@
-// A fixed-capacity byte FIFO, allocated by the first byte stored in it and
-// freed by release(): the TCP send and receive buffers. Out-of-order data can be placed in the free space past the tail
-// (write_at) and made readable later (commit), so reassembly needs no other memory.
+// A byte FIFO, allocated by the first byte stored in it and freed by
+// release(): the TCP send and receive buffers. Out-of-order data can be placed
+// in the free space past the tail (write_at) and made readable later (commit),
+// so reassembly needs no other memory. Its capacity only changes on request
+// (grow: buffer auto-tuning, resize: an empty ring).
 #pragma once
 
 #include <coronet/tcp/buffer_cache.hpp>
@@ -51,6 +53,11 @@ public:
     // Changes the capacity (for buffer-size options), freeing the storage;
     // throws std::logic_error when the ring is not empty.
     void resize(std::size_t capacity);
+    // Raises the capacity to `capacity` (no-op when not larger), keeping the
+    // readable bytes and the bytes placed past the tail at the same offsets:
+    // new storage, one copy of the old. A grown ring's storage is freed, not
+    // cached: its size is one the next connection is unlikely to ask for.
+    void grow(std::size_t capacity);
 
 private:
     // pos < 2 * cap_, as every caller's head_ + offset is.

@@ -1,6 +1,7 @@
 // Tunables of the TCP layer, with defaults close to Linux's where Linux has one.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <coronet/storage/flow_hash.hpp>
 #include <coronet/tcp/rtt.hpp>
@@ -34,15 +35,34 @@ struct flow_steering {
 };
 
 struct tcp_config {
-    // Per connection: the most each buffer holds (and the receive window).
+    // Per connection: each buffer starts at its initial size (the receive
+    // buffer is the receive window). With buffer_auto_tuning it grows up to
+    // its maximum (Linux's tcp_wmem / tcp_rmem "default" and "max"): the
+    // receive buffer to twice what the application drained in the last
+    // round trip (dynamic right-sizing), the send buffer to twice what
+    // cwnd and the peer's window let fly while the application waits for
+    // room. Off: fixed at the initial sizes, as Linux does for a socket
+    // whose application set SO_SNDBUF / SO_RCVBUF.
     std::size_t send_buffer = 256 * 1024;
     std::size_t receive_buffer = 256 * 1024;
+    std::size_t send_buffer_max = 4 << 20;
+    std::size_t receive_buffer_max = 6 << 20;
+    bool buffer_auto_tuning = true;
+    // The most each buffer can grow to (the window scale is chosen for the receive one).
+    std::size_t send_buffer_limit() const noexcept {
+        return buffer_auto_tuning ? std::max(send_buffer, send_buffer_max) : send_buffer;
+    }
+    std::size_t receive_buffer_limit() const noexcept {
+        return buffer_auto_tuning ? std::max(receive_buffer, receive_buffer_max) : receive_buffer;
+    }
     // The whole layer: the buffer capacity all connections may reserve. Past
     // half of it new connections get proportionally smaller buffers (down to
-    // min_buffer each); when even those do not fit, or max_connections
-    // connections exist, new connections are refused: a SYN draws a reset,
-    // connect() fails with no_buffer_space. Buffers are allocated when first
-    // used and freed on entering TIME_WAIT or CLOSED.
+    // min_buffer each) and no buffer grows; when even those do not fit, or
+    // max_connections connections exist, new connections are refused: a SYN
+    // draws a reset, connect() fails with no_buffer_space. What counts is
+    // each buffer's current capacity (the initial size, then what it grew
+    // to), not its maximum. Buffers are allocated when first used and freed
+    // on entering TIME_WAIT or CLOSED.
     std::size_t memory_limit = std::size_t{2} << 30;
     std::size_t min_buffer = 16 * 1024;
     // Freed buffers kept for new connections, at most this many bytes (no

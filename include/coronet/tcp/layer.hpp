@@ -35,6 +35,8 @@ struct layer_counters {
     std::uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0, syn_cookies_rejected = 0;
     // New connections refused at tcp_config::max_connections or memory_limit.
     std::uint64_t connections_refused = 0;
+    // Buffer growths (auto-tuning) refused: they would pass half the memory limit.
+    std::uint64_t buffer_growths_refused = 0;
 
     // Segments dropped as malformed or impossible, all causes together.
     std::uint64_t dropped() const noexcept {
@@ -147,6 +149,7 @@ private:
     void transition(tcb& c, state from, state to, const char* cause) override;
     void closed(tcb& c) override;
     void unreserve(std::size_t bytes) noexcept override { reserved_ -= std::min(bytes, reserved_); }
+    bool reserve(std::size_t bytes) noexcept override;
     void reset_for(const four_tuple& id, const wire::tcp_view& seg) override;  // RFC 9293 3.10.7.1
     bool challenge_ack_allowed() override;
     void segment_sent() noexcept override { ++counters_.segments_out; }

@@ -81,6 +81,10 @@ struct connection_stats {
     std::uint64_t tlp_probes = 0, tlp_recoveries = 0;  // tail loss probes; those that repaired a loss
     std::uint64_t sack_ignored = 0;                    // SACK blocks out of window, malformed, or beyond what we sent
     std::uint64_t renegings = 0;                       // the peer dropped data it had SACKed
+    // The buffers' capacities now (auto-tuning grows them; tcb::send_buffer()
+    // tells the same while the connection lives), and how often they grew.
+    std::uint64_t send_buffer = 0, receive_buffer = 0;
+    std::uint64_t send_buffer_growths = 0, receive_buffer_growths = 0;
 };
 
 // The RFC 9293 3.3.1 variables: the send and receive sequence space.
@@ -112,6 +116,9 @@ public:
     virtual void closed(tcb& c) = 0;
     // Buffer capacity c no longer holds (against tcp_config::memory_limit).
     virtual void unreserve(std::size_t bytes) noexcept = 0;
+    // Whether c may grow its buffers by bytes more (buffer auto-tuning);
+    // when granted they count against the memory limit until unreserved.
+    virtual bool reserve(std::size_t bytes) noexcept = 0;
     // RFC 9293 3.10.7.1: answers seg with a reset, as for no connection.
     virtual void reset_for(const four_tuple& id, const wire::tcp_view& seg) = 0;
     // RFC 5961 sec. 7: whether one more challenge ACK may go now (counted when not).
@@ -344,6 +351,14 @@ private:
     void wake_app();
     wire::ts32 ts_now() const noexcept;
 
+    // buffer tuning (tuning.cpp): the receive buffer follows what the
+    // application drains per round trip, the send buffer what may fly.
+    void measure_receive_rtt(const wire::tcp_view& seg);
+    void receive_rtt_sample(runtime::duration d, bool upper_bound) noexcept;
+    void tune_receive_buffer();
+    void tune_send_buffer();
+    bool grow_buffer(byte_ring& ring, std::size_t wanted, std::size_t limit);
+
     tcb_owner& owner_;
     runtime::executor& ex_;
     const tcp_config& cfg_;
@@ -418,6 +433,15 @@ private:
     wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
     std::size_t placed_ = 0;     // bytes placed in it
     connection_stats stats_;
+
+    // buffer tuning (tuning.cpp)
+    runtime::duration rcv_rtt_{};          // the receiver's RTT estimate (zero: none yet)
+    runtime::time_point rcv_rtt_start_{};  // a one-window measurement runs since then (the epoch: none runs)
+    seq32 rcv_rtt_end_;                    // and ends when RCV.NXT reaches this
+    std::uint64_t rcv_space_ = 0;          // the most the application drained in one RTT so far
+    std::uint64_t rcv_space_mark_ = 0;     // bytes the application had drained when this RTT began
+    runtime::time_point rcv_space_at_{};   // when it began (the epoch: not yet)
+    bool send_limited_ = false;            // the application's last write found too little room
 };
 
 // Suspends a state coroutine until the next event; application requests

@@ -195,8 +195,10 @@ sink_options parse(int argc, char** argv, apps::common_options& common) {
         "memory-limit", apps::po::value(&tcp.memory_limit)->value_name("BYTES"),
         "tcp_config::memory_limit: buffer bytes all connections may reserve")(
         "min-buffer", apps::po::value(&tcp.min_buffer)->value_name("BYTES"), "tcp_config::min_buffer")(
-        "send-buffer", apps::po::value(&tcp.send_buffer)->value_name("BYTES"), "per-connection send buffer")(
-        "receive-buffer", apps::po::value(&tcp.receive_buffer)->value_name("BYTES"), "per-connection receive buffer")(
+        "send-buffer", apps::po::value(&tcp.send_buffer)->value_name("BYTES"),
+        "per-connection send buffer (initial size: auto-tuning grows it)")(
+        "receive-buffer", apps::po::value(&tcp.receive_buffer)->value_name("BYTES"),
+        "per-connection receive buffer (initial size: auto-tuning grows it)")(
         "syn-cookies", apps::po::value(&cookies)->value_name("on|off"), "SYN cookies when the SYN queue is full")(
         "synack-retries", apps::po::value(&synack_retries)->value_name("N"), "SYN+ACK retransmissions");
     cl.options.add(own).add(apps::common_description(common));

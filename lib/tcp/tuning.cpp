@@ -1,0 +1,110 @@
+// Buffer auto-tuning. The receive buffer is the receive window, so it
+// limits a transfer to one buffer per round trip: Linux's dynamic
+// right-sizing grows it when the application drains more per round trip than
+// half of it. The send buffer holds what is in flight and what waits to go:
+// it grows with what cwnd and the peer's window let fly while the application
+// waits for room. Growth asks the layer for the memory first
+// (tcb_owner::reserve); buffers never shrink while the connection lives.
+#include <coronet/tcp/tcb.hpp>
+
+namespace coronet::tcp {
+
+namespace {
+// Grown buffers are whole pages.
+constexpr std::size_t growth_unit = 4096;
+// Linux's rcvq_space starts at the initial congestion window: 10 segments.
+constexpr std::uint64_t initial_segments = 10;
+}  // namespace
+
+// The receiver's RTT, as Linux measures it (tcp_rcv_rtt_measure_ts and
+// tcp_rcv_rtt_measure): a full-sized segment that echoes one of our
+// timestamps left the peer about one RTT after the ACK that carried it
+// (RFC 7323 4.1); and one window of data takes at least one RTT to arrive,
+// so those measurements are upper bounds. A receiver that sends nothing has
+// no other clock.
+void tcb::measure_receive_rtt(const wire::tcp_view& seg) {
+    if (!cfg_.buffer_auto_tuning || seg.payload().empty()) return;
+    const auto now = ex_.now();
+    const auto& ts = seg.options().timestamp;
+    if (ts_ok_ && ts && ts->second != 0 && seg.payload().size() >= snd_mss_) {
+        // Our timestamps count milliseconds: a shorter RTT reads as one.
+        if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0)
+            receive_rtt_sample(std::chrono::milliseconds(std::max(ms, 1)), false);
+    }
+    if (rcv_rtt_start_ != runtime::time_point{} && seq_.rcv_nxt >= rcv_rtt_end_) {
+        receive_rtt_sample(now - rcv_rtt_start_, true);
+        rcv_rtt_start_ = {};
+    }
+    if (rcv_rtt_start_ == runtime::time_point{}) {
+        rcv_rtt_start_ = now;
+        rcv_rtt_end_ = seq_.rcv_nxt + std::max<std::uint32_t>(seq_.promised(), rcv_mss_);
+    }
+    tune_receive_buffer();  // data placed straight into a waiting reader was drained too
+}
+
+// Timestamp samples are smoothed (gain 1/8, as RFC 6298's SRTT); a window's
+// time only ever lowers the estimate.
+void tcb::receive_rtt_sample(runtime::duration d, bool upper_bound) noexcept {
+    if (rcv_rtt_ == runtime::duration::zero())
+        rcv_rtt_ = d;
+    else if (upper_bound)
+        rcv_rtt_ = std::min(rcv_rtt_, d);
+    else
+        rcv_rtt_ += (d - rcv_rtt_) / 8;
+}
+
+// Dynamic right-sizing (Linux tcp_rcv_space_adjust): once per receiver RTT,
+// what the application drained in it (read, or placed in its buffer) is
+// compared with the most it drained in any earlier one. More means the
+// sender is still speeding up, or the window holds it back: the buffer (the
+// window) becomes twice this round's amount, so it stays ahead of the
+// application by a round trip.
+void tcb::tune_receive_buffer() {
+    if (!cfg_.buffer_auto_tuning || app_gone() || rcv_rtt_ == runtime::duration::zero()) return;
+    const auto now = ex_.now();
+    const std::uint64_t drained = stats_.bytes_received - rcvbuf_.size();
+    if (rcv_space_at_ == runtime::time_point{}) {  // the first RTT starts now
+        rcv_space_ = std::min<std::uint64_t>(rcvbuf_.capacity(), initial_segments * rcv_mss_);
+        rcv_space_mark_ = drained;
+        rcv_space_at_ = now;
+        return;
+    }
+    if (now - rcv_space_at_ < rcv_rtt_) return;
+    const std::uint64_t round = drained - rcv_space_mark_;
+    rcv_space_mark_ = drained;
+    rcv_space_at_ = now;
+    if (round <= rcv_space_) return;
+    rcv_space_ = round;
+    // The window field cannot offer more than 65535 units of the scale (no
+    // scaling: 64 KiB), whatever the buffer holds.
+    const std::size_t offerable = std::size_t{65535} << rcv_wscale_.shift();
+    grow_buffer(rcvbuf_, 2 * round, std::min(cfg_.receive_buffer_limit(), offerable));
+}
+
+// On an ACK (Linux tcp_sndbuf_expand): the application waits for room, and
+// cwnd and the peer's window would let more fly than the whole buffer holds.
+// Twice what they allow keeps the next round trip's data queued behind this
+// one's. (Flight itself is no guide here: the ACK has just shrunk it.)
+void tcb::tune_send_buffer() {
+    if (!cfg_.buffer_auto_tuning || !send_limited_ || write_shut_) return;
+    const std::size_t flyable = std::min<std::size_t>(cc_->window(), seq_.snd_wnd);
+    if (sndbuf_.capacity() >= flyable) return;  // cwnd or the peer's window is the limit, not the buffer
+    grow_buffer(sndbuf_, 2 * flyable, cfg_.send_buffer_limit());
+}
+
+// Grows ring to `wanted` bytes, whole pages, at most `limit`, when the layer
+// grants the memory; false when it stays as it is.
+bool tcb::grow_buffer(byte_ring& ring, std::size_t wanted, std::size_t limit) {
+    const std::size_t to = std::min((wanted + growth_unit - 1) / growth_unit * growth_unit, limit);
+    if (to <= ring.capacity() || reserved_ == 0) return false;  // reserved_ 0: the buffers were given back
+    const std::size_t more = to - ring.capacity();
+    if (!owner_.reserve(more)) return false;
+    reserved_ += more;
+    ring.grow(to);
+    const bool receive = &ring == &rcvbuf_;
+    ++(receive ? stats_.receive_buffer_growths : stats_.send_buffer_growths);
+    (receive ? stats_.receive_buffer : stats_.send_buffer) = to;
+    return true;
+}
+
+}  // namespace coronet::tcp
