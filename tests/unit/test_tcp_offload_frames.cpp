@@ -40,7 +40,8 @@ std::vector<std::size_t> acknowledge(stack_under_test& s, seq32 iss, std::size_t
                                      const std::vector<std::size_t>& frames, acks how) {
     s.sim.run_for(20ms);
     const auto ack = [&] {
-        s.inject(segment{40000, 50000}.seq(irs + 1).ack(iss + 1 + static_cast<std::uint32_t>(acked)).window(peer_window));
+        s.inject(
+            segment{40000, 50000}.seq(irs + 1).ack(iss + 1 + static_cast<std::uint32_t>(acked)).window(peer_window));
     };
     for (const std::size_t len : frames) {
         acked += len;
@@ -62,7 +63,8 @@ struct bulk_sender {
         introduce_peer(s);
         wire::tcp_options options;
         options.mss = peer_mss;
-        auto o = connect_to_peer(s, 50000, {.iss = irs, .port = 40000, .options = options, .window = peer_window, .rtt = rtt});
+        auto o = connect_to_peer(s, 50000,
+                                 {.iss = irs, .port = 40000, .options = options, .window = peer_window, .rtt = rtt});
         BOOST_REQUIRE(o);
         open = *o;
         const std::vector<std::byte> data(256 * 1024, std::byte{'x'});
