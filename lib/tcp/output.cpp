@@ -4,6 +4,7 @@
 // What may be sent (data, the FIN) is the calling state's send_policy.
 #include <algorithm>
 #include <coronet/tcp/tcb.hpp>
+#include <limits>
 
 namespace coronet::tcp {
 
@@ -50,7 +51,30 @@ void tcb::retry_send(std::uint8_t flags, runtime::duration after) {
 std::size_t tcb::max_frame_payload() const noexcept {
     if (!owner_.host().offload()) return snd_mss_;
     constexpr std::size_t room = wire::ipv4_repr::max_packet_len - wire::ipv4_repr::header_len - max_header_len;
-    return std::max<std::size_t>(room / snd_mss_, 1) * snd_mss_;
+    const std::size_t fit = std::max<std::size_t>(room / snd_mss_, 1);
+    return std::min(fit, frame_segments_for_rate()) * snd_mss_;
+}
+
+// Offload frames sized to the sending rate, as Linux sizes its TSO frames
+// (tcp_tso_autosize): about a millisecond of 2 x min(cwnd, SND.WND) per SRTT,
+// at least two segments. A window sent as one 64 KiB frame reaches a Linux
+// receiver as one skb per round trip: it ACKs it at once with the window
+// left while that skb is still unread, its reader's first read after it
+// finds the rest still queued (tcp_rcv_space_adjust counts copied minus
+// queued, so the receive buffer never grows), and its window update after
+// the read is suppressed (tcp_cleanup_rbuf wants twice the window left, more
+// than window_clamp allows): the window stays at ~58 KB, one frame per round
+// trip, for seconds. Several frames per round trip, as a Linux sender sends,
+// let its buffer grow. Paths under ~2 ms (LANs) keep 64 KiB frames.
+std::size_t tcb::frame_segments_for_rate() const noexcept {
+    using std::chrono::nanoseconds;
+    constexpr nanoseconds frame_time = std::chrono::milliseconds(1);
+    const nanoseconds srtt = rtt_.srtt();
+    if (!rtt_.has_sample() || srtt <= 2 * frame_time) return std::numeric_limits<std::size_t>::max();
+    const std::uint64_t window = std::min(cc_->window(), seq_.snd_wnd);
+    const std::uint64_t bytes =
+        2 * window * static_cast<std::uint64_t>(frame_time.count()) / static_cast<std::uint64_t>(srtt.count());
+    return std::max<std::size_t>(bytes / snd_mss_, 2);
 }
 
 bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {

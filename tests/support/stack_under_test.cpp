@@ -11,8 +11,8 @@ namespace coronet::test {
 
 using namespace wire::tcp_flag;
 
-stack_under_test::stack_under_test(const tcp::tcp_config& cfg, std::size_t frames)
-    : dev(stack_mac, frames),
+stack_under_test::stack_under_test(const tcp::tcp_config& cfg, std::size_t frames, bool offload)
+    : dev(stack_mac, frames, 1500, offload),
       host(sim, dev, {.address = stack_ip, .prefix_len = 24}),
       tcp(host, cfg, runtime::random_source(stack_seed)) {
     spdlog::set_level(tracing() ? spdlog::level::info : spdlog::level::off);
@@ -149,6 +149,7 @@ std::optional<opened> connect_to_peer(stack_under_test& s, std::uint16_t local_p
         else
             h.options.timestamp.reset();  // RFC 7323 3.2: only when the SYN had one
     }
+    s.sim.run_for(p.rtt);
     s.dev.inject(peer_tcp_frame(h, {}));
     s.dev.take_sent();  // the ACK
     if ((*conn)->current() != tcp::state::established) return std::nullopt;

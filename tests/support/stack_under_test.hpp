@@ -34,8 +34,9 @@ struct stack_under_test {
     tcp::tcp_layer tcp;
     transition_log transitions;  // an arrow not in the diagram fail()s
 
-    // The host and its TCP on a tap_device of `frames` buffers.
-    explicit stack_under_test(const tcp::tcp_config& cfg = {}, std::size_t frames = 64);
+    // The host and its TCP on a tap_device of `frames` buffers (and as many
+    // 64 KiB ones for segmentation-offload frames with `offload`).
+    explicit stack_under_test(const tcp::tcp_config& cfg = {}, std::size_t frames = 64, bool offload = false);
 
     // Runs virtual time forward by d one timer at a time, calling between(),
     // which takes and answers the frames sent, after each.
@@ -96,6 +97,7 @@ struct peer_open {
     std::uint16_t port = 40000;
     wire::tcp_options options;  // of its SYN or SYN+ACK
     std::uint16_t window = 65535;
+    runtime::duration rtt{};  // connect_to_peer: the SYN+ACK comes this long after the SYN
 };
 
 // A connection the handshake established, and what the stack's SYN said.

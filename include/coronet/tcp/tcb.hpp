@@ -328,8 +328,11 @@ private:
     std::optional<storage::packet> frame_for(std::uint8_t flags, std::size_t payload);
     void retry_send(std::uint8_t flags, runtime::duration after);
     // The most payload one frame carries: an MSS, or with segmentation
-    // offload as many MSS as fit in a 64 KiB IP packet.
+    // offload as many MSS as fit in a 64 KiB IP packet and in about a
+    // millisecond of the sending rate (frame_segments_for_rate).
     std::size_t max_frame_payload() const noexcept;
+    // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
+    std::size_t frame_segments_for_rate() const noexcept;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;

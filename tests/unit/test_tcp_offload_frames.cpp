@@ -1,0 +1,106 @@
+// How much data one segmentation-offload frame carries. On a LAN a window
+// goes out as one frame of up to 64 KiB; on a 20 ms path a frame carries
+// about a millisecond of the sending rate, so that a Linux receiver sees
+// several per round trip (one full-window frame per round trip can keep its
+// window at ~58 KB: tcb::frame_segments_for_rate says why).
+#include <boost/test/unit_test.hpp>
+#include <numeric>
+
+#include "support/stack_under_test.hpp"
+
+using namespace coronet;
+using namespace coronet::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint16_t peer_mss = 1460;
+constexpr std::uint16_t peer_window = 40 * peer_mss;  // 58,400 bytes, no window scaling
+const seq32 irs{1000};
+
+// The payload of each data frame the stack sent since the last look (their
+// checksums are left to the device, so sizes are what the test reads).
+std::vector<std::size_t> data_frames(stack_under_test& s) {
+    constexpr std::size_t headers = 14 + 20 + 20;  // Ethernet, IPv4, TCP without options
+    std::vector<std::size_t> out;
+    for (const auto& p : s.dev.take_sent())
+        if (p.size() > headers) out.push_back(p.size() - headers);
+    return out;
+}
+
+std::size_t total(const std::vector<std::size_t>& frames) {
+    return std::accumulate(frames.begin(), frames.end(), std::size_t{0});
+}
+
+// One round trip after `frames` left, the peer acknowledges them: each on
+// its own (as a Linux receiver acknowledges each skb of more than one
+// segment), or all with one ACK. Returns the frames those ACKs released.
+enum class acks { each_frame, one };
+std::vector<std::size_t> acknowledge(stack_under_test& s, seq32 iss, std::size_t& acked,
+                                     const std::vector<std::size_t>& frames, acks how) {
+    s.sim.run_for(20ms);
+    const auto ack = [&] {
+        s.inject(
+            segment{40000, 50000}.seq(irs + 1).ack(iss + 1 + static_cast<std::uint32_t>(acked)).window(peer_window));
+    };
+    for (const std::size_t len : frames) {
+        acked += len;
+        if (how == acks::each_frame) ack();
+    }
+    if (how == acks::one) ack();
+    s.sim.run_for(0us);  // what is ready now, so that the next round trip is exactly 20 ms
+    return data_frames(s);
+}
+
+struct bulk_sender {
+    stack_under_test s{{}, 64, true};
+    opened open;
+    std::size_t acked = 0;
+
+    // An offloading stack connected to a peer `rtt` away that offers a
+    // 58,400-byte window, with 256 KiB to send.
+    explicit bulk_sender(runtime::duration rtt) {
+        introduce_peer(s);
+        wire::tcp_options options;
+        options.mss = peer_mss;
+        auto o = connect_to_peer(s, 50000,
+                                 {.iss = irs, .port = 40000, .options = options, .window = peer_window, .rtt = rtt});
+        BOOST_REQUIRE(o);
+        open = *o;
+        const std::vector<std::byte> data(256 * 1024, std::byte{'x'});
+        BOOST_REQUIRE(open.conn->app_write(data) == data.size());
+        s.sim.run_for(0us);  // what is ready now, so that the next round trip is exactly 20 ms
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tcp_offload_frames)
+
+BOOST_AUTO_TEST_CASE(on_a_lan_the_initial_window_goes_out_as_one_frame) {
+    bulk_sender b(0ms);
+    BOOST_TEST(b.open.conn->mss() == peer_mss);
+    const auto frames = data_frames(b.s);
+    BOOST_TEST(frames == std::vector<std::size_t>{10u * peer_mss}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(on_a_20_ms_path_a_window_goes_out_as_a_millisecond_of_the_rate_per_frame) {
+    bulk_sender b(20ms);
+    BOOST_TEST(b.open.conn->rtt().srtt() == runtime::duration(20ms));
+    // The initial window, 10 segments: 2 x 14,600 B / 20 ms x 1 ms is one
+    // segment, so frames of two (the least, as Linux's min_tso_segs).
+    auto frames = data_frames(b.s);
+    BOOST_TEST(frames == std::vector<std::size_t>(5, 2u * peer_mss), boost::test_tools::per_element());
+    // Slow start doubles cwnd over each round trip of per-frame ACKs, until
+    // the peer's 58,400-byte window holds it.
+    frames = acknowledge(b.s, b.open.iss, b.acked, frames, acks::each_frame);
+    BOOST_TEST(total(frames) == 20u * peer_mss);
+    frames = acknowledge(b.s, b.open.iss, b.acked, frames, acks::each_frame);
+    BOOST_TEST(total(frames) == std::size_t{peer_window});
+    // A whole window opened by one ACK: 2 x 58,400 B / 20 ms x 1 ms is 4
+    // segments a frame, 10 frames, where one frame of 40 segments went before.
+    frames = acknowledge(b.s, b.open.iss, b.acked, frames, acks::one);
+    BOOST_TEST(frames == std::vector<std::size_t>(10, 4u * peer_mss), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
