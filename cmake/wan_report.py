@@ -12,7 +12,10 @@ import json, statistics, sys
 
 results, size, runs, default_cc, peer_cc, cell_lines, skipped = sys.argv[1:8]
 json_out = sys.argv[8] if len(sys.argv) > 8 else ""
-records = [json.loads(line) for line in open(results)] if size else []
+try:
+    records = [json.loads(line) for line in open(results)]
+except FileNotFoundError:  # every selected cell was skipped
+    records = []
 cells = [line.split("|") for line in cell_lines.splitlines() if line]
 skipped = skipped.split()
 stacks = ["coronet", "kernel-reno", "kernel-default"]
