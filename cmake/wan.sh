@@ -34,7 +34,8 @@
 #   --peer-cc NAME   the kernel's congestion control in A against coronet (default reno)
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
 #   --no-build       use the build directory as it is
-# The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another.
+# The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another
+# (its apps/coronet-bench and apps/coronet-impair are what runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,8 +119,9 @@ if [ $build -eq 1 ]; then
     install_deps
     build_tree "$build_dir" -DCMAKE_BUILD_TYPE=Release
 fi
-bench=$PWD/$build_dir/apps/coronet-bench
-impair=$PWD/$build_dir/apps/coronet-impair
+[[ $build_dir == /* ]] || build_dir=$PWD/$build_dir
+bench=$build_dir/apps/coronet-bench
+impair=$build_dir/apps/coronet-impair
 for b in "$bench" "$impair"; do [ -x "$b" ] || { echo "wan.sh: $b is missing (build first)" >&2; exit 1; }; done
 
 # The bottleneck-queue cell needs coronet-impair's --queue in bytes (250k);
