@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "../common/options.hpp"
+#include "payload.hpp"
 
 namespace coronet::bench {
 
@@ -28,6 +29,16 @@ double quantile_us(std::vector<std::uint32_t>& ns, double q) {
     return ns[k] / 1000.0;
 }
 
+// The fixed-size transfer's part of the JSON (",..."), or "" for a timed run.
+std::string fixed_json(const std::vector<tally>& tallies, std::uint64_t bytes, double secs) {
+    if (tallies.empty() || !tallies.front().fixed) return {};
+    const fixed_result& f = *tallies.front().fixed;
+    return fmt::format(
+        R"json(,"fixed_bytes":{},"goodput_mbit_s":{:.3f},"goodput_timing":"client: header sent to trailer received (the transfer + about 1 RTT)","sha256_sender":"{}","sha256_receiver":"{}","sha256_match":{},"verified":{},"peer_retransmits":{})json",
+        bytes, static_cast<double>(bytes) * 8 / secs / 1e6, f.sha256_sender, f.sha256_receiver,
+        f.sha256_sender == f.sha256_receiver, f.verified, f.peer_retransmits);
+}
+
 }  // namespace
 
 client::client(runtime::loop& loop, transport& net, client_config cfg)
@@ -36,6 +47,7 @@ client::client(runtime::loop& loop, transport& net, client_config cfg)
     header_.reverse = cfg_.reverse;
     header_.message_size = cfg_.size;
     header_.duration = duration_cast<std::chrono::milliseconds>(cfg_.duration);
+    header_.total_bytes = cfg_.total_bytes;
 }
 
 void client::start(std::function<void()> on_done) {
@@ -80,6 +92,7 @@ task<result<void>> client::finish(stream& s, tally& t) {
     if (auto r = co_await s.shutdown_write(); !r) co_return r;
     std::array<std::byte, 4096> scratch;
     if (auto n = co_await drain(s, scratch); !n) co_return n.error();
+    t.congestion = s.congestion();
     auto r = co_await s.close();
     t.retransmits += s.retransmits();
     co_return r;
@@ -101,6 +114,11 @@ task<result<void>> client::bulk(tally& t) {
     const auto hdr = header_.encode();
     if (auto r = co_await (*s)->write(hdr); !r) co_return r;
     t.start = runtime::clock::now();
+    t.transactions = 1;
+    if (cfg_.total_bytes > 0) {
+        if (auto r = cfg_.reverse ? co_await receive_fixed(**s, t) : co_await send_fixed(**s, t); !r) co_return r;
+        co_return co_await finish_fixed(**s, t);
+    }
     std::vector<std::byte> buf(cfg_.size);
     if (cfg_.reverse) {  // the server sends for the duration, then closes
         auto n = co_await drain(**s, buf);
@@ -115,7 +133,75 @@ task<result<void>> client::bulk(tally& t) {
     }
     auto r = co_await finish(**s, t);  // the server closes once it has read everything
     t.end = runtime::clock::now();
-    t.transactions = 1;
+    co_return r;
+}
+
+namespace {
+
+// Reads the peer's trailer; an end of stream before it is an error.
+task<result<trailer>> read_trailer(stream& s) {
+    std::array<std::byte, trailer::size> raw{};
+    auto got = co_await read_exact(s, raw);
+    if (!got) co_return got.error();
+    if (*got == 0) co_return std::make_error_code(std::errc::broken_pipe);
+    co_return trailer::decode(raw);
+}
+
+}  // namespace
+
+// A fixed-size transfer from the client: exactly total_bytes of the pattern,
+// then the server's trailer with the digest of what it received. The time
+// ends when the trailer arrives: the transfer plus about one round trip.
+task<result<void>> client::send_fixed(stream& s, tally& t) {
+    std::vector<std::byte> buf(cfg_.size);
+    sha256 sent;
+    while (t.bytes < cfg_.total_bytes) {
+        const auto chunk = std::span(buf).first(std::min<std::uint64_t>(buf.size(), cfg_.total_bytes - t.bytes));
+        fill_pattern(chunk, t.bytes);
+        sent.update(chunk);
+        if (auto r = co_await s.write(chunk); !r) co_return r;
+        t.bytes += chunk.size();
+    }
+    auto peer = co_await read_trailer(s);
+    if (!peer) co_return peer.error();
+    t.end = runtime::clock::now();
+    t.fixed = fixed_result{to_hex(sent.finish()), to_hex(peer->digest), peer->verified, peer->retransmits};
+    co_return result<void>{};
+}
+
+// A fixed-size transfer to the client: exactly total_bytes, each checked
+// against the pattern, then the server's trailer with the digest of what it
+// sent. The time runs from the header to the trailer: about one round trip
+// more than the transfer, as when the client sends.
+task<result<void>> client::receive_fixed(stream& s, tally& t) {
+    std::vector<std::byte> buf(cfg_.size);
+    payload_check check;
+    while (check.received() < cfg_.total_bytes) {
+        const auto room =
+            std::span(buf).first(std::min<std::uint64_t>(buf.size(), cfg_.total_bytes - check.received()));
+        auto n = co_await s.read(room);
+        if (!n) co_return n.error();
+        if (*n == 0) co_return std::make_error_code(std::errc::broken_pipe);  // the server stopped short
+        check.feed(room.first(*n));
+    }
+    t.bytes = check.received();
+    auto peer = co_await read_trailer(s);
+    if (!peer) co_return peer.error();
+    t.end = runtime::clock::now();
+    t.fixed = fixed_result{to_hex(peer->digest), to_hex(check.finish()), check.matches(), peer->retransmits};
+    co_return result<void>{};
+}
+
+// After the trailer nothing more may come: FIN, the server's FIN, close.
+task<result<void>> client::finish_fixed(stream& s, tally& t) {
+    if (auto r = co_await s.shutdown_write(); !r) co_return r;
+    std::array<std::byte, 4096> scratch;
+    auto extra = co_await drain(s, scratch);
+    if (!extra) co_return extra.error();
+    if (*extra != 0) t.fixed->verified = false;  // more than was asked for came: not the transfer we wanted
+    t.congestion = s.congestion();
+    auto r = co_await s.close();
+    t.retransmits += s.retransmits();
     co_return r;
 }
 
@@ -157,6 +243,7 @@ task<result<void>> client::crr(tally& t) {
         if (!got) co_return got.error();
         if (*got == 0) co_return std::make_error_code(std::errc::broken_pipe);
         if (auto rest = co_await drain(**s, response); !rest) co_return rest.error();  // the server closes first
+        t.congestion = (*s)->congestion();
         auto closed = co_await (*s)->close();
         t.retransmits += (*s)->retransmits();
         if (!closed) co_return closed;
@@ -192,10 +279,11 @@ std::string client::json(const client_config& cfg, std::string_view stack, const
         figures = fmt::format(R"("transactions_per_s":{:.1f},"p50_us":{:.1f},"p99_us":{:.1f})", rate, p50, p99);
         if (cfg.m == mode::crr) figures += fmt::format(R"(,"connections_per_s":{:.1f})", rate);
     }
+    const std::string congestion = tallies.empty() ? "" : tallies.front().congestion;
     return fmt::format(
-        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{}}})",
+        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{},"cc":"{}"{}}})",
         to_string(cfg.m), stack, cfg.reverse, cfg.connections, loops, cfg.size, secs, bytes, transactions, figures,
-        retransmits);
+        retransmits, congestion, fixed_json(tallies, bytes, secs));
 }
 
 }  // namespace coronet::bench

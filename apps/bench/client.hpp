@@ -17,9 +17,17 @@ struct client_config {
     endpoint remote;
     mode m = mode::bulk;
     bool reverse = false;
-    std::uint32_t size = 0;  // rr/crr: message bytes; bulk: bytes per write
-    runtime::duration duration = std::chrono::seconds(5);
+    std::uint32_t size = 0;                                // rr/crr: message bytes; bulk: bytes per write
+    runtime::duration duration = std::chrono::seconds(5);  // with total_bytes: the most the transfer may take
     unsigned connections = 1;
+    std::uint64_t total_bytes = 0;  // bulk: send (or, reversed, receive) exactly this much of the pattern
+};
+
+// What the two ends of a fixed-size transfer (--bytes) report of the data.
+struct fixed_result {
+    std::string sha256_sender, sha256_receiver;  // hex, of the data as sent and as received
+    bool verified = false;                       // the receiver found every byte where the pattern puts it
+    std::uint64_t peer_retransmits = 0;          // the server's, when it sent its trailer
 };
 
 // What one connection (bulk, rr) or one chain of connections (crr) did.
@@ -27,6 +35,8 @@ struct tally {
     std::uint64_t bytes = 0, transactions = 0, retransmits = 0;
     runtime::time_point start{}, end{};
     std::vector<std::uint32_t> latency_ns;  // one per transaction (rr, crr)
+    std::string congestion;                 // what this side's connection ran (read back from it)
+    std::optional<fixed_result> fixed;      // bulk with --bytes
 };
 
 class client {
@@ -51,6 +61,9 @@ public:
 private:
     task<void> worker(tally& t);
     task<result<void>> bulk(tally& t);
+    task<result<void>> send_fixed(stream& s, tally& t);
+    task<result<void>> receive_fixed(stream& s, tally& t);
+    task<result<void>> finish_fixed(stream& s, tally& t);
     task<result<void>> rr(tally& t);
     task<result<void>> crr(tally& t);
     task<result<std::unique_ptr<stream>>> open(std::string_view what);

@@ -6,7 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
 #include <utility>
 
 namespace coronet::bench {
@@ -52,6 +57,25 @@ private:
     int fd_;
     bool canceled_ = false;
 };
+
+// Linux's TCP_CA_NAME_MAX (include/net/tcp.h), the longest name with its NUL.
+constexpr socklen_t ca_name_max = 16;
+
+// The socket's TCP_CONGESTION, read back; "" when it cannot be read.
+std::string congestion_of(int fd) {
+    std::array<char, ca_name_max + 1> name{};
+    socklen_t len = ca_name_max;
+    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), &len) != 0) return {};
+    return std::string(name.data(), ::strnlen(name.data(), len));
+}
+
+// Sets TCP_CONGESTION unless name is empty (the kernel's default stays).
+result<void> set_congestion(int fd, const std::string& name) {
+    if (name.empty()) return {};
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())) != 0)
+        return errno_code(errno);
+    return {};
+}
 
 result<void> check(int rc) {
     if (rc < 0) return errno_code(-rc);
@@ -100,18 +124,24 @@ public:
         if (fd_.get() >= 0) ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
         fd_.cancel();
     }
-    std::uint64_t retransmits() const noexcept override { return retransmits_; }
-
-private:
-    void keep_stats() noexcept {
+    std::uint64_t retransmits() const noexcept override {
         tcp_info info{};
         socklen_t len = sizeof info;
         if (fd_.get() >= 0 && ::getsockopt(fd_.get(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
-            retransmits_ = info.tcpi_total_retrans;
+            return info.tcpi_total_retrans;
+        return retransmits_;
+    }
+    std::string congestion() const override { return fd_.get() >= 0 ? congestion_of(fd_.get()) : congestion_; }
+
+private:
+    void keep_stats() noexcept {
+        retransmits_ = retransmits();
+        if (fd_.get() >= 0) congestion_ = congestion_of(fd_.get());
     }
 
     uring_fd fd_;
     std::uint64_t retransmits_ = 0;
+    std::string congestion_;
 };
 
 class kernel_acceptor final : public acceptor {
@@ -137,11 +167,33 @@ int tcp_socket() { return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_
 
 }  // namespace
 
+std::string available_congestion_controls() {
+    std::ifstream in("/proc/sys/net/ipv4/tcp_available_congestion_control");
+    std::string names;
+    std::getline(in, names);
+    return names.empty() ? "unknown" : names;
+}
+
+kernel_transport::kernel_transport(runtime::loop& loop, std::string congestion)
+    : loop_(loop), congestion_(std::move(congestion)) {
+    if (congestion_.empty()) return;
+    // Tried once on a spare socket: an unknown name is a usage error at
+    // start-up, not a failure of the first connection.
+    const int fd = tcp_socket();
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    const auto r = set_congestion(fd, congestion_);
+    ::close(fd);
+    if (!r)
+        throw std::invalid_argument("--cc '" + congestion_ + "': the kernel refuses it (" + r.error().message() +
+                                    "); available here: " + available_congestion_controls());
+}
+
 task<result<std::unique_ptr<stream>>> kernel_transport::connect(endpoint remote, runtime::duration timeout) {
     const int fd = tcp_socket();
     if (fd < 0) co_return errno_code(errno);
     // Registered before connecting, so that abort_all() also ends a pending connect.
     auto s = std::make_unique<kernel_stream>(scope_, loop_, fd);
+    if (auto r = set_congestion(fd, congestion_); !r) co_return r.error();
     // TCP_USER_TIMEOUT bounds the SYN retries as coronet's connect timeout
     // does; it goes back to the default once connected.
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
@@ -161,6 +213,7 @@ result<std::unique_ptr<acceptor>> kernel_transport::listen(std::uint16_t port) {
     auto a = std::make_unique<kernel_acceptor>(scope_, loop_, fd);
     const int one = 1;  // restarting a server must not wait for TIME_WAIT
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (auto r = set_congestion(fd, congestion_); !r) return r.error();  // accepted sockets inherit it
     sockaddr_in at{};
     at.sin_family = AF_INET;
     at.sin_port = htons(port);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <coronet/runtime/loop.hpp>
+#include <string>
 
 #include "stream.hpp"
 
@@ -12,7 +13,10 @@ namespace coronet::bench {
 
 class kernel_transport final : public transport {
 public:
-    explicit kernel_transport(runtime::loop& loop) : loop_(loop) {}
+    // congestion: a TCP_CONGESTION name for every socket (the listening one
+    // too, so that accepted sockets inherit it), or empty for the kernel's
+    // default. Throws std::invalid_argument when the kernel refuses it.
+    kernel_transport(runtime::loop& loop, std::string congestion);
 
     std::string_view name() const noexcept override { return "kernel"; }
     task<result<std::unique_ptr<stream>>> connect(endpoint remote, runtime::duration timeout) override;
@@ -20,6 +24,10 @@ public:
 
 private:
     runtime::loop& loop_;
+    std::string congestion_;
 };
+
+// The names in /proc/sys/net/ipv4/tcp_available_congestion_control, for messages.
+std::string available_congestion_controls();
 
 }  // namespace coronet::bench

@@ -174,6 +174,10 @@ std::string server_json(const std::vector<std::unique_ptr<loop_slot>>& slots) {
         sum.bytes_out += s->totals.bytes_out;
         sum.retransmits += s->totals.retransmits;
         sum.errors += s->totals.errors;
+        sum.fixed_verified += s->totals.fixed_verified;
+        sum.fixed_failed += s->totals.fixed_failed;
+        if (sum.congestion.empty()) sum.congestion = s->totals.congestion;
+        if (!s->totals.last_sha256.empty()) sum.last_sha256 = s->totals.last_sha256;
         if (!per_loop.empty()) per_loop += ',';
         per_loop += fmt::format("{}", s->totals.connections);
     }

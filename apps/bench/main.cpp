@@ -37,7 +37,7 @@ void raise_descriptor_limit() {
 std::unique_ptr<transport> make_transport(runtime::loop& loop, const bench_options& o) {
     if (o.stack == stack_kind::kernel) {
         raise_descriptor_limit();
-        return std::make_unique<kernel_transport>(loop);
+        return std::make_unique<kernel_transport>(loop, o.congestion);
     }
     return std::make_unique<user_transport>(loop, o.common.iface);
 }

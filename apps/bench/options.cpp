@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <coronet/tcp/congestion.hpp>
 #include <iostream>
 
 namespace coronet::bench {
@@ -15,11 +16,14 @@ constexpr const char* program = "coronet-bench";
 constexpr std::uint32_t default_bulk_size = 64 * 1024;
 constexpr unsigned max_connections = 10000;
 constexpr double max_duration = 24 * 3600;
+// With --bytes, --duration bounds the transfer; unless given, this long.
+constexpr double fixed_default_limit = 600;
 
 constexpr const char* usage =
-    "coronet-bench server --listen PORT [--stack user|kernel] [interface options]\n"
+    "coronet-bench server --listen PORT [--stack user|kernel] [--cc NAME] [interface options]\n"
     "       coronet-bench client --connect HOST:PORT --mode bulk|rr|crr [--duration S] [--size N]\n"
-    "                            [--connections N] [--reverse] [--stack user|kernel] [interface options]\n"
+    "                            [--connections N] [--reverse] [--bytes N] [--stack user|kernel] [--cc NAME]\n"
+    "                            [interface options]\n"
     "       coronet-bench link --iface IF --path raw|device --direction send|receive [--frame-size N]\n"
     "                          [--duration S]";
 
@@ -37,6 +41,22 @@ constexpr const char* summary =
     "plus bytes, transactions (bulk: connections), duration_s and retransmits (this side's:\n"
     "coronet's TCB counters, or the kernel's TCP_INFO tcpi_total_retrans). --connections runs that\n"
     "many connections (or crr chains) at once and sums them. Nothing is asserted about time.\n"
+    "\n"
+    "bulk --bytes N is a fixed-size, checked transfer on one connection: the client sends exactly N\n"
+    "bytes (with --reverse the server does) of a pattern that is a function of the stream offset;\n"
+    "the receiver checks every byte against it and both ends hash what they sent or received with\n"
+    "SHA-256. The server then sends the client a trailer (its digest, its verdict, its\n"
+    "retransmissions so far), and the client's JSON adds fixed_bytes, goodput_mbit_s (from the\n"
+    "header sent to the trailer received: the transfer plus about one round trip; goodput_timing\n"
+    "says so), sha256_sender, sha256_receiver, sha256_match, verified (the receiver found every\n"
+    "byte in place) and peer_retransmits. --duration then bounds the transfer (default 600 s).\n"
+    "The server's totals count fixed_verified / fixed_failed and give last_sha256.\n"
+    "\n"
+    "--cc NAME sets the kernel sockets' congestion control (TCP_CONGESTION, on the listening socket\n"
+    "too, so accepted connections inherit it): any name in\n"
+    "/proc/sys/net/ipv4/tcp_available_congestion_control (root may name any the kernel can load).\n"
+    "With --stack user it picks coronet's congestion control, which today is newreno only. Every\n"
+    "JSON line gives cc, what the connections ran, read back from them.\n"
     "\n"
     "The link role measures frames per second on --iface with no TCP/IP at all: --path raw uses a\n"
     "plain AF_PACKET socket (receive: recvmmsg batches of 64; send: sendmmsg batches of 64), --path\n"
@@ -56,7 +76,7 @@ constexpr const char* summary =
 }
 
 struct raw_options {
-    std::string role, stack = "user", connect, mode, path, direction;
+    std::string role, stack = "user", connect, mode, path, direction, bytes;
     double duration = 5;
     std::uint32_t size = 0;
     unsigned connections = 1;
@@ -75,6 +95,11 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
         "connections", po::value(&raw.connections)->value_name("N")->default_value(1),
         "client: concurrent connections (crr: concurrent connect-close chains)")(
         "reverse", po::bool_switch(&o.client.reverse), "client, bulk: the server sends and the client receives")(
+        "bytes", po::value(&raw.bytes)->value_name("N"),
+        "client, bulk: a fixed-size, checked transfer of exactly N bytes (65536, 256K, 32M, 2G) on one connection")(
+        "cc", po::value(&o.congestion)->value_name("NAME"),
+        "congestion control: kernel TCP_CONGESTION (reno, cubic, bbr, ...) or, with --stack user, coronet's "
+        "(newreno)")(
         "loops", po::value(&o.loops)->value_name("N")->default_value(1),
         "server, client (user stack): N threads, each with its own loop and stack on --iface, which a "
         "PACKET_FANOUT group shares between them by TCP flow; the client splits --connections across them")(
@@ -101,6 +126,16 @@ runtime::duration checked_duration(double seconds) {
     return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(seconds));
 }
 
+// --bytes: one connection, bulk, a size; --duration becomes the transfer's limit.
+void check_fixed(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
+    if (o.client.m != mode::bulk) usage_error("--bytes is for --mode bulk");
+    if (o.client.connections != 1) usage_error("--bytes runs one connection: leave out --connections");
+    const auto n = apps::parse_size(raw.bytes);
+    if (!n || *n == 0) usage_error("--bytes: '" + raw.bytes + "' is not a size such as 65536, 256K, 32M or 2G");
+    o.client.total_bytes = *n;
+    if (vm["duration"].defaulted()) o.client.duration = checked_duration(fixed_default_limit);
+}
+
 void check_client(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     reject(vm, {"listen"}, "is a server option");
     reject(vm, link_only, "is a link option");
@@ -119,10 +154,11 @@ void check_client(const po::variables_map& vm, const raw_options& raw, bench_opt
         usage_error("--connections must be 1.." + std::to_string(max_connections));
     o.client.connections = raw.connections;
     if (o.client.reverse && *m != mode::bulk) usage_error("--reverse is for --mode bulk");
+    if (vm.count("bytes")) check_fixed(vm, raw, o);
 }
 
 void check_server(const po::variables_map& vm, bench_options& o) {
-    reject(vm, {"connect", "mode", "duration", "size", "connections"}, "is a client option");
+    reject(vm, {"connect", "mode", "duration", "size", "connections", "bytes"}, "is a client option");
     reject(vm, link_only, "is a link option");
     if (o.client.reverse) usage_error("--reverse is a client option");
     if (!vm.count("listen") || o.listen_port == 0) usage_error("server: --listen PORT (1..65535) is required");
@@ -130,8 +166,8 @@ void check_server(const po::variables_map& vm, bench_options& o) {
 
 void check_link(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     reject(vm, {"listen", "stack", "ip", "gateway", "mac", "mtu", "pcap"}, "is not a link option");
-    reject(vm, {"connect", "mode", "size", "connections"}, "is a client option");
-    reject(vm, {"loops"}, "is a server or client option");
+    reject(vm, {"connect", "mode", "size", "connections", "bytes"}, "is a client option");
+    reject(vm, {"loops", "cc"}, "is a server or client option");
     if (o.client.reverse) usage_error("--reverse is a client option");
     if (o.common.iface.ifname.empty()) usage_error("link: --iface is required");
     o.link.ifname = o.common.iface.ifname;
@@ -158,9 +194,15 @@ void check_stack(const po::variables_map& vm, const raw_options& raw, bench_opti
     if (raw.stack == "kernel") {
         o.stack = stack_kind::kernel;
         reject(vm, {"iface", "ip", "gateway", "mac", "mtu", "pcap", "no-offload"}, "is for --stack user");
-        return;
+        if (vm.count("cc") && o.congestion.empty()) usage_error("--cc: the name is empty");
+        return;  // the kernel itself judges --cc, once the transport opens
     }
     if (raw.stack != "user") usage_error("--stack must be user or kernel, got '" + raw.stack + "'");
+    if (vm.count("cc")) {
+        if (!tcp::make_congestion_control(o.congestion))
+            usage_error("--cc '" + o.congestion + "': coronet has no such congestion control (it has newreno)");
+        o.common.iface.tcp.congestion = o.congestion;
+    }
     if (o.common.iface.ifname.empty()) usage_error("--iface is required with --stack user");
     if (o.common.iface.address.empty()) usage_error("--ip is required with --stack user");
     try {

@@ -21,6 +21,7 @@ struct bench_options {
     client_config client;           // client
     link_config link;               // link
     apps::common_options common;    // --stack user
+    std::string congestion;         // --cc: kernel sockets' TCP_CONGESTION ("": the kernel's default)
 };
 
 // Parses argv. --help prints usage and exits 0; a usage error prints the

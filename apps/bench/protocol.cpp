@@ -3,7 +3,7 @@
 namespace coronet::bench {
 
 namespace {
-constexpr std::uint32_t magic = 0x434e4231;  // "CNB1"
+constexpr std::uint32_t magic = 0x434e4232;  // "CNB2": CNB1 had no total_bytes
 constexpr std::uint8_t flag_reverse = 1;
 }  // namespace
 
@@ -33,6 +33,8 @@ std::array<std::byte, header::size> header::encode() const {
     wire::store_u8(b, 5, reverse ? flag_reverse : 0);
     wire::store_u32(b, 8, message_size);
     wire::store_u32(b, 12, static_cast<std::uint32_t>(duration.count()));
+    wire::store_u32(b, 16, static_cast<std::uint32_t>(total_bytes >> 32));
+    wire::store_u32(b, 20, static_cast<std::uint32_t>(total_bytes));
     return b;
 }
 
@@ -45,6 +47,7 @@ std::optional<header> header::decode(wire::bytes b) {
     h.reverse = (wire::load_u8(b, 5) & flag_reverse) != 0;
     h.message_size = wire::load_u32(b, 8);
     h.duration = std::chrono::milliseconds(wire::load_u32(b, 12));
+    h.total_bytes = (std::uint64_t{wire::load_u32(b, 16)} << 32) | wire::load_u32(b, 20);
     return h;
 }
 

@@ -1,6 +1,7 @@
 // What a benchmark client tells the server at the start of each connection:
-// a 16-byte header (magic, mode, direction, message size, duration), after
-// which both sides run the mode's exchange. Plus the two read helpers every
+// a 24-byte header (magic, mode, direction, message size, duration, and the
+// size of a fixed-size bulk transfer), after which both sides run the mode's
+// exchange. Plus the two read helpers every
 // mode needs.
 #pragma once
 
@@ -25,11 +26,12 @@ std::string_view to_string(mode m);
 constexpr std::uint32_t max_message_size = 16 * 1024 * 1024;
 
 struct header {
-    static constexpr std::size_t size = 16;
+    static constexpr std::size_t size = 24;
     mode m = mode::bulk;
     bool reverse = false;                  // bulk: the server sends, the client receives
     std::uint32_t message_size = 1;        // rr/crr: bytes per request and per response
     std::chrono::milliseconds duration{};  // reverse bulk: how long the server sends
+    std::uint64_t total_bytes = 0;         // bulk: exactly this many bytes of the pattern (0: for the duration)
 
     std::array<std::byte, size> encode() const;
     // nullopt when the bytes are not a header of this protocol version.

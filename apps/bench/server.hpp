@@ -12,6 +12,10 @@ namespace coronet::bench {
 
 struct server_totals {
     std::uint64_t connections = 0, bytes_in = 0, bytes_out = 0, retransmits = 0, errors = 0;
+    // Fixed-size transfers (--bytes) received intact (pattern and length), and not.
+    std::uint64_t fixed_verified = 0, fixed_failed = 0;
+    std::string congestion;   // what the first connection ran (read back from it)
+    std::string last_sha256;  // of the last fixed-size transfer sent or received, hex
 };
 
 class server {
@@ -35,6 +39,8 @@ private:
     task<result<void>> exchange(stream& s);
     task<result<void>> receive_bulk(stream& s);
     task<result<void>> send_bulk(stream& s, const header& h);
+    task<result<void>> receive_fixed(stream& s, const header& h);
+    task<result<void>> send_fixed(stream& s, const header& h);
     task<result<void>> echo(stream& s, const header& h);
 
     runtime::loop& loop_;

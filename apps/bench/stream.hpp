@@ -11,6 +11,7 @@
 #include <coronet/wire/bytes.hpp>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_set>
 
@@ -74,8 +75,11 @@ public:
     virtual task<result<void>> shutdown_write() = 0;
     // Graceful close; the stream is unusable afterwards.
     virtual task<result<void>> close() = 0;
-    // Segments this side retransmitted (still valid after close).
+    // Segments this side retransmitted so far (still valid after close).
     virtual std::uint64_t retransmits() const noexcept = 0;
+    // The congestion control this connection runs, as its stack names it
+    // (read back from the connection, not what was asked for).
+    virtual std::string congestion() const = 0;
 
 protected:
     using cancellable::cancellable;

@@ -22,14 +22,18 @@ public:
     std::uint64_t retransmits() const noexcept override {
         return c_.valid() ? c_.tcb().stats().retransmits : retransmits_;
     }
+    std::string congestion() const override { return c_.valid() ? c_.tcb().congestion().name() : congestion_; }
 
 private:
     void keep_stats() noexcept {
-        if (c_.valid()) retransmits_ = c_.tcb().stats().retransmits;
+        if (!c_.valid()) return;
+        retransmits_ = c_.tcb().stats().retransmits;
+        congestion_ = c_.tcb().congestion().name();
     }
 
     connection c_;
     std::uint64_t retransmits_ = 0;
+    std::string congestion_;
 };
 
 class user_acceptor final : public acceptor {

@@ -38,9 +38,6 @@ po::options_description common_description(common_options& out) {
     return d;
 }
 
-namespace {
-
-// "262144", "256K", "64M" or "2G" (binary multiples); nullopt otherwise.
 std::optional<std::size_t> parse_size(const std::string& text) {
     std::size_t digits = 0;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
@@ -55,6 +52,8 @@ std::optional<std::size_t> parse_size(const std::string& text) {
     }
     return n;
 }
+
+namespace {
 
 // A size option: hands the size to store, or throws a usage error naming the option.
 template <class Store>

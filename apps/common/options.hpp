@@ -36,6 +36,9 @@ struct command_line {
 // checks that --iface and --ip were given.
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common);
 
+// "262144", "256K", "64M" or "2G" (binary multiples); nullopt otherwise.
+std::optional<std::size_t> parse_size(const std::string& text);
+
 // "A.B.C.D:PORT" with a port of 1-65535; nullopt when text is not one.
 std::optional<endpoint> parse_endpoint(const std::string& text);
 // e as "A.B.C.D:PORT" (what parse_endpoint reads).

@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(help_exits_0_and_usage_errors_exit_2) {
     BOOST_TEST(sh(bench + " --help", &out) == 0);
     for (const char* opt :
          {"server", "client", "link", "--listen", "--connect", "--mode", "--duration", "--size", "--connections",
-          "--reverse", "--stack", "--iface", "--path", "--direction", "--frame-size", "Exit status"})
+          "--reverse", "--stack", "--iface", "--path", "--direction", "--frame-size", "--bytes", "--cc", "Exit status"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     struct {
         std::string args, message;
@@ -178,6 +178,16 @@ BOOST_AUTO_TEST_CASE(help_exits_0_and_usage_errors_exit_2) {
         {"link --iface lo --path raw --direction send --frame-size 1515", "--frame-size"},
         {"link --iface lo --path raw --direction send --ip 10.0.0.1/24", "not a link option"},
         {"client --stack kernel --connect 10.0.0.1:5201 --mode rr --path raw", "link option"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode rr --bytes 1M", "--bytes is for --mode bulk"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode bulk --bytes 0", "--bytes: '0'"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode bulk --bytes 3X", "--bytes: '3X'"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode bulk --bytes 1M --connections 2", "one connection"},
+        {"server --stack kernel --listen 5201 --bytes 1M", "client option"},
+        {"client --stack kernel --connect 10.0.0.1:5201 --mode bulk --cc no-such-cc", "the kernel refuses it"},
+        {"server --stack kernel --listen 5201 --cc no-such-cc", "available here"},
+        {"client --iface lo --ip 10.0.0.2/24 --connect 10.0.0.1:5201 --mode bulk --cc cubic",
+         "coronet has no such congestion control"},
+        {"link --iface lo --path raw --direction send --cc reno", "server or client option"},
     };
     for (const auto& c : cases) {
         const int rc = sh(bench + " " + c.args, &out);
