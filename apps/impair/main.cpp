@@ -163,9 +163,9 @@ impair_options parse_or_exit(int argc, char** argv) {
         "(tail drop, counted as queue_drops); default 100 packets")(
         "per-frame", po::bool_switch(&o.per_frame),
         "impair whole frames: a GSO super-frame meets the model once and goes on whole (the old "
-        "behaviour); by default it is cut into MSS-sized packets first and each meets the model")(
-        "seed", po::value(&o.seed)->value_name("N")->default_value("1"),
-        "seed of the random choices: a->b uses N, b->a a value derived from N")(
+        "behaviour, and --queue counts frames); by default it is cut into MSS-sized packets first and each "
+        "meets the model")("seed", po::value(&o.seed)->value_name("N")->default_value("1"),
+                           "seed of the random choices: a->b uses N, b->a a value derived from N")(
         "pool", po::value(&o.pool_mib)->value_name("MIB")->default_value(64),
         "buffer memory per direction for the packets in the bottleneck queue and the delay line "
         "(reserved at start, resident only as used); a packet finding it full is dropped and counted "
