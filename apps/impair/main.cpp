@@ -1,11 +1,12 @@
 // coronet-impair: a user-space L2 relay between two interfaces that applies
-// sim_link's seeded impairment model (loss, duplication, reordering,
-// corruption, delay, jitter, rate) to the frames it carries, in both
-// directions. The kernels on this machine have no netem; this stands in.
+// sim_link's seeded impairment model (loss, duplication, corruption, a rate
+// with a finite queue, delay, jitter, reordering) to the packets it carries,
+// in both directions. The kernels on this machine have no netem; this stands in.
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <coronet/link/af_packet.hpp>
@@ -26,8 +27,14 @@ using namespace coronet;
 using runtime::task;
 
 constexpr const char* program = "coronet-impair";
-// A 64 KiB GSO super-frame, its Ethernet header and the packet headroom.
-constexpr std::size_t relay_buffer_size = 64 * 1024 + 512;
+// Sends in flight per output device. The frames themselves live in the
+// directions' pools, so the device's own transmit pool is never drawn on
+// (reserved, never touched).
+constexpr unsigned relay_tx_slots = 4096;
+// The bottleneck queue behind --rate when --queue is not given: about one
+// bandwidth-delay product at 100 Mbit/s and a 12 ms RTT, netem-like in scale.
+constexpr std::size_t default_queue_packets = 100;
+constexpr std::size_t mebibyte = 1024 * 1024;
 // b->a draws from a different stream than a->b (the same rule as sim_link).
 constexpr std::uint64_t reverse_seed_mix = 0x9e3779b97f4a7c15ull;
 
@@ -40,7 +47,9 @@ struct impair_options {
     std::string seed = "1";
     std::string log_level = "warn";
     double stats_interval = 10;
-    unsigned queue = 512;
+    std::string queue;       // packets, or bytes with a b/k/m suffix; empty: default_queue_packets
+    unsigned pool_mib = 64;  // buffer memory per direction
+    bool per_frame = false;
 };
 
 [[noreturn]] void usage_error(const std::string& message) { apps::usage_error(program, message); }
@@ -55,6 +64,38 @@ double parse_number(std::string_view text, const std::string& what) {
 
 runtime::duration milliseconds(double ms) {
     return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double, std::milli>(ms));
+}
+
+// --queue: a count of packets ("100"), or bytes ("250000b", "250k" KiB,
+// "2m" MiB), as tc(8) writes sizes; empty for the default.
+void set_queue(const std::string& text, link::impairment& im) {
+    if (text.empty()) {
+        im.queue_packets = default_queue_packets;
+        return;
+    }
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    const std::string_view suffix(end, text.data() + text.size() - end);
+    std::uint64_t unit = 0;  // 0: packets
+    if (ec != std::errc{})
+        usage_error("--queue: '" + text + "' is neither packets (100) nor bytes (250000b, 250k, 2m)");
+    else if (suffix == "b")
+        unit = 1;
+    else if (suffix == "k")
+        unit = 1024;
+    else if (suffix == "m")
+        unit = mebibyte;
+    else if (!suffix.empty())
+        usage_error("--queue: '" + text + "' is neither packets (100) nor bytes (250000b, 250k, 2m)");
+    if (unit == 0) {
+        if (n < 1 || n > 1'000'000) usage_error("--queue must be from 1 to 1000000 packets");
+        im.queue_packets = n;
+        return;
+    }
+    // One full-sized Ethernet frame at least, or every frame would be dropped.
+    if (n > (std::uint64_t{1} << 30) / unit || n * unit < 1514 || n * unit > (std::uint64_t{1} << 30))
+        usage_error("--queue must be from 1514 bytes (one full frame) to 1 GiB");
+    im.queue_bytes = n * unit;
 }
 
 // Checks every option and turns them into the model's parameters.
@@ -82,6 +123,9 @@ link::impairment to_impairment(const impair_options& o) {
     im.reorder_gap = milliseconds(o.reorder_gap_ms);
     if (!(o.rate_mbit >= 0 && o.rate_mbit <= 1e6)) usage_error("--rate must be from 0 (unlimited) to 1000000 Mbit/s");
     im.rate_mbit = o.rate_mbit;
+    if (!o.queue.empty() && o.rate_mbit == 0)
+        usage_error("--queue needs --rate: the queue is the one in front of the rate limit");
+    if (o.rate_mbit > 0) set_queue(o.queue, im);
     return im;
 }
 
@@ -99,26 +143,34 @@ impair_options parse_or_exit(int argc, char** argv) {
     po::options_description d("Options");
     d.add_options()("a", po::value(&o.a)->value_name("IF"), "first interface (required)")(
         "b", po::value(&o.b)->value_name("IF"), "second interface (required)")(
-        "loss", po::value(&o.loss)->value_name("P"), "percentage of frames dropped (0-100), each direction")(
-        "duplicate", po::value(&o.duplicate)->value_name("P"), "percentage of frames sent twice (0-100)")(
+        "loss", po::value(&o.loss)->value_name("P"), "percentage of packets dropped (0-100), each direction")(
+        "duplicate", po::value(&o.duplicate)->value_name("P"), "percentage of packets sent twice (0-100)")(
         "reorder", po::value(&o.reorder)->value_name("P"),
-        "percentage of frames held back by --reorder-gap so that later ones overtake them (0-100)")(
+        "percentage of packets held back by --reorder-gap so that later ones overtake them (0-100)")(
         "reorder-gap", po::value(&o.reorder_gap_ms)->value_name("MS")->default_value(1.0),
-        "how long a reordered frame is held back")(
+        "how long a reordered packet is held back")(
         "delay", po::value(&o.delay)->value_name("MS[:JITTER]"),
-        "one-way delay of every frame, plus a uniform random 0..JITTER ms (which also reorders)")(
+        "one-way delay of every packet, plus a uniform random 0..JITTER ms (which also reorders)")(
         "corrupt", po::value(&o.corrupt)->value_name("P"),
-        "percentage of IPv4 frames with one bit flipped past the Ethernet header (0-100); the "
-        "receiver's checksums catch it (a super-frame gets the bit in its IPv4 header)")(
+        "percentage of IPv4 packets with one bit flipped past the Ethernet header (0-100); the "
+        "receiver's checksums catch it (with --per-frame a super-frame gets the bit in its IPv4 header)")(
         "rate", po::value(&o.rate_mbit)->value_name("MBIT"),
-        "serialise each direction at MBIT Mbit/s (default: unlimited)")(
-        "seed", po::value(&o.seed)->value_name("N")->default_value("1"),
-        "seed of the random choices: a->b uses N, b->a a value derived from N")(
-        "queue", po::value(&o.queue)->value_name("FRAMES")->default_value(512),
-        "buffers per output interface (frames waiting or being sent); when all are in use, frames "
-        "are dropped and counted as pool drops")(
-        "stats-interval", po::value(&o.stats_interval)->value_name("SECONDS")->default_value(10.0),
-        "at --log-level info, log the counters this often")(
+        "a bottleneck of MBIT Mbit/s in each direction: packets are serialised at that rate behind a "
+        "finite queue (--queue); default: unlimited")(
+        "queue", po::value(&o.queue)->value_name("SIZE"),
+        "the bottleneck queue behind --rate, the packet being serialised included: a count of packets "
+        "(100), or bytes (250000b, 250k = 250 KiB, 2m = 2 MiB); a packet that does not fit is dropped "
+        "(tail drop, counted as queue_drops); default 100 packets")(
+        "per-frame", po::bool_switch(&o.per_frame),
+        "impair whole frames: a GSO super-frame meets the model once and goes on whole (the old "
+        "behaviour, and --queue counts frames); by default it is cut into MSS-sized packets first and each "
+        "meets the model")("seed", po::value(&o.seed)->value_name("N")->default_value("1"),
+                           "seed of the random choices: a->b uses N, b->a a value derived from N")(
+        "pool", po::value(&o.pool_mib)->value_name("MIB")->default_value(64),
+        "buffer memory per direction for the packets in the bottleneck queue and the delay line "
+        "(reserved at start, resident only as used); a packet finding it full is dropped and counted "
+        "as pool_drops")("stats-interval", po::value(&o.stats_interval)->value_name("SECONDS")->default_value(10.0),
+                         "at --log-level info, log the counters this often")(
         "log-level", po::value(&o.log_level)->value_name("LEVEL")->default_value("warn"),
         "trace, debug, info, warn, error or off")("help,h", "show this help and exit");
     po::variables_map vm;
@@ -127,9 +179,11 @@ impair_options parse_or_exit(int argc, char** argv) {
         if (vm.count("help")) {
             std::cout << "Usage: coronet-impair --a IF1 --b IF2 [options]\n\n"
                          "Relays every Ethernet frame received on IF1 to IF2 and back through AF_PACKET sockets,\n"
-                         "impairing each direction with its own seeded model (as sim_link does in the simulator):\n"
-                         "loss, duplication, reordering, corruption, delay with jitter, and a rate limit. GSO\n"
-                         "super-frames and pending checksums are passed on with their offload requests.\n"
+                         "impairing each direction with its own seeded model (as sim_link does in the simulator),\n"
+                         "in this order: loss, duplication and corruption; a bottleneck (rate and tail-drop queue);\n"
+                         "delay with jitter; reordering. A TCP/IPv4 GSO super-frame is cut into MSS-sized packets\n"
+                         "first, with complete checksums, as a NIC would send them (not with --per-frame);\n"
+                         "other frames keep their pending checksums and offload requests.\n"
                          "Runs until SIGINT or SIGTERM, then prints one line of counters per direction on stderr\n"
                          "and the same counters as one JSON object on stdout.\n"
                          "Exit status: 0 after a signal, 2 on usage or start-up errors (no such interface,\n"
@@ -150,7 +204,7 @@ impair_options parse_or_exit(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("impair"));
     spdlog::set_level(level);
     if (!(o.stats_interval >= 0.1)) usage_error("--stats-interval must be at least 0.1 s");
-    if (o.queue < 16 || o.queue > 8192) usage_error("--queue must be from 16 to 8192");
+    if (o.pool_mib < 4 || o.pool_mib > 1024) usage_error("--pool must be from 4 to 1024 MiB");
     return o;
 }
 
@@ -160,10 +214,10 @@ public:
     relay(runtime::loop& loop, const impair_options& o, const link::impairment& im, std::uint64_t seed)
         : promisc_a_(o.a),
           promisc_b_(o.b),
-          dev_a_(std::make_unique<link::af_packet_device>(loop, device_options(o.a, o.queue))),
-          dev_b_(std::make_unique<link::af_packet_device>(loop, device_options(o.b, o.queue))),
-          a_to_b_("a->b", loop, *dev_b_, im, seed, o.queue),
-          b_to_a_("b->a", loop, *dev_a_, im, seed ^ reverse_seed_mix, o.queue) {
+          dev_a_(std::make_unique<link::af_packet_device>(loop, device_options(o.a))),
+          dev_b_(std::make_unique<link::af_packet_device>(loop, device_options(o.b))),
+          a_to_b_("a->b", loop, *dev_b_, im, seed, direction_config(o)),
+          b_to_a_("b->a", loop, *dev_a_, im, seed ^ reverse_seed_mix, direction_config(o)) {
         if (dev_a_->mtu() != dev_b_->mtu())
             spdlog::warn("{} has MTU {} and {} has MTU {}: larger frames will not fit the other side", o.a,
                          dev_a_->mtu(), o.b, dev_b_->mtu());
@@ -193,12 +247,12 @@ public:
         const auto& [dir, in, out] = sides(a_to_b);
         const auto& c = dir.counters();
         return fmt::format(
-            "{} ({} -> {}): received {} forwarded {} dropped {} duplicated {} reordered {} corrupted {} "
-            "pool_drops {} unsupported {} held {} gso_frames {} partial_checksums {} rx_kernel_drops {} "
-            "tx_errors {}",
-            dir.name(), in.name(), out.name(), c.received, c.forwarded, c.dropped, c.duplicated, c.reordered,
-            c.corrupted, c.pool_drops, c.unsupported, c.held, c.gso_frames, c.partial_checksums,
-            in.counters().rx_kernel_drops, out.counters().tx_errors);
+            "{} ({} -> {}): received {} segmented {} segments {} forwarded {} dropped {} queue_drops {} "
+            "duplicated {} reordered {} corrupted {} pool_drops {} unsupported {} held {} gso_frames {} "
+            "partial_checksums {} rx_kernel_drops {} tx_dropped {} tx_errors {}",
+            dir.name(), in.name(), out.name(), c.received, c.segmented, c.segments, c.forwarded, c.dropped,
+            c.queue_drops, c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held, c.gso_frames,
+            c.partial_checksums, in.counters().rx_kernel_drops, out.counters().tx_dropped, out.counters().tx_errors);
     }
 
     // The same counters as a JSON object.
@@ -206,13 +260,15 @@ public:
         const auto& [dir, in, out] = sides(a_to_b);
         const auto& c = dir.counters();
         return fmt::format(
-            "{{\"from\":\"{}\",\"to\":\"{}\",\"received\":{},\"forwarded\":{},\"dropped\":{},\"duplicated\":{},"
-            "\"reordered\":{},\"corrupted\":{},\"pool_drops\":{},\"unsupported\":{},\"held\":{},\"gso_frames\":{},"
+            "{{\"from\":\"{}\",\"to\":\"{}\",\"received\":{},\"segmented\":{},\"segments\":{},"
+            "\"forwarded\":{},\"dropped\":{},\"queue_drops\":{},\"duplicated\":{},\"reordered\":{},"
+            "\"corrupted\":{},\"pool_drops\":{},\"unsupported\":{},\"held\":{},\"gso_frames\":{},"
             "\"partial_checksums\":{},\"rx_kernel_drops\":{},\"rx_no_buffers\":{},\"tx_dropped\":{},"
             "\"tx_errors\":{}}}",
-            in.name(), out.name(), c.received, c.forwarded, c.dropped, c.duplicated, c.reordered, c.corrupted,
-            c.pool_drops, c.unsupported, c.held, c.gso_frames, c.partial_checksums, in.counters().rx_kernel_drops,
-            in.counters().rx_no_buffers, out.counters().tx_dropped, out.counters().tx_errors);
+            in.name(), out.name(), c.received, c.segmented, c.segments, c.forwarded, c.dropped, c.queue_drops,
+            c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held, c.gso_frames,
+            c.partial_checksums, in.counters().rx_kernel_drops, in.counters().rx_no_buffers, out.counters().tx_dropped,
+            out.counters().tx_errors);
     }
 
 private:
@@ -223,12 +279,19 @@ private:
     };
     side sides(bool a_to_b) const { return a_to_b ? side{a_to_b_, *dev_a_, *dev_b_} : side{b_to_a_, *dev_b_, *dev_a_}; }
 
-    static link::af_packet_options device_options(const std::string& ifname, unsigned queue) {
+    static link::af_packet_options device_options(const std::string& ifname) {
         link::af_packet_options opts;
         opts.ifname = ifname;
-        opts.tx_slots = queue;
-        opts.tx_buffer_size = relay_buffer_size;  // super-frames pass whole
+        opts.tx_slots = relay_tx_slots;
+        opts.tx_large_buffers = 0;  // the relay sends from its own buffers
         return opts;
+    }
+
+    // Buffers for a frame of either interface's MTU, in memory of --pool.
+    impair::direction_options direction_config(const impair_options& o) const {
+        return {.per_packet = !o.per_frame,
+                .frame_room = wire::ethernet_repr::header_len + std::max(dev_a_->mtu(), dev_b_->mtu()),
+                .memory = std::size_t{o.pool_mib} * mebibyte};
     }
 
     impair::promiscuous promisc_a_, promisc_b_;
@@ -255,10 +318,16 @@ task<void> log_counters(runtime::loop& loop, const relay& r, runtime::duration e
     }
 }
 
-std::string describe(const impair_options& o) {
-    return fmt::format("loss {}% duplicate {}% reorder {}% (gap {} ms) corrupt {}% delay {} ms rate {}", o.loss,
-                       o.duplicate, o.reorder, o.reorder_gap_ms, o.corrupt, o.delay,
-                       o.rate_mbit > 0 ? fmt::format("{} Mbit/s", o.rate_mbit) : std::string("unlimited"));
+std::string describe(const impair_options& o, const link::impairment& im) {
+    std::string rate = "unlimited";
+    if (o.rate_mbit > 0)
+        rate = fmt::format(
+            "{} Mbit/s, queue {}", o.rate_mbit,
+            im.queue_bytes > 0 ? fmt::format("{} bytes", im.queue_bytes) : fmt::format("{} packets", im.queue_packets));
+    return fmt::format(
+        "loss {}% duplicate {}% reorder {}% (gap {} ms) corrupt {}% delay {} ms rate {}; per {}, pool {} MiB", o.loss,
+        o.duplicate, o.reorder, o.reorder_gap_ms, o.corrupt, o.delay, rate, o.per_frame ? "frame" : "packet",
+        o.pool_mib);
 }
 
 }  // namespace
@@ -275,7 +344,7 @@ int main(int argc, char** argv) {
         if (spdlog::should_log(spdlog::level::info))
             loop.spawn(log_counters(loop, r, milliseconds(o.stats_interval * 1000)), "counters");
         std::fprintf(stderr, "%s: relaying %s <-> %s, seed %llu: %s\n", program, o.a.c_str(), o.b.c_str(),
-                     static_cast<unsigned long long>(seed), describe(o).c_str());
+                     static_cast<unsigned long long>(seed), describe(o, im).c_str());
         std::fflush(stderr);
         loop.run();
         r.stop();

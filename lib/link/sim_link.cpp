@@ -40,7 +40,7 @@ public:
         counters_.tx_bytes += frame.size();
         const auto now = ex_.now();
         auto v = model_.decide(frame.size(), now);
-        if (v.drop) return;
+        if (v.drop || v.queue_drop) return;
         // Corruption models damage that Ethernet's FCS missed; ARP has no
         // checksum of its own to catch it, so only IPv4 frames are damaged.
         const bool ipv4 = frame.size() >= 14 && frame.data()[12] == std::byte{0x08} && frame.data()[13] == std::byte{0};
@@ -48,10 +48,10 @@ public:
             auto d = frame.data();
             d[*v.corrupt_bit / 8] ^= std::byte(1u << (*v.corrupt_bit % 8));
         }
-        if (v.duplicate) {
+        if (v.duplicate_delay) {
             if (auto copy = pool_.get()) {
                 std::copy_n(frame.data().data(), frame.size(), copy->put(frame.size()).data());
-                enqueue(now + v.delay, std::move(*copy));
+                enqueue(now + *v.duplicate_delay, std::move(*copy));
             }
         }
         enqueue(now + v.delay, std::move(frame));

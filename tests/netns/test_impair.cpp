@@ -1,6 +1,7 @@
 // coronet-impair between two kernels: kernel A <-veth-> relay namespace
 // <-veth-> kernel B. Pings and a TCP transfer of the kernels cross the relay
-// unimpaired, lossy, delayed, reordered, duplicated and corrupted; the
+// unimpaired, lossy, delayed, reordered, duplicated, corrupted and through a
+// congested bottleneck, per packet (super-frames cut) and per frame; the
 // relay's counters must account for every frame.
 #include <unistd.h>
 
@@ -122,11 +123,13 @@ counters direction_counters(const std::string& output, const std::string& direct
     return c;
 }
 
-// Every frame in is accounted for once, and so is every copy made.
+// Every frame in is accounted for once (a super-frame cut into segments as
+// those segments), and so is every copy made.
 void check_balance(const counters& c, const std::string& direction) {
     BOOST_TEST_CONTEXT(direction) {
-        BOOST_TEST(c.at("received") + c.at("duplicated") ==
-                   c.at("forwarded") + c.at("dropped") + c.at("pool_drops") + c.at("unsupported") + c.at("held"));
+        BOOST_TEST(c.at("received") - c.at("segmented") + c.at("segments") + c.at("duplicated") ==
+                   c.at("forwarded") + c.at("dropped") + c.at("queue_drops") + c.at("pool_drops") +
+                       c.at("unsupported") + c.at("held"));
         BOOST_TEST(c.at("pool_drops") == 0);
         BOOST_TEST(c.at("unsupported") == 0);
         BOOST_TEST(c.at("rx_kernel_drops") == 0);
@@ -256,10 +259,44 @@ BOOST_AUTO_TEST_CASE(fifty_ms_delay_each_way_makes_every_rtt_at_least_100_ms) {
     check_balance(direction_counters(relay.output(), "b_to_a"), "b_to_a");
 }
 
-BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_survives_reordering_duplication_and_delay_with_offloads_on) {
+BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_through_per_packet_loss_is_byte_exact_and_super_frames_are_cut) {
+    relay_topology t;
+    const std::string output = transfer_20_mib(t, {"--loss", "1", "--delay", "1", "--seed", "5"});
+    BOOST_TEST_MESSAGE(output);
+    const auto there = direction_counters(output, "a_to_b");
+    const auto back = direction_counters(output, "b_to_a");
+    BOOST_REQUIRE(!there.empty());
+    BOOST_REQUIRE(!back.empty());
+    check_balance(there, "a_to_b");
+    check_balance(back, "b_to_a");
+    // Kernel A's TCP sends TSO super-frames; the relay cut each into
+    // MSS-sized packets, and the loss met those one by one.
+    BOOST_TEST(there.at("segmented") > 0);
+    BOOST_TEST(there.at("segments") > there.at("segmented"));
+    BOOST_TEST(there.at("gso_frames") == 0);  // none passed on whole
+    BOOST_TEST(there.at("dropped") > 0);
+    BOOST_TEST(there.at("tx_errors") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_through_a_small_bottleneck_queue_meets_tail_drops) {
+    relay_topology t;
+    // 100 Mbit/s behind 30 KiB (about 20 packets): a TSO burst alone overflows it.
+    const std::string output = transfer_20_mib(t, {"--rate", "100", "--queue", "30k", "--delay", "2"});
+    BOOST_TEST_MESSAGE(output);
+    const auto there = direction_counters(output, "a_to_b");
+    const auto back = direction_counters(output, "b_to_a");
+    BOOST_REQUIRE(!there.empty());
+    BOOST_REQUIRE(!back.empty());
+    check_balance(there, "a_to_b");
+    check_balance(back, "b_to_a");
+    BOOST_TEST(there.at("queue_drops") > 0);
+    BOOST_TEST(there.at("dropped") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_survives_reordering_duplication_and_delay_per_frame_with_offloads_on) {
     relay_topology t;
     const std::string output =
-        transfer_20_mib(t, {"--reorder", "5", "--duplicate", "2", "--delay", "1", "--seed", "7"});
+        transfer_20_mib(t, {"--per-frame", "--reorder", "5", "--duplicate", "2", "--delay", "1", "--seed", "7"});
     BOOST_TEST_MESSAGE(output);
     const auto there = direction_counters(output, "a_to_b");
     const auto back = direction_counters(output, "b_to_a");
@@ -271,9 +308,10 @@ BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_survives_reordering_duplication_and_del
     BOOST_TEST(there.at("duplicated") > 0);
     BOOST_TEST(there.at("tx_errors") == 0);
     // Kernel A's TCP sends TSO super-frames with checksums left to offload;
-    // they crossed the relay whole, with their offload requests.
+    // with --per-frame they crossed the relay whole, with their offload requests.
     BOOST_TEST(there.at("gso_frames") > 0);
     BOOST_TEST(there.at("partial_checksums") > 0);
+    BOOST_TEST(there.at("segmented") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(corrupted_frames_are_caught_by_the_receivers_checksums) {
@@ -298,7 +336,7 @@ BOOST_AUTO_TEST_CASE(impair_help_documents_every_option_and_exits_0) {
     std::string out;
     BOOST_TEST(sh(bin("apps/coronet-impair") + " --help", &out) == 0);
     for (const char* opt : {"--a", "--b", "--loss", "--duplicate", "--reorder", "--delay", "--corrupt", "--rate",
-                            "--seed", "--log-level", "--queue", "Exit status"})
+                            "--seed", "--log-level", "--queue", "--pool", "--per-frame", "Exit status"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
 }
 
@@ -315,6 +353,11 @@ BOOST_AUTO_TEST_CASE(impair_usage_errors_exit_2_with_a_message) {
         {"--a x0 --b y0 --duplicate -1", "--duplicate must be a percentage"},
         {"--a x0 --b y0 --delay 10:abc", "--delay jitter"},
         {"--a x0 --b y0 --rate -5", "--rate"},
+        {"--a x0 --b y0 --queue 100", "--queue needs --rate"},
+        {"--a x0 --b y0 --rate 100 --queue 10q", "neither packets"},
+        {"--a x0 --b y0 --rate 100 --queue 0", "--queue must be from 1"},
+        {"--a x0 --b y0 --rate 100 --queue 1000b", "one full frame"},
+        {"--a x0 --b y0 --pool 1", "--pool must be"},
         {"--a x0 --b y0 --seed banana", "--seed"},
         {"--a x0 --b y0 --loss 3 extra", "positional"},
         {"--a no-such-if0 --b no-such-if1", "no-such-if0"},

@@ -222,6 +222,27 @@ BOOST_DATA_TEST_CASE(sixteen_mebibytes_arrive_intact_under_impairment, bdata::xr
     if (imp.corrupt > 0) BOOST_TEST(p.b.tcp.counters().bad_checksums + p.b.host.counters().rx_bad_ipv4 > 0u);
 }
 
+// A bottleneck the sender must find: 100 Mbit/s behind a 20-packet queue on a
+// 20 ms round trip (a bandwidth-delay product of ~170 packets), so the
+// congestion window outgrows the queue and segments are lost at its tail.
+BOOST_AUTO_TEST_CASE(bulk_transfer_through_a_congested_bottleneck_arrives_intact_despite_tail_drops) {
+    link::impairment imp;
+    imp.rate_mbit = 100;
+    imp.queue_packets = 20;
+    imp.delay = 10ms;
+    sim_pair p{3, imp};
+    const auto start = p.sim.now();
+    auto r = transfer(p, 8 << 20, 120s);
+    BOOST_TEST(r.ok_a);
+    BOOST_TEST(r.ok_b);
+    BOOST_TEST(r.got == std::size_t{8 << 20});
+    const auto& link = p.wire.a_to_b().counters();
+    BOOST_TEST_MESSAGE("virtual time " << std::chrono::duration<double>(p.sim.now() - start).count() << " s, "
+                                       << link.passed << " frames passed, " << link.queue_drops << " queue drops");
+    BOOST_TEST(link.queue_drops > 0u);
+    BOOST_TEST(link.dropped == 0u);  // every loss was the queue's
+}
+
 BOOST_AUTO_TEST_CASE(half_close_data_keeps_flowing_to_the_side_in_fin_wait_2) {
     sim_pair p;
     auto lr = p.b.tcp.listen(80, 8);

@@ -115,6 +115,92 @@ BOOST_AUTO_TEST_CASE(impairment_rate_limit_spaces_frames_by_serialisation_time) 
     BOOST_TEST((m.decide(1000, t + 5ms).delay == 1000us));
 }
 
+BOOST_AUTO_TEST_CASE(bottleneck_queue_of_three_packets_tail_drops_the_fourth_until_one_has_left) {
+    link::impairment imp;
+    imp.rate_mbit = 8;  // 1 byte per microsecond
+    imp.queue_packets = 3;
+    link::impairment_model m{imp, 1};
+    const runtime::time_point t{};
+    BOOST_TEST((m.decide(1000, t).delay == 1000us));  // being serialised: counts as queued
+    BOOST_TEST((m.decide(1000, t).delay == 2000us));
+    BOOST_TEST((m.decide(1000, t).delay == 3000us));
+    BOOST_TEST(m.decide(1000, t).queue_drop);
+    BOOST_TEST(m.decide(60, t + 999us).queue_drop);  // the first has not quite left
+    BOOST_TEST(m.bottleneck().queued_packets() == 3u);
+    // Once the first is out there is room for one more, behind the other two.
+    const auto v = m.decide(1000, t + 1000us);
+    BOOST_TEST(!v.queue_drop);
+    BOOST_TEST((v.delay == 3000us));
+    BOOST_TEST(m.counters().queue_drops == 2u);
+    BOOST_TEST(m.counters().passed == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(bottleneck_queue_in_bytes_admits_what_fits_and_drops_at_the_tail) {
+    link::impairment imp;
+    imp.rate_mbit = 8;
+    imp.queue_bytes = 2500;
+    link::impairment_model m{imp, 1};
+    const runtime::time_point t{};
+    BOOST_TEST(!m.decide(1000, t).queue_drop);
+    BOOST_TEST(!m.decide(1000, t).queue_drop);
+    BOOST_TEST(m.decide(1000, t).queue_drop);  // 3000 > 2500
+    BOOST_TEST(!m.decide(400, t).queue_drop);  // 2400 fits
+    BOOST_TEST(m.bottleneck().queued_bytes() == 2400u);
+    BOOST_TEST(m.decide(200, t).queue_drop);
+    BOOST_TEST((m.decide(1000, t + 2400us).delay == 1000us));  // drained: the link is idle again
+    BOOST_TEST(m.counters().queue_drops == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_queues_behind_its_original_and_can_be_tail_dropped) {
+    link::impairment imp{.duplicate = 1};
+    imp.rate_mbit = 8;
+    imp.queue_packets = 3;
+    imp.delay = 10ms;
+    link::impairment_model m{imp, 1};
+    const runtime::time_point t{};
+    const auto first = m.decide(1000, t);
+    BOOST_TEST((first.delay == 11ms));
+    BOOST_REQUIRE(first.duplicate_delay);
+    BOOST_TEST((*first.duplicate_delay == 12ms));
+    const auto second = m.decide(1000, t);  // the third place is the original's, none for its copy
+    BOOST_TEST((second.delay == 13ms));
+    BOOST_TEST(second.duplicate);
+    BOOST_TEST(!second.duplicate_delay);
+    BOOST_TEST(m.counters().duplicated == 2u);
+    BOOST_TEST(m.counters().queue_drops == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(queue_limits_mean_nothing_without_a_rate) {
+    link::impairment imp;
+    imp.queue_packets = 1;
+    link::impairment_model m{imp, 1};
+    for (int i = 0; i < 10; ++i) BOOST_TEST(!m.decide(1500, runtime::time_point{}).queue_drop);
+}
+
+// On the simulated wire: frames sent at once leave the bottleneck one
+// serialisation time apart, then take the propagation delay; those beyond
+// the queue never arrive.
+BOOST_AUTO_TEST_CASE(sim_link_spaces_frames_by_the_rate_and_drops_beyond_the_queue) {
+    runtime::sim_loop sim;
+    link::impairment imp;
+    imp.rate_mbit = 8;  // a 100-byte frame takes 100 us
+    imp.queue_packets = 4;
+    imp.delay = 5ms;
+    link::sim_link wire{sim, imp, 1};
+    recorder rb;
+    rb.ex = &sim;
+    wire.b().start(rb);
+    const auto t0 = sim.now();
+    for (std::uint8_t i = 0; i < 10; ++i) send(wire.a(), i);
+    sim.run_until_idle();
+    BOOST_REQUIRE(rb.frames.size() == 4u);
+    for (std::size_t i = 0; i < 4; ++i) {
+        BOOST_TEST(std::to_integer<std::size_t>(rb.frames[i][14]) == i);
+        BOOST_TEST((rb.times[i] - t0 == 5ms + (i + 1) * 100us));
+    }
+    BOOST_TEST(wire.a_to_b().counters().queue_drops == 6u);
+}
+
 BOOST_AUTO_TEST_CASE(pcapng_file_has_header_blocks_and_one_block_per_frame) {
     const std::string path = "/tmp/coronet-unit-" + std::to_string(::getpid()) + ".pcapng";
     {

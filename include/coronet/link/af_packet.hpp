@@ -56,6 +56,7 @@ public:
     using device::allocate;
     std::optional<packet> allocate(std::size_t wanted) override;
     void transmit(packet frame) override;
+    std::size_t tx_room() const override { return tx_free_.size(); }
     // Also collects the kernel's drop count (PACKET_STATISTICS, reset on read).
     const device_counters& counters() const override;
     // The fanout group this device joined, if any.

@@ -6,6 +6,7 @@
 #include <coronet/storage/packet.hpp>
 #include <coronet/wire/ethernet.hpp>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -58,6 +59,10 @@ public:
     // Sends one complete Ethernet frame; a frame that cannot be queued is
     // dropped and counted.
     virtual void transmit(packet frame) = 0;
+    // How many more frames transmit() can queue now. A device with a limit on
+    // sends in flight frees room as the loop reaps their completions; one
+    // without says SIZE_MAX.
+    virtual std::size_t tx_room() const { return std::numeric_limits<std::size_t>::max(); }
     virtual const device_counters& counters() const = 0;
 };
 

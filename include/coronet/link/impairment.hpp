@@ -1,6 +1,7 @@
 // The seeded impairment model shared by sim_link and coronet-impair: for each
-// frame it decides loss, duplication, corruption, reordering and delay
-// (including a rate limit's queueing delay). Same seed, same decisions.
+// frame it decides loss, duplication, corruption, a bottleneck (a rate with a
+// finite tail-drop queue), propagation delay with jitter, and reordering, in
+// that order. Same seed, same decisions.
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <vector>
 
 namespace coronet::link {
 
@@ -20,19 +22,58 @@ struct impairment {
     runtime::duration jitter{};                                    // uniform extra delay in [0, jitter]
     runtime::duration reorder_gap = std::chrono::milliseconds(1);  // how long a reordered frame is held
     double rate_mbit = 0;                                          // 0 = unlimited
+    // The bottleneck queue in front of rate_mbit: the frames waiting to be
+    // serialised, the one being serialised included. A frame that would take
+    // it past either limit is dropped (tail drop). 0 = no limit; both are
+    // ignored without a rate.
+    std::size_t queue_packets = 0;
+    std::size_t queue_bytes = 0;
 };
 
 struct impairment_counters {
     std::uint64_t passed = 0, dropped = 0, duplicated = 0, reordered = 0, corrupted = 0;
+    std::uint64_t queue_drops = 0;  // tail drops at the bottleneck queue, copies included
+};
+
+// A link of rate_mbit fed by a FIFO with a packet and a byte limit: when
+// each admitted frame's last bit leaves, and which frames find it full.
+class bottleneck {
+public:
+    // The time the frame of len bytes arriving at now has been serialised,
+    // or nullopt when the queue has no room for it (the frame is dropped).
+    // Without a rate every frame leaves at once.
+    std::optional<runtime::time_point> admit(std::size_t len, runtime::time_point now, const impairment& p);
+    // Frames and bytes still in the queue at now (after the last admit()).
+    std::size_t queued_packets() const noexcept { return count_; }
+    std::size_t queued_bytes() const noexcept { return bytes_; }
+
+private:
+    struct in_queue {
+        runtime::time_point departs;
+        std::size_t len;
+    };
+    // Forgets the frames whose last bit has left by now.
+    void drain(runtime::time_point now);
+    void push(in_queue f);
+
+    runtime::time_point link_free_{};  // when the last admitted frame has been serialised
+    // A ring of the frames in the queue, oldest at head_: it grows to the
+    // largest queue seen and is reused from then on.
+    std::vector<in_queue> ring_;
+    std::size_t head_ = 0, count_ = 0, bytes_ = 0;
 };
 
 class impairment_model {
 public:
     struct verdict {
-        bool drop = false;
-        bool duplicate = false;
+        bool drop = false;                       // lost (loss)
+        bool queue_drop = false;                 // no room in the bottleneck queue
+        bool duplicate = false;                  // a copy was made (it queues right behind the original)
+        bool reordered = false;                  // held back by reorder_gap
         std::optional<std::size_t> corrupt_bit;  // bit index into the frame
         runtime::duration delay{};
+        // When the copy arrives; nullopt when the queue had no room for it.
+        std::optional<runtime::duration> duplicate_delay;
     };
 
     impairment_model(impairment params, std::uint64_t seed) : p_(params), rng_(seed) {}
@@ -42,13 +83,16 @@ public:
     const impairment_counters& counters() const noexcept { return counters_; }
     const impairment& params() const noexcept { return p_; }
     void set_params(const impairment& p) noexcept { p_ = p; }
+    const link::bottleneck& bottleneck() const noexcept { return bottleneck_; }
 
 private:
     bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+    runtime::duration draw_jitter();
+    std::optional<std::size_t> draw_corrupt_bit(std::size_t frame_len);
 
     impairment p_;
     std::mt19937_64 rng_;
-    runtime::time_point link_free_{};
+    link::bottleneck bottleneck_;
     impairment_counters counters_;
 };
 

@@ -49,6 +49,7 @@ public:
     using device::allocate;
     std::optional<packet> allocate(std::size_t wanted) override { return inner_.allocate(wanted); }
     void transmit(packet frame) override;
+    std::size_t tx_room() const override { return inner_.tx_room(); }
     const device_counters& counters() const override { return inner_.counters(); }
 
     // Comment for the frame now being received (written after the stack has

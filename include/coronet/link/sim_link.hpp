@@ -1,7 +1,7 @@
 // Two devices joined by an in-memory wire on an executor's clock (normally
 // sim_loop's virtual time), with the seeded impairment model applied to each
-// direction. Frames in flight stay in the sender's pool, so a full pool
-// behaves like a full queue.
+// direction (its bottleneck queue included). Frames in flight stay in the
+// sender's pool of 4096 buffers; a full pool drops like a full queue.
 #pragma once
 
 #include <coronet/link/device.hpp>
