@@ -13,8 +13,10 @@ using namespace wire::tcp_flag;
 namespace {
 // How long a segment that found no free frame waits before output() tries again.
 constexpr auto tx_retry_delay = std::chrono::milliseconds(1);
-// A TCP header with the most options.
+// A TCP header with the most options, with none, and the timestamps' share.
 constexpr std::size_t max_header_len = 60;
+constexpr std::size_t base_header_len = 20;
+constexpr std::size_t timestamp_option_len = 12;  // NOP NOP kind len TSval TSecr
 // Where the checksum sits in the TCP header.
 constexpr std::uint16_t checksum_offset = 16;
 }  // namespace
@@ -100,6 +102,12 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     } else {
         if (ts_ok_) h.options.timestamp = timestamp;
         if (sack_ok_ && (flags & ack) && !(flags & rst)) add_sack_blocks(h.options);
+        // SND.MSS leaves room for timestamps only (RFC 6691): a packet
+        // carrying data keeps only the SACK blocks that still fit in it.
+        const std::size_t packet_payload = std::min<std::size_t>(len, snd_mss_);
+        const std::size_t base_len = base_header_len + (ts_ok_ ? timestamp_option_len : 0);
+        while (h.options.sack_count > 0 && h.header_len() - base_len > snd_mss_ - packet_payload)
+            --h.options.sack_count;
     }
     const std::size_t hlen = h.header_len();
     if (frame.tailroom() < hlen + len) return false;
