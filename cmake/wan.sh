@@ -30,7 +30,8 @@
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
 #   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them)
 #   --timeout S      the most one transfer may take (default 300)
-#   --json FILE      also write every transfer's record (client, server and relay JSON) and the summary
+#   --json FILE      also write every transfer's record (client, server and relay JSON, and the
+#                    kernel TCP counters (nstat) that moved in A and B) and the summary
 #   --peer-cc NAME   the kernel's congestion control in A against coronet (default reno)
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
 #   --no-build       use the build directory as it is
@@ -163,6 +164,16 @@ wait_for_line() {
     return 1
 }
 
+# The kernel's TCP counters in namespace $1 (nstat's JSON; the namespace's own).
+kernel_counters() { ip netns exec "$1" nstat -saz --json 2>/dev/null || echo '{"kernel":{}}'; }
+# The TCP counters that moved between two kernel_counters snapshots, as one JSON object.
+counters_moved() {
+    /usr/bin/python3 -c 'import json,sys
+a, b = (json.loads(x)["kernel"] for x in sys.argv[1:3])
+print(json.dumps({k: b[k] - a.get(k, 0) for k in b if k.startswith(("Tcp", "TcpExt")) and b[k] != a.get(k, 0)},
+                 separators=(",", ":")))' "$1" "$2"
+}
+
 # Stops a background program with SIGTERM (SIGKILL after 5 s) and waits for it.
 stop() {
     local pid=$1
@@ -207,7 +218,8 @@ run_transfer() {
         echo "wan.sh: $cell: the server did not start: $(cat "$work/server.err")" >&2
         status=failed
     fi
-    local begin=$SECONDS rc=0
+    local begin=$SECONDS rc=0 counters_a counters_b
+    counters_a=$(kernel_counters "$ns_a") counters_b=$(kernel_counters "$ns_b")
     if [ $status = ok ]; then
         # The client's own watchdog ends it at --duration + 10 s; this is the backstop.
         timeout --foreground $((timeout_s + 30)) ip netns exec "$ns_a" "$bench" "${client_args[@]}" \
@@ -227,6 +239,8 @@ run_transfer() {
     fi
     stop "$server_pid"
     stop "$relay_pid"
+    counters_a=$(counters_moved "$counters_a" "$(kernel_counters "$ns_a")")
+    counters_b=$(counters_moved "$counters_b" "$(kernel_counters "$ns_b")")
     server=$(grep -m1 '"role":"server"' "$work/server.out" 2>/dev/null || echo null)
     relay=$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)
     [ "$stack" = coronet ] || ip -n "$ns_b" addr del "$ip_b/24" dev "$if_b"
@@ -235,8 +249,9 @@ run_transfer() {
         mismatches=$((mismatches + 1))
         echo "wan.sh: *** CHECKSUM MISMATCH *** $cell $direction $stack run $run: $client" >&2
     fi
-    printf '{"cell":"%s","direction":"%s","stack":"%s","run":%s,"status":"%s","wall_s":%s,"client":%s,"server":%s,"relay":%s}\n' \
-        "$cell" "$direction" "$stack" "$run" "$status" $((SECONDS - begin)) "$client" "$server" "$relay" >>"$work/results"
+    printf '{"cell":"%s","direction":"%s","stack":"%s","run":%s,"status":"%s","wall_s":%s,"client":%s,"server":%s,"relay":%s,"kernel_a":%s,"kernel_b":%s}\n' \
+        "$cell" "$direction" "$stack" "$run" "$status" $((SECONDS - begin)) "$client" "$server" "$relay" \
+        "$counters_a" "$counters_b" >>"$work/results"
     local figure
     figure=$(grep -o '"goodput_mbit_s":[0-9.]*' <<<"$client" | cut -d: -f2 || true)
     echo "   $cell $direction $stack run $run: $status ${figure:+$figure Mbit/s} ($((SECONDS - begin)) s)" >&2

@@ -22,12 +22,14 @@ stacks = ["coronet", "kernel-reno", "kernel-default"]
 directions = [("send", "coronet sends"), ("receive", "coronet receives")]
 
 
-def side_retransmits(r):
-    """(sender's, receiver's) retransmissions of one transfer: the server in B
-    sends when coronet sends (the client asked with --reverse)."""
-    client = r["client"]["retransmits"]
-    server = r["server"]["retransmits"] if r.get("server") else None
-    return (server, client) if r["direction"] == "send" else (client, server)
+def side_losses(r):
+    """(sender's retransmissions, the DSACKs the sender received, receiver's
+    retransmissions) of one transfer: the server in B sends when coronet sends
+    (the client asked with --reverse)."""
+    client = r["client"]
+    server = r.get("server") or {}
+    sender, receiver = (server, client) if r["direction"] == "send" else (client, server)
+    return sender.get("retransmits"), sender.get("dsacks"), receiver.get("retransmits")
 
 
 def median(values):
@@ -38,14 +40,15 @@ def median(values):
 def summarise(cell, direction, stack):
     mine = [r for r in records if (r["cell"], r["direction"], r["stack"]) == (cell, direction, stack)]
     ok = [r for r in mine if r["status"] == "ok"]
-    retx = [side_retransmits(r) for r in ok]
+    losses = [side_losses(r) for r in ok]
     return {
         "transfers": len(mine),
         "ok": len(ok),
         "not_ok": {s: sum(1 for r in mine if r["status"] == s) for s in ("stalled", "failed", "mismatch")},
         "goodput_mbit_s": median(r["client"]["goodput_mbit_s"] for r in ok),
-        "sender_retransmits": median(s for s, _ in retx),
-        "receiver_retransmits": median(c for _, c in retx),
+        "sender_retransmits": median(s for s, _, _ in losses),
+        "sender_dsacks": median(d for _, d, _ in losses),
+        "receiver_retransmits": median(c for _, _, c in losses),
         "cc": sorted({r["client"].get("cc", "") for r in ok} | {(r["server"] or {}).get("cc", "") for r in ok}),
     }
 
@@ -69,7 +72,8 @@ def retx(s):
     if s["sender_retransmits"] is None:
         return "-"
     rcv = "?" if s["receiver_retransmits"] is None else f"{s['receiver_retransmits']:g}"
-    return f"{s['sender_retransmits']:g} / {rcv}"
+    dsacks = "?" if s["sender_dsacks"] is None else f"{s['sender_dsacks']:g}"
+    return f"{s['sender_retransmits']:g} ({dsacks}) / {rcv}"
 
 
 rows = []
@@ -97,7 +101,8 @@ for name, flags, _ in cells:
 print(f"WAN benchmark: {size} per transfer, median of {runs} run(s) per figure; the kernel's default congestion "
       f"control is {default_cc}; the kernel peer against coronet runs {peer_cc}; coronet runs newreno.")
 print("Goodput: measured by the client from its header sent to the receiver's trailer received (the transfer "
-      "plus about one RTT); ratios are of the medians. retx: median retransmissions, sender / receiver.")
+      "plus about one RTT); ratios are of the medians. retx: median retransmitted segments, sender (of them, "
+      "DSACKed: reported by the receiver as duplicates, i.e. spurious) / receiver.")
 print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern.")
 print()
 print("\n".join(table))

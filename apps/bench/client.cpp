@@ -94,7 +94,7 @@ task<result<void>> client::finish(stream& s, tally& t) {
     if (auto n = co_await drain(s, scratch); !n) co_return n.error();
     t.congestion = s.congestion();
     auto r = co_await s.close();
-    t.retransmits += s.retransmits();
+    t.losses += s.losses();
     co_return r;
 }
 
@@ -201,7 +201,7 @@ task<result<void>> client::finish_fixed(stream& s, tally& t) {
     if (*extra != 0) t.fixed->verified = false;  // more than was asked for came: not the transfer we wanted
     t.congestion = s.congestion();
     auto r = co_await s.close();
-    t.retransmits += s.retransmits();
+    t.losses += s.losses();
     co_return r;
 }
 
@@ -245,7 +245,7 @@ task<result<void>> client::crr(tally& t) {
         if (auto rest = co_await drain(**s, response); !rest) co_return rest.error();  // the server closes first
         t.congestion = (*s)->congestion();
         auto closed = co_await (*s)->close();
-        t.retransmits += (*s)->retransmits();
+        t.losses += (*s)->losses();
         if (!closed) co_return closed;
         record(t, now);
     }
@@ -257,14 +257,15 @@ std::string client::json() const { return json(cfg_, net_.name(), tallies_, 1); 
 
 std::string client::json(const client_config& cfg, std::string_view stack, const std::vector<tally>& tallies,
                          unsigned loops) {
-    std::uint64_t bytes = 0, transactions = 0, retransmits = 0;
+    std::uint64_t bytes = 0, transactions = 0;
+    loss_counts losses;
     auto start = runtime::time_point::max();
     auto end = runtime::time_point::min();
     std::vector<std::uint32_t> latency;
     for (const auto& t : tallies) {
         bytes += t.bytes;
         transactions += t.transactions;
-        retransmits += t.retransmits;
+        losses += t.losses;
         start = std::min(start, t.start);
         end = std::max(end, t.end);
         latency.insert(latency.end(), t.latency_ns.begin(), t.latency_ns.end());
@@ -281,9 +282,9 @@ std::string client::json(const client_config& cfg, std::string_view stack, const
     }
     const std::string congestion = tallies.empty() ? "" : tallies.front().congestion;
     return fmt::format(
-        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{},"cc":"{}"{}}})",
+        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{},"dsacks":{},"cc":"{}"{}}})",
         to_string(cfg.m), stack, cfg.reverse, cfg.connections, loops, cfg.size, secs, bytes, transactions, figures,
-        retransmits, congestion, fixed_json(tallies, bytes, secs));
+        losses.retransmits, losses.dsacks, congestion, fixed_json(tallies, bytes, secs));
 }
 
 }  // namespace coronet::bench

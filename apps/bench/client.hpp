@@ -32,7 +32,8 @@ struct fixed_result {
 
 // What one connection (bulk, rr) or one chain of connections (crr) did.
 struct tally {
-    std::uint64_t bytes = 0, transactions = 0, retransmits = 0;
+    std::uint64_t bytes = 0, transactions = 0;
+    loss_counts losses;
     runtime::time_point start{}, end{};
     std::vector<std::uint32_t> latency_ns;  // one per transaction (rr, crr)
     std::string congestion;                 // what this side's connection ran (read back from it)

@@ -14,6 +14,8 @@
 #include <system_error>
 #include <utility>
 
+#include "tcp_info.hpp"
+
 namespace coronet::bench {
 
 namespace {
@@ -124,23 +126,17 @@ public:
         if (fd_.get() >= 0) ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
         fd_.cancel();
     }
-    std::uint64_t retransmits() const noexcept override {
-        tcp_info info{};
-        socklen_t len = sizeof info;
-        if (fd_.get() >= 0 && ::getsockopt(fd_.get(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
-            return info.tcpi_total_retrans;
-        return retransmits_;
-    }
+    loss_counts losses() const noexcept override { return kernel_losses(fd_.get()).value_or(losses_); }
     std::string congestion() const override { return fd_.get() >= 0 ? congestion_of(fd_.get()) : congestion_; }
 
 private:
     void keep_stats() noexcept {
-        retransmits_ = retransmits();
+        losses_ = losses();
         if (fd_.get() >= 0) congestion_ = congestion_of(fd_.get());
     }
 
     uring_fd fd_;
-    std::uint64_t retransmits_ = 0;
+    loss_counts losses_;
     std::string congestion_;
 };
 

@@ -172,7 +172,7 @@ std::string server_json(const std::vector<std::unique_ptr<loop_slot>>& slots) {
         sum.connections += s->totals.connections;
         sum.bytes_in += s->totals.bytes_in;
         sum.bytes_out += s->totals.bytes_out;
-        sum.retransmits += s->totals.retransmits;
+        sum.losses += s->totals.losses;
         sum.errors += s->totals.errors;
         sum.fixed_verified += s->totals.fixed_verified;
         sum.fixed_failed += s->totals.fixed_failed;

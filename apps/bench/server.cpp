@@ -51,7 +51,7 @@ task<void> server::serve(std::unique_ptr<stream> s) {
         ++totals_.errors;
         spdlog::debug("session: {}", r.error().message());
     }
-    totals_.retransmits += s->retransmits();
+    totals_.losses += s->losses();
     --active_;
 }
 
@@ -109,7 +109,7 @@ task<result<void>> server::receive_fixed(stream& s, const header& h) {
         check.feed(room.first(*n));
         totals_.bytes_in += *n;
     }
-    const trailer t{check.finish(), check.matches(), s.retransmits()};
+    const trailer t{check.finish(), check.matches(), s.losses().retransmits};
     ++(t.verified ? totals_.fixed_verified : totals_.fixed_failed);
     totals_.last_sha256 = to_hex(t.digest);
     if (auto r = co_await s.write(t.encode()); !r) co_return r.error();
@@ -131,7 +131,7 @@ task<result<void>> server::send_fixed(stream& s, const header& h) {
         offset += chunk.size();
         totals_.bytes_out += chunk.size();
     }
-    const trailer t{sent.finish(), true, s.retransmits()};
+    const trailer t{sent.finish(), true, s.losses().retransmits};
     totals_.last_sha256 = to_hex(t.digest);
     if (auto r = co_await s.write(t.encode()); !r) co_return r.error();
     if (auto extra = co_await drain(s, buf); !extra) co_return extra.error();
@@ -160,9 +160,9 @@ std::string server::json() const { return json(net_.name(), totals_); }
 
 std::string server::json(std::string_view stack, const server_totals& t, std::string_view extra) {
     return fmt::format(
-        R"({{"role":"server","stack":"{}","connections":{},"bytes_in":{},"bytes_out":{},"retransmits":{},"errors":{},"cc":"{}","fixed_verified":{},"fixed_failed":{},"last_sha256":"{}"{}{}}})",
-        stack, t.connections, t.bytes_in, t.bytes_out, t.retransmits, t.errors, t.congestion, t.fixed_verified,
-        t.fixed_failed, t.last_sha256, extra.empty() ? "" : ",", extra);
+        R"({{"role":"server","stack":"{}","connections":{},"bytes_in":{},"bytes_out":{},"retransmits":{},"dsacks":{},"errors":{},"cc":"{}","fixed_verified":{},"fixed_failed":{},"last_sha256":"{}"{}{}}})",
+        stack, t.connections, t.bytes_in, t.bytes_out, t.losses.retransmits, t.losses.dsacks, t.errors, t.congestion,
+        t.fixed_verified, t.fixed_failed, t.last_sha256, extra.empty() ? "" : ",", extra);
 }
 
 }  // namespace coronet::bench

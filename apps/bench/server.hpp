@@ -11,7 +11,8 @@
 namespace coronet::bench {
 
 struct server_totals {
-    std::uint64_t connections = 0, bytes_in = 0, bytes_out = 0, retransmits = 0, errors = 0;
+    std::uint64_t connections = 0, bytes_in = 0, bytes_out = 0, errors = 0;
+    loss_counts losses;
     // Fixed-size transfers (--bytes) received intact (pattern and length), and not.
     std::uint64_t fixed_verified = 0, fixed_failed = 0;
     std::string congestion;   // what the first connection ran (read back from it)

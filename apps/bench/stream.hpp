@@ -15,6 +15,8 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "loss_counts.hpp"
+
 namespace coronet::bench {
 
 using runtime::task;
@@ -75,8 +77,9 @@ public:
     virtual task<result<void>> shutdown_write() = 0;
     // Graceful close; the stream is unusable afterwards.
     virtual task<result<void>> close() = 0;
-    // Segments this side retransmitted so far (still valid after close).
-    virtual std::uint64_t retransmits() const noexcept = 0;
+    // What this side resent and was told was resent needlessly, so far
+    // (still valid after close).
+    virtual loss_counts losses() const noexcept = 0;
     // The congestion control this connection runs, as its stack names it
     // (read back from the connection, not what was asked for).
     virtual std::string congestion() const = 0;

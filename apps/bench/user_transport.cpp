@@ -4,6 +4,10 @@ namespace coronet::bench {
 
 namespace {
 
+loss_counts losses_of(const tcp::connection_stats& s) noexcept {
+    return {.retransmits = s.retransmits, .dsacks = s.dsacks_received};
+}
+
 class user_stream final : public stream {
 public:
     user_stream(cancel_scope& scope, connection c) : stream(scope), c_(std::move(c)) { c_.set_no_delay(true); }
@@ -19,20 +23,18 @@ public:
         keep_stats();
         c_.abort();
     }
-    std::uint64_t retransmits() const noexcept override {
-        return c_.valid() ? c_.tcb().stats().retransmits : retransmits_;
-    }
+    loss_counts losses() const noexcept override { return c_.valid() ? losses_of(c_.tcb().stats()) : losses_; }
     std::string congestion() const override { return c_.valid() ? c_.tcb().congestion().name() : congestion_; }
 
 private:
     void keep_stats() noexcept {
         if (!c_.valid()) return;
-        retransmits_ = c_.tcb().stats().retransmits;
+        losses_ = losses_of(c_.tcb().stats());
         congestion_ = c_.tcb().congestion().name();
     }
 
     connection c_;
-    std::uint64_t retransmits_ = 0;
+    loss_counts losses_;
     std::string congestion_;
 };
 

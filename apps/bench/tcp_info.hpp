@@ -1,0 +1,16 @@
+// The kernel's per-connection loss figures (TCP_INFO), read in a file of
+// their own: the fields needed (tcpi_dsack_dups) are only in <linux/tcp.h>,
+// which cannot share a translation unit with <netinet/tcp.h>.
+#pragma once
+
+#include "loss_counts.hpp"
+
+#include <optional>
+
+namespace coronet::bench {
+
+// Retransmitted segments and DSACKs received on kernel socket fd; nothing if
+// the socket cannot tell.
+std::optional<loss_counts> kernel_losses(int fd) noexcept;
+
+}  // namespace coronet::bench
