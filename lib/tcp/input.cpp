@@ -249,6 +249,8 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
             rcvbuf_.write_at(offset, data);
             ++stats_.ooo_segments;
             schedule_ack(true);  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
+        } else if (!app_gone()) {
+            ++stats_.ooo_refused;  // the sender will resend it
         }
     } else if (seg.payload().size() > 0) {
         schedule_ack(true);

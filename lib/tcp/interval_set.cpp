@@ -1,5 +1,8 @@
-// interval_set: a short sorted array (a few dozen ranges at most), searched
-// linearly; both vectors are reserved up front so no add allocates.
+// interval_set: a sorted array searched by bisection. Mostly it holds a
+// handful of ranges; a path that reorders a large window can leave hundreds
+// of holes, so it grows on demand up to its bound.
+#include <algorithm>
+#include <array>
 #include <coronet/tcp/interval_set.hpp>
 #include <ostream>
 
@@ -9,16 +12,27 @@ using wire::seq32;
 
 std::ostream& operator<<(std::ostream& os, const seq_range& r) { return os << '[' << r.left << ", " << r.right << ')'; }
 
+namespace {
+constexpr std::size_t reserved_up_front = 32;
+}
+
 interval_set::interval_set(std::size_t max_ranges) : max_(max_ranges) {
-    ranges_.reserve(max_ranges);
-    added_.reserve(max_ranges);
+    ranges_.reserve(std::min(max_ranges, reserved_up_front));
+    added_.reserve(std::min(max_ranges, reserved_up_front));
+}
+
+// The index of the first range whose right edge is at or past seq (ranges
+// are sorted and never touch, so their right edges ascend too).
+std::size_t interval_set::first_reaching(seq32 seq) const noexcept {
+    const auto it =
+        std::partition_point(ranges_.begin(), ranges_.end(), [&](const seq_range& r) { return r.right < seq; });
+    return static_cast<std::size_t>(it - ranges_.begin());
 }
 
 bool interval_set::add(seq32 left, seq32 right) {
     if (!(left < right)) return true;
     // [first, last) are the ranges that overlap or touch [left, right).
-    std::size_t first = 0;
-    while (first < ranges_.size() && ranges_[first].right < left) ++first;
+    const std::size_t first = first_reaching(left);
     std::size_t last = first;
     while (last < ranges_.size() && ranges_[last].left <= right) ++last;
 
@@ -63,28 +77,29 @@ void interval_set::clear() noexcept {
     added_.clear();
 }
 
-bool interval_set::covers(wire::seq32 left, wire::seq32 right) const noexcept {
-    for (const seq_range& r : ranges_)
-        if (r.left <= left && right <= r.right) return true;
-    return false;
+std::optional<seq_range> interval_set::holding(wire::seq32 left, wire::seq32 right) const noexcept {
+    if (const std::size_t i = first_reaching(right); i < ranges_.size()) {
+        const seq_range& r = ranges_[i];
+        if (r.left <= left && right <= r.right) return r;
+    }
+    return std::nullopt;
 }
 
-std::size_t interval_set::sack_blocks(std::span<seq_range> out) const {
-    // Selection by recency: out holds at most 4 blocks, ranges_ a few dozen.
+std::size_t interval_set::sack_blocks(std::span<seq_range> out, std::optional<seq_range> skip) const {
+    // One pass keeps the out.size() (at most 4) latest stamps, latest first.
+    std::array<std::size_t, 4> best{};
+    const std::size_t want = std::min(out.size(), best.size());
+    if (want == 0) return 0;
     std::size_t n = 0;
-    std::uint64_t before = UINT64_MAX;  // stamps are unique: pick the latest one below this
-    for (; n < out.size() && n < ranges_.size(); ++n) {
-        std::size_t best = 0;
-        std::uint64_t best_stamp = 0;
-        for (std::size_t i = 0; i < ranges_.size(); ++i) {
-            if (added_[i] < before && added_[i] >= best_stamp) {
-                best = i;
-                best_stamp = added_[i];
-            }
-        }
-        out[n] = ranges_[best];
-        before = best_stamp;
+    for (std::size_t i = 0; i < ranges_.size(); ++i) {
+        if (skip && ranges_[i] == *skip) continue;
+        if (n == want && added_[i] < added_[best[n - 1]]) continue;
+        std::size_t at = std::min(n, want - 1);  // insertion point, from the back
+        for (; at > 0 && added_[best[at - 1]] < added_[i]; --at) best[at] = best[at - 1];
+        best[at] = i;
+        n = std::min(n + 1, want);
     }
+    for (std::size_t k = 0; k < n; ++k) out[k] = ranges_[best[k]];
     return n;
 }
 

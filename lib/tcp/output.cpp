@@ -154,20 +154,19 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
 }
 
 // RFC 2018 4 and RFC 2883: a duplicate we received first, then the
-// out-of-order ranges, the most recently changed first.
+// out-of-order ranges, the most recently changed first. A duplicate of
+// out-of-order data is followed by the range that holds it (RFC 2883 4),
+// however long ago that range changed: a sender recognises such a D-SACK
+// only by that second block, and with timestamps three blocks fit.
 void tcb::add_sack_blocks(wire::tcp_options& o) const {
     std::array<seq_range, 4> blocks{};
     std::size_t n = 0;
-    if (dsack_) blocks[n++] = *dsack_;
-    const std::size_t first = n;
-    n += ooo_.sack_blocks(std::span(blocks).subspan(n));
-    // RFC 2883 4: the block that holds the duplicate comes right after it.
-    if (dsack_)
-        for (std::size_t i = first; i < n; ++i)
-            if (blocks[i].left <= dsack_->left && dsack_->right <= blocks[i].right) {
-                std::rotate(blocks.begin() + first, blocks.begin() + i, blocks.begin() + i + 1);
-                break;
-            }
+    std::optional<seq_range> holder;
+    if (dsack_) {
+        blocks[n++] = *dsack_;
+        if ((holder = ooo_.holding(dsack_->left, dsack_->right))) blocks[n++] = *holder;
+    }
+    n += ooo_.sack_blocks(std::span(blocks).subspan(n), holder);
     for (std::size_t i = 0; i < n; ++i) o.sack[i] = {blocks[i].left, blocks[i].right};
     o.sack_count = static_cast<std::uint8_t>(n);
 }

@@ -103,6 +103,31 @@ BOOST_AUTO_TEST_CASE(receiver_reports_shuffled_arrivals_most_recent_first_and_du
     BOOST_TEST(t.ca.tcb().stats().dsacks_sent == 2u);
 }
 
+// The range holding a duplicate follows the D-SACK block even when it is not
+// among the most recent (wan.sh's jitter cell: a Linux sender saw only a first
+// block above its ACK, took it for a plain SACK, and never undid).
+BOOST_AUTO_TEST_CASE(a_duplicate_of_old_out_of_order_data_is_followed_by_the_range_holding_it) {
+    with_raw_peer t{sack_peer()};
+    const auto d = bytes(10000);
+    const seq32 base{5001};
+    auto send = [&](std::size_t from) {
+        t.peer.send(t.seg(5001 + static_cast<std::uint32_t>(from), ack).data(wire::bytes(d).subspan(from, 1000)));
+        t.p.sim.run_for(1ms);
+        BOOST_REQUIRE(!t.peer.got.empty());
+        auto s = t.peer.got.back();
+        t.peer.got.clear();
+        return s;
+    };
+    for (std::size_t from : {1000, 3000, 5000, 7000, 9000}) send(from);  // five ranges, four holes
+    const auto r = send(1000);                                           // the oldest range again
+    BOOST_TEST(r.h.ack == base);
+    BOOST_TEST((blocks_of(r) == std::vector<seq_range>{{base + 1000, base + 2000},
+                                                       {base + 1000, base + 2000},
+                                                       {base + 9000, base + 10000},
+                                                       {base + 7000, base + 8000}}));
+    BOOST_TEST(t.ca.tcb().stats().dsacks_sent == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(sender_resends_only_the_hole_the_sack_blocks_show) {
     with_raw_peer t{sack_peer()};
     const auto segs = written(t, 8000);

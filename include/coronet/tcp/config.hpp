@@ -81,8 +81,12 @@ struct tcp_config {
     runtime::duration delayed_ack = std::chrono::milliseconds(40);
     bool nagle = true;  // on by default; connection::set_no_delay turns it off
     runtime::duration fin_wait_2_timeout = std::chrono::seconds(60);  // orphaned connections only
-    unsigned orphan_retries = 8;      // Linux tcp_orphan_retries (0 there means 8): closed connections give up sooner
-    std::size_t max_ooo_ranges = 32;  // out-of-order holes remembered per connection
+    unsigned orphan_retries = 8;  // Linux tcp_orphan_retries (0 there means 8): closed connections give up sooner
+    // Out-of-order ranges held per connection (16 bytes each, allocated as
+    // reordering needs them): a path that reorders a window of several
+    // hundred segments leaves as many holes. Data that would need more is
+    // dropped and counted (connection_stats::ooo_refused).
+    std::size_t max_ooo_ranges = 1024;
     unsigned challenge_ack_limit = 100;  // per second, whole layer (RFC 5961 sec. 7)
     std::string congestion = "newreno";
     bool timestamps = true;

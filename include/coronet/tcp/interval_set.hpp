@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -24,7 +25,8 @@ std::ostream& operator<<(std::ostream& os, const seq_range& r);
 // that seq32 ordering among them is consistent across the 2^32 wrap.
 class interval_set {
 public:
-    // An empty set that holds at most max_ranges ranges (storage reserved now).
+    // An empty set that holds at most max_ranges ranges. Storage for a few
+    // is reserved now; more is allocated only when reordering needs it.
     explicit interval_set(std::size_t max_ranges = 32);
 
     // Adds [left, right), merging overlapping or adjacent ranges; true for an
@@ -37,8 +39,9 @@ public:
     // Drops every range, or part of one, below seq.
     void discard_below(wire::seq32 seq);
 
-    // Whether [left, right) lies within one range held.
-    bool covers(wire::seq32 left, wire::seq32 right) const noexcept;
+    // The range held that [left, right) lies within, if any.
+    std::optional<seq_range> holding(wire::seq32 left, wire::seq32 right) const noexcept;
+    bool covers(wire::seq32 left, wire::seq32 right) const noexcept { return holding(left, right).has_value(); }
     // Ranges held.
     std::size_t count() const noexcept { return ranges_.size(); }
     bool empty() const noexcept { return ranges_.empty(); }
@@ -51,12 +54,14 @@ public:
     // Fills out with up to out.size() ranges for SACK blocks (RFC 2018 4): the
     // range that took data most recently first, then the others most recent
     // first; returns how many.
-    std::size_t sack_blocks(std::span<seq_range> out) const;
+    // A range equal to `skip` is left out (the caller reported it already).
+    std::size_t sack_blocks(std::span<seq_range> out, std::optional<seq_range> skip = {}) const;
     // The ranges in ascending order (relative to the first), for tests.
     std::span<const seq_range> ranges() const noexcept { return ranges_; }
 
 private:
     void erase(std::size_t first, std::size_t last);
+    std::size_t first_reaching(wire::seq32 seq) const noexcept;
 
     std::size_t max_;
     std::vector<seq_range> ranges_;     // ascending, disjoint, never adjacent

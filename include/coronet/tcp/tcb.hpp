@@ -81,6 +81,7 @@ struct connection_stats {
     std::uint64_t tlp_probes = 0, tlp_recoveries = 0;  // tail loss probes; those that repaired a loss
     std::uint64_t sack_ignored = 0;                    // SACK blocks out of window, malformed, or beyond what we sent
     std::uint64_t renegings = 0;                       // the peer dropped data it had SACKed
+    std::uint64_t ooo_refused = 0;  // out-of-order segments dropped: tcp_config::max_ooo_ranges holes held already
     // The buffers' capacities now (auto-tuning grows them; tcb::send_buffer()
     // tells the same while the connection lives), and how often they grew.
     std::uint64_t send_buffer = 0, receive_buffer = 0;
