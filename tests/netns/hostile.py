@@ -641,6 +641,9 @@ def zero_window_spoof(a, wire, seconds=1.5):
 
 
 def main():
+    if len(sys.argv) < 7:
+        print(__doc__, file=sys.stderr)
+        return 2
     iface, stack_mac, stack_ip, peer_ip, mode, port = sys.argv[1:7]
     port = int(port)
     repeat = int(sys.argv[7]) if len(sys.argv) > 7 else 3
