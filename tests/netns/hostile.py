@@ -59,8 +59,8 @@ OTHER_MAC = "02:00:5e:10:20:30"
 OTHER_IP = "10.201.0.99"
 FORGED_SOURCES = ["10.201.0.50", "198.51.100.7"]  # on-link but silent; off-link
 # The tbf that holds the kernel's data: one 1600-byte burst, then one frame
-# per ~13 s. Queued frames wait; none is dropped.
-HELD_TBF = "rate 1kbit burst 1600 limit 1mb"
+# per ~13 s. Queued frames wait; none is dropped (the caller's queue limit stays).
+HELD_RATE = "rate 1kbit burst 1600"
 QUIET = 0.03  # seconds without a kernel frame before RCV.NXT counts as still
 
 
@@ -508,7 +508,8 @@ def inside_window(v):
     when the segment arrives only if RCV.NXT has not moved meanwhile (the
     window's right edge never moves back, RFC 9293 3.8.6.2.2): a window-
     limited kernel sends right up to that edge within a round trip, so the
-    receiver holds the kernel's data while it sends (held())."""
+    receiver holds the kernel's data while it sends (held()). (Where coronet
+    sends, the kernel sends no data: RCV.NXT stands still anyway.)"""
     return v["rcv_nxt"] + v["window"] // 2
 
 
@@ -551,7 +552,9 @@ def held(a, wire, timeout=5):
     Then lets the data go: the tbf takes its rate back, and a frame through
     the queue wakes it (a rate change alone leaves it asleep until the
     timer set at the held rate; coronet drops the frame, for another MAC)."""
-    set_tbf(a.iface, HELD_TBF)
+    words = a.tbf.split()
+    limit = words[words.index("limit"):words.index("limit") + 2] if "limit" in words else ["limit", "1mb"]
+    set_tbf(a.iface, " ".join([HELD_RATE] + limit))
     try:
         time.sleep(QUIET)
         yield wire.wait(lambda: wire.still(4 * MSS), timeout)
