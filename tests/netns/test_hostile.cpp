@@ -109,6 +109,10 @@ std::vector<std::string> hostile_py(const topology& t, const std::string& mode, 
     return argv;
 }
 
+// How long hostile.py may take to print "ready": importing scapy alone took
+// 0.6 s on an idle machine and 7 to 9 s with ten CPU hogs on two cores.
+constexpr auto hostile_py_start = std::chrono::milliseconds(30000);
+
 // The tbf parameters for a rate.
 std::string tbf_pace(const std::string& rate) { return "rate " + rate + " burst 64kb limit 1mb"; }
 
@@ -197,7 +201,7 @@ BOOST_AUTO_TEST_CASE(kernel_sends_24_mib_to_coronet_cat_through_hostile_segments
     held_fifo stdin_open;
     child_process cat(t.stack_cmd("apps/coronet-cat", {"--listen", "7002", "--stats"}), stdin_open.file.path, out.path);
     child_process attacker(hostile_py(t, "receiver", 7002, tbf));
-    BOOST_REQUIRE_MESSAGE(attacker.wait_for_output("ready", 10000ms), attacker.output());
+    BOOST_REQUIRE_MESSAGE(attacker.wait_for_output("ready", hostile_py_start), attacker.output());
     const auto start = std::chrono::steady_clock::now();
     std::string client;
     BOOST_TEST(sh(t.in_peer("socat -u OPEN:" + in.path + " TCP:" + t.stack_ip + ":7002"), &client) == 0, client);
@@ -233,7 +237,7 @@ BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_lon
                           "CREATE:" + out.path});
     BOOST_REQUIRE(wait_listening(t.ns_peer, 7003));
     child_process attacker(hostile_py(t, "sender", 7003));
-    BOOST_REQUIRE_MESSAGE(attacker.wait_for_output("ready", 10000ms), attacker.output());
+    BOOST_REQUIRE_MESSAGE(attacker.wait_for_output("ready", hostile_py_start), attacker.output());
     const auto start = std::chrono::steady_clock::now();
     child_process cat(t.stack_cmd("apps/coronet-cat", {"--stats", t.peer_ip, "7003"}), in.path, back.path);
     // After the attacks the kernel's reader stops: its window closes for a while.
