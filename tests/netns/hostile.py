@@ -3,16 +3,21 @@
 SYNs and ACKs, frames for other hosts; at a listening port, or at a live
 connection whose sequence numbers are read off the wire.
 
-Usage: hostile.py IFACE STACK_MAC STACK_IP PEER_IP MODE PORT [REPEAT]
+Usage: hostile.py IFACE STACK_MAC STACK_IP PEER_IP MODE PORT [REPEAT [TBF]]
   listener  PORT is a coronet echo listener. Each kind is built around a SYN
             (from PEER_IP and from forged addresses): none may draw a SYN+ACK.
             Then a hand-made connection whose sequence numbers cross 2^32
             must be acknowledged and echoed correctly, and one whose ISN is
             in the upper half of the sequence space must ignore a RST beyond
             its window.
-  receiver  coronet, listening on PORT, receives from a kernel client. Each
-            kind is built around an in-window RST of that connection: one that
-            got through would draw a challenge ACK (counted by coronet).
+  receiver  coronet, listening on PORT, receives from a kernel client whose
+            data the caller paces with a tbf qdisc on IFACE (TBF: its
+            parameters, e.g. "rate 64mbit burst 64kb limit 1mb"). Each round
+            of kinds is sent while the kernel's data is held in that queue
+            and coronet has acknowledged all that left: RCV.NXT and the
+            window stand still, so "in the window" is certain. Each kind is
+            built around an in-window RST of that connection: one that got
+            through would draw a challenge ACK (counted by coronet).
   sender    coronet sends to a kernel server on PORT. Each kind is built
             around a RST at exactly RCV.NXT: one that got through would reset
             the connection. Forged segments that RFC 9293 / RFC 5961 answer
@@ -24,11 +29,15 @@ The caller filters the kernel's own RSTs (nftables) where needed. Every kind
 is sent REPEAT times (default 3). Prints "ready" once its sockets are open,
 then one JSON object: "sent_<kind>" per kind, and what it saw on the wire.
 """
+import contextlib
+import fcntl
 import json
 import os
 import socket
 import struct
+import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -49,6 +58,10 @@ WRAP_PORT, UPPER_PORT = 20001, 20002  # hand-made connections to the listener
 OTHER_MAC = "02:00:5e:10:20:30"
 OTHER_IP = "10.201.0.99"
 FORGED_SOURCES = ["10.201.0.50", "198.51.100.7"]  # on-link but silent; off-link
+# The tbf that holds the kernel's data: one 1600-byte burst, then one frame
+# per ~13 s. Queued frames wait; none is dropped (the caller's queue limit stays).
+HELD_RATE = "rate 1kbit burst 1600"
+QUIET = 0.03  # seconds without a kernel frame before RCV.NXT counts as still
 
 
 def ts_option(tsval, tsecr):
@@ -227,6 +240,8 @@ class Wire(threading.Thread):
         self.pure_acks = 0                # coronet's ACKs without data, SYN, FIN or RST
         self.old_pure_acks = 0            # ... of them with a sequence number below its highest (probes)
         self.kernel_wscale = 0
+        self.kernel_end = None            # the end of the kernel's highest data on the wire
+        self.kernel_sent_at = 0.0         # when the last of its data segments was taken
         self.kernel_closed_windows = 0    # kernel ACKs offering less than one MSS
         self.stack_fin = False
         self.synacks_to_hostile = 0
@@ -261,6 +276,11 @@ class Wire(threading.Thread):
             if self.stack_port not in (None, s.dport) or self.kernel_port not in (None, s.sport):
                 return
             self.kernel = s
+            end = (s.seq + s.length) % MOD
+            if s.length and (self.kernel_end is None or seq_lt(self.kernel_end, end)):
+                self.kernel_end = end
+            if s.length:
+                self.kernel_sent_at = time.monotonic()
             if s.flags & SYN:
                 self.kernel_isn = s.seq
                 self.kernel_wscale = s.wscale or 0
@@ -283,6 +303,20 @@ class Wire(threading.Thread):
         if s.flags & ACK:
             self.stack = s
 
+    def caught_up(self):
+        """Whether no captured frame waits in the socket to be taken."""
+        return struct.unpack("i", fcntl.ioctl(self.sock, termios.FIONREAD, b"\0" * 4))[0] == 0
+
+    def still(self, min_window):
+        """Whether the live connection stands still (called under the lock):
+        every frame taken, none of the kernel's data for QUIET seconds,
+        coronet's latest ACK at the end of the kernel's data (so that is
+        RCV.NXT), and a window of at least min_window."""
+        s = self.stack
+        return (s is not None and self.kernel_end is not None and self.caught_up()
+                and time.monotonic() - self.kernel_sent_at >= QUIET and s.ack == self.kernel_end
+                and (s.window << self.stack_wscale) >= min_window)
+
     def wait(self, pred, timeout):
         """Waits until pred() (called under the lock) is true; returns its last value."""
         end = time.monotonic() + timeout
@@ -291,7 +325,7 @@ class Wire(threading.Thread):
                 left = end - time.monotonic()
                 if left <= 0:
                     break
-                self.lock.wait(left)
+                self.lock.wait(min(left, 0.01))  # pred may turn true with time alone (Wire.still)
             return pred()
 
 
@@ -299,10 +333,13 @@ class Attack:
     """The sending side: a raw socket that bypasses the interface's qdisc,
     what was sent of each kind, and what the attacks observed."""
 
-    def __init__(self, iface, stack_mac, stack_ip, peer_ip, repeat):
+    def __init__(self, iface, stack_mac, stack_ip, peer_ip, repeat, tbf=None):
         self.tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         self.tx.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
         self.tx.bind((iface, 0))
+        self.queued_tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)  # through the qdisc
+        self.queued_tx.bind((iface, 0))
+        self.iface, self.tbf = iface, tbf
         self.my_mac = ":".join(f"{b:02x}" for b in self.tx.getsockname()[4])
         self.stack_mac, self.stack_ip, self.peer_ip, self.repeat = stack_mac, stack_ip, peer_ip, repeat
         self.sent = {}
@@ -467,11 +504,13 @@ def progress(wire, mode, locked=False):
 
 
 def inside_window(v):
-    """A sequence number inside coronet's receive window, and still inside
-    when the segment arrives: RCV.NXT moves on meanwhile, but neither past
-    the window's right edge (the sender may not) nor that edge back (RFC
-    9293 3.8.6.2.2)."""
-    return v["rcv_nxt"] + v["window"] - 1000
+    """A sequence number in the middle of coronet's receive window. Inside
+    when the segment arrives only if RCV.NXT has not moved meanwhile (the
+    window's right edge never moves back, RFC 9293 3.8.6.2.2): a window-
+    limited kernel sends right up to that edge within a round trip, so the
+    receiver holds the kernel's data while it sends (held()). (Where coronet
+    sends, the kernel sends no data: RCV.NXT stands still anyway.)"""
+    return v["rcv_nxt"] + v["window"] // 2
 
 
 def forged(e, v):
@@ -502,30 +541,51 @@ def forged(e, v):
     return acked, silent
 
 
+def set_tbf(iface, spec):
+    subprocess.run(["tc", "qdisc", "change", "dev", iface, "root", "tbf"] + spec.split(), check=True)
+
+
+@contextlib.contextmanager
+def held(a, wire, timeout=5):
+    """Holds the kernel's data in the tbf queue on the interface and waits
+    until the connection stands still (Wire.still); yields whether it did.
+    Then lets the data go: the tbf takes its rate back, and a frame through
+    the queue wakes it (a rate change alone leaves it asleep until the
+    timer set at the held rate; coronet drops the frame, for another MAC)."""
+    words = a.tbf.split()
+    limit = words[words.index("limit"):words.index("limit") + 2] if "limit" in words else ["limit", "1mb"]
+    set_tbf(a.iface, " ".join([HELD_RATE] + limit))
+    try:
+        time.sleep(QUIET)
+        yield wire.wait(lambda: wire.still(4 * MSS), timeout)
+    finally:
+        set_tbf(a.iface, a.tbf)
+        e = a.endpoints(a.peer_ip, 20999, 9)
+        a.queued_tx.send(eth(e, ipv4(e, tcp(e, 0, 0, SYN)), dst_mac=OTHER_MAC))
+
+
 def receiver(a, wire):
-    """Every kind at the connection on which coronet receives, each frame
-    built from the freshest view of its window."""
+    """Every kind at the connection on which coronet receives, each round
+    while the kernel's data is held (held()), built from that still view."""
     if not live(wire, "receiver"):
         a.report["live"] = 0
         return
     a.report["live"] = 1
     a.report["progress_at_start"] = progress(wire, "receiver")
-    def in_window_rst(v):
-        return dict(seq=inside_window(v), ack=0, flags=RST, options=v["ts"])
-
-    e, v = connection_view(a, wire)
-    kinds = list(malformed(e, in_window_rst(v)))
-    acked, silent = forged(e, v)
+    not_still = 0
     for _ in range(a.repeat):
-        for kind in kinds:  # each built from a fresh view: RCV.NXT moves on
+        with held(a, wire) as still:
+            not_still += not still
             e, v = connection_view(a, wire)
-            a.send(kind, malformed(e, in_window_rst(v))[kind])
-        for kind in list(acked) + list(silent):
-            e, v = connection_view(a, wire)
+            in_window_rst = dict(seq=inside_window(v), ack=0, flags=RST, options=v["ts"])
+            for kind, frame in malformed(e, in_window_rst).items():
+                a.send(kind, frame)
             acked, silent = forged(e, v)
-            a.send(kind, acked.get(kind) or silent[kind])
-            time.sleep(0.002)
-        time.sleep(0.1)
+            for kind, frame in list(acked.items()) + list(silent.items()):
+                a.send(kind, frame)
+                time.sleep(0.002)
+        time.sleep(0.1)  # the data flows between rounds
+    a.report["rounds_not_still"] = not_still
     a.report["progress_at_end"] = progress(wire, "receiver")
 
 
@@ -584,10 +644,17 @@ def zero_window_spoof(a, wire, seconds=1.5):
 
 
 def main():
+    if len(sys.argv) < 7:
+        print(__doc__, file=sys.stderr)
+        return 2
     iface, stack_mac, stack_ip, peer_ip, mode, port = sys.argv[1:7]
     port = int(port)
     repeat = int(sys.argv[7]) if len(sys.argv) > 7 else 3
-    a = Attack(iface, stack_mac, stack_ip, peer_ip, repeat)
+    tbf = sys.argv[8] if len(sys.argv) > 8 else None
+    if mode == "receiver" and tbf is None:
+        print("receiver mode needs TBF, the parameters of the tbf qdisc on", iface, file=sys.stderr)
+        return 2
+    a = Attack(iface, stack_mac, stack_ip, peer_ip, repeat, tbf)
     wire = Wire(iface, stack_ip, peer_ip, stack_port=port if mode == "receiver" else None,
                 kernel_port=port if mode == "sender" else None)
     wire.start()

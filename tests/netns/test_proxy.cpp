@@ -157,8 +157,9 @@ BOOST_AUTO_TEST_CASE(a_silent_upstream_resets_the_client_after_the_connect_timeo
 
 BOOST_AUTO_TEST_CASE(half_close_is_passed_through_both_ways) {
     proxied p;
+    // -t 30: socat waits for sha256sum's answer after our FIN (0.5 s by default).
     child_process server(
-        {"ip", "netns", "exec", p.t.ns_peer, "socat", "TCP-LISTEN:9000,reuseaddr", "SYSTEM:sha256sum"});
+        {"ip", "netns", "exec", p.t.ns_peer, "socat", "-t", "30", "TCP-LISTEN:9000,reuseaddr", "SYSTEM:sha256sum"});
     BOOST_REQUIRE(wait_listening(p.t.ns_peer, 9000));
     p.start({}, 9000);
     temp_file in("proxy-half-close");

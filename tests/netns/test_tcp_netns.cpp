@@ -12,6 +12,23 @@ using namespace coronet::test;
 
 namespace {
 
+// A kernel server in the peer namespace that answers each connection (with
+// fork: every one) with the sha256sum of what it read. After the client's
+// FIN socat waits -t seconds for that answer, then closes the connection
+// without it; the default 0.5 s is shorter than starting sh and sha256sum
+// can take on a loaded machine (a lost cycle: EOF, no answer).
+std::vector<std::string> sha256_server(const topology& t, int port, bool fork = false) {
+    return {"ip",
+            "netns",
+            "exec",
+            t.ns_peer,
+            "socat",
+            "-t",
+            "30",
+            "TCP-LISTEN:" + std::to_string(port) + ",reuseaddr" + (fork ? ",fork" : ""),
+            "SYSTEM:sha256sum"};
+}
+
 // coronet-cat HOST PORT < in, with a kernel socat server in the peer namespace writing to out.
 void send_to_kernel(const topology& t, const std::string& peer_ns, const std::string& peer_ip, const temp_file& in,
                     const temp_file& out) {
@@ -123,7 +140,7 @@ BOOST_AUTO_TEST_CASE(half_close_peer_reads_to_eof_then_answers) {
     topology t;
     temp_file in("in"), out("out");
     fill_random(in, 5);
-    child_process server({"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5003,reuseaddr", "SYSTEM:sha256sum"});
+    child_process server(sha256_server(t, 5003));
     BOOST_REQUIRE(wait_listening(t.ns_peer, 5003));
     child_process cat(t.stack_cmd("apps/coronet-cat", {t.peer_ip, "5003"}), in.path, out.path);
     BOOST_TEST(cat.wait(60000ms) == 0, cat.output());
@@ -160,8 +177,7 @@ BOOST_AUTO_TEST_CASE(connect_to_a_silent_address_reports_no_route) {
 
 BOOST_AUTO_TEST_CASE(two_hundred_cycles_in_one_stack_end_with_an_empty_connection_table) {
     topology t;
-    child_process server(
-        {"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5007,reuseaddr,fork", "SYSTEM:sha256sum"});
+    child_process server(sha256_server(t, 5007, true));
     BOOST_REQUIRE(wait_listening(t.ns_peer, 5007));
     child_process cycles(t.stack_cmd("tests/netns/coronet-test-cycles",
                                      {"--connect", t.peer_ip + ":5007", "--cycles", "200", "--msl", "1"}));
@@ -175,8 +191,7 @@ BOOST_AUTO_TEST_CASE(fifty_coronet_cat_runs_leave_no_connection_on_the_kernel_si
     topology t;
     temp_file in("in");
     fill_random(in, 1);
-    child_process server(
-        {"ip", "netns", "exec", t.ns_peer, "socat", "TCP-LISTEN:5006,reuseaddr,fork", "SYSTEM:sha256sum"});
+    child_process server(sha256_server(t, 5006, true));
     BOOST_REQUIRE(wait_listening(t.ns_peer, 5006));
     int ok = 0;
     const std::string expected = sha256(in.path);

@@ -32,22 +32,45 @@ int main(int argc, char** argv) {
     runtime::loop loop;
     stack st{loop, common.iface};
     int ok = 0;
+    // A lost cycle says on stderr which step failed, so that a test that
+    // sees fewer than N good cycles can tell why.
+    auto lost = [](int i, const char* step, const std::error_code& ec) {
+        std::fprintf(stderr, "cycle %d: %s: %s\n", i, step, ec ? ec.message().c_str() : "no error");
+    };
     auto run = [&]() -> runtime::task<void> {
         const std::string request(1000, 'x');
         for (int i = 0; i < cycles; ++i) {
             auto c = co_await st.connect({host, port}, std::chrono::seconds(5));
-            if (!c) continue;
-            bool good = static_cast<bool>(co_await c->write(wire::to_bytes(request)));
-            good = good && static_cast<bool>(co_await c->shutdown_write());
+            if (!c) {
+                lost(i, "connect", c.error());
+                continue;
+            }
+            if (auto w = co_await c->write(wire::to_bytes(request)); !w) {
+                lost(i, "write", w.error());
+                continue;
+            }
+            if (auto s = co_await c->shutdown_write(); !s) {
+                lost(i, "shutdown_write", s.error());
+                continue;
+            }
             std::array<std::byte, 4096> buf;
             std::size_t got = 0;
+            std::error_code read_error;
             for (;;) {
                 auto r = co_await c->read(buf);
+                if (!r) read_error = r.error();
                 if (!r || *r == 0) break;
                 got += *r;
             }
-            good = good && got > 0 && static_cast<bool>(co_await c->close());
-            if (good) ++ok;
+            if (got == 0) {
+                lost(i, "read: no answer before the end of the connection", read_error);
+                continue;
+            }
+            if (auto closed = co_await c->close(); !closed) {
+                lost(i, "close", closed.error());
+                continue;
+            }
+            ++ok;
         }
         co_await loop.sleep_for(common.iface.tcp.msl * 2 + std::chrono::milliseconds(500));
         std::printf("{\"ok\":%d,\"connections\":%zu}\n", ok, st.tcp().connection_count());
