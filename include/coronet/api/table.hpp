@@ -20,7 +20,7 @@ struct connection_row {
     std::uint64_t retransmits = 0;
     // Loss recovery (connection_stats): bytes resent, reported by the peer's
     // SACK blocks, marked lost; RACK's reordering window as loss detection
-    // last used it (0 without SACK or before any loss or SACK).
+    // last used it (0 without SACK or before the first SACK block).
     std::uint64_t retransmitted_bytes = 0, sacked_bytes = 0, lost_bytes = 0;
     double reordering_window_ms = 0;
     // Connections: the buffers' capacities now (auto-tuning grows them).

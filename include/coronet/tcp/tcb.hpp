@@ -83,7 +83,8 @@ struct connection_stats {
     std::uint64_t sack_ignored = 0;                    // SACK blocks out of window, malformed, or beyond what we sent
     std::uint64_t renegings = 0;                       // the peer dropped data it had SACKed
     // RACK's reordering window (RFC 8985 6.2 step 4) the last time loss
-    // detection ran, in microseconds; 0 while it never ran (no SACK, no loss).
+    // detection ran, in microseconds; 0 while it never ran (no SACK, or no
+    // SACK block yet).
     std::uint64_t reordering_window_us = 0;
     // The buffers' capacities now (auto-tuning grows them; tcb::send_buffer()
     // tells the same while the connection lives), and how often they grew.
