@@ -105,7 +105,10 @@ po::options_description tcp_description(common_options& out) {
         }),
         "probe every connection idle this long; 9 unanswered probes 75 s apart end it (default off)")(
         "no-syn-cookies", po::bool_switch()->notifier([&t](bool off) { t.syn_cookies = !off; }),
-        "drop SYNs when a listener's SYN queue is full instead of answering with SYN cookies");
+        "drop SYNs when a listener's SYN queue is full instead of answering with SYN cookies")(
+        "no-sack", po::bool_switch()->notifier([&t](bool off) { t.sack = !off; }),
+        "neither offer nor accept SACK (RFC 2018): losses are then found by three duplicate ACKs and partial ACKs "
+        "(RFC 6582), not RACK-TLP (default: SACK on)");
     return d;
 }
 

@@ -21,7 +21,7 @@ struct common_options {
 // The common options, to add to an app's own description.
 po::options_description common_description(common_options& out);
 // The TCP options (buffers, memory limit, connection limit, keep-alive, SYN
-// cookies), for the programs that use TCP.
+// cookies, SACK), for the programs that use TCP.
 po::options_description tcp_description(common_options& out);
 
 struct command_line {

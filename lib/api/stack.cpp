@@ -212,6 +212,21 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_ack_too_old", c.ack_too_old);
     j("conn_paws_rejected", c.paws_rejected);
     j("conn_persist_probes", c.persist_probes);
+    j("conn_send_errors", c.send_errors);
+    j("conn_retransmitted_bytes", c.retransmitted_bytes);
+    j("conn_sacked_bytes", c.sacked_bytes);
+    j("conn_lost_bytes", c.lost_bytes);
+    j("conn_recoveries", c.recoveries);
+    j("conn_dsacks_received", c.dsacks_received);
+    j("conn_dsacks_sent", c.dsacks_sent);
+    j("conn_sack_segments_sent", c.sack_segments_sent);
+    j("conn_undos", c.undos);
+    j("conn_tlp_probes", c.tlp_probes);
+    j("conn_tlp_recoveries", c.tlp_recoveries);
+    j("conn_sack_ignored", c.sack_ignored);
+    j("conn_renegings", c.renegings);
+    j("conn_ooo_refused", c.ooo_refused);
+    j("conn_reordering_window_us", c.reordering_window_us);
     j("conn_send_buffer", c.send_buffer);
     j("conn_receive_buffer", c.receive_buffer);
     j("conn_send_buffer_growths", c.send_buffer_growths);
@@ -219,6 +234,12 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
 }
 
 }  // namespace
+
+std::string connection_counters_json(const tcp::connection_stats& connection) {
+    json_counters j;
+    add_connection(j, connection);
+    return std::move(j).str();
+}
 
 std::string counters_json(stack& st, const tcp::connection_stats* connection) {
     json_counters j;

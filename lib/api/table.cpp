@@ -15,6 +15,7 @@ std::string endpoint_text(boost::asio::ip::address_v4 a, std::uint16_t port) {
 
 connection_row row_of(const tcp::tcb& c) {
     const auto srtt = std::chrono::duration<double, std::milli>(c.rtt().srtt());
+    const auto& st = c.stats();
     return {.state = c.current(),
             .local = endpoint_text(c.id().local, c.id().local_port),
             .remote = endpoint_text(c.id().remote, c.id().remote_port),
@@ -22,7 +23,11 @@ connection_row row_of(const tcp::tcb& c) {
             .send_q = c.send_queue(),
             .srtt_ms = srtt.count(),
             .cwnd = c.cwnd(),
-            .retransmits = c.stats().retransmits,
+            .retransmits = st.retransmits,
+            .retransmitted_bytes = st.retransmitted_bytes,
+            .sacked_bytes = st.sacked_bytes,
+            .lost_bytes = st.lost_bytes,
+            .reordering_window_ms = static_cast<double>(st.reordering_window_us) / 1000.0,
             .send_buffer = c.send_buffer(),
             .receive_buffer = c.receive_buffer()};
 }
@@ -50,12 +55,15 @@ std::vector<connection_row> connection_rows(const tcp::tcp_layer& layer) {
 }
 
 std::string format_connection_table(const std::vector<connection_row>& rows) {
-    constexpr auto line = "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>7} {:>8} {:>8}\n";
+    // Byte counts get 10 digits: a gigabyte fits before the columns shift.
+    constexpr auto line = "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>7} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8}\n";
     std::string out = fmt::format(line, "State", "Recv-Q", "Send-Q", "Local", "Peer", "srtt(ms)", "cwnd", "retrans",
-                                  "rcvbuf", "sndbuf");
+                                  "resent-B", "sacked-B", "lost-B", "reo(ms)", "rcvbuf", "sndbuf");
     for (const auto& r : rows)
-        out += fmt::format(line, tcp::to_string(r.state), r.recv_q, r.send_q, r.local, r.remote,
-                           fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.retransmits, r.receive_buffer, r.send_buffer);
+        out +=
+            fmt::format(line, tcp::to_string(r.state), r.recv_q, r.send_q, r.local, r.remote,
+                        fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.retransmits, r.retransmitted_bytes, r.sacked_bytes,
+                        r.lost_bytes, fmt::format("{:.3f}", r.reordering_window_ms), r.receive_buffer, r.send_buffer);
     return out;
 }
 

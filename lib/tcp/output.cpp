@@ -136,6 +136,7 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
         }
         return false;
     }
+    if (h.options.sack_count > 0) ++stats_.sack_segments_sent;
     if (h.options.sack_count > 0 && dsack_ && h.options.sack[0].left == dsack_->left) {
         dsack_.reset();
         ++stats_.dsacks_sent;

@@ -125,7 +125,10 @@ void tcb::detect_losses() {
         return;
     }
     const auto now = ex_.now();
-    const runtime::duration wait = rack_.rtt() + reordering_window();
+    const runtime::duration reo_wnd = reordering_window();
+    stats_.reordering_window_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(reo_wnd).count());
+    const runtime::duration wait = rack_.rtt() + reo_wnd;
     const scoreboard::detection r = board_.detect(rack_.xmit(), rack_.end(), wait, now);
     reo_at_ = r.next > runtime::duration::zero() ? now + r.next : never;
     if (r.newly_lost == 0) return;

@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
     std::string out;
     BOOST_TEST(sh(proxy + " --help", &out) == 0);
     for (const char* opt : {"--tcp-buffer", "--tcp-buffer-max", "--tcp-memory-limit", "--tcp-max-connections",
-                            "--keepalive", "--no-syn-cookies"})
+                            "--keepalive", "--no-syn-cookies", "--no-sack"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     const std::string base = proxy + " --iface no-such-if0 --ip 10.0.0.2/24 --listen 80 --upstream 10.0.0.1:80 ";
     struct {
@@ -58,6 +58,8 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
         {"--keepalive 0", "at least 1 second"},
         {"--tcp-buffer 64K --tcp-memory-limit 1G --keepalive 30", "no-such-if0"},  // all accepted: the interface fails
         {"--tcp-buffer-max 16M", "no-such-if0"},
+        {"--no-sack=1", "'--no-sack' does not take any arguments"},
+        {"--no-sack --no-syn-cookies", "no-such-if0"},
     };
     for (const auto& c : cases) {
         const int rc = sh(base + c.args, &out);

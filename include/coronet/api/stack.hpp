@@ -80,5 +80,8 @@ private:
 // connection's ("conn_challenge_acks", ...). Keys are flat and unique, so a
 // script or test can find one by name. Cannot fail.
 std::string counters_json(stack& st, const tcp::connection_stats* connection = nullptr);
+// One connection's counters alone, as one line of JSON with the same
+// "conn_..." keys counters_json gives them. Cannot fail.
+std::string connection_counters_json(const tcp::connection_stats& connection);
 
 }  // namespace coronet

@@ -1,6 +1,6 @@
 // The connection table, like `ss -tan`: one row per listener and connection
-// with its state, endpoints, queues, smoothed RTT, congestion window and
-// retransmissions.
+// with its state, endpoints, queues, smoothed RTT, congestion window,
+// retransmissions, loss recovery's byte counts and RACK's reordering window.
 #pragma once
 
 #include <coronet/tcp/layer.hpp>
@@ -18,6 +18,11 @@ struct connection_row {
     double srtt_ms = 0;
     std::uint32_t cwnd = 0;  // bytes
     std::uint64_t retransmits = 0;
+    // Loss recovery (connection_stats): bytes resent, reported by the peer's
+    // SACK blocks, marked lost; RACK's reordering window as loss detection
+    // last used it (0 without SACK or before the first SACK block).
+    std::uint64_t retransmitted_bytes = 0, sacked_bytes = 0, lost_bytes = 0;
+    double reordering_window_ms = 0;
     // Connections: the buffers' capacities now (auto-tuning grows them).
     std::size_t send_buffer = 0, receive_buffer = 0;
 };

@@ -77,11 +77,16 @@ struct connection_stats {
     std::uint64_t recoveries = 0;           // fast recovery episodes entered
     std::uint64_t dsacks_received = 0;      // the peer reported duplicates: spurious retransmissions
     std::uint64_t dsacks_sent = 0;          // we reported duplicates we received
+    std::uint64_t sack_segments_sent = 0;   // segments we sent with SACK blocks (data out of order, or a duplicate)
     std::uint64_t undos = 0;                // reductions undone as spurious (DSACK, timestamps)
     std::uint64_t tlp_probes = 0, tlp_recoveries = 0;  // tail loss probes; those that repaired a loss
     std::uint64_t sack_ignored = 0;                    // SACK blocks out of window, malformed, or beyond what we sent
     std::uint64_t renegings = 0;                       // the peer dropped data it had SACKed
     std::uint64_t ooo_refused = 0;  // out-of-order segments dropped: tcp_config::max_ooo_ranges holes held already
+    // RACK's reordering window (RFC 8985 6.2 step 4) the last time loss
+    // detection ran, in microseconds; 0 while it never ran (no SACK, or no
+    // SACK block yet).
+    std::uint64_t reordering_window_us = 0;
     // The buffers' capacities now (auto-tuning grows them; tcb::send_buffer()
     // tells the same while the connection lives), and how often they grew.
     std::uint64_t send_buffer = 0, receive_buffer = 0;
