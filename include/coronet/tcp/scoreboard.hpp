@@ -105,6 +105,8 @@ private:
     // Index of the run holding seq, cut so that one starts at seq; runs_.size()
     // when seq is at or past the end; nullopt when the cut would pass max_runs.
     std::optional<std::size_t> cut_at(seq32 seq);
+    // Index of the run holding seq (the first run when seq is below it; the last when past it).
+    std::size_t index_of(seq32 seq) const noexcept;
     void set_lost(run& r, bool lost) noexcept;
     void set_retransmitted(run& r, bool on) noexcept;
     void set_sacked(run& r) noexcept;
