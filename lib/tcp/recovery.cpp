@@ -139,7 +139,6 @@ void tcb::enter_recovery() {
     in_recovery_ = true;
     recover_ = seq_.snd_max;
     ++stats_.recoveries;
-    ++stats_.fast_retransmits;
     start_undo_episode();
     const std::uint32_t flight = seq_.flight_size();
     prr_.start(flight);
@@ -226,6 +225,7 @@ bool tcb::resend(seq_range r) {
     const std::uint32_t size = wire::distance(r.left, r.right);
     board_.resent(r.left, r.right, ex_.now());
     ++stats_.retransmits;
+    if (in_recovery_) ++stats_.fast_retransmits;
     stats_.retransmitted_bytes += size;
     undo_bytes_ += size;
     if (!retrans_stamp_) retrans_stamp_ = ts_now();
@@ -242,14 +242,11 @@ void tcb::on_rto(send_policy policy) {
     if (retries_++ == 0) start_undo_episode();
     cc_->on_timeout(seq_.flight_size());
     if (in_recovery_) end_recovery();
-    in_recovery_ = false;
     dupacks_ = 0;
     recover_ = seq_.snd_max;
     rtt_.backoff();
     rtt_timing_ = false;
-    const std::uint32_t lost_before = board_.lost_bytes();
-    board_.mark_all_lost();
-    stats_.lost_bytes += board_.lost_bytes() - std::min(lost_before, board_.lost_bytes());
+    stats_.lost_bytes += board_.mark_all_lost();
     tlp_end_.reset();
     tlp_at_ = reo_at_ = never;
     rto_at_ = never;

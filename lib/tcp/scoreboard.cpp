@@ -13,12 +13,6 @@ bool sent_after(runtime::time_point t1, seq32 s1, runtime::time_point t2, seq32 
 }
 }  // namespace
 
-void scoreboard::reset(seq32) noexcept {
-    runs_.clear();
-    sacked_ = lost_ = retransmitted_ = 0;
-    fack_.reset();
-}
-
 void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
     if (start == end) return;
     // Frames sent in one turn of the loop share a time: one run holds them.
@@ -125,12 +119,14 @@ std::uint32_t scoreboard::mark_head_lost(std::uint32_t len) {
     return runs_.front().size();
 }
 
-void scoreboard::mark_all_lost() noexcept {
+std::uint32_t scoreboard::mark_all_lost() noexcept {
+    const std::uint32_t before = lost_;
     for (run& r : runs_) {
         if (r.sacked) continue;
         set_lost(r, true);
         set_retransmitted(r, false);
     }
+    return lost_ - before;
 }
 
 void scoreboard::unmark_lost() noexcept {

@@ -82,6 +82,7 @@ BOOST_AUTO_TEST_CASE(sender_resends_only_the_hole_the_sack_blocks_show) {
     BOOST_TEST(t.peer.got[0].payload == segs[0].payload);
     const auto& st = t.ca.tcb().stats();
     BOOST_TEST(st.recoveries == 1u);
+    BOOST_TEST(st.fast_retransmits == 1u);
     BOOST_TEST(st.sacked_bytes == 7000u);
     BOOST_TEST(t.ca.tcb().board().pipe() == 1000u);  // the resend; the SACKed data is not in the network
     t.peer.got.clear();
@@ -146,6 +147,7 @@ BOOST_AUTO_TEST_CASE(tail_loss_probe_repairs_a_lost_tail_without_a_timeout) {
     const auto& st = t.ca.tcb().stats();
     BOOST_TEST(st.timeouts == 0u);
     BOOST_TEST(st.retransmits == 2u);
+    BOOST_TEST(st.fast_retransmits == 1u);  // the RACK resend in recovery; the probe is not one
 }
 
 namespace {

@@ -64,8 +64,9 @@ BOOST_AUTO_TEST_CASE(pipe_counts_what_is_neither_sacked_nor_lost_and_resends_aga
 BOOST_AUTO_TEST_CASE(a_timeout_marks_all_but_sacked_data_lost_and_reneging_forgets_sacks) {
     scoreboard b = ten_segments();
     b.on_ack(base, blocks({{3000, 5000}}));
-    b.mark_all_lost();
+    BOOST_TEST(b.mark_all_lost() == 8000u);  // the bytes newly marked
     BOOST_TEST(b.lost_bytes() == 8000u);
+    BOOST_TEST(b.mark_all_lost() == 0u);  // a second timeout finds them lost already
     BOOST_TEST(b.pipe() == 0u);
     BOOST_TEST((*b.next_lost(1000) == seq_range{base, base + 1000}));
     b.forget_sacks();

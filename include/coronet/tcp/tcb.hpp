@@ -61,6 +61,8 @@ struct connection_stats {
     std::uint64_t bytes_sent = 0, bytes_received = 0;  // application bytes
     std::uint64_t bytes_placed = 0;                    // of bytes_received: straight into a waiting reader's buffer
     std::uint64_t segments_sent = 0, segments_received = 0;
+    // Segments sent again; of them, those sent during fast recovery (the
+    // episodes are `recoveries`); retransmission timeouts.
     std::uint64_t retransmits = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t dup_acks = 0, ooo_segments = 0, challenge_acks = 0;
     // Segments refused by RFC 9293 3.10.7.4 / RFC 5961 / RFC 7323 (each answered
