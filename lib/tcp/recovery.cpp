@@ -158,18 +158,23 @@ void tcb::end_recovery() {
 void tcb::start_undo_episode() {
     undo_marker_ = seq_.snd_una;
     undo_bytes_ = 0;
+    undo_resent_.clear();
     retrans_stamp_.reset();
 }
 
 // RFC 2883: the peer received [left, right) twice. Within the current
 // episode that takes back one of our resends; when all are taken back the
-// reduction was for nothing (reordering or a delay, not a loss).
+// reduction was for nothing (reordering or a delay, not a loss). Only a
+// resend of this episode is taken back, and once (RFC 3708 2): a duplicate
+// of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
     ++stats_.dsacks_received;
     rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
     if (tlp_end_ && r.right == *tlp_end_) tlp_dsacked_ = true;
     if (!undo_marker_ || r.left < *undo_marker_) return;
-    undo_bytes_ -= wire::distance(r.left, r.right);
+    const std::uint32_t resent = undo_resent_.remove(r.left, r.right);
+    if (resent == 0) return;
+    undo_bytes_ -= resent;
     if (undo_bytes_ <= 0 && retrans_stamp_) undo();
 }
 
@@ -228,6 +233,9 @@ bool tcb::resend(seq_range r) {
     if (in_recovery_) ++stats_.fast_retransmits;
     stats_.retransmitted_bytes += size;
     undo_bytes_ += size;
+    // A resend the set has no room for can never be taken back: no undo by
+    // DSACK for this episode, which errs on the side of the reduction.
+    undo_resent_.add(r.left, r.right);
     if (!retrans_stamp_) retrans_stamp_ = ts_now();
     if (in_recovery_) prr_.sent(size);
     rtt_timing_ = false;  // Karn

@@ -140,6 +140,52 @@ BOOST_AUTO_TEST_CASE(overlapping_and_repeated_blocks_count_each_byte_once) {
     BOOST_TEST(byte_exact(segs, first, stream_bytes(stream_len)));
 }
 
+// RFC 2883 / RFC 3708: only a duplicate of a resend shows the resend was
+// needless. A duplicate of an original (the network copied it) says nothing
+// of the loss being repaired, and neither does the same report twice.
+BOOST_AUTO_TEST_CASE(a_dsack_of_data_never_resent_does_not_undo_a_real_loss) {
+    with_raw_peer t{sack_peer()};
+    const auto segs = written(t, stream_len);
+    BOOST_REQUIRE(segs.size() == 8u);
+    const seq32 first = segs[0].h.seq;
+    t.peer.send(sack_ack(t, first, {{first + 1000, first + 8000}}));  // [0, 1000) lost
+    t.p.sim.run_for(1ms);
+    const auto& st = t.ca.tcb().stats();
+    BOOST_REQUIRE(st.recoveries == 1u);
+    BOOST_REQUIRE(st.retransmits == 1u);
+    // A duplicate of [3000, 4000), sent once, inside the SACKed block.
+    t.peer.send(sack_ack(t, first, {{first + 3000, first + 4000}, {first + 1000, first + 8000}}));
+    t.p.sim.run_for(1ms);
+    BOOST_TEST(st.dsacks_received == 1u);
+    BOOST_TEST(st.undos == 0u);
+    acknowledge_everything(t, first + stream_len);
+    BOOST_TEST(st.undos == 0u);
+    BOOST_TEST(byte_exact(segs, first, stream_bytes(stream_len)));
+}
+
+BOOST_AUTO_TEST_CASE(the_same_dsack_twice_takes_back_one_resend_only) {
+    with_raw_peer t{sack_peer()};
+    const auto segs = written(t, stream_len);
+    BOOST_REQUIRE(segs.size() == 8u);
+    const seq32 first = segs[0].h.seq;
+    // Two holes, [0, 1000) and [2000, 3000): both resent.
+    t.peer.send(sack_ack(t, first, {{first + 1000, first + 2000}, {first + 3000, first + 8000}}));
+    t.p.sim.run_for(1ms);
+    const auto& st = t.ca.tcb().stats();
+    BOOST_REQUIRE(st.retransmits == 2u);
+    // The first resend arrived twice (the original was only late); the
+    // second hole is still a hole. The peer says so, then says it again.
+    for (int i = 0; i < 2; ++i) {
+        t.peer.send(sack_ack(t, first + 2000, {{first, first + 1000}, {first + 3000, first + 8000}}));
+        t.p.sim.run_for(1ms);
+    }
+    BOOST_TEST(st.dsacks_received == 2u);
+    BOOST_TEST(st.undos == 0u);
+    acknowledge_everything(t, first + stream_len);
+    BOOST_TEST(st.undos == 0u);
+    BOOST_TEST(byte_exact(segs, first, stream_bytes(stream_len)));
+}
+
 namespace {
 // SACK option lengths (kind and length bytes included) that are not 2 + 8n
 // for n in 1..4, or that run past the 20 bytes of options the segment has.

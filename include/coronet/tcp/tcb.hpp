@@ -405,6 +405,7 @@ private:
     std::uint32_t recovery_window_ = 0;        // PRR's window while in recovery
     std::optional<seq32> undo_marker_;         // SND.UNA when the current reduction began
     std::int64_t undo_bytes_ = 0;              // bytes resent since, less those the peer reported as duplicates
+    interval_set undo_resent_;                 // what was resent since and not yet reported as a duplicate
     std::optional<wire::ts32> retrans_stamp_;  // our timestamp on the first of those resends (RFC 3522)
     std::optional<seq32> tlp_end_;             // a tail loss probe is out, ending there (RFC 8985 7)
     bool tlp_resent_ = false;                  // the probe resent data (rather than sending new)
