@@ -66,6 +66,39 @@ void interval_set::discard_below(seq32 seq) {
     if (!ranges_.empty() && ranges_.front().left < seq) ranges_.front().left = seq;
 }
 
+std::uint32_t interval_set::remove(seq32 left, seq32 right) {
+    std::uint32_t removed = 0;
+    for (std::size_t i = 0; i < ranges_.size();) {
+        seq_range& r = ranges_[i];
+        const seq32 lo = wire::seq_max(left, r.left), hi = wire::seq_min(right, r.right);
+        if (!(lo < hi)) {
+            ++i;
+            continue;
+        }
+        if (r.left < lo && hi < r.right) {
+            // Strictly inside this range, so inside no other: it splits in two.
+            if (ranges_.size() >= max_) return 0;
+            const seq_range tail{hi, r.right};
+            r.right = lo;
+            const auto at = static_cast<std::ptrdiff_t>(i) + 1;
+            added_.insert(added_.begin() + at, added_[i]);
+            ranges_.insert(ranges_.begin() + at, tail);
+            return wire::distance(lo, hi);
+        }
+        removed += wire::distance(lo, hi);
+        if (r.left == lo && r.right == hi) {
+            erase(i, i + 1);
+            continue;
+        }
+        if (r.left == lo)
+            r.left = hi;
+        else
+            r.right = lo;
+        ++i;
+    }
+    return removed;
+}
+
 std::uint64_t interval_set::bytes() const noexcept {
     std::uint64_t total = 0;
     for (const seq_range& r : ranges_) total += wire::distance(r.left, r.right);

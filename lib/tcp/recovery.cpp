@@ -142,7 +142,6 @@ void tcb::enter_recovery() {
     in_recovery_ = true;
     recover_ = seq_.snd_max;
     ++stats_.recoveries;
-    ++stats_.fast_retransmits;
     start_undo_episode();
     const std::uint32_t flight = seq_.flight_size();
     prr_.start(flight);
@@ -162,18 +161,23 @@ void tcb::end_recovery() {
 void tcb::start_undo_episode() {
     undo_marker_ = seq_.snd_una;
     undo_bytes_ = 0;
+    undo_resent_.clear();
     retrans_stamp_.reset();
 }
 
 // RFC 2883: the peer received [left, right) twice. Within the current
 // episode that takes back one of our resends; when all are taken back the
-// reduction was for nothing (reordering or a delay, not a loss).
+// reduction was for nothing (reordering or a delay, not a loss). Only a
+// resend of this episode is taken back, and once (RFC 3708 2): a duplicate
+// of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
     ++stats_.dsacks_received;
     rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
     if (tlp_end_ && r.right == *tlp_end_) tlp_dsacked_ = true;
     if (!undo_marker_ || r.left < *undo_marker_) return;
-    undo_bytes_ -= wire::distance(r.left, r.right);
+    const std::uint32_t resent = undo_resent_.remove(r.left, r.right);
+    if (resent == 0) return;
+    undo_bytes_ -= resent;
     if (undo_bytes_ <= 0 && retrans_stamp_) undo();
 }
 
@@ -229,8 +233,12 @@ bool tcb::resend(seq_range r) {
     const std::uint32_t size = wire::distance(r.left, r.right);
     board_.resent(r.left, r.right, ex_.now());
     ++stats_.retransmits;
+    if (in_recovery_) ++stats_.fast_retransmits;
     stats_.retransmitted_bytes += size;
     undo_bytes_ += size;
+    // A resend the set has no room for can never be taken back: no undo by
+    // DSACK for this episode, which errs on the side of the reduction.
+    undo_resent_.add(r.left, r.right);
     if (!retrans_stamp_) retrans_stamp_ = ts_now();
     if (in_recovery_) prr_.sent(size);
     rtt_timing_ = false;  // Karn
@@ -245,14 +253,11 @@ void tcb::on_rto(send_policy policy) {
     if (retries_++ == 0) start_undo_episode();
     cc_->on_timeout(seq_.flight_size());
     if (in_recovery_) end_recovery();
-    in_recovery_ = false;
     dupacks_ = 0;
     recover_ = seq_.snd_max;
     rtt_.backoff();
     rtt_timing_ = false;
-    const std::uint32_t lost_before = board_.lost_bytes();
-    board_.mark_all_lost();
-    stats_.lost_bytes += board_.lost_bytes() - std::min(lost_before, board_.lost_bytes());
+    stats_.lost_bytes += board_.mark_all_lost();
     tlp_end_.reset();
     tlp_at_ = reo_at_ = never;
     rto_at_ = never;

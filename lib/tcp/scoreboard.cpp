@@ -13,12 +13,6 @@ bool sent_after(runtime::time_point t1, seq32 s1, runtime::time_point t2, seq32 
 }
 }  // namespace
 
-void scoreboard::reset(seq32) noexcept {
-    runs_.clear();
-    sacked_ = lost_ = retransmitted_ = 0;
-    fack_.reset();
-}
-
 void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
     if (start == end) return;
     // Frames sent in one turn of the loop share a time: one run holds them.
@@ -35,8 +29,7 @@ void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
 std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
     if (runs_.empty() || seq >= runs_.back().end) return runs_.size();
     if (seq <= runs_.front().start) return 0;
-    auto it = std::upper_bound(runs_.begin(), runs_.end(), seq, [](seq32 s, const run& r) { return s < r.start; });
-    const auto i = static_cast<std::size_t>(it - runs_.begin()) - 1;
+    const std::size_t i = index_of(seq);
     if (runs_[i].start == seq) return i;
     if (runs_.size() >= max_runs_) {
         ++split_refused_;
@@ -49,12 +42,18 @@ std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
     return i + 1;
 }
 
+std::size_t scoreboard::index_of(seq32 seq) const noexcept {
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), seq, [](seq32 s, const run& r) { return s < r.start; });
+    return it == runs_.begin() ? 0 : static_cast<std::size_t>(it - runs_.begin()) - 1;
+}
+
 void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now) {
-    const auto first = cut_at(start);
-    const auto last = cut_at(end);
-    if (!first) return;
-    const std::size_t stop = last.value_or(runs_.size());
-    for (std::size_t i = *first; i < stop && i < runs_.size(); ++i) {
+    // An edge the bound will not cut takes the whole run that holds it: the
+    // run counts as out again (so NextSeg moves on) rather than the resend
+    // going unrecorded, or the runs after it being marked with it.
+    const std::size_t first = cut_at(start).value_or(index_of(start));
+    const std::size_t stop = cut_at(end).value_or(index_of(end) + 1);
+    for (std::size_t i = first; i < stop && i < runs_.size(); ++i) {
         run& r = runs_[i];
         if (r.sacked) continue;
         r.sent = now;
@@ -120,12 +119,14 @@ std::uint32_t scoreboard::mark_head_lost(std::uint32_t len) {
     return runs_.front().size();
 }
 
-void scoreboard::mark_all_lost() noexcept {
+std::uint32_t scoreboard::mark_all_lost() noexcept {
+    const std::uint32_t before = lost_;
     for (run& r : runs_) {
         if (r.sacked) continue;
         set_lost(r, true);
         set_retransmitted(r, false);
     }
+    return lost_ - before;
 }
 
 void scoreboard::unmark_lost() noexcept {

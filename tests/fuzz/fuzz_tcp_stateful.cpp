@@ -13,6 +13,8 @@
 //     shrink its advertised window, and takes only a FIN the peer sent
 //   - the application reads the peer's stream in order, each byte once, and
 //     what it read plus what is queued is what rcv_nxt covers
+//   - SACK is negotiated, and the scoreboard's SACKed and lost bytes lie
+//     within what it holds, in a bounded number of runs
 // Input format: stateful_format.hpp.
 #include <algorithm>
 #include <array>
@@ -31,6 +33,7 @@ using namespace wire::tcp_flag;
 using wire::seq32;
 
 constexpr std::uint64_t peer_stream = 7, stack_stream = 11;
+constexpr std::size_t max_runs = 16384;  // the scoreboard's bound
 
 std::string at_state(const tcp::tcb& c, const std::string& what) {
     return what + " (in " + std::string(tcp::to_string(c.current())) + ")";
@@ -127,6 +130,9 @@ session::session(const setup_fields& f)
     timestamps_ = o.timestamp && open->options.timestamp;
     if (timestamps_) stack_ts_ = open->options.timestamp->first;
     if (o.window_scale && open->options.window_scale) rcv_shift_ = *open->options.window_scale;
+    // The peer always offers SACK and tcp_config::sack is on: the loss
+    // recovery paths (scoreboard, RACK, DSACK) are what the SACK blocks reach.
+    if (!conn_->sack_enabled()) fail("SACK not negotiated though both ends offered it");
     check();
 }
 
@@ -267,6 +273,13 @@ void session::check() {
     if (written_ - c.send_queue() != acked)
         fail(at_state(c, "send queue " + std::to_string(c.send_queue()) + " but " + std::to_string(written_) +
                              " written and " + std::to_string(acked) + " acknowledged"));
+    // The scoreboard: what it counts SACKed or lost lies within what it
+    // holds, in no more runs than its bound.
+    const tcp::scoreboard& b = c.board();
+    if (b.sacked_bytes() > b.outstanding() || b.lost_bytes() > b.outstanding() || b.runs().size() > max_runs)
+        fail(at_state(c, "scoreboard: " + std::to_string(b.sacked_bytes()) + " SACKed and " +
+                             std::to_string(b.lost_bytes()) + " lost of " + std::to_string(b.outstanding()) +
+                             " held in " + std::to_string(b.runs().size()) + " runs"));
     // Receiving: rcv_nxt covers only what the peer sent; what it covers was read or is queued.
     const std::int64_t rcv = peer_offset(c.rcv_nxt());
     if (rcv > peer_end_)
@@ -289,9 +302,15 @@ constexpr std::array<const char*, op::count> op_names{"segment", "ack_all", "dat
 void session::act(byte_reader& in) {
     const std::uint8_t code = in.u8() % op::count;
     if (tracing())
-        std::fprintf(stderr, "-- %s in %s: snd_una %u snd_nxt %u rcv_nxt %u, %zu sent %zu queued\n", op_names[code],
-                     std::string(tcp::to_string(conn_->current())).c_str(), conn_->snd_una().value,
-                     conn_->snd_nxt().value, conn_->rcv_nxt().value, conn_->send_queue(), conn_->receive_queue());
+        std::fprintf(stderr,
+                     "-- %s in %s: snd_una %u snd_nxt %u rcv_nxt %u, %zu sent %zu queued; %u SACKed %u lost, %llu "
+                     "resent, %llu recoveries, %llu DSACKs\n",
+                     op_names[code], std::string(tcp::to_string(conn_->current())).c_str(), conn_->snd_una().value,
+                     conn_->snd_nxt().value, conn_->rcv_nxt().value, conn_->send_queue(), conn_->receive_queue(),
+                     conn_->board().sacked_bytes(), conn_->board().lost_bytes(),
+                     static_cast<unsigned long long>(conn_->stats().retransmits),
+                     static_cast<unsigned long long>(conn_->stats().recoveries),
+                     static_cast<unsigned long long>(conn_->stats().dsacks_received));
     switch (code) {
         case op::segment:
             fuzzed_segment(in);

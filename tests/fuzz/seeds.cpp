@@ -290,6 +290,16 @@ struct events {
             w.u16(static_cast<std::uint16_t>(1000 * (i + 1))).u16(500);
         return *this;
     }
+    // A bare ACK at snd_una + ack_delta with up to three SACK blocks, each
+    // {offset from snd_una, length}.
+    events& sack(std::int16_t ack_delta, std::initializer_list<std::pair<std::uint16_t, std::uint16_t>> blocks,
+                 std::uint16_t window = 65535) {
+        const auto count = static_cast<std::uint8_t>(blocks.size() << sf::extra::sack_shift);
+        w.u8(sf::op::segment).u8(wire::tcp_flag::ack).u16(0).u16(static_cast<std::uint16_t>(ack_delta));
+        w.u16(window).u16(0).u8(count);
+        for (const auto& [offset, len] : blocks) w.u16(offset).u16(len);
+        return *this;
+    }
     events& ack_all(std::uint16_t window = 65535) { return op(sf::op::ack_all).u16(window), *this; }
     events& data(std::uint16_t len, bool fin = false) { return op(sf::op::data).u16(len).u8(fin), *this; }
     events& wait(std::uint8_t index) { return op(sf::op::wait).u8(index), *this; }
@@ -370,6 +380,32 @@ void stateful_seeds() {
                    .read(5000)
                    .data(500)
                    .read(5000)
+                   .w.bytes());
+    // SACK recovery: the peer reports holes in what the stack sent (1448-byte
+    // segments with timestamps), RACK finds them lost, the scoreboard resends
+    // them, a DSACK reports one resend twice, then everything is acknowledged.
+    write_seed(h, "sack-recovery-and-dsack",
+               events(linux_peer | buffers(2) | sf::setup::no_delay, 7, 1460, 0xfffff800)
+                   .write(20000)
+                   .sack(0, {{1448, 2896}, {5792, 1448}})
+                   .wait(1)
+                   .sack(0, {{1448, 2896}, {5792, 1448}, {8688, 4344}})
+                   .sack(1448, {{0, 1448}, {1448, 2896}})
+                   .next_timer()
+                   .ack_all()
+                   .w.bytes());
+    // Hostile SACK blocks: past SND.NXT, empty, a DSACK for data never sent,
+    // and overlapping; the transfer then completes.
+    write_seed(h, "sack-blocks-hostile",
+               events(sf::setup::active | buffers(2) | sf::setup::no_delay, 0, 0, 0x7ffffff0)
+                   .write(8000)
+                   .sack(0, {{60000, 1000}, {2000, 0}, {536, 65535}})
+                   .sack(0, {{3000, 100}, {60000, 5000}})
+                   .sack(0, {{536, 2000}, {1000, 2000}, {536, 2000}})
+                   .wait(2)
+                   .ack_all()
+                   .write(3000)
+                   .ack_all()
                    .w.bytes());
     // RFC 5961: an in-window RST draws a challenge ACK; the exact one resets.
     write_seed(h, "rst-challenge-then-reset",

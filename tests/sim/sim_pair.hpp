@@ -9,6 +9,7 @@
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/tcp/layer.hpp>
+#include <coronet/wire/checksum.hpp>
 #include <deque>
 #include <string>
 #include <vector>
@@ -75,12 +76,26 @@ struct raw_peer final : net::ipv4_handler {
         got.push_back({wire::tcp_repr::from(*v), {v->payload().begin(), v->payload().end()}});
     }
     void send(const segment& s) {
+        send_edited(s, [](wire::mut_bytes) {});
+    }
+    // Sends s after edit(tcp_bytes) changed it, with the checksum made right
+    // again: a malformed segment that still reaches TCP's option parser.
+    template <class Edit>
+    void send_edited(const segment& s, Edit edit) {
         auto p = host.allocate();
         BOOST_REQUIRE(p);
         const wire::tcp_repr& h = s.header();
         auto seg = p->put(h.header_len() + s.payload().size());
         std::ranges::copy(s.payload(), seg.begin() + static_cast<std::ptrdiff_t>(h.header_len()));
         h.emit(seg, host.address(), remote);
+        edit(seg);
+        constexpr std::size_t checksum_at = 16;
+        wire::store_u16(seg, checksum_at, 0);
+        wire::checksum_acc acc;
+        wire::add_pseudo_header(acc, host.address(), remote, wire::ip_proto::tcp,
+                                static_cast<std::uint16_t>(seg.size()));
+        acc.add(seg);
+        wire::store_u16(seg, checksum_at, acc.finish());
         host.send_ipv4(remote, wire::ip_proto::tcp, std::move(*p));
     }
     received_segment pop() {
@@ -158,6 +173,116 @@ inline task<std::size_t> receive_stream(connection& c, std::uint64_t id, bool& o
             }
         got += *r;
     }
+}
+
+// The bytes [0, n) of stream id.
+inline std::vector<std::byte> stream_bytes(std::size_t n, std::uint64_t id = 3) {
+    std::vector<std::byte> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = content(id, i);
+    return v;
+}
+
+// The SYN+ACK options of a SACK-capable peer with a 1000-byte MSS (no timestamps).
+inline wire::tcp_options sack_peer() {
+    wire::tcp_options o;
+    o.mss = 1000;
+    o.sack_permitted = true;
+    return o;
+}
+
+// a writes stream_bytes(n) to the peer (which acknowledges nothing yet); the
+// segments it sent are returned.
+inline std::vector<received_segment> written(with_raw_peer& t, std::size_t n) {
+    const auto data = stream_bytes(n);
+    auto w = [&]() -> task<void> { co_await t.ca.write(data); };
+    t.p.sim.spawn(w());
+    t.p.sim.run_for(1ms);
+    std::vector<received_segment> out(t.peer.got.begin(), t.peer.got.end());
+    t.peer.got.clear();
+    return out;
+}
+
+// The peer's ACK of everything before `ack`, with SACK blocks (at most four).
+inline segment sack_ack(const with_raw_peer& t, seq32 ack, std::vector<tcp::seq_range> sacks) {
+    wire::tcp_options o;
+    BOOST_REQUIRE(sacks.size() <= o.sack.size());
+    for (std::size_t i = 0; i < sacks.size(); ++i) o.sack[i] = {sacks[i].left, sacks[i].right};
+    o.sack_count = static_cast<std::uint8_t>(sacks.size());
+    return segment{80, t.ca.local().port}.seq(5001).ack(ack).options(o);
+}
+
+// What a bulk transfer from a to b showed, taken when b read EOF (or, if it
+// never did, when the time limit passed).
+struct transfer_result {
+    bool ok_a = true, ok_b = true;  // a's writes and b's reads succeeded, every byte as sent
+    bool done = false;              // b read to EOF in time
+    std::size_t got = 0;
+    runtime::duration took{};
+    tcp::connection_stats a_stats, b_stats;
+    std::uint32_t cwnd = 0, ssthresh = 0;                             // a's
+    std::size_t send_buffer = 0, receive_buffer = 0, b_reserved = 0;  // a's, b's, and b's layer's reservation
+    bool ok(std::size_t n) const noexcept { return ok_a && ok_b && done && got == n; }
+};
+
+struct transfer_options {
+    runtime::duration limit = 600s;
+    bool read = true;  // false: b never reads, and the run lasts `limit`
+};
+
+// a sends n bytes to b (listening on 80), b checks them byte for byte and
+// closes; afterwards both connections are aborted so that p can run again.
+inline transfer_result transfer(sim_pair& p, std::size_t n, transfer_options opt = {}) {
+    constexpr std::uint64_t stream = 7;
+    transfer_result r;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    connection ca, cb;
+    const auto start = p.sim.now();
+    auto snapshot = [&] {
+        r.took = p.sim.now() - start;
+        if (ca.valid()) {
+            r.a_stats = ca.tcb().stats();
+            r.cwnd = ca.tcb().cwnd();
+            r.ssthresh = ca.tcb().congestion().ssthresh();
+            r.send_buffer = ca.tcb().send_buffer();
+        }
+        if (cb.valid()) {
+            r.b_stats = cb.tcb().stats();
+            r.receive_buffer = cb.tcb().receive_buffer();
+        }
+        r.b_reserved = p.b.tcp.buffer_reserved();
+    };
+    auto client = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        if (!c) {
+            r.ok_a = false;
+            co_return;
+        }
+        ca = std::move(*c);
+        co_await send_stream(ca, stream, n, r.ok_a);
+    };
+    auto server = [&]() -> task<void> {
+        auto c = co_await l.accept();
+        if (!c) {
+            r.ok_b = false;
+            co_return;
+        }
+        cb = std::move(*c);
+        if (!opt.read) co_return;
+        r.got = co_await receive_stream(cb, stream, r.ok_b);
+        snapshot();
+        co_await cb.close();
+        r.done = true;
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    p.sim.run_until([&] { return r.done; }, p.sim.now() + opt.limit);
+    if (!r.done) snapshot();
+    ca.abort();
+    cb.abort();
+    p.sim.run_for(10ms);
+    return r;
 }
 
 }  // namespace coronet::test

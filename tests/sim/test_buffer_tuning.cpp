@@ -13,64 +13,6 @@ namespace {
 constexpr std::size_t path_bdp = 625'000;
 link::impairment long_path() { return {.delay = 25ms, .rate_mbit = 100}; }
 
-struct bulk_result {
-    bool ok_a = true, ok_b = true;
-    std::size_t got = 0;
-    runtime::duration took{};
-    // At the end of the transfer, before either side closes.
-    std::size_t send_buffer = 0, receive_buffer = 0, b_reserved = 0;
-    tcp::connection_stats a_stats, b_stats;
-};
-
-// a sends n bytes to b (listening on 80); b reads them unless `read` is false
-// (then the run ends after `limit`). Both close at the end.
-bulk_result bulk(sim_pair& p, std::size_t n, bool read = true, runtime::duration limit = 120s) {
-    bulk_result r;
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
-    connection ca, cb;
-    bool done = false;
-    const auto start = p.sim.now();
-    auto client = [&]() -> task<void> {
-        auto c = co_await connect(p.a.tcp, p.b_at(80));
-        if (!c) {
-            r.ok_a = false;
-            co_return;
-        }
-        ca = std::move(*c);
-        co_await send_stream(ca, 11, n, r.ok_a);
-    };
-    auto server = [&]() -> task<void> {
-        auto c = co_await l.accept();
-        if (!c) {
-            r.ok_b = false;
-            co_return;
-        }
-        cb = std::move(*c);
-        if (!read) co_return;
-        r.got = co_await receive_stream(cb, 11, r.ok_b);
-        r.took = p.sim.now() - start;
-        done = true;
-    };
-    p.sim.spawn(client());
-    p.sim.spawn(server());
-    p.sim.run_until([&] { return done; }, p.sim.now() + limit);
-    if (ca.valid()) {
-        r.send_buffer = ca.tcb().send_buffer();
-        r.a_stats = ca.tcb().stats();
-    }
-    if (cb.valid()) {
-        r.receive_buffer = cb.tcb().receive_buffer();
-        r.b_stats = cb.tcb().stats();
-    }
-    r.b_reserved = p.b.tcp.buffer_reserved();
-    ca.abort();
-    cb.abort();
-    p.sim.run_for(10ms);
-    return r;
-}
-
 double mbit_per_s(std::size_t bytes, runtime::duration d) {
     return static_cast<double>(bytes) * 8 / std::chrono::duration<double>(d).count() / 1e6;
 }
@@ -81,7 +23,7 @@ BOOST_AUTO_TEST_SUITE(buffer_tuning)
 
 BOOST_AUTO_TEST_CASE(the_receive_window_grows_past_the_bandwidth_delay_product_of_a_50_ms_path) {
     sim_pair p{1, long_path()};
-    const auto r = bulk(p, 32 << 20);
+    const auto r = transfer(p, 32 << 20, {.limit = 120s});
     BOOST_TEST(r.ok_a);
     BOOST_TEST(r.ok_b);
     BOOST_TEST(r.got == std::size_t{32 << 20});
@@ -107,9 +49,9 @@ BOOST_AUTO_TEST_CASE(on_a_20_ms_gigabit_path_the_window_outgrows_the_fixed_size)
     tcp::tcp_config fixed;
     fixed.buffer_auto_tuning = false;
     sim_pair p_fixed{7, path, fixed};
-    const auto before = bulk(p_fixed, 32 << 20);
+    const auto before = transfer(p_fixed, 32 << 20, {.limit = 120s});
     sim_pair p_tuned{7, path};
-    const auto after = bulk(p_tuned, 32 << 20);
+    const auto after = transfer(p_tuned, 32 << 20, {.limit = 120s});
     BOOST_TEST(before.got == std::size_t{32 << 20});
     BOOST_TEST(after.got == std::size_t{32 << 20});
     BOOST_TEST_MESSAGE("20 ms, 1 Gbit/s, 32 MiB: fixed 256 KiB buffers "
@@ -190,7 +132,7 @@ BOOST_AUTO_TEST_CASE(growth_stops_at_the_configured_maxima) {
     tcp::tcp_config cfg;
     cfg.receive_buffer_max = cfg.send_buffer_max = 1 << 20;  // below what this path would take
     sim_pair p{2, long_path(), cfg};
-    const auto r = bulk(p, 16 << 20);
+    const auto r = transfer(p, 16 << 20, {.limit = 120s});
     BOOST_TEST(r.ok_b);
     BOOST_TEST(r.got == std::size_t{16 << 20});
     BOOST_TEST(r.receive_buffer == std::size_t{1 << 20});
@@ -201,7 +143,7 @@ BOOST_AUTO_TEST_CASE(without_auto_tuning_the_buffers_keep_their_sizes) {
     tcp::tcp_config cfg;
     cfg.buffer_auto_tuning = false;
     sim_pair p{3, long_path(), cfg};
-    const auto r = bulk(p, 8 << 20);
+    const auto r = transfer(p, 8 << 20, {.limit = 120s});
     BOOST_TEST(r.ok_b);
     BOOST_TEST(r.got == std::size_t{8 << 20});
     BOOST_TEST_MESSAGE("fixed 256 KiB buffers: 8 MiB at " << mbit_per_s(r.got, r.took) << " Mbit/s");
@@ -214,7 +156,7 @@ BOOST_AUTO_TEST_CASE(without_auto_tuning_the_buffers_keep_their_sizes) {
 // a receiver that reads nothing keeps its buffer (and its memory).
 BOOST_AUTO_TEST_CASE(a_receiver_that_does_not_read_keeps_its_buffer) {
     sim_pair p{4, long_path()};
-    const auto r = bulk(p, 4 << 20, false, 10s);
+    const auto r = transfer(p, 4 << 20, {.limit = 10s, .read = false});
     const tcp::tcp_config defaults;
     BOOST_TEST(r.receive_buffer == defaults.receive_buffer);
     BOOST_TEST(r.b_stats.receive_buffer_growths == 0u);
@@ -228,7 +170,7 @@ BOOST_AUTO_TEST_CASE(growth_is_refused_past_half_the_memory_limit) {
     tcp::tcp_config cfg_b;
     cfg_b.memory_limit = 2 << 20;  // 512 KiB at the open, growth up to 1 MiB in all
     sim_pair p{5, long_path(), {}, cfg_b};
-    const auto r = bulk(p, 16 << 20);
+    const auto r = transfer(p, 16 << 20, {.limit = 120s});
     BOOST_TEST(r.ok_b);
     BOOST_TEST(r.got == std::size_t{16 << 20});
     BOOST_TEST(p.b.tcp.counters().buffer_growths_refused > 0u);
@@ -238,7 +180,7 @@ BOOST_AUTO_TEST_CASE(growth_is_refused_past_half_the_memory_limit) {
     // Once the connection is gone, nothing stays counted.
     BOOST_TEST(p.b.tcp.buffer_reserved() == 0u);
     // And new connections are still admitted.
-    const auto again = bulk(p, 1 << 20);
+    const auto again = transfer(p, 1 << 20, {.limit = 120s});
     BOOST_TEST(again.got == std::size_t{1 << 20});
 }
 

@@ -142,6 +142,29 @@ BOOST_AUTO_TEST_CASE(discard_below_drops_ranges_and_trims_the_straddler) {
     BOOST_TEST(ranges_of(s) == (std::vector{rel(500, 600)}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(remove_takes_out_exactly_the_bytes_held_in_a_span) {
+    interval_set s;
+    add(s, 100, 200);
+    add(s, 300, 400);
+    add(s, 500, 600);
+    BOOST_TEST(s.remove(seq32{base + 150}, seq32{base + 350}) == 100u);  // two trims
+    BOOST_TEST(ranges_of(s) == (std::vector{rel(100, 150), rel(350, 400), rel(500, 600)}),
+               boost::test_tools::per_element());
+    BOOST_TEST(s.remove(seq32{base + 150}, seq32{base + 350}) == 0u);   // the same span again: nothing left there
+    BOOST_TEST(s.remove(seq32{base + 520}, seq32{base + 530}) == 10u);  // a split
+    BOOST_TEST(s.remove(seq32{base + 0}, seq32{base + 1000}) == 190u);  // all of it
+    BOOST_TEST(s.empty());
+}
+
+BOOST_AUTO_TEST_CASE(remove_refuses_a_split_beyond_max_ranges_and_changes_nothing) {
+    interval_set s(2);
+    add(s, 100, 200);
+    add(s, 300, 400);
+    BOOST_TEST(s.remove(seq32{base + 120}, seq32{base + 130}) == 0u);
+    BOOST_TEST(ranges_of(s) == (std::vector{rel(100, 200), rel(300, 400)}), boost::test_tools::per_element());
+    BOOST_TEST(s.remove(seq32{base + 100}, seq32{base + 130}) == 30u);  // a trim needs no room
+}
+
 BOOST_AUTO_TEST_CASE(refuses_a_range_beyond_max_ranges_and_changes_nothing) {
     interval_set s(3);
     BOOST_TEST(add(s, 0, 10));

@@ -64,8 +64,9 @@ BOOST_AUTO_TEST_CASE(pipe_counts_what_is_neither_sacked_nor_lost_and_resends_aga
 BOOST_AUTO_TEST_CASE(a_timeout_marks_all_but_sacked_data_lost_and_reneging_forgets_sacks) {
     scoreboard b = ten_segments();
     b.on_ack(base, blocks({{3000, 5000}}));
-    b.mark_all_lost();
+    BOOST_TEST(b.mark_all_lost() == 8000u);  // the bytes newly marked
     BOOST_TEST(b.lost_bytes() == 8000u);
+    BOOST_TEST(b.mark_all_lost() == 0u);  // a second timeout finds them lost already
     BOOST_TEST(b.pipe() == 0u);
     BOOST_TEST((*b.next_lost(1000) == seq_range{base, base + 1000}));
     b.forget_sacks();
@@ -107,6 +108,25 @@ BOOST_AUTO_TEST_CASE(runs_are_bounded_and_sack_edges_past_the_bound_are_ignored)
     BOOST_TEST(b.runs().size() <= 4u);
     BOOST_TEST(b.split_refused() == 1u);
     BOOST_TEST(b.sacked_bytes() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_resend_the_bound_cannot_cut_marks_only_the_run_it_went_out_in) {
+    scoreboard b(4);
+    b.sent(base, base + 10000, t0);
+    b.on_ack(base, blocks({{1000, 2000}}));
+    b.mark_all_lost();
+    b.on_ack(base, blocks({{3000, 4000}}));  // cuts at 3000; the bound refuses 4000
+    BOOST_REQUIRE(b.runs().size() == 4u);    // [0, 1000) lost, [1000, 2000) SACKed, [2000, 3000), [3000, 10000) lost
+    b.resent(base, base + 500, t0 + 1ms);    // the cut at 500 is refused too
+    // The run that held the resend counts as out again; the lost runs after
+    // it are still to be resent, and nothing else changed.
+    BOOST_TEST(b.retransmitted_bytes() == 1000u);
+    BOOST_TEST((*b.next_lost(1000) == seq_range{base + 2000, base + 3000}));
+    BOOST_TEST((b.runs()[2].sent == t0));
+    // A probe of the tail, whose start cannot be cut either.
+    b.resent(base + 9000, base + 10000, t0 + 2ms);
+    BOOST_TEST(b.retransmitted_bytes() == 8000u);
+    BOOST_TEST((*b.next_lost(1000) == seq_range{base + 2000, base + 3000}));
 }
 
 BOOST_AUTO_TEST_CASE(runs_sent_in_one_turn_are_one_run) {

@@ -83,6 +83,15 @@ std::error_code error_of(const wire::result<T>& r) {
 
 std::error_code code(wire::errc e) { return wire::make_error_code(e); }
 
+// NOP NOP, a SACK kind with length byte len, then blocks 8-byte blocks, padded
+// to a multiple of 4 (four blocks: 36 bytes, the most 40 bytes of options hold).
+std::vector<std::uint8_t> sack_option(std::uint8_t len, std::size_t blocks) {
+    std::vector<std::uint8_t> o{1, 1, wire::tcp_option_kind::sack, len};
+    for (std::size_t i = 0; i < blocks * 8; ++i) o.push_back(static_cast<std::uint8_t>(i));
+    while (o.size() % 4 != 0) o.push_back(0);
+    return o;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(wire_tcp)
@@ -265,6 +274,24 @@ BOOST_AUTO_TEST_CASE(tcp_parse_rejects_known_options_with_wrong_length) {
         BOOST_TEST(error_of(parse(with_raw_options(options))) == code(wire::errc::bad_option),
                    "kind " << int{options[0]});
     }
+}
+
+BOOST_AUTO_TEST_CASE(tcp_parse_takes_four_sack_blocks_and_refuses_any_length_that_overruns_them) {
+    const auto four = parse(with_raw_options(sack_option(34, 4)));
+    BOOST_REQUIRE(four);
+    BOOST_TEST(four->options().sack_count == 4);
+    // A fifth block (2 + 8 * 5 = 42) cannot fit in 40 bytes of options; the
+    // length then runs past the header into the payload, which must not be read as blocks.
+    BOOST_TEST(error_of(parse(with_raw_options(sack_option(42, 4), "payload, not SACK blocks"))) ==
+               code(wire::errc::bad_option));
+    // Lengths of 2 + 8n that run past the options actually present.
+    for (const std::uint8_t len : {10, 18, 26}) {
+        BOOST_TEST(error_of(parse(with_raw_options(sack_option(len, 0), "12345678901234567890"))) ==
+                       code(wire::errc::bad_option),
+                   "length " << int{len});
+    }
+    // The largest length byte.
+    BOOST_TEST(error_of(parse(with_raw_options(sack_option(255, 4)))) == code(wire::errc::bad_option));
 }
 
 BOOST_AUTO_TEST_CASE(tcp_parse_rejects_data_offset_below_five) {

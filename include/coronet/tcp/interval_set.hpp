@@ -38,6 +38,9 @@ public:
     std::uint32_t take_contiguous(wire::seq32 rcv_nxt);
     // Drops every range, or part of one, below seq.
     void discard_below(wire::seq32 seq);
+    // Takes [left, right) out of the ranges held; returns the bytes it took.
+    // Nothing changes (0) when that would split a range into more than max_ranges.
+    std::uint32_t remove(wire::seq32 left, wire::seq32 right);
 
     // The range held that [left, right) lies within, if any.
     std::optional<seq_range> holding(wire::seq32 left, wire::seq32 right) const noexcept;

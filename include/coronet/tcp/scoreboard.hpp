@@ -46,8 +46,6 @@ public:
     // At most max_runs runs are kept; SACK blocks that would split past it are ignored.
     explicit scoreboard(std::size_t max_runs = 16384) : max_runs_(max_runs) {}
 
-    // Forgets everything; the next run sent starts at una.
-    void reset(seq32 una) noexcept;
     bool empty() const noexcept { return runs_.empty(); }
     // [start, end) went out for the first time (start: the end of the last run).
     void sent(seq32 start, seq32 end, runtime::time_point now);
@@ -77,7 +75,8 @@ public:
     // unacknowledged segment is lost"). Returns the bytes newly marked.
     std::uint32_t mark_head_lost(std::uint32_t len);
     // RTO: every run not SACKed is lost (RFC 6675 5.1; a SACKed one stays).
-    void mark_all_lost() noexcept;
+    // Returns the bytes newly marked.
+    std::uint32_t mark_all_lost() noexcept;
     // Undo of a spurious loss episode: nothing is lost any more.
     void unmark_lost() noexcept;
     // Reneging (RFC 2018 8): the receiver dropped what it SACKed; forget every SACK.
@@ -105,6 +104,8 @@ private:
     // Index of the run holding seq, cut so that one starts at seq; runs_.size()
     // when seq is at or past the end; nullopt when the cut would pass max_runs.
     std::optional<std::size_t> cut_at(seq32 seq);
+    // Index of the run holding seq (the first run when seq is below it; the last when past it).
+    std::size_t index_of(seq32 seq) const noexcept;
     void set_lost(run& r, bool lost) noexcept;
     void set_retransmitted(run& r, bool on) noexcept;
     void set_sacked(run& r) noexcept;

@@ -61,6 +61,8 @@ struct connection_stats {
     std::uint64_t bytes_sent = 0, bytes_received = 0;  // application bytes
     std::uint64_t bytes_placed = 0;                    // of bytes_received: straight into a waiting reader's buffer
     std::uint64_t segments_sent = 0, segments_received = 0;
+    // Segments sent again; of them, those sent during fast recovery (the
+    // episodes are `recoveries`); retransmission timeouts.
     std::uint64_t retransmits = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t dup_acks = 0, ooo_segments = 0, challenge_acks = 0;
     // Segments refused by RFC 9293 3.10.7.4 / RFC 5961 / RFC 7323 (each answered
@@ -409,6 +411,7 @@ private:
     std::uint32_t recovery_window_ = 0;        // PRR's window while in recovery
     std::optional<seq32> undo_marker_;         // SND.UNA when the current reduction began
     std::int64_t undo_bytes_ = 0;              // bytes resent since, less those the peer reported as duplicates
+    interval_set undo_resent_;                 // what was resent since and not yet reported as a duplicate
     std::optional<wire::ts32> retrans_stamp_;  // our timestamp on the first of those resends (RFC 3522)
     std::optional<seq32> tlp_end_;             // a tail loss probe is out, ending there (RFC 8985 7)
     bool tlp_resent_ = false;                  // the probe resent data (rather than sending new)
