@@ -3,9 +3,9 @@
 // which cannot share a translation unit with <netinet/tcp.h>.
 #pragma once
 
-#include "loss_counts.hpp"
-
 #include <optional>
+
+#include "loss_counts.hpp"
 
 namespace coronet::bench {
 

@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(receiver_reports_shuffled_arrivals_most_recent_first_and_du
 // block above its ACK, took it for a plain SACK, and never undid).
 BOOST_AUTO_TEST_CASE(a_duplicate_of_old_out_of_order_data_is_followed_by_the_range_holding_it) {
     with_raw_peer t{sack_peer()};
-    const auto d = bytes(10000);
+    const auto d = stream_bytes(10000);
     const seq32 base{5001};
     auto send = [&](std::size_t from) {
         t.peer.send(t.seg(5001 + static_cast<std::uint32_t>(from), ack).data(wire::bytes(d).subspan(from, 1000)));
