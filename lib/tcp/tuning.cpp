@@ -57,8 +57,12 @@ void tcb::receive_rtt_sample(runtime::duration d, bool upper_bound) noexcept {
 // what the application drained in it (read, or placed in its buffer) is
 // compared with the most it drained in any earlier one. More means the
 // sender is still speeding up, or the window holds it back: the buffer (the
-// window) becomes twice this round's amount, so it stays ahead of the
-// application by a round trip.
+// window) becomes twice this round's amount plus 16 segments, so it stays
+// ahead of the application by a round trip, and grows further in proportion
+// to the round's growth, twice over: a sender in slow start doubles each
+// round, and a window only twice the last round would hold it to that
+// (wan.sh, RTT 20 ms: 0.80x the kernel receiving 32 MiB; 0.99x with fixed
+// 6 MiB buffers).
 void tcb::tune_receive_buffer() {
     if (!cfg_.buffer_auto_tuning || app_gone() || rcv_rtt_ == runtime::duration::zero()) return;
     const auto now = ex_.now();
@@ -74,22 +78,27 @@ void tcb::tune_receive_buffer() {
     rcv_space_mark_ = drained;
     rcv_space_at_ = now;
     if (round <= rcv_space_) return;
+    std::uint64_t wanted = 2 * round + 16 * std::uint64_t{rcv_mss_};
+    wanted += 2 * wanted * (round - rcv_space_) / std::max<std::uint64_t>(rcv_space_, 1);
     rcv_space_ = round;
     // The window field cannot offer more than 65535 units of the scale (no
     // scaling: 64 KiB), whatever the buffer holds.
     const std::size_t offerable = std::size_t{65535} << rcv_wscale_.shift();
-    grow_buffer(rcvbuf_, 2 * round, std::min(cfg_.receive_buffer_limit(), offerable));
+    grow_buffer(rcvbuf_, static_cast<std::size_t>(std::min<std::uint64_t>(wanted, SIZE_MAX)),
+                std::min(cfg_.receive_buffer_limit(), offerable));
 }
 
 // On an ACK (Linux tcp_sndbuf_expand): the application waits for room, and
 // cwnd and the peer's window would let more fly than the whole buffer holds.
 // Twice what they allow keeps the next round trip's data queued behind this
-// one's. (Flight itself is no guide here: the ACK has just shrunk it.)
+// one's; in slow start cwnd itself doubles within that round trip, so four
+// times. (Flight itself is no guide here: the ACK has just shrunk it.)
 void tcb::tune_send_buffer() {
     if (!cfg_.buffer_auto_tuning || !send_limited_ || write_shut_) return;
     const std::size_t flyable = std::min<std::size_t>(cc_->window(), seq_.snd_wnd);
     if (sndbuf_.capacity() >= flyable) return;  // cwnd or the peer's window is the limit, not the buffer
-    grow_buffer(sndbuf_, 2 * flyable, cfg_.send_buffer_limit());
+    const bool slow_start = cc_->window() < cc_->ssthresh();
+    grow_buffer(sndbuf_, (slow_start ? 4 : 2) * flyable, cfg_.send_buffer_limit());
 }
 
 // Grows ring to `wanted` bytes, whole pages, at most `limit`, when the layer
