@@ -129,7 +129,7 @@ void tcb::detect_losses() {
     stats_.reordering_window_us =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(reo_wnd).count());
     const runtime::duration wait = rack_.rtt() + reo_wnd;
-    const scoreboard::detection r = board_.detect(rack_.xmit(), rack_.end(), wait, now);
+    const scoreboard::detection r = board_.detect(rack_.order(), rack_.end(), wait, now);
     reo_at_ = r.next > runtime::duration::zero() ? now + r.next : never;
     if (r.newly_lost == 0) return;
     stats_.lost_bytes += r.newly_lost;

@@ -7,9 +7,10 @@
 namespace coronet::tcp {
 
 namespace {
-// RFC 8985 RACK_sent_after: (t1, s1) went out after (t2, s2).
-bool sent_after(runtime::time_point t1, seq32 s1, runtime::time_point t2, seq32 s2) noexcept {
-    return t1 > t2 || (t1 == t2 && s1 > s2);
+// RFC 8985 RACK_sent_after, by transmission count rather than time: (o1, e1)
+// went out after (o2, e2). One transmission sends its bytes in sequence order.
+bool sent_after(std::uint64_t o1, seq32 e1, std::uint64_t o2, seq32 e2) noexcept {
+    return o1 > o2 || (o1 == o2 && e1 > e2);
 }
 }  // namespace
 
@@ -18,12 +19,13 @@ void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
     // Frames sent in one turn of the loop share a time: one run holds them.
     if (!runs_.empty()) {
         run& last = runs_.back();
-        if (last.sent == now && last.end == start && !last.sacked && !last.lost && !last.ever_retransmitted) {
+        if (last.order == sends_ && last.sent == now && last.end == start && !last.sacked && !last.lost &&
+            !last.ever_retransmitted) {
             last.end = end;
             return;
         }
     }
-    runs_.push_back({.start = start, .end = end, .sent = now});
+    runs_.push_back({.start = start, .end = end, .sent = now, .order = ++sends_});
 }
 
 std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
@@ -53,10 +55,12 @@ void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now) {
     // going unrecorded, or the runs after it being marked with it.
     const std::size_t first = cut_at(start).value_or(index_of(start));
     const std::size_t stop = cut_at(end).value_or(index_of(end) + 1);
+    const std::uint64_t order = ++sends_;
     for (std::size_t i = first; i < stop && i < runs_.size(); ++i) {
         run& r = runs_[i];
         if (r.sacked) continue;
         r.sent = now;
+        r.order = order;
         r.ever_retransmitted = true;
         set_retransmitted(r, true);
     }
@@ -70,7 +74,7 @@ scoreboard::delivery scoreboard::on_ack(seq32 una, std::span<const seq_range> bl
         // RFC 8985 6.2 step 3: an original transmission arriving below data
         // SACKed earlier was reordered (a retransmission says nothing).
         if (fack_before && r.end < *fack_before && !r.ever_retransmitted) d.reordered = true;
-        if (!d.newest || sent_after(r.sent, r.end, d.newest->sent, d.newest->end)) d.newest = r;
+        if (!d.newest || sent_after(r.order, r.end, d.newest->order, d.newest->end)) d.newest = r;
     };
     // The cumulative ACK: whole runs, then the front of one.
     while (!runs_.empty() && runs_.front().end <= una) {
@@ -139,12 +143,12 @@ void scoreboard::forget_sacks() noexcept {
     fack_.reset();
 }
 
-scoreboard::detection scoreboard::detect(runtime::time_point xmit, seq32 end, runtime::duration wait,
+scoreboard::detection scoreboard::detect(std::uint64_t order, seq32 end, runtime::duration wait,
                                          runtime::time_point now) {
     detection out;
     for (run& r : runs_) {
         if (r.sacked || (r.lost && !r.retransmitted)) continue;
-        if (!sent_after(xmit, end, r.sent, r.end)) {
+        if (!sent_after(order, end, r.order, r.end)) {
             // Originals go out in sequence order and a resend after its
             // original: past an original sent after the reference, every
             // run was sent after it too.

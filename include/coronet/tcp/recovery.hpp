@@ -23,13 +23,15 @@ public:
         if (r.ever_retransmitted && min_rtt_ && rtt < *min_rtt_) return;
         if (!min_rtt_ || rtt < *min_rtt_) min_rtt_ = rtt;
         rtt_ = rtt;
-        if (!xmit_ || r.sent > *xmit_ || (r.sent == *xmit_ && r.end > end_)) {
-            xmit_ = r.sent;
+        if (!order_ || r.order > *order_ || (r.order == *order_ && r.end > end_)) {
+            order_ = r.order;
             end_ = r.end;
         }
     }
-    bool has_reference() const noexcept { return xmit_.has_value(); }
-    runtime::time_point xmit() const noexcept { return xmit_.value_or(runtime::time_point{}); }
+    // The most recently sent delivery (RACK.xmit_ts and RACK.end_seq, with
+    // the transmission count for the time: see scoreboard::run::order).
+    bool has_reference() const noexcept { return order_.has_value(); }
+    std::uint64_t order() const noexcept { return order_.value_or(0); }
     seq32 end() const noexcept { return end_; }
     runtime::duration rtt() const noexcept { return rtt_; }
     runtime::duration min_rtt() const noexcept { return min_rtt_.value_or(runtime::duration::zero()); }
@@ -60,7 +62,7 @@ public:
 
 private:
     static constexpr unsigned max_mult = 64;
-    std::optional<runtime::time_point> xmit_;
+    std::optional<std::uint64_t> order_;
     seq32 end_;
     runtime::duration rtt_{};
     std::optional<runtime::duration> min_rtt_;

@@ -24,8 +24,12 @@ class scoreboard {
 public:
     // Sequence space sent in one go (or the part of it a SACK edge cut off).
     struct run {
-        seq32 start, end;                 // [start, end)
-        runtime::time_point sent{};       // its latest transmission
+        seq32 start, end;            // [start, end)
+        runtime::time_point sent{};  // its latest transmission
+        // Which transmission that was, counting every one (RACK's
+        // RACK_sent_after, RFC 8985 6.2): frames sent in one turn of the loop
+        // share a time, and a resend in that turn can follow new data.
+        std::uint64_t order = 0;
         bool sacked = false;              // the receiver holds it (RFC 2018)
         bool lost = false;                // loss detection gave it up (RFC 6675 IsLost, RFC 8985)
         bool retransmitted = false;       // sent again since it was marked lost (in flight again)
@@ -82,15 +86,16 @@ public:
     // Reneging (RFC 2018 8): the receiver dropped what it SACKed; forget every SACK.
     void forget_sacks() noexcept;
 
-    // RACK loss detection (RFC 8985 6.2 step 5): every run sent before
-    // (xmit, end) that is neither SACKed nor already lost is lost once it has
-    // been out for `wait` (RACK.rtt + RACK.reo_wnd). Returns how many bytes
-    // were newly marked and the time until the next run would be (0: none).
+    // RACK loss detection (RFC 8985 6.2 step 5): every run sent before the
+    // most recently sent delivery (its run::order and end: RACK.xmit_ts and
+    // RACK.end_seq) that is neither SACKed nor already lost is lost once it
+    // has been out for `wait` (RACK.rtt + RACK.reo_wnd). Returns how many
+    // bytes were newly marked and the time until the next run would be (0: none).
     struct detection {
         std::uint32_t newly_lost = 0;
         runtime::duration next{};
     };
-    detection detect(runtime::time_point xmit, seq32 end, runtime::duration wait, runtime::time_point now);
+    detection detect(std::uint64_t order, seq32 end, runtime::duration wait, runtime::time_point now);
 
     // Whether the run that starts at una is SACKed (a cumulative ACK that
     // stops at SACKed data: reneging, RFC 6675 5.1).
@@ -111,7 +116,8 @@ private:
     void set_sacked(run& r) noexcept;
     void drop(const run& r) noexcept;  // its share of the counters, before it goes
 
-    std::deque<run> runs_;  // contiguous from the cumulative ACK, ascending
+    std::deque<run> runs_;     // contiguous from the cumulative ACK, ascending
+    std::uint64_t sends_ = 0;  // transmissions so far (run::order)
     std::size_t max_runs_;
     std::uint32_t sacked_ = 0, lost_ = 0, retransmitted_ = 0;
     std::optional<seq32> fack_;
