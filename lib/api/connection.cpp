@@ -54,7 +54,37 @@ struct read_wait {
 
 std::error_code not_connected() { return std::make_error_code(std::errc::not_connected); }
 
+std::error_code would_block() { return std::make_error_code(std::errc::resource_unavailable_try_again); }
+
 bool opening(tcp::state s) { return s == tcp::state::syn_sent || s == tcp::state::syn_rcvd; }
+
+// Whether the application may still queue data: open, and not shut for writing.
+bool writing(const tcp::tcb& t) {
+    const tcp::state s = t.current();
+    return !t.write_shut() && (opening(s) || s == tcp::state::established || s == tcp::state::close_wait);
+}
+
+bool would_block(const result<std::size_t>& r) {
+    return !r && r.error() == std::errc::resource_unavailable_try_again;
+}
+
+// What has arrived (0 at the peer's FIN or once closed), or would_block.
+result<std::size_t> read_now(tcp::tcb& t, wire::mut_bytes buf) {
+    if (const std::size_t n = t.app_read(buf); n > 0 || buf.empty()) return n;
+    if (t.peer_finished()) return std::size_t{0};
+    if (t.error()) return t.error();
+    if (t.current() == tcp::state::closed) return std::size_t{0};
+    return would_block();
+}
+
+// Queues what fits of data, or would_block when nothing does.
+result<std::size_t> write_now(tcp::tcb& t, wire::bytes data) {
+    if (t.error()) return t.error();
+    if (!writing(t)) return std::make_error_code(std::errc::broken_pipe);
+    if (data.empty()) return std::size_t{0};
+    if (const std::size_t n = t.app_write(data); n > 0) return n;
+    return would_block();
+}
 
 }  // namespace
 
@@ -74,10 +104,7 @@ runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
     if (!t_) co_return not_connected();
     auto keep = t_;  // the connection object may be moved while we wait
     for (;;) {
-        if (const std::size_t n = keep->app_read(buf); n > 0 || buf.empty()) co_return n;
-        if (keep->peer_finished()) co_return std::size_t{0};
-        if (keep->error()) co_return keep->error();
-        if (keep->current() == tcp::state::closed) co_return std::size_t{0};
+        if (auto r = read_now(*keep, buf); !would_block(r)) co_return r;
         if (const std::size_t placed = co_await read_wait{*keep, buf}; placed > 0) co_return placed;
     }
 }
@@ -87,11 +114,9 @@ runtime::task<result<void>> connection::write(wire::bytes data) {
     auto keep = t_;
     std::size_t done = 0;
     while (done < data.size()) {
-        if (keep->error()) co_return keep->error();
-        const tcp::state s = keep->current();
-        if (keep->write_shut() || !(opening(s) || s == tcp::state::established || s == tcp::state::close_wait))
-            co_return std::make_error_code(std::errc::broken_pipe);
-        done += keep->app_write(data.subspan(done));
+        auto r = write_now(*keep, data.subspan(done));
+        if (r) done += *r;
+        else if (!would_block(r)) co_return r.error();
         if (done < data.size()) co_await tcb_wait{*keep, &tcp::tcb::wait_writable};
     }
     co_return result<void>{};
@@ -126,6 +151,21 @@ runtime::task<result<void>> connection::close() {
     co_return r;
 }
 
+result<std::size_t> connection::try_read(wire::mut_bytes buf) {
+    if (!t_) return not_connected();
+    return read_now(*t_, buf);
+}
+
+result<std::size_t> connection::try_write(wire::bytes data) {
+    if (!t_) return not_connected();
+    return write_now(*t_, data);
+}
+
+std::size_t connection::writable() const noexcept {
+    if (!t_ || t_->error() || !writing(*t_) || !t_->can_write()) return 0;
+    return t_->send_buffer() - t_->send_queue();
+}
+
 void connection::abort() {
     if (!t_) return;
     auto t = std::move(t_);
@@ -133,6 +173,13 @@ void connection::abort() {
 }
 
 listener::~listener() { close(); }
+
+result<connection> listener::try_accept() {
+    if (!l_) return std::make_error_code(std::errc::operation_canceled);
+    if (auto c = l_->pop()) return connection{std::move(c)};
+    if (l_->closed()) return std::make_error_code(std::errc::operation_canceled);
+    return would_block();
+}
 
 void listener::close() {
     if (l_) l_->close();

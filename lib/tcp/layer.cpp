@@ -181,7 +181,7 @@ void tcp_layer::on_listen(listener_state& l, const four_tuple& id, const wire::t
 // A passive open: a connection of l's SYN queue until it is established.
 std::shared_ptr<tcb> tcp_layer::make_passive_tcb(listener_state& l, const four_tuple& id, seq32 iss,
                                                  std::pair<std::size_t, std::size_t> buffers) {
-    auto c = make_tcb(id, iss, buffers);
+    auto c = make_tcb(id, iss, buffers, runtime::time_point::max(), l.max_segment());
     l.add_embryonic();
     embryos_[c.get()] = l.weak_from_this();
     return c;
@@ -244,12 +244,13 @@ bool tcp_layer::reserve(std::size_t bytes) noexcept {
 }
 
 std::shared_ptr<tcb> tcp_layer::make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
-                                         runtime::time_point deadline) {
+                                         runtime::time_point deadline, std::uint16_t max_segment) {
     auto c = std::make_shared<tcb>(static_cast<tcb_owner&>(*this), open_params{.id = id,
                                                                                .iss = iss,
                                                                                .send_buffer = buffers.first,
                                                                                .receive_buffer = buffers.second,
-                                                                               .connect_deadline = deadline});
+                                                                               .connect_deadline = deadline,
+                                                                               .max_segment = max_segment});
     reserved_ += buffers.first + buffers.second;
     conns_.emplace(id, c);
     return c;
@@ -315,7 +316,8 @@ void tcp_layer::reset_for(const four_tuple& id, const wire::tcp_view& seg) {
 }
 
 result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port,
-                                                state from, runtime::time_point deadline) {
+                                                state from, runtime::time_point deadline,
+                                                std::uint16_t max_segment) {
     if (local_port == 0) local_port = ephemeral_port(remote, remote_port);
     if (local_port == 0) return std::make_error_code(std::errc::address_not_available);
     const four_tuple id{host_.address(), local_port, remote, remote_port};
@@ -323,7 +325,7 @@ result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t
     const auto buffers = admit();
     if (!buffers) return std::make_error_code(std::errc::no_buffer_space);
     auto c = make_tcb(id, isn_.next(id.local, id.local_port, id.remote, id.remote_port, executor().now()), *buffers,
-                      deadline);
+                      deadline, max_segment);
     c->open_active(from);
     return c;
 }

@@ -22,6 +22,7 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     timer_.on_expire = &timer_fired;
     timer_.context = this;
     rcv_mss_ = static_cast<std::uint16_t>(owner.host().mtu() - 40);
+    if (p.max_segment > 0) rcv_mss_ = std::min(rcv_mss_, p.max_segment);
     // The scale follows the most the receive buffer may grow to, not this
     // connection's share: a SYN cookie must predict it from the configuration alone.
     if (cfg_.window_scaling) rcv_wscale_ = window_scale::for_buffer(cfg_.receive_buffer_limit());

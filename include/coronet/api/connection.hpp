@@ -48,6 +48,20 @@ public:
     // Sends RST and drops everything.
     void abort();
 
+    // The same without waiting, for code that polls (an event loop, a POSIX
+    // shim such as the packetdrill adapter). try_read reads what has arrived,
+    // 0 once the peer has finished; try_write queues what fits now. Both say
+    // resource_unavailable_try_again when they can do nothing yet, and fail
+    // as read / write do.
+    result<std::size_t> try_read(wire::mut_bytes buf);
+    result<std::size_t> try_write(wire::bytes data);
+    // Bytes a read would return now (without the FIN), and bytes a write
+    // could queue now (0 once writing is over).
+    std::size_t readable() const noexcept { return t_ ? t_->receive_queue() : 0; }
+    std::size_t writable() const noexcept;
+    // The error that ended the connection (reset, timeout), or none.
+    std::error_code error() const noexcept { return t_ ? t_->error() : std::error_code{}; }
+
     bool valid() const noexcept { return static_cast<bool>(t_); }
     tcp::state state() const noexcept { return t_ ? t_->current() : tcp::state::closed; }
     endpoint local() const noexcept { return {t_->id().local, t_->id().local_port}; }
@@ -72,6 +86,16 @@ public:
 
     // The next established connection. Errors: operation_canceled once closed.
     runtime::task<result<connection>> accept();
+    // The next established connection without waiting; errors:
+    // resource_unavailable_try_again when none is queued, operation_canceled
+    // once closed.
+    result<connection> try_accept();
+    // Established connections waiting for accept().
+    std::size_t queued() const noexcept { return l_ ? l_->queued() : 0; }
+    // An MSS clamp (TCP_MAXSEG) for the connections it makes from now on.
+    void set_max_segment(std::uint16_t mss) noexcept {
+        if (l_) l_->set_max_segment(mss);
+    }
     // Stops listening; connections not yet accepted are reset.
     void close();
     std::uint16_t port() const noexcept { return l_->port(); }

@@ -53,6 +53,9 @@ public:
     std::uint16_t port() const noexcept { return port_; }
     std::size_t backlog() const noexcept { return backlog_; }
     std::size_t queued() const noexcept { return ready_.size(); }  // established, not yet accepted
+    // The MSS clamp (open_params::max_segment) of the connections it makes; 0: none.
+    std::uint16_t max_segment() const noexcept { return max_segment_; }
+    void set_max_segment(std::uint16_t mss) noexcept { max_segment_ = mss; }
     bool closed() const noexcept { return closed_; }
     // LISTEN while open, CLOSED once closed.
     state current() const noexcept { return closed_ ? state::closed : state::listen; }
@@ -86,6 +89,7 @@ private:
     std::size_t backlog_;
     std::function<void()> on_close_;
     std::size_t embryonic_ = 0;
+    std::uint16_t max_segment_ = 0;
     runtime::time_point last_cookie_{};
     bool closed_ = false;
     std::deque<std::shared_ptr<tcb>> ready_;
@@ -103,12 +107,13 @@ public:
     tcp_layer& operator=(const tcp_layer&) = delete;
 
     // Starts an active open to remote (local port: ephemeral when 0); it gives
-    // up with timed_out at `deadline`. Errors: address_in_use (the 4-tuple
-    // exists), address_not_available (no free port), no_buffer_space (refused
-    // at max_connections or the memory limit).
+    // up with timed_out at `deadline`. max_segment: an MSS clamp (open_params).
+    // Errors: address_in_use (the 4-tuple exists), address_not_available (no
+    // free port), no_buffer_space (refused at max_connections or the memory limit).
     result<std::shared_ptr<tcb>> connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port = 0,
                                          state from = state::closed,
-                                         runtime::time_point deadline = runtime::time_point::max());
+                                         runtime::time_point deadline = runtime::time_point::max(),
+                                         std::uint16_t max_segment = 0);
     std::shared_ptr<tcb> make_passive_tcb(listener_state& l, const four_tuple& id, seq32 iss,
                                           std::pair<std::size_t, std::size_t> buffers);
     // Passive open on port. Errors: address_in_use.
@@ -160,7 +165,8 @@ private:
     // The buffer sizes a new connection gets, or nullopt when it is refused.
     std::optional<std::pair<std::size_t, std::size_t>> admit();
     std::shared_ptr<tcb> make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
-                                  runtime::time_point deadline = runtime::time_point::max());
+                                  runtime::time_point deadline = runtime::time_point::max(),
+                                  std::uint16_t max_segment = 0);
     void send_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& syn);
     bool accept_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& ack);
     void send(const four_tuple& id, const wire::tcp_repr& r);

@@ -144,6 +144,9 @@ struct open_params {
     seq32 iss;                                        // RFC 6528 (or a SYN cookie's)
     std::size_t send_buffer = 0, receive_buffer = 0;  // capacities granted, reserved against the memory limit
     runtime::time_point connect_deadline = runtime::time_point::max();  // an active open gives up then
+    // The application's MSS clamp (TCP_MAXSEG): the MSS we announce and the
+    // most we send per segment. 0: the MTU's.
+    std::uint16_t max_segment = 0;
 };
 
 class tcb : public std::enable_shared_from_this<tcb> {
