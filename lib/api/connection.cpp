@@ -64,9 +64,7 @@ bool writing(const tcp::tcb& t) {
     return !t.write_shut() && (opening(s) || s == tcp::state::established || s == tcp::state::close_wait);
 }
 
-bool would_block(const result<std::size_t>& r) {
-    return !r && r.error() == std::errc::resource_unavailable_try_again;
-}
+bool would_block(const result<std::size_t>& r) { return !r && r.error() == std::errc::resource_unavailable_try_again; }
 
 // What has arrived (0 at the peer's FIN or once closed), or would_block.
 result<std::size_t> read_now(tcp::tcb& t, wire::mut_bytes buf) {
@@ -115,8 +113,10 @@ runtime::task<result<void>> connection::write(wire::bytes data) {
     std::size_t done = 0;
     while (done < data.size()) {
         auto r = write_now(*keep, data.subspan(done));
-        if (r) done += *r;
-        else if (!would_block(r)) co_return r.error();
+        if (r)
+            done += *r;
+        else if (!would_block(r))
+            co_return r.error();
         if (done < data.size()) co_await tcb_wait{*keep, &tcp::tcb::wait_writable};
     }
     co_return result<void>{};

@@ -259,7 +259,15 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
     if (peer_fin_ && *peer_fin_ == seq_.rcv_nxt && !fin_received_ && policy.text) {
         seq_.rcv_nxt += 1;
         fin_received_ = true;
-        schedule_ack(true);
+        // Linux: the peer's FIN in ESTABLISHED makes the connection
+        // interactive, its ACK delayed to ride on our answer (or our FIN);
+        // in the other states it is ACKed at once.
+        if (state_ == state::established) {
+            pingpong_ = true;
+            schedule_ack(false);
+        } else {
+            schedule_ack(true);
+        }
         wake_app();
     }
 }
@@ -289,7 +297,8 @@ void tcb::place_in_order(wire::bytes data) {
     // RFC 5681 4.2: an ACK for at least every second full-sized segment;
     // a GRO super-frame is several of them.
     segs_since_ack_ += data.size() > rcv_mss_ ? 2 : 1;
-    schedule_ack(filled_hole || segs_since_ack_ >= 2);
+    const bool quick = data_arrived();
+    schedule_ack(quick || filled_hole || segs_since_ack_ >= 2);
     wake_app();
 }
 

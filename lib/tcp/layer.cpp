@@ -316,8 +316,7 @@ void tcp_layer::reset_for(const four_tuple& id, const wire::tcp_view& seg) {
 }
 
 result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port,
-                                                state from, runtime::time_point deadline,
-                                                std::uint16_t max_segment) {
+                                                state from, runtime::time_point deadline, std::uint16_t max_segment) {
     if (local_port == 0) local_port = ephemeral_port(remote, remote_port);
     if (local_port == 0) return std::make_error_code(std::errc::address_not_available);
     const four_tuple id{host_.address(), local_port, remote, remote_port};

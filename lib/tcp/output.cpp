@@ -143,9 +143,16 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     }
     if (flags & ack) {
         last_ack_sent_ = seq_.rcv_nxt;
+        // A delayed ACK that went alone, on its timer: the peer is not
+        // waiting for an answer to ride on (Linux leaves pingpong mode).
+        if (delack_timed_ && delack_at_ <= ex_.now() && len == 0 && !(flags & (syn | fin))) pingpong_ = false;
         delack_at_ = never;
+        delack_timed_ = false;
         segs_since_ack_ = 0;
+        if (quick_acks_ > 0) --quick_acks_;
     }
+    // An answer within ato of the data it answers: an interactive exchange.
+    if (len > 0 && ato_ > runtime::duration::zero() && ex_.now() - last_data_at_ < ato_) pingpong_ = true;
     const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
     ++stats_.segments_sent;
@@ -231,7 +238,9 @@ void tcb::output(send_policy policy) {
                 if (!(all && (!nagle_ || !flight())) && len < seq_.max_snd_wnd / 2) break;
             }
             std::uint8_t flags = ack;
-            if (len > 0 && len == avail) flags |= psh;
+            // PSH where the burst ends: the last of the data, or the last
+            // the windows let go now (as Linux's segments show it).
+            if (len > 0 && (len == avail || usable - len < snd_mss_)) flags |= psh;
             if (fin_now) flags |= fin;
             const std::size_t offset = wire::distance(data_start(), seq_.snd_nxt);
             if (!(frame ? send_segment(std::move(*frame), seq_.snd_nxt, flags, offset, len)
@@ -263,10 +272,25 @@ void tcb::output(send_policy policy) {
 
 // An ACK is owed: at once, or within the delayed-ACK time (RFC 1122 4.2.3.2).
 void tcb::schedule_ack(bool immediate) {
-    if (immediate)
+    if (immediate || ato_ == runtime::duration::zero()) {
         delack_at_ = std::min(delack_at_, ex_.now());
-    else if (delack_at_ == never)
-        delack_at_ = ex_.now() + cfg_.delayed_ack;
+    } else if (delack_at_ == never) {
+        delack_at_ = ex_.now() + ato_;
+        delack_timed_ = true;
+    }
+}
+
+bool tcb::data_arrived() noexcept {
+    const runtime::time_point now = ex_.now();
+    const bool first = ato_ == runtime::duration::zero();
+    if (first || now - last_data_at_ > rtt_.rto()) {
+        // Linux's tcp_incr_quickack: half the window in full segments, 2 to 16.
+        const std::size_t window = std::max<std::size_t>(rcvbuf_.capacity() - rcvbuf_.size(), rcv_mss_);
+        quick_acks_ = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
+    }
+    if (first) ato_ = cfg_.delayed_ack;
+    last_data_at_ = now;
+    return quick_acks_ > 0 && !pingpong_;
 }
 
 // A zero-window probe: an old sequence number the peer must ACK with its window.

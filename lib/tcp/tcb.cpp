@@ -121,15 +121,19 @@ std::size_t tcb::app_write(wire::bytes data) {
 }
 
 std::size_t tcb::app_read(wire::mut_bytes out) {
-    const std::uint16_t before = advertised_window(false);
     const std::size_t n = rcvbuf_.read(out);
     if (n > 0) tune_receive_buffer();
     // Buffers already given back (TIME_WAIT, CLOSED): the storage stayed only for the application to drain.
     if (rcvbuf_.empty() && reserved_ == 0) rcvbuf_.release();
-    // Tell the peer when the window opened enough (RFC 1122 4.2.3.3 receiver SWS avoidance).
-    const std::uint32_t opened = rcv_wscale_.expand(static_cast<std::uint16_t>(advertised_window(false) - before));
-    if (n > 0 && opened >= std::min<std::uint32_t>(static_cast<std::uint32_t>(rcvbuf_.capacity() / 2), rcv_mss_))
-        ask(app_request::read);
+    // A window update of its own only when the read at least doubled a
+    // window that had shrunk to half the buffer or less (Linux's
+    // tcp_cleanup_rbuf); otherwise the next ACK carries it. The new right
+    // edge moves by a useful amount only (advertised_window, RFC 1122 4.2.3.3).
+    const std::size_t left = seq_.promised();
+    if (n > 0 && 2 * left <= rcvbuf_.capacity()) {
+        const std::size_t open = rcv_wscale_.expand(advertised_window(false));
+        if (open > 0 && open >= 2 * left) ask(app_request::read);
+    }
     return n;
 }
 

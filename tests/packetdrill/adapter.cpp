@@ -4,13 +4,13 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <coronet/api/stack.hpp>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 namespace coronet::packetdrill {
 
@@ -65,7 +65,8 @@ std::uint64_t parse_number(const std::string& key, const std::string& v) {
     } catch (const std::exception&) {
         end = 0;
     }
-    if (end == 0 || end != v.size()) throw std::invalid_argument("--so_flags: " + key + " wants a number, not '" + v + "'");
+    if (end == 0 || end != v.size())
+        throw std::invalid_argument("--so_flags: " + key + " wants a number, not '" + v + "'");
     return n;
 }
 
@@ -153,7 +154,8 @@ struct adapter::epoll_entry {
     std::uint64_t reported = 0;  // the generation last looked at (edge-triggered)
 };
 
-adapter::call::call(adapter& a) : a_(a), lock_(a.mutex_), main_(a.on_main_thread()) {
+adapter::call::call(adapter& a, bool socket_call)
+    : a_(a), lock_(a.mutex_), main_(a.on_main_thread()), socket_call_(socket_call) {
     if (main_) a_.main_inside_ = true;
 }
 
@@ -161,7 +163,7 @@ adapter::call::~call() {
     if (main_) {
         a_.main_inside_ = false;
         a_.main_seen_ = std::chrono::steady_clock::now();
-    } else {
+    } else if (socket_call_) {
         ++a_.owed_stamps_;  // packetdrill reads the end time of this blocking call next
     }
     a_.changed_.notify_all();
@@ -241,8 +243,7 @@ bool adapter::block(lock& l, const std::function<bool()>& ready) {
         if (ready()) break;
         // Nobody else moves time: the main thread itself blocked, or it
         // waits in packetdrill for this call to end.
-        const bool main_idle =
-            !main_inside_ && std::chrono::steady_clock::now() - main_seen_ >= idle_main_thread;
+        const bool main_idle = !main_inside_ && std::chrono::steady_clock::now() - main_seen_ >= idle_main_thread;
         if (!main && !main_idle) continue;
         if (sim_.now() >= give_up || !step()) {
             ok = false;
@@ -507,11 +508,16 @@ int adapter::fcntl(int fd, int cmd, long arg) {
     socket_entry* s = find(fd);
     if (!s) return epolls_.contains(fd) ? ::fcntl(fd, cmd, arg) : fail(EBADF);
     switch (cmd) {
-        case F_GETFL: return O_RDWR | (s->nonblocking ? O_NONBLOCK : 0);
-        case F_SETFL: s->nonblocking = (arg & O_NONBLOCK) != 0; return 0;
+        case F_GETFL:
+            return O_RDWR | (s->nonblocking ? O_NONBLOCK : 0);
+        case F_SETFL:
+            s->nonblocking = (arg & O_NONBLOCK) != 0;
+            return 0;
         case F_GETFD:
-        case F_SETFD: return ::fcntl(fd, cmd, arg);
-        default: return fail(EINVAL);
+        case F_SETFD:
+            return ::fcntl(fd, cmd, arg);
+        default:
+            return fail(EINVAL);
     }
 }
 
@@ -534,7 +540,8 @@ int adapter::ioctl(int fd, unsigned long request, void* arg) {
             std::memcpy(&value, arg, sizeof value);
             s->nonblocking = value != 0;
             return 0;
-        default: return fail(ENOTTY);
+        default:
+            return fail(ENOTTY);
     }
     std::memcpy(arg, &value, sizeof value);
     return 0;
@@ -586,28 +593,40 @@ int adapter::getsockopt(int fd, int level, int name, void* value, socklen_t* len
                 }
                 v = std::exchange(s->pending, {}).value();
                 break;
-            case SO_TYPE: v = SOCK_STREAM; break;
-            case SO_REUSEADDR: v = s->reuse_address; break;
-            case SO_KEEPALIVE: v = s->keep_alive; break;
-            case SO_ACCEPTCONN: v = s->listening.has_value(); break;
+            case SO_TYPE:
+                v = SOCK_STREAM;
+                break;
+            case SO_REUSEADDR:
+                v = s->reuse_address;
+                break;
+            case SO_KEEPALIVE:
+                v = s->keep_alive;
+                break;
+            case SO_ACCEPTCONN:
+                v = s->listening.has_value();
+                break;
             case SO_RCVBUF:
                 v = static_cast<int>(s->conn.valid() ? s->conn.tcb().receive_buffer() : cfg_.tcp.receive_buffer);
                 break;
             case SO_SNDBUF:
                 v = static_cast<int>(s->conn.valid() ? s->conn.tcb().send_buffer() : cfg_.tcp.send_buffer);
                 break;
-            default: return fail(ENOPROTOOPT);
+            default:
+                return fail(ENOPROTOOPT);
         }
     } else if (level == IPPROTO_TCP) {
         switch (name) {
-            case TCP_NODELAY: v = s->no_delay; break;
+            case TCP_NODELAY:
+                v = s->no_delay;
+                break;
             case TCP_MAXSEG:
                 if (s->conn.valid() && !opening(s->conn.state()))
                     v = s->conn.tcb().mss();
                 else
                     v = s->max_segment ? s->max_segment : default_mss;
                 break;
-            default: return fail(ENOPROTOOPT);
+            default:
+                return fail(ENOPROTOOPT);
         }
     } else {
         return fail(ENOPROTOOPT);
@@ -627,12 +646,15 @@ int adapter::setsockopt(int fd, int level, int name, const void* value, socklen_
     std::memcpy(&v, value, sizeof v);
     if (level == SOL_SOCKET) {
         switch (name) {
-            case SO_REUSEADDR: s->reuse_address = v != 0; return 0;
+            case SO_REUSEADDR:
+                s->reuse_address = v != 0;
+                return 0;
             case SO_KEEPALIVE:
                 s->keep_alive = v != 0;
                 if (s->conn.valid()) s->conn.set_keep_alive(s->keep_alive);
                 return 0;
-            default: return fail(ENOPROTOOPT);
+            default:
+                return fail(ENOPROTOOPT);
         }
     }
     if (level == IPPROTO_TCP) {
@@ -648,7 +670,8 @@ int adapter::setsockopt(int fd, int level, int name, const void* value, socklen_
                 s->max_segment = static_cast<std::uint16_t>(v);
                 if (s->listening) s->listening->set_max_segment(s->max_segment);
                 return 0;
-            default: return fail(ENOPROTOOPT);
+            default:
+                return fail(ENOPROTOOPT);
         }
     }
     return fail(ENOPROTOOPT);
@@ -692,7 +715,8 @@ std::uint64_t adapter::generation(socket_entry& s) const {
 int adapter::poll(pollfd* fds, nfds_t n, int timeout_ms) {
     call c(*this);
     if (n > 0 && !fds) return fail(EFAULT);
-    const auto deadline = timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
+    const auto deadline =
+        timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
     const auto scan = [&] {
         int ready = 0;
         for (nfds_t i = 0; i < n; ++i) {
@@ -747,7 +771,8 @@ int adapter::epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
         case EPOLL_CTL_DEL:
             if (items.erase(fd) == 0) return fail(ENOENT);
             return 0;
-        default: return fail(EINVAL);
+        default:
+            return fail(EINVAL);
     }
 }
 
@@ -758,7 +783,8 @@ int adapter::epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) 
     if (max <= 0) return fail(EINVAL);
     if (!events) return fail(EFAULT);
     auto& items = set->second;
-    const auto deadline = timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
+    const auto deadline =
+        timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
     const auto collect = [&](bool take) {
         int found = 0;
         for (auto& [fd, item] : items) {
@@ -794,7 +820,7 @@ int adapter::epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) 
 // ---- packets and time ------------------------------------------------------
 
 int adapter::netdev_send(const void* buf, std::size_t count) {
-    call c(*this);
+    call c(*this, false);
     if (!buf) return fail(EFAULT);
     if (on_main_thread()) settle(c.held());
     if (!dev_.receive({static_cast<const std::byte*>(buf), count})) return fail(EPROTONOSUPPORT);
@@ -803,15 +829,16 @@ int adapter::netdev_send(const void* buf, std::size_t count) {
 }
 
 int adapter::netdev_receive(void* buf, std::size_t* count, long long* time_usecs) {
-    call c(*this);
+    call c(*this, false);
     if (!buf || !count || !time_usecs) return fail(EFAULT);
     settle(c.held());
     const auto give_up = sim_.now() + cfg_.horizon;
     while (dev_.sent().empty()) {
         const runtime::timer_node* next = sim_.timers().top();
         if (!next || next->deadline > give_up) {
-            std::fprintf(stderr, "coronet packetdrill adapter: the stack sent nothing for %lld ms of virtual time\n",
-                         static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.horizon).count()));
+            std::fprintf(
+                stderr, "coronet packetdrill adapter: the stack sent nothing for %lld ms of virtual time\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.horizon).count()));
             *count = 0;  // packetdrill fails the script on an empty packet
             return 0;
         }
@@ -827,22 +854,19 @@ int adapter::netdev_receive(void* buf, std::size_t* count, long long* time_usecs
 }
 
 int adapter::usleep(useconds_t u) {
-    call c(*this);
+    call c(*this, false);
     advance_to(c.held(), sim_.now() + std::chrono::microseconds(u));
     return 0;
 }
 
 int adapter::gettimeofday(timeval* tv) {
-    lock l(mutex_);
-    if (on_main_thread()) {
-        main_inside_ = true;
-        // packetdrill spins on the clock until an event's time: it must move.
-        advance_to(l, sim_.now() + 1us);
-        main_inside_ = false;
-        main_seen_ = std::chrono::steady_clock::now();
-    } else if (owed_stamps_ > 0) {
-        --owed_stamps_;
-        changed_.notify_all();
+    call c(*this, false);
+    if (!on_main_thread() && owed_stamps_ > 0) {
+        --owed_stamps_;  // the end time of a blocking call: read, not moved
+    } else {
+        // packetdrill spins on the clock until an event's time (on either
+        // thread: a blocking call waits for its start time too): it must move.
+        advance_to(c.held(), sim_.now() + 1us);
     }
     if (tv) {
         const long long us = usecs(sim_.now());

@@ -43,7 +43,7 @@ struct settings {
     tcp::tcp_config tcp;
     std::uint64_t seed = 1;
     runtime::duration horizon = std::chrono::seconds(300);  // netdev_receive gives up after this much silence
-    bool trace = false;                                      // the stack's log on stderr
+    bool trace = false;                                     // the stack's log on stderr
 
     // The defaults the upstream scripts assume (Linux's): SACK off (the
     // scripts were rewritten without it), a receive buffer that gives
@@ -96,7 +96,9 @@ private:
     // thread is where (see the header comment).
     class call {
     public:
-        explicit call(adapter& a);
+        // socket_call: one of the script's system calls (packetdrill reads
+        // the end time of a blocking one); false for the clock and packets.
+        explicit call(adapter& a, bool socket_call = true);
         ~call();
         call(const call&) = delete;
         call& operator=(const call&) = delete;
@@ -105,7 +107,7 @@ private:
     private:
         adapter& a_;
         lock lock_;
-        bool main_;
+        bool main_, socket_call_;
     };
 
     bool on_main_thread() const noexcept { return std::this_thread::get_id() == main_thread_; }
@@ -138,7 +140,7 @@ private:
     std::thread::id main_thread_;
     bool main_inside_ = false;
     std::chrono::steady_clock::time_point main_seen_;
-    unsigned owed_stamps_ = 0;                         // blocked calls returned, end time not yet read
+    unsigned owed_stamps_ = 0;                           // blocked calls returned, end time not yet read
     std::vector<const std::function<bool()>*> waiters_;  // blocked calls' conditions
 
     runtime::sim_loop sim_;

@@ -45,7 +45,7 @@ int ioctl_call(void* u, int fd, unsigned long request, ...) {
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) void packetdrill_interface_init(const char* flags,
-                                                                                   packetdrill_interface* ifc) {
+                                                                                  packetdrill_interface* ifc) {
     adapter* a = nullptr;
     try {
         a = new adapter(coronet::packetdrill::settings::parse(flags));
@@ -117,9 +117,7 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
     ifc->gettimeofday = [](void* u, timeval* tv, struct timezone*) { return self(u).gettimeofday(tv); };
     ifc->epoll_create = [](void* u, int size) { return self(u).epoll_create(size); };
     ifc->epoll_ctl = [](void* u, int ep, int op, int fd, epoll_event* e) { return self(u).epoll_ctl(ep, op, fd, e); };
-    ifc->epoll_wait = [](void* u, int ep, epoll_event* e, int max, int t) {
-        return self(u).epoll_wait(ep, e, max, t);
-    };
+    ifc->epoll_wait = [](void* u, int ep, epoll_event* e, int max, int t) { return self(u).epoll_wait(ep, e, max, t); };
     ifc->pipe = [](void*, int*) { return no_support(); };
     ifc->splice = [](void*, int, loff_t*, int, loff_t*, size_t, unsigned) { return no_support(); };
 }

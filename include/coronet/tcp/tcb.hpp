@@ -358,6 +358,8 @@ private:
     void spend_opening_timers();
     void release_buffers();
     void schedule_ack(bool immediate);
+    // In-order data arrived: quick-ack mode as above; true when it is on.
+    bool data_arrived() noexcept;
     std::uint16_t advertised_window(bool syn);
     void arm_timer();
     bool flight() const noexcept { return seq_.snd_nxt != seq_.snd_una; }
@@ -441,6 +443,18 @@ private:
     std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
     runtime::timer_node timer_;
     unsigned segs_since_ack_ = 0;
+    // The delayed-ACK engine, as Linux runs it: `ato_` is 0 until data first
+    // arrives (an ACK owed before then goes at once), then the delayed-ACK
+    // time. The first data, and data after a silence longer than the RTO,
+    // give `quick_acks_` immediate ACKs (quick-ack mode), unless the
+    // connection is interactive (`pingpong_`: we answered data within ato,
+    // or the peer's FIN came in ESTABLISHED), where ACKs wait to ride on
+    // the answer. A delayed ACK that had to go alone ends interactive mode.
+    runtime::duration ato_{};
+    unsigned quick_acks_ = 0;
+    bool pingpong_ = false;
+    bool delack_timed_ = false;  // the owed ACK waits for its timer
+    runtime::time_point last_data_at_{};
 
     event_awaiter* waiting_ = nullptr;  // the state coroutine's wait, while it waits
     app_requests requests_;
