@@ -2,7 +2,9 @@
 # The test command: installs what is missing, builds coronet twice (Release,
 # and ASan+UBSan), and runs every test tier of both builds through ctest; then
 # builds the libFuzzer harnesses (clang) and runs each over its seed corpus.
-# The netns tier needs root; without it, it fails and says so. The soak
+# The netns tier needs root; without it, it fails and says so. With
+# CORONET_PACKETDRILL=/path/to/packetdrill it also runs the upstream
+# packetdrill scripts (cmake/packetdrill.sh). The soak
 # (ctest label soak, minutes long) is left out: `ctest -L soak` runs it.
 # First it checks that every C++ file is clang-formatted (cmake/format.sh).
 # Exit status: non-zero if any build or test fails, or a file is not formatted.
@@ -33,4 +35,17 @@ echo "== tests (ASan+UBSan)"
 ctest --test-dir build/asan -LE soak --output-on-failure || status=1
 echo "== fuzz harnesses (seed corpus and regression inputs, then a fixed number of runs; cmake/fuzz.sh runs longer)"
 ctest --test-dir build/fuzz --output-on-failure || status=1
+# packetdrill is not part of coronet (README "Conformance: packetdrill"):
+# the tier runs when CORONET_PACKETDRILL names a packetdrill binary.
+if [[ -n "${CORONET_PACKETDRILL:-}" ]]; then
+    echo "== packetdrill scripts (Release adapter)"
+    ./cmake/packetdrill.sh "$CORONET_PACKETDRILL" || status=1
+    echo "== packetdrill scripts (UBSan adapter)"
+    cmake -S . -B build/ubsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORONET_UBSAN=ON >/dev/null &&
+        cmake --build build/ubsan --target coronet_packetdrill &&
+        CORONET_PACKETDRILL_ADAPTER=build/ubsan/tests/packetdrill/libcoronet_packetdrill.so \
+            ./cmake/packetdrill.sh "$CORONET_PACKETDRILL" || status=1
+else
+    echo "== packetdrill scripts: skipped (CORONET_PACKETDRILL names no packetdrill binary)"
+fi
 exit $status

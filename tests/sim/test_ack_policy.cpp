@@ -1,0 +1,117 @@
+// When coronet acknowledges, updates its window and sets PSH, as Linux does
+// (the upstream packetdrill scripts expect it): quick ACKs for the first
+// data, a delayed ACK for the peer's FIN in ESTABLISHED once data has come,
+// a window update only when a read doubles a shrunken window, PSH on the
+// segment that ends a burst. On virtual time, against a hand-driven peer.
+#include <boost/test/unit_test.hpp>
+
+#include "support/stack_under_test.hpp"
+
+using namespace coronet;
+using namespace coronet::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint16_t our_port = 50000, peer_port = 40000;
+
+struct opened_pair {
+    stack_under_test s;
+    std::shared_ptr<tcp::tcb> conn;
+    seq32 iss, irs{1000};
+    explicit opened_pair(const tcp::tcp_config& cfg = {}) : s(cfg) {
+        introduce_peer(s);
+        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port});
+        BOOST_REQUIRE(open);
+        conn = open->conn;
+        iss = open->iss;
+    }
+    segment from_peer() const { return segment{peer_port, our_port}; }
+    // The peer sends len bytes at offset `at` of its stream.
+    void peer_data(std::uint32_t at, std::size_t len, bool fin = false) {
+        auto seg = from_peer().seq(irs + 1 + at).ack(iss + 1).data(std::string(len, 'x'));
+        if (fin) seg.fin();
+        s.inject(seg);
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ack_policy)
+
+BOOST_AUTO_TEST_CASE(the_first_data_is_acknowledged_at_once) {
+    opened_pair p;
+    p.peer_data(0, 100);
+    p.s.sim.run_for(1ms);
+    const auto sent = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
+    BOOST_TEST(sent[0].h.ack.value == (p.irs + 101).value);
+}
+
+BOOST_AUTO_TEST_CASE(a_fin_in_established_after_data_is_acknowledged_after_the_delayed_ack_time) {
+    opened_pair p;
+    p.peer_data(0, 100);
+    p.s.sim.run_for(1ms);
+    BOOST_REQUIRE_EQUAL(p.s.take_segments().size(), 1u);
+    p.peer_data(100, 0, true);
+    p.s.sim.run_for(30ms);
+    BOOST_TEST(p.s.take_segments().empty(), "the FIN's ACK waits for an answer to ride on");
+    p.s.sim.run_for(20ms);
+    const auto sent = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
+    BOOST_TEST(sent[0].h.ack.value == (p.irs + 102).value);
+}
+
+BOOST_AUTO_TEST_CASE(a_fin_before_any_data_is_acknowledged_at_once) {
+    opened_pair p;
+    p.peer_data(0, 0, true);
+    p.s.sim.run_for(1ms);
+    const auto sent = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
+    BOOST_TEST(sent[0].h.ack.value == (p.irs + 2).value);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_sends_a_window_update_only_when_it_doubles_a_shrunken_window) {
+    tcp::tcp_config cfg;
+    cfg.receive_buffer = 8192;
+    cfg.buffer_auto_tuning = false;
+    opened_pair p(cfg);
+    std::array<std::byte, 8192> buf{};
+    // 1000 of 8192 bytes: the window left (7192) is more than half the buffer.
+    p.peer_data(0, 1000);
+    p.s.sim.run_for(1ms);
+    BOOST_REQUIRE_EQUAL(p.s.take_segments().size(), 1u);
+    BOOST_TEST(p.conn->app_read(buf) == 1000u);
+    p.s.sim.run_for(1ms);
+    BOOST_TEST(p.s.take_segments().empty(), "no update for a window that had not shrunk");
+    // The window filled to the last byte: a read opens it from 0, and says so.
+    p.peer_data(1000, 1400);
+    p.peer_data(2400, 1400);
+    p.peer_data(3800, 1400);
+    p.peer_data(5200, 1400);
+    p.peer_data(6600, 1400);
+    p.peer_data(8000, 1192);
+    p.s.sim.run_for(100ms);
+    const auto acks = p.s.take_segments();
+    BOOST_REQUIRE(!acks.empty());
+    BOOST_TEST(acks.back().h.window == 0u);
+    BOOST_TEST(p.conn->app_read(std::span{buf}.first(4096)) == 4096u);
+    p.s.sim.run_for(1ms);
+    const auto update = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(update.size(), 1u);
+    BOOST_TEST(update[0].h.window > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(psh_marks_the_segment_that_ends_a_burst) {
+    opened_pair p;
+    // 20 segments' worth against an initial window of 10: the tenth ends the burst.
+    const std::string data(20 * 1460, 'd');
+    BOOST_TEST(p.conn->app_write(std::as_bytes(std::span{data.data(), data.size()})) == data.size());
+    p.s.sim.run_for(1ms);
+    const auto sent = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(sent.size(), 10u);
+    for (std::size_t i = 0; i + 1 < sent.size(); ++i) BOOST_TEST(!sent[i].has(wire::tcp_flag::psh), "segment " << i);
+    BOOST_TEST(sent.back().has(wire::tcp_flag::psh));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
