@@ -35,7 +35,8 @@ struct loaded {
     explicit loaded(const char* flags = "") {
         handle = dlopen(CORONET_PACKETDRILL_ADAPTER, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
         BOOST_REQUIRE_MESSAGE(handle, dlerror());
-        auto init = reinterpret_cast<decltype(&packetdrill_interface_init)>(dlsym(handle, "packetdrill_interface_init"));
+        auto init =
+            reinterpret_cast<decltype(&packetdrill_interface_init)>(dlsym(handle, "packetdrill_interface_init"));
         BOOST_REQUIRE(init);
         init(flags, &ifc);
     }

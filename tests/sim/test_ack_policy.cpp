@@ -33,6 +33,14 @@ struct opened_pair {
         if (fin) seg.fin();
         s.inject(seg);
     }
+    // After `wait`, the stack has sent exactly one segment, acknowledging
+    // `acked` bytes of the peer's sequence space.
+    void expect_ack_after(runtime::duration wait, std::uint32_t acked) {
+        s.sim.run_for(wait);
+        const auto sent = s.take_segments();
+        BOOST_REQUIRE_EQUAL(sent.size(), 1u);
+        BOOST_TEST(sent[0].h.ack.value == (irs + 1 + acked).value);
+    }
 };
 
 }  // namespace
@@ -42,33 +50,23 @@ BOOST_AUTO_TEST_SUITE(ack_policy)
 BOOST_AUTO_TEST_CASE(the_first_data_is_acknowledged_at_once) {
     opened_pair p;
     p.peer_data(0, 100);
-    p.s.sim.run_for(1ms);
-    const auto sent = p.s.take_segments();
-    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
-    BOOST_TEST(sent[0].h.ack.value == (p.irs + 101).value);
+    p.expect_ack_after(1ms, 100);
 }
 
 BOOST_AUTO_TEST_CASE(a_fin_in_established_after_data_is_acknowledged_after_the_delayed_ack_time) {
     opened_pair p;
     p.peer_data(0, 100);
-    p.s.sim.run_for(1ms);
-    BOOST_REQUIRE_EQUAL(p.s.take_segments().size(), 1u);
+    p.expect_ack_after(1ms, 100);
     p.peer_data(100, 0, true);
     p.s.sim.run_for(30ms);
     BOOST_TEST(p.s.take_segments().empty(), "the FIN's ACK waits for an answer to ride on");
-    p.s.sim.run_for(20ms);
-    const auto sent = p.s.take_segments();
-    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
-    BOOST_TEST(sent[0].h.ack.value == (p.irs + 102).value);
+    p.expect_ack_after(20ms, 101);
 }
 
 BOOST_AUTO_TEST_CASE(a_fin_before_any_data_is_acknowledged_at_once) {
     opened_pair p;
     p.peer_data(0, 0, true);
-    p.s.sim.run_for(1ms);
-    const auto sent = p.s.take_segments();
-    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
-    BOOST_TEST(sent[0].h.ack.value == (p.irs + 2).value);
+    p.expect_ack_after(1ms, 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_read_sends_a_window_update_only_when_it_doubles_a_shrunken_window) {
