@@ -238,9 +238,16 @@ void tcb::output(send_policy policy) {
                 if (!(all && (!nagle_ || !flight())) && len < seq_.max_snd_wnd / 2) break;
             }
             std::uint8_t flags = ack;
-            // PSH where the burst ends: the last of the data, or the last
-            // the windows let go now (as Linux's segments show it).
-            if (len > 0 && (len == avail || usable - len < snd_mss_)) flags |= psh;
+            // PSH ends every unit of transmission, as Linux 6.x marks every
+            // TSO unit it sends (two segments at least; receivers flush GRO
+            // on it): an offload frame of several segments, every second
+            // lone segment, and the segment that ends the data or the burst
+            // the windows allow.
+            unit_segments_ += len > snd_mss_ ? 2 : 1;
+            if (len > 0 && (len == avail || usable - len < snd_mss_ || unit_segments_ >= 2)) {
+                flags |= psh;
+                unit_segments_ = 0;
+            }
             if (fin_now) flags |= fin;
             const std::size_t offset = wire::distance(data_start(), seq_.snd_nxt);
             if (!(frame ? send_segment(std::move(*frame), seq_.snd_nxt, flags, offset, len)

@@ -21,7 +21,9 @@ struct opened_pair {
     seq32 iss, irs{1000};
     explicit opened_pair(const tcp::tcp_config& cfg = {}) : s(cfg) {
         introduce_peer(s);
-        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port});
+        wire::tcp_options mss;
+        mss.mss = 1460;
+        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = mss});
         BOOST_REQUIRE(open);
         conn = open->conn;
         iss = open->iss;
@@ -100,15 +102,32 @@ BOOST_AUTO_TEST_CASE(a_read_sends_a_window_update_only_when_it_doubles_a_shrunke
     BOOST_TEST(update[0].h.window > 0u);
 }
 
-BOOST_AUTO_TEST_CASE(psh_marks_the_segment_that_ends_a_burst) {
+BOOST_AUTO_TEST_CASE(psh_ends_every_second_segment_and_the_burst) {
     opened_pair p;
-    // 20 segments' worth against an initial window of 10: the tenth ends the burst.
-    const std::string data(20 * 1460, 'd');
+    // 3,000 bytes in segments of 1,460 (no Nagle, as https_client.pkt): the
+    // second ends a unit, the third the data.
+    p.conn->set_no_delay(true);
+    const std::string small(3000, 's');
+    BOOST_TEST(p.conn->app_write(std::as_bytes(std::span{small.data(), small.size()})) == small.size());
+    p.s.sim.run_for(1ms);
+    auto sent = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(sent.size(), 3u);
+    BOOST_TEST(!sent[0].has(wire::tcp_flag::psh));
+    BOOST_TEST(sent[1].has(wire::tcp_flag::psh));
+    BOOST_TEST(sent[2].has(wire::tcp_flag::psh));
+    p.s.inject(p.from_peer().seq(p.irs + 1).ack(p.iss + 1 + 3000));
+    p.s.sim.run_for(1ms);
+    p.s.take_segments();
+    // 21 segments' worth against a window of 11 or more: PSH on every second
+    // segment, and on the last one the windows let go.
+    const std::string data(21 * 1460, 'd');
     BOOST_TEST(p.conn->app_write(std::as_bytes(std::span{data.data(), data.size()})) == data.size());
     p.s.sim.run_for(1ms);
-    const auto sent = p.s.take_segments();
-    BOOST_REQUIRE_EQUAL(sent.size(), 10u);
-    for (std::size_t i = 0; i + 1 < sent.size(); ++i) BOOST_TEST(!sent[i].has(wire::tcp_flag::psh), "segment " << i);
+    sent = p.s.take_segments();
+    BOOST_REQUIRE(sent.size() >= 10u);
+    BOOST_REQUIRE(sent.size() < 21u);
+    for (std::size_t i = 0; i + 1 < sent.size(); ++i)
+        BOOST_TEST(sent[i].has(wire::tcp_flag::psh) == (i % 2 == 1), "segment " << i);
     BOOST_TEST(sent.back().has(wire::tcp_flag::psh));
 }
 

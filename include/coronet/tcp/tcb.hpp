@@ -443,6 +443,7 @@ private:
     std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
     runtime::timer_node timer_;
     unsigned segs_since_ack_ = 0;
+    unsigned unit_segments_ = 0;  // new-data segments sent since the last PSH
     // The delayed-ACK engine, as Linux runs it: `ato_` is 0 until data first
     // arrives (an ACK owed before then goes at once), then the delayed-ACK
     // time. The first data, and data after a silence longer than the RTO,
