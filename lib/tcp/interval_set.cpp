@@ -68,7 +68,8 @@ void interval_set::discard_below(seq32 seq) {
 
 std::uint32_t interval_set::remove(seq32 left, seq32 right) {
     std::uint32_t removed = 0;
-    for (std::size_t i = 0; i < ranges_.size();) {
+    // Sorted: from the first range that reaches `left` to the last that starts before `right`.
+    for (std::size_t i = first_reaching(left); i < ranges_.size() && ranges_[i].left < right;) {
         seq_range& r = ranges_[i];
         const seq32 lo = wire::seq_max(left, r.left), hi = wire::seq_min(right, r.right);
         if (!(lo < hi)) {

@@ -6,13 +6,7 @@
 
 namespace coronet::tcp {
 
-namespace {
-// RFC 8985 RACK_sent_after, by transmission count rather than time: (o1, e1)
-// went out after (o2, e2). One transmission sends its bytes in sequence order.
-bool sent_after(std::uint64_t o1, seq32 e1, std::uint64_t o2, seq32 e2) noexcept {
-    return o1 > o2 || (o1 == o2 && e1 > e2);
-}
-}  // namespace
+namespace {}  // namespace
 
 void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
     if (start == end) return;
@@ -74,7 +68,7 @@ scoreboard::delivery scoreboard::on_ack(seq32 una, std::span<const seq_range> bl
         // RFC 8985 6.2 step 3: an original transmission arriving below data
         // SACKed earlier was reordered (a retransmission says nothing).
         if (fack_before && r.end < *fack_before && !r.ever_retransmitted) d.reordered = true;
-        if (!d.newest || sent_after(r.order, r.end, d.newest->order, d.newest->end)) d.newest = r;
+        if (!d.newest || scoreboard::sent_after(r.order, r.end, d.newest->order, d.newest->end)) d.newest = r;
     };
     // The cumulative ACK: whole runs, then the front of one.
     while (!runs_.empty() && runs_.front().end <= una) {

@@ -23,7 +23,7 @@ public:
         if (r.ever_retransmitted && min_rtt_ && rtt < *min_rtt_) return;
         if (!min_rtt_ || rtt < *min_rtt_) min_rtt_ = rtt;
         rtt_ = rtt;
-        if (!order_ || r.order > *order_ || (r.order == *order_ && r.end > end_)) {
+        if (!order_ || scoreboard::sent_after(r.order, r.end, *order_, end_)) {
             order_ = r.order;
             end_ = r.end;
         }

@@ -36,6 +36,12 @@ public:
         bool ever_retransmitted = false;  // sent more than once (Karn; RACK step 2)
         std::uint32_t size() const noexcept { return wire::distance(start, end); }
     };
+    // RFC 8985 RACK_sent_after, by transmission count rather than time: (o1,
+    // e1) went out after (o2, e2). One transmission sends its bytes in
+    // sequence order.
+    static bool sent_after(std::uint64_t o1, seq32 e1, std::uint64_t o2, seq32 e2) noexcept {
+        return o1 > o2 || (o1 == o2 && e1 > e2);
+    }
 
     // What one ACK delivered.
     struct delivery {
