@@ -77,10 +77,17 @@ bool tcb::acceptable(const wire::tcp_view& seg) const {
 tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     input_result r;
     const auto& ts = seg.options().timestamp;
-    // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate.
-    if (ts_ok_ && ts && !seg.has(rst) && wire::ts32{ts->first} < ts_recent_) {
+    // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate, but for
+    // a duplicate ACK the network reordered (Linux's tcp_disordered_ack):
+    // its SACK blocks are news. The ACK PAWS owes the sender goes at most
+    // every half second (Linux's tcp_invalid_ratelimit): reordered ACKs
+    // would otherwise draw one each.
+    if (ts_ok_ && ts && !seg.has(rst) && wire::ts32{ts->first} < ts_recent_ && !disordered_ack(seg, ts->first)) {
         ++stats_.paws_rejected;
-        send_ack();
+        if (const auto now = ex_.now(); now - last_paws_ack_ >= paws_ack_interval) {
+            last_paws_ack_ = now;
+            send_ack();
+        }
         return r;
     }
     if (!acceptable(seg)) {
@@ -212,10 +219,26 @@ void tcb::update_window(const wire::tcp_view& seg) {
     }
 }
 
-// RFC 7323 4.3: remember the timestamp of the segment at the left window edge.
+// RFC 7323 4.3: remember the timestamp of the segment at the left window
+// edge; never an older one (a disordered ACK's).
 void tcb::update_ts_recent(const wire::tcp_view& seg) {
     const auto& ts = seg.options().timestamp;
-    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_) ts_recent_ = wire::ts32{ts->first};
+    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_ && !(wire::ts32{ts->first} < ts_recent_))
+        ts_recent_ = wire::ts32{ts->first};
+}
+
+// A pure duplicate ACK at RCV.NXT that does not move the window, with a
+// timestamp older than TS.Recent by less than an RTO: an ACK the network
+// reordered, not an old duplicate (Linux's tcp_disordered_ack).
+bool tcb::disordered_ack(const wire::tcp_view& seg, std::uint32_t tsval) const {
+    if (!seg.has(ack) || seg.has(syn) || seg.has(fin) || !seg.payload().empty()) return false;
+    if (seg.seq() != seq_.rcv_nxt || seg.ack() != seq_.snd_una) return false;
+    const std::uint32_t wnd = snd_wscale_.expand(seg.window());
+    const bool moves_window =
+        seq_.snd_wl1 < seg.seq() || (seq_.snd_wl1 == seg.seq() && (wnd > seq_.snd_wnd || wnd == 0));
+    if (moves_window) return false;
+    const auto rto_ms = std::chrono::duration_cast<std::chrono::milliseconds>(rtt_.rto()).count();
+    return static_cast<std::int64_t>(ts_recent_ - wire::ts32{tsval}) <= rto_ms;
 }
 
 // Seventh (segment text) and eighth (FIN) steps: in-order data to the

@@ -131,3 +131,70 @@ BOOST_AUTO_TEST_CASE(psh_ends_every_second_segment_and_the_burst) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// RFC 7323 5.3 PAWS against ACKs the network reordered, as Linux treats them.
+BOOST_AUTO_TEST_SUITE(paws)
+
+namespace {
+
+// A connection with timestamps and SACK, three segments of ours in flight.
+struct timestamped_pair {
+    stack_under_test s;
+    std::shared_ptr<tcp::tcb> conn;
+    seq32 iss, irs{1000};
+    timestamped_pair() {
+        introduce_peer(s);
+        wire::tcp_options o;
+        o.mss = 1460;
+        o.sack_permitted = true;
+        o.timestamp = {{1000, 0}};
+        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = o});
+        BOOST_REQUIRE(open);
+        conn = open->conn;
+        iss = open->iss;
+        BOOST_REQUIRE(conn->mss() == 1448u);
+        const std::string data(3 * 1448, 'd');
+        BOOST_REQUIRE(conn->app_write(std::as_bytes(std::span{data.data(), data.size()})) == data.size());
+        s.sim.run_for(1ms);
+        BOOST_REQUIRE_EQUAL(s.take_segments().size(), 3u);
+    }
+    // The peer's ACK of nothing new, with timestamp tsval and SACK block [from, to) of our data.
+    void dup_ack(std::uint32_t tsval, std::uint32_t from, std::uint32_t to) {
+        wire::tcp_options o;
+        o.timestamp = {{tsval, 0}};
+        o.sack[0] = {iss + 1 + from, iss + 1 + to};
+        o.sack_count = 1;
+        s.inject(segment{peer_port, our_port}.seq(irs + 1).ack(iss + 1).window(65535).options(o));
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_reordered_duplicate_ack_with_an_older_timestamp_is_taken) {
+    timestamped_pair p;
+    p.dup_ack(1010, 2 * 1448, 3 * 1448);  // the third segment arrived
+    p.dup_ack(1008, 1448, 2 * 1448);      // sent before it, delayed: the second did too
+    p.s.sim.run_for(1ms);
+    BOOST_TEST(p.conn->stats().paws_rejected == 0u);
+    BOOST_TEST(p.conn->board().sacked_bytes() == 2u * 1448u, "the older ACK's SACK block counts");
+}
+
+BOOST_AUTO_TEST_CASE(old_timestamps_beyond_the_replay_window_are_dropped_and_answered_at_most_every_half_second) {
+    timestamped_pair p;
+    p.dup_ack(100000, 2 * 1448, 3 * 1448);
+    p.s.sim.run_for(1ms);
+    p.s.take_segments();
+    // Ten segments with data and a timestamp far older than TS.Recent: old duplicates.
+    for (int i = 0; i < 10; ++i) {
+        wire::tcp_options o;
+        o.timestamp = {{1000, 0}};
+        p.s.inject(segment{peer_port, our_port}.seq(p.irs + 1).ack(p.iss + 1).window(65535).options(o).data("old"));
+    }
+    p.s.sim.run_for(1ms);
+    BOOST_TEST(p.conn->stats().paws_rejected == 10u);
+    BOOST_TEST(p.conn->rcv_nxt().value == (p.irs + 1).value, "their data was not taken");
+    const auto answers = p.s.take_segments();
+    BOOST_TEST(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.payload.empty(); }) == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

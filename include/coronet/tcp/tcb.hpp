@@ -329,6 +329,7 @@ private:
     void take_options(const wire::tcp_options& o, bool syn);
     void challenge_ack();
     void update_ts_recent(const wire::tcp_view& seg);
+    bool disordered_ack(const wire::tcp_view& seg, std::uint32_t tsval) const;
 
     // output (output.cpp)
     void output(send_policy policy);
@@ -393,6 +394,8 @@ private:
     wire::ts32 ts_recent_;
     std::uint32_t ts_offset_ = 0;
     seq32 last_ack_sent_;
+    runtime::time_point last_paws_ack_{};  // the last ACK sent for a segment PAWS dropped
+    static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
 
     byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
     interval_set ooo_;               // out-of-order data held in rcvbuf_'s free space
