@@ -245,12 +245,17 @@ bool adapter::block(lock& l, const std::function<bool()>& ready) {
         // waits in packetdrill for this call to end.
         const bool main_idle = !main_inside_ && std::chrono::steady_clock::now() - main_seen_ >= idle_main_thread;
         if (!main && !main_idle) continue;
-        if (sim_.now() >= give_up || !step()) {
+        // With no timer left only the main thread can change anything: a
+        // blocked main thread never will.
+        if (sim_.now() >= give_up || (!step() && main)) {
             ok = false;
             break;
         }
     }
     std::erase(waiters_, &ready);
+    if (!ok)
+        std::fprintf(stderr,
+                     "coronet packetdrill adapter: a blocking call cannot complete (nothing left to wait for)\n");
     return ok;
 }
 
@@ -379,7 +384,7 @@ int adapter::connect(int fd, const sockaddr* addr, socklen_t len) {
         s->connect_reported = false;
         return fail(EINPROGRESS);
     }
-    block(c.held(), [&] { return s != find(fd) || !opening(s->conn.state()); });
+    if (!block(c.held(), [&] { return s != find(fd) || !opening(s->conn.state()); })) return fail(EINTR);
     if (s != find(fd)) return fail(EBADF);
     if (s->conn.state() == tcp::state::established || s->conn.state() == tcp::state::close_wait) return 0;
     return fail(s->conn.error() ? s->conn.error() : std::make_error_code(std::errc::connection_refused));
@@ -432,7 +437,10 @@ ssize_t adapter::receive_locked(lock& l, socket_entry& s, const iovec* iov, int 
             return self->conn.readable() > 0 || self->conn.error() || self->conn.tcb().peer_finished() ||
                    self->conn.state() == tcp::state::closed;
         });
-        if (!woke) break;
+        if (!woke) {
+            if (got > 0) break;
+            return fail(EINTR);
+        }
     }
     pump();  // a window update may be due
     return static_cast<ssize_t>(got);
@@ -490,7 +498,10 @@ ssize_t adapter::send_locked(lock& l, socket_entry& s, const iovec* iov, int iov
             return self->conn.writable() > 0 || self->conn.error() || self->conn.tcb().write_shut() ||
                    (st != tcp::state::established && st != tcp::state::close_wait);
         };
-        if (!block(l, can_go_on)) break;
+        if (!block(l, can_go_on)) {
+            if (sent > 0) break;
+            return fail(EINTR);
+        }
     }
     pump();
     return static_cast<ssize_t>(sent);
@@ -736,7 +747,7 @@ int adapter::poll(pollfd* fds, nfds_t n, int timeout_ms) {
     };
     if (const int ready = scan(); ready > 0 || timeout_ms == 0) return ready;
     const alarm wake(sim_, deadline);
-    block(c.held(), [&] { return scan() > 0 || sim_.now() >= deadline; });
+    if (!block(c.held(), [&] { return scan() > 0 || sim_.now() >= deadline; }) && scan() == 0) return fail(EINTR);
     return scan();
 }
 
@@ -812,7 +823,8 @@ int adapter::epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) 
     };
     if (timeout_ms != 0 && collect(false) == 0) {
         const alarm wake(sim_, deadline);
-        block(c.held(), [&] { return collect(false) > 0 || sim_.now() >= deadline; });
+        if (!block(c.held(), [&] { return collect(false) > 0 || sim_.now() >= deadline; }) && collect(false) == 0)
+            return fail(EINTR);
     }
     return collect(true);
 }
