@@ -187,6 +187,7 @@ adapter::~adapter() {
     // connections before the layer they belong to.
     epolls_.clear();
     sockets_.clear();
+    closed_.clear();
     sim_.run_for(0s);
 }
 
@@ -434,9 +435,10 @@ ssize_t adapter::receive_locked(lock& l, socket_entry& s, const iovec* iov, int 
         }
         socket_entry* self = &s;
         const bool woke = block(l, [&] {
-            return self->conn.readable() > 0 || self->conn.error() || self->conn.tcb().peer_finished() ||
-                   self->conn.state() == tcp::state::closed;
+            return !self->conn.valid() || self->conn.readable() > 0 || self->conn.error() ||
+                   self->conn.tcb().peer_finished() || self->conn.state() == tcp::state::closed;
         });
+        if (!s.conn.valid()) return fail(EBADF);  // closed meanwhile
         if (!woke) {
             if (got > 0) break;
             return fail(EINTR);
@@ -494,11 +496,14 @@ ssize_t adapter::send_locked(lock& l, socket_entry& s, const iovec* iov, int iov
         }
         socket_entry* self = &s;
         const auto can_go_on = [&] {
+            if (!self->conn.valid()) return true;
             const tcp::state st = self->conn.state();
             return self->conn.writable() > 0 || self->conn.error() || self->conn.tcb().write_shut() ||
                    (st != tcp::state::established && st != tcp::state::close_wait);
         };
-        if (!block(l, can_go_on)) {
+        const bool woke = block(l, can_go_on);
+        if (!s.conn.valid()) return fail(EBADF);  // closed meanwhile
+        if (!woke) {
             if (sent > 0) break;
             return fail(EINTR);
         }
@@ -568,6 +573,12 @@ int adapter::close(int fd) {
     // Linux resets a connection closed with data unread (RFC 2525 2.17);
     // otherwise the connection closes gracefully in the background.
     if (s.conn.valid() && s.conn.readable() > 0) s.conn.abort();
+    // The connection or listener closes now; the entry itself stays until the
+    // adapter goes, since a call blocked on it in another thread still looks
+    // at it (and then finds the descriptor gone).
+    { const coronet::connection closing = std::move(s.conn); }
+    s.listening.reset();
+    closed_.push_back(std::move(it->second));
     sockets_.erase(it);
     pump();
     return ::close(fd);

@@ -149,6 +149,7 @@ private:
     net::host host_;
     tcp::tcp_layer tcp_;
     std::map<int, std::unique_ptr<socket_entry>> sockets_;
+    std::vector<std::unique_ptr<socket_entry>> closed_;  // closed sockets (see close())
     std::map<int, std::map<int, epoll_entry>> epolls_;
 };
 

@@ -179,6 +179,26 @@ BOOST_AUTO_TEST_CASE(a_passive_open_moves_data_both_ways_and_closes) {
     BOOST_TEST(f.h.seq.value == iss + 301);
 }
 
+BOOST_AUTO_TEST_CASE(closing_a_socket_ends_a_read_blocked_on_it_in_another_thread) {
+    loaded l;
+    const auto [fd, iss] = open_passive(l, 2000);
+    (void)iss;
+    ssize_t got = 0;
+    int error = 0;
+    std::thread reader([&] {
+        char buf[16];
+        got = l.ifc.read(l.u(), fd, buf, sizeof buf);
+        error = errno;
+        l.now();  // as packetdrill does after a blocking call
+    });
+    BOOST_REQUIRE_EQUAL(l.ifc.usleep(l.u(), 10'000), 0);  // the reader blocks (or has not started yet)
+    BOOST_REQUIRE_EQUAL(l.ifc.close(l.u(), fd), 0);
+    l.now();
+    reader.join();
+    BOOST_TEST(got == -1);
+    BOOST_TEST(error == EBADF);
+}
+
 BOOST_AUTO_TEST_CASE(a_nonblocking_connect_says_in_progress_and_completes) {
     loaded l("timestamps=0");
     const int fd = l.ifc.socket(l.u(), AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
