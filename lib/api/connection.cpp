@@ -75,6 +75,13 @@ result<std::size_t> read_now(tcp::tcb& t, wire::mut_bytes buf) {
     return would_block();
 }
 
+// The next established connection, operation_canceled once closed, or would_block.
+result<connection> accept_now(tcp::listener_state& l) {
+    if (auto c = l.pop()) return connection{std::move(c)};
+    if (l.closed()) return std::make_error_code(std::errc::operation_canceled);
+    return would_block();
+}
+
 // Queues what fits of data, or would_block when nothing does.
 result<std::size_t> write_now(tcp::tcb& t, wire::bytes data) {
     if (t.error()) return t.error();
@@ -162,7 +169,7 @@ result<std::size_t> connection::try_write(wire::bytes data) {
 }
 
 std::size_t connection::writable() const noexcept {
-    if (!t_ || t_->error() || !writing(*t_) || !t_->can_write()) return 0;
+    if (!t_ || !writing(*t_) || !t_->can_write()) return 0;  // can_write: no error, room
     return t_->send_buffer() - t_->send_queue();
 }
 
@@ -176,9 +183,7 @@ listener::~listener() { close(); }
 
 result<connection> listener::try_accept() {
     if (!l_) return std::make_error_code(std::errc::operation_canceled);
-    if (auto c = l_->pop()) return connection{std::move(c)};
-    if (l_->closed()) return std::make_error_code(std::errc::operation_canceled);
-    return would_block();
+    return accept_now(*l_);
 }
 
 void listener::close() {
@@ -190,8 +195,8 @@ runtime::task<result<connection>> listener::accept() {
     if (!l_) co_return std::make_error_code(std::errc::operation_canceled);
     auto keep = l_;
     for (;;) {
-        if (auto c = keep->pop()) co_return connection{std::move(c)};
-        if (keep->closed()) co_return std::make_error_code(std::errc::operation_canceled);
+        if (auto r = accept_now(*keep); r || r.error() != std::errc::resource_unavailable_try_again)
+            co_return std::move(r);
         struct wait {  // takes its handle back if destroyed while waiting, as tcb_wait
             tcp::listener_state& l;
             std::coroutine_handle<> waiting{};

@@ -243,10 +243,12 @@ void tcb::output(send_policy policy) {
             // on it): an offload frame of several segments, every second
             // lone segment, and the segment that ends the data or the burst
             // the windows allow.
-            unit_segments_ += len > snd_mss_ ? 2 : 1;
-            if (len > 0 && (len == avail || usable - len < snd_mss_ || unit_segments_ >= 2)) {
-                flags |= psh;
-                unit_segments_ = 0;
+            if (len > 0) {
+                unit_segments_ += len > snd_mss_ ? 2 : 1;
+                if (len == avail || usable - len < snd_mss_ || unit_segments_ >= 2) {
+                    flags |= psh;
+                    unit_segments_ = 0;
+                }
             }
             if (fin_now) flags |= fin;
             const std::size_t offset = wire::distance(data_start(), seq_.snd_nxt);

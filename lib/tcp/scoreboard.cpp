@@ -6,8 +6,6 @@
 
 namespace coronet::tcp {
 
-namespace {}  // namespace
-
 void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
     if (start == end) return;
     // Frames sent in one turn of the loop share a time: one run holds them.
