@@ -30,6 +30,25 @@ int fail(const std::error_code& ec) { return fail(ec.value() != 0 ? ec.value() :
 
 bool opening(tcp::state s) { return s == tcp::state::syn_sent || s == tcp::state::syn_rcvd; }
 
+// Why bind or connect cannot take addr (an errno), or 0: it is an IPv4 address.
+int unusable_address(const sockaddr* addr, socklen_t len) {
+    if (!addr) return EFAULT;
+    if (len < sizeof(sockaddr_in)) return EINVAL;
+    if (reinterpret_cast<const sockaddr_in*>(addr)->sin_family != AF_INET) return EAFNOSUPPORT;
+    return 0;
+}
+
+// The bytes iov[0..iovcnt) spans into total; an errno when it is not valid, else 0.
+int measure(const iovec* iov, int iovcnt, std::size_t& total) {
+    if (iovcnt < 0) return EINVAL;
+    total = 0;
+    for (int i = 0; i < iovcnt; ++i) {
+        if (iov[i].iov_len > 0 && !iov[i].iov_base) return EFAULT;
+        total += iov[i].iov_len;
+    }
+    return 0;
+}
+
 // A timer that only wakes the loop: a blocked poll's timeout is a time the
 // loop must stop at even when the stack has nothing due then.
 class alarm {
@@ -260,6 +279,19 @@ bool adapter::block(lock& l, const std::function<bool()>& ready) {
     return ok;
 }
 
+bool adapter::wait_for(lock& l, int timeout_ms, const std::function<bool()>& ready) {
+    if (timeout_ms == 0 || ready()) return true;
+    const auto deadline =
+        timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
+    const alarm wake(sim_, deadline);
+    return block(l, [&] { return ready() || sim_.now() >= deadline; });
+}
+
+void adapter::apply_options(socket_entry& s) {
+    if (s.no_delay) s.conn.set_no_delay(true);
+    if (s.keep_alive) s.conn.set_keep_alive(true);
+}
+
 adapter::socket_entry* adapter::find(int fd) {
     const auto it = sockets_.find(fd);
     return it == sockets_.end() ? nullptr : it->second.get();
@@ -294,10 +326,8 @@ int adapter::bind(int fd, const sockaddr* addr, socklen_t len) {
     call c(*this);
     socket_entry* s = find(fd);
     if (!s) return fail(ENOTSOCK);
-    if (!addr) return fail(EFAULT);
-    if (len < sizeof(sockaddr_in)) return fail(EINVAL);
+    if (const int e = unusable_address(addr, len)) return fail(e);
     const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-    if (in->sin_family != AF_INET) return fail(EAFNOSUPPORT);
     const wire::address_v4 a(ntohl(in->sin_addr.s_addr));
     if (!a.is_unspecified() && a != cfg_.address) return fail(EADDRNOTAVAIL);
     if (s->port || s->conn.valid()) return fail(EINVAL);
@@ -343,8 +373,7 @@ int adapter::accept(int fd, sockaddr* addr, socklen_t* len) {
     child->keep_alive = s->keep_alive;
     child->max_segment = s->max_segment;
     child->port = s->port;
-    if (child->no_delay) child->conn.set_no_delay(true);
-    if (child->keep_alive) child->conn.set_keep_alive(true);
+    apply_options(*child);
     if (addr) {
         sockaddr_in in{};
         in.sin_family = AF_INET;
@@ -370,16 +399,13 @@ int adapter::connect(int fd, const sockaddr* addr, socklen_t len) {
         }
         return fail(EISCONN);
     }
-    if (!addr) return fail(EFAULT);
-    if (len < sizeof(sockaddr_in)) return fail(EINVAL);
+    if (const int e = unusable_address(addr, len)) return fail(e);
     const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-    if (in->sin_family != AF_INET) return fail(EAFNOSUPPORT);
     auto opened = tcp_.connect(wire::address_v4(ntohl(in->sin_addr.s_addr)), ntohs(in->sin_port), s->port.value_or(0),
                                tcp::state::closed, runtime::time_point::max(), s->max_segment);
     if (!opened) return fail(opened.error());
     s->conn = coronet::connection{std::move(*opened)};
-    if (s->no_delay) s->conn.set_no_delay(true);
-    if (s->keep_alive) s->conn.set_keep_alive(true);
+    apply_options(*s);
     pump();
     if (s->nonblocking) {
         s->connect_reported = false;
@@ -393,12 +419,8 @@ int adapter::connect(int fd, const sockaddr* addr, socklen_t len) {
 
 ssize_t adapter::receive_locked(lock& l, socket_entry& s, const iovec* iov, int iovcnt, int flags) {
     if (flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_NOSIGNAL)) return fail(EOPNOTSUPP);
-    if (iovcnt < 0) return fail(EINVAL);
     std::size_t want = 0;
-    for (int i = 0; i < iovcnt; ++i) {
-        if (iov[i].iov_len > 0 && !iov[i].iov_base) return fail(EFAULT);
-        want += iov[i].iov_len;
-    }
+    if (const int e = measure(iov, iovcnt, want)) return fail(e);
     if (s.listening || !s.conn.valid()) return fail(ENOTCONN);
     if (want == 0) return 0;
     const bool nonblocking = s.nonblocking || (flags & MSG_DONTWAIT);
@@ -457,12 +479,8 @@ ssize_t adapter::receive(int fd, const iovec* iov, int iovcnt, int flags) {
 
 ssize_t adapter::send_locked(lock& l, socket_entry& s, const iovec* iov, int iovcnt, int flags) {
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return fail(EOPNOTSUPP);
-    if (iovcnt < 0) return fail(EINVAL);
     std::size_t want = 0;
-    for (int i = 0; i < iovcnt; ++i) {
-        if (iov[i].iov_len > 0 && !iov[i].iov_base) return fail(EFAULT);
-        want += iov[i].iov_len;
-    }
+    if (const int e = measure(iov, iovcnt, want)) return fail(e);
     if (s.listening || !s.conn.valid()) return fail(s.listening ? ENOTCONN : EPIPE);
     const bool nonblocking = s.nonblocking || (flags & MSG_DONTWAIT);
     if (!nonblocking && opening(s.conn.state())) {
@@ -737,8 +755,6 @@ std::uint64_t adapter::generation(socket_entry& s) const {
 int adapter::poll(pollfd* fds, nfds_t n, int timeout_ms) {
     call c(*this);
     if (n > 0 && !fds) return fail(EFAULT);
-    const auto deadline =
-        timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
     const auto scan = [&] {
         int ready = 0;
         for (nfds_t i = 0; i < n; ++i) {
@@ -756,9 +772,7 @@ int adapter::poll(pollfd* fds, nfds_t n, int timeout_ms) {
         }
         return ready;
     };
-    if (const int ready = scan(); ready > 0 || timeout_ms == 0) return ready;
-    const alarm wake(sim_, deadline);
-    if (!block(c.held(), [&] { return scan() > 0 || sim_.now() >= deadline; }) && scan() == 0) return fail(EINTR);
+    if (!wait_for(c.held(), timeout_ms, [&] { return scan() > 0; })) return fail(EINTR);
     return scan();
 }
 
@@ -805,8 +819,6 @@ int adapter::epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) 
     if (max <= 0) return fail(EINVAL);
     if (!events) return fail(EFAULT);
     auto& items = set->second;
-    const auto deadline =
-        timeout_ms < 0 ? runtime::time_point::max() : sim_.now() + std::chrono::milliseconds(timeout_ms);
     const auto collect = [&](bool take) {
         int found = 0;
         for (auto& [fd, item] : items) {
@@ -832,11 +844,7 @@ int adapter::epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) 
         }
         return found;
     };
-    if (timeout_ms != 0 && collect(false) == 0) {
-        const alarm wake(sim_, deadline);
-        if (!block(c.held(), [&] { return collect(false) > 0 || sim_.now() >= deadline; }) && collect(false) == 0)
-            return fail(EINTR);
-    }
+    if (!wait_for(c.held(), timeout_ms, [&] { return collect(false) > 0; })) return fail(EINTR);
     return collect(true);
 }
 

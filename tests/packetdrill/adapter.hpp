@@ -123,7 +123,13 @@ private:
     // Runs the loop to its next timer; false when none is queued.
     bool step();
 
+    // poll's and epoll_wait's wait: until ready() holds or timeout_ms of
+    // virtual time has passed (-1: no limit, 0: none); false when nothing
+    // can make it hold.
+    bool wait_for(lock& l, int timeout_ms, const std::function<bool()>& ready);
     socket_entry* find(int fd);
+    // The socket options set before it had one, onto its new connection.
+    void apply_options(socket_entry& s);
     std::uint16_t free_port() const;
     // The readiness of fd as poll reports it.
     std::uint32_t readiness(socket_entry& s) const;
