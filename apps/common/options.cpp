@@ -133,8 +133,10 @@ std::string describe(const std::error_code& ec) {
     if (ec == std::errc::timed_out) return "connection timed out";
     if (ec == std::errc::connection_reset) return "connection reset by peer";
     if (ec == std::errc::connection_aborted) return "connection aborted";
-    if (ec == std::errc::host_unreachable) return "no route to host (ARP failed)";
-    if (ec == std::errc::network_unreachable) return "no route to host (no gateway)";
+    // ARP found nobody, or a router said so (ICMP destination unreachable).
+    if (ec == std::errc::host_unreachable) return "no route to host";
+    if (ec == std::errc::network_unreachable) return "network unreachable";
+    if (ec == std::errc::no_protocol_option) return "protocol unreachable";
     if (ec == std::errc::broken_pipe) return "the peer closed the connection early";
     if (ec == std::errc::address_not_available) return "no free local port (too many connections in TIME_WAIT?)";
     return ec.message();

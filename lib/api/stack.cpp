@@ -163,6 +163,8 @@ void add_host(json_counters& j, const net::host_counters& h) {
     j("icmp_echo_requests", h.icmp_echo_requests);
     j("icmp_echo_replies", h.icmp_echo_replies);
     j("icmp_other", h.icmp_other);
+    j("icmp_errors", h.icmp_errors);
+    j("icmp_errors_dropped", h.icmp_errors_dropped);
     j("tx_packets", h.tx_packets);
     j("tx_no_route", h.tx_no_route);
     j("tx_no_buffer", h.tx_no_buffer);
@@ -192,6 +194,12 @@ void add_tcp(json_counters& j, const tcp::layer_counters& t) {
     j("tcp_syn_cookies_rejected", t.syn_cookies_rejected);
     j("tcp_connections_refused", t.connections_refused);
     j("tcp_buffer_growths_refused", t.buffer_growths_refused);
+    j("tcp_icmp_path_mtu", t.icmp_path_mtu);
+    j("tcp_icmp_errors", t.icmp_errors);
+    j("tcp_icmp_no_connection", t.icmp_no_connection);
+    j("tcp_icmp_out_of_window", t.icmp_out_of_window);
+    j("tcp_icmp_mtu_ignored", t.icmp_mtu_ignored);
+    j("tcp_icmp_ignored", t.icmp_ignored);
 }
 
 void add_connection(json_counters& j, const tcp::connection_stats& c) {
@@ -213,6 +221,8 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_paws_rejected", c.paws_rejected);
     j("conn_persist_probes", c.persist_probes);
     j("conn_send_errors", c.send_errors);
+    j("conn_mss_reductions", c.mss_reductions);
+    j("conn_network_errors", c.network_errors);
     j("conn_retransmitted_bytes", c.retransmitted_bytes);
     j("conn_sacked_bytes", c.sacked_bytes);
     j("conn_lost_bytes", c.lost_bytes);

@@ -18,7 +18,8 @@ host::host(runtime::executor& ex, link::device& dev, host_config cfg)
       mtu_(cfg.mtu ? std::min(cfg.mtu, dev.mtu()) : dev.mtu()),
       offload_(cfg.offload && dev.supports_offload()),
       netmask_(cfg.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - cfg.prefix_len)),
-      arp_(cfg.arp) {
+      arp_(cfg.arp),
+      path_mtu_(mtu_, cfg.path_mtu) {
     arp_timer_.on_expire = &arp_timer_fired;
     arp_timer_.context = this;
 }
@@ -152,9 +153,31 @@ void host::icmp_input(const wire::ipv4_view& ip) {
     } else if (icmp->type() == wire::icmp_type::echo_reply) {
         ++counters_.icmp_echo_replies;
         if (on_echo_reply) on_echo_reply(ip, *icmp);
+    } else if (icmp->type() == wire::icmp_type::dest_unreachable || icmp->type() == wire::icmp_type::time_exceeded ||
+               icmp->type() == wire::icmp_type::parameter_problem) {
+        icmp_error_input(ip, *icmp);
     } else {
-        ++counters_.icmp_other;
+        ++counters_.icmp_other;  // source quench (RFC 6633), redirects, replies to queries we never send
     }
+}
+
+// RFC 5927 4.1 starts here: the error must be addressed to us (not to a
+// broadcast) and quote a datagram from us in a protocol we speak; its
+// transport checks the rest (ports, sequence numbers).
+void host::icmp_error_input(const wire::ipv4_view& ip, const wire::icmp_view& icmp) {
+    auto quote = wire::icmp_quote::parse(icmp.payload());
+    if (!quote || ip.dst() != cfg_.address || quote->src != cfg_.address || quote->protocol != wire::ip_proto::tcp ||
+        !tcp_) {
+        ++counters_.icmp_errors_dropped;
+        return;
+    }
+    ++counters_.icmp_errors;
+    const bool too_big =
+        icmp.type() == wire::icmp_type::dest_unreachable && icmp.code() == wire::icmp_unreachable::fragmentation_needed;
+    tcp_->on_icmp_error({.type = icmp.type(),
+                         .code = icmp.code(),
+                         .next_hop_mtu = too_big ? icmp.seq_no() : std::uint16_t{0},
+                         .quote = *quote});
 }
 
 // ---- output --------------------------------------------------------------
@@ -180,6 +203,7 @@ std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, storage::
     ip.dst = dst;
     ip.protocol = protocol;
     ip.ident = next_ident_++;
+    if (!path_mtu_.empty()) ip.dont_fragment = !path_mtu_.lookup(dst, ex_.now()).fragmentable;
     ip.payload_len = static_cast<std::uint16_t>(l4.size());
     ip.emit(l4.push(wire::ipv4_repr::header_len));
     ++counters_.tx_packets;

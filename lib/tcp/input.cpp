@@ -17,7 +17,7 @@ void tcb::take_options(const wire::tcp_options& o, bool syn) {
     // A floor (Linux's is 48) keeps a hostile MSS of 0, or one below the
     // timestamps' 12 bytes, from stalling or wrapping the segment size.
     constexpr std::uint16_t min_mss = 64;
-    snd_mss_ = std::min(std::max(o.mss.value_or(536), min_mss), rcv_mss_);
+    peer_mss_ = std::max(o.mss.value_or(536), min_mss);
     if (cfg_.window_scaling && o.window_scale) {
         wscale_ok_ = true;
         snd_wscale_ = window_scale(*o.window_scale);  // at most 14, RFC 7323 2.3
@@ -29,10 +29,28 @@ void tcb::take_options(const wire::tcp_options& o, bool syn) {
     if (cfg_.timestamps && o.timestamp) {
         ts_ok_ = true;
         ts_recent_ = wire::ts32{o.timestamp->first};
-        snd_mss_ = static_cast<std::uint16_t>(snd_mss_ - 12);  // every segment carries 12 option bytes
     } else {
         ts_ok_ = false;
     }
+    sync_mss();
+}
+
+void tcb::sync_mss() noexcept {
+    const net::host& host = owner_.host();
+    const net::path_mtu_info path = host.path_mtu(id_.remote);
+    pmtu_generation_ = host.path_mtu_generation();
+    pmtu_valid_until_ = path.valid_until;
+    const auto by_path = static_cast<std::uint16_t>(path.mtu - 40);
+    snd_mss_ = std::min({peer_mss_, rcv_mss_, by_path});
+    if (ts_ok_) snd_mss_ = static_cast<std::uint16_t>(snd_mss_ - 12);  // every segment carries 12 option bytes
+}
+
+void tcb::follow_path_mtu() {
+    const std::uint16_t before = snd_mss_;
+    sync_mss();
+    if (snd_mss_ >= before) return;
+    ++stats_.mss_reductions;
+    stats_.lost_bytes += board_.mark_lost_larger_than(snd_mss_);
 }
 
 tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {

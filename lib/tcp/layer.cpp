@@ -147,6 +147,78 @@ void tcp_layer::on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta)
     reset_for(id, *seg);
 }
 
+namespace {
+
+// What an ICMP error means for a connection, as Linux maps it
+// (icmp_err_convert): destination unreachable by code, time exceeded, and
+// parameter problem. "Fragmentation needed" is message_size (path MTU);
+// empty: no meaning for TCP.
+std::error_code icmp_meaning(std::uint8_t type, std::uint8_t code) {
+    using std::errc;
+    namespace unreachable = wire::icmp_unreachable;
+    if (type == wire::icmp_type::time_exceeded) return std::make_error_code(errc::host_unreachable);
+    if (type == wire::icmp_type::parameter_problem) return std::make_error_code(errc::protocol_error);
+    if (type != wire::icmp_type::dest_unreachable) return {};
+    switch (code) {
+        case unreachable::net:
+        case unreachable::net_unknown:
+        case unreachable::net_prohibited:
+        case unreachable::net_tos:
+            return std::make_error_code(errc::network_unreachable);
+        case unreachable::protocol:
+            return std::make_error_code(errc::no_protocol_option);
+        case unreachable::port:
+            return std::make_error_code(errc::connection_refused);
+        case unreachable::fragmentation_needed:
+            return std::make_error_code(errc::message_size);
+        case unreachable::source_route_failed:
+            return std::make_error_code(errc::operation_not_supported);
+        default:
+            return code <= unreachable::precedence_cutoff ? std::make_error_code(errc::host_unreachable)
+                                                          : std::error_code{};
+    }
+}
+
+}  // namespace
+
+// RFC 5927 4.1: an ICMP error acts only when it quotes a connection that
+// exists and a sequence number it has in flight; an attacker off the path
+// must then guess both ports and a window of sequence space. A smaller
+// path MTU applies to every connection to that destination.
+void tcp_layer::on_icmp_error(const net::icmp_error& e) {
+    const wire::icmp_quote& q = e.quote;
+    const four_tuple id{q.src, wire::load_u16(q.transport, 0), q.dst, wire::load_u16(q.transport, 2)};
+    const auto it = conns_.find(id);
+    if (it == conns_.end()) {
+        ++counters_.icmp_no_connection;
+        return;
+    }
+    std::shared_ptr<tcb> c = it->second;  // alive through the error
+    if (!c->quotes_in_flight(seq32{wire::load_u32(q.transport, 4)})) {
+        ++counters_.icmp_out_of_window;
+        return;
+    }
+    const std::error_code meaning = icmp_meaning(e.type, e.code);
+    if (!meaning) {
+        ++counters_.icmp_ignored;
+        return;
+    }
+    if (meaning != std::errc::message_size) {
+        ++counters_.icmp_errors;
+        c->network_error(meaning);
+        return;
+    }
+    if (!host_.lower_path_mtu(id.remote, e.next_hop_mtu, q.total_length)) {
+        ++counters_.icmp_mtu_ignored;
+        return;
+    }
+    ++counters_.icmp_path_mtu;
+    std::vector<std::shared_ptr<tcb>> to_peer;
+    for (const auto& [other, conn] : conns_)
+        if (other.remote == id.remote) to_peer.push_back(conn);
+    for (auto& conn : to_peer) conn->network_error(meaning);
+}
+
 // RFC 9293 3.10.7.2: SEGMENT ARRIVES in LISTEN.
 void tcp_layer::on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg) {
     using namespace wire::tcp_flag;

@@ -200,6 +200,7 @@ void tcb::output(send_policy policy) {
     // it (the diagram's "close / snd FIN"), so traces and pcap comments show
     // the transition before the FIN.
     const seq32 sent_before = seq_.snd_nxt;
+    if (pmtu_generation_ != owner_.host().path_mtu_generation() || now >= pmtu_valid_until_) follow_path_mtu();
     if (policy.data) {
         if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle(now - last_send_, rtt_.rto());
         retransmit_lost();

@@ -115,10 +115,12 @@ std::uint32_t scoreboard::mark_head_lost(std::uint32_t len) {
     return runs_.front().size();
 }
 
-std::uint32_t scoreboard::mark_all_lost() noexcept {
+std::uint32_t scoreboard::mark_all_lost() noexcept { return mark_lost_larger_than(0); }
+
+std::uint32_t scoreboard::mark_lost_larger_than(std::uint32_t segment_size) noexcept {
     const std::uint32_t before = lost_;
     for (run& r : runs_) {
-        if (r.sacked) continue;
+        if (r.sacked || r.size() <= segment_size) continue;
         set_lost(r, true);
         set_retransmitted(r, false);
     }

@@ -15,6 +15,15 @@ using kind = event::kind;
 namespace {
 const std::error_code connection_reset = std::make_error_code(std::errc::connection_reset);
 const std::error_code timed_out = std::make_error_code(std::errc::timed_out);
+
+// The cause traced for an open the network refused (ICMP, or ARP finding nobody).
+const char* network_cause(std::error_code ec) noexcept {
+    if (ec == std::errc::connection_refused) return "ICMP port unreachable";
+    if (ec == std::errc::no_protocol_option) return "ICMP protocol unreachable";
+    if (ec == std::errc::network_unreachable) return "network unreachable";
+    if (ec == std::errc::host_unreachable) return "no route to host";
+    return "ICMP error";
+}
 }  // namespace
 
 state tcb::to(state next, const char* cause, std::error_code ec) noexcept {
@@ -101,8 +110,8 @@ state tcb::closed_by(ending why, bool reset_is_error) noexcept {
             return to(state::closed, "RST", reset_is_error ? connection_reset : std::error_code{});
         case ending::abort:
             return to(state::closed, "abort", std::make_error_code(std::errc::connection_aborted));
-        case ending::retransmission_timeout:
-            return to(state::closed, "retransmission timeout", timed_out);
+        case ending::retransmission_timeout:  // the last ICMP error, if any, says why (Linux: sk_err_soft)
+            return to(state::closed, "retransmission timeout", soft_error_ ? soft_error_ : timed_out);
         case ending::probe_timeout:
             return to(state::closed, "zero window probe timeout", timed_out);
         case ending::keepalive_timeout:
@@ -126,7 +135,15 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
             if (auto end = on_app()) return end;
             break;
         case kind::net_error:
-            return std::nullopt;  // the connection's own timers decide
+            // A smaller path MTU resends what it dropped (output); any other
+            // error is soft: the connection's own timers decide.
+            if (e.error == std::errc::message_size) {
+                follow_path_mtu();
+            } else {
+                soft_error_ = e.error;
+                ++stats_.network_errors;
+            }
+            break;
     }
     output(out);
     return std::nullopt;
@@ -210,8 +227,9 @@ task<state> tcb::syn_sent() {
             }
         } else if (e.is(kind::timer) && state_at_ <= now) {
             co_return to(state::closed, "connect timeout", timed_out);
-        } else if (e.is(kind::net_error)) {
-            co_return to(state::closed, "no route to host", e.error);
+        } else if (e.is(kind::net_error) && e.error != std::errc::message_size) {
+            ++stats_.network_errors;
+            co_return to(state::closed, network_cause(e.error), e.error);
         } else if (e.is(kind::timer) && rto_at_ <= now) {
             if (retries_ >= cfg_.syn_retries) co_return to(state::closed, "connect timeout", timed_out);
             ++retries_;

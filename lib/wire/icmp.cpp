@@ -34,6 +34,29 @@ std::uint16_t icmp_view::ident() const { return load_u16(msg_, field::ident); }
 std::uint16_t icmp_view::seq_no() const { return load_u16(msg_, field::seq_no); }
 bytes icmp_view::payload() const { return msg_.subspan(icmp_repr::header_len); }
 
+bool is_icmp_error(std::uint8_t type) noexcept {
+    using namespace icmp_type;
+    return type == dest_unreachable || type == source_quench || type == redirect || type == time_exceeded ||
+           type == parameter_problem;
+}
+
+result<icmp_quote> icmp_quote::parse(bytes icmp_payload) {
+    constexpr std::size_t min_header = 20, transport_min = 8;
+    if (icmp_payload.size() < min_header + transport_min) return errc::truncated;
+    const std::uint8_t version_ihl = load_u8(icmp_payload, 0);
+    if (version_ihl >> 4 != 4) return errc::bad_version;
+    const std::size_t header = std::size_t{version_ihl & 0x0fu} * 4;
+    if (header < min_header) return errc::bad_header_length;
+    if (icmp_payload.size() < header + transport_min) return errc::truncated;
+    icmp_quote q;
+    q.total_length = load_u16(icmp_payload, 2);
+    q.protocol = load_u8(icmp_payload, 9);
+    q.src = load_address_v4(icmp_payload, 12);
+    q.dst = load_address_v4(icmp_payload, 16);
+    q.transport = icmp_payload.subspan(header);
+    return q;
+}
+
 icmp_repr icmp_repr::from(const icmp_view& view) { return {view.type(), view.code(), view.ident(), view.seq_no()}; }
 
 void icmp_repr::emit(mut_bytes msg) const {

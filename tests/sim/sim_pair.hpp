@@ -75,6 +75,7 @@ struct raw_peer final : net::ipv4_handler {
         BOOST_REQUIRE(v);
         got.push_back({wire::tcp_repr::from(*v), {v->payload().begin(), v->payload().end()}});
     }
+    void on_icmp_error(const net::icmp_error&) override {}
     void send(const segment& s) {
         send_edited(s, [](wire::mut_bytes) {});
     }

@@ -22,6 +22,7 @@ sent_frame decode_sent(wire::bytes frame, std::uint16_t mtu) {
     require(eth->type() == wire::ethertype::ipv4, "the stack sent a frame that is neither ARP nor IPv4");
     auto ip = wire::ipv4_view::parse(eth->payload());
     require(ip && ip->src() == stack_ip, "the stack sent a malformed IPv4 datagram");
+    out.dont_fragment = ip->dont_fragment();
     if (ip->protocol() == wire::ip_proto::icmp) {
         require(static_cast<bool>(wire::icmp_view::parse(ip->payload())), "the stack sent a malformed ICMP message");
         return out;
@@ -50,6 +51,34 @@ std::vector<std::byte> peer_tcp_frame(const wire::tcp_repr& h, wire::bytes paylo
     std::copy(payload.begin(), payload.end(), seg.begin() + static_cast<std::ptrdiff_t>(h.header_len()));
     h.emit(seg, peer_ip, stack_ip);
     if (!good_checksum) seg[16] ^= std::byte{0x5a};
+    return f;
+}
+
+std::vector<std::byte> icmp_error_frame(std::uint8_t type, std::uint8_t code, const quoted_segment& q,
+                                        std::uint16_t mtu) {
+    constexpr std::size_t l2 = wire::ethernet_repr::header_len, l3 = wire::ipv4_repr::header_len;
+    constexpr std::size_t quote = l3 + 8, l4 = wire::icmp_repr::header_len + quote;
+    std::vector<std::byte> f(l2 + l3 + l4);
+    const wire::mut_bytes frame{f};
+    wire::ethernet_repr{.dst = stack_mac, .src = peer_mac, .type = wire::ethertype::ipv4}.emit(frame);
+    wire::ipv4_repr ip{};
+    ip.src = wire::address_v4{0x0a0000fe};
+    ip.dst = stack_ip;
+    ip.protocol = wire::ip_proto::icmp;
+    ip.payload_len = static_cast<std::uint16_t>(l4);
+    ip.emit(frame.subspan(l2));
+    const wire::mut_bytes msg = frame.subspan(l2 + l3);
+    wire::ipv4_repr quoted{};
+    quoted.src = stack_ip;
+    quoted.dst = peer_ip;
+    quoted.protocol = wire::ip_proto::tcp;
+    quoted.payload_len = static_cast<std::uint16_t>(q.length - l3);
+    quoted.emit(msg.subspan(wire::icmp_repr::header_len));
+    const wire::mut_bytes tcp = msg.subspan(wire::icmp_repr::header_len + l3);
+    wire::store_u16(tcp, 0, q.local_port);
+    wire::store_u16(tcp, 2, q.peer_port);
+    wire::store_u32(tcp, 4, q.seq.value);
+    wire::icmp_repr{.type = type, .code = code, .ident = 0, .seq_no = mtu}.emit(msg);
     return f;
 }
 

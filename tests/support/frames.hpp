@@ -20,6 +20,7 @@ inline constexpr wire::mac_address stack_mac{{2, 0, 0, 0, 0, 1}}, peer_mac{{2, 0
 // length, header or checksum, or larger than the MTU).
 struct sent_frame {
     std::optional<wire::arp_repr> arp;
+    bool dont_fragment = false;         // IPv4: the DF bit
     std::optional<wire::tcp_repr> tcp;  // with its payload:
     wire::bytes payload;                // valid while the frame is
     // Whether it is the stack's ARP request for the peer's address.
@@ -34,6 +35,17 @@ sent_frame decode_sent(wire::bytes frame, std::uint16_t mtu);
 // test input, not the data path.)
 std::vector<std::byte> peer_tcp_frame(const wire::tcp_repr& h, wire::bytes payload, bool good_checksum = true);
 inline std::vector<std::byte> peer_tcp_frame(const segment& s) { return peer_tcp_frame(s.header(), s.payload()); }
+// What an ICMP error quotes of a TCP segment the stack sent to the peer:
+// the IPv4 header (total length `length`) and the first 8 bytes of TCP.
+struct quoted_segment {
+    std::uint16_t local_port = 0, peer_port = 0;
+    seq32 seq;
+    std::uint16_t length = 1500;
+};
+// An ICMP error (type, code; mtu: the next-hop MTU field of "fragmentation
+// needed") from a router at 10.0.0.254 behind the peer's MAC, quoting q.
+std::vector<std::byte> icmp_error_frame(std::uint8_t type, std::uint8_t code, const quoted_segment& q,
+                                        std::uint16_t mtu = 0);
 // An ARP request (who has 10.0.0.1?) or reply (10.0.0.2 is at peer_mac) from the peer.
 std::vector<std::byte> peer_arp_frame(std::uint16_t op);
 

@@ -2,6 +2,7 @@
 #include <coronet/link/sim_link.hpp>
 #include <coronet/net/arp_cache.hpp>
 #include <coronet/net/host.hpp>
+#include <coronet/net/path_mtu.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/wire/arp.hpp>
 #include <coronet/wire/ethernet.hpp>
@@ -37,6 +38,68 @@ struct two_hosts {
 };
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(path_mtu_cache_tests)
+
+BOOST_AUTO_TEST_CASE(a_report_lowers_the_path_mtu_until_it_expires) {
+    net::path_mtu_cache cache(1500);
+    const runtime::time_point t0{};
+    const auto dst = make_address_v4("10.0.0.9"), other = make_address_v4("10.0.0.10");
+    BOOST_TEST(cache.lookup(dst, t0).mtu == 1500u);
+    const auto g0 = cache.generation();
+    BOOST_TEST(cache.lower(dst, 1400, 1500, t0).value_or(0) == 1400u);
+    BOOST_TEST(cache.generation() != g0);
+    BOOST_TEST(cache.lookup(dst, t0 + 1s).mtu == 1400u);
+    BOOST_TEST(!cache.lookup(dst, t0 + 1s).fragmentable);
+    BOOST_TEST(cache.lookup(other, t0 + 1s).mtu == 1500u);
+    BOOST_TEST((cache.lookup(dst, t0).valid_until == t0 + 10min));
+    BOOST_TEST(cache.lookup(dst, t0 + 10min).mtu == 1500u);
+}
+
+BOOST_AUTO_TEST_CASE(reports_that_are_no_news_or_impossible_change_nothing) {
+    net::path_mtu_cache cache(1500);
+    const runtime::time_point t0{};
+    const auto dst = make_address_v4("10.0.0.9");
+    BOOST_TEST(!cache.lower(dst, 1500, 1500, t0));  // not below the datagram it quotes
+    BOOST_TEST(!cache.lower(dst, 9000, 1500, t0));
+    BOOST_TEST(cache.lower(dst, 1280, 1500, t0).has_value());
+    const auto g = cache.generation();
+    BOOST_TEST(!cache.lower(dst, 1400, 1500, t0));  // higher than known: a path MTU only goes down
+    BOOST_TEST(!cache.lower(dst, 1280, 1500, t0));
+    BOOST_TEST(cache.generation() == g);
+    BOOST_TEST(cache.lookup(dst, t0).mtu == 1280u);
+}
+
+BOOST_AUTO_TEST_CASE(the_floor_holds_and_below_it_datagrams_may_be_fragmented) {
+    net::path_mtu_cache cache(1500);
+    const runtime::time_point t0{};
+    const auto dst = make_address_v4("10.0.0.9");
+    BOOST_TEST(cache.lower(dst, 552, 1500, t0).value_or(0) == 552u);
+    BOOST_TEST(!cache.lookup(dst, t0).fragmentable);
+    BOOST_TEST(cache.lower(dst, 68, 1500, t0).value_or(0) == 552u);  // news: DF must go
+    BOOST_TEST(cache.lookup(dst, t0).fragmentable);
+    BOOST_TEST(!cache.lower(dst, 100, 1500, t0));
+}
+
+BOOST_AUTO_TEST_CASE(a_router_that_names_no_mtu_gets_the_next_plateau) {
+    net::path_mtu_cache cache(1500);
+    const runtime::time_point t0{};
+    BOOST_TEST(cache.lower(make_address_v4("10.0.0.9"), 0, 1500, t0).value_or(0) == 1492u);
+    BOOST_TEST(cache.lower(make_address_v4("10.0.0.9"), 0, 1492, t0).value_or(0) == 1006u);
+}
+
+BOOST_AUTO_TEST_CASE(the_cache_is_bounded) {
+    net::path_mtu_cache cache(1500, {.capacity = 4});
+    const runtime::time_point t0{};
+    for (std::uint32_t i = 0; i < 10; ++i)
+        BOOST_TEST(cache.lower(boost::asio::ip::address_v4{0x0a000100 + i}, 1400, 1500, t0 + i * 1s).has_value());
+    BOOST_TEST(cache.size() == 4u);
+    // The newest reports stay.
+    BOOST_TEST(cache.lookup(boost::asio::ip::address_v4{0x0a000109}, t0 + 10s).mtu == 1400u);
+    BOOST_TEST(cache.lookup(boost::asio::ip::address_v4{0x0a000100}, t0 + 10s).mtu == 1500u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(arp_cache_tests)
 

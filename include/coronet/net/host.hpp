@@ -1,11 +1,14 @@
 // One IPv4 host on one device: Ethernet demultiplexing, ARP (answers,
 // resolution, gratuitous ARP at start), IPv4 input validation and output
-// routing (on-link or via the gateway), and ICMP echo. Transport protocols
-// plug in as ipv4_handlers. Every frame that is not accepted is counted.
+// routing (on-link or via the gateway), ICMP echo, ICMP errors handed to
+// the transport they quote, and the path MTU per destination (RFC 1191).
+// Transport protocols plug in as ipv4_handlers. Every frame that is not
+// accepted is counted.
 #pragma once
 
 #include <coronet/link/device.hpp>
 #include <coronet/net/arp_cache.hpp>
+#include <coronet/net/path_mtu.hpp>
 #include <coronet/runtime/executor.hpp>
 #include <coronet/wire/icmp.hpp>
 #include <coronet/wire/ipv4.hpp>
@@ -30,6 +33,7 @@ struct host_config {
     // share the address, and one answer is enough.
     bool arp_responder = true;
     arp_config arp;
+    path_mtu_config path_mtu;
 };
 
 struct host_counters {
@@ -38,20 +42,33 @@ struct host_counters {
     std::uint64_t rx_bad_arp = 0, arp_requests_answered = 0, arp_replies_received = 0, arp_conflicts = 0;
     std::uint64_t rx_bad_ipv4 = 0, rx_other_ip = 0, rx_fragments = 0, rx_ttl_zero = 0, rx_unknown_protocol = 0;
     std::uint64_t rx_bad_icmp = 0, icmp_echo_requests = 0, icmp_echo_replies = 0, icmp_other = 0;
+    // ICMP errors handed to the transport they quote; those dropped because
+    // the quote is malformed, is not of a datagram we sent, or names a
+    // protocol nobody here speaks (RFC 5927 4.1, first checks).
+    std::uint64_t icmp_errors = 0, icmp_errors_dropped = 0;
     std::uint64_t tx_packets = 0, tx_no_route = 0, tx_no_buffer = 0, tx_too_big = 0;
     std::uint64_t arp_requests_sent = 0, arp_resolve_failed = 0, arp_queue_drops = 0;
 
     // Frames dropped as malformed or not addressed to us, all causes together.
     std::uint64_t rx_dropped() const noexcept {
         return rx_bad_ethernet + rx_other_mac + rx_unknown_ethertype + rx_bad_arp + rx_bad_ipv4 + rx_other_ip +
-               rx_fragments + rx_ttl_zero + rx_unknown_protocol + rx_bad_icmp;
+               rx_fragments + rx_ttl_zero + rx_unknown_protocol + rx_bad_icmp + icmp_errors_dropped;
     }
 };
 
-// A transport protocol's entry point for datagrams addressed to us.
+// An ICMP error about a datagram we sent (RFC 792), for its transport.
+struct icmp_error {
+    std::uint8_t type = 0, code = 0;
+    std::uint16_t next_hop_mtu = 0;  // "fragmentation needed" (RFC 1191): the MTU the datagram missed
+    wire::icmp_quote quote;          // what it quotes of our datagram
+};
+
+// A transport protocol's entry point for datagrams addressed to us, and
+// for ICMP errors about the ones it sent.
 class ipv4_handler {
 public:
     virtual void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) = 0;
+    virtual void on_icmp_error(const icmp_error& e) = 0;
 
 protected:
     ~ipv4_handler() = default;
@@ -96,7 +113,21 @@ public:
         return cfg_.gateway;
     }
     wire::mac_address mac() const noexcept { return mac_; }
+    // The interface's MTU (what every path starts from).
     std::uint16_t mtu() const noexcept { return mtu_; }
+    // What is known of the path MTU towards dst (the interface's MTU unless
+    // a validated ICMP report lowered it lately).
+    path_mtu_info path_mtu(address_v4 dst) const { return path_mtu_.lookup(dst, ex_.now()); }
+    // A transport validated a "fragmentation needed" about a datagram to
+    // dst (RFC 5927): the path MTU goes down to what it names (see
+    // path_mtu_cache::lower). Returns the new path MTU, or nullopt when it
+    // did not change.
+    std::optional<std::uint16_t> lower_path_mtu(address_v4 dst, std::uint16_t next_hop_mtu,
+                                                std::uint16_t quoted_length) {
+        return path_mtu_.lower(dst, next_hop_mtu, quoted_length, ex_.now());
+    }
+    // Changes whenever some path MTU goes down (path_mtu_cache::generation).
+    std::uint64_t path_mtu_generation() const noexcept { return path_mtu_.generation(); }
     bool on_link(address_v4 ip) const noexcept;
     link::device& device() noexcept { return dev_; }
     runtime::executor& executor() noexcept { return ex_; }
@@ -108,6 +139,7 @@ private:
     void arp_input(wire::bytes payload);
     void ipv4_input(wire::bytes payload, const storage::rx_meta& meta);
     void icmp_input(const wire::ipv4_view& ip);
+    void icmp_error_input(const wire::ipv4_view& ip, const wire::icmp_view& icmp);
     void send_arp(std::uint16_t op, const wire::mac_address& dst_mac, const wire::mac_address& target_mac,
                   address_v4 target_ip);
     void send_frame(storage::packet p, const wire::mac_address& dst, std::uint16_t type);
@@ -124,6 +156,7 @@ private:
     std::uint32_t netmask_;
     std::uint16_t next_ident_ = 1;
     arp_cache arp_;
+    path_mtu_cache path_mtu_;
     runtime::timer_node arp_timer_;
     ipv4_handler* tcp_ = nullptr;
     host_counters counters_;

@@ -1,7 +1,8 @@
 // The TCP layer of one host: demultiplexes segments by 4-tuple to their
 // connection, hands SYNs to listeners, answers everything else with a reset
-// (RFC 9293 3.10.7.1), allocates ephemeral ports and ISNs (RFC 6528), and
-// rate-limits challenge ACKs (RFC 5961 sec. 7).
+// (RFC 9293 3.10.7.1), allocates ephemeral ports and ISNs (RFC 6528),
+// rate-limits challenge ACKs (RFC 5961 sec. 7), and hands ICMP errors that
+// pass RFC 5927's checks to their connection.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -37,6 +38,12 @@ struct layer_counters {
     std::uint64_t connections_refused = 0;
     // Buffer growths (auto-tuning) refused: they would pass half the memory limit.
     std::uint64_t buffer_growths_refused = 0;
+    // ICMP errors (RFC 5927): applied to a connection (path MTU lowered, or
+    // an unreachable / time exceeded); dropped because they quote no
+    // connection, a sequence number not in flight (forged or stale), a path
+    // MTU that is no news or impossible, or a type/code with no meaning for TCP.
+    std::uint64_t icmp_path_mtu = 0, icmp_errors = 0;
+    std::uint64_t icmp_no_connection = 0, icmp_out_of_window = 0, icmp_mtu_ignored = 0, icmp_ignored = 0;
 
     // Segments dropped as malformed or impossible, all causes together.
     std::uint64_t dropped() const noexcept {
@@ -160,6 +167,7 @@ private:
     void segment_sent() noexcept override { ++counters_.segments_out; }
 
     void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) override;
+    void on_icmp_error(const net::icmp_error& e) override;
     void on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg);
     std::shared_ptr<listener_state> listener(std::uint16_t port) const;
     // The buffer sizes a new connection gets, or nullopt when it is refused.

@@ -87,6 +87,11 @@ public:
     // RTO: every run not SACKed is lost (RFC 6675 5.1; a SACKed one stays).
     // Returns the bytes newly marked.
     std::uint32_t mark_all_lost() noexcept;
+    // The path MTU went down: every run not SACKed that is larger than the
+    // new segment size held a segment too big for the path (a run holds one
+    // frame, or the frames of one turn, of segments at the old size) and is
+    // lost, its resends too. Returns the bytes newly marked.
+    std::uint32_t mark_lost_larger_than(std::uint32_t segment_size) noexcept;
     // Undo of a spurious loss episode: nothing is lost any more.
     void unmark_lost() noexcept;
     // Reneging (RFC 2018 8): the receiver dropped what it SACKed; forget every SACK.

@@ -72,6 +72,10 @@ struct connection_stats {
     std::uint64_t out_of_window = 0, rst_ignored = 0, ack_of_unsent = 0, ack_too_old = 0, paws_rejected = 0;
     std::uint64_t persist_probes = 0;
     std::uint64_t send_errors = 0;  // segments the host could not send (no route, ARP queue full): retried
+    // ICMP errors about this connection that passed RFC 5927's checks:
+    // those that lowered the segment size (path MTU, RFC 1191), and the
+    // rest (unreachable, time exceeded: soft errors once synchronized).
+    std::uint64_t mss_reductions = 0, network_errors = 0;
     // Loss recovery (RFC 2018, 2883, 6675, 8985, 3522/4015). Bytes are sequence space.
     std::uint64_t retransmitted_bytes = 0;  // bytes sent again (fast, RACK, TLP or after a timeout)
     std::uint64_t sacked_bytes = 0;         // bytes the peer reported with SACK blocks
@@ -169,8 +173,16 @@ public:
     // listener would take a SYN for this 4-tuple. Returns true when the
     // connection ended to hand the segment on (a SYN reusing TIME_WAIT, RFC 6191).
     bool deliver(const wire::tcp_view& seg, bool listener_waiting = false);
-    // The network reports the peer (or the next hop) unreachable.
+    // The network reports the peer (or the next hop) unreachable (ARP, ICMP
+    // destination unreachable, time exceeded), or message_size: the path
+    // MTU went down (the host's path MTU for the peer says how far). In
+    // SYN_SENT an error ends the open (as Linux does); later it is a soft
+    // error, the one reported if the connection then times out (RFC 1122
+    // 4.2.3.9).
     void network_error(std::error_code ec);
+    // RFC 5927 4.1: whether an ICMP error quoting sequence number seq may
+    // be about this connection (SND.UNA <= seq < the highest SND.NXT).
+    bool quotes_in_flight(seq32 seq) const noexcept { return seq_.snd_una <= seq && seq < seq_.snd_max; }
 
     // ---- from the application (api::connection)
     // Bytes copied into the send buffer (may be fewer than data.size(); 0 when full).
@@ -327,6 +339,15 @@ private:
     void place_in_order(wire::bytes data);
     void update_window(const wire::tcp_view& seg);
     void take_options(const wire::tcp_options& o, bool syn);
+    // The sending MSS from the peer's MSS, our clamp, the path MTU and the
+    // timestamps option; remembers the path MTU's generation it used.
+    void sync_mss() noexcept;
+    // The MSS follows the path MTU (sync_mss). When it went down, segments
+    // in flight larger than the new MSS were dropped at the narrow hop: they
+    // are marked lost for output() to resend at once, with the congestion
+    // window as it was (no more data is in the network; Linux's
+    // tcp_simple_retransmit does the same).
+    void follow_path_mtu();
     void challenge_ack();
     void update_ts_recent(const wire::tcp_view& seg);
     bool disordered_ack(const wire::tcp_view& seg, std::uint32_t tsval) const;
@@ -389,6 +410,10 @@ private:
     sequence_variables seq_;
     // options (RFC 9293 3.7.1, RFC 7323)
     std::uint16_t snd_mss_ = 536, rcv_mss_ = 1460;
+    std::uint16_t peer_mss_ = 536;  // the peer's MSS option (its floor applied)
+    std::uint64_t pmtu_generation_ = 0;
+    runtime::time_point pmtu_valid_until_ = runtime::time_point::max();  // then the path MTU is looked at again
+    std::error_code soft_error_;  // the last ICMP error once synchronized (RFC 1122 4.2.3.9)
     window_scale snd_wscale_, rcv_wscale_;
     bool wscale_ok_ = false, ts_ok_ = false;
     wire::ts32 ts_recent_;
