@@ -20,7 +20,8 @@ Usage: hostile.py IFACE STACK_MAC STACK_IP PEER_IP MODE PORT [REPEAT [TBF]]
             through would draw a challenge ACK (counted by coronet).
   sender    coronet sends to a kernel server on PORT. Each kind is built
             around a RST at exactly RCV.NXT: one that got through would reset
-            the connection. Forged segments that RFC 9293 / RFC 5961 answer
+            the connection. ICMP errors quoting the connection but no
+            sequence number in flight must change nothing (RFC 5927). Forged segments that RFC 9293 / RFC 5961 answer
             with an ACK must draw exactly one; the others none. Then 1.5 s of
             forged zero-window ACKs; "attacks done" is printed and the
             script watches (the caller stops the kernel's reader, whose
@@ -541,6 +542,33 @@ def forged(e, v):
     return acked, silent
 
 
+def icmp_error(e, icmp_type, code, quoted_seq, *, mtu=0, sport=None):
+    """An ICMP error from a router (FORGED_SOURCES[1]) quoting a segment
+    coronet sent on the live connection (its ports unless sport), with
+    sequence number quoted_seq: its IPv4 header and 8 bytes of TCP."""
+    quote_tcp = struct.pack("!HHI", e.dport if sport is None else sport, e.sport, quoted_seq % MOD)
+    quote = raw(IP(src=e.dst, dst=e.src, proto=6, len=1500, flags="DF") / Raw(quote_tcp))
+    body = struct.pack("!BBHHH", icmp_type, code, 0, 0, mtu) + quote
+    body = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+    ip = raw(IP(src=FORGED_SOURCES[1], dst=e.dst, proto=1, tos=HOSTILE_TOS, id=0xBAD0) / Raw(body))
+    return eth(e, ip)
+
+
+def forged_icmp(e, v):
+    """ICMP errors an attacker off the path can forge (RFC 5927): they quote
+    the live 4-tuple but a sequence number coronet does not have in flight
+    (beyond what it sent, or below what the kernel acknowledged), or
+    another port. None may lower the MSS or end the connection."""
+    unsent, old = v["snd_max"] + (1 << 20), v["kernel_ack"] - (1 << 20)
+    return {
+        "icmp_too_big_unsent": lambda: icmp_error(e, 3, 4, unsent, mtu=576),
+        "icmp_too_big_old": lambda: icmp_error(e, 3, 4, old, mtu=576),
+        "icmp_too_big_other_port": lambda: icmp_error(e, 3, 4, v["kernel_ack"], mtu=576, sport=1),
+        "icmp_host_unreachable_old": lambda: icmp_error(e, 3, 1, old),
+        "icmp_port_unreachable_unsent": lambda: icmp_error(e, 3, 3, unsent),
+    }
+
+
 def set_tbf(iface, spec):
     subprocess.run(["tc", "qdisc", "change", "dev", iface, "root", "tbf"] + spec.split(), check=True)
 
@@ -606,6 +634,7 @@ def sender(a, wire):
         exact_rst = dict(seq=v["rcv_nxt"], ack=0, flags=RST, options=v["ts"])
         a.send_all(malformed(e, exact_rst))
         a.send_all(silent)
+        a.send_all(forged_icmp(e, v))
         time.sleep(0.3)
         with wire.lock:
             silent_replies += wire.pure_acks - before

@@ -226,7 +226,16 @@ topology::topology(middle m) {
                add_veth(if_peer, ns_peer, mid_b, ns_mid);
         if (m == middle::bridge) cmd += add_bridge(ns_mid, {mid_a, mid_b});
     }
-    cmd += "ip -n " + ns_peer + " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
+    if (m == middle::router) {  // only the tests build this shape
+        router_ip = "10.201.0.1";
+        peer_ip = "10.202.0.2";
+        cmd += "ip -n " + ns_mid + " addr add " + router_ip + "/24 dev " + mid_a + "; ip -n " + ns_mid +
+               " addr add 10.202.0.1/24 dev " + mid_b + "; ip netns exec " + ns_mid +
+               " sysctl -qw net.ipv4.ip_forward=1; ip -n " + ns_peer + " addr add " + peer_ip + "/24 dev " + if_peer +
+               "; ip -n " + ns_peer + " route add default via 10.202.0.1";
+    } else {
+        cmd += "ip -n " + ns_peer + " addr add " + peer_ip + "/" + std::to_string(prefix) + " dev " + if_peer;
+    }
     std::string out;
     if (sh(cmd, &out) != 0) {
         sh("ip netns del " + ns_stack + " 2>/dev/null; ip netns del " + ns_peer + " 2>/dev/null" +
@@ -241,10 +250,13 @@ topology::~topology() {
 
 std::string topology::in_peer(const std::string& cmd) const { return "ip netns exec " + ns_peer + " " + cmd; }
 
+std::string topology::in_mid(const std::string& cmd) const { return "ip netns exec " + ns_mid + " " + cmd; }
+
 std::vector<std::string> topology::stack_cmd(const std::string& program, const std::vector<std::string>& args) const {
     std::vector<std::string> argv{"ip",     "netns",      "exec",
                                   ns_stack, bin(program), "--iface",
                                   if_stack, "--ip",       stack_ip + "/" + std::to_string(prefix)};
+    if (!router_ip.empty()) argv.insert(argv.end(), {"--gateway", router_ip});
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
 }

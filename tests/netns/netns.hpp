@@ -88,9 +88,13 @@ bool wait_listening(const std::string& ns, int port);
 class topology {
 public:
     // What sits between the stack and the peer: nothing (one veth pair), a
-    // Linux bridge (for nftables loss rules), or an empty namespace with two
-    // interfaces (mid_a towards the stack, mid_b towards the peer) for a relay.
-    enum class middle { none, bridge, relay };
+    // Linux bridge (for nftables loss rules), an empty namespace with two
+    // interfaces (mid_a towards the stack, mid_b towards the peer) for a
+    // relay, or a kernel router between two subnets: mid_a is router_ip,
+    // the stack's gateway; the peer is 10.202.0.2 behind mid_b (10.202.0.1).
+    // The router answers as routers do (ICMP fragmentation needed, nftables
+    // rejects); tests set its links' MTUs and rules.
+    enum class middle { none, bridge, relay, router };
     // Creates the namespaces and veth pairs; fails the test (BOOST_FAIL) with
     // the reason when it cannot (for example, not root).
     explicit topology(middle m = middle::none);
@@ -102,10 +106,14 @@ public:
     std::string ns_mid, mid_a, mid_b;  // only with a middle
     std::string stack_ip = "10.201.0.2", peer_ip = "10.201.0.1";
     unsigned prefix = 24;
+    std::string router_ip;  // only with middle::router: the stack's --gateway
 
     // "ip netns exec <ns_peer> <cmd>"
     std::string in_peer(const std::string& cmd) const;
-    // argv of a coronet program in the stack namespace with --iface/--ip set.
+    // "ip netns exec <ns_mid> <cmd>"
+    std::string in_mid(const std::string& cmd) const;
+    // argv of a coronet program in the stack namespace with --iface/--ip
+    // (and --gateway behind a router) set.
     std::vector<std::string> stack_cmd(const std::string& program, const std::vector<std::string>& args = {}) const;
     // The MAC of the stack's interface.
     std::string stack_mac() const;

@@ -275,6 +275,14 @@ BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_lon
     BOOST_TEST(json_field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
     BOOST_TEST(json_field(counters, "tcp_challenge_acks_limited") == 0);
     expect_refusals_counted(counters, report);
+    // Forged ICMP errors (RFC 5927): none lowered the MSS or ended the connection.
+    const long icmp_forged = sent(report, {"icmp_too_big_unsent", "icmp_too_big_old", "icmp_host_unreachable_old",
+                                           "icmp_port_unreachable_unsent"});
+    BOOST_TEST(icmp_forged > 0);
+    BOOST_TEST(json_field(counters, "tcp_icmp_out_of_window") == icmp_forged);
+    BOOST_TEST(json_field(counters, "tcp_icmp_no_connection") == sent(report, {"icmp_too_big_other_port"}));
+    BOOST_TEST(json_field(counters, "conn_mss_reductions") == 0);
+    BOOST_TEST(json_field(counters, "conn_network_errors") == 0);
     // The kernel's window stayed closed (below one MSS) for a while, and
     // coronet carried on once it opened.
     BOOST_TEST(json_field(report, "kernel_closed_windows") > 0);

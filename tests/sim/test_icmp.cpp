@@ -155,8 +155,8 @@ BOOST_AUTO_TEST_CASE(an_unreachable_answer_to_the_syn_fails_the_open_at_once) {
             const auto syn = s.take_segments();
             BOOST_REQUIRE_EQUAL(syn.size(), 1u);
             // A forged error (a sequence number other than the SYN's) changes nothing...
-            s.dev.inject(icmp_error_frame(icmp_type::dest_unreachable, code,
-                                          {our_port, peer_port, syn[0].h.seq + 7, 60}));
+            s.dev.inject(
+                icmp_error_frame(icmp_type::dest_unreachable, code, {our_port, peer_port, syn[0].h.seq + 7, 60}));
             s.sim.run_for(1ms);
             BOOST_TEST((*c)->current() == tcp::state::syn_sent);
             // ...the one that quotes the SYN ends the open, long before a SYN timeout.
@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(a_path_below_the_floor_is_taken_as_the_floor_without_df) {
     p.s.drain([&](const sent_frame& f) {
         if (f.tcp) df.push_back(f.dont_fragment);
     });
-    BOOST_REQUIRE_EQUAL(df.size(), 3u);  // 1460 bytes again, in 512-byte segments
+    BOOST_REQUIRE_EQUAL(df.size(), 3u);    // 1460 bytes again, in 512-byte segments
     for (bool set : df) BOOST_TEST(!set);  // the narrow hop may fragment them
 }
 

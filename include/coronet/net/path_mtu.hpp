@@ -27,9 +27,9 @@ struct path_mtu_config {
 
 // What is known of the path to one destination.
 struct path_mtu_info {
-    std::uint16_t mtu = 0;                                    // the interface's when nothing is known
+    std::uint16_t mtu = 0;                                         // the interface's when nothing is known
     runtime::time_point valid_until = runtime::time_point::max();  // when to look again
-    bool fragmentable = false;  // send without DF (the path is below the floor)
+    bool fragmentable = false;                                     // send without DF (the path is below the floor)
 };
 
 class path_mtu_cache {
