@@ -214,6 +214,7 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_dup_acks", c.dup_acks);
     j("conn_ooo_segments", c.ooo_segments);
     j("conn_challenge_acks", c.challenge_acks);
+    j("conn_challenge_acks_limited", c.challenge_acks_limited);
     j("conn_out_of_window", c.out_of_window);
     j("conn_rst_ignored", c.rst_ignored);
     j("conn_ack_of_unsent", c.ack_of_unsent);

@@ -10,7 +10,11 @@ namespace coronet::net {
 using wire::ethernet_repr;
 using wire::mac_address;
 
-host::host(runtime::executor& ex, link::device& dev, host_config cfg)
+namespace {
+constexpr std::size_t ident_counters = 2048;
+}  // namespace
+
+host::host(runtime::executor& ex, link::device& dev, host_config cfg, std::optional<runtime::random_source> rng)
     : ex_(ex),
       dev_(dev),
       cfg_(cfg),
@@ -22,6 +26,11 @@ host::host(runtime::executor& ex, link::device& dev, host_config cfg)
       path_mtu_(mtu_, cfg.path_mtu) {
     arp_timer_.on_expire = &arp_timer_fired;
     arp_timer_.context = this;
+    auto random = rng ? *rng : runtime::random_source::from_entropy();
+    ident_key_ = random.key();
+    idents_.resize(ident_counters);
+    for (auto& c : idents_) c = static_cast<std::uint16_t>(random.next());
+    ident_last_ = idents_.size();  // none yet
 }
 
 host::~host() { ex_.timers().erase(arp_timer_); }
@@ -202,7 +211,11 @@ std::error_code host::send_ipv4(address_v4 dst, std::uint8_t protocol, storage::
     ip.src = cfg_.address;
     ip.dst = dst;
     ip.protocol = protocol;
-    ip.ident = next_ident_++;
+    // A segmentation-offload frame's datagrams take consecutive IDs from this
+    // one (counted with the header as payload: at most one too many).
+    const std::size_t gso = l4.offload.gso_size;
+    const std::size_t datagrams = gso > 0 ? (l4.size() + gso - 1) / gso : 1;
+    ip.ident = next_ident(dst, protocol, static_cast<std::uint16_t>(datagrams));
     if (!path_mtu_.empty()) ip.dont_fragment = !path_mtu_.lookup(dst, ex_.now()).fragmentable;
     ip.payload_len = static_cast<std::uint16_t>(l4.size());
     ip.emit(l4.push(wire::ipv4_repr::header_len));
@@ -263,6 +276,20 @@ void host::send_frame(storage::packet p, const mac_address& dst, std::uint16_t t
 void host::flush(std::vector<storage::packet>& ready, const mac_address& dst) {
     for (auto& p : ready) send_frame(std::move(p), dst, wire::ethertype::ipv4);
     ready.clear();
+}
+
+std::uint16_t host::next_ident(address_v4 dst, std::uint8_t protocol, std::uint16_t count) {
+    if (ident_last_ == idents_.size() || dst.to_uint() != ident_last_dst_ || protocol != ident_last_protocol_) {
+        std::array<std::byte, 5> in{};
+        wire::store_address_v4(in, 0, dst);
+        in[4] = std::byte{protocol};
+        ident_last_ = runtime::siphash24(ident_key_, in) % idents_.size();
+        ident_last_dst_ = dst.to_uint();
+        ident_last_protocol_ = protocol;
+    }
+    const std::uint16_t first = idents_[ident_last_];
+    idents_[ident_last_] = static_cast<std::uint16_t>(first + count);
+    return first;
 }
 
 // ---- ARP timers ----------------------------------------------------------

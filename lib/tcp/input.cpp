@@ -151,7 +151,19 @@ void tcb::check_rst(const wire::tcp_view& seg, input_result& r) {
         challenge_ack();
 }
 
+// RFC 5961 sec. 7: this connection's budget first, so that a flood at one
+// connection spends only its own; then the layer's.
 void tcb::challenge_ack() {
+    const auto now = ex_.now();
+    if (now - challenge_window_ >= std::chrono::seconds(1)) {
+        challenge_window_ = now;
+        challenges_ = 0;
+    }
+    if (challenges_ >= cfg_.challenge_acks_per_connection) {
+        ++stats_.challenge_acks_limited;
+        return;
+    }
+    ++challenges_;
     if (!owner_.challenge_ack_allowed()) return;
     ++stats_.challenge_acks;
     send_ack();

@@ -49,9 +49,9 @@ tcp_layer::tcp_layer(net::host& host, tcp_config cfg, std::optional<runtime::ran
       cfg_(std::move(cfg)),
       rng_(rng ? *rng : runtime::random_source::from_entropy()),
       isn_(rng_.key()),
-      cookies_(isn_, cfg_, static_cast<std::uint16_t>(host.mtu() - 40)) {
-    next_port_ =
-        static_cast<std::uint16_t>(cfg_.ephemeral_low + rng_.below(cfg_.ephemeral_high - cfg_.ephemeral_low + 1u));
+      cookies_(isn_, cfg_, static_cast<std::uint16_t>(host.mtu() - 40)),
+      port_key_(rng_.key()),
+      port_steps_(1024) {
     host_.set_handler(wire::ip_proto::tcp, this);
     host_.on_unreachable = [this](address_v4 next_hop) { on_unreachable(next_hop); };
 }
@@ -415,26 +415,31 @@ bool tcp_layer::challenge_ack_allowed() {
     const auto now = executor().now();
     if (now - challenge_window_ >= std::chrono::seconds(1)) {
         challenge_window_ = now;
-        challenge_count_ = 0;
+        const unsigned limit = cfg_.challenge_ack_limit;
+        challenge_budget_ = limit == 0 ? 0 : (limit + 1) / 2 + rng_.below(limit);  // [limit/2, 3*limit/2)
     }
-    if (challenge_count_ >= cfg_.challenge_ack_limit) {
+    if (challenge_budget_ == 0) {
         ++counters_.challenge_acks_limited;
         return false;
     }
-    ++challenge_count_;
+    --challenge_budget_;
     return true;
 }
 
 std::uint16_t tcp_layer::ephemeral_port(address_v4 remote, std::uint16_t remote_port) {
     const unsigned range = cfg_.ephemeral_high - cfg_.ephemeral_low + 1u;
+    const std::uint64_t h =
+        runtime::siphash24(port_key_, isn_generator::tuple(host_.address(), 0, remote, remote_port));
+    const auto offset = static_cast<std::uint32_t>(h);                  // F(local, remote, remote port)
+    std::uint32_t& step = port_steps_[(h >> 32) % port_steps_.size()];  // table[G(...)]
     for (unsigned i = 0; i < range; ++i) {
-        const std::uint16_t port = next_port_;
-        next_port_ =
-            next_port_ >= cfg_.ephemeral_high ? cfg_.ephemeral_low : static_cast<std::uint16_t>(next_port_ + 1);
+        const auto port = static_cast<std::uint16_t>(cfg_.ephemeral_low + (offset + step + i) % range);
         // With several loops, about one port in steering.count is ours: the scan
         // stays short (count steps on average).
         if (!cfg_.steering.owns(port, remote_port) || listeners_.contains(port)) continue;
-        if (!conns_.contains(four_tuple{host_.address(), port, remote, remote_port})) return port;
+        if (conns_.contains(four_tuple{host_.address(), port, remote, remote_port})) continue;
+        step += i + 1 + rng_.below(8);
+        return port;
     }
     return 0;
 }

@@ -223,6 +223,7 @@ BOOST_AUTO_TEST_CASE(kernel_sends_24_mib_to_coronet_cat_through_hostile_segments
     // RFC 5961 3.2, 4.2: each in-window RST or SYN drew a challenge ACK, none was rate-limited.
     BOOST_TEST(json_field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
     BOOST_TEST(json_field(counters, "tcp_challenge_acks_limited") == 0);
+    BOOST_TEST(json_field(counters, "conn_challenge_acks_limited") == 0);
     expect_refusals_counted(counters, report);
 }
 
@@ -274,6 +275,7 @@ BOOST_AUTO_TEST_CASE(coronet_cat_sends_40_mib_through_hostile_segments_and_a_lon
     BOOST_TEST(json_field(report, "silent_replies") == 0);
     BOOST_TEST(json_field(counters, "conn_challenge_acks") == sent(report, {"rst_in_window", "syn_in_window"}));
     BOOST_TEST(json_field(counters, "tcp_challenge_acks_limited") == 0);
+    BOOST_TEST(json_field(counters, "conn_challenge_acks_limited") == 0);
     expect_refusals_counted(counters, report);
     // Forged ICMP errors (RFC 5927): none lowered the MSS or ended the connection.
     const long icmp_forged = sent(report, {"icmp_too_big_unsent", "icmp_too_big_old", "icmp_host_unreachable_old",

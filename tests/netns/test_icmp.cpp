@@ -15,9 +15,7 @@ namespace bdata = boost::unit_test::data;
 namespace {
 
 // The router's ICMP is not rate-limited: each test's answers come when asked.
-void unlimited_icmp(const topology& t) {
-    BOOST_REQUIRE(sh(t.in_mid("sysctl -qw net.ipv4.icmp_ratelimit=0")) == 0);
-}
+void unlimited_icmp(const topology& t) { BOOST_REQUIRE(sh(t.in_mid("sysctl -qw net.ipv4.icmp_ratelimit=0")) == 0); }
 
 }  // namespace
 

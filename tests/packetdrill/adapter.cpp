@@ -194,7 +194,8 @@ adapter::adapter(const settings& s)
       main_seen_(std::chrono::steady_clock::now()),
       origin_(sim_.now()),
       dev_(sim_),
-      host_(sim_, dev_, {.address = s.address, .prefix_len = s.prefix_len, .gateway = s.gateway, .offload = false}),
+      host_(sim_, dev_, {.address = s.address, .prefix_len = s.prefix_len, .gateway = s.gateway, .offload = false},
+            runtime::random_source(~s.seed)),
       tcp_(host_, s.tcp, runtime::random_source(s.seed)) {
     spdlog::set_level(s.trace ? spdlog::level::debug : spdlog::level::off);
     host_.start();

@@ -30,7 +30,7 @@ struct node : transition_log {
     net::host host;
     tcp::tcp_layer tcp;
     node(runtime::executor& ex, link::device& dev, const char* ip, const tcp::tcp_config& cfg, std::uint64_t seed)
-        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}),
+        : host(ex, dev, {.address = make_address_v4(ip), .prefix_len = 24}, runtime::random_source(~seed)),
           tcp(host, cfg, runtime::random_source(seed)) {
         tcp.on_transition = [this](const tcp::tcb&, state from, state to, const char* cause) {
             record(from, to, cause);

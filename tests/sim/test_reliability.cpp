@@ -1,5 +1,7 @@
 // RST rules (RFC 5961), half-close, zero windows, and bulk transfers under
 // loss, reordering, duplication and corruption on virtual time.
+#include <set>
+
 #include "sim_pair.hpp"
 #include "support/boost_print.hpp"
 
@@ -61,12 +63,51 @@ BOOST_AUTO_TEST_CASE(syn_in_established_draws_a_challenge_ack_and_no_reset) {
     BOOST_TEST(t.ca.tcb().stats().challenge_acks == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(challenge_acks_are_rate_limited) {
+BOOST_AUTO_TEST_CASE(challenge_acks_are_limited_per_connection) {
     with_raw_peer t;
     for (int i = 0; i < 300; ++i) t.peer.send(t.seg(5001 + 100 + static_cast<std::uint32_t>(i), rst));
     t.p.sim.run_for(10ms);
-    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 100u);
-    BOOST_TEST(t.p.a.tcp.counters().challenge_acks_limited == 200u);
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 10u);
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks_limited == 290u);
+    BOOST_TEST(t.p.a.tcp.counters().challenge_acks_limited == 0u);  // the layer's budget is untouched
+    t.p.sim.run_for(1s);                                            // a new second, a new budget
+    t.peer.send(t.seg(5001 + 100, rst));
+    t.p.sim.run_for(10ms);
+    BOOST_TEST(t.ca.tcb().stats().challenge_acks == 11u);
+}
+
+// The layer's budget is drawn anew each second between half and 1.5 times
+// the limit: an attacker draining it cannot tell its own answers from
+// someone else's RST having spent one (CVE-2016-5696).
+BOOST_AUTO_TEST_CASE(the_layer_wide_challenge_ack_budget_is_random_each_second) {
+    tcp::tcp_config cfg;
+    cfg.challenge_acks_per_connection = 1000;
+    cfg.challenge_ack_limit = 100;
+    sim_pair p(1, {}, cfg);
+    raw_peer peer{p.b.host};
+    connection ca;
+    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+    p.sim.spawn(open());
+    p.sim.run_for(10ms);
+    auto syn_seg = peer.pop();
+    peer.send(reply_to(syn_seg).syn().seq(5000));
+    p.sim.run_for(10ms);
+    BOOST_REQUIRE((ca.state() == state::established));
+    const std::uint32_t a_next = (syn_seg.h.seq + 1).value;
+    std::set<std::uint64_t> budgets;
+    std::uint64_t before = 0;
+    for (int second = 0; second < 8; ++second) {
+        for (std::uint32_t i = 0; i < 300; ++i)
+            peer.send(segment{80, ca.local().port}.seq(5001 + 100 + i).ack(a_next).flags(rst));
+        p.sim.run_for(10ms);
+        const std::uint64_t sent = ca.tcb().stats().challenge_acks - before;
+        before = ca.tcb().stats().challenge_acks;
+        BOOST_TEST(sent >= 50u);
+        BOOST_TEST(sent < 150u);
+        budgets.insert(sent);
+        p.sim.run_for(1s);
+    }
+    BOOST_TEST(budgets.size() > 4u);  // not one fixed figure
 }
 
 BOOST_AUTO_TEST_CASE(ack_of_unsent_data_is_answered_and_dropped) {

@@ -13,7 +13,7 @@ using namespace wire::tcp_flag;
 
 stack_under_test::stack_under_test(const tcp::tcp_config& cfg, std::size_t frames, bool offload)
     : dev(stack_mac, frames, 1500, offload),
-      host(sim, dev, {.address = stack_ip, .prefix_len = 24}),
+      host(sim, dev, {.address = stack_ip, .prefix_len = 24}, runtime::random_source(~stack_seed)),
       tcp(host, cfg, runtime::random_source(stack_seed)) {
     spdlog::set_level(tracing() ? spdlog::level::info : spdlog::level::off);
     sim.set_error_handler([](std::string_view name, std::exception_ptr e) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 using namespace coronet;
+using boost::asio::ip::address_v4;
 using boost::asio::ip::make_address_v4;
 
 namespace {
@@ -198,6 +199,39 @@ BOOST_AUTO_TEST_CASE(ephemeral_ports_are_chosen_among_the_flows_steered_to_this_
             }
         }
     }
+}
+
+// RFC 6056 algorithm 4: ports to one destination come from a keyed hash of
+// it and a counter that moves by random steps; they are not the next port
+// after the last connection's, and traffic to another destination does not
+// move them (an observer learns nothing of connections to others).
+BOOST_AUTO_TEST_CASE(ephemeral_ports_are_unpredictable_and_per_destination) {
+    runtime::sim_loop sim;
+    link::sim_link wire{sim, {}, 1};
+    net::host host{sim, wire.a(), {.address = stack_ip, .prefix_len = 24}};
+    tcp::tcp_layer layer{host, {}, runtime::random_source(3)};
+    const auto other = make_address_v4("10.0.0.77");
+    auto port_to = [&](address_v4 dst, std::uint16_t remote_port) {
+        auto c = layer.connect(dst, remote_port);
+        BOOST_TEST_REQUIRE(c.has_value());
+        return int{(*c)->id().local_port};
+    };
+    std::vector<int> ports;
+    for (int i = 0; i < 20; ++i) ports.push_back(port_to(peer_ip, 80));
+    int consecutive = 0;
+    for (std::size_t i = 1; i < ports.size(); ++i) consecutive += ports[i] == ports[i - 1] + 1;
+    BOOST_TEST(consecutive < 10);  // random steps of 1 to 8: about one in eight is +1 (it was every one)
+    // Connections elsewhere leave the sequence towards the peer where it was:
+    // the gap across them is one random step, not the count of connections made.
+    const int before = port_to(peer_ip, 80);
+    for (int i = 0; i < 200; ++i) port_to(other, 80);
+    const int after = port_to(peer_ip, 80);
+    BOOST_TEST(after > before);
+    BOOST_TEST(after - before <= 8);
+    // Another destination starts somewhere else in the range.
+    BOOST_TEST(std::abs(port_to(other, 443) - after) > 8);
+    // Every port is in the range.
+    for (int p : ports) BOOST_TEST((p >= 32768 && p <= 60999));
 }
 
 // Linux connect() picks even ports only: their flows must still spread over both loops.

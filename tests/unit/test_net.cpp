@@ -6,10 +6,15 @@
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/wire/arp.hpp>
 #include <coronet/wire/ethernet.hpp>
+#include <coronet/wire/ipv4.hpp>
 #include <vector>
+
+#include "support/frames.hpp"
+#include "support/tap_device.hpp"
 
 using namespace coronet;
 using namespace std::chrono_literals;
+using boost::asio::ip::address_v4;
 using boost::asio::ip::make_address_v4;
 
 namespace {
@@ -38,6 +43,54 @@ struct two_hosts {
 };
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(ip_ids)
+
+// The IP IDs a host (seeded) puts on echo requests to each of dsts in
+// turn, all sent through the gateway 10.0.0.2 (whose MAC it has learned).
+std::vector<std::uint16_t> idents_for(std::uint64_t seed, const std::vector<address_v4>& dsts) {
+    runtime::sim_loop sim;
+    test::tap_device dev(test::stack_mac, 512);
+    net::host h(sim, dev, {.address = test::stack_ip, .prefix_len = 24, .gateway = test::peer_ip},
+                runtime::random_source(seed));
+    h.start();
+    dev.inject(test::peer_arp_frame(wire::arp_op::reply));
+    dev.take_sent();
+    std::vector<std::uint16_t> out;
+    for (const auto& d : dsts) {
+        BOOST_TEST_REQUIRE(!h.send_echo_request(d, 1, 1, {}));
+        for (auto& p : dev.take_sent()) {
+            auto eth = wire::ethernet_view::parse(p.data());
+            BOOST_TEST_REQUIRE(static_cast<bool>(eth));
+            auto ip = wire::ipv4_view::parse(eth->payload());
+            BOOST_TEST_REQUIRE(static_cast<bool>(ip));
+            out.push_back(ip->ident());
+        }
+    }
+    return out;
+}
+
+// RFC 7739: one counter per destination, from a random start. A host with
+// one global counter is an idle-scan zombie: the gaps an observer sees in
+// its own IDs count the datagrams the host sent to others.
+BOOST_AUTO_TEST_CASE(ids_towards_one_destination_do_not_move_with_traffic_to_others) {
+    const auto observer = make_address_v4("192.0.2.1");
+    std::vector<address_v4> dsts{observer};
+    for (std::uint32_t i = 0; i < 20; ++i) dsts.push_back(address_v4{0xc6336400 + i});  // 198.51.100.x
+    dsts.push_back(observer);
+    const auto ids = idents_for(5, dsts);
+    BOOST_REQUIRE_EQUAL(ids.size(), dsts.size());
+    BOOST_TEST(static_cast<std::uint16_t>(ids.back() - ids.front()) == 1u);
+    // The other destinations' first IDs are not one counter's consecutive values.
+    int consecutive = 0;
+    for (std::size_t i = 2; i + 1 < ids.size(); ++i)
+        consecutive += ids[i] == static_cast<std::uint16_t>(ids[i - 1] + 1);
+    BOOST_TEST(consecutive < 3);
+    // Another host (another key) starts elsewhere.
+    BOOST_TEST(idents_for(6, {observer}).front() != ids.front());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(path_mtu_cache_tests)
 

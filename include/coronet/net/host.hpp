@@ -10,6 +10,7 @@
 #include <coronet/net/arp_cache.hpp>
 #include <coronet/net/path_mtu.hpp>
 #include <coronet/runtime/executor.hpp>
+#include <coronet/runtime/random.hpp>
 #include <coronet/wire/icmp.hpp>
 #include <coronet/wire/ipv4.hpp>
 #include <functional>
@@ -76,7 +77,9 @@ protected:
 
 class host final : private link::frame_sink {
 public:
-    host(runtime::executor& ex, link::device& dev, host_config cfg);
+    // rng keys the IP IDs (the kernel's entropy unless a seeded source is
+    // given: the simulator, tests).
+    host(runtime::executor& ex, link::device& dev, host_config cfg, std::optional<runtime::random_source> rng = {});
     ~host();
     host(const host&) = delete;
     host& operator=(const host&) = delete;
@@ -146,6 +149,8 @@ private:
     void flush(std::vector<storage::packet>& ready, const wire::mac_address& dst);
     void arm_arp_timer();
     static void arp_timer_fired(runtime::timer_node& n);
+    // The first of `count` consecutive IP IDs for datagrams to dst.
+    std::uint16_t next_ident(address_v4 dst, std::uint8_t protocol, std::uint16_t count);
 
     runtime::executor& ex_;
     link::device& dev_;
@@ -154,7 +159,15 @@ private:
     std::uint16_t mtu_;
     bool offload_;
     std::uint32_t netmask_;
-    std::uint16_t next_ident_ = 1;
+    // IP IDs (RFC 7739 5.3): one of these counters per datagram, chosen by
+    // a keyed hash of destination and protocol, each from a random start.
+    // An observer sees only its own counter move: the host is no idle-scan
+    // zombie, and IDs tell nothing of its traffic to others.
+    std::array<std::uint8_t, 16> ident_key_;
+    std::vector<std::uint16_t> idents_;
+    std::uint32_t ident_last_dst_ = 0;  // the last destination's counter, found without hashing again
+    std::uint8_t ident_last_protocol_ = 0;
+    std::size_t ident_last_ = 0;
     arp_cache arp_;
     path_mtu_cache path_mtu_;
     runtime::timer_node arp_timer_;

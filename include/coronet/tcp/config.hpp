@@ -87,7 +87,14 @@ struct tcp_config {
     // hundred segments leaves as many holes. Data that would need more is
     // dropped and counted (connection_stats::ooo_refused).
     std::size_t max_ooo_ranges = 1024;
-    unsigned challenge_ack_limit = 100;  // per second, whole layer (RFC 5961 sec. 7)
+    // RFC 5961 sec. 7: challenge ACKs per second, per connection and for the
+    // whole layer. A fixed layer-wide budget was a side channel (CVE-2016-5696:
+    // an attacker who drains it learns from the answers it still gets whether
+    // a spoofed RST hit someone else's window); per connection the attacker
+    // drains only its own, and the layer's budget is drawn anew each second
+    // at random between half and one and a half times this figure (as Linux).
+    unsigned challenge_acks_per_connection = 10;
+    unsigned challenge_ack_limit = 1000;
     std::string congestion = "newreno";
     bool timestamps = true;
     // SACK (RFC 2018) with DSACK (RFC 2883): offered and accepted; with it

@@ -5,6 +5,7 @@
 // pass RFC 5927's checks to their connection.
 #pragma once
 
+#include <array>
 #include <boost/system/result.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/tcp/isn.hpp>
@@ -14,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace coronet::tcp {
 
@@ -190,9 +192,15 @@ private:
     std::unordered_map<std::uint16_t, std::weak_ptr<listener_state>> listeners_;
     // Passive opens not yet established, and the listener that will take them.
     std::unordered_map<const tcb*, std::weak_ptr<listener_state>> embryos_;
-    std::uint16_t next_port_;
+    // RFC 6056 algorithm 4 (double-hash): a keyed hash of the destination
+    // gives the offset into the port range and picks one of these counters,
+    // which moves on by a random step per connection (Linux's answer to
+    // device tracking through the table). Ports to one destination say
+    // nothing of those to others.
+    std::array<std::uint8_t, 16> port_key_;
+    std::vector<std::uint32_t> port_steps_;
     runtime::time_point challenge_window_{};
-    unsigned challenge_count_ = 0;
+    unsigned challenge_budget_ = 0;  // this second's, drawn at random
     std::size_t reserved_ = 0;
     std::shared_ptr<buffer_cache> buffers_;
     layer_counters counters_;

@@ -65,6 +65,7 @@ struct connection_stats {
     // episodes are `recoveries`); retransmission timeouts.
     std::uint64_t retransmits = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t dup_acks = 0, ooo_segments = 0, challenge_acks = 0;
+    std::uint64_t challenge_acks_limited = 0;  // not sent: tcp_config::challenge_acks_per_connection
     // Segments refused by RFC 9293 3.10.7.4 / RFC 5961 / RFC 7323 (each answered
     // with an ACK except the RSTs): outside the receive window, an RST outside
     // it, an ACK of data never sent, an ACK older than the largest window,
@@ -133,7 +134,8 @@ public:
     virtual bool reserve(std::size_t bytes) noexcept = 0;
     // RFC 9293 3.10.7.1: answers seg with a reset, as for no connection.
     virtual void reset_for(const four_tuple& id, const wire::tcp_view& seg) = 0;
-    // RFC 5961 sec. 7: whether one more challenge ACK may go now (counted when not).
+    // RFC 5961 sec. 7: whether the layer's budget lets one more challenge
+    // ACK go now (counted when not).
     virtual bool challenge_ack_allowed() = 0;
     // One segment sent (the layer's count).
     virtual void segment_sent() noexcept = 0;
@@ -419,7 +421,9 @@ private:
     wire::ts32 ts_recent_;
     std::uint32_t ts_offset_ = 0;
     seq32 last_ack_sent_;
-    runtime::time_point last_paws_ack_{};  // the last ACK sent for a segment PAWS dropped
+    runtime::time_point last_paws_ack_{};     // the last ACK sent for a segment PAWS dropped
+    runtime::time_point challenge_window_{};  // this second's challenge ACKs (RFC 5961 sec. 7)
+    unsigned challenges_ = 0;
     static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
 
     byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
