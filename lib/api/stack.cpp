@@ -159,6 +159,7 @@ void add_host(json_counters& j, const net::host_counters& h) {
     j("rx_fragments", h.rx_fragments);
     j("rx_ttl_zero", h.rx_ttl_zero);
     j("rx_unknown_protocol", h.rx_unknown_protocol);
+    j("rx_broadcast_tcp", h.rx_broadcast_tcp);
     j("rx_bad_icmp", h.rx_bad_icmp);
     j("icmp_echo_requests", h.icmp_echo_requests);
     j("icmp_echo_replies", h.icmp_echo_replies);
@@ -220,6 +221,7 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_ack_of_unsent", c.ack_of_unsent);
     j("conn_ack_too_old", c.ack_too_old);
     j("conn_paws_rejected", c.paws_rejected);
+    j("conn_missing_timestamps", c.missing_timestamps);
     j("conn_persist_probes", c.persist_probes);
     j("conn_send_errors", c.send_errors);
     j("conn_mss_reductions", c.mss_reductions);

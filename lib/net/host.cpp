@@ -73,7 +73,7 @@ void host::on_frame(wire::bytes frame, const storage::rx_meta& meta) {
             arp_input(eth->payload());
             break;
         case wire::ethertype::ipv4:
-            ipv4_input(eth->payload(), meta);
+            ipv4_input(eth->payload(), meta, eth->dst().is_broadcast());
             break;
         default:
             ++counters_.rx_unknown_ethertype;
@@ -107,7 +107,7 @@ void host::arp_input(wire::bytes payload) {
     }
 }
 
-void host::ipv4_input(wire::bytes payload, const storage::rx_meta& meta) {
+void host::ipv4_input(wire::bytes payload, const storage::rx_meta& meta, bool link_broadcast) {
     auto ip = wire::ipv4_view::parse(payload);
     if (!ip) {
         ++counters_.rx_bad_ipv4;
@@ -132,6 +132,10 @@ void host::ipv4_input(wire::bytes payload, const storage::rx_meta& meta) {
             icmp_input(*ip);
             break;
         case wire::ip_proto::tcp:
+            if (link_broadcast) {
+                ++counters_.rx_broadcast_tcp;
+                break;
+            }
             if (tcp_) {
                 tcp_->on_ipv4(*ip, meta);
                 break;

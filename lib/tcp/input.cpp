@@ -95,6 +95,13 @@ bool tcb::acceptable(const wire::tcp_view& seg) const {
 tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     input_result r;
     const auto& ts = seg.options().timestamp;
+    // RFC 7323 3.2: once both ends chose timestamps every segment but a RST
+    // carries them; one that does not is not the peer's, and is dropped
+    // without a word (an answer would help a blind attacker).
+    if (ts_ok_ && !ts && !seg.has(rst)) {
+        ++stats_.missing_timestamps;
+        return r;
+    }
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate, but for
     // a duplicate ACK the network reordered (Linux's tcp_disordered_ack):
     // its SACK blocks are news. The ACK PAWS owes the sender goes at most

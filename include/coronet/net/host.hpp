@@ -42,6 +42,9 @@ struct host_counters {
     std::uint64_t rx_bad_ethernet = 0, rx_other_mac = 0, rx_unknown_ethertype = 0;
     std::uint64_t rx_bad_arp = 0, arp_requests_answered = 0, arp_replies_received = 0, arp_conflicts = 0;
     std::uint64_t rx_bad_ipv4 = 0, rx_other_ip = 0, rx_fragments = 0, rx_ttl_zero = 0, rx_unknown_protocol = 0;
+    // TCP in a link-layer broadcast frame (RFC 1122 4.2.3.10: no connection
+    // has a broadcast end, whatever the IP destination says).
+    std::uint64_t rx_broadcast_tcp = 0;
     std::uint64_t rx_bad_icmp = 0, icmp_echo_requests = 0, icmp_echo_replies = 0, icmp_other = 0;
     // ICMP errors handed to the transport they quote; those dropped because
     // the quote is malformed, is not of a datagram we sent, or names a
@@ -53,7 +56,7 @@ struct host_counters {
     // Frames dropped as malformed or not addressed to us, all causes together.
     std::uint64_t rx_dropped() const noexcept {
         return rx_bad_ethernet + rx_other_mac + rx_unknown_ethertype + rx_bad_arp + rx_bad_ipv4 + rx_other_ip +
-               rx_fragments + rx_ttl_zero + rx_unknown_protocol + rx_bad_icmp + icmp_errors_dropped;
+               rx_fragments + rx_ttl_zero + rx_unknown_protocol + rx_broadcast_tcp + rx_bad_icmp + icmp_errors_dropped;
     }
 };
 
@@ -140,7 +143,7 @@ public:
 private:
     void on_frame(wire::bytes frame, const storage::rx_meta& meta) override;
     void arp_input(wire::bytes payload);
-    void ipv4_input(wire::bytes payload, const storage::rx_meta& meta);
+    void ipv4_input(wire::bytes payload, const storage::rx_meta& meta, bool link_broadcast);
     void icmp_input(const wire::ipv4_view& ip);
     void icmp_error_input(const wire::ipv4_view& ip, const wire::icmp_view& icmp);
     void send_arp(std::uint16_t op, const wire::mac_address& dst_mac, const wire::mac_address& target_mac,

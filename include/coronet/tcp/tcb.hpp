@@ -71,6 +71,8 @@ struct connection_stats {
     // it, an ACK of data never sent, an ACK older than the largest window,
     // an old timestamp (PAWS). And zero/small-window probes sent.
     std::uint64_t out_of_window = 0, rst_ignored = 0, ack_of_unsent = 0, ack_too_old = 0, paws_rejected = 0;
+    // Segments without timestamps after both ends chose them (RFC 7323 3.2: dropped, not answered).
+    std::uint64_t missing_timestamps = 0;
     std::uint64_t persist_probes = 0;
     std::uint64_t send_errors = 0;  // segments the host could not send (no route, ARP queue full): retried
     // ICMP errors about this connection that passed RFC 5927's checks:
