@@ -31,7 +31,9 @@ struct buffer_pool::waiter {
 };
 
 buffer_pool::buffer_pool(runtime::executor& ex, std::size_t buffer_size, std::size_t limit)
-    : ex_(ex), buffer_size_(buffer_size), max_buffers_(std::max<std::size_t>(1, limit / buffer_size)) {}
+    : ex_(ex), buffer_size_(buffer_size), max_buffers_(std::max<std::size_t>(1, limit / buffer_size)) {
+    spare_.reserve(max_spare);  // give() keeps spares without allocating
+}
 
 runtime::task<buffer_pool::lease> buffer_pool::take() {
     if (!spare_.empty()) {

@@ -68,8 +68,10 @@ async def main():
 asyncio.run(main())
 )";
 
-// The proxy's SIGUSR1 answer for event ("memory" or "table"): the newest such line.
+// The proxy's SIGUSR1 answer for event ("memory" or "table"): the newest
+// such line ("" when the proxy is gone or does not answer within 5 s).
 std::string usr1_event(proxied& p, const std::string& event) {
+    if (!p.proxy->running()) return "";
     const auto before = json_events(p.summary.path, event).size();
     p.proxy->signal(SIGUSR1);
     for (int i = 0; i < 100; ++i) {
