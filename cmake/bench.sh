@@ -17,6 +17,8 @@
 #           receiver counted, with the sender's own count and the frames lost
 #   memory  100,000 idle kernel connections (8 source addresses x 12,500) to
 #           coronet-test-sink: the sink's RSS growth and bytes per connection
+#   proxy-memory  2,000 idle sessions through coronet-proxy to a kernel
+#           upstream: the proxy's RSS growth and bytes per session
 #   micro   coronet-microbench (Google Benchmark) for parsing, checksums,
 #           timers and reassembly
 # and the machine and the date. Nothing is asserted: it measures. Needs root.
@@ -48,6 +50,7 @@ build_tree "$build_dir" -DCMAKE_BUILD_TYPE=Release
 bench=$PWD/$build_dir/apps/coronet-bench
 sink=$PWD/$build_dir/tests/netns/coronet-test-sink
 clients=$PWD/$build_dir/tests/netns/coronet-test-clients
+proxy=$PWD/$build_dir/apps/coronet-proxy
 
 # Two namespaces, C (clients' side) and S (servers' side), and two veth pairs between them:
 #   k: 10.203.0.1 (C) <-> 10.203.0.2 (S), kernel addresses at both ends
@@ -285,6 +288,66 @@ print(json.dumps(total))')
 }
 echo "== memory: $memory_connections idle connections to coronet-test-sink" >&2
 run_memory_cell
+
+# The proxy-memory cell: idle sessions through coronet-proxy (two connections
+# each, and what the proxy keeps per session) to a kernel upstream that holds
+# them; the proxy's RSS (from /proc) before and after, and per session.
+# Bounded: the clients' connects have 30 s, the cell waits at most 60 s.
+proxy_sessions=2000
+run_proxy_memory_cell() {
+    local port=5400 upstream=5401 n=$proxy_sessions before=0 after=0 established=0
+    # The upstream: accepts and holds every connection until the client closes.
+    ip netns exec "$ns_c" /usr/bin/python3 -c '
+import asyncio, sys
+async def hold(reader, writer):
+    await reader.read()
+    writer.close()
+async def main():
+    server = await asyncio.start_server(hold, sys.argv[1], int(sys.argv[2]), backlog=4096)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())' 10.204.0.1 "$upstream" >"$work/holder.err" 2>&1 &
+    background+=("$!")
+    # --tcp-memory-limit: the stack counts each connection's buffer capacity
+    # (1 MiB a session by default) whether used or not; idle, none is allocated.
+    ip netns exec "$ns_s" "$proxy" "${coronet[@]}" --listen "$port" --upstream "10.204.0.1:$upstream" \
+        --max-connections "$n" --max-per-source "$n" --first-byte-timeout 0 --tcp-memory-limit 16G \
+        --summary-json "$work/proxy.json" >"$work/proxy.out" 2>"$work/proxy.err" &
+    local proxy_pid=$!
+    background+=("$proxy_pid")
+    rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$proxy_pid/status" 2>/dev/null || echo 0; }
+    if ! wait_for_line "$work/proxy.json" listening "$proxy_pid"; then
+        echo "bench.sh: proxy-memory: the proxy did not start: $(cat "$work/proxy.err")" >&2
+        failures=$((failures + 1))
+        printf 'proxy-memory\tnull\tnull\n' >>"$work/results"
+        return
+    fi
+    sleep 1  # the upstream's listen, and the proxy settled
+    before=$(rss_kib)
+    ip netns exec "$ns_c" "$clients" --connect "10.204.0.2:$port" --count "$n" --parallel 256 --timeout 30 --hold \
+        >"$work/pclients.out" 2>"$work/pclients.err" &
+    background+=("$!")
+    # SIGUSR1 draws a table line: every session is two ESTABLISHED connections.
+    local begin=$SECONDS
+    while [ $((SECONDS - begin)) -lt 60 ] && [ "$established" -lt $((2 * n)) ]; do
+        sleep 0.5
+        kill -USR1 "$proxy_pid"
+        sleep 0.1
+        established=$(grep '"event":"table"' "$work/proxy.json" | tail -1 |
+            /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["states"].get("ESTABLISHED", 0))' ||
+            echo 0)
+    done
+    after=$(rss_kib)
+    local sessions=$((established / 2))
+    printf 'proxy-memory\t{"sessions":%s,"rss_before_kib":%s,"rss_after_kib":%s}\tnull\n' \
+        "$sessions" "$before" "$after" >>"$work/results"
+    echo "   proxy-memory: $sessions idle sessions, RSS $before -> $after KiB" >&2
+    for pid in "${background[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${background[@]}"; do wait "$pid" 2>/dev/null || true; done
+    background=()
+}
+echo "== proxy-memory: $proxy_sessions idle sessions through coronet-proxy" >&2
+run_proxy_memory_cell
 
 /usr/bin/python3 cmake/bench_report.py "$work/results" "$duration" "$busy_poll"
 echo

@@ -119,3 +119,12 @@ if memory and memory.get("base") and memory.get("held"):
           f"errors{' (first: ' + clients['first_error'] + ')' if clients.get('first_error') else ''}")
 else:
     print("memory: failed")
+
+proxy = cells.get("proxy-memory", (None, None))[0]
+if proxy and proxy.get("sessions"):
+    growth = (proxy["rss_after_kib"] - proxy["rss_before_kib"]) * 1024
+    print(f"proxy-memory: {proxy['sessions']} idle sessions through coronet-proxy: RSS "
+          f"{proxy['rss_before_kib'] / 1024:.0f} -> {proxy['rss_after_kib'] / 1024:.0f} MiB, "
+          f"{growth / proxy['sessions']:.0f} bytes per session")
+else:
+    print("proxy-memory: failed")

@@ -22,8 +22,15 @@ runtime::duration from_seconds(double s) {
     return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(s));
 }
 
-void print_table(stack& st) {
-    const std::string t = format_connection_table(connection_rows(st.tcp()));
+// The connection table, then a line on the proxy's memory.
+void print_table(stack& st, const apps::proxy_memory& m) {
+    const std::string t =
+        format_connection_table(connection_rows(st.tcp())) +
+        fmt::format(
+            "proxy: {} sessions; copy buffers {} KiB in use, {} KiB allocated (peak {} KiB) "
+            "of {} KiB; TCP buffers {} KiB allocated, {} KiB reserved\n",
+            m.sessions, m.buffers_in_use >> 10, m.buffers_allocated >> 10, m.buffers_peak >> 10, m.buffer_limit >> 10,
+            apps::tcp_buffer_memory(st.tcp()) >> 10, st.tcp().buffer_reserved() >> 10);
     std::fwrite(t.data(), 1, t.size(), stdout);
     std::fflush(stdout);
 }
@@ -45,14 +52,23 @@ int main(int argc, char** argv) {
         "and a summary line per connection.\n"
         "--summary-json FILE writes the same facts for programs, one JSON object a line, flushed as\n"
         "written: {\"event\":\"listening\",...} once listening; {\"event\":\"session\",\"id\",\"client\",\"ok\",\n"
-        "\"side\" (client|upstream|idle|proxy),\"error\" (errno name),\"reason\",\"bytes_up\",\"bytes_down\",\n"
+        "\"side\" (client|upstream|idle|slow|proxy),\"error\" (errno name),\"reason\",\"bytes_up\",\"bytes_down\",\n"
         "\"retransmits_client\",\"retransmits_upstream\",\"seconds\"} per connection as it ends;\n"
-        "{\"event\":\"table\",\"states\":{\"LISTEN\":1,...}} on SIGUSR1; {\"event\":\"stopped\",\"accepted\",\n"
-        "\"completed\",\"failed\",\"upstream_failed\",\"aborted\",\"peak_sessions\"} on exit.";
+        "{\"event\":\"table\",\"states\":{\"LISTEN\":1,...},\"listen_queued\"} and "
+        "{\"event\":\"memory\",\"sessions\",\n"
+        "\"buffers_in_use\",\"buffers_allocated\",\"buffers_peak\",\"buffer_limit\",\"buffer_waits\",\"tcp_buffers\",\n"
+        "\"tcp_reserved\",\"vm_rss_kib\"} on SIGUSR1; {\"event\":\"stopped\",\"accepted\",\"completed\",\"failed\",\n"
+        "\"upstream_failed\",\"aborted\",\"refused_per_source\",\"slow\",\"peak_sessions\"} on exit.\n"
+        "Hardening: one client address holds at most --max-per-source sessions (more are reset); a\n"
+        "session where neither side sent a byte for --first-byte-timeout, or where the client keeps\n"
+        "sending below --min-rate while the upstream does not answer (slowloris), or idle for\n"
+        "--idle-timeout, is reset (side \"slow\" or \"idle\"). A session waiting for data holds no copy\n"
+        "buffer; those in use come from a pool of --buffer-memory bytes.";
     std::uint32_t listen_port = 0;
     std::string upstream, summary_json;
-    std::size_t max_connections = 1024, backlog = 128;
-    double connect_timeout = 10, idle_timeout = 0, drain_timeout = 5;
+    std::size_t max_connections = 1024, max_per_source = 64, backlog = 128, min_rate = 16;
+    double connect_timeout = 10, idle_timeout = 300, first_byte_timeout = 20, min_rate_window = 10, drain_timeout = 5;
+    std::size_t buffer_memory = std::size_t{32} << 20;
     apps::po::options_description own("Proxy options");
     own.add_options()("listen", apps::po::value(&listen_port)->value_name("PORT")->required(),
                       "port to accept clients on")("upstream",
@@ -60,14 +76,32 @@ int main(int argc, char** argv) {
                                                    "IPv4 address and port to connect to")(
         "max-connections", apps::po::value(&max_connections)->value_name("N")->default_value(max_connections),
         "connections proxied at once; more clients wait in the backlog")(
+        "max-per-source", apps::po::value(&max_per_source)->value_name("N")->default_value(max_per_source),
+        "connections proxied at once from one client address; more are reset")(
         "backlog", apps::po::value(&backlog)->value_name("N")->default_value(backlog),
-        "established connections waiting to be accepted")(
+        "established connections waiting to be accepted, at most")(
         "connect-timeout", apps::po::value(&connect_timeout)->value_name("SECONDS")->default_value(connect_timeout),
         "give up on the upstream after SECONDS (the client is reset)")(
         "idle-timeout", apps::po::value(&idle_timeout)->value_name("SECONDS")->default_value(idle_timeout),
         "reset both sides after SECONDS without data (0: never)")(
-        "drain-timeout", apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
-        "on SIGINT/SIGTERM, how long open connections may take to finish")(
+        "first-byte-timeout",
+        apps::po::value(&first_byte_timeout)->value_name("SECONDS")->default_value(first_byte_timeout),
+        "reset both sides when neither has sent a byte SECONDS after the accept (0: never)")(
+        "min-rate", apps::po::value(&min_rate)->value_name("BYTES/S")->default_value(min_rate),
+        "a client that keeps sending while the upstream does not answer must send this much per second, "
+        "judged over each --min-rate-window (0: no rule)")(
+        "min-rate-window", apps::po::value(&min_rate_window)->value_name("SECONDS")->default_value(min_rate_window),
+        "the window --min-rate is judged over")(
+        "buffer-memory",
+        apps::po::value<std::string>()->value_name("BYTES")->default_value("32M")->notifier([&](const std::string& v) {
+            const auto n = apps::parse_size(v);
+            if (!n || *n == 0) throw apps::po::error("--buffer-memory: '" + v + "' is not a size such as 16M");
+            buffer_memory = *n;
+        }),
+        "copy buffers of all sessions together (64K each, held only while data moves); at the limit "
+        "sessions wait for one")("drain-timeout",
+                                 apps::po::value(&drain_timeout)->value_name("SECONDS")->default_value(drain_timeout),
+                                 "on SIGINT/SIGTERM, how long open connections may take to finish")(
         "summary-json", apps::po::value(&summary_json)->value_name("FILE"),
         "write one JSON line per event to FILE (see above)");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
@@ -82,11 +116,21 @@ int main(int argc, char** argv) {
     if (max_connections == 0) apps::die(program, "--max-connections must be at least 1", 2);
     if (backlog == 0) apps::die(program, "--backlog must be at least 1", 2);
     if (connect_timeout <= 0) apps::die(program, "--connect-timeout must be positive", 2);
-    if (idle_timeout < 0 || drain_timeout < 0) apps::die(program, "timeouts must not be negative", 2);
+    if (max_per_source == 0) apps::die(program, "--max-per-source must be at least 1", 2);
+    if (idle_timeout < 0 || first_byte_timeout < 0 || drain_timeout < 0)
+        apps::die(program, "timeouts must not be negative", 2);
+    if (min_rate_window <= 0) apps::die(program, "--min-rate-window must be positive", 2);
     cfg.max_connections = max_connections;
+    cfg.max_per_source = max_per_source;
     cfg.backlog = backlog;
     cfg.connect_timeout = from_seconds(connect_timeout);
+    cfg.idle_timeout.reset();
     if (idle_timeout > 0) cfg.idle_timeout = from_seconds(idle_timeout);
+    cfg.first_byte_timeout.reset();
+    if (first_byte_timeout > 0) cfg.first_byte_timeout = from_seconds(first_byte_timeout);
+    cfg.min_rate = min_rate;
+    cfg.min_rate_window = from_seconds(min_rate_window);
+    cfg.buffer_memory = buffer_memory;
     cfg.drain_timeout = from_seconds(drain_timeout);
 
     try {
@@ -106,8 +150,11 @@ int main(int argc, char** argv) {
             for (;;) {
                 const int sig = co_await signals.wait();
                 if (sig == SIGUSR1) {
-                    print_table(st);
-                    if (summary) summary->table(st.tcp());
+                    print_table(st, px.memory());
+                    if (summary) {
+                        summary->table(st.tcp());
+                        summary->memory(px.memory(), st.tcp());
+                    }
                     continue;
                 }
                 spdlog::info("proxy: signal {}, stopping", sig);
@@ -115,8 +162,10 @@ int main(int argc, char** argv) {
             }
             co_await px.stop();
             const auto& c = px.counters();
-            spdlog::info("proxy: {} connections accepted, {} completed, {} failed ({} upstream failures)", c.accepted,
-                         c.completed, c.failed, c.upstream_failed);
+            spdlog::info(
+                "proxy: {} connections accepted, {} completed, {} failed ({} upstream failures, {} slow), {} refused "
+                "(--max-per-source)",
+                c.accepted, c.completed, c.failed, c.upstream_failed, c.slow, c.refused_per_source);
             if (summary) summary->stopped(c);
             loop.stop();
         };

@@ -14,9 +14,46 @@ using runtime::task;
 namespace {
 
 constexpr int to_upstream = 0, to_client = 1;
-constexpr std::size_t pump_buffer = 64 * 1024;
+constexpr std::size_t copy_buffer = 64 * 1024;
 
 double seconds(runtime::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The min-rate rule, against clients that trickle (slowloris: a byte every
+// few seconds keeps an idle timeout from ever firing). While a client sends
+// and the upstream has not answered, its bytes are counted in windows of
+// min_rate_window from its first one. When a byte arrives in a later window,
+// the last window with bytes must have held min_rate bytes per second. A
+// client that stops sending is not judged (a request, then a wait for the
+// answer, is fine: the idle timeout is for that), and the upstream's answer
+// starts the count afresh.
+class sending_rate {
+public:
+    // Counts n bytes from the client at now; false when they end a window
+    // that fell short of min_rate bytes per second.
+    bool add(runtime::time_point now, std::size_t n, std::size_t min_rate, runtime::duration window) {
+        if (!start_) {
+            start_ = now;
+            index_ = 0;
+            bytes_ = n;
+            return true;
+        }
+        const auto index = (now - *start_) / window;
+        if (index == index_) {
+            bytes_ += n;
+            return true;
+        }
+        const bool kept_up = static_cast<double>(bytes_) >= static_cast<double>(min_rate) * seconds(window);
+        index_ = index;
+        bytes_ = n;
+        return kept_up;
+    }
+    void answered() noexcept { start_.reset(); }
+
+private:
+    std::optional<runtime::time_point> start_;  // of the first window; none while the client is not sending
+    std::int64_t index_ = 0;                    // the window bytes_ fell in
+    std::uint64_t bytes_ = 0;
+};
 
 }  // namespace
 
@@ -43,6 +80,9 @@ struct proxy::session {
         client.abort();
         upstream.abort();
     }
+    // Neither side has sent a byte (what the client sent while the upstream
+    // connect went on waits in its receive buffer, not yet counted).
+    bool silent() const noexcept { return bytes[to_upstream] == 0 && bytes[to_client] == 0 && client.readable() == 0; }
     connection& from(int direction) { return direction == to_upstream ? client : upstream; }
     connection& to(int direction) { return direction == to_upstream ? upstream : client; }
 
@@ -52,6 +92,7 @@ struct proxy::session {
     runtime::event pumps_done;  // notified when the last pump ends
     int pumps = 0;
     std::uint64_t bytes[2] = {};
+    sending_rate client_rate;
     std::uint64_t retransmits[2] = {};  // client side, upstream side
     runtime::time_point started, last_active;
     std::string outcome;  // empty: both directions finished with FINs
@@ -60,7 +101,11 @@ struct proxy::session {
 };
 
 proxy::proxy(stack& st, proxy_config cfg)
-    : stack_(st), cfg_(std::move(cfg)), slot_free_(st.loop()), drained_(st.loop()) {}
+    : stack_(st),
+      cfg_(std::move(cfg)),
+      buffers_(st.loop(), copy_buffer, cfg_.buffer_memory),
+      slot_free_(st.loop()),
+      drained_(st.loop()) {}
 
 proxy::~proxy() = default;
 
@@ -69,9 +114,32 @@ result<void> proxy::start() {
     if (!l) return l.error();
     listener_ = std::move(*l);
     stack_.loop().spawn(accept_loop(), "accept");
-    spdlog::info("proxy: listening on port {}, upstream {}, at most {} sessions", cfg_.listen_port,
-                 endpoint_text(cfg_.upstream), cfg_.max_connections);
+    spdlog::info("proxy: listening on port {}, upstream {}, at most {} sessions ({} per client address)",
+                 cfg_.listen_port, endpoint_text(cfg_.upstream), cfg_.max_connections, cfg_.max_per_source);
     return {};
+}
+
+proxy_memory proxy::memory() const noexcept {
+    return {.sessions = sessions_.size(),
+            .buffers_in_use = buffers_.in_use(),
+            .buffers_allocated = buffers_.allocated(),
+            .buffers_peak = buffers_.peak(),
+            .buffer_limit = buffers_.limit(),
+            .buffer_waits = buffers_.waits()};
+}
+
+// One address may hold max_per_source sessions: a single attacking host
+// cannot take every slot (max_connections) from everyone else.
+bool proxy::admit_source(const endpoint& client) {
+    auto& open = per_source_[client.address.to_uint()];
+    if (open >= cfg_.max_per_source) return false;
+    ++open;
+    return true;
+}
+
+void proxy::leave_source(const endpoint& client) {
+    const auto it = per_source_.find(client.address.to_uint());
+    if (it != per_source_.end() && --it->second == 0) per_source_.erase(it);
 }
 
 task<void> proxy::accept_loop() {
@@ -82,6 +150,13 @@ task<void> proxy::accept_loop() {
         if (stopping_) co_return;
         auto c = co_await listener_.accept();
         if (!c) co_return;  // the listener was closed
+        if (!admit_source(c->remote())) {
+            ++counters_.refused_per_source;
+            spdlog::debug("proxy: client {} reset: its address has {} sessions", endpoint_text(c->remote()),
+                          cfg_.max_per_source);
+            c->abort();
+            continue;
+        }
         auto s = std::make_shared<session>(stack_.loop(), next_id_++, std::move(*c));
         sessions_.emplace(s->id, s);
         ++counters_.accepted;
@@ -110,41 +185,78 @@ task<void> proxy::run(std::shared_ptr<session> s) {
     s->pumps = 2;
     stack_.loop().spawn(pump(s, to_upstream), "pump");
     stack_.loop().spawn(pump(s, to_client), "pump");
-    while (s->pumps > 0) {
-        const auto deadline = cfg_.idle_timeout ? s->last_active + *cfg_.idle_timeout : runtime::time_point::max();
-        if (!co_await s->pumps_done.wait_until(deadline) && s->pumps > 0 &&
-            stack_.loop().now() - s->last_active >= *cfg_.idle_timeout)
-            s->fail("idle for " + fmt::format("{:.1f}", seconds(*cfg_.idle_timeout)) + " s", "idle",
-                    make_error_code(std::errc::timed_out));
-    }
+    while (s->pumps > 0)
+        if (!co_await s->pumps_done.wait_until(deadline(*s)) && s->pumps > 0 && stack_.loop().now() >= deadline(*s))
+            expire(*s);
     co_await finish(*s);
     end(*s);
 }
 
-// One direction: reads from one side and writes to the other until the
-// reading side's FIN, which is passed on as shutdown_write.
+// When the session's timers run out: the first byte's (while both sides are
+// silent), else the idle timeout's.
+runtime::time_point proxy::deadline(const session& s) const {
+    auto at = runtime::time_point::max();
+    if (cfg_.idle_timeout) at = s.last_active + *cfg_.idle_timeout;
+    if (cfg_.first_byte_timeout && s.silent()) at = std::min(at, s.started + *cfg_.first_byte_timeout);
+    return at;
+}
+
+void proxy::expire(session& s) {
+    const auto timed_out = make_error_code(std::errc::timed_out);
+    if (cfg_.first_byte_timeout && s.silent() && stack_.loop().now() >= s.started + *cfg_.first_byte_timeout) {
+        ++counters_.slow;
+        s.fail(fmt::format("nothing sent in {:.1f} s", seconds(*cfg_.first_byte_timeout)), "slow", timed_out);
+        return;
+    }
+    s.fail(fmt::format("idle for {:.1f} s", seconds(*cfg_.idle_timeout)), "idle", timed_out);
+}
+
+// One direction: copies from one side to the other until the reading side's
+// FIN, which is passed on as shutdown_write. It waits for data holding no
+// buffer, and holds one from the pool only while there is data to move.
 task<void> proxy::pump(std::shared_ptr<session> s, int direction) {
-    static constexpr const char* side[] = {"client", "upstream"};
-    std::vector<std::byte> buf(pump_buffer);
-    for (;;) {
-        auto n = co_await s->from(direction).read(buf);
-        if (!n) {
-            s->fail(std::string(side[direction]) + ": " + describe(n.error()), side[direction], n.error());
-            break;
-        }
-        if (*n == 0) {
-            if (auto r = co_await s->to(direction).shutdown_write(); !r)
-                s->fail(std::string(side[1 - direction]) + ": " + describe(r.error()), side[1 - direction], r.error());
-            break;
-        }
-        s->bytes[direction] += *n;
-        s->last_active = stack_.loop().now();
-        if (auto r = co_await s->to(direction).write({buf.data(), *n}); !r) {
-            s->fail(std::string(side[1 - direction]) + ": " + describe(r.error()), side[1 - direction], r.error());
-            break;
-        }
+    for (bool more = true; more;) {
+        (void)co_await s->from(direction).wait_readable();  // what it found, try_read says
+        const auto buffer = co_await buffers_.take();
+        more = co_await pass_on(*s, direction, buffer.bytes());
     }
     if (--s->pumps == 0) s->pumps_done.notify();
+}
+
+// Passes on what has arrived on one side until nothing is left to read now
+// (true: wait for more), or until the FIN (passed on) or a failure ends the
+// direction (false).
+task<bool> proxy::pass_on(session& s, int direction, wire::mut_bytes buf) {
+    static constexpr const char* side[] = {"client", "upstream"};
+    const auto failed = [&s](int which, std::error_code ec) {
+        s.fail(std::string(side[which]) + ": " + describe(ec), side[which], ec);
+        return false;
+    };
+    for (;;) {
+        const auto n = s.from(direction).try_read(buf);
+        if (!n) co_return n.error() == std::errc::resource_unavailable_try_again || failed(direction, n.error());
+        if (*n == 0) {
+            if (auto r = co_await s.to(direction).shutdown_write(); !r) failed(1 - direction, r.error());
+            co_return false;
+        }
+        s.bytes[direction] += *n;
+        s.last_active = stack_.loop().now();
+        if (direction == to_client)
+            s.client_rate.answered();
+        else if (!keeps_min_rate(s, *n))
+            co_return false;
+        if (auto w = co_await s.to(direction).write(buf.first(*n)); !w) co_return failed(1 - direction, w.error());
+    }
+}
+
+// The min-rate rule for n more bytes from the client; false when it reset the session.
+bool proxy::keeps_min_rate(session& s, std::size_t n) {
+    if (cfg_.min_rate == 0 || s.client_rate.add(s.last_active, n, cfg_.min_rate, cfg_.min_rate_window)) return true;
+    ++counters_.slow;
+    s.fail(
+        fmt::format("client sent below --min-rate {} B/s over {:.1f} s", cfg_.min_rate, seconds(cfg_.min_rate_window)),
+        "slow", make_error_code(std::errc::timed_out));
+    return false;
 }
 
 // Both FINs are sent: waits until both peers acknowledged everything.
@@ -179,6 +291,7 @@ void proxy::end(session& s) {
                 sum.id, ok ? "ok" : sum.outcome, endpoint_text(sum.client), sum.bytes_up, sum.bytes_down, sum.seconds,
                 sum.retransmits_client, sum.retransmits_upstream);
     if (cfg_.on_session_end) cfg_.on_session_end(sum);
+    leave_source(s.client_at);
     sessions_.erase(s.id);  // may destroy s
     slot_free_.notify();
     drained_.notify();

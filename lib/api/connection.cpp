@@ -75,6 +75,11 @@ result<std::size_t> read_now(tcp::tcb& t, wire::mut_bytes buf) {
     return would_block();
 }
 
+// Whether read_now would return at once: data, the peer's FIN, an error, or the end.
+bool read_ready(const tcp::tcb& t) {
+    return t.readable() || t.peer_finished() || t.error() || t.current() == tcp::state::closed;
+}
+
 // The next established connection, operation_canceled once closed, or would_block.
 result<connection> accept_now(tcp::listener_state& l) {
     if (auto c = l.pop()) return connection{std::move(c)};
@@ -112,6 +117,13 @@ runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
         if (auto r = read_now(*keep, buf); !would_block(r)) co_return r;
         if (const std::size_t placed = co_await read_wait{*keep, buf}; placed > 0) co_return placed;
     }
+}
+
+runtime::task<result<void>> connection::wait_readable() {
+    if (!t_) co_return not_connected();
+    auto keep = t_;
+    while (!read_ready(*keep)) co_await tcb_wait{*keep, &tcp::tcb::wait_readable};
+    co_return result<void>{};
 }
 
 runtime::task<result<void>> connection::write(wire::bytes data) {

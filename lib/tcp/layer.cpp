@@ -130,6 +130,10 @@ void tcp_layer::on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta)
     const four_tuple id{ip.dst(), seg->dst_port(), ip.src(), seg->src_port()};
     if (auto it = conns_.find(id); it != conns_.end()) {
         std::shared_ptr<tcb> c = it->second;  // keeps it alive through delivery
+        if (completes_into_full_queue(*c, *seg)) {
+            ++counters_.syns_dropped;  // the handshake's ACK: the peer sends it again (or its data carries it)
+            return;
+        }
         // A new SYN may end TIME_WAIT (RFC 6191): the connection decides, and hands it back.
         const bool new_syn = seg->has(wire::tcp_flag::syn) && !seg->has(wire::tcp_flag::ack);
         auto l = new_syn ? listener(id.local_port) : nullptr;
@@ -248,6 +252,21 @@ void tcp_layer::on_listen(listener_state& l, const four_tuple& id, const wire::t
     auto c = make_passive_tcb(l, id, isn_.next(id.local, id.local_port, id.remote, id.remote_port, executor().now()),
                               *buffers);
     c->open_passive(seg);
+}
+
+// Whether seg is the ACK that would establish c, a connection of a listener's
+// SYN queue, while that listener's accept queue is full. Such an ACK is
+// dropped (Linux's listen overflow): c stays in SYN_RCVD and the handshake
+// completes on a retransmission once accept() made room. So the established
+// connections waiting for accept() never outnumber the backlog, however the
+// SYN queue's handshakes interleave with it filling up.
+bool tcp_layer::completes_into_full_queue(const tcb& c, const wire::tcp_view& seg) const {
+    using namespace wire::tcp_flag;
+    if (c.current() != state::syn_rcvd || !seg.has(ack) || seg.has(rst) || seg.has(syn)) return false;
+    const auto it = embryos_.find(&c);
+    if (it == embryos_.end()) return false;
+    const auto l = it->second.lock();
+    return l && l->queued() >= l->backlog();
 }
 
 // A passive open: a connection of l's SYN queue until it is established.

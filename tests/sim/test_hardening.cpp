@@ -11,8 +11,9 @@ namespace {
 
 // One connect from a to b's port 80 (a coroutine function: its arguments
 // live in its frame, unlike a lambda's captures).
-task<void> open_one(sim_pair& p, connection& out, std::error_code& error, std::size_t& done) {
-    auto c = co_await connect(p.a.tcp, p.b_at(80), 30s);
+task<void> open_one(sim_pair& p, connection& out, std::error_code& error, std::size_t& done,
+                    runtime::duration timeout = 30s) {
+    auto c = co_await connect(p.a.tcp, p.b_at(80), timeout);
     if (c)
         out = std::move(*c);
     else
@@ -145,6 +146,58 @@ BOOST_AUTO_TEST_CASE(without_cookies_a_full_syn_queue_drops_syns_and_the_peers_r
     for (std::size_t i = 0; i < clients.size(); ++i) BOOST_TEST(clients[i].valid(), srv.errors[i].message());
     BOOST_TEST(p.b.tcp.counters().syns_dropped > 0u);
     BOOST_TEST(p.b.tcp.counters().syn_cookies_sent == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(accept_queue)
+
+// Connections established but not yet accepted never exceed the backlog,
+// however the handshakes interleave: an ACK that would complete one while the
+// accept queue is full is dropped (the peer retransmits), as Linux does. The
+// worst case: the queue almost full when a burst of SYNs fills the SYN queue
+// (and the rest draw cookies), all completing together.
+void accept_queue_holds_at_most_the_backlog(const tcp::tcp_config& cfg) {
+    sim_pair p{1, {.delay = 1ms}, cfg};
+    constexpr std::size_t backlog = 4, early = backlog - 1, burst = 12;
+    auto lr = p.b.tcp.listen(80, backlog);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};  // nobody accepts yet
+    std::vector<connection> clients(early + burst);
+    std::vector<std::error_code> errors(clients.size());
+    std::size_t done = 0, most = 0;
+    for (std::size_t i = 0; i < early; ++i) p.sim.spawn(open_one(p, clients[i], errors[i], done));
+    p.sim.run_until([&] { return l.queued() == early; }, p.sim.now() + 1s);
+    BOOST_REQUIRE_EQUAL(l.queued(), early);
+    // They may need most of their SYN retries (1, 3, 7, 15, 31, 63 s): the queue is full for the first 10 s.
+    for (std::size_t i = early; i < clients.size(); ++i) p.sim.spawn(open_one(p, clients[i], errors[i], done, 120s));
+    // Through SYN and SYN-ACK retransmissions (1, 3, 7 s...) the queue stays within the backlog.
+    for (int ms = 0; ms < 10000; ++ms) {
+        p.sim.run_for(1ms);
+        most = std::max(most, l.queued());
+    }
+    BOOST_TEST(most == backlog, "at most " << most << " queued");
+    BOOST_TEST(p.b.tcp.counters().syns_dropped > 0u);
+    // Once accepted, every client gets in (its retransmitted SYN or ACK, or
+    // its data, completes the handshake) and can talk.
+    std::vector<connection> accepted;
+    p.sim.spawn(accept_all(l, accepted));
+    auto say = [](connection& c) -> task<void> { co_await c.write(std::as_bytes(std::span{"hi", 2})); };
+    p.sim.run_until([&] { return done == clients.size(); }, p.sim.now() + 120s);
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        BOOST_TEST(clients[i].valid(), "client " << i << ": " << errors[i].message());
+        if (clients[i].valid()) p.sim.spawn(say(clients[i]));
+    }
+    p.sim.run_until([&] { return accepted.size() == clients.size(); }, p.sim.now() + 60s);
+    BOOST_TEST(accepted.size() == clients.size(), p.b.trace());
+}
+
+BOOST_AUTO_TEST_CASE(the_accept_queue_never_holds_more_than_the_backlog) { accept_queue_holds_at_most_the_backlog({}); }
+
+BOOST_AUTO_TEST_CASE(without_cookies_the_accept_queue_never_holds_more_than_the_backlog) {
+    tcp::tcp_config cfg;
+    cfg.syn_cookies = false;
+    accept_queue_holds_at_most_the_backlog(cfg);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

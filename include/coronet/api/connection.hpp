@@ -55,6 +55,11 @@ public:
     // as read / write do.
     result<std::size_t> try_read(wire::mut_bytes buf);
     result<std::size_t> try_write(wire::bytes data);
+    // Waits until try_read would not say resource_unavailable_try_again:
+    // data has arrived, the peer has finished, or the connection ended. It
+    // lends no buffer meanwhile, so a waiting reader holds none (a proxy's
+    // idle sessions). Errors: not_connected.
+    runtime::task<result<void>> wait_readable();
     // Bytes a read would return now (without the FIN), and bytes a write
     // could queue now (0 once writing is over).
     std::size_t readable() const noexcept { return t_ ? t_->receive_queue() : 0; }

@@ -81,7 +81,8 @@ public:
     void detach() noexcept { on_close_ = nullptr; }
 
     // ---- the TCP layer's side
-    // Connections in SYN_RCVD (the SYN queue, bounded by the backlog too).
+    // Connections in SYN_RCVD (the SYN queue, bounded by the backlog too). One
+    // completes only while the accept queue has room: queued() <= backlog().
     std::size_t embryonic() const noexcept { return embryonic_; }
     void add_embryonic() noexcept { ++embryonic_; }
     // A connection of the SYN queue is established: ready to accept.
@@ -171,6 +172,7 @@ private:
     void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) override;
     void on_icmp_error(const net::icmp_error& e) override;
     void on_listen(listener_state& l, const four_tuple& id, const wire::tcp_view& seg);
+    bool completes_into_full_queue(const tcb& c, const wire::tcp_view& seg) const;
     std::shared_ptr<listener_state> listener(std::uint16_t port) const;
     // The buffer sizes a new connection gets, or nullopt when it is refused.
     std::optional<std::pair<std::size_t, std::size_t>> admit();
