@@ -1,6 +1,8 @@
 // coronet-cat: netcat on the user-space stack. Copies stdin to the
 // connection and the connection to stdout; stdin's end sends FIN (half-close)
-// and reading goes on until the peer's FIN.
+// and reading goes on until the peer's FIN. When it closed first it lingers
+// in TIME_WAIT a while (--linger) before exiting: a process that is gone
+// cannot acknowledge the peer's FIN again if the last ACK was lost.
 #include <spdlog/spdlog.h>
 
 #include <coronet/api/stack.hpp>
@@ -20,11 +22,13 @@ struct cat_options {
     std::uint16_t port = 0;
     std::optional<std::uint16_t> listen;
     double connect_timeout = 0;
+    double linger = 1;
 };
 
 class session {
 public:
-    session(runtime::loop& loop, connection c) : loop_(loop), conn_(std::move(c)) {}
+    session(runtime::loop& loop, connection c, runtime::duration linger)
+        : loop_(loop), conn_(std::move(c)), linger_(linger) {}
 
     // stdin -> connection, then FIN.
     task<void> upstream() {
@@ -98,12 +102,20 @@ private:
             st.fast_retransmits, st.timeouts, st.dup_acks, st.ooo_segments,
             std::chrono::duration_cast<std::chrono::microseconds>(t.rtt().srtt()).count(), t.cwnd());
         last_stats_ = st;
+        const auto tcb = t.shared_from_this();  // close() lets go of it
         if (auto r = co_await conn_.close(); !r) fail(apps::describe(r.error()));
+        // TIME_WAIT (we closed first): stay to acknowledge the peer's FIN
+        // again should it come back, until 2MSL ends or the linger limit.
+        const auto until = loop_.now() + linger_;
+        while (!failed_ && tcb->current() == tcp::state::time_wait && loop_.now() < until)
+            co_await loop_.sleep_for(std::min<runtime::duration>(std::chrono::milliseconds(50), until - loop_.now()));
+        last_stats_ = tcb->stats();
         loop_.stop();
     }
 
     runtime::loop& loop_;
     connection conn_;
+    runtime::duration linger_;
     tcp::connection_stats last_stats_;
     int finished_ = 0;
     bool failed_ = false;
@@ -127,8 +139,10 @@ int main(int argc, char** argv) {
     std::uint16_t listen_port = 0;
     own.add_options()("listen,l", apps::po::value(&listen_port)->value_name("PORT"), "accept one connection on PORT")(
         "connect-timeout", apps::po::value(&o.connect_timeout)->value_name("SECONDS"),
-        "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")("no-delay",
-                                                                                     "disable Nagle's algorithm")(
+        "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")(
+        "linger", apps::po::value(&o.linger)->value_name("SECONDS")->default_value(o.linger),
+        "when this side closed first, stay up to SECONDS in TIME_WAIT to acknowledge the peer's FIN "
+        "again if the last ACK was lost (0: exit at once)")("no-delay", "disable Nagle's algorithm")(
         "stats", "at exit, print the stack's and the connection's counters to stderr as one JSON line")(
         "host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")(
         "port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
@@ -144,6 +158,7 @@ int main(int argc, char** argv) {
             apps::usage_error("coronet-cat", "give HOST PORT (port 1-65535), or --listen PORT");
     }
     if (o.connect_timeout < 0) apps::die("coronet-cat", "--connect-timeout must be positive", 2);
+    if (o.linger < 0) apps::die("coronet-cat", "--linger must not be negative", 2);
     boost::system::error_code ec;
     const auto host = o.listen ? boost::asio::ip::address_v4{} : boost::asio::ip::make_address_v4(o.host, ec);
     if (ec) apps::die("coronet-cat", "'" + o.host + "' is not an IPv4 address", 2);
@@ -180,7 +195,9 @@ int main(int argc, char** argv) {
                 co_return;
             }
             if (vm.count("no-delay")) c->set_no_delay(true);
-            s = std::make_unique<session>(loop, std::move(*c));
+            s = std::make_unique<session>(
+                loop, std::move(*c),
+                std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double>(o.linger)));
             loop.spawn(s->upstream(), "stdin");
             loop.spawn(s->downstream(), "stdout");
         };

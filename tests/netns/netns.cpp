@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +169,17 @@ temp_file::temp_file(const std::string& tag) {
 }
 
 temp_file::~temp_file() { ::unlink(path.c_str()); }
+
+held_fifo::held_fifo() {
+    BOOST_REQUIRE(::mkfifo(file.path.c_str(), 0600) == 0);
+    fd = ::open(file.path.c_str(), O_RDWR | O_CLOEXEC);  // never blocks, unlike O_WRONLY
+    BOOST_REQUIRE(fd >= 0);
+}
+
+void held_fifo::release() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+}
 
 void fill_random(const temp_file& f, int mib) {
     BOOST_REQUIRE(sh("head -c " + std::to_string(mib) + "M /dev/urandom > " + f.path) == 0);

@@ -79,6 +79,18 @@ struct temp_file {
     temp_file& operator=(const temp_file&) = delete;
 };
 
+// A FIFO held open for writing: coronet-cat reading it as stdin keeps its
+// side of the connection open (ESTABLISHED) until release().
+struct held_fifo {
+    temp_file file{"fifo"};
+    int fd = -1;
+    held_fifo();
+    ~held_fifo() { release(); }
+    held_fifo(const held_fifo&) = delete;
+    held_fifo& operator=(const held_fifo&) = delete;
+    void release();
+};
+
 // Fills f with mib MiB from /dev/urandom (fails the test when it cannot).
 void fill_random(const temp_file& f, int mib);
 

@@ -124,25 +124,6 @@ void pace(const std::string& ns, const std::string& iface, const std::string& tb
                           out);
 }
 
-// A FIFO held open for writing: coronet-cat reading it as stdin keeps its
-// side of the connection open (ESTABLISHED) until release().
-struct held_fifo {
-    temp_file file{"fifo"};
-    int fd = -1;
-    held_fifo() {
-        BOOST_REQUIRE(::mkfifo(file.path.c_str(), 0600) == 0);
-        fd = ::open(file.path.c_str(), O_RDWR | O_CLOEXEC);  // never blocks, unlike O_WRONLY
-        BOOST_REQUIRE(fd >= 0);
-    }
-    ~held_fifo() { release(); }
-    held_fifo(const held_fifo&) = delete;
-    held_fifo& operator=(const held_fifo&) = delete;
-    void release() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
-
 // The kinds RFC 9293 (unacceptable sequence or ACK) and RFC 5961 (challenge
 // ACK) answer with one ACK; hostile.py sends them with the live 4-tuple.
 const std::initializer_list<const char*> answered_kinds = {

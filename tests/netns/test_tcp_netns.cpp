@@ -168,6 +168,39 @@ BOOST_AUTO_TEST_CASE(connect_times_out_against_a_host_that_drops_syns) {
     BOOST_TEST(cat.output().find("connection timed out") != std::string::npos, cat.output());
 }
 
+// coronet-cat closes first, so it ends in TIME_WAIT; the peer (in
+// LAST_ACK) loses coronet's ACK of its FIN and sends the FIN again. A
+// coronet-cat that exited at once left nobody to answer it: the kernel's
+// socket sat in LAST_ACK, retransmitting. Lingering, it answers.
+BOOST_AUTO_TEST_CASE(coronet_cat_lingers_in_time_wait_to_acknowledge_a_fin_sent_again) {
+    topology t;
+    temp_file out("out");
+    child_process server(
+        {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5010,reuseaddr", "CREATE:" + out.path});
+    BOOST_REQUIRE(wait_listening(t.ns_peer, 5010));
+    held_fifo stdin_open;
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--linger", "5", t.peer_ip, "5010"}), stdin_open.file.path);
+    std::string established;
+    for (int i = 0; i < 100 && established.empty(); ++i) {
+        std::this_thread::sleep_for(50ms);
+        sh(t.in_peer("ss -Htn state established 'sport = :5010'"), &established);
+    }
+    BOOST_REQUIRE_MESSAGE(!established.empty(), cat.output());
+    // From now on the first pure ACK coronet sends the peer is lost: the one for the peer's FIN.
+    const std::string nft = "ip netns exec " + t.ns_peer + " nft ";
+    BOOST_REQUIRE(sh(nft + "'add table inet z; add chain inet z in { type filter hook input priority 0; }; "
+                           "add rule inet z in tcp dport 5010 tcp flags & (fin | syn | rst | psh) == 0 "
+                           "quota until 60 bytes counter drop'") == 0);
+    stdin_open.release();  // coronet-cat's FIN; the kernel answers with its own
+    BOOST_TEST(server.wait(20000ms) == 0);
+    BOOST_TEST(cat.wait(30000ms) == 0, cat.output());
+    std::string rules, last_ack;
+    sh(nft + "list table inet z", &rules);
+    BOOST_TEST(rules.find("packets 1 ") != std::string::npos, rules);  // the ACK was lost
+    sh(t.in_peer("ss -Htn state last-ack"), &last_ack);
+    BOOST_TEST(last_ack.empty(), "the kernel still waits in LAST_ACK: " << last_ack);
+}
+
 BOOST_AUTO_TEST_CASE(connect_to_a_silent_address_reports_no_route) {
     topology t;
     child_process cat(t.stack_cmd("apps/coronet-cat", {"10.201.0.77", "5005"}));
