@@ -173,6 +173,8 @@ void add_host(json_counters& j, const net::host_counters& h) {
     j("arp_requests_sent", h.arp_requests_sent);
     j("arp_resolve_failed", h.arp_resolve_failed);
     j("arp_queue_drops", h.arp_queue_drops);
+    j("arp_probes_sent", h.arp_probes_sent);
+    j("arp_probes_failed", h.arp_probes_failed);
 }
 
 void add_tcp(json_counters& j, const tcp::layer_counters& t) {

@@ -60,12 +60,24 @@ void arp_cache::learn(address_v4 ip, const wire::mac_address& mac, runtime::time
     }
     entry& e = it->second;
     e.resolved = true;
+    e.probing = false;
     e.mac = mac;
     e.deadline = now + cfg_.reachable;
     e.requests = 0;
     pending_ -= e.pending.size();
     for (auto& p : e.pending) ready.push_back(std::move(p));
     e.pending.clear();
+}
+
+std::optional<wire::mac_address> arp_cache::suspect(address_v4 ip, runtime::time_point now) {
+    auto it = entries_.find(ip.to_uint());
+    if (it == entries_.end() || !it->second.resolved || it->second.probing || it->second.deadline <= now)
+        return std::nullopt;
+    entry& e = it->second;
+    e.probing = true;
+    e.requests = 1;
+    e.deadline = now + cfg_.retry;
+    return e.mac;
 }
 
 void arp_cache::tick(runtime::time_point now, tick_result& out) {
@@ -75,7 +87,13 @@ void arp_cache::tick(runtime::time_point now, tick_result& out) {
             ++it;
             continue;
         }
-        if (e.resolved) {
+        if (e.probing && e.requests < cfg_.max_requests) {
+            ++e.requests;
+            e.deadline = now + cfg_.retry;
+            out.probe.emplace_back(address_v4(it->first), e.mac);
+            ++it;
+        } else if (e.resolved) {
+            out.probes_failed += e.probing ? 1 : 0;
             it = entries_.erase(it);
         } else if (e.requests >= cfg_.max_requests) {
             out.failed.push_back(address_v4(it->first));

@@ -259,6 +259,16 @@ std::error_code host::send_echo_request(address_v4 dst, std::uint16_t ident, std
     return send_ipv4(dst, wire::ip_proto::icmp, std::move(*p));
 }
 
+void host::suspect(address_v4 dst) {
+    const auto hop = next_hop(dst);
+    if (!hop) return;
+    const auto mac = arp_.suspect(*hop, ex_.now());
+    if (!mac) return;
+    ++counters_.arp_probes_sent;
+    send_arp(wire::arp_op::request, *mac, mac_address{}, *hop);
+    arm_arp_timer();
+}
+
 void host::send_arp(std::uint16_t op, const mac_address& dst_mac, const mac_address& target_mac, address_v4 target_ip) {
     auto p = allocate();
     if (!p) return;
@@ -314,6 +324,11 @@ void host::arp_timer_fired(runtime::timer_node& n) {
     arp_cache::tick_result r;
     self->arp_.tick(self->ex_.now(), r);
     for (auto ip : r.retry) self->send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, ip);
+    for (const auto& [ip, mac] : r.probe) {
+        ++self->counters_.arp_probes_sent;
+        self->send_arp(wire::arp_op::request, mac, mac_address{}, ip);
+    }
+    self->counters_.arp_probes_failed += r.probes_failed;
     self->counters_.arp_queue_drops += r.dropped_frames;
     for (auto ip : r.failed) {
         ++self->counters_.arp_resolve_failed;

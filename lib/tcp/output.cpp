@@ -181,6 +181,7 @@ void tcb::add_sack_blocks(wire::tcp_options& o) const {
 
 void tcb::send_syn(bool with_ack) {
     if (retries_ == 0) rtt_start_ = ex_.now();
+    if (retries_ > 0) owner_.host().suspect(id_.remote);  // the peer's MAC may have changed
     send_segment(seq_.iss, with_ack ? (syn | ack) : syn, 0, 0);
     seq_.snd_nxt = seq_.iss + 1;
     if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;

@@ -250,6 +250,7 @@ bool tcb::resend(seq_range r) {
 // everything not SACKed (RFC 6675 5.1) as the window reopens.
 void tcb::on_rto(send_policy policy) {
     ++stats_.timeouts;
+    owner_.host().suspect(id_.remote);  // the peer's MAC may have changed: ARP re-confirms it
     if (retries_++ == 0) start_undo_episode();
     cc_->on_timeout(seq_.flight_size());
     if (in_recovery_) end_recovery();

@@ -201,6 +201,43 @@ BOOST_AUTO_TEST_CASE(coronet_cat_lingers_in_time_wait_to_acknowledge_a_fin_sent_
     BOOST_TEST(last_ack.empty(), "the kernel still waits in LAST_ACK: " << last_ack);
 }
 
+// The peer's interface takes another MAC while coronet only sends: frames
+// to the old MAC are lost and nothing the peer sends would tell. The first
+// retransmission timeout makes coronet doubt its ARP entry; unicast probes
+// go unanswered, the entry goes, and a broadcast request finds the new MAC
+// in seconds. Before, the entry lived its 60 s and the transfer waited for
+// the next timeout after that (about 100 s).
+BOOST_AUTO_TEST_CASE(a_peer_that_comes_back_with_another_mac_is_found_again) {
+    topology t;
+    temp_file in("in"), out("out");
+    fill_random(in, 1);
+    child_process server(
+        {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5012,reuseaddr", "CREATE:" + out.path});
+    BOOST_REQUIRE(wait_listening(t.ns_peer, 5012));
+    held_fifo stdin_open;
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--stats", t.peer_ip, "5012"}), stdin_open.file.path);
+    std::string established;
+    for (int i = 0; i < 100 && established.empty(); ++i) {
+        std::this_thread::sleep_for(50ms);
+        sh(t.in_peer("ss -Htn state established 'sport = :5012'"), &established);
+    }
+    BOOST_REQUIRE_MESSAGE(!established.empty(), cat.output());
+    BOOST_REQUIRE(sh("ip -n " + t.ns_peer + " link set dev " + t.if_peer + " address 02:00:5e:77:88:99") == 0);
+    // 32 KiB through the FIFO (its buffer holds them), then its end.
+    std::string data;
+    BOOST_REQUIRE(sh("head -c 32768 " + in.path, &data) == 0);
+    BOOST_REQUIRE(::write(stdin_open.fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+    stdin_open.release();
+    const int status = cat.wait(60000ms);  // far below the ~100 s it took
+    BOOST_TEST(status == 0, "coronet-cat exited with " << status << ": " << cat.output());
+    BOOST_TEST(server.wait(20000ms) == 0);
+    std::string got;
+    sh("head -c 32768 " + in.path + " | sha256sum | cut -d' ' -f1", &got);
+    BOOST_TEST(got == sha256(out.path) + "\n");
+    BOOST_TEST(json_field(cat.output(), "arp_probes_sent") >= 3);
+    BOOST_TEST(json_field(cat.output(), "arp_probes_failed") >= 1);
+}
+
 BOOST_AUTO_TEST_CASE(connect_to_a_silent_address_reports_no_route) {
     topology t;
     child_process cat(t.stack_cmd("apps/coronet-cat", {"10.201.0.77", "5005"}));

@@ -193,6 +193,43 @@ BOOST_AUTO_TEST_CASE(entries_expire_after_their_lifetime) {
     BOOST_TEST(cache.size() == 0u);
 }
 
+// A doubted entry stays in use while unicast probes re-confirm it; none
+// answered, it goes (RFC 4861 7.3's PROBE); an answer ends the doubt.
+BOOST_AUTO_TEST_CASE(a_suspected_entry_is_probed_and_dropped_when_nobody_answers) {
+    net::arp_cache cache({.reachable = 60s, .retry = 1s, .max_requests = 3});
+    std::vector<storage::packet> ready;
+    const runtime::time_point t0{};
+    const auto ip = make_address_v4("10.0.0.5");
+    cache.learn(ip, mac_a, t0, true, ready);
+    BOOST_TEST((cache.suspect(ip, t0 + 5s) == std::optional<wire::mac_address>(mac_a)));
+    BOOST_TEST(!cache.suspect(ip, t0 + 5s).has_value());    // probing already
+    BOOST_TEST(cache.lookup(ip, t0 + 5500ms).has_value());  // still in use meanwhile
+    net::arp_cache::tick_result r;
+    cache.tick(t0 + 6s, r);
+    cache.tick(t0 + 7s, r);
+    BOOST_TEST(r.probe.size() == 2u);  // three probes in all, the first by the caller
+    BOOST_TEST(r.probes_failed == 0u);
+    cache.tick(t0 + 8s, r);
+    BOOST_TEST(r.probes_failed == 1u);
+    BOOST_TEST(!cache.lookup(ip, t0 + 8s).has_value());
+    BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_to_a_probe_ends_the_doubt) {
+    net::arp_cache cache({.reachable = 60s, .retry = 1s, .max_requests = 3});
+    std::vector<storage::packet> ready;
+    const runtime::time_point t0{};
+    const auto ip = make_address_v4("10.0.0.5");
+    const wire::mac_address moved{{0x02, 0, 0, 0, 0, 0xbb}};
+    cache.learn(ip, mac_a, t0, true, ready);
+    BOOST_TEST(cache.suspect(ip, t0 + 5s).has_value());
+    cache.learn(ip, moved, t0 + 5200ms, false, ready);  // the reply (from the new MAC, say)
+    net::arp_cache::tick_result r;
+    cache.tick(t0 + 30s, r);
+    BOOST_TEST(r.probe.empty());
+    BOOST_TEST((cache.lookup(ip, t0 + 30s) == std::optional<wire::mac_address>(moved)));
+}
+
 BOOST_AUTO_TEST_CASE(resolution_retries_then_fails_and_drops_waiting_frames) {
     storage::packet_pool pool(8, 128, 32);
     net::arp_cache cache({.retry = 1s, .max_requests = 3});

@@ -45,10 +45,20 @@ public:
     void learn(address_v4 ip, const wire::mac_address& mac, runtime::time_point now, bool create,
                std::vector<storage::packet>& ready);
 
+    // A transport doubts ip's entry (its retransmission timed out): while
+    // the entry stays in use it is re-confirmed by unicast requests to the
+    // MAC it holds (RFC 4861 7.3's PROBE, as Linux does for ARP), every
+    // `retry`, `max_requests` in all; unanswered, the entry goes and the
+    // next frame resolves afresh by broadcast. Returns the MAC to send the
+    // first probe to now, or nullopt (no such entry, or probing already).
+    std::optional<wire::mac_address> suspect(address_v4 ip, runtime::time_point now);
+
     struct tick_result {
-        std::vector<address_v4> retry;   // send another request for these
-        std::vector<address_v4> failed;  // gave up: their frames were dropped
+        std::vector<address_v4> retry;                                // send another request for these
+        std::vector<std::pair<address_v4, wire::mac_address>> probe;  // and a unicast probe for these
+        std::vector<address_v4> failed;                               // gave up: their frames were dropped
         std::size_t dropped_frames = 0;
+        std::size_t probes_failed = 0;  // entries dropped because no probe was answered
     };
     // Retries, failures and expiry due at now.
     void tick(runtime::time_point now, tick_result& out);
@@ -63,9 +73,10 @@ public:
 private:
     struct entry {
         bool resolved = false;
+        bool probing = false;  // resolved, and being re-confirmed (suspect)
         wire::mac_address mac{};
-        runtime::time_point deadline{};  // expiry when resolved, next retry otherwise
-        unsigned requests = 0;
+        runtime::time_point deadline{};  // expiry when resolved, next retry or probe otherwise
+        unsigned requests = 0;           // requests or probes sent
         std::vector<storage::packet> pending;
     };
     bool make_room(runtime::time_point now);

@@ -52,6 +52,9 @@ struct host_counters {
     std::uint64_t icmp_errors = 0, icmp_errors_dropped = 0;
     std::uint64_t tx_packets = 0, tx_no_route = 0, tx_no_buffer = 0, tx_too_big = 0;
     std::uint64_t arp_requests_sent = 0, arp_resolve_failed = 0, arp_queue_drops = 0;
+    // Unicast requests re-confirming an entry a transport doubted (host::suspect),
+    // and entries dropped because none was answered.
+    std::uint64_t arp_probes_sent = 0, arp_probes_failed = 0;
 
     // Frames dropped as malformed or not addressed to us, all causes together.
     std::uint64_t rx_dropped() const noexcept {
@@ -105,6 +108,13 @@ public:
     std::error_code send_ipv4(address_v4 dst, std::uint8_t protocol, storage::packet l4);
     // Sends an ICMP echo request carrying payload.
     std::error_code send_echo_request(address_v4 dst, std::uint16_t ident, std::uint16_t seq, wire::bytes payload);
+
+    // A transport doubts the way to dst (a retransmission timed out): the
+    // next hop's ARP entry is re-confirmed by unicast probes while it stays
+    // in use, and dropped when none is answered (arp_cache::suspect), so a
+    // peer that came back with another MAC is found in seconds, not when
+    // the entry would have expired.
+    void suspect(address_v4 dst);
 
     void set_handler(std::uint8_t protocol, ipv4_handler* h);
     // Called for each echo reply addressed to us.
