@@ -296,8 +296,8 @@ void session::check() {
 // ---- actions --------------------------------------------------------------
 
 // For CORONET_FUZZ_TRACE.
-constexpr std::array<const char*, op::count> op_names{"segment", "ack_all", "data",     "wait",  "next_timer",
-                                                      "write",   "read",    "shutdown", "close", "abort"};
+constexpr std::array<const char*, op::count> op_names{"segment", "ack_all",  "data",  "wait",  "next_timer", "write",
+                                                      "read",    "shutdown", "close", "abort", "icmp"};
 
 void session::act(byte_reader& in) {
     const std::uint8_t code = in.u8() % op::count;
@@ -348,6 +348,13 @@ void session::act(byte_reader& in) {
             app_gone_ = true;
             conn_->app_abort();
             break;
+        case op::icmp: {
+            const auto& [type, code] = icmp_kinds[in.u8() % icmp_kinds.size()];
+            const auto seq = conn_->snd_una() + static_cast<std::uint32_t>(static_cast<std::int16_t>(in.u16()));
+            const std::uint16_t mtu = in.u16();
+            s_.dev.inject(icmp_error_frame(type, code, {local_port_, peer_port_, seq, 1500}, mtu));
+            break;
+        }
     }
     s_.sim.run_for(runtime::duration::zero());
     drain();

@@ -309,6 +309,10 @@ struct events {
     events& shutdown() { return op(sf::op::shutdown), *this; }
     events& close() { return op(sf::op::close), *this; }
     events& abort() { return op(sf::op::abort), *this; }
+    // An ICMP error of icmp_kinds[kind] quoting snd_una + seq.
+    events& icmp(std::uint8_t kind, std::int16_t seq, std::uint16_t mtu = 0) {
+        return op(sf::op::icmp).u8(kind).u16(static_cast<std::uint16_t>(seq)).u16(mtu), *this;
+    }
 
 private:
     byte_writer& op(std::uint8_t code) { return w.u8(code); }
@@ -439,6 +443,26 @@ void stateful_seeds() {
     write_seed(h, "close-orphaned-fin-wait-2-timeout",
                events(linux_peer | buffers(1), 7, 1460, 1000).data(100).close().ack_all().wait(12).wait(12).w.bytes());
     write_seed(h, "abort", events(sf::setup::active | buffers(1), 0, 0, 0).write(500).abort().ack_all().w.bytes());
+    // ICMP errors about data in flight: the path MTU goes down twice (the
+    // flight is resent smaller), forged ones miss the flight, then an
+    // unreachable (a soft error) and the rest of the kinds.
+    write_seed(h, "icmp-path-mtu-and-errors",
+               events(sf::setup::active | linux_peer | buffers(2), 7, 1460, 5000)
+                   .write(20000)
+                   .icmp(0, 0, 1400)
+                   .icmp(0, 1500, 576)
+                   .icmp(0, -3000, 300)
+                   .icmp(0, 30000, 1000)
+                   .ack_all()
+                   .write(8000)
+                   .icmp(2, 100)
+                   .icmp(6, 0)
+                   .icmp(7, 10)
+                   .icmp(8, 0)
+                   .icmp(9, 0)
+                   .ack_all()
+                   .wait(12)
+                   .w.bytes());
 }
 
 }  // namespace

@@ -43,7 +43,11 @@ inline constexpr std::uint8_t read = 6;        // len:u16 -- the application rea
 inline constexpr std::uint8_t shutdown = 7;    // the application shuts down writing
 inline constexpr std::uint8_t close = 8;       // the application closes
 inline constexpr std::uint8_t abort = 9;       // the application aborts (RST)
-inline constexpr std::uint8_t count = 10;
+// icmp: kind:u8 seq:i16 mtu:u16 -- an ICMP error from a router quoting the
+//   stack's segment at snd_una + seq; kind (modulo icmp_kinds' size) picks
+//   its type and code; mtu is the next-hop MTU of "fragmentation needed".
+inline constexpr std::uint8_t icmp = 10;
+inline constexpr std::uint8_t count = 11;
 }  // namespace op
 
 namespace extra {
@@ -54,6 +58,20 @@ inline constexpr std::uint8_t bad_checksum = 0x10;
 inline constexpr std::uint8_t syn_options = 0x20;  // MSS, window scale and SACK-permitted options
 inline constexpr std::uint8_t unverified = 0x40;   // rx_meta says the checksum is not computed (offload)
 }  // namespace extra
+
+// The ICMP errors op::icmp sends: {type, code}.
+inline constexpr std::array<std::array<std::uint8_t, 2>, 10> icmp_kinds{{
+    {3, 4},   // fragmentation needed (path MTU)
+    {3, 0},   // net unreachable
+    {3, 1},   // host unreachable
+    {3, 2},   // protocol unreachable
+    {3, 3},   // port unreachable
+    {3, 13},  // administratively prohibited
+    {11, 0},  // time exceeded
+    {12, 0},  // parameter problem
+    {4, 0},   // source quench (ignored)
+    {3, 99},  // a code with no meaning
+}};
 
 inline constexpr std::array<runtime::duration, 16> waits{0ms, 1ms, 5ms, 40ms, 100ms, 200ms, 500ms, 1s,
                                                          2s,  5s,  10s, 30s,  60s,   61s,   120s,  300s};
