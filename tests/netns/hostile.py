@@ -55,7 +55,7 @@ FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 MOD = 1 << 32
 MSS = 1448  # with timestamps, on the veth's 1500-byte MTU
 HOSTILE_PORTS = range(20000, 21000)
-WRAP_PORT, UPPER_PORT = 20001, 20002  # hand-made connections to the listener
+WRAP_PORT, UPPER_PORT, OFFPATH_PORT, BROADCAST_PORT = 20001, 20002, 20003, 20004  # hand-made, to the listener
 OTHER_MAC = "02:00:5e:10:20:30"
 OTHER_IP = "10.201.0.99"
 FORGED_SOURCES = ["10.201.0.50", "198.51.100.7"]  # on-link but silent; off-link
@@ -247,7 +247,7 @@ class Wire(threading.Thread):
         self.stack_fin = False
         self.synacks_to_hostile = 0
         self.rsts_to_hostile = 0
-        self.watched = {WRAP_PORT: [], UPPER_PORT: []}  # coronet's segments to hand-made connections
+        self.watched = {p: [] for p in (WRAP_PORT, UPPER_PORT, OFFPATH_PORT, BROADCAST_PORT)}  # coronet's segments
 
     def run(self):
         while not self.stop:
@@ -392,21 +392,25 @@ def listener(a, wire, port):
         a.report["rsts_to_hostile"] = wire.rsts_to_hostile
     a.report.update(wrap_session(a, wire, port))
     a.report.update(upper_half_session(a, wire, port))
+    a.report.update(off_path_session(a, wire, port))
 
 
-def open_by_hand(a, wire, port, sport, isn):
-    """Opens a connection from sport to coronet's port with our ISN; returns
-    its endpoints and coronet's ISN, or None."""
+def open_by_hand(a, wire, port, sport, isn, tsval=None):
+    """Opens a connection from sport to coronet's port with our ISN (and
+    timestamps from tsval, when given); returns its endpoints, coronet's ISN
+    and its SYN+ACK, or None."""
     e = a.endpoints(a.peer_ip, sport, port)
-    a.send("hand_syn", eth(e, ipv4(e, tcp(e, isn, 0, SYN, options=bytes([2, 4, 5, 180])))))
+    syn_options = bytes([2, 4, 5, 180]) + (ts_option(tsval, 0) if tsval is not None else b"")
+    a.send("hand_syn", eth(e, ipv4(e, tcp(e, isn, 0, SYN, options=syn_options))))
     if not wire.wait(lambda: any(s.flags & SYN for s in wire.watched[sport]), 3):
         return None
     with wire.lock:
         synack = next(s for s in wire.watched[sport] if s.flags & SYN)
     if synack.ack != (isn + 1) % MOD:
         return None
-    a.send("hand_ack", eth(e, ipv4(e, tcp(e, isn + 1, synack.seq + 1, ACK))))
-    return e, synack.seq
+    ack_options = ts_option(tsval + 1, synack.tsval or 0) if tsval is not None else b""
+    a.send("hand_ack", eth(e, ipv4(e, tcp(e, isn + 1, synack.seq + 1, ACK, options=ack_options))))
+    return e, synack.seq, synack
 
 
 def wrap_session(a, wire, port):
@@ -417,7 +421,7 @@ def wrap_session(a, wire, port):
     opened = open_by_hand(a, wire, port, WRAP_PORT, isn)
     if opened is None:
         return {"wrap_synack": 0}
-    e, irs = opened
+    e, irs, _ = opened
     eth_tcp = lambda seq, ack, flags, **kw: eth(e, ipv4(e, tcp(e, seq, ack, flags, **kw)))
     data = os.urandom(3000)
     acked_end = False
@@ -461,6 +465,60 @@ def upper_half_session(a, wire, port):
         replies = len(wire.watched[UPPER_PORT]) - before
     a.send("upper_half_rst_exact", eth(e, ipv4(e, tcp(e, isn + 1, 0, RST))))
     return {"upper_half_open": 1, "upper_half_rst_replies": replies}
+
+
+def replies_to(a, wire, port, seconds, frames, until=None):
+    """Sends frames ({kind: frame}) and returns coronet's segments to a
+    hand-made connection's port from then until seconds later (or, with
+    until, as soon as until(segments) holds)."""
+    with wire.lock:
+        before = len(wire.watched[port])
+    for kind, frame in frames.items():
+        a.send(kind, frame)
+    if until is None:
+        time.sleep(seconds)
+    else:
+        wire.wait(lambda: until(wire.watched[port][before:]), seconds)
+    with wire.lock:
+        return wire.watched[port][before:]
+
+
+def off_path_session(a, wire, port):
+    """A connection with timestamps on both ends. Data without a timestamp
+    must be dropped without an answer (RFC 7323 3.2), the same data with one
+    echoed; a burst of in-window RSTs draws at most the per-connection
+    budget of challenge ACKs (RFC 5961 7); a SYN in a broadcast frame draws
+    nothing (RFC 1122 4.2.3.10)."""
+    isn, tsval = 0x10000000, 5000
+    opened = open_by_hand(a, wire, port, OFFPATH_PORT, isn, tsval)
+    if opened is None or opened[2].tsval is None:
+        return {"offpath_open": 0}
+    e, irs, synack = opened
+    stack_ts = synack.tsval
+    seg = lambda seq, flags, ts, **kw: eth(e, ipv4(e, tcp(e, seq, irs + 1, flags, options=ts, **kw)))
+    with_ts = lambda v: ts_option(v, stack_ts)
+    out = {"offpath_open": 1}
+    time.sleep(0.1)
+    untimestamped = seg(isn + 1, ACK | PSH, b"", payload=b"u" * 100)
+    out["offpath_untimestamped_replies"] = len(
+        replies_to(a, wire, OFFPATH_PORT, 0.5, {"offpath_data_without_timestamp": untimestamped}))
+    timestamped = seg(isn + 1, ACK | PSH, with_ts(tsval + 2), payload=b"t" * 100)
+    echoed = replies_to(a, wire, OFFPATH_PORT, 5, {"offpath_data_with_timestamp": timestamped},
+                        until=lambda segs: any(s.length == 100 for s in segs))
+    out["offpath_timestamped_echo"] = int(any(s.length == 100 for s in echoed))  # then resent: we never ACK it
+    with wire.lock:
+        before = len(wire.watched[OFFPATH_PORT])
+    for i in range(30):
+        a.send("offpath_rst_in_window", seg(isn + 1 + 100 + 1000 + i, RST, b""))
+    time.sleep(0.5)
+    with wire.lock:
+        answers = wire.watched[OFFPATH_PORT][before:]
+    out["offpath_challenge_acks"] = sum(1 for s in answers if s.flags & ACK and not s.flags & RST and s.length == 0)
+    a.send("offpath_rst", seg(isn + 1 + 100, RST, b""))  # exact: the connection ends
+    b = a.endpoints(a.peer_ip, BROADCAST_PORT, port)
+    syn = eth(b, ipv4(b, tcp(b, 7777, 0, SYN, options=bytes([2, 4, 5, 180]))), dst_mac="ff:ff:ff:ff:ff:ff")
+    out["broadcast_syn_replies"] = len(replies_to(a, wire, BROADCAST_PORT, 0.5, {"broadcast_syn": syn}))
+    return out
 
 
 # ---- a live connection -------------------------------------------------------------------

@@ -157,6 +157,16 @@ BOOST_AUTO_TEST_CASE(listening_port_drops_every_hostile_kind_and_echoes_across_t
     // Whatever the peer's ISN, a RST beyond the window is ignored (RFC 9293 3.10.7.4).
     BOOST_TEST(json_field(report, "upper_half_open") == 1);
     BOOST_TEST(json_field(report, "upper_half_rst_replies") == 0);
+    // Off-path rules: data without timestamps after they were chosen draws
+    // nothing (RFC 7323 3.2), the same with them is echoed; 30 in-window RSTs
+    // draw at most the connection's 10 challenge ACKs (RFC 5961 7); a SYN in
+    // a broadcast frame draws nothing.
+    BOOST_TEST(json_field(report, "offpath_open") == 1);
+    BOOST_TEST(json_field(report, "offpath_untimestamped_replies") == 0);
+    BOOST_TEST(json_field(report, "offpath_timestamped_echo") == 1);
+    BOOST_TEST(json_field(report, "offpath_challenge_acks") >= 1);
+    BOOST_TEST(json_field(report, "offpath_challenge_acks") <= 10);
+    BOOST_TEST(json_field(report, "broadcast_syn_replies") == 0);
 
     // The listener still serves the kernel's client.
     temp_file in("in"), back("back");
