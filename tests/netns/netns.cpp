@@ -185,6 +185,24 @@ void fill_random(const temp_file& f, int mib) {
     BOOST_REQUIRE(sh("head -c " + std::to_string(mib) + "M /dev/urandom > " + f.path) == 0);
 }
 
+bool wait_established(const std::string& ns, int port) {
+    for (int i = 0; i < 100; ++i) {
+        std::string out;
+        sh("ip netns exec " + ns + " ss -Htn state established 'sport = :" + std::to_string(port) + "'", &out);
+        if (!out.empty()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+std::unique_ptr<child_process> kernel_sink(const topology& t, int port, const std::string& path) {
+    auto server = std::make_unique<child_process>(
+        std::vector<std::string>{"ip", "netns", "exec", t.ns_peer, "socat", "-u",
+                                 "TCP-LISTEN:" + std::to_string(port) + ",reuseaddr", "CREATE:" + path});
+    BOOST_REQUIRE(wait_listening(t.ns_peer, port));
+    return server;
+}
+
 bool wait_listening(const std::string& ns, int port) {
     for (int i = 0; i < 100; ++i) {
         std::string out;

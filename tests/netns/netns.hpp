@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,14 @@ void fill_random(const temp_file& f, int mib);
 
 // Waits (up to 5 s) until a kernel socket listens on port in namespace ns.
 bool wait_listening(const std::string& ns, int port);
+// Waits (up to 5 s) until a kernel socket on port in namespace ns has an established connection.
+bool wait_established(const std::string& ns, int port);
+
+class topology;
+
+// A kernel socat in the peer namespace that writes what one connection to
+// port brings to path; started and listening (fails the test otherwise).
+std::unique_ptr<child_process> kernel_sink(const topology& t, int port, const std::string& path);
 
 class topology {
 public:

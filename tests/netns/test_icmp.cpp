@@ -29,9 +29,7 @@ BOOST_DATA_TEST_CASE(an_upload_through_a_narrower_hop_learns_the_path_mtu, bdata
     BOOST_REQUIRE(sh("ip -n " + t.ns_mid + " link set " + t.mid_b + " mtu 1400") == 0);
     temp_file in("in"), out("out");
     fill_random(in, 4);
-    child_process server(
-        {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5101,reuseaddr", "CREATE:" + out.path});
-    BOOST_REQUIRE(wait_listening(t.ns_peer, 5101));
+    const auto server = kernel_sink(t, 5101, out.path);
     std::vector<std::string> args{"--stats", t.peer_ip, "5101"};
     if (!offload) args.insert(args.begin(), "--no-offload");
     child_process cat(t.stack_cmd("apps/coronet-cat", args), in.path);
@@ -39,7 +37,7 @@ BOOST_DATA_TEST_CASE(an_upload_through_a_narrower_hop_learns_the_path_mtu, bdata
     const std::string counters = cat.output();
     BOOST_TEST_MESSAGE("counters: " << counters);
     BOOST_TEST(status == 0, "coronet-cat exited with " << status << ": " << counters);
-    BOOST_TEST(server.wait(20000ms) == 0);
+    BOOST_TEST(server->wait(20000ms) == 0);
     BOOST_TEST(sha256(out.path) == sha256(in.path));
     BOOST_TEST(json_field(counters, "tcp_icmp_path_mtu") >= 1);
     BOOST_TEST(json_field(counters, "conn_mss_reductions") == 1);

@@ -175,24 +175,17 @@ BOOST_AUTO_TEST_CASE(connect_times_out_against_a_host_that_drops_syns) {
 BOOST_AUTO_TEST_CASE(coronet_cat_lingers_in_time_wait_to_acknowledge_a_fin_sent_again) {
     topology t;
     temp_file out("out");
-    child_process server(
-        {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5010,reuseaddr", "CREATE:" + out.path});
-    BOOST_REQUIRE(wait_listening(t.ns_peer, 5010));
+    const auto server = kernel_sink(t, 5010, out.path);
     held_fifo stdin_open;
     child_process cat(t.stack_cmd("apps/coronet-cat", {"--linger", "5", t.peer_ip, "5010"}), stdin_open.file.path);
-    std::string established;
-    for (int i = 0; i < 100 && established.empty(); ++i) {
-        std::this_thread::sleep_for(50ms);
-        sh(t.in_peer("ss -Htn state established 'sport = :5010'"), &established);
-    }
-    BOOST_REQUIRE_MESSAGE(!established.empty(), cat.output());
+    BOOST_REQUIRE_MESSAGE(wait_established(t.ns_peer, 5010), cat.output());
     // From now on the first pure ACK coronet sends the peer is lost: the one for the peer's FIN.
     const std::string nft = "ip netns exec " + t.ns_peer + " nft ";
     BOOST_REQUIRE(sh(nft + "'add table inet z; add chain inet z in { type filter hook input priority 0; }; "
                            "add rule inet z in tcp dport 5010 tcp flags & (fin | syn | rst | psh) == 0 "
                            "quota until 60 bytes counter drop'") == 0);
     stdin_open.release();  // coronet-cat's FIN; the kernel answers with its own
-    BOOST_TEST(server.wait(20000ms) == 0);
+    BOOST_TEST(server->wait(20000ms) == 0);
     BOOST_TEST(cat.wait(30000ms) == 0, cat.output());
     std::string rules, last_ack;
     sh(nft + "list table inet z", &rules);
@@ -211,17 +204,10 @@ BOOST_AUTO_TEST_CASE(a_peer_that_comes_back_with_another_mac_is_found_again) {
     topology t;
     temp_file in("in"), out("out");
     fill_random(in, 1);
-    child_process server(
-        {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5012,reuseaddr", "CREATE:" + out.path});
-    BOOST_REQUIRE(wait_listening(t.ns_peer, 5012));
+    const auto server = kernel_sink(t, 5012, out.path);
     held_fifo stdin_open;
     child_process cat(t.stack_cmd("apps/coronet-cat", {"--stats", t.peer_ip, "5012"}), stdin_open.file.path);
-    std::string established;
-    for (int i = 0; i < 100 && established.empty(); ++i) {
-        std::this_thread::sleep_for(50ms);
-        sh(t.in_peer("ss -Htn state established 'sport = :5012'"), &established);
-    }
-    BOOST_REQUIRE_MESSAGE(!established.empty(), cat.output());
+    BOOST_REQUIRE_MESSAGE(wait_established(t.ns_peer, 5012), cat.output());
     BOOST_REQUIRE(sh("ip -n " + t.ns_peer + " link set dev " + t.if_peer + " address 02:00:5e:77:88:99") == 0);
     // 32 KiB through the FIFO (its buffer holds them), then its end.
     std::string data;
@@ -230,7 +216,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_comes_back_with_another_mac_is_found_again) {
     stdin_open.release();
     const int status = cat.wait(60000ms);  // far below the ~100 s it took
     BOOST_TEST(status == 0, "coronet-cat exited with " << status << ": " << cat.output());
-    BOOST_TEST(server.wait(20000ms) == 0);
+    BOOST_TEST(server->wait(20000ms) == 0);
     std::string got;
     sh("head -c 32768 " + in.path + " | sha256sum | cut -d' ' -f1", &got);
     BOOST_TEST(got == sha256(out.path) + "\n");

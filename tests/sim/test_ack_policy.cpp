@@ -13,22 +13,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint16_t our_port = 50000, peer_port = 40000;
+constexpr std::uint16_t our_port = connected_stack::our_port, peer_port = connected_stack::peer_port;
 
-struct opened_pair {
-    stack_under_test s;
-    std::shared_ptr<tcp::tcb> conn;
-    seq32 iss, irs{1000};
-    explicit opened_pair(const tcp::tcp_config& cfg = {}) : s(cfg) {
-        introduce_peer(s);
-        wire::tcp_options mss;
-        mss.mss = 1460;
-        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = mss});
-        BOOST_REQUIRE(open);
-        conn = open->conn;
-        iss = open->iss;
-    }
-    segment from_peer() const { return segment{peer_port, our_port}; }
+struct opened_pair : connected_stack {
+    explicit opened_pair(const tcp::tcp_config& cfg = {}) : connected_stack(peer_syn_options(1460), cfg) {}
     // The peer sends len bytes at offset `at` of its stream.
     void peer_data(std::uint32_t at, std::size_t len, bool fin = false) {
         auto seg = from_peer().seq(irs + 1 + at).ack(iss + 1).data(std::string(len, 'x'));
@@ -138,20 +126,8 @@ BOOST_AUTO_TEST_SUITE(paws)
 namespace {
 
 // A connection with timestamps and SACK, three segments of ours in flight.
-struct timestamped_pair {
-    stack_under_test s;
-    std::shared_ptr<tcp::tcb> conn;
-    seq32 iss, irs{1000};
-    timestamped_pair() {
-        introduce_peer(s);
-        wire::tcp_options o;
-        o.mss = 1460;
-        o.sack_permitted = true;
-        o.timestamp = {{1000, 0}};
-        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = o});
-        BOOST_REQUIRE(open);
-        conn = open->conn;
-        iss = open->iss;
+struct timestamped_pair : connected_stack {
+    timestamped_pair() : connected_stack(peer_syn_options(1460, true, 1000)) {
         BOOST_REQUIRE(conn->mss() == 1448u);
         const std::string data(3 * 1448, 'd');
         BOOST_REQUIRE(conn->app_write(std::as_bytes(std::span{data.data(), data.size()})) == data.size());

@@ -18,22 +18,13 @@ namespace unreachable = wire::icmp_unreachable;
 
 namespace {
 
-constexpr std::uint16_t our_port = 50000, peer_port = 40000;
+constexpr std::uint16_t our_port = connected_stack::our_port, peer_port = connected_stack::peer_port;
 
 // An established connection (the peer's MSS 1460, no timestamps) with
 // `segments` full segments of data sent and not yet acknowledged.
-struct sending_pair {
-    stack_under_test s;
-    std::shared_ptr<tcp::tcb> conn;
-    seq32 iss, irs{1000};
-    explicit sending_pair(std::size_t segments, const tcp::tcp_config& cfg = {}) : s(cfg) {
-        introduce_peer(s);
-        wire::tcp_options o;
-        o.mss = 1460;
-        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = o});
-        BOOST_REQUIRE(open);
-        conn = open->conn;
-        iss = open->iss;
+struct sending_pair : connected_stack {
+    explicit sending_pair(std::size_t segments, const tcp::tcp_config& cfg = {})
+        : connected_stack(peer_syn_options(1460), cfg) {
         BOOST_REQUIRE_EQUAL(conn->mss(), 1460u);
         write(segments * 1460);
         BOOST_REQUIRE_EQUAL(s.take_segments().size(), segments);

@@ -13,23 +13,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint16_t our_port = 50000, peer_port = 40000;
+constexpr std::uint16_t our_port = connected_stack::our_port, peer_port = connected_stack::peer_port;
 
 // An established connection whose handshake carried timestamps both ways.
-struct timestamped {
-    stack_under_test s;
-    std::shared_ptr<tcp::tcb> conn;
-    seq32 iss, irs{1000};
-    timestamped() {
-        introduce_peer(s);
-        wire::tcp_options o;
-        o.mss = 1460;
-        o.timestamp = {{1000, 0}};
-        const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = o});
-        BOOST_REQUIRE(open);
-        conn = open->conn;
-        iss = open->iss;
-    }
+struct timestamped : connected_stack {
+    timestamped() : connected_stack(peer_syn_options(1460, false, 1000)) {}
     segment from_peer(std::uint32_t tsval) const {
         wire::tcp_options o;
         if (tsval != 0) o.timestamp = {{tsval, 0}};

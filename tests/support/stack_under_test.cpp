@@ -156,4 +156,20 @@ std::optional<opened> connect_to_peer(stack_under_test& s, std::uint16_t local_p
     return opened{*conn, syn_seg->seq, syn_seg->options};
 }
 
+wire::tcp_options peer_syn_options(std::uint16_t mss, bool sack, std::optional<std::uint32_t> tsval) {
+    wire::tcp_options o;
+    o.mss = mss;
+    o.sack_permitted = sack;
+    if (tsval) o.timestamp = {{*tsval, 0}};
+    return o;
+}
+
+connected_stack::connected_stack(const wire::tcp_options& options, const tcp::tcp_config& cfg) : s(cfg) {
+    introduce_peer(s);
+    const auto open = connect_to_peer(s, our_port, {.iss = irs, .port = peer_port, .options = options});
+    require(open.has_value(), "the stack's connection to the peer did not open");
+    conn = open->conn;
+    iss = open->iss;
+}
+
 }  // namespace coronet::test

@@ -116,4 +116,21 @@ std::optional<opened> accept_from_peer(stack_under_test& s, tcp::listener_state&
 // The stack connects from local_port to the peer: its SYN, the peer's SYN+ACK, its ACK.
 std::optional<opened> connect_to_peer(stack_under_test& s, std::uint16_t local_port, const peer_open& p);
 
+// The options of the peer's SYN or SYN+ACK: an MSS, SACK-permitted, and
+// timestamps from tsval when given.
+wire::tcp_options peer_syn_options(std::uint16_t mss, bool sack = false, std::optional<std::uint32_t> tsval = {});
+
+// A stack under test with one connection it opened to the peer (port 50000
+// to 40000; the peer's ISN 1000, its SYN+ACK carrying `options`): where
+// tests that drive an established connection by hand start.
+struct connected_stack {
+    static constexpr std::uint16_t our_port = 50000, peer_port = 40000;
+    stack_under_test s;
+    std::shared_ptr<tcp::tcb> conn;
+    seq32 iss, irs{1000};
+    explicit connected_stack(const wire::tcp_options& options, const tcp::tcp_config& cfg = {});
+    // A segment from the peer's port to ours (the caller numbers it).
+    segment from_peer() const { return segment{peer_port, our_port}; }
+};
+
 }  // namespace coronet::test
