@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
         // on the stack, so it goes before the stack, and the driver before it.
         runtime::loop loop{common.loop};
         stack st{loop, common.iface};
+        apps::exit_when_interface_lost(st, "coronet-asio-echo");
         auto l = st.listen(port);
         if (!l) {
             std::fprintf(stderr, "coronet-asio-echo: listen on %u: %s\n", port, l.error().message().c_str());

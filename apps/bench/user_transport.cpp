@@ -1,6 +1,12 @@
 #include "user_transport.hpp"
 
+#include "../common/options.hpp"
+
 namespace coronet::bench {
+
+user_transport::user_transport(runtime::loop& loop, const interface_config& cfg) : stack_(loop, cfg) {
+    apps::exit_when_interface_lost(stack_, "coronet-bench");
+}
 
 namespace {
 

@@ -10,8 +10,9 @@ namespace coronet::bench {
 
 class user_transport final : public transport {
 public:
-    // Opens the stack on cfg's interface; throws as coronet::stack does.
-    user_transport(runtime::loop& loop, const interface_config& cfg) : stack_(loop, cfg) {}
+    // Opens the stack on cfg's interface; throws as coronet::stack does. The
+    // program exits with status 1 if the interface goes away (apps::exit_when_interface_lost).
+    user_transport(runtime::loop& loop, const interface_config& cfg);
 
     std::string_view name() const noexcept override { return "user"; }
     task<result<std::unique_ptr<stream>>> connect(endpoint remote, runtime::duration timeout) override;

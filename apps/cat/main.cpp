@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
     try {
         runtime::loop loop{common.loop};
         stack st{loop, common.iface};
+        apps::exit_when_interface_lost(st, "coronet-cat");
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
         std::unique_ptr<session> s;
         int status = 0;

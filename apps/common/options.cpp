@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -34,7 +35,10 @@ po::options_description common_description(common_options& out) {
             out.loop.busy_poll = std::chrono::microseconds(us);
         }),
         "after each completion keep polling this long instead of sleeping: lower latency, a busy core (default 0: "
-        "off)");
+        "off)")("wait-for-interface", po::bool_switch(&out.iface.wait_for_interface),
+                "when the interface goes away (deleted), wait for one of the same name to be up again and carry on "
+                "there: connections keep their state, the address is announced again (default: print that it is "
+                "gone and exit with status 1)");
     return d;
 }
 
@@ -140,6 +144,17 @@ std::string describe(const std::error_code& ec) {
     if (ec == std::errc::broken_pipe) return "the peer closed the connection early";
     if (ec == std::errc::address_not_available) return "no free local port (too many connections in TIME_WAIT?)";
     return ec.message();
+}
+
+void exit_when_interface_lost(stack& st, const std::string& program) {
+    st.on_interface_lost = [&st, program](std::error_code ec) {
+        std::fprintf(stderr, "%s: interface %s is gone (%s)\n", program.c_str(), st.device().name().c_str(),
+                     ec.message().c_str());
+        // Nothing is torn down: coroutines of other loops may still hold connections.
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(1);
+    };
 }
 
 [[noreturn]] void die(const std::string& program, const std::string& message, int code) {

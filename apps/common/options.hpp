@@ -1,5 +1,5 @@
 // The options every coronet app shares (--iface --ip --gateway --mac --mtu
-// --log-level --pcap), parsed with Boost.Program_options, and the usual
+// --log-level --pcap --wait-for-interface ...), parsed with Boost.Program_options, and the usual
 // --help / usage-error handling (exit 0 / exit 2).
 #pragma once
 
@@ -46,6 +46,11 @@ std::string endpoint_text(const endpoint& e);
 
 // What a user should read for the error a connection ends with.
 std::string describe(const std::error_code& ec);
+
+// Makes the program exit with status 1 once st's interface is gone (without
+// --wait-for-interface), after one line on stderr: "program: interface IF is
+// gone (No such device)". Leaves at once, as a crash would, tearing nothing down.
+void exit_when_interface_lost(stack& st, const std::string& program);
 
 // Prints "program: message" to stderr and exits with code.
 [[noreturn]] void die(const std::string& program, const std::string& message, int code);

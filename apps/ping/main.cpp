@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
     try {
         runtime::loop loop{common.loop};
         stack st{loop, common.iface};
+        apps::exit_when_interface_lost(st, "coronet-ping");
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
         pinger p{st, o, dst};
         auto on_signal = [&]() -> task<void> {

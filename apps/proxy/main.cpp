@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
     try {
         runtime::loop loop{common.loop};
         stack st{loop, common.iface};
+        apps::exit_when_interface_lost(st, program);
         std::unique_ptr<apps::summary_sink> summary;
         if (!summary_json.empty()) {
             summary = std::make_unique<apps::summary_sink>(summary_json);

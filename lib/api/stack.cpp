@@ -62,8 +62,11 @@ void warn_about_kernel_addresses(const std::string& ifname, const net::host_conf
 
 }  // namespace
 
-stack::stack(runtime::loop& loop, const interface_config& cfg) : loop_(loop) {
+stack::stack(runtime::loop& loop, const interface_config& cfg)
+    : loop_(loop), wait_for_interface_(cfg.wait_for_interface) {
     net::host_config hc = host_config_from(cfg);
+    if (cfg.wait_for_interface && cfg.loops > 1)
+        throw std::invalid_argument("waiting for the interface to come back works with one loop only");
     link::af_packet_options dev{.ifname = cfg.ifname};
     tcp::tcp_config tcp = cfg.tcp;
     if (cfg.loops > 1) {
@@ -76,6 +79,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg) : loop_(loop) {
         tcp.steering = {cfg.loop_index, cfg.loops};
     }
     raw_ = std::make_unique<link::af_packet_device>(loop, dev);
+    raw_->on_status = [this](link::link_status s, std::error_code ec) { on_link_status(s, ec); };
     device_ = raw_.get();
     if (!cfg.pcap.empty()) {
         tap_ = std::make_unique<link::pcap_tap>(*raw_, cfg.pcap);
@@ -103,6 +107,36 @@ stack::~stack() {
     // Connections still open end with the loop's detached tasks; stop the
     // layers in order, TCP first.
     loop_.destroy_detached();
+}
+
+void stack::on_link_status(link::link_status s, std::error_code ec) {
+    if (s != link::link_status::gone) return;  // down and up again: the device copes
+    if (wait_for_interface_) {
+        spdlog::warn("interface {} is gone ({}); waiting for it to come back", raw_->name(), ec.message());
+        loop_.spawn(reopen_when_back(), "wait-for-interface");
+    } else if (on_interface_lost) {
+        on_interface_lost(ec);
+    } else {
+        spdlog::error("interface {} is gone ({}); the stack can neither send nor receive", raw_->name(), ec.message());
+    }
+}
+
+// Polls by name until an interface of the old name is up, then moves the
+// device onto it and announces the address there. Bounded only by the
+// stack's life (its destructor ends the loop's detached tasks).
+runtime::task<void> stack::reopen_when_back() {
+    std::error_code last;
+    for (;;) {
+        co_await loop_.sleep_for(link::af_packet_device::watch_period);
+        const std::error_code ec = raw_->reopen();
+        if (!ec) break;
+        const bool expected = ec == std::errc::no_such_device || ec == std::errc::resource_unavailable_try_again;
+        if (!expected && ec != last) spdlog::warn("interface {}: cannot reopen it yet: {}", raw_->name(), ec.message());
+        last = ec;
+    }
+    host_->relink();
+    spdlog::warn("interface {} is back ({}); address {} announced again", raw_->name(), host_->mac().to_string(),
+                 host_->address().to_string());
 }
 
 result<listener> stack::listen(std::uint16_t port, std::size_t backlog) {

@@ -16,6 +16,7 @@
 #include <coronet/link/fanout.hpp>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 namespace coronet::link {
 
@@ -58,6 +59,24 @@ std::size_t tx_buffer_size_for(const std::string& ifname, std::size_t configured
     return std::max(configured, packet_headroom + 14 + static_cast<std::size_t>(ifr.ifr_mtu));
 }
 
+// The interface named ifname as the kernel has it now: its index (0: there
+// is none) and whether it is up with a carrier (IFF_UP and IFF_RUNNING).
+struct interface_now {
+    unsigned ifindex = 0;
+    bool running = false;
+};
+interface_now look_up(int fd, const std::string& ifname) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) return {};
+    interface_now now{.ifindex = static_cast<unsigned>(ifr.ifr_ifindex)};
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) now.running = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+    return now;
+}
+
+// Errors that say the link is down or the socket's interface is gone.
+bool is_link_error(int err) { return err == ENETDOWN || err == ENODEV || err == ENXIO; }
+
 rx_meta meta_from(const virtio_net_hdr& h) {
     rx_meta m;
     if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
@@ -90,7 +109,7 @@ struct af_packet_device::arp_rx final : runtime::io_operation {
         } else {
             ++dev.counters_.rx_errors;
         }
-        if (dev.sink_) dev.arm_arp_receive();
+        if (dev.sink_ && dev.status_ == link_status::up) dev.arm_arp_receive();
     }
 };
 
@@ -99,9 +118,12 @@ struct af_packet_device::tx_slot final : runtime::io_operation {
     packet frame;
     explicit tx_slot(af_packet_device& d) : dev(d) {}
     void complete(const io_uring_cqe& cqe) override {
-        if (cqe.res < 0) ++dev.counters_.tx_errors;
         frame = packet{};
         dev.tx_free_.push_back(this);
+        if (cqe.res < 0) {
+            ++dev.counters_.tx_errors;
+            if (is_link_error(-cqe.res)) dev.link_error(-cqe.res);
+        }
     }
 };
 
@@ -110,28 +132,11 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
       opts_(std::move(opts)),
       tx_pool_(opts_.tx_slots, tx_buffer_size_for(opts_.ifname, opts_.tx_buffer_size), packet_headroom),
       tx_large_pool_(opts_.tx_large_buffers, opts_.tx_large_buffer_size, packet_headroom) {
-    const unsigned ifindex = if_nametoindex(opts_.ifname.c_str());
-    if (ifindex == 0) fail("interface '" + opts_.ifname + "'");
-    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    if (fd_ < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
-    set_int_option(fd_, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
-    set_int_option(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
-    int rcvbuf = 8 << 20;
-    setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
-    // A send finding the socket's send buffer full (frames still queued in a
-    // qdisc, e.g. a rate limiter) must not wait: io_uring would retry it after
-    // AF_PACKET had already consumed the virtio-net header from it, and the
-    // retry went out shifted by 10 bytes (EINVAL, or a frame to a wrong MAC).
-    // A send buffer far above what the transmit pools can hold keeps that
-    // rare, and MSG_DONTWAIT (transmit) makes it a counted error, never a retry.
-    int sndbuf = 32 << 20;
-    setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);  // best effort
-
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = htons(ETH_P_ALL);
-    addr.sll_ifindex = static_cast<int>(ifindex);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind to " + opts_.ifname);
+    watch_.on_expire = &watch_fired;
+    watch_.context = this;
+    ifindex_ = if_nametoindex(opts_.ifname.c_str());
+    if (ifindex_ == 0) fail("interface '" + opts_.ifname + "'");
+    fd_ = open_socket(ifindex_);
 
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, opts_.ifname.c_str(), IFNAMSIZ - 1);
@@ -140,7 +145,7 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) fail("SIOCGIFMTU");
     mtu_ = static_cast<std::uint16_t>(ifr.ifr_mtu);
     if (opts_.fanout.enabled) join_fanout();
-    if (opts_.arp_tap) open_arp_tap(ifindex);
+    if (opts_.arp_tap) open_arp_tap(ifindex_);
 
     // The provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring).
     buf_ring_bytes_ = opts_.rx_buffers * sizeof(io_uring_buf);
@@ -175,6 +180,7 @@ af_packet_device::~af_packet_device() {
     // Cancel what the kernel still holds and reap it, so no completion can
     // reach a freed operation (or a sink that is already gone).
     sink_ = nullptr;
+    loop_.timers().erase(watch_);
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(s, nullptr);
@@ -189,6 +195,37 @@ af_packet_device::~af_packet_device() {
     munmap(buf_ring_, buf_ring_bytes_);
     if (arp_fd_ >= 0) ::close(arp_fd_);
     ::close(fd_);
+}
+
+// A raw socket with the device's options, bound to ifindex; throws
+// std::system_error (and leaves nothing open) when it cannot.
+int af_packet_device::open_socket(unsigned ifindex) {
+    const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
+    try {
+        set_int_option(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
+        set_int_option(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+        int rcvbuf = 8 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
+        // A send finding the socket's send buffer full (frames still queued in a
+        // qdisc, e.g. a rate limiter) must not wait: io_uring would retry it after
+        // AF_PACKET had already consumed the virtio-net header from it, and the
+        // retry went out shifted by 10 bytes (EINVAL, or a frame to a wrong MAC).
+        // A send buffer far above what the transmit pools can hold keeps that
+        // rare, and MSG_DONTWAIT (transmit) makes it a counted error, never a retry.
+        int sndbuf = 32 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);  // best effort
+
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_protocol = htons(ETH_P_ALL);
+        addr.sll_ifindex = static_cast<int>(ifindex);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind to " + opts_.ifname);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    return fd;
 }
 
 // Joins (or starts) the fanout group. A new group gets a kernel-chosen id
@@ -265,12 +302,16 @@ void af_packet_device::recycle(unsigned short bid) {
 
 void af_packet_device::on_receive(const io_uring_cqe& cqe) {
     const bool more = cqe.flags & IORING_CQE_F_MORE;
+    rx_armed_ = more;
     if (cqe.res < 0) {
-        if (cqe.res == -ENOBUFS)
+        if (cqe.res == -ENOBUFS) {
             ++counters_.rx_no_buffers;  // back-pressure: the ring ran dry
-        else if (cqe.res != -ECANCELED) {
+        } else if (cqe.res != -ECANCELED) {
             ++counters_.rx_errors;
-            spdlog::warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
+            if (is_link_error(-cqe.res))
+                link_error(-cqe.res);
+            else
+                spdlog::warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
         }
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
@@ -287,8 +328,101 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
         }
         recycle(bid);
     }
-    rx_armed_ = more;
-    if (!more && cqe.res != -ECANCELED && sink_) arm_receive();
+    // Not while the link is down or gone: a receive would fail at once again, or wait for nothing.
+    if (!rx_armed_ && cqe.res != -ECANCELED && sink_ && status_ == link_status::up) arm_receive();
+}
+
+const char* to_string(link_status s) noexcept {
+    switch (s) {
+        case link_status::up:
+            return "up";
+        case link_status::down:
+            return "down";
+        case link_status::gone:
+            return "gone";
+    }
+    return "?";
+}
+
+// A send or receive failed with err, a link error: find out what happened to
+// the interface, once (later errors find the status changed already).
+void af_packet_device::link_error(int err) {
+    if (status_ != link_status::up) return;
+    spdlog::debug("{}: link error: {}", opts_.ifname, std::strerror(err));
+    check_link(err);
+}
+
+// Compares the interface with what the device is bound to, and acts on a
+// change of status; while down, looks again after watch_period.
+void af_packet_device::check_link(int err) {
+    const interface_now now = look_up(fd_, opts_.ifname);
+    const link_status next = now.ifindex != ifindex_ ? link_status::gone
+                             : now.running           ? link_status::up
+                                                     : link_status::down;
+    const link_status before = std::exchange(status_, next);
+    if (next == link_status::down && !watch_.queued()) {
+        watch_.deadline = loop_.now() + watch_period;
+        loop_.timers().insert(watch_);
+    }
+    if (next == before) return;
+    std::error_code ec;
+    switch (next) {
+        case link_status::down:
+            spdlog::warn("{}: link is down ({}); waiting for it to come up", opts_.ifname, std::strerror(err));
+            ec = std::error_code(err, std::generic_category());
+            break;
+        case link_status::up:
+            spdlog::warn("{}: link is up again", opts_.ifname);
+            if (sink_ && !rx_armed_) arm_receive();
+            if (sink_ && arp_fd_ >= 0 && !arp_armed_) arm_arp_receive();
+            break;
+        case link_status::gone:
+            // The interface this socket was bound to no longer exists, whatever error revealed it.
+            loop_.timers().erase(watch_);
+            cancel_receive();
+            ec = std::make_error_code(std::errc::no_such_device);
+            break;
+    }
+    if (on_status) on_status(next, ec);
+}
+
+void af_packet_device::watch_fired(runtime::timer_node& n) {
+    auto& self = *static_cast<af_packet_device*>(n.context);
+    self.check_link(ENETDOWN);
+}
+
+void af_packet_device::cancel_receive() {
+    if (!rx_armed_) return;
+    io_uring_sqe* s = loop_.sqe();
+    io_uring_prep_cancel(s, static_cast<runtime::io_operation*>(rx_.get()), 0);
+    io_uring_sqe_set_data(s, nullptr);
+}
+
+std::error_code af_packet_device::reopen() {
+    if (fanout_group_ || arp_fd_ >= 0) return std::make_error_code(std::errc::operation_not_supported);
+    if (rx_armed_) return std::make_error_code(std::errc::resource_unavailable_try_again);
+    const interface_now now = look_up(fd_, opts_.ifname);
+    if (now.ifindex == 0 || !now.running) return std::make_error_code(std::errc::no_such_device);
+    int fd = -1;
+    try {
+        fd = open_socket(now.ifindex);
+    } catch (const std::system_error& e) {
+        return e.code();
+    }
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, opts_.ifname.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) std::memcpy(mac_.octets.data(), ifr.ifr_hwaddr.sa_data, 6);
+    if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < mtu_)
+        spdlog::warn("{}: the interface's MTU is now {}, below the stack's {}: larger frames will be lost",
+                     opts_.ifname, ifr.ifr_mtu, mtu_);
+    // Sends still in flight on the old socket hold it until they complete.
+    ::close(fd_);
+    fd_ = fd;
+    ifindex_ = now.ifindex;
+    status_ = link_status::up;
+    loop_.timers().erase(watch_);
+    if (sink_) arm_receive();
+    return {};
 }
 
 const device_counters& af_packet_device::counters() const {
@@ -308,7 +442,7 @@ std::optional<packet> af_packet_device::allocate(std::size_t wanted) {
 }
 
 void af_packet_device::transmit(packet frame) {
-    if (tx_free_.empty() || frame.headroom() < vnet_hdr_len) {
+    if (status_ != link_status::up || tx_free_.empty() || frame.headroom() < vnet_hdr_len) {
         ++counters_.tx_dropped;
         return;
     }

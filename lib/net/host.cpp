@@ -37,6 +37,16 @@ host::~host() { ex_.timers().erase(arp_timer_); }
 
 void host::start() {
     dev_.start(*this);
+    announce();
+}
+
+void host::relink() {
+    arp_ = arp_cache{cfg_.arp};
+    if (!cfg_.mac) mac_ = dev_.mac();
+    announce();
+}
+
+void host::announce() {
     // Gratuitous ARP (RFC 5227 announcement): sender and target are our address.
     if (cfg_.arp_responder) send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address);
 }

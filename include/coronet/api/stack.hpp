@@ -8,6 +8,7 @@
 #include <coronet/link/pcapng.hpp>
 #include <coronet/net/host.hpp>
 #include <coronet/runtime/loop.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,13 @@ struct interface_config {
     // loops 1: the stack has the interface to itself.
     unsigned loop_index = 0, loops = 1;
     std::optional<std::uint16_t> fanout_group;
+    // When the interface goes away (deleted, or replaced by another of its
+    // name): false, the stack reports it (stack::on_interface_lost) and stops
+    // sending and receiving; true, it waits for an interface of the same name
+    // to be up again, reopens it and announces its address there (its
+    // connections keep their state). One loop only (a fanout group cannot be
+    // rejoined in order).
+    bool wait_for_interface = false;
 };
 
 // An address with its prefix length, parsed from "A.B.C.D/N" (N defaults to 32).
@@ -49,6 +57,16 @@ public:
     // interface (it would answer our peers with RSTs).
     stack(runtime::loop& loop, const interface_config& cfg);
     ~stack();
+    stack(const stack&) = delete;
+    stack& operator=(const stack&) = delete;
+
+    // Called once, from the loop, when the interface is gone and the stack
+    // will not wait for it (interface_config::wait_for_interface off), with
+    // the cause (no_such_device). The stack then neither sends nor receives;
+    // the program should end. Unset: the stack logs it as an error.
+    std::function<void(std::error_code)> on_interface_lost;
+    // Whether the interface is gone (with wait_for_interface: not back yet).
+    bool interface_gone() const noexcept { return raw_->status() == link::link_status::gone; }
 
     // Passive open on port. Errors: address_in_use.
     result<listener> listen(std::uint16_t port, std::size_t backlog = 128);
@@ -66,7 +84,11 @@ public:
     std::optional<std::uint16_t> fanout_group() const noexcept { return raw_->fanout_group(); }
 
 private:
+    void on_link_status(link::link_status s, std::error_code ec);
+    runtime::task<void> reopen_when_back();
+
     runtime::loop& loop_;
+    bool wait_for_interface_ = false;
     std::unique_ptr<link::af_packet_device> raw_;
     std::unique_ptr<link::pcap_tap> tap_;
     link::device* device_ = nullptr;

@@ -4,15 +4,19 @@
 // PACKET_VNET_HDR is always on: it reports checksum-not-ready and GSO
 // super-frames on receive and lets the stack offload checksums and
 // segmentation on transmit. Outgoing frames are not looped back
-// (PACKET_IGNORE_OUTGOING).
+// (PACKET_IGNORE_OUTGOING). The device watches its interface: a link-down
+// error makes it poll the interface until it is up again or gone, and a gone
+// interface can be reopened by name (reopen()) once it exists again.
 #pragma once
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <coronet/link/device.hpp>
 #include <coronet/runtime/loop.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace coronet::link {
@@ -41,6 +45,14 @@ struct af_packet_options {
     bool arp_tap = false;
 };
 
+// What the device knows of its interface. down: a send or receive failed
+// with a link error (ENETDOWN, ENXIO, ENODEV) and the interface it is bound
+// to still exists; gone: that interface no longer exists (deleted, or another
+// one now has its name). The device sends nothing (drops and counts) and
+// receives nothing unless up.
+enum class link_status { up, down, gone };
+const char* to_string(link_status s) noexcept;
+
 class af_packet_device final : public device {
 public:
     // Opens and binds the socket; throws std::system_error naming the cause
@@ -62,10 +74,31 @@ public:
     // The fanout group this device joined, if any.
     std::optional<std::uint16_t> fanout_group() const noexcept { return fanout_group_; }
 
+    link_status status() const noexcept { return status_; }
+    // Called from the loop when status() changes, with the error that revealed
+    // a down or gone interface (none when it is up again). While down, the
+    // device checks the interface every watch_period; gone is final until
+    // reopen().
+    std::function<void(link_status, std::error_code)> on_status;
+    static constexpr runtime::duration watch_period = std::chrono::milliseconds(500);
+    // After gone: binds a new socket, with the same options, to the interface
+    // that now has the name, and receives again; the MAC becomes the new
+    // interface's (the MTU stays: the buffers were sized for it). Errors:
+    // no_such_device (no such interface yet, or it is not up and running),
+    // resource_unavailable_try_again (the old receive is still being
+    // cancelled), operation_not_supported (a fanout group or an ARP tap,
+    // whose members must rejoin in order), or the socket's own.
+    std::error_code reopen();
+
 private:
     struct rx_op;
     struct tx_slot;
     struct arp_rx;
+    static void watch_fired(runtime::timer_node& n);
+    int open_socket(unsigned ifindex);
+    void link_error(int err);
+    void check_link(int err);
+    void cancel_receive();
     void join_fanout();
     void open_arp_tap(unsigned ifindex);
     void arm_arp_receive();
@@ -76,6 +109,9 @@ private:
     runtime::loop& loop_;
     af_packet_options opts_;
     int fd_ = -1;
+    unsigned ifindex_ = 0;
+    link_status status_ = link_status::up;
+    runtime::timer_node watch_{};  // while down: the next look at the interface
     wire::mac_address mac_{};
     std::uint16_t mtu_ = 1500;
     frame_sink* sink_ = nullptr;

@@ -92,6 +92,11 @@ public:
 
     // Starts receiving and announces the address with a gratuitous ARP.
     void start();
+    // The device moved to a new link (its interface came back): forgets the
+    // neighbours, which may have new MACs (frames waiting for them are
+    // dropped), takes the device's MAC unless one was configured, and
+    // announces the address again.
+    void relink();
 
     // A packet for a transport payload (headroom for IP and Ethernet), or
     // nullopt when the device's pool is exhausted. Asking for more than an
@@ -152,6 +157,7 @@ public:
 
 private:
     void on_frame(wire::bytes frame, const storage::rx_meta& meta) override;
+    void announce();
     void arp_input(wire::bytes payload);
     void ipv4_input(wire::bytes payload, const storage::rx_meta& meta, bool link_broadcast);
     void icmp_input(const wire::ipv4_view& ip);
