@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <sstream>
+#include <thread>
 
 #include "netns.hpp"
 
@@ -34,6 +36,49 @@ BOOST_AUTO_TEST_CASE(kernel_ping_to_the_stack_gets_20_replies) {
     BOOST_TEST(received(out) == 20);
     BOOST_TEST(host.terminate() == 0);
     BOOST_TEST(json_field(host.output(), "icmp_echo_requests") == 20);
+}
+
+// RFC 7739: the IP IDs coronet puts on what it sends one destination do not
+// move with what it sends others. With one global counter (as before) the
+// gap an observer sees counts the datagrams sent elsewhere: an idle scan.
+// Two other destinations: a counter of theirs may share the observer's
+// (one in 2048), both together cannot in practice.
+BOOST_AUTO_TEST_CASE(ip_ids_towards_one_peer_do_not_count_traffic_to_others) {
+    topology t;
+    BOOST_REQUIRE(sh("ip -n " + t.ns_peer + " addr add 10.201.0.3/24 dev " + t.if_peer + " && ip -n " + t.ns_peer +
+                     " addr add 10.201.0.4/24 dev " + t.if_peer) == 0);
+    child_process host(t.stack_cmd("tests/netns/coronet-test-host"));
+    BOOST_REQUIRE_MESSAGE(host.wait_for_output("ready", 5000ms), host.output());
+    temp_file pcap("ids");
+    child_process capture({"ip", "netns", "exec", t.ns_peer, "tcpdump", "-i", t.if_peer, "-n", "--immediate-mode", "-U",
+                           "-w", pcap.path, "icmp[icmptype] == icmp-echoreply"});
+    BOOST_REQUIRE(capture.wait_for_output("listening on", 5000ms));
+    auto ping = [&](const std::string& from, int count) {
+        std::string out;
+        BOOST_REQUIRE_MESSAGE(
+            sh(t.in_peer("ping -q -c " + std::to_string(count) + " -i 0.01 -W 2 -I " + from + " " + t.stack_ip),
+               &out) == 0,
+            out);
+    };
+    ping(t.peer_ip, 2);
+    ping("10.201.0.3", 50);
+    ping("10.201.0.4", 50);
+    ping(t.peer_ip, 1);
+    std::this_thread::sleep_for(500ms);  // the capture writes each packet as it comes (immediate mode)
+    capture.terminate();
+    std::string ids;
+    // The IP header's "ttl 64, id N," (the ICMP echo's own "id" follows later on the line).
+    sh("tcpdump -r " + pcap.path + " -n -v 'dst host " + t.peer_ip +
+           "' 2>/dev/null | grep -o 'ttl [0-9]*, id [0-9]*' | sed 's/.* id //'",
+       &ids);
+    std::vector<long> id;
+    std::istringstream in(ids);
+    for (long n; in >> n;) id.push_back(n);
+    BOOST_REQUIRE_MESSAGE(id.size() == 3u, ids);
+    BOOST_TEST((id[1] - id[0] + 65536) % 65536 == 1);
+    const long gap = (id[2] - id[1] + 65536) % 65536;
+    BOOST_TEST(gap < 101, "the counter towards " << t.peer_ip << " moved by " << gap);  // 101: one global counter
+    BOOST_TEST(host.terminate() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(kernel_neighbour_table_learns_the_stack_mac) {
