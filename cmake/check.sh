@@ -14,33 +14,37 @@ source cmake/deps.sh
 install_deps
 
 status=0
-echo "== format (clang-format, .clang-format)"
+# Each phase's heading says how long the check has run so far (the budget:
+# 25 minutes on CI's 2 cores).
+check_start=$SECONDS
+phase() { echo "== [$(((SECONDS - check_start) / 60))m$(((SECONDS - check_start) % 60))s] $*"; }
+phase "format (clang-format, .clang-format)"
 ./cmake/format.sh --check || status=1
 
-echo "== Release build"
+phase "Release build"
 build_tree build/release -DCMAKE_BUILD_TYPE=Release
-echo "== ASan+UBSan build"
+phase "ASan+UBSan build"
 # -O1 -g1 (line tables for the sanitizers' stack traces) halves the compile
 # time of -O2 -g, which made the check approach CI's 25-minute budget.
 build_tree build/asan -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1 -DNDEBUG" -DCORONET_SANITIZE=ON
-echo "== libFuzzer build (clang, ASan+UBSan)"
+phase "libFuzzer build (clang, ASan+UBSan)"
 # Only the sans-I/O library sources and the harnesses of tests/fuzz.
 build_tree build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCORONET_FUZZ=ON -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1"
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-echo "== tests (Release)"
+phase "tests (Release)"
 ctest --test-dir build/release -LE soak --output-on-failure || status=1
-echo "== tests (ASan+UBSan)"
+phase "tests (ASan+UBSan)"
 ctest --test-dir build/asan -LE soak --output-on-failure || status=1
-echo "== fuzz harnesses (seed corpus and regression inputs, then a fixed number of runs; cmake/fuzz.sh runs longer)"
+phase "fuzz harnesses (seed corpus and regression inputs, then a fixed number of runs; cmake/fuzz.sh runs longer)"
 ctest --test-dir build/fuzz --output-on-failure || status=1
 # packetdrill is not part of coronet (README "Conformance: packetdrill"):
 # the tier runs when CORONET_PACKETDRILL names a packetdrill binary.
 if [[ -n "${CORONET_PACKETDRILL:-}" ]]; then
-    echo "== packetdrill scripts (Release adapter)"
+    phase "packetdrill scripts (Release adapter)"
     ./cmake/packetdrill.sh "$CORONET_PACKETDRILL" || status=1
-    echo "== packetdrill scripts (UBSan adapter)"
+    phase "packetdrill scripts (UBSan adapter)"
     cmake -S . -B build/ubsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORONET_UBSAN=ON >/dev/null &&
         cmake --build build/ubsan --target coronet_packetdrill &&
         CORONET_PACKETDRILL_ADAPTER=build/ubsan/tests/packetdrill/libcoronet_packetdrill.so \
@@ -48,4 +52,5 @@ if [[ -n "${CORONET_PACKETDRILL:-}" ]]; then
 else
     echo "== packetdrill scripts: skipped (CORONET_PACKETDRILL names no packetdrill binary)"
 fi
+phase "done: $([[ $status -eq 0 ]] && echo passed || echo FAILED)"
 exit $status
