@@ -193,7 +193,15 @@ BOOST_AUTO_TEST_CASE(idle_sessions_hold_no_buffers_and_little_memory) {
     const long growth = (json_field(held, "vm_rss_kib") - json_field(base, "vm_rss_kib")) * 1024;
     BOOST_TEST_MESSAGE("RSS " << json_field(base, "vm_rss_kib") << " -> " << json_field(held, "vm_rss_kib")
                               << " KiB for " << n << " idle sessions: " << growth / n << " bytes per session");
-    BOOST_TEST(growth / n < 16 * 1024, held);
+    // Under AddressSanitizer every allocation carries redzones and shadow
+    // memory (about 25 KiB per idle session measured): the bound is looser
+    // there, still far below the 133 KiB the up-front buffers took.
+#if defined(__SANITIZE_ADDRESS__)
+    constexpr long bound = 64 * 1024;
+#else
+    constexpr long bound = 16 * 1024;
+#endif
+    BOOST_TEST(growth / n < bound, held);
     BOOST_TEST(json_field(held, "buffers_allocated") == 0);
     BOOST_TEST(json_field(held, "tcp_buffers") == 0);
     clients.terminate();
