@@ -185,15 +185,22 @@ void fill_random(const temp_file& f, int mib) {
     BOOST_REQUIRE(sh("head -c " + std::to_string(mib) + "M /dev/urandom > " + f.path) == 0);
 }
 
-bool wait_established(const std::string& ns, int port) {
+namespace {
+
+// Waits (up to 5 s) until `ss -H<flags> <filter> 'sport = :port'` in ns lists a socket.
+bool wait_for_socket(const std::string& ns, const std::string& ss_args, int port) {
     for (int i = 0; i < 100; ++i) {
         std::string out;
-        sh("ip netns exec " + ns + " ss -Htn state established 'sport = :" + std::to_string(port) + "'", &out);
+        sh("ip netns exec " + ns + " ss -H" + ss_args + " 'sport = :" + std::to_string(port) + "'", &out);
         if (!out.empty()) return true;
         std::this_thread::sleep_for(50ms);
     }
     return false;
 }
+
+}  // namespace
+
+bool wait_established(const std::string& ns, int port) { return wait_for_socket(ns, "tn state established", port); }
 
 std::unique_ptr<child_process> kernel_sink(const topology& t, int port, const std::string& path) {
     auto server = std::make_unique<child_process>(
@@ -203,15 +210,7 @@ std::unique_ptr<child_process> kernel_sink(const topology& t, int port, const st
     return server;
 }
 
-bool wait_listening(const std::string& ns, int port) {
-    for (int i = 0; i < 100; ++i) {
-        std::string out;
-        sh("ip netns exec " + ns + " ss -Hltn 'sport = :" + std::to_string(port) + "'", &out);
-        if (!out.empty()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return false;
-}
+bool wait_listening(const std::string& ns, int port) { return wait_for_socket(ns, "ltn", port); }
 
 namespace {
 
