@@ -534,16 +534,15 @@ def live(wire, mode, timeout=15):
 
 def connection_view(a, wire):
     """The live connection as forged segments need it: coronet's RCV.NXT and
-    window, its highest sequence number sent, the kernel's latest ACK, and
-    timestamps: the kernel's latest ("ts"), and 100 ms ahead of it
-    ("ts_ahead"), which passes PAWS even after the kernel's clock has
-    moved on. (Only segments that are accepted may carry the first: an
-    accepted timestamp from the future would make the kernel's own
-    segments fail PAWS.)"""
+    window, the kernel's latest ACK, and timestamps: the kernel's latest
+    ("ts"), and 100 ms ahead of it ("ts_ahead"), which passes PAWS even
+    after the kernel's clock has moved on. (Only segments that are
+    accepted may carry the first: an accepted timestamp from the future
+    would make the kernel's own segments fail PAWS.)"""
     with wire.lock:
         s, k = wire.stack, wire.kernel
         e = a.endpoints(a.peer_ip, wire.kernel_port, wire.stack_port)
-        v = dict(rcv_nxt=s.ack, window=s.window << wire.stack_wscale, snd_max=wire.stack_max_end,
+        v = dict(rcv_nxt=s.ack, window=s.window << wire.stack_wscale,
                  kernel_ack=k.ack if k.flags & ACK else s.seq,
                  ts=b"", ts_ahead=b"")
         if s.tsval is not None:
@@ -584,7 +583,8 @@ def forged(e, v):
         "rst_in_window": lambda: seg(inside, 0, RST),
         "syn_in_window": lambda: seg(inside, 0, SYN),
         "syn_out_of_window": lambda: seg(n + w + (1 << 20), 0, SYN),
-        "ack_of_unsent": lambda: seg(inside, v["snd_max"] + (1 << 20), ACK | PSH, payload=junk),
+        # A gibibyte past the kernel's ACK: unsent however far the sniffer lags.
+        "ack_of_unsent": lambda: seg(inside, v["kernel_ack"] + (1 << 30), ACK | PSH, payload=junk),
         "ack_too_old": lambda: seg(inside, v["kernel_ack"] - (1 << 30), ACK | PSH, payload=junk),
         "data_beyond_window": lambda: seg(n + w + (1 << 20), v["kernel_ack"], ACK | PSH, payload=junk * 10),
         "seq_half_space_ahead": lambda: seg(n + (1 << 31), v["kernel_ack"], ACK | PSH, payload=junk),
@@ -616,8 +616,12 @@ def forged_icmp(e, v):
     """ICMP errors an attacker off the path can forge (RFC 5927): they quote
     the live 4-tuple but a sequence number coronet does not have in flight
     (beyond what it sent, or below what the kernel acknowledged), or
-    another port. None may lower the MSS or end the connection."""
-    unsent, old = v["snd_max"] + (1 << 20), v["kernel_ack"] - (1 << 20)
+    another port. None may lower the MSS or end the connection.
+    What the sniffer saw lags what coronet has sent by up to its send
+    buffer (a mebibyte and more), so "unsent" is a gibibyte past the
+    kernel's ACK: further than the whole transfer, still the forward half
+    of the sequence space. "old" is as far behind."""
+    unsent, old = v["kernel_ack"] + (1 << 30), v["kernel_ack"] - (1 << 30)
     return {
         "icmp_too_big_unsent": lambda: icmp_error(e, 3, 4, unsent, mtu=576),
         "icmp_too_big_old": lambda: icmp_error(e, 3, 4, old, mtu=576),
