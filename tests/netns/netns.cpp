@@ -142,8 +142,10 @@ std::string json_value(const std::string& json, const std::string& key) {
 std::vector<std::string> json_events(const std::string& path, const std::string& event) {
     std::ifstream in(path);
     std::vector<std::string> lines;
-    for (std::string line; std::getline(in, line);)
+    for (std::string line; std::getline(in, line);) {
+        if (in.eof()) break;  // no newline yet: the program is still writing the line
         if (json_value(line, "event") == event) lines.push_back(line);
+    }
     return lines;
 }
 

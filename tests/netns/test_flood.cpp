@@ -43,8 +43,10 @@ std::vector<std::string> reports(const child_process& p, const std::string& kind
     std::vector<std::string> found;
     std::istringstream in(p.output());
     const std::string prefix = "{\"report\":\"" + kind + "\"";
-    for (std::string line; std::getline(in, line);)
+    for (std::string line; std::getline(in, line);) {
+        if (in.eof()) break;  // no newline yet: the line is still being written (a report is several KiB)
         if (line.rfind(prefix, 0) == 0) found.push_back(line);
+    }
     return found;
 }
 
