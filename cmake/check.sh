@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds coronet twice (Release,
-# and ASan+UBSan), and runs every test tier of both builds through ctest; then
+# The test command: installs what is missing, builds coronet twice (Release
+# with GCC, and ASan+UBSan with clang), and runs every test tier of both builds through ctest; then
 # builds the libFuzzer harnesses (clang) and runs each over its seed corpus.
 # The netns tier needs root; without it, it fails and says so. With
 # CORONET_PACKETDRILL=/path/to/packetdrill it also runs the upstream
@@ -23,10 +23,13 @@ phase "format (clang-format, .clang-format)"
 
 phase "Release build"
 build_tree build/release -DCMAKE_BUILD_TYPE=Release
-phase "ASan+UBSan build"
+phase "ASan+UBSan build (clang)"
 # -O1 -g1 (line tables for the sanitizers' stack traces) halves the compile
-# time of -O2 -g, which made the check approach CI's 25-minute budget.
-build_tree build/asan -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1 -DNDEBUG" -DCORONET_SANITIZE=ON
+# time of -O2 -g, and clang compiles it in half GCC's time (206 s against
+# 415 s here): the check stays well inside CI's 25-minute budget. The
+# Release build is GCC's, so both compilers see every file.
+build_tree build/asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1 -DNDEBUG" \
+    -DCORONET_SANITIZE=ON
 phase "libFuzzer build (clang, ASan+UBSan)"
 # Only the sans-I/O library sources and the harnesses of tests/fuzz.
 build_tree build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCORONET_FUZZ=ON -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1"

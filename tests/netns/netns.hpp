@@ -12,6 +12,20 @@
 
 namespace coronet::test {
 
+// Whether AddressSanitizer instruments this build (GCC and clang say so
+// differently): its redzones, shadow memory and quarantine inflate RSS.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool address_sanitizer = true;
+#else
+inline constexpr bool address_sanitizer = false;
+#endif
+#else
+inline constexpr bool address_sanitizer = false;
+#endif
+
 using namespace std::chrono_literals;
 
 // Runs a shell command; returns its exit status and, if out is given, its

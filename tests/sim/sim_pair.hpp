@@ -115,7 +115,7 @@ struct with_raw_peer {
     connection ca;
     std::uint32_t a_next = 0;  // a's next sequence number
     explicit with_raw_peer(const wire::tcp_options& synack = {}, const tcp::tcp_config& cfg = {}) : p(1, {}, cfg) {
-        auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+        auto open = [&]() -> task<void> { ca = *(co_await connect(p.a.tcp, p.b_at(80))); };
         p.sim.spawn(open());
         p.sim.run_for(10ms);
         auto syn_seg = peer.pop();

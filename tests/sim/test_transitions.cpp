@@ -290,8 +290,8 @@ BOOST_AUTO_TEST_CASE(connect_timeout_ends_with_the_open_and_does_not_fire_later)
     BOOST_REQUIRE(lr);
     listener l{*lr};
     connection ca, cb;
-    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80), 1s))); };
-    auto take = [&]() -> task<void> { cb = std::move(*(co_await l.accept())); };
+    auto open = [&]() -> task<void> { ca = *(co_await connect(p.a.tcp, p.b_at(80), 1s)); };
+    auto take = [&]() -> task<void> { cb = *(co_await l.accept()); };
     p.sim.spawn(open());
     p.sim.spawn(take());
     p.sim.run_for(5s);
@@ -331,7 +331,7 @@ BOOST_AUTO_TEST_CASE(time_wait_is_reused_by_a_new_syn_per_rfc6191) {
     auto first = p.a.tcp.connect(make_address_v4("10.0.0.2"), 80, 5555);
     BOOST_REQUIRE(first);
     connection cb;
-    auto take = [&]() -> task<void> { cb = std::move(*(co_await l.accept())); };
+    auto take = [&]() -> task<void> { cb = *(co_await l.accept()); };
     p.sim.spawn(take());
     p.sim.run_for(1s);
     auto close_b = [&]() -> task<void> { co_await cb.close(); };
@@ -392,7 +392,7 @@ BOOST_AUTO_TEST_CASE(without_peer_options_the_defaults_apply) {
     sim_pair p;
     raw_peer peer{p.b.host};
     connection ca;
-    auto open = [&]() -> task<void> { ca = std::move(*(co_await connect(p.a.tcp, p.b_at(80)))); };
+    auto open = [&]() -> task<void> { ca = *(co_await connect(p.a.tcp, p.b_at(80))); };
     p.sim.spawn(open());
     p.sim.run_for(10ms);
     auto syn_seg = peer.pop();
