@@ -535,10 +535,13 @@ def live(wire, mode, timeout=15):
 def connection_view(a, wire):
     """The live connection as forged segments need it: coronet's RCV.NXT and
     window, the kernel's latest ACK, and timestamps: the kernel's latest
-    ("ts"), and 100 ms ahead of it ("ts_ahead"), which passes PAWS even
-    after the kernel's clock has moved on. (Only segments that are
-    accepted may carry the first: an accepted timestamp from the future
-    would make the kernel's own segments fail PAWS.)"""
+    ("ts"), and 10 s ahead of it ("ts_ahead"), which passes PAWS even
+    after the kernel's clock has moved on. (The sniffer can lag the wire
+    by more than 100 ms on a loaded machine: a TSval only 100 ms ahead
+    then failed PAWS, and coronet's PAWS ACK was taken for another
+    answer. Only segments that are accepted may carry the first: an
+    accepted timestamp from the future would make the kernel's own
+    segments fail PAWS.)"""
     with wire.lock:
         s, k = wire.stack, wire.kernel
         e = a.endpoints(a.peer_ip, wire.kernel_port, wire.stack_port)
@@ -547,7 +550,7 @@ def connection_view(a, wire):
                  ts=b"", ts_ahead=b"")
         if s.tsval is not None:
             tsval = max(s.tsecr or 0, k.tsval or 0)
-            v.update(ts=ts_option(tsval, s.tsval), ts_ahead=ts_option(tsval + 100, s.tsval))
+            v.update(ts=ts_option(tsval, s.tsval), ts_ahead=ts_option(tsval + 10_000, s.tsval))
     return e, v
 
 
