@@ -21,18 +21,23 @@ phase() { echo "== [$(((SECONDS - check_start) / 60))m$(((SECONDS - check_start)
 phase "format (clang-format, .clang-format)"
 ./cmake/format.sh --check || status=1
 
+# Every build is a unity build (CMake joins up to 8 sources of a target into
+# one): the sources share most of their headers and template instances, and
+# it cut the three builds from 9.4 to 6.9 minutes here. Names private to a
+# source file must therefore be unique within its target.
+unity=-DCMAKE_UNITY_BUILD=ON
 phase "Release build"
-build_tree build/release -DCMAKE_BUILD_TYPE=Release
+build_tree build/release -DCMAKE_BUILD_TYPE=Release $unity
 phase "ASan+UBSan build (clang)"
 # -O1 -g1 (line tables for the sanitizers' stack traces) halves the compile
 # time of -O2 -g, and clang compiles it in half GCC's time (206 s against
 # 415 s here): the check stays well inside CI's 25-minute budget. The
 # Release build is GCC's, so both compilers see every file.
 build_tree build/asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1 -DNDEBUG" \
-    -DCORONET_SANITIZE=ON
+    -DCORONET_SANITIZE=ON $unity
 phase "libFuzzer build (clang, ASan+UBSan)"
 # Only the sans-I/O library sources and the harnesses of tests/fuzz.
-build_tree build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCORONET_FUZZ=ON -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1"
+build_tree build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCORONET_FUZZ=ON -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1" $unity
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -49,7 +49,7 @@ void say_receiving(const link_config& cfg) {
 // What one run saw. For a receiver, the window is from the first batch of
 // frames to the last, so the rate is the sender's while it ran, whatever the
 // two programs' start times.
-struct tally {
+struct link_tally {
     std::uint64_t frames = 0;
     time_point first{}, last{};
     std::uint64_t kernel_drops = 0;  // receive: dropped at the socket (PACKET_STATISTICS)
@@ -119,7 +119,7 @@ private:
 // MSG_DONTWAIT measured no faster on veth, where the sender's CPU does the
 // delivery. The same 8 MiB receive buffer as the device, and outgoing frames
 // ignored as the device does.
-tally raw_receive(const link_config& cfg, time_point deadline) {
+link_tally raw_receive(const link_config& cfg, time_point deadline) {
     raw_socket s{cfg.ifname, ETH_P_ALL};
     const int on = 1, rcvbuf = 8 << 20;
     if (::setsockopt(s.fd(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on) != 0) fail("PACKET_IGNORE_OUTGOING");
@@ -135,7 +135,7 @@ tally raw_receive(const link_config& cfg, time_point deadline) {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    tally t;
+    link_tally t;
     s.drops();  // reset
     say_receiving(cfg);
     for (time_point now = clock::now(); now < deadline;) {
@@ -155,7 +155,7 @@ tally raw_receive(const link_config& cfg, time_point deadline) {
 
 // Send: sendmmsg in batches of 64 of the same frame (measured ~20 % more
 // frames than one send() per frame).
-tally raw_send(const link_config& cfg, time_point deadline) {
+link_tally raw_send(const link_config& cfg, time_point deadline) {
     raw_socket s{cfg.ifname, 0};
     auto frame = make_frame(cfg, s.mac());
     iovec iov{frame.data(), frame.size()};
@@ -164,7 +164,7 @@ tally raw_send(const link_config& cfg, time_point deadline) {
         m.msg_hdr.msg_iov = &iov;
         m.msg_hdr.msg_iovlen = 1;
     }
-    tally t;
+    link_tally t;
     t.first = clock::now();
     while (clock::now() < deadline) {
         const int n = ::sendmmsg(s.fd(), msgs.data(), batch, 0);
@@ -191,7 +191,7 @@ runtime::task<void> wake_at(runtime::loop& loop, time_point deadline) { co_await
 
 // Receive through the device: the loop's turns are driven here, as loop::run
 // would, so the time of each batch of completions is known.
-tally device_receive(const link_config& cfg, time_point deadline) {
+link_tally device_receive(const link_config& cfg, time_point deadline) {
     runtime::loop loop;
     link::af_packet_options opts;
     opts.ifname = cfg.ifname;
@@ -202,7 +202,7 @@ tally device_receive(const link_config& cfg, time_point deadline) {
     dev.start(sink);
     say_receiving(cfg);
     loop.spawn(wake_at(loop, deadline), "deadline");
-    tally t;
+    link_tally t;
     for (time_point now = clock::now(); now < deadline;) {
         loop.run_once(true);
         now = clock::now();
@@ -215,13 +215,13 @@ tally device_receive(const link_config& cfg, time_point deadline) {
 // Send through the device: allocate and transmit until the pool is empty,
 // then give the loop a turn (it submits the sends and reaps the completions
 // that return the buffers), as the stack does.
-tally device_send(const link_config& cfg, time_point deadline) {
+link_tally device_send(const link_config& cfg, time_point deadline) {
     runtime::loop loop;
     link::af_packet_options opts;
     opts.ifname = cfg.ifname;
     link::af_packet_device dev{loop, opts};
     const auto frame = make_frame(cfg, dev.mac());
-    tally t;
+    link_tally t;
     t.first = clock::now();
     while (clock::now() < deadline) {
         while (auto p = dev.allocate()) {
@@ -239,7 +239,7 @@ tally device_send(const link_config& cfg, time_point deadline) {
     return t;
 }
 
-std::string json(const link_config& cfg, const tally& t) {
+std::string json(const link_config& cfg, const link_tally& t) {
     const double secs = std::max(std::chrono::duration<double>(t.last - t.first).count(), 1e-9);
     const double fps = t.frames > 0 ? static_cast<double>(t.frames) / secs : 0;
     const bool send = cfg.direction == link_direction::send;
@@ -256,9 +256,9 @@ std::string json(const link_config& cfg, const tally& t) {
 std::string run_link(const link_config& cfg) {
     const time_point deadline = clock::now() + cfg.duration;
     const bool raw = cfg.path == link_path::raw;
-    const tally t = cfg.direction == link_direction::send
-                        ? (raw ? raw_send(cfg, deadline) : device_send(cfg, deadline))
-                        : (raw ? raw_receive(cfg, deadline) : device_receive(cfg, deadline));
+    const link_tally t = cfg.direction == link_direction::send
+                             ? (raw ? raw_send(cfg, deadline) : device_send(cfg, deadline))
+                             : (raw ? raw_receive(cfg, deadline) : device_receive(cfg, deadline));
     return json(cfg, t);
 }
 

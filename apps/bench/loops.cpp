@@ -23,7 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* program = "coronet-bench";
 constexpr unsigned max_loops = 64;
 
 // A stop request from the main thread to one loop: main notifies, a

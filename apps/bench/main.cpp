@@ -23,8 +23,6 @@ namespace {
 using namespace coronet;
 using namespace coronet::bench;
 
-constexpr const char* program = "coronet-bench";
-
 // Kernel sockets are descriptors: many concurrent connections need more
 // than the usual soft limit of 1024, so take what the hard limit allows.
 void raise_descriptor_limit() {

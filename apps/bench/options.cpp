@@ -12,7 +12,6 @@ namespace {
 
 namespace po = apps::po;
 
-constexpr const char* program = "coronet-bench";
 constexpr std::uint32_t default_bulk_size = 64 * 1024;
 constexpr unsigned max_connections = 10000;
 constexpr double max_duration = 24 * 3600;

@@ -10,6 +10,9 @@
 
 namespace coronet::bench {
 
+// The name the program's messages start with.
+inline constexpr const char* program = "coronet-bench";
+
 enum class stack_kind { user, kernel };
 enum class bench_role { server, client, link };
 

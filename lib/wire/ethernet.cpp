@@ -7,11 +7,11 @@ namespace coronet::wire {
 namespace {
 
 // Field offsets of the Ethernet II header.
-namespace field {
+namespace ethernet_field {
 constexpr std::size_t dst = 0;
 constexpr std::size_t src = 6;
 constexpr std::size_t type = 12;
-}  // namespace field
+}  // namespace ethernet_field
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') {
@@ -86,18 +86,18 @@ result<ethernet_view> ethernet_view::parse(bytes frame) {
     return ethernet_view{frame};
 }
 
-mac_address ethernet_view::dst() const { return load_mac(frame_, field::dst); }
-mac_address ethernet_view::src() const { return load_mac(frame_, field::src); }
-std::uint16_t ethernet_view::type() const { return load_u16(frame_, field::type); }
+mac_address ethernet_view::dst() const { return load_mac(frame_, ethernet_field::dst); }
+mac_address ethernet_view::src() const { return load_mac(frame_, ethernet_field::src); }
+std::uint16_t ethernet_view::type() const { return load_u16(frame_, ethernet_field::type); }
 bytes ethernet_view::payload() const { return frame_.subspan(ethernet_repr::header_len); }
 
 ethernet_repr ethernet_repr::from(const ethernet_view& view) { return {view.dst(), view.src(), view.type()}; }
 
 void ethernet_repr::emit(mut_bytes out) const {
     expect_room(out, header_len, "ethernet_repr::emit: buffer shorter than 14 bytes");
-    store_mac(out, field::dst, dst);
-    store_mac(out, field::src, src);
-    store_u16(out, field::type, type);
+    store_mac(out, ethernet_field::dst, dst);
+    store_mac(out, ethernet_field::src, src);
+    store_u16(out, ethernet_field::type, type);
 }
 
 }  // namespace coronet::wire

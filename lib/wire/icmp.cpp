@@ -7,13 +7,13 @@ namespace coronet::wire {
 namespace {
 
 // Field offsets of the ICMP header.
-namespace field {
+namespace icmp_field {
 constexpr std::size_t type = 0;
 constexpr std::size_t code = 1;
 constexpr std::size_t checksum = 2;
 constexpr std::size_t ident = 4;
 constexpr std::size_t seq_no = 6;
-}  // namespace field
+}  // namespace icmp_field
 
 }  // namespace
 
@@ -27,11 +27,11 @@ result<icmp_view> icmp_view::parse(bytes msg) {
     return icmp_view{msg};
 }
 
-std::uint8_t icmp_view::type() const { return load_u8(msg_, field::type); }
-std::uint8_t icmp_view::code() const { return load_u8(msg_, field::code); }
-std::uint16_t icmp_view::checksum() const { return load_u16(msg_, field::checksum); }
-std::uint16_t icmp_view::ident() const { return load_u16(msg_, field::ident); }
-std::uint16_t icmp_view::seq_no() const { return load_u16(msg_, field::seq_no); }
+std::uint8_t icmp_view::type() const { return load_u8(msg_, icmp_field::type); }
+std::uint8_t icmp_view::code() const { return load_u8(msg_, icmp_field::code); }
+std::uint16_t icmp_view::checksum() const { return load_u16(msg_, icmp_field::checksum); }
+std::uint16_t icmp_view::ident() const { return load_u16(msg_, icmp_field::ident); }
+std::uint16_t icmp_view::seq_no() const { return load_u16(msg_, icmp_field::seq_no); }
 bytes icmp_view::payload() const { return msg_.subspan(icmp_repr::header_len); }
 
 bool is_icmp_error(std::uint8_t type) noexcept {
@@ -61,12 +61,12 @@ icmp_repr icmp_repr::from(const icmp_view& view) { return {view.type(), view.cod
 
 void icmp_repr::emit(mut_bytes msg) const {
     expect_room(msg, header_len, "icmp_repr::emit: buffer shorter than 8 bytes");
-    store_u8(msg, field::type, type);
-    store_u8(msg, field::code, code);
-    store_u16(msg, field::checksum, 0);
-    store_u16(msg, field::ident, ident);
-    store_u16(msg, field::seq_no, seq_no);
-    store_u16(msg, field::checksum, internet_checksum(msg));
+    store_u8(msg, icmp_field::type, type);
+    store_u8(msg, icmp_field::code, code);
+    store_u16(msg, icmp_field::checksum, 0);
+    store_u16(msg, icmp_field::ident, ident);
+    store_u16(msg, icmp_field::seq_no, seq_no);
+    store_u16(msg, icmp_field::checksum, internet_checksum(msg));
 }
 
 }  // namespace coronet::wire

@@ -8,7 +8,7 @@ namespace coronet::wire {
 namespace {
 
 // Field offsets of the TCP header.
-namespace field {
+namespace tcp_field {
 constexpr std::size_t src_port = 0;
 constexpr std::size_t dst_port = 2;
 constexpr std::size_t seq = 4;
@@ -19,7 +19,7 @@ constexpr std::size_t window = 14;
 constexpr std::size_t checksum = 16;
 constexpr std::size_t urgent = 18;
 constexpr std::size_t options = 20;
-}  // namespace field
+}  // namespace tcp_field
 
 constexpr std::size_t min_header_len = 20;
 constexpr std::size_t max_segment_len = 0xffff;  // the pseudo header's length field
@@ -43,31 +43,31 @@ result<tcp_view> tcp_view::parse(bytes segment, address_v4 src, address_v4 dst, 
     if (segment.size() > max_segment_len) {
         return errc::bad_length;
     }
-    const std::size_t header_len = (std::size_t{load_u8(segment, field::data_offset)} >> 4) * 4;
+    const std::size_t header_len = (std::size_t{load_u8(segment, tcp_field::data_offset)} >> 4) * 4;
     if (header_len < min_header_len || header_len > segment.size()) {
         return errc::bad_header_length;
     }
     if (mode == checksum_mode::verify && folded_sum(segment, src, dst, true) != 0xffff) {
         return errc::bad_checksum;
     }
-    auto options = tcp_options::parse(segment.subspan(field::options, header_len - min_header_len));
+    auto options = tcp_options::parse(segment.subspan(tcp_field::options, header_len - min_header_len));
     if (!options) {
         return options.error();
     }
     return tcp_view{segment, *options};
 }
 
-std::uint16_t tcp_view::src_port() const { return load_u16(segment_, field::src_port); }
-std::uint16_t tcp_view::dst_port() const { return load_u16(segment_, field::dst_port); }
-seq32 tcp_view::seq() const { return seq32{load_u32(segment_, field::seq)}; }
-seq32 tcp_view::ack() const { return seq32{load_u32(segment_, field::ack)}; }
+std::uint16_t tcp_view::src_port() const { return load_u16(segment_, tcp_field::src_port); }
+std::uint16_t tcp_view::dst_port() const { return load_u16(segment_, tcp_field::dst_port); }
+seq32 tcp_view::seq() const { return seq32{load_u32(segment_, tcp_field::seq)}; }
+seq32 tcp_view::ack() const { return seq32{load_u32(segment_, tcp_field::ack)}; }
 std::uint8_t tcp_view::header_len() const {
-    return static_cast<std::uint8_t>((load_u8(segment_, field::data_offset) >> 4) * 4);
+    return static_cast<std::uint8_t>((load_u8(segment_, tcp_field::data_offset) >> 4) * 4);
 }
-std::uint8_t tcp_view::flags() const { return load_u8(segment_, field::flags); }
-std::uint16_t tcp_view::window() const { return load_u16(segment_, field::window); }
-std::uint16_t tcp_view::checksum() const { return load_u16(segment_, field::checksum); }
-std::uint16_t tcp_view::urgent() const { return load_u16(segment_, field::urgent); }
+std::uint8_t tcp_view::flags() const { return load_u8(segment_, tcp_field::flags); }
+std::uint16_t tcp_view::window() const { return load_u16(segment_, tcp_field::window); }
+std::uint16_t tcp_view::checksum() const { return load_u16(segment_, tcp_field::checksum); }
+std::uint16_t tcp_view::urgent() const { return load_u16(segment_, tcp_field::urgent); }
 bytes tcp_view::payload() const { return segment_.subspan(header_len()); }
 
 std::uint32_t tcp_view::seg_len() const {
@@ -98,20 +98,20 @@ void tcp_repr::emit(mut_bytes segment, address_v4 src, address_v4 dst, checksum_
     if (segment.size() > max_segment_len) {
         throw std::length_error("tcp_repr::emit: segment longer than 65535 bytes");
     }
-    store_u16(segment, field::src_port, src_port);
-    store_u16(segment, field::dst_port, dst_port);
-    store_u32(segment, field::seq, seq.value);
-    store_u32(segment, field::ack, ack.value);
-    store_u8(segment, field::data_offset, static_cast<std::uint8_t>((len / 4) << 4));
-    store_u8(segment, field::flags, flags);
-    store_u16(segment, field::window, window);
-    store_u16(segment, field::checksum, 0);
-    store_u16(segment, field::urgent, urgent);
-    options.emit(segment.subspan(field::options, len - min_header_len));
+    store_u16(segment, tcp_field::src_port, src_port);
+    store_u16(segment, tcp_field::dst_port, dst_port);
+    store_u32(segment, tcp_field::seq, seq.value);
+    store_u32(segment, tcp_field::ack, ack.value);
+    store_u8(segment, tcp_field::data_offset, static_cast<std::uint8_t>((len / 4) << 4));
+    store_u8(segment, tcp_field::flags, flags);
+    store_u16(segment, tcp_field::window, window);
+    store_u16(segment, tcp_field::checksum, 0);
+    store_u16(segment, tcp_field::urgent, urgent);
+    options.emit(segment.subspan(tcp_field::options, len - min_header_len));
     if (mode == checksum_mode::verify) {
-        store_u16(segment, field::checksum, static_cast<std::uint16_t>(~folded_sum(segment, src, dst, true)));
+        store_u16(segment, tcp_field::checksum, static_cast<std::uint16_t>(~folded_sum(segment, src, dst, true)));
     } else {
-        store_u16(segment, field::checksum, folded_sum(segment, src, dst, false));
+        store_u16(segment, tcp_field::checksum, folded_sum(segment, src, dst, false));
     }
 }
 

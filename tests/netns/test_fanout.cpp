@@ -17,7 +17,7 @@ namespace pt = boost::property_tree;
 
 namespace {
 
-const std::string port = "5202";
+const std::string fanout_port = "5202";
 
 struct run_result {
     int rc = -1;
@@ -70,8 +70,8 @@ BOOST_AUTO_TEST_SUITE(fanout)
 BOOST_AUTO_TEST_CASE(kernel_clients_are_served_by_both_loops_of_a_coronet_server) {
     topology t;
     temp_file server_out("fanout-server");
-    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", port, "--loops", "2"}), "/dev/null",
-                         server_out.path);
+    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", fanout_port, "--loops", "2"}),
+                         "/dev/null", server_out.path);
     BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
 
     // ARP and ICMP reach loop 0 only: it answers them for both.
@@ -80,8 +80,8 @@ BOOST_AUTO_TEST_CASE(kernel_clients_are_served_by_both_loops_of_a_coronet_server
 
     // Thousands of connections from 8 chains, each on a new port: any steered
     // to a loop that does not own it would be reset and fail the client.
-    const auto c = run(peer_bench(t, {"client", "--stack", "kernel", "--connect", t.stack_ip + ":" + port, "--mode",
-                                      "crr", "--connections", "8", "--duration", "1"}));
+    const auto c = run(peer_bench(t, {"client", "--stack", "kernel", "--connect", t.stack_ip + ":" + fanout_port,
+                                      "--mode", "crr", "--connections", "8", "--duration", "1"}));
     BOOST_TEST_MESSAGE("kernel client: " << c.out);
     BOOST_TEST_REQUIRE(c.rc == 0, c.err);
     const auto client = json_line(c.out);
@@ -104,10 +104,10 @@ BOOST_AUTO_TEST_CASE(kernel_clients_are_served_by_both_loops_of_a_coronet_server
 BOOST_AUTO_TEST_CASE(a_two_loop_coronet_client_runs_connections_on_both_loops) {
     topology t;
     temp_file server_out("fanout-server");
-    child_process server(peer_bench(t, {"server", "--stack", "kernel", "--listen", port}), "/dev/null",
+    child_process server(peer_bench(t, {"server", "--stack", "kernel", "--listen", fanout_port}), "/dev/null",
                          server_out.path);
     BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
-    const std::string to = t.peer_ip + ":" + port;
+    const std::string to = t.peer_ip + ":" + fanout_port;
 
     // Bulk: 4 streams, 2 per loop.
     auto c = run(t.stack_cmd("apps/coronet-bench", {"client", "--connect", to, "--mode", "bulk", "--connections", "4",

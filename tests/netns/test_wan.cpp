@@ -13,7 +13,7 @@ using namespace coronet::test;
 
 namespace {
 
-const std::string port = "5201";
+const std::string wan_port = "5201";
 const std::string four_mib = "4M";
 constexpr long four_mib_bytes = 4L << 20;
 
@@ -34,7 +34,7 @@ struct run_result {
 run_result kernel_client(const topology& t, const std::string& to, std::vector<std::string> args) {
     temp_file out("wan-client");
     std::vector<std::string> argv{"ip",     "netns",   "exec",    t.ns_peer,   bin("apps/coronet-bench"),
-                                  "client", "--stack", "kernel",  "--connect", to + ":" + port,
+                                  "client", "--stack", "kernel",  "--connect", to + ":" + wan_port,
                                   "--mode", "bulk",    "--bytes", four_mib,    "--duration",
                                   "60"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(fixed_transfers_through_delay_and_loss_are_byte_exact_both_
     topology t{topology::middle::relay};
     child_process relay(relay_cmd(t, {"--delay", "5", "--loss", "1"}));
     BOOST_REQUIRE_MESSAGE(relay.wait_for_output("relaying", 5000ms), relay.output());
-    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", port}));
+    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", wan_port}));
     BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
 
     const auto to_coronet = kernel_client(t, t.stack_ip, {"--cc", "reno"});
@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(kernel_cc_is_set_on_client_and_accepted_sockets_and_read_ba
     child_process relay(relay_cmd(t, {}));
     BOOST_REQUIRE_MESSAGE(relay.wait_for_output("relaying", 5000ms), relay.output());
     const std::vector<std::string> server_argv{"ip",     "netns",   "exec",   t.ns_stack, bin("apps/coronet-bench"),
-                                               "server", "--stack", "kernel", "--listen", port};
+                                               "server", "--stack", "kernel", "--listen", wan_port};
     {
         auto argv = server_argv;
         argv.insert(argv.end(), {"--cc", "reno"});

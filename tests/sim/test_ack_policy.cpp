@@ -13,8 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint16_t our_port = connected_stack::our_port, peer_port = connected_stack::peer_port;
-
 struct opened_pair : connected_stack {
     explicit opened_pair(const tcp::tcp_config& cfg = {}) : connected_stack(peer_syn_options(1460), cfg) {}
     // The peer sends len bytes at offset `at` of its stream.
@@ -140,7 +138,11 @@ struct timestamped_pair : connected_stack {
         o.timestamp = {{tsval, 0}};
         o.sack[0] = {iss + 1 + from, iss + 1 + to};
         o.sack_count = 1;
-        s.inject(segment{peer_port, our_port}.seq(irs + 1).ack(iss + 1).window(65535).options(o));
+        s.inject(segment{connected_stack::peer_port, connected_stack::our_port}
+                     .seq(irs + 1)
+                     .ack(iss + 1)
+                     .window(65535)
+                     .options(o));
     }
 };
 
@@ -164,7 +166,12 @@ BOOST_AUTO_TEST_CASE(old_timestamps_beyond_the_replay_window_are_dropped_and_ans
     for (int i = 0; i < 10; ++i) {
         wire::tcp_options o;
         o.timestamp = {{1000, 0}};
-        p.s.inject(segment{peer_port, our_port}.seq(p.irs + 1).ack(p.iss + 1).window(65535).options(o).data("old"));
+        p.s.inject(segment{connected_stack::peer_port, connected_stack::our_port}
+                       .seq(p.irs + 1)
+                       .ack(p.iss + 1)
+                       .window(65535)
+                       .options(o)
+                       .data("old"));
     }
     p.s.sim.run_for(1ms);
     BOOST_TEST(p.conn->stats().paws_rejected == 10u);

@@ -18,8 +18,6 @@ namespace unreachable = wire::icmp_unreachable;
 
 namespace {
 
-constexpr std::uint16_t our_port = connected_stack::our_port, peer_port = connected_stack::peer_port;
-
 // An established connection (the peer's MSS 1460, no timestamps) with
 // `segments` full segments of data sent and not yet acknowledged.
 struct sending_pair : connected_stack {
@@ -36,12 +34,12 @@ struct sending_pair : connected_stack {
     }
     // An ICMP error quoting our segment at offset `at` of the stream.
     void icmp(std::uint8_t type, std::uint8_t code, std::uint32_t at, std::uint16_t mtu = 0,
-              std::uint16_t port = peer_port) {
-        s.dev.inject(icmp_error_frame(type, code, {our_port, port, iss + 1 + at, 1500}, mtu));
+              std::uint16_t port = connected_stack::peer_port) {
+        s.dev.inject(icmp_error_frame(type, code, {connected_stack::our_port, port, iss + 1 + at, 1500}, mtu));
         s.sim.run_for(1ms);
     }
     void ack(std::uint32_t bytes) {
-        s.inject(segment{peer_port, our_port}.seq(irs + 1).ack(iss + 1 + bytes));
+        s.inject(segment{connected_stack::peer_port, connected_stack::our_port}.seq(irs + 1).ack(iss + 1 + bytes));
         s.sim.run_for(1ms);
     }
 };
@@ -94,7 +92,7 @@ BOOST_AUTO_TEST_CASE(forged_or_stale_errors_change_nothing) {
     p.icmp(icmp_type::dest_unreachable, unreachable::host, 5 * 1460);
     BOOST_TEST(p.s.tcp.counters().icmp_out_of_window == 2u);
     // Another port pair: no such connection.
-    p.icmp(icmp_type::dest_unreachable, unreachable::fragmentation_needed, 0, 576, peer_port + 1);
+    p.icmp(icmp_type::dest_unreachable, unreachable::fragmentation_needed, 0, 576, connected_stack::peer_port + 1);
     BOOST_TEST(p.s.tcp.counters().icmp_no_connection == 1u);
     // An MTU no smaller than the datagram it quotes is not about it (RFC 1191 4).
     p.icmp(icmp_type::dest_unreachable, unreachable::fragmentation_needed, 0, 1500);
@@ -116,7 +114,8 @@ BOOST_AUTO_TEST_CASE(forged_or_stale_errors_change_nothing) {
 
 BOOST_AUTO_TEST_CASE(an_error_that_quotes_someone_elses_datagram_is_dropped_by_the_host) {
     sending_pair p(1);
-    auto frame = icmp_error_frame(icmp_type::dest_unreachable, unreachable::port, {our_port, peer_port, p.iss + 1});
+    auto frame = icmp_error_frame(icmp_type::dest_unreachable, unreachable::port,
+                                  {connected_stack::our_port, connected_stack::peer_port, p.iss + 1});
     // The quoted source is not us: flip a byte of it, and fix the ICMP checksum.
     constexpr std::size_t icmp_at = 14 + 20, quoted_src = icmp_at + 8 + 12;
     frame[quoted_src + 3] ^= std::byte{0x01};
@@ -140,18 +139,20 @@ BOOST_AUTO_TEST_CASE(an_unreachable_answer_to_the_syn_fails_the_open_at_once) {
         BOOST_TEST_CONTEXT("code " << int{code}) {
             stack_under_test s;
             introduce_peer(s);
-            auto c = s.tcp.connect(peer_ip, peer_port, our_port);
+            auto c = s.tcp.connect(peer_ip, connected_stack::peer_port, connected_stack::our_port);
             BOOST_REQUIRE(c);
             s.sim.run_for(1ms);
             const auto syn = s.take_segments();
             BOOST_REQUIRE_EQUAL(syn.size(), 1u);
             // A forged error (a sequence number other than the SYN's) changes nothing...
             s.dev.inject(
-                icmp_error_frame(icmp_type::dest_unreachable, code, {our_port, peer_port, syn[0].h.seq + 7, 60}));
+                icmp_error_frame(icmp_type::dest_unreachable, code,
+                                 {connected_stack::our_port, connected_stack::peer_port, syn[0].h.seq + 7, 60}));
             s.sim.run_for(1ms);
             BOOST_TEST((*c)->current() == tcp::state::syn_sent);
             // ...the one that quotes the SYN ends the open, long before a SYN timeout.
-            s.dev.inject(icmp_error_frame(icmp_type::dest_unreachable, code, {our_port, peer_port, syn[0].h.seq, 60}));
+            s.dev.inject(icmp_error_frame(icmp_type::dest_unreachable, code,
+                                          {connected_stack::our_port, connected_stack::peer_port, syn[0].h.seq, 60}));
             s.sim.run_for(1ms);
             BOOST_TEST((*c)->current() == tcp::state::closed);
             BOOST_TEST((*c)->error() == std::make_error_code(expected));

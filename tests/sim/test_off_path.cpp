@@ -13,15 +13,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint16_t our_port = connected_stack::our_port, peer_port = connected_stack::peer_port;
-
 // An established connection whose handshake carried timestamps both ways.
 struct timestamped : connected_stack {
     timestamped() : connected_stack(peer_syn_options(1460, false, 1000)) {}
     segment from_peer(std::uint32_t tsval) const {
         wire::tcp_options o;
         if (tsval != 0) o.timestamp = {{tsval, 0}};
-        return segment{peer_port, our_port}.seq(irs + 1).ack(iss + 1).options(o);
+        return segment{connected_stack::peer_port, connected_stack::our_port}.seq(irs + 1).ack(iss + 1).options(o);
     }
 };
 
@@ -34,13 +32,13 @@ BOOST_AUTO_TEST_CASE(a_syn_in_a_broadcast_frame_draws_nothing) {
     auto l = s.tcp.listen(80, 8);
     BOOST_REQUIRE(l);
     introduce_peer(s);
-    auto frame = peer_tcp_frame(segment{peer_port, 80}.syn().seq(1000).mss(1460));
+    auto frame = peer_tcp_frame(segment{connected_stack::peer_port, 80}.syn().seq(1000).mss(1460));
     std::fill_n(frame.begin(), 6, std::byte{0xff});  // to every host on the link
     s.dev.inject(frame);
     s.sim.run_for(1ms);
     s.expect_nothing();
     BOOST_TEST(s.host.counters().rx_broadcast_tcp == 1u);
-    s.inject(segment{peer_port, 80}.syn().seq(1000).mss(1460));  // the same SYN to our MAC is answered
+    s.inject(segment{connected_stack::peer_port, 80}.syn().seq(1000).mss(1460));  // the same SYN to our MAC is answered
     s.sim.run_for(1ms);
     const auto got = s.take_segments();
     BOOST_REQUIRE_EQUAL(got.size(), 1u);
@@ -60,7 +58,7 @@ BOOST_AUTO_TEST_CASE(segments_without_timestamps_are_dropped_once_both_ends_chos
     t.s.sim.run_for(1s);
     BOOST_TEST(t.conn->receive_queue() == 4u);
     // A RST needs none (RFC 7323 3.2): at RCV.NXT it resets.
-    t.s.inject(segment{peer_port, our_port}.seq(t.irs + 5).rst());
+    t.s.inject(segment{connected_stack::peer_port, connected_stack::our_port}.seq(t.irs + 5).rst());
     t.s.sim.run_for(1ms);
     BOOST_TEST(t.conn->current() == tcp::state::closed);
     BOOST_TEST(t.conn->error() == std::make_error_code(std::errc::connection_reset));

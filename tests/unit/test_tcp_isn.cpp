@@ -22,7 +22,7 @@ std::array<std::uint8_t, 16> paper_key() {
 
 const auto local = make_address_v4("10.0.0.1");
 const auto remote = make_address_v4("10.0.0.2");
-const coronet::runtime::time_point t0 = coronet::runtime::time_point{} + 1234567us;
+const coronet::runtime::time_point isn_epoch = coronet::runtime::time_point{} + 1234567us;
 
 }  // namespace
 
@@ -45,36 +45,36 @@ BOOST_AUTO_TEST_CASE(siphash24_covers_whole_words_and_every_tail_length) {
 
 BOOST_AUTO_TEST_CASE(same_tuple_four_microseconds_later_gives_the_next_isn) {
     const isn_generator gen(paper_key());
-    const seq32 a = gen.next(local, 40000, remote, 80, t0);
-    BOOST_TEST(gen.next(local, 40000, remote, 80, t0) == a);  // a pure function of tuple and time
-    BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 4us) == a + 1);
-    BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 4ms) == a + 1000);
+    const seq32 a = gen.next(local, 40000, remote, 80, isn_epoch);
+    BOOST_TEST(gen.next(local, 40000, remote, 80, isn_epoch) == a);  // a pure function of tuple and time
+    BOOST_TEST(gen.next(local, 40000, remote, 80, isn_epoch + 4us) == a + 1);
+    BOOST_TEST(gen.next(local, 40000, remote, 80, isn_epoch + 4ms) == a + 1000);
 }
 
 BOOST_AUTO_TEST_CASE(different_tuples_give_different_isns) {
     const isn_generator gen(paper_key());
     std::set<std::uint32_t> seen;
-    seen.insert(gen.next(local, 40000, remote, 80, t0).value);
-    seen.insert(gen.next(local, 40001, remote, 80, t0).value);
-    seen.insert(gen.next(local, 40000, remote, 81, t0).value);
-    seen.insert(gen.next(remote, 40000, local, 80, t0).value);
-    seen.insert(gen.next(make_address_v4("10.0.0.3"), 40000, remote, 80, t0).value);
-    seen.insert(gen.next(local, 80, remote, 40000, t0).value);  // ports swapped
+    seen.insert(gen.next(local, 40000, remote, 80, isn_epoch).value);
+    seen.insert(gen.next(local, 40001, remote, 80, isn_epoch).value);
+    seen.insert(gen.next(local, 40000, remote, 81, isn_epoch).value);
+    seen.insert(gen.next(remote, 40000, local, 80, isn_epoch).value);
+    seen.insert(gen.next(make_address_v4("10.0.0.3"), 40000, remote, 80, isn_epoch).value);
+    seen.insert(gen.next(local, 80, remote, 40000, isn_epoch).value);  // ports swapped
     BOOST_TEST(seen.size() == 6u);
 }
 
 BOOST_AUTO_TEST_CASE(the_secret_changes_the_output) {
     auto other = paper_key();
     other[0] ^= 1;
-    const seq32 a = isn_generator(paper_key()).next(local, 40000, remote, 80, t0);
-    const seq32 b = isn_generator(other).next(local, 40000, remote, 80, t0);
+    const seq32 a = isn_generator(paper_key()).next(local, 40000, remote, 80, isn_epoch);
+    const seq32 b = isn_generator(other).next(local, 40000, remote, 80, isn_epoch);
     BOOST_TEST(a != b);
 }
 
 BOOST_AUTO_TEST_CASE(a_randomly_keyed_generator_still_ticks_every_four_microseconds) {
     const isn_generator gen(coronet::runtime::random_source::from_entropy().key());
-    const seq32 a = gen.next(local, 40000, remote, 80, t0);
-    BOOST_TEST(gen.next(local, 40000, remote, 80, t0 + 40us) == a + 10);
+    const seq32 a = gen.next(local, 40000, remote, 80, isn_epoch);
+    BOOST_TEST(gen.next(local, 40000, remote, 80, isn_epoch + 40us) == a + 10);
 }
 
 BOOST_AUTO_TEST_CASE(a_seeded_random_source_replays_and_seeds_differ) {

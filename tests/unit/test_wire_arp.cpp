@@ -3,7 +3,11 @@
 #include <coronet/wire/arp.hpp>
 #include <vector>
 
+#include "support/wire_errors.hpp"
+
 namespace wire = coronet::wire;
+using coronet::test::code;
+using coronet::test::error_of;
 
 namespace {
 
@@ -20,13 +24,6 @@ std::vector<std::byte> make_packet(const wire::arp_repr& repr, std::size_t paddi
     repr.emit(packet);
     return packet;
 }
-
-template <class T>
-std::error_code error_of(const wire::result<T>& r) {
-    return r.has_value() ? std::error_code{} : r.error();
-}
-
-std::error_code code(wire::errc e) { return wire::make_error_code(e); }
 
 }  // namespace
 

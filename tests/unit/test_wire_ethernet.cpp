@@ -3,12 +3,16 @@
 #include <coronet/wire/ethernet.hpp>
 #include <vector>
 
+#include "support/wire_errors.hpp"
+
 namespace wire = coronet::wire;
+using coronet::test::code;
+using coronet::test::error_of;
 
 namespace {
 
-const wire::mac_address host_a{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0a}};
-const wire::mac_address host_b{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0b}};
+const wire::mac_address mac_a{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0a}};
+const wire::mac_address mac_b{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0b}};
 
 // A frame: header from repr, then payload.
 std::vector<std::byte> make_frame(const wire::ethernet_repr& repr, std::string_view payload) {
@@ -17,11 +21,6 @@ std::vector<std::byte> make_frame(const wire::ethernet_repr& repr, std::string_v
     const wire::bytes p = wire::to_bytes(payload);
     std::copy(p.begin(), p.end(), frame.begin() + wire::ethernet_repr::header_len);
     return frame;
-}
-
-template <class T>
-std::error_code error_of(const wire::result<T>& r) {
-    return r.has_value() ? std::error_code{} : r.error();
 }
 
 }  // namespace
@@ -49,30 +48,30 @@ BOOST_AUTO_TEST_CASE(broadcast_is_all_ones_and_multicast) {
     BOOST_TEST(bcast.to_string() == "ff:ff:ff:ff:ff:ff");
     BOOST_TEST(bcast.is_broadcast());
     BOOST_TEST(bcast.is_multicast());
-    BOOST_TEST(!host_a.is_broadcast());
-    BOOST_TEST(!host_a.is_multicast());
+    BOOST_TEST(!mac_a.is_broadcast());
+    BOOST_TEST(!mac_a.is_multicast());
     BOOST_TEST(wire::mac_address::parse("01:00:5e:00:00:01")->is_multicast());
 }
 
 BOOST_AUTO_TEST_CASE(ethernet_repr_round_trips_every_field) {
-    const wire::ethernet_repr repr{host_b, host_a, wire::ethertype::ipv4};
+    const wire::ethernet_repr repr{mac_b, mac_a, wire::ethertype::ipv4};
     const auto frame = make_frame(repr, "payload");
     const auto view = wire::ethernet_view::parse(frame);
     BOOST_TEST_REQUIRE(view.has_value());
-    BOOST_TEST(view->dst() == host_b);
-    BOOST_TEST(view->src() == host_a);
+    BOOST_TEST(view->dst() == mac_b);
+    BOOST_TEST(view->src() == mac_a);
     BOOST_TEST(view->type() == wire::ethertype::ipv4);
     BOOST_TEST(view->payload().size() == 7u);
     BOOST_TEST(wire::load_u8(view->payload(), 0) == 'p');
     BOOST_TEST(view->raw().size() == frame.size());
     const auto again = wire::ethernet_repr::from(*view);
-    BOOST_TEST(again.dst == host_b);
-    BOOST_TEST(again.src == host_a);
+    BOOST_TEST(again.dst == mac_b);
+    BOOST_TEST(again.src == mac_a);
     BOOST_TEST(again.type == wire::ethertype::ipv4);
 }
 
 BOOST_AUTO_TEST_CASE(ethernet_header_is_destination_source_type) {
-    const wire::ethernet_repr repr{wire::mac_address::broadcast(), host_a, wire::ethertype::arp};
+    const wire::ethernet_repr repr{wire::mac_address::broadcast(), mac_a, wire::ethertype::arp};
     const auto frame = make_frame(repr, "");
     BOOST_TEST(wire::load_u8(frame, 0) == 0xff);
     BOOST_TEST(wire::load_u8(frame, 11) == 0x0a);
@@ -80,14 +79,14 @@ BOOST_AUTO_TEST_CASE(ethernet_header_is_destination_source_type) {
 }
 
 BOOST_AUTO_TEST_CASE(ethernet_parse_accepts_header_only_frame) {
-    const auto frame = make_frame({host_b, host_a, wire::ethertype::ipv6}, "");
+    const auto frame = make_frame({mac_b, mac_a, wire::ethertype::ipv6}, "");
     const auto view = wire::ethernet_view::parse(frame);
     BOOST_TEST_REQUIRE(view.has_value());
     BOOST_TEST(view->payload().empty());
 }
 
 BOOST_AUTO_TEST_CASE(ethernet_parse_rejects_every_truncated_prefix) {
-    const auto frame = make_frame({host_b, host_a, wire::ethertype::ipv4}, "");
+    const auto frame = make_frame({mac_b, mac_a, wire::ethertype::ipv4}, "");
     for (std::size_t len = 0; len < frame.size(); ++len) {
         // A fresh exact-size copy so ASan sees any read past the prefix.
         const std::vector<std::byte> prefix(frame.begin(), frame.begin() + len);
@@ -98,7 +97,7 @@ BOOST_AUTO_TEST_CASE(ethernet_parse_rejects_every_truncated_prefix) {
 
 BOOST_AUTO_TEST_CASE(ethernet_emit_throws_on_short_buffer) {
     std::vector<std::byte> small(13);
-    BOOST_CHECK_THROW((wire::ethernet_repr{host_a, host_b, 0}.emit(small)), std::length_error);
+    BOOST_CHECK_THROW((wire::ethernet_repr{mac_a, mac_b, 0}.emit(small)), std::length_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

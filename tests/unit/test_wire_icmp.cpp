@@ -5,7 +5,11 @@
 #include <coronet/wire/icmp.hpp>
 #include <vector>
 
+#include "support/wire_errors.hpp"
+
 namespace wire = coronet::wire;
+using coronet::test::code;
+using coronet::test::error_of;
 
 namespace {
 
@@ -19,13 +23,6 @@ std::vector<std::byte> make_message(const wire::icmp_repr& repr, std::string_vie
 }
 
 wire::icmp_repr ping(std::uint16_t seq_no) { return {wire::icmp_type::echo_request, 0, 0x1234, seq_no}; }
-
-template <class T>
-std::error_code error_of(const wire::result<T>& r) {
-    return r.has_value() ? std::error_code{} : r.error();
-}
-
-std::error_code code(wire::errc e) { return wire::make_error_code(e); }
 
 }  // namespace
 

@@ -5,17 +5,21 @@
 #include <coronet/wire/ipv4.hpp>
 #include <vector>
 
+#include "support/wire_errors.hpp"
+
 namespace wire = coronet::wire;
+using coronet::test::code;
+using coronet::test::error_of;
 
 namespace {
 
-const wire::address_v4 ip_a = boost::asio::ip::make_address_v4("10.0.0.1");
-const wire::address_v4 ip_b = boost::asio::ip::make_address_v4("192.0.2.200");
+const wire::address_v4 src_addr = boost::asio::ip::make_address_v4("10.0.0.1");
+const wire::address_v4 dst_addr = boost::asio::ip::make_address_v4("192.0.2.200");
 
 wire::ipv4_repr tcp_to_b(std::uint16_t payload_len) {
     wire::ipv4_repr r;
-    r.src = ip_a;
-    r.dst = ip_b;
+    r.src = src_addr;
+    r.dst = dst_addr;
     r.protocol = wire::ip_proto::tcp;
     r.ttl = 63;
     r.ident = 0xbeef;
@@ -48,13 +52,6 @@ void set_field(std::vector<std::byte>& packet, std::size_t offset, std::uint16_t
     wire::store_u16(packet, offset, value);
 }
 
-template <class T>
-std::error_code error_of(const wire::result<T>& r) {
-    return r.has_value() ? std::error_code{} : r.error();
-}
-
-std::error_code code(wire::errc e) { return wire::make_error_code(e); }
-
 // Parses an exact-size copy of the first len bytes, so ASan sees any overread.
 std::error_code parse_prefix(const std::vector<std::byte>& packet, std::size_t len) {
     const std::vector<std::byte> prefix(packet.begin(), packet.begin() + static_cast<std::ptrdiff_t>(len));
@@ -80,8 +77,8 @@ BOOST_AUTO_TEST_CASE(ipv4_repr_round_trips_every_field) {
     BOOST_TEST(view->ttl() == 63);
     BOOST_TEST(view->protocol() == wire::ip_proto::tcp);
     BOOST_TEST(view->checksum() == wire::load_u16(packet, 10));
-    BOOST_TEST(view->src() == ip_a);
-    BOOST_TEST(view->dst() == ip_b);
+    BOOST_TEST(view->src() == src_addr);
+    BOOST_TEST(view->dst() == dst_addr);
     BOOST_TEST(view->options().empty());
     BOOST_TEST(view->header().size() == 20u);
     BOOST_TEST(view->payload().size() == 5u);

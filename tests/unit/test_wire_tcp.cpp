@@ -7,14 +7,18 @@
 #include <coronet/wire/tcp.hpp>
 #include <vector>
 
+#include "support/wire_errors.hpp"
+
 namespace wire = coronet::wire;
+using coronet::test::code;
+using coronet::test::error_of;
 using wire::seq32;
 namespace flag = wire::tcp_flag;
 
 namespace {
 
-const wire::address_v4 ip_a = boost::asio::ip::make_address_v4("10.0.0.1");
-const wire::address_v4 ip_b = boost::asio::ip::make_address_v4("10.0.0.2");
+const wire::address_v4 pseudo_src = boost::asio::ip::make_address_v4("10.0.0.1");
+const wire::address_v4 pseudo_dst = boost::asio::ip::make_address_v4("10.0.0.2");
 
 // An established-connection data segment, sequence numbers near the wrap.
 wire::tcp_repr data_segment() {
@@ -47,7 +51,7 @@ std::vector<std::byte> make_segment(const wire::tcp_repr& repr, std::string_view
     const wire::bytes p = wire::to_bytes(payload);
     std::vector<std::byte> seg(repr.header_len() + p.size());
     std::copy(p.begin(), p.end(), seg.begin() + static_cast<std::ptrdiff_t>(repr.header_len()));
-    repr.emit(seg, ip_a, ip_b, mode);
+    repr.emit(seg, pseudo_src, pseudo_dst, mode);
     return seg;
 }
 
@@ -55,7 +59,7 @@ std::vector<std::byte> make_segment(const wire::tcp_repr& repr, std::string_view
 void fix_checksum(std::vector<std::byte>& seg) {
     wire::store_u16(seg, 16, 0);
     wire::checksum_acc acc;
-    wire::add_pseudo_header(acc, ip_a, ip_b, wire::ip_proto::tcp, static_cast<std::uint16_t>(seg.size()));
+    wire::add_pseudo_header(acc, pseudo_src, pseudo_dst, wire::ip_proto::tcp, static_cast<std::uint16_t>(seg.size()));
     acc.add(seg);
     wire::store_u16(seg, 16, acc.finish());
 }
@@ -73,15 +77,8 @@ std::vector<std::byte> with_raw_options(const std::vector<std::uint8_t>& options
 
 wire::result<wire::tcp_view> parse(const std::vector<std::byte>& seg,
                                    wire::checksum_mode mode = wire::checksum_mode::verify) {
-    return wire::tcp_view::parse(seg, ip_a, ip_b, mode);
+    return wire::tcp_view::parse(seg, pseudo_src, pseudo_dst, mode);
 }
-
-template <class T>
-std::error_code error_of(const wire::result<T>& r) {
-    return r.has_value() ? std::error_code{} : r.error();
-}
-
-std::error_code code(wire::errc e) { return wire::make_error_code(e); }
 
 // NOP NOP, a SACK kind with length byte len, then blocks 8-byte blocks, padded
 // to a multiple of 4 (four blocks: 36 bytes, the most 40 bytes of options hold).
@@ -336,8 +333,8 @@ BOOST_AUTO_TEST_CASE(tcp_parse_rejects_corrupted_byte_anywhere) {
 BOOST_AUTO_TEST_CASE(tcp_checksum_covers_the_pseudo_header) {
     const auto seg = make_segment(data_segment(), "payload");
     const auto other = boost::asio::ip::make_address_v4("10.0.0.3");
-    BOOST_TEST(error_of(wire::tcp_view::parse(seg, ip_a, other)) == code(wire::errc::bad_checksum));
-    BOOST_TEST(error_of(wire::tcp_view::parse(seg, other, ip_b)) == code(wire::errc::bad_checksum));
+    BOOST_TEST(error_of(wire::tcp_view::parse(seg, pseudo_src, other)) == code(wire::errc::bad_checksum));
+    BOOST_TEST(error_of(wire::tcp_view::parse(seg, other, pseudo_dst)) == code(wire::errc::bad_checksum));
 }
 
 BOOST_AUTO_TEST_CASE(checksum_mode_skip_accepts_a_bad_checksum) {
@@ -357,7 +354,8 @@ BOOST_AUTO_TEST_CASE(checksum_mode_skip_still_checks_options) {
 BOOST_AUTO_TEST_CASE(emit_with_skip_leaves_pseudo_header_sum_for_offload) {
     auto seg = make_segment(syn_segment(), "offloaded", wire::checksum_mode::skip);
     wire::checksum_acc pseudo;
-    wire::add_pseudo_header(pseudo, ip_a, ip_b, wire::ip_proto::tcp, static_cast<std::uint16_t>(seg.size()));
+    wire::add_pseudo_header(pseudo, pseudo_src, pseudo_dst, wire::ip_proto::tcp,
+                            static_cast<std::uint16_t>(seg.size()));
     BOOST_TEST(wire::load_u16(seg, 16) == pseudo.fold());
 
     // What the NIC does for CHECKSUM_PARTIAL: sum from csum_start, store ~sum at csum_offset.
@@ -375,7 +373,7 @@ BOOST_AUTO_TEST_CASE(tcp_parse_rejects_segment_longer_than_65535) {
 
 BOOST_AUTO_TEST_CASE(tcp_emit_throws_on_short_buffer) {
     std::vector<std::byte> small(39);
-    BOOST_CHECK_THROW(syn_segment().emit(small, ip_a, ip_b), std::length_error);
+    BOOST_CHECK_THROW(syn_segment().emit(small, pseudo_src, pseudo_dst), std::length_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
