@@ -26,7 +26,8 @@ struct proxied {
         dir = "/tmp/coronet-web-" + t.ns_peer;
         BOOST_REQUIRE(sh("mkdir -p " + dir) == 0);
         http = std::make_unique<child_process>(std::vector<std::string>{
-            "ip", "netns", "exec", t.ns_peer, "python3", "-m", "http.server", "-d", dir, "-b", t.peer_ip, "8000"});
+            "ip", "netns", "exec", t.ns_peer, "python3",
+            std::string(CORONET_SOURCE_DIR) + "/tests/netns/sha256_http_server.py", dir, t.peer_ip, "8000"});
         BOOST_REQUIRE(wait_listening(t.ns_peer, 8000));
         url = "http://" + t.stack_ip + ":8080/";
     }

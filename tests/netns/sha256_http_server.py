@@ -1,6 +1,11 @@
-"""The soak's HTTP server (tests/netns/test_soak.cpp): GET serves the files of
-DIRECTORY; PUT reads the body and answers its sha256 (hex and a newline), so
-an upload is checked end to end without storing it.
+"""The netns tier's HTTP server (tests/netns/proxied.hpp, test_soak.cpp): GET
+serves the files of DIRECTORY; PUT reads the body and answers its sha256 (hex
+and a newline), so an upload is checked end to end without storing it.
+
+Unlike `python3 -m http.server`, it listens with a backlog of 256, not 5: a
+hundred connections at once overflowed the accept queue, the kernel dropped
+their SYNs, and on a loaded machine a proxy's upstream connect could run out
+of its 10 s before the SYN it retransmitted was taken.
 
 Usage: sha256_http_server.py DIRECTORY ADDRESS PORT
 """
@@ -35,7 +40,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # listen()'s backlog
+
+
 directory, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-server = http.server.ThreadingHTTPServer((address, port), functools.partial(Handler, directory=directory))
-server.daemon_threads = True
-server.serve_forever()
+Server((address, port), functools.partial(Handler, directory=directory)).serve_forever()
