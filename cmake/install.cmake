@@ -7,7 +7,7 @@ include(CMakePackageConfigHelpers)
 
 set(coronet_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/coronet)
 install(TARGETS coronet EXPORT coronet-targets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/coronet TYPE INCLUDE)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/coronet ${PROJECT_BINARY_DIR}/include/coronet TYPE INCLUDE)
 install(EXPORT coronet-targets NAMESPACE coronet:: FILE coronetTargets.cmake DESTINATION ${coronet_cmake_dir})
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/coronetConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/coronetConfig.cmake INSTALL_DESTINATION ${coronet_cmake_dir})

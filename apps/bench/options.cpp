@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <coronet/runtime/log.hpp>
 #include <coronet/tcp/congestion.hpp>
 #include <iostream>
 
@@ -206,11 +207,7 @@ void check_stack(const po::variables_map& vm, const raw_options& raw, bench_opti
     }
     if (o.common.iface.ifname.empty()) usage_error("--iface is required with --stack user");
     if (o.common.iface.address.empty()) usage_error("--ip is required with --stack user");
-    try {
-        parse_ipv4_prefix(o.common.iface.address);
-    } catch (const std::invalid_argument& e) {
-        usage_error(std::string("--ip: ") + e.what());
-    }
+    if (const auto problem = apps::ip_option_problem(o.common.iface.address)) usage_error(*problem);
 }
 
 }  // namespace
@@ -220,7 +217,7 @@ bench_options parse_or_exit(int argc, char** argv) {
     raw_options raw;
     po::options_description all;
     all.add(own_description(raw, o)).add(apps::common_description(o.common)).add(apps::tcp_description(o.common));
-    all.add_options()("help,h", "show this help and exit");
+    apps::add_help_and_version(all);
     po::positional_options_description positional;
     positional.add("role", 1);
     po::variables_map vm;
@@ -230,6 +227,7 @@ bench_options parse_or_exit(int argc, char** argv) {
             std::cout << "Usage: " << usage << "\n\n" << summary << "\n\n" << all << "\n";
             std::exit(0);
         }
+        apps::exit_if_version(vm, program);
         po::notify(vm);
     } catch (const po::error& e) {
         usage_error(e.what());
@@ -238,6 +236,7 @@ bench_options parse_or_exit(int argc, char** argv) {
     if (level == spdlog::level::off && o.common.log_level != "off")
         usage_error("unknown --log-level '" + o.common.log_level + "'");
     spdlog::set_level(level);
+    runtime::set_logger(spdlog::default_logger());  // the library's messages too
     if (raw.role == "link") {
         o.role = bench_role::link;
         check_link(vm, raw, o);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <coronet/runtime/log.hpp>
+#include <coronet/version.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +42,27 @@ po::options_description common_description(common_options& out) {
                 "there: connections keep their state, the address is announced again (default: print that it is "
                 "gone and exit with status 1)");
     return d;
+}
+
+void add_help_and_version(po::options_description& d) {
+    d.add_options()("help,h", "show this help and exit")("version", "print the version and exit");
+}
+
+void exit_if_version(const po::variables_map& vm, const std::string& program) {
+    if (!vm.count("version")) return;
+    std::cout << program << " " << coronet::version << "\n";
+    std::exit(0);
+}
+
+std::optional<std::string> ip_option_problem(const std::string& address) {
+    try {
+        parse_ipv4_prefix(address);
+    } catch (const std::invalid_argument& e) {
+        return std::string("--ip: ") + e.what();
+    }
+    if (address.find('/') == std::string::npos)
+        return "--ip '" + address + "' has no prefix length: write A.B.C.D/N, e.g. " + address + "/24";
+    return std::nullopt;
 }
 
 std::optional<std::size_t> parse_size(const std::string& text) {
@@ -172,7 +195,7 @@ void exit_when_interface_lost(stack& st, const std::string& program) {
 
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common) {
     const std::string program = argc > 0 ? std::string(argv[0]).substr(std::string(argv[0]).rfind('/') + 1) : "coronet";
-    cl.options.add_options()("help,h", "show this help and exit");
+    add_help_and_version(cl.options);
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(cl.options).positional(cl.positional).run(), vm);
@@ -180,6 +203,7 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
             std::cout << "Usage: " << cl.usage << "\n\n" << cl.summary << "\n\n" << cl.options << "\n";
             std::exit(0);
         }
+        exit_if_version(vm, program);
         po::notify(vm);
     } catch (const po::error& e) {
         usage_error(program, e.what());
@@ -190,13 +214,10 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
     // Logs go to stderr: stdout is data (coronet-cat) or a report (bench, tables).
     spdlog::set_default_logger(spdlog::stderr_color_mt("coronet"));
     spdlog::set_level(level);
+    runtime::set_logger(spdlog::default_logger());  // the library's messages too
     if (common.iface.ifname.empty()) usage_error(program, "--iface is required");
     if (common.iface.address.empty()) usage_error(program, "--ip is required");
-    try {
-        parse_ipv4_prefix(common.iface.address);
-    } catch (const std::invalid_argument& e) {
-        die(program, std::string("--ip: ") + e.what(), 2);
-    }
+    if (const auto problem = ip_option_problem(common.iface.address)) usage_error(program, *problem);
     return vm;
 }
 

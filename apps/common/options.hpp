@@ -31,10 +31,19 @@ struct command_line {
     po::positional_options_description positional;
 };
 
-// Parses argv. --help prints usage and exits 0; a usage error prints the
+// Parses argv. --help prints usage and exits 0, --version the version; a usage error prints the
 // message and a hint to stderr and exits 2. Also applies --log-level and
 // checks that --iface and --ip were given.
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common);
+
+// --help and --version, added to every program's options.
+void add_help_and_version(po::options_description& d);
+// With --version: prints "PROGRAM VERSION" and exits 0.
+void exit_if_version(const po::variables_map& vm, const std::string& program);
+// What is wrong with --ip's value, or nullopt. It must be A.B.C.D/N with
+// the prefix length written out: a bare address would be a /32, and
+// peers in the same subnet would then be taken for off-subnet.
+std::optional<std::string> ip_option_problem(const std::string& address);
 
 // "262144", "256K", "64M" or "2G" (binary multiples); nullopt otherwise.
 std::optional<std::size_t> parse_size(const std::string& text);

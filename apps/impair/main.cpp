@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <coronet/link/af_packet.hpp>
+#include <coronet/runtime/log.hpp>
 #include <coronet/runtime/loop.hpp>
 #include <csignal>
 #include <cstdio>
@@ -172,7 +173,8 @@ impair_options parse_or_exit(int argc, char** argv) {
         "as pool_drops")("stats-interval", po::value(&o.stats_interval)->value_name("SECONDS")->default_value(10.0),
                          "at --log-level info, log the counters this often")(
         "log-level", po::value(&o.log_level)->value_name("LEVEL")->default_value("warn"),
-        "trace, debug, info, warn, error or off")("help,h", "show this help and exit");
+        "trace, debug, info, warn, error or off");
+    apps::add_help_and_version(d);
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(d).positional({}).run(), vm);  // no operands
@@ -191,6 +193,7 @@ impair_options parse_or_exit(int argc, char** argv) {
                       << d << "\n";
             std::exit(0);
         }
+        apps::exit_if_version(vm, program);
         po::notify(vm);
     } catch (const po::error& e) {
         usage_error(e.what());
@@ -203,6 +206,7 @@ impair_options parse_or_exit(int argc, char** argv) {
     // stdout carries only the final JSON object; logs go to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("impair"));
     spdlog::set_level(level);
+    coronet::runtime::set_logger(spdlog::default_logger());  // the library's messages too
     if (!(o.stats_interval >= 0.1)) usage_error("--stats-interval must be at least 0.1 s");
     if (o.pool_mib < 4 || o.pool_mib > 1024) usage_error("--pool must be from 4 to 1024 MiB");
     return o;

@@ -1,9 +1,8 @@
 // asio_stream (asio_stream.hpp) and its state, detail::stream_core: reads
 // wait in the stack through a one-byte probe, writes are copied and flushed
 // by a coroutine, and cancellation never loses or reorders a byte.
-#include <spdlog/spdlog.h>
-
 #include <coronet/api/asio_stream.hpp>
+#include <coronet/runtime/log.hpp>
 #include <coronet/tcp/tcb.hpp>
 #include <exception>
 
@@ -25,7 +24,7 @@ T run_now(runtime::task<T> t) {
     t.raw().resume();
     if (!t.done()) {
         // Destroying it would leave the TCB holding a dead coroutine.
-        spdlog::critical("coronet asio adapter: an operation that should finish at once is waiting");
+        runtime::logger().critical("coronet asio adapter: an operation that should finish at once is waiting");
         std::terminate();
     }
     return t.result();

@@ -1,6 +1,5 @@
-#include <spdlog/spdlog.h>
-
 #include <coronet/api/stack.hpp>
+#include <coronet/runtime/log.hpp>
 #include <stdexcept>
 #include <string_view>
 
@@ -53,7 +52,7 @@ void warn_about_kernel_addresses(const std::string& ifname, const net::host_conf
     const std::uint32_t mask = h.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - h.prefix_len);
     for (const auto& [addr, len] : link::kernel_ipv4_addresses(ifname)) {
         if ((addr.to_uint() & mask) != (h.address.to_uint() & mask)) continue;
-        spdlog::warn(
+        runtime::logger().warn(
             "interface {} has kernel address {}/{} in the stack's subnet: the kernel will answer the stack's "
             "peers (TCP RSTs, duplicate ICMP). Remove it: ip addr del {}/{} dev {}",
             ifname, addr.to_string(), len, addr.to_string(), len, ifname);
@@ -95,12 +94,12 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
         };
     host_->start();
     if (cfg.loops > 1)
-        spdlog::info("coronet on {} ({}) as {}/{}, mtu {}, loop {} of {} (fanout group {})", cfg.ifname,
-                     host_->mac().to_string(), hc.address.to_string(), hc.prefix_len, host_->mtu(), cfg.loop_index,
-                     cfg.loops, *raw_->fanout_group());
+        runtime::logger().info("coronet on {} ({}) as {}/{}, mtu {}, loop {} of {} (fanout group {})", cfg.ifname,
+                               host_->mac().to_string(), hc.address.to_string(), hc.prefix_len, host_->mtu(),
+                               cfg.loop_index, cfg.loops, *raw_->fanout_group());
     else
-        spdlog::info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
-                     hc.address.to_string(), hc.prefix_len, host_->mtu());
+        runtime::logger().info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
+                               hc.address.to_string(), hc.prefix_len, host_->mtu());
 }
 
 stack::~stack() {
@@ -112,12 +111,13 @@ stack::~stack() {
 void stack::on_link_status(link::link_status s, std::error_code ec) {
     if (s != link::link_status::gone) return;  // down and up again: the device copes
     if (wait_for_interface_) {
-        spdlog::warn("interface {} is gone ({}); waiting for it to come back", raw_->name(), ec.message());
+        runtime::logger().warn("interface {} is gone ({}); waiting for it to come back", raw_->name(), ec.message());
         loop_.spawn(reopen_when_back(), "wait-for-interface");
     } else if (on_interface_lost) {
         on_interface_lost(ec);
     } else {
-        spdlog::error("interface {} is gone ({}); the stack can neither send nor receive", raw_->name(), ec.message());
+        runtime::logger().error("interface {} is gone ({}); the stack can neither send nor receive", raw_->name(),
+                                ec.message());
     }
 }
 
@@ -131,12 +131,13 @@ runtime::task<void> stack::reopen_when_back() {
         const std::error_code ec = raw_->reopen();
         if (!ec) break;
         const bool expected = ec == std::errc::no_such_device || ec == std::errc::resource_unavailable_try_again;
-        if (!expected && ec != last) spdlog::warn("interface {}: cannot reopen it yet: {}", raw_->name(), ec.message());
+        if (!expected && ec != last)
+            runtime::logger().warn("interface {}: cannot reopen it yet: {}", raw_->name(), ec.message());
         last = ec;
     }
     host_->relink();
-    spdlog::warn("interface {} is back ({}); address {} announced again", raw_->name(), host_->mac().to_string(),
-                 host_->address().to_string());
+    runtime::logger().warn("interface {} is back ({}); address {} announced again", raw_->name(),
+                           host_->mac().to_string(), host_->address().to_string());
 }
 
 result<listener> stack::listen(std::uint16_t port, std::size_t backlog) {

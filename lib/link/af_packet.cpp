@@ -4,7 +4,6 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/if_ether.h>
-#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 #include <array>
 #include <coronet/link/af_packet.hpp>
 #include <coronet/link/fanout.hpp>
+#include <coronet/runtime/log.hpp>
 #include <cstring>
 #include <system_error>
 #include <utility>
@@ -255,7 +255,7 @@ void af_packet_device::join_fanout() {
     std::array<std::byte, 64> scratch;
     for (int i = 0; i < 100000 && ::recv(fd_, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0; ++i) {
     }
-    spdlog::debug("{}: fanout group {} joined", opts_.ifname, *fanout_group_);
+    runtime::logger().debug("{}: fanout group {} joined", opts_.ifname, *fanout_group_);
 }
 
 void af_packet_device::open_arp_tap(unsigned ifindex) {
@@ -311,7 +311,7 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
             if (is_link_error(-cqe.res))
                 link_error(-cqe.res);
             else
-                spdlog::warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
+                runtime::logger().warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
         }
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
@@ -348,7 +348,7 @@ const char* to_string(link_status s) noexcept {
 // the interface, once (later errors find the status changed already).
 void af_packet_device::link_error(int err) {
     if (status_ != link_status::up) return;
-    spdlog::debug("{}: link error: {}", opts_.ifname, std::strerror(err));
+    runtime::logger().debug("{}: link error: {}", opts_.ifname, std::strerror(err));
     check_link(err);
 }
 
@@ -368,11 +368,12 @@ void af_packet_device::check_link(int err) {
     std::error_code ec;
     switch (next) {
         case link_status::down:
-            spdlog::warn("{}: link is down ({}); waiting for it to come up", opts_.ifname, std::strerror(err));
+            runtime::logger().warn("{}: link is down ({}); waiting for it to come up", opts_.ifname,
+                                   std::strerror(err));
             ec = std::error_code(err, std::generic_category());
             break;
         case link_status::up:
-            spdlog::warn("{}: link is up again", opts_.ifname);
+            runtime::logger().warn("{}: link is up again", opts_.ifname);
             if (sink_ && !rx_armed_) arm_receive();
             if (sink_ && arp_fd_ >= 0 && !arp_armed_) arm_arp_receive();
             break;
@@ -413,8 +414,8 @@ std::error_code af_packet_device::reopen() {
     std::strncpy(ifr.ifr_name, opts_.ifname.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) std::memcpy(mac_.octets.data(), ifr.ifr_hwaddr.sa_data, 6);
     if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < mtu_)
-        spdlog::warn("{}: the interface's MTU is now {}, below the stack's {}: larger frames will be lost",
-                     opts_.ifname, ifr.ifr_mtu, mtu_);
+        runtime::logger().warn("{}: the interface's MTU is now {}, below the stack's {}: larger frames will be lost",
+                               opts_.ifname, ifr.ifr_mtu, mtu_);
     // Sends still in flight on the old socket hold it until they complete.
     ::close(fd_);
     fd_ = fd;

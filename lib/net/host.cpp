@@ -1,7 +1,6 @@
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <coronet/net/host.hpp>
+#include <coronet/runtime/log.hpp>
 #include <coronet/wire/arp.hpp>
 #include <coronet/wire/ethernet.hpp>
 
@@ -100,7 +99,7 @@ void host::arp_input(wire::bytes payload) {
     if (sender == cfg_.address) {
         if (arp->sender_mac() != mac_) {
             ++counters_.arp_conflicts;
-            spdlog::warn("ARP: {} is also claimed by {}", sender.to_string(), arp->sender_mac().to_string());
+            runtime::logger().warn("ARP: {} is also claimed by {}", sender.to_string(), arp->sender_mac().to_string());
         }
         return;
     }
@@ -342,7 +341,7 @@ void host::arp_timer_fired(runtime::timer_node& n) {
     self->counters_.arp_queue_drops += r.dropped_frames;
     for (auto ip : r.failed) {
         ++self->counters_.arp_resolve_failed;
-        spdlog::debug("ARP: no answer for {}", ip.to_string());
+        runtime::logger().debug("ARP: no answer for {}", ip.to_string());
         if (self->on_unreachable) self->on_unreachable(ip);
     }
     self->arm_arp_timer();

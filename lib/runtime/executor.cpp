@@ -1,6 +1,5 @@
-#include <spdlog/spdlog.h>
-
 #include <coronet/runtime/executor.hpp>
+#include <coronet/runtime/log.hpp>
 
 namespace coronet::runtime {
 
@@ -60,9 +59,9 @@ executor::executor()
           try {
               std::rethrow_exception(e);
           } catch (const std::exception& ex) {
-              spdlog::error("task '{}' failed: {}", name, ex.what());
+              runtime::logger().error("task '{}' failed: {}", name, ex.what());
           } catch (...) {
-              spdlog::error("task '{}' failed with a non-standard exception", name);
+              runtime::logger().error("task '{}' failed with a non-standard exception", name);
           }
       }) {}
 

@@ -1,10 +1,9 @@
 // The TCP layer: demultiplexing, listeners, resets for no connection, admission
 // against the memory limit, SYN cookies, ephemeral ports; the tcb_owner side of
 // every connection.
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <array>
+#include <coronet/runtime/log.hpp>
 #include <coronet/tcp/layer.hpp>
 
 namespace coronet::tcp {
@@ -35,7 +34,7 @@ void listener_state::forget() noexcept {
 void listener_state::close() {
     if (closed_) return;
     closed_ = true;
-    spdlog::info("*:{} LISTEN -> CLOSED (close)", port_);
+    runtime::logger().info("*:{} LISTEN -> CLOSED (close)", port_);
     if (on_close_) on_close_();
     for (auto& c : ready_) c->app_abort();
     ready_.clear();
@@ -408,6 +407,7 @@ void tcp_layer::reset_for(const four_tuple& id, const wire::tcp_view& seg) {
 
 result<std::shared_ptr<tcb>> tcp_layer::connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port,
                                                 state from, runtime::time_point deadline, std::uint16_t max_segment) {
+    if (!host_.next_hop(remote)) return std::make_error_code(std::errc::network_unreachable);
     if (local_port == 0) local_port = ephemeral_port(remote, remote_port);
     if (local_port == 0) return std::make_error_code(std::errc::address_not_available);
     const four_tuple id{host_.address(), local_port, remote, remote_port};
@@ -426,7 +426,7 @@ result<std::shared_ptr<listener_state>> tcp_layer::listen(std::uint16_t port, st
     auto l = std::make_shared<listener_state>(executor(), port, backlog == 0 ? 1 : backlog,
                                               [this, port] { listeners_.erase(port); });
     listeners_[port] = l;
-    spdlog::info("*:{} CLOSED -> LISTEN (listen, backlog {})", port, backlog);
+    runtime::logger().info("*:{} CLOSED -> LISTEN (listen, backlog {})", port, backlog);
     return l;
 }
 

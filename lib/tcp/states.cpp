@@ -3,8 +3,7 @@
 // the state diagram (DESIGN.md, "The state machine"). Each state also says
 // what segment processing may take (receive_policy) and what output may send
 // (send_policy): no helper asks which state it is in.
-#include <spdlog/spdlog.h>
-
+#include <coronet/runtime/log.hpp>
 #include <coronet/tcp/tcb.hpp>
 
 namespace coronet::tcp {
@@ -40,9 +39,9 @@ void tcb::enter(state from, state next) {
     // The connect deadline ends with the open; state_at_ is reused later
     // (FIN_WAIT_2, TIME_WAIT), and a stale past deadline would fire forever.
     if ((from == state::syn_sent || from == state::syn_rcvd) && next != state::syn_rcvd) state_at_ = never;
-    if (spdlog::should_log(spdlog::level::info))  // the addresses are formatted only when logged
-        spdlog::info("{}:{} -> {}:{} {} -> {} ({})", id_.local.to_string(), id_.local_port, id_.remote.to_string(),
-                     id_.remote_port, to_string(from), to_string(next), cause_);
+    if (runtime::logger().should_log(spdlog::level::info))  // the addresses are formatted only when logged
+        runtime::logger().info("{}:{} -> {}:{} {} -> {} ({})", id_.local.to_string(), id_.local_port,
+                               id_.remote.to_string(), id_.remote_port, to_string(from), to_string(next), cause_);
     owner_.transition(*this, from, next, cause_);
     if (next == state::established && keepalive_) keepalive_at_ = ex_.now() + cfg_.keepalive.idle;
     if (next == state::time_wait) release_buffers();

@@ -1,5 +1,6 @@
 // Command-line behaviour of the apps: --help, usage errors, start-up errors.
 #include <boost/test/unit_test.hpp>
+#include <coronet/version.hpp>
 
 #include "netns.hpp"
 
@@ -25,6 +26,7 @@ BOOST_AUTO_TEST_CASE(ping_usage_errors_exit_2_with_a_message) {
         {"--iface lo 10.0.0.1", "--ip is required"},
         {"--iface lo --ip 10.0.0.2/33 10.0.0.1", "prefix length"},
         {"--iface lo --ip nonsense 10.0.0.1", "not an IPv4 address"},
+        {"--iface lo --ip 10.0.0.2 10.0.0.1", "--ip '10.0.0.2' has no prefix length: write A.B.C.D/N"},
         {"--iface lo --ip 10.0.0.2/24", "missing HOST"},
         {"--iface lo --ip 10.0.0.2/24 -c abc 10.0.0.1", "invalid"},
         {"--iface lo --ip 10.0.0.2/24 --log-level loud 10.0.0.1", "--log-level"},
@@ -36,6 +38,24 @@ BOOST_AUTO_TEST_CASE(ping_usage_errors_exit_2_with_a_message) {
         BOOST_TEST(rc == 2, c.args);
         BOOST_TEST(out.find(c.message) != std::string::npos, c.args << " -> " << out);
     }
+}
+
+BOOST_AUTO_TEST_CASE(every_program_prints_its_version) {
+    for (const std::string name : {"cat", "ping", "proxy", "bench", "impair", "asio-echo"}) {
+        std::string out;
+        BOOST_TEST(sh(bin("apps/coronet-" + name) + " --version", &out) == 0, name);
+        BOOST_TEST(out == "coronet-" + name + " " + coronet::version + "\n", name << ": " << out);
+    }
+    std::string out;  // and --help says so
+    BOOST_TEST(sh(bin("apps/coronet-bench") + " --help", &out) == 0);
+    BOOST_TEST(out.find("--version") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bench_wants_a_prefix_length_too) {
+    std::string out;
+    const int rc = sh(bin("apps/coronet-bench") + " server --listen 5201 --iface lo --ip 10.0.0.2", &out);
+    BOOST_TEST(rc == 2);
+    BOOST_TEST(out.find("--ip '10.0.0.2' has no prefix length") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <coronet/api/stack.hpp>
+#include <coronet/runtime/log.hpp>
 #include <cstring>
 
 namespace coronet::packetdrill {
@@ -197,7 +198,7 @@ adapter::adapter(const settings& s)
       host_(sim_, dev_, {.address = s.address, .prefix_len = s.prefix_len, .gateway = s.gateway, .offload = false},
             runtime::random_source(~s.seed)),
       tcp_(host_, s.tcp, runtime::random_source(s.seed)) {
-    spdlog::set_level(s.trace ? spdlog::level::debug : spdlog::level::off);
+    runtime::logger().set_level(s.trace ? spdlog::level::debug : spdlog::level::off);
     host_.start();
     pump();
 }

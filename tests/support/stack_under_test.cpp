@@ -1,7 +1,6 @@
 #include "support/stack_under_test.hpp"
 
-#include <spdlog/spdlog.h>
-
+#include <coronet/runtime/log.hpp>
 #include <coronet/tcp/isn.hpp>
 #include <exception>
 
@@ -15,7 +14,7 @@ stack_under_test::stack_under_test(const tcp::tcp_config& cfg, std::size_t frame
     : dev(stack_mac, frames, 1500, offload),
       host(sim, dev, {.address = stack_ip, .prefix_len = 24}, runtime::random_source(~stack_seed)),
       tcp(host, cfg, runtime::random_source(stack_seed)) {
-    spdlog::set_level(tracing() ? spdlog::level::info : spdlog::level::off);
+    coronet::runtime::logger().set_level(tracing() ? spdlog::level::info : spdlog::level::off);
     sim.set_error_handler([](std::string_view name, std::exception_ptr e) {
         try {
             std::rethrow_exception(e);

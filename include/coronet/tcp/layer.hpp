@@ -119,7 +119,8 @@ public:
     // Starts an active open to remote (local port: ephemeral when 0); it gives
     // up with timed_out at `deadline`. max_segment: an MSS clamp (open_params).
     // Errors: address_in_use (the 4-tuple exists), address_not_available (no
-    // free port), no_buffer_space (refused at max_connections or the memory limit).
+    // free port), no_buffer_space (refused at max_connections or the memory limit),
+    // network_unreachable (off the subnet with no gateway: at once, not by a timeout).
     result<std::shared_ptr<tcb>> connect(address_v4 remote, std::uint16_t remote_port, std::uint16_t local_port = 0,
                                          state from = state::closed,
                                          runtime::time_point deadline = runtime::time_point::max(),
