@@ -1,4 +1,5 @@
 #include <coronet/api/connection.hpp>
+#include <stdexcept>
 
 namespace coronet {
 
@@ -102,8 +103,14 @@ connection& connection::operator=(connection&& other) noexcept {
     if (this != &other) {
         if (t_) t_->app_close();
         t_ = std::move(other.t_);
+        info_ = std::move(other.info_);
     }
     return *this;
+}
+
+const tcp::tcb& connection::tcb() const {
+    if (!info_) throw std::logic_error("coronet::connection::tcb(): a default-constructed connection has none");
+    return *info_;
 }
 
 connection::~connection() {

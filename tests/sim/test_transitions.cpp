@@ -1,6 +1,7 @@
 // One test per arrow of the TCP state diagram (DESIGN.md's table), each
 // named after its transition.
 #include "sim_pair.hpp"
+#include "support/boost_print.hpp"
 
 using namespace coronet;
 using namespace coronet::test;
@@ -369,6 +370,40 @@ BOOST_AUTO_TEST_CASE(fin_wait_2_of_an_orphaned_connection_times_out) {
     p.sim.run_for(2s);
     BOOST_TEST(p.a.saw(state::fin_wait_2, state::closed), p.a.trace());
     BOOST_TEST(p.a.tcp.connection_count() == 0u);
+}
+
+// local(), remote() and tcb() outlive close() and abort() (they dereferenced
+// a null pointer), and a default connection answers without crashing.
+BOOST_AUTO_TEST_CASE(accessors_keep_working_after_close_and_abort) {
+    sim_pair p;
+    connected c{p};
+    const endpoint local = c.ca.local(), remote = c.ca.remote();
+    BOOST_TEST(remote == p.b_at(80));
+    bool closed = false;
+    auto closer = [&]() -> task<void> { closed = static_cast<bool>(co_await c.ca.close()); };
+    p.sim.spawn(closer());
+    p.sim.run_for(1s);
+    BOOST_REQUIRE(closed);
+    BOOST_TEST(!c.ca.valid());
+    BOOST_TEST((c.ca.state() == state::closed));
+    BOOST_TEST(c.ca.local() == local);
+    BOOST_TEST(c.ca.remote() == remote);
+    BOOST_TEST((c.ca.tcb().current() == state::fin_wait_2));  // the peer has not closed yet
+    BOOST_TEST(c.ca.tcb().stats().segments_sent > 0u);
+    c.ca.set_no_delay(true);  // no connection left to set: nothing happens
+    c.ca.set_keep_alive(true);
+
+    c.cb.abort();
+    BOOST_TEST(!c.cb.valid());
+    BOOST_TEST(c.cb.remote() == local);
+    BOOST_TEST((c.cb.tcb().current() == state::closed));
+
+    connection none;
+    BOOST_TEST(none.local() == endpoint{});
+    BOOST_TEST(none.remote() == endpoint{});
+    BOOST_TEST((none.state() == state::closed));
+    BOOST_CHECK_THROW(none.tcb(), std::logic_error);
+    none.set_no_delay(true);
 }
 
 BOOST_AUTO_TEST_CASE(options_are_negotiated_mss_window_scale_timestamps) {

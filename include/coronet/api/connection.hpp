@@ -24,7 +24,7 @@ struct endpoint {
 class connection {
 public:
     connection() = default;
-    explicit connection(std::shared_ptr<tcp::tcb> t) noexcept : t_(std::move(t)) {}
+    explicit connection(std::shared_ptr<tcp::tcb> t) noexcept : t_(t), info_(std::move(t)) {}
     connection(connection&&) noexcept = default;
     connection& operator=(connection&& other) noexcept;
     connection(const connection&) = delete;
@@ -67,18 +67,34 @@ public:
     // The error that ended the connection (reset, timeout), or none.
     std::error_code error() const noexcept { return t_ ? t_->error() : std::error_code{}; }
 
+    // Whether the connection can still be read, written or closed: false
+    // once close() returned or abort() was called, and for a default one.
     bool valid() const noexcept { return static_cast<bool>(t_); }
+    // The state, as the application sees it: closed once close() returned or
+    // abort() was called (tcb().current() is the protocol's, TIME_WAIT say).
     tcp::state state() const noexcept { return t_ ? t_->current() : tcp::state::closed; }
-    endpoint local() const noexcept { return {t_->id().local, t_->id().local_port}; }
-    endpoint remote() const noexcept { return {t_->id().remote, t_->id().remote_port}; }
-    const tcp::tcb& tcb() const noexcept { return *t_; }
-    void set_no_delay(bool on) noexcept { t_->set_no_delay(on); }
+    // The addresses and the control block's counters stay readable after
+    // close() and abort(), for the connection's last report; a
+    // default-constructed connection has no addresses (0.0.0.0:0).
+    endpoint local() const noexcept { return info_ ? endpoint{info_->id().local, info_->id().local_port} : endpoint{}; }
+    endpoint remote() const noexcept {
+        return info_ ? endpoint{info_->id().remote, info_->id().remote_port} : endpoint{};
+    }
+    // Throws std::logic_error for a default-constructed connection (it has none).
+    const tcp::tcb& tcb() const;
+    void set_no_delay(bool on) noexcept {
+        if (t_) t_->set_no_delay(on);
+    }
     // TCP keep-alive probes after tcp_config::keepalive.idle of silence; a
     // peer that answers none of them ends the connection (timed_out).
-    void set_keep_alive(bool on) { t_->set_keep_alive(on); }
+    void set_keep_alive(bool on) {
+        if (t_) t_->set_keep_alive(on);
+    }
 
 private:
     std::shared_ptr<tcp::tcb> t_;
+    // The same control block, kept after close and abort for the accessors.
+    std::shared_ptr<const tcp::tcb> info_;
 };
 
 class listener {
