@@ -17,8 +17,9 @@ std::shared_ptr<spdlog::logger> default_logger() {
 
 std::mutex replace_mutex;
 // Every logger the library has had: one that was replaced may still be in
-// use on another loop's thread.
-std::vector<std::shared_ptr<spdlog::logger>> kept;
+// use on another loop's thread. Never destroyed, so that a stack destroyed
+// during the program's exit can still log.
+auto& kept = *new std::vector<std::shared_ptr<spdlog::logger>>;
 std::atomic<spdlog::logger*> current{nullptr};
 
 }  // namespace
