@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The install test (ctest "install"): installs the build tree BUILD into a
 # temporary prefix, builds tests/install/consumer against it with
-# find_package(coronet) and with pkg-config, runs both, and runs an installed
-# program's --help. CXX and FLAGS are the tree's compiler and sanitizer
+# find_package(coronet) (with README's echo server) and with pkg-config,
+# runs both consumers, and runs an installed program's --help. CXX and FLAGS are the tree's compiler and sanitizer
 # options (a sanitized library links only into sanitized programs).
 # Usage: run.sh BUILD CXX [FLAGS]
 set -euo pipefail
@@ -32,6 +32,7 @@ cmake -S "$here/consumer" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix
     "-DCMAKE_CXX_FLAGS=$flags" >"$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/cmake" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 check find_package "$work/cmake/consumer"
+[[ -x $work/cmake/echo ]] || { echo "FAIL: README's echo server (consumer/echo.cpp) was not built"; exit 1; }
 
 echo "== pkg-config coronet"
 pc=$(find "$prefix" -name coronet.pc)
