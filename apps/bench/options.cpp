@@ -1,9 +1,6 @@
 #include "options.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <cmath>
-#include <coronet/runtime/log.hpp>
 #include <coronet/tcp/congestion.hpp>
 #include <iostream>
 
@@ -232,11 +229,7 @@ bench_options parse_or_exit(int argc, char** argv) {
     } catch (const po::error& e) {
         usage_error(e.what());
     }
-    const auto level = spdlog::level::from_str(o.common.log_level);
-    if (level == spdlog::level::off && o.common.log_level != "off")
-        usage_error("unknown --log-level '" + o.common.log_level + "'");
-    spdlog::set_level(level);
-    runtime::set_logger(spdlog::default_logger());  // the library's messages too
+    apps::apply_log_level(program, o.common.log_level);  // the logger main() made
     if (raw.role == "link") {
         o.role = bench_role::link;
         check_link(vm, raw, o);

@@ -44,6 +44,13 @@ po::options_description common_description(common_options& out) {
     return d;
 }
 
+void apply_log_level(const std::string& program, const std::string& level) {
+    const auto parsed = spdlog::level::from_str(level);
+    if (parsed == spdlog::level::off && level != "off") usage_error(program, "unknown --log-level '" + level + "'");
+    spdlog::set_level(parsed);
+    runtime::set_logger(spdlog::default_logger());
+}
+
 void add_help_and_version(po::options_description& d) {
     d.add_options()("help,h", "show this help and exit")("version", "print the version and exit");
 }
@@ -208,13 +215,9 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
     } catch (const po::error& e) {
         usage_error(program, e.what());
     }
-    const auto level = spdlog::level::from_str(common.log_level);
-    if (level == spdlog::level::off && common.log_level != "off")
-        usage_error(program, "unknown --log-level '" + common.log_level + "'");
     // Logs go to stderr: stdout is data (coronet-cat) or a report (bench, tables).
     spdlog::set_default_logger(spdlog::stderr_color_mt("coronet"));
-    spdlog::set_level(level);
-    runtime::set_logger(spdlog::default_logger());  // the library's messages too
+    apply_log_level(program, common.log_level);
     if (common.iface.ifname.empty()) usage_error(program, "--iface is required");
     if (common.iface.address.empty()) usage_error(program, "--ip is required");
     if (const auto problem = ip_option_problem(common.iface.address)) usage_error(program, *problem);

@@ -36,6 +36,10 @@ struct command_line {
 // checks that --iface and --ip were given.
 po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_options& common);
 
+// Applies --log-level to spdlog's default logger (the program's own, which
+// the caller has made) and makes it the library's logger too, so one level
+// rules both. A level spdlog does not know is a usage error.
+void apply_log_level(const std::string& program, const std::string& level);
 // --help and --version, added to every program's options.
 void add_help_and_version(po::options_description& d);
 // With --version: prints "PROGRAM VERSION" and exits 0.

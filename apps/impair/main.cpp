@@ -10,7 +10,6 @@
 #include <charconv>
 #include <cmath>
 #include <coronet/link/af_packet.hpp>
-#include <coronet/runtime/log.hpp>
 #include <coronet/runtime/loop.hpp>
 #include <csignal>
 #include <cstdio>
@@ -201,12 +200,9 @@ impair_options parse_or_exit(int argc, char** argv) {
     if (o.a.empty()) usage_error("--a is required");
     if (o.b.empty()) usage_error("--b is required");
     if (o.a == o.b) usage_error("--a and --b must be different interfaces");
-    const auto level = spdlog::level::from_str(o.log_level);
-    if (level == spdlog::level::off && o.log_level != "off") usage_error("unknown --log-level '" + o.log_level + "'");
     // stdout carries only the final JSON object; logs go to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("impair"));
-    spdlog::set_level(level);
-    coronet::runtime::set_logger(spdlog::default_logger());  // the library's messages too
+    apps::apply_log_level(program, o.log_level);
     if (!(o.stats_interval >= 0.1)) usage_error("--stats-interval must be at least 0.1 s");
     if (o.pool_mib < 4 || o.pool_mib > 1024) usage_error("--pool must be from 4 to 1024 MiB");
     return o;
