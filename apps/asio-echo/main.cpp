@@ -82,10 +82,10 @@ int main(int argc, char** argv) {
         "1 when the port is in use, 2 on usage or start-up errors.";
     apps::po::options_description own("Echo options");
     std::uint16_t port = 0;
-    own.add_options()("listen,l", apps::po::value(&port)->value_name("PORT"), "accept connections on PORT (required)");
+    own.add_options()("listen,l", apps::port_value("--listen", port)->required(),
+                      "accept connections on PORT (required)");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
-    if (port == 0) apps::usage_error("coronet-asio-echo", "give --listen PORT (1-65535)");
 
     try {
         // Order matters for shutdown: the io_context's coroutines own streams

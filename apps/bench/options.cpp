@@ -85,7 +85,7 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
     po::options_description d("Benchmark options");
     d.add_options()("stack", po::value(&raw.stack)->value_name("user|kernel")->default_value("user"),
                     "coronet's user-space TCP on --iface, or the kernel's TCP")(
-        "listen", po::value(&o.listen_port)->value_name("PORT"), "server: the port to listen on")(
+        "listen", apps::port_value("--listen", o.listen_port), "server: the port to listen on")(
         "connect", po::value(&raw.connect)->value_name("HOST:PORT"), "client: the server's IPv4 address and port")(
         "mode", po::value(&raw.mode)->value_name("bulk|rr|crr"), "client: what to measure")(
         "duration", po::value(&raw.duration)->value_name("S")->default_value(5), "client, link: seconds to run")(
@@ -140,7 +140,7 @@ void check_client(const po::variables_map& vm, const raw_options& raw, bench_opt
     reject(vm, link_only, "is a link option");
     if (raw.connect.empty()) usage_error("client: --connect HOST:PORT is required");
     const auto remote = apps::parse_endpoint(raw.connect);
-    if (!remote) usage_error("--connect wants HOST:PORT (A.B.C.D, port 1-65535), got '" + raw.connect + "'");
+    if (!remote) usage_error(apps::not_an_endpoint("--connect", raw.connect));
     o.client.remote = *remote;
     const auto m = parse_mode(raw.mode);
     if (!m) usage_error(raw.mode.empty() ? "client: --mode is required" : "unknown --mode '" + raw.mode + "'");
@@ -160,7 +160,7 @@ void check_server(const po::variables_map& vm, bench_options& o) {
     reject(vm, {"connect", "mode", "duration", "size", "connections", "bytes"}, "is a client option");
     reject(vm, link_only, "is a link option");
     if (o.client.reverse) usage_error("--reverse is a client option");
-    if (!vm.count("listen") || o.listen_port == 0) usage_error("server: --listen PORT (1..65535) is required");
+    if (!vm.count("listen")) usage_error("server: --listen PORT is required");
 }
 
 void check_link(const po::variables_map& vm, const raw_options& raw, bench_options& o) {

@@ -4,7 +4,10 @@
 // in TIME_WAIT a while (--linger) before exiting: a process that is gone
 // cannot acknowledge the peer's FIN again if the last ACK was lost.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <coronet/api/stack.hpp>
 #include <csignal>
 #include <cstdio>
@@ -62,9 +65,7 @@ public:
             if (*r == 0) break;
             std::size_t off = 0;
             while (off < *r) {
-                const int w = co_await loop_.submit([&](io_uring_sqe* s) {
-                    io_uring_prep_write(s, 1, buf.data() + off, static_cast<unsigned>(*r - off), -1);
-                });
+                const int w = co_await write_stdout(wire::bytes{buf.data() + off, *r - off});
                 if (w <= 0) {
                     fail("writing stdout: " + std::error_code(-w, std::generic_category()).message());
                     break;
@@ -77,6 +78,18 @@ public:
     }
 
     bool failed() const noexcept { return failed_; }
+    // A regular file is written with write(2): an io_uring write at the
+    // file position does not take the position's lock, so beside the log
+    // lines that write(2) puts in the same file (`> out 2>&1`) one of them
+    // could land on top of the other.
+    task<int> write_stdout(wire::bytes b) {
+        if (stdout_is_file_) {
+            const ssize_t w = ::write(1, b.data(), b.size());
+            co_return w < 0 ? -errno : static_cast<int>(w);
+        }
+        co_return co_await loop_.submit(
+            [&](io_uring_sqe* s) { io_uring_prep_write(s, 1, b.data(), static_cast<unsigned>(b.size()), -1); });
+    }
     // The connection's counters; once it is closed or aborted, as they were then.
     const tcp::connection_stats& stats() const noexcept { return conn_.valid() ? conn_.tcb().stats() : last_stats_; }
 
@@ -119,6 +132,10 @@ private:
     tcp::connection_stats last_stats_;
     int finished_ = 0;
     bool failed_ = false;
+    bool stdout_is_file_ = [] {
+        struct stat st {};
+        return ::fstat(1, &st) == 0 && S_ISREG(st.st_mode);
+    }();
 };
 
 }  // namespace
@@ -137,7 +154,7 @@ int main(int argc, char** argv) {
         "connection error (refused, timed out, reset, no route), 2 on usage or start-up errors.";
     apps::po::options_description own("Cat options");
     std::uint16_t listen_port = 0;
-    own.add_options()("listen,l", apps::po::value(&listen_port)->value_name("PORT"), "accept one connection on PORT")(
+    own.add_options()("listen,l", apps::port_value("--listen", listen_port), "accept one connection on PORT")(
         "connect-timeout", apps::po::value(&o.connect_timeout)->value_name("SECONDS"),
         "give up connecting after SECONDS (default: after the SYN retries, ~127 s)")(
         "linger", apps::po::value(&o.linger)->value_name("SECONDS")->default_value(o.linger),
@@ -145,17 +162,15 @@ int main(int argc, char** argv) {
         "again if the last ACK was lost (0: exit at once)")("no-delay", "disable Nagle's algorithm")(
         "stats", "at exit, print the stack's and the connection's counters to stderr as one JSON line")(
         "host", apps::po::value(&o.host)->value_name("HOST"), "peer IPv4 address")(
-        "port", apps::po::value(&o.port)->value_name("PORT"), "peer port");
+        "port", apps::port_value("PORT", o.port), "peer port");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     cl.positional.add("host", 1).add("port", 1);
     const auto vm = apps::parse_or_exit(argc, argv, cl, common);
     if (vm.count("listen")) {
         if (!o.host.empty()) apps::usage_error("coronet-cat", "--listen takes no HOST PORT");
-        if (listen_port == 0) apps::die("coronet-cat", "--listen needs a port from 1 to 65535", 2);
         o.listen = listen_port;
     } else {
-        if (o.host.empty() || o.port == 0)
-            apps::usage_error("coronet-cat", "give HOST PORT (port 1-65535), or --listen PORT");
+        if (o.host.empty() || o.port == 0) apps::usage_error("coronet-cat", "give HOST PORT, or --listen PORT");
     }
     if (o.connect_timeout < 0) apps::die("coronet-cat", "--connect-timeout must be positive", 2);
     if (o.linger < 0) apps::die("coronet-cat", "--linger must not be negative", 2);

@@ -40,7 +40,11 @@ po::options_description common_description(common_options& out) {
         "off)")("wait-for-interface", po::bool_switch(&out.iface.wait_for_interface),
                 "when the interface goes away (deleted), wait for one of the same name to be up again and carry on "
                 "there: connections keep their state, the address is announced again (default: print that it is "
-                "gone and exit with status 1)");
+                "gone and exit with status 1)")(
+        "conflict-probes", po::value(&out.iface.conflict.probes)->value_name("N")->default_value(3),
+        "before using --ip, send N ARP probes for it 100 ms apart (RFC 5227) and refuse to start (exit 2) if "
+        "another host answers; 0 skips that check. A second coronet on the same interface and address is refused "
+        "either way");
     return d;
 }
 
@@ -146,18 +150,35 @@ po::options_description tcp_description(common_options& out) {
     return d;
 }
 
+std::optional<std::uint16_t> parse_port(const std::string& text) {
+    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    const unsigned long p = std::stoul(text);
+    if (p == 0 || p > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(p);
+}
+
+po::typed_value<std::string>* port_value(const std::string& name, std::uint16_t& out) {
+    return po::value<std::string>()->value_name("PORT")->notifier([name, &out](const std::string& v) {
+        const auto p = parse_port(v);
+        if (!p) throw po::error(name + ": '" + v + "' is not a port (1-65535)");
+        out = *p;
+    });
+}
+
 std::optional<endpoint> parse_endpoint(const std::string& text) {
     const auto colon = text.rfind(':');
     if (colon == std::string::npos) return std::nullopt;
     boost::system::error_code ec;
     const auto address = boost::asio::ip::make_address_v4(text.substr(0, colon), ec);
     if (ec) return std::nullopt;
-    const std::string port = text.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-        return std::nullopt;
-    const unsigned long p = std::stoul(port);
-    if (p == 0 || p > 65535) return std::nullopt;
-    return endpoint{address, static_cast<std::uint16_t>(p)};
+    const auto port = parse_port(text.substr(colon + 1));
+    if (!port) return std::nullopt;
+    return endpoint{address, *port};
+}
+
+std::string not_an_endpoint(const std::string& name, const std::string& text) {
+    return name + ": '" + text + "' is not A.B.C.D:PORT (port 1-65535)";
 }
 
 std::string endpoint_text(const endpoint& e) { return e.address.to_string() + ":" + std::to_string(e.port); }

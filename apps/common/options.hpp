@@ -52,8 +52,18 @@ std::optional<std::string> ip_option_problem(const std::string& address);
 // "262144", "256K", "64M" or "2G" (binary multiples); nullopt otherwise.
 std::optional<std::size_t> parse_size(const std::string& text);
 
+// A port, 1-65535 in decimal; nullopt otherwise (0 and 70000 included).
+std::optional<std::uint16_t> parse_port(const std::string& text);
+// A port option (or positional argument) stored into out. Anything but a
+// port is a usage error worded alike in every program:
+// "--listen: '70000' is not a port (1-65535)".
+po::typed_value<std::string>* port_value(const std::string& name, std::uint16_t& out);
+
 // "A.B.C.D:PORT" with a port of 1-65535; nullopt when text is not one.
 std::optional<endpoint> parse_endpoint(const std::string& text);
+// The usage error for an option that wanted an endpoint and got text:
+// "--upstream: 'x' is not A.B.C.D:PORT (port 1-65535)".
+std::string not_an_endpoint(const std::string& name, const std::string& text);
 // e as "A.B.C.D:PORT" (what parse_endpoint reads).
 std::string endpoint_text(const endpoint& e);
 

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "address_claim.hpp"
+
 namespace coronet {
 
 ipv4_prefix parse_ipv4_prefix(const std::string& text) {
@@ -45,6 +47,7 @@ net::host_config host_config_from(const interface_config& cfg) {
     }
     h.mtu = cfg.mtu;
     h.offload = cfg.offload;
+    h.conflict = cfg.conflict;
     return h;
 }
 
@@ -78,6 +81,8 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
         tcp.steering = {cfg.loop_index, cfg.loops};
     }
     raw_ = std::make_unique<link::af_packet_device>(loop, dev);
+    // Loops after the first share the first one's claim.
+    if (cfg.loop_index == 0) claim_ = std::make_unique<detail::address_claim>(cfg.ifname, raw_->ifindex(), hc.address);
     raw_->on_status = [this](link::link_status s, std::error_code ec) { on_link_status(s, ec); };
     device_ = raw_.get();
     if (!cfg.pcap.empty()) {
@@ -93,6 +98,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
                           ")");
         };
     host_->start();
+    probe_address(cfg.ifname);
     if (cfg.loops > 1)
         runtime::logger().info("coronet on {} ({}) as {}/{}, mtu {}, loop {} of {} (fanout group {})", cfg.ifname,
                                host_->mac().to_string(), hc.address.to_string(), hc.prefix_len, host_->mtu(),
@@ -100,6 +106,16 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     else
         runtime::logger().info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
                                hc.address.to_string(), hc.prefix_len, host_->mtu());
+}
+
+// Runs the loop while the host probes for its address (RFC 5227); throws
+// when another host answered.
+void stack::probe_address(const std::string& ifname) {
+    while (host_->address_state() == net::address_phase::probing) loop_.run_once();
+    if (host_->address_state() != net::address_phase::conflict) return;
+    throw std::system_error(std::make_error_code(std::errc::address_in_use),
+                            fmt::format("{} on {} is already used by {} (it answered our ARP probe)",
+                                        host_->address().to_string(), ifname, host_->address_rival()->to_string()));
 }
 
 stack::~stack() {
@@ -210,6 +226,8 @@ void add_host(json_counters& j, const net::host_counters& h) {
     j("arp_queue_drops", h.arp_queue_drops);
     j("arp_probes_sent", h.arp_probes_sent);
     j("arp_probes_failed", h.arp_probes_failed);
+    j("address_probes_sent", h.address_probes_sent);
+    j("address_defences", h.address_defences);
 }
 
 void add_tcp(json_counters& j, const tcp::layer_counters& t) {

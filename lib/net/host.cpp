@@ -22,9 +22,12 @@ host::host(runtime::executor& ex, link::device& dev, host_config cfg, std::optio
       offload_(cfg.offload && dev.supports_offload()),
       netmask_(cfg.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - cfg.prefix_len)),
       arp_(cfg.arp),
-      path_mtu_(mtu_, cfg.path_mtu) {
+      path_mtu_(mtu_, cfg.path_mtu),
+      conflict_(cfg.address, cfg.conflict) {
     arp_timer_.on_expire = &arp_timer_fired;
     arp_timer_.context = this;
+    probe_timer_.on_expire = &probe_timer_fired;
+    probe_timer_.context = this;
     auto random = rng ? *rng : runtime::random_source::from_entropy();
     ident_key_ = random.key();
     idents_.resize(ident_counters);
@@ -32,11 +35,19 @@ host::host(runtime::executor& ex, link::device& dev, host_config cfg, std::optio
     ident_last_ = idents_.size();  // none yet
 }
 
-host::~host() { ex_.timers().erase(arp_timer_); }
+host::~host() {
+    ex_.timers().erase(arp_timer_);
+    ex_.timers().erase(probe_timer_);
+}
 
 void host::start() {
     dev_.start(*this);
-    announce();
+    if (cfg_.arp_responder && conflict_.start(ex_.now())) {
+        send_address_probe();
+        arm_probe_timer();
+    } else {
+        announce();
+    }
 }
 
 void host::relink() {
@@ -95,15 +106,10 @@ void host::arp_input(wire::bytes payload) {
         ++counters_.rx_bad_arp;
         return;
     }
+    on_address_claim(conflict_.on_arp(*arp, mac_, ex_.now()));
     const address_v4 sender = arp->sender_ip();
-    if (sender == cfg_.address) {
-        if (arp->sender_mac() != mac_) {
-            ++counters_.arp_conflicts;
-            runtime::logger().warn("ARP: {} is also claimed by {}", sender.to_string(), arp->sender_mac().to_string());
-        }
-        return;
-    }
-    const bool for_us = arp->target_ip() == cfg_.address;
+    if (sender == cfg_.address) return;
+    const bool for_us = arp->target_ip() == cfg_.address && conflict_.phase() == address_phase::claimed;
     if (arp->operation() == wire::arp_op::reply) ++counters_.arp_replies_received;
     // RFC 826: update an existing entry always; create one only when addressed to us.
     if (!sender.is_unspecified()) {
@@ -124,7 +130,9 @@ void host::ipv4_input(wire::bytes payload, const storage::rx_meta& meta, bool li
     }
     const address_v4 dst = ip->dst();
     const bool broadcast = dst == address_v4::broadcast() || (dst.to_uint() | netmask_) == ~std::uint32_t{0};
-    if (dst != cfg_.address && !(broadcast && on_link(ip->src()))) {
+    // Until probing has shown the address to be ours (RFC 5227), datagrams
+    // to it are not for us either: a SYN then would only draw a reset.
+    if ((dst != cfg_.address && !(broadcast && on_link(ip->src()))) || conflict_.phase() != address_phase::claimed) {
         ++counters_.rx_other_ip;
         return;
     }
@@ -278,12 +286,13 @@ void host::suspect(address_v4 dst) {
     arm_arp_timer();
 }
 
-void host::send_arp(std::uint16_t op, const mac_address& dst_mac, const mac_address& target_mac, address_v4 target_ip) {
+void host::send_arp(std::uint16_t op, const mac_address& dst_mac, const mac_address& target_mac, address_v4 target_ip,
+                    std::optional<address_v4> sender_ip) {
     auto p = allocate();
     if (!p) return;
     wire::arp_repr{.operation = op,
                    .sender_mac = mac_,
-                   .sender_ip = cfg_.address,
+                   .sender_ip = sender_ip.value_or(cfg_.address),
                    .target_mac = target_mac,
                    .target_ip = target_ip}
         .emit(p->put(wire::arp_repr::len));
@@ -313,6 +322,52 @@ std::uint16_t host::next_ident(address_v4 dst, std::uint8_t protocol, std::uint1
     const std::uint16_t first = idents_[ident_last_];
     idents_[ident_last_] = static_cast<std::uint16_t>(first + count);
     return first;
+}
+
+// ---- address conflicts (RFC 5227) -----------------------------------------
+
+// An ARP probe: a broadcast request for our address from no address.
+void host::send_address_probe() {
+    ++counters_.address_probes_sent;
+    send_arp(wire::arp_op::request, mac_address::broadcast(), mac_address{}, cfg_.address, address_v4{});
+}
+
+void host::on_address_claim(address_conflict::verdict v) {
+    if (v == address_conflict::verdict::none) return;
+    ++counters_.arp_conflicts;
+    const std::string rival = conflict_.rival()->to_string();
+    if (conflict_.phase() == address_phase::conflict) {
+        ex_.timers().erase(probe_timer_);
+        runtime::logger().debug("ARP: probing found {} in use by {}", cfg_.address.to_string(), rival);
+    } else if (v == address_conflict::verdict::defend) {
+        ++counters_.address_defences;
+        announce();
+        runtime::logger().warn("ARP: {} is also claimed by {}; defended with an announcement", cfg_.address.to_string(),
+                               rival);
+    } else {
+        runtime::logger().warn("ARP: {} is claimed by {} again", cfg_.address.to_string(), rival);
+    }
+}
+
+void host::arm_probe_timer() {
+    ex_.timers().erase(probe_timer_);
+    probe_timer_.deadline = conflict_.next_deadline();
+    if (probe_timer_.deadline != runtime::time_point::max()) ex_.timers().insert(probe_timer_);
+}
+
+void host::probe_timer_fired(runtime::timer_node& n) {
+    auto* self = static_cast<host*>(n.context);
+    switch (self->conflict_.tick(self->ex_.now())) {
+        case address_conflict::action::send_probe:
+            self->send_address_probe();
+            break;
+        case address_conflict::action::announce:
+            self->announce();
+            break;
+        case address_conflict::action::none:
+            break;
+    }
+    self->arm_probe_timer();
 }
 
 // ---- ARP timers ----------------------------------------------------------

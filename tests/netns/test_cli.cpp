@@ -1,6 +1,7 @@
 // Command-line behaviour of the apps: --help, usage errors, start-up errors.
 #include <boost/test/unit_test.hpp>
 #include <coronet/version.hpp>
+#include <thread>
 
 #include "netns.hpp"
 
@@ -99,9 +100,9 @@ BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
     } cases[] = {
         {"--iface lo --ip 10.0.0.2/24", "give HOST PORT"},
         {"--iface lo --ip 10.0.0.2/24 10.0.0.1", "give HOST PORT"},
-        {"--iface lo --ip 10.0.0.2/24 10.0.0.1 99999", "invalid"},
+        {"--iface lo --ip 10.0.0.2/24 10.0.0.1 99999", "PORT: '99999' is not a port (1-65535)"},
         {"--iface lo --ip 10.0.0.2/24 host.example 80", "not an IPv4 address"},
-        {"--iface lo --ip 10.0.0.2/24 --listen 0", "--listen needs a port"},
+        {"--iface lo --ip 10.0.0.2/24 --listen 0", "--listen: '0' is not a port (1-65535)"},
         {"--iface lo --ip 10.0.0.2/24 --listen 80 10.0.0.1 80", "--listen takes no HOST PORT"},
         {"--iface lo --ip 10.0.0.2/24 --connect-timeout -1 10.0.0.1 80", "--connect-timeout"},
     };
@@ -112,6 +113,28 @@ BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
     }
 }
 
+// A port out of range reads the same in every program that takes one.
+BOOST_AUTO_TEST_CASE(port_errors_read_the_same_in_every_program) {
+    const std::string common = " --iface lo --ip 10.0.0.2/24 ";
+    struct {
+        std::string command, message;
+    } cases[] = {
+        {"apps/coronet-cat" + common + "--listen 0", "coronet-cat: --listen: '0' is not a port (1-65535)"},
+        {"apps/coronet-cat" + common + "--listen 70000", "coronet-cat: --listen: '70000' is not a port (1-65535)"},
+        {"apps/coronet-cat" + common + "10.0.0.1 70000", "coronet-cat: PORT: '70000' is not a port (1-65535)"},
+        {"apps/coronet-asio-echo" + common + "--listen 0", "coronet-asio-echo: --listen: '0' is not a port (1-65535)"},
+        {"apps/coronet-bench server" + common + "--listen 70000",
+         "coronet-bench: --listen: '70000' is not a port (1-65535)"},
+        {"apps/coronet-bench client --mode rr --connect 10.0.0.1:0" + common,
+         "coronet-bench: --connect: '10.0.0.1:0' is not A.B.C.D:PORT (port 1-65535)"},
+    };
+    for (const auto& c : cases) {
+        std::string out;
+        BOOST_TEST(sh(bin(c.command), &out) == 2, c.command);
+        BOOST_TEST(out.find(c.message) != std::string::npos, c.command << " -> " << out);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(kernel_address_in_the_stack_subnet_draws_a_warning) {
     topology t;
     BOOST_REQUIRE(sh("ip -n " + t.ns_stack + " addr add 10.201.0.50/24 dev " + t.if_stack) == 0);
@@ -119,6 +142,70 @@ BOOST_AUTO_TEST_CASE(kernel_address_in_the_stack_subnet_draws_a_warning) {
     ping.wait(20000ms);
     BOOST_TEST_MESSAGE(ping.output());
     BOOST_TEST(ping.output().find("has kernel address 10.201.0.50/24 in the stack's subnet") != std::string::npos);
+}
+
+// One stack per interface and address (RFC 5227 and the claim among coronet
+// stacks): a second coronet on the same address refuses to start, and the
+// first keeps working.
+BOOST_AUTO_TEST_CASE(a_second_stack_on_the_same_interface_and_address_refuses_to_start) {
+    topology t;
+    child_process first(t.stack_cmd("apps/coronet-cat", {"--log-level", "info", "--listen", "7000"}));
+    BOOST_REQUIRE_MESSAGE(first.wait_for_output("coronet on", 10000ms), first.output());
+    child_process second(t.stack_cmd("apps/coronet-cat", {"--listen", "7001"}));
+    BOOST_TEST(second.wait(10000ms) == 2);
+    const std::string expected = t.stack_ip + " on " + t.if_stack +
+                                 " is already used by another coronet stack (process " + std::to_string(first.pid()) +
+                                 ")";
+    BOOST_TEST(second.output().find(expected) != std::string::npos, second.output());
+    BOOST_TEST(sh(t.in_peer("sh -c 'echo still-here | socat -t 5 - TCP:" + t.stack_ip + ":7000'")) == 0);
+    BOOST_TEST(first.wait_for_output("still-here", 10000ms), first.output());
+}
+
+BOOST_AUTO_TEST_CASE(an_address_a_host_on_the_link_answers_for_is_refused) {
+    topology t;
+    std::string peer_mac;
+    BOOST_REQUIRE(sh(t.in_peer("cat /sys/class/net/" + t.if_peer + "/address"), &peer_mac) == 0);
+    peer_mac.erase(peer_mac.find_last_not_of("\n") + 1);
+    child_process cat({"ip", "netns", "exec", t.ns_stack, bin("apps/coronet-cat"), "--iface", t.if_stack, "--ip",
+                       t.peer_ip + "/24", "--listen", "7000"});
+    BOOST_TEST(cat.wait(10000ms) == 2);
+    const std::string expected = "coronet-cat: " + t.peer_ip + " on " + t.if_stack + " is already used by " + peer_mac +
+                                 " (it answered our ARP probe)";
+    BOOST_TEST(cat.output().find(expected) != std::string::npos, cat.output());
+    // Without probes the address is taken unchecked.
+    child_process unchecked({"ip", "netns", "exec", t.ns_stack, bin("apps/coronet-cat"), "--log-level", "info",
+                             "--conflict-probes", "0", "--iface", t.if_stack, "--ip", t.peer_ip + "/24", "--listen",
+                             "7000"});
+    BOOST_TEST(unchecked.wait_for_output("coronet on", 10000ms), unchecked.output());
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_on_the_address_in_use_is_defended_and_counted) {
+    topology t;
+    child_process cat(t.stack_cmd("apps/coronet-cat", {"--log-level", "info", "--stats", "--listen", "7000"}));
+    BOOST_REQUIRE_MESSAGE(cat.wait_for_output("coronet on", 10000ms), cat.output());
+    BOOST_REQUIRE(sh(t.in_peer("ping -c 1 -W 5 " + t.stack_ip)) == 0);  // the peer has a neighbour entry now
+    const std::string rival = "02:00:00:00:00:66";
+    // A gratuitous ARP from another MAC claiming the stack's address: the
+    // peer's kernel takes it, until the stack's defence puts its MAC back.
+    BOOST_REQUIRE(
+        sh(t.in_peer("/usr/bin/python3 -c \"from scapy.all import Ether, ARP, sendp; sendp(Ether(src='" + rival +
+                     "', dst='ff:ff:ff:ff:ff:ff') / ARP(op=1, hwsrc='" + rival + "', psrc='" + t.stack_ip +
+                     "', pdst='" + t.stack_ip + "'), iface='" + t.if_peer + "', verbose=0)\"")) == 0);
+    BOOST_TEST(cat.wait_for_output("is also claimed by " + rival + "; defended", 10000ms), cat.output());
+    std::string neigh;
+    for (int i = 0; i < 40; ++i) {
+        sh("ip -n " + t.ns_peer + " neigh show " + t.stack_ip, &neigh);
+        if (neigh.find(t.stack_mac()) != std::string::npos) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    BOOST_TEST(neigh.find(t.stack_mac()) != std::string::npos, "the peer's neighbour entry: " << neigh);
+    BOOST_TEST(sh(t.in_peer("sh -c 'echo after-the-claim | socat -t 5 - TCP:" + t.stack_ip + ":7000'")) == 0);
+    BOOST_TEST(cat.wait(20000ms) == 0);
+    const std::string out = cat.output();
+    BOOST_TEST(out.find("after-the-claim") != std::string::npos, out);
+    BOOST_TEST(json_field(out, "arp_conflicts") == 1);
+    BOOST_TEST(json_field(out, "address_defences") == 1);
+    BOOST_TEST(json_field(out, "address_probes_sent") == 3);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -84,17 +84,19 @@ std::vector<std::byte> icmp_error_frame(std::uint8_t type, std::uint8_t code, co
 
 std::vector<std::byte> peer_arp_frame(std::uint16_t op) {
     const bool request = op == wire::arp_op::request;
+    return arp_frame({.operation = op,
+                      .sender_mac = peer_mac,
+                      .sender_ip = peer_ip,
+                      .target_mac = request ? wire::mac_address{} : stack_mac,
+                      .target_ip = stack_ip},
+                     request ? wire::mac_address::broadcast() : stack_mac);
+}
+
+std::vector<std::byte> arp_frame(const wire::arp_repr& arp, const wire::mac_address& dst) {
     std::vector<std::byte> f(wire::ethernet_repr::header_len + wire::arp_repr::len);
     const wire::mut_bytes frame{f};
-    wire::ethernet_repr{
-        .dst = request ? wire::mac_address::broadcast() : stack_mac, .src = peer_mac, .type = wire::ethertype::arp}
-        .emit(frame);
-    wire::arp_repr{.operation = op,
-                   .sender_mac = peer_mac,
-                   .sender_ip = peer_ip,
-                   .target_mac = request ? wire::mac_address{} : stack_mac,
-                   .target_ip = stack_ip}
-        .emit(frame.subspan(wire::ethernet_repr::header_len));
+    wire::ethernet_repr{.dst = dst, .src = arp.sender_mac, .type = wire::ethertype::arp}.emit(frame);
+    arp.emit(frame.subspan(wire::ethernet_repr::header_len));
     return f;
 }
 

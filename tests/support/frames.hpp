@@ -48,5 +48,7 @@ std::vector<std::byte> icmp_error_frame(std::uint8_t type, std::uint8_t code, co
                                         std::uint16_t mtu = 0);
 // An ARP request (who has 10.0.0.1?) or reply (10.0.0.2 is at peer_mac) from the peer.
 std::vector<std::byte> peer_arp_frame(std::uint16_t op);
+// Any ARP packet, in an Ethernet frame from its sender's MAC to dst.
+std::vector<std::byte> arp_frame(const wire::arp_repr& arp, const wire::mac_address& dst);
 
 }  // namespace coronet::test

@@ -409,3 +409,141 @@ BOOST_AUTO_TEST_CASE(start_announces_the_address_with_a_gratuitous_arp) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(address_conflict_tests)
+
+namespace {
+
+const wire::mac_address rival_mac{{0x02, 0, 0, 0, 0, 0x66}};
+
+// The stack's host (10.0.0.1) on a tap device, probing three times 100 ms apart.
+struct probing_host {
+    runtime::sim_loop sim;
+    test::tap_device dev{test::stack_mac, 64};
+    net::host h{sim, dev, {.address = test::stack_ip, .prefix_len = 24, .conflict = {.probes = 3}}};
+
+    // The ARP packets sent since the last call.
+    std::vector<wire::arp_repr> sent_arp() {
+        std::vector<wire::arp_repr> out;
+        for (auto& p : dev.take_sent())
+            if (auto f = test::decode_sent(p.data(), dev.mtu()); f.arp) out.push_back(*f.arp);
+        return out;
+    }
+    void inject(const wire::arp_repr& arp) { dev.inject(test::arp_frame(arp, wire::mac_address::broadcast())); }
+};
+
+bool is_probe(const wire::arp_repr& a) {
+    return a.operation == wire::arp_op::request && a.sender_ip.is_unspecified() && a.target_ip == test::stack_ip &&
+           a.sender_mac == test::stack_mac;
+}
+bool is_announcement(const wire::arp_repr& a) {
+    return a.operation == wire::arp_op::request && a.sender_ip == test::stack_ip && a.target_ip == test::stack_ip;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(unanswered_probes_end_in_an_announcement_and_the_address_is_used) {
+    probing_host t;
+    t.h.start();
+    BOOST_TEST((t.h.address_state() == net::address_phase::probing));
+    for (int i = 0; i < 3; ++i) {
+        const auto sent = t.sent_arp();
+        BOOST_REQUIRE(sent.size() == 1u);
+        BOOST_TEST(is_probe(sent[0]), "probe " << i);
+        BOOST_TEST((t.h.address_state() == net::address_phase::probing));
+        t.sim.run_for(100ms);
+    }
+    const auto sent = t.sent_arp();
+    BOOST_REQUIRE(sent.size() == 1u);
+    BOOST_TEST(is_announcement(sent[0]));
+    BOOST_TEST((t.h.address_state() == net::address_phase::claimed));
+    BOOST_TEST(t.h.counters().address_probes_sent == 3u);
+    BOOST_TEST(t.h.counters().arp_conflicts == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_host_holding_the_address_answers_the_probe_and_the_prober_refrains) {
+    runtime::sim_loop sim;
+    link::sim_link wire{sim};
+    net::host holder{sim, wire.b(), {.address = make_address_v4("10.0.0.1"), .prefix_len = 24}};
+    net::host prober{
+        sim, wire.a(), {.address = make_address_v4("10.0.0.1"), .prefix_len = 24, .conflict = {.probes = 3}}};
+    holder.start();
+    sim.run_for(1ms);
+    prober.start();
+    sim.run_until_idle(10s);
+    BOOST_TEST((prober.address_state() == net::address_phase::conflict));
+    BOOST_TEST((prober.address_rival() == holder.mac()));
+    BOOST_TEST(prober.counters().address_probes_sent == 1u);  // the answer came before the second
+    BOOST_TEST(prober.counters().arp_conflicts == 1u);
+    BOOST_TEST(holder.counters().arp_requests_answered == 1u);
+    BOOST_TEST((holder.address_state() == net::address_phase::claimed));
+    BOOST_TEST(holder.counters().arp_conflicts == 0u, "a probe is no claim: the holder keeps its address quietly");
+}
+
+BOOST_AUTO_TEST_CASE(another_hosts_probe_for_the_address_while_probing_is_a_conflict) {
+    probing_host t;
+    t.h.start();
+    t.sent_arp();
+    t.inject({.operation = wire::arp_op::request,
+              .sender_mac = rival_mac,
+              .sender_ip = {},
+              .target_mac = {},
+              .target_ip = test::stack_ip});
+    BOOST_TEST((t.h.address_state() == net::address_phase::conflict));
+    BOOST_TEST((t.h.address_rival() == rival_mac));
+    t.sim.run_for(1s);
+    BOOST_TEST(t.sent_arp().empty(), "no more probes and no announcement after a conflict");
+}
+
+BOOST_AUTO_TEST_CASE(while_probing_the_address_is_not_answered_for) {
+    probing_host t;
+    t.h.start();
+    t.sent_arp();
+    t.dev.inject(test::peer_arp_frame(wire::arp_op::request));  // who has 10.0.0.1?
+    BOOST_TEST(t.sent_arp().empty());
+    BOOST_TEST(t.h.counters().arp_requests_answered == 0u);
+    t.sim.run_for(300ms);
+    t.sent_arp();
+    t.dev.inject(test::peer_arp_frame(wire::arp_op::request));
+    const auto sent = t.sent_arp();
+    BOOST_REQUIRE(sent.size() == 1u);
+    BOOST_TEST(sent[0].operation == wire::arp_op::reply);
+}
+
+BOOST_AUTO_TEST_CASE(while_probing_datagrams_to_the_address_are_dropped) {
+    probing_host t;
+    t.h.start();
+    t.dev.inject(test::peer_tcp_frame(test::segment{40000, 80}.syn().seq(1000u)));
+    BOOST_TEST(t.h.counters().rx_other_ip == 1u);
+    BOOST_TEST(t.dev.take_sent().size() == 1u, "the first probe only");
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_on_the_address_in_use_is_defended_at_most_once_per_interval) {
+    probing_host t;
+    t.h.start();
+    t.sim.run_for(300ms);
+    BOOST_REQUIRE((t.h.address_state() == net::address_phase::claimed));
+    t.sent_arp();
+    const wire::arp_repr claim{.operation = wire::arp_op::request,
+                               .sender_mac = rival_mac,
+                               .sender_ip = test::stack_ip,
+                               .target_mac = {},
+                               .target_ip = test::stack_ip};
+    t.inject(claim);
+    auto sent = t.sent_arp();
+    BOOST_REQUIRE(sent.size() == 1u);
+    BOOST_TEST(is_announcement(sent[0]));
+    t.sim.run_for(5s);
+    t.inject(claim);
+    BOOST_TEST(t.sent_arp().empty(), "a second defence within 10 s");
+    t.sim.run_for(6s);
+    t.inject(claim);
+    sent = t.sent_arp();
+    BOOST_REQUIRE(sent.size() == 1u);
+    BOOST_TEST(is_announcement(sent[0]));
+    BOOST_TEST(t.h.counters().arp_conflicts == 3u);
+    BOOST_TEST(t.h.counters().address_defences == 2u);
+    BOOST_TEST((t.h.address_state() == net::address_phase::claimed), "a configured address is kept");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -15,6 +15,10 @@
 
 namespace coronet {
 
+namespace detail {
+class address_claim;
+}
+
 struct interface_config {
     std::string ifname;
     std::string address;                 // "A.B.C.D/N"
@@ -23,6 +27,11 @@ struct interface_config {
     std::uint16_t mtu = 0;               // 0: the interface's
     std::string pcap;                    // pcapng file of every frame; empty: none
     bool offload = true;                 // checksum and segmentation offload (net::host_config::offload)
+    // Before using the address the stack probes for it (RFC 5227 ARP
+    // probes, net::conflict_config); an answer means another host has it,
+    // and the constructor throws. probes = 0 skips the check (the address
+    // is still claimed against other coronet stacks on this machine).
+    net::conflict_config conflict{.probes = 3};
     tcp::tcp_config tcp;
     // One of `loops` stacks sharing the interface, address and MAC, each on
     // its own loop and thread (README "Two loops"): a PACKET_FANOUT group
@@ -51,10 +60,14 @@ ipv4_prefix parse_ipv4_prefix(const std::string& text);
 
 class stack {
 public:
-    // Opens the interface and starts the host (gratuitous ARP). Throws
-    // std::system_error / std::invalid_argument on a bad interface or
-    // address. Warns when the kernel has an address in the same subnet on the
-    // interface (it would answer our peers with RSTs).
+    // Opens the interface, makes sure the address is free and starts the
+    // host (gratuitous ARP). Throws std::system_error / std::invalid_argument
+    // on a bad interface or address, and std::system_error address_in_use
+    // when another coronet stack on this machine has the address on this
+    // interface or another host answers the ARP probes for it (this runs the
+    // loop for conflict.probes x probe_interval: 300 ms by default). Warns
+    // when the kernel has an address in the same subnet on the interface (it
+    // would answer our peers with RSTs).
     stack(runtime::loop& loop, const interface_config& cfg);
     ~stack();
     stack(const stack&) = delete;
@@ -89,6 +102,8 @@ private:
 
     runtime::loop& loop_;
     bool wait_for_interface_ = false;
+    void probe_address(const std::string& ifname);
+    std::unique_ptr<detail::address_claim> claim_;  // one stack per interface and address
     std::unique_ptr<link::af_packet_device> raw_;
     std::unique_ptr<link::pcap_tap> tap_;
     link::device* device_ = nullptr;

@@ -58,6 +58,8 @@ public:
     // Opens and binds the socket; throws std::system_error naming the cause
     // (no such interface, no CAP_NET_RAW, ...).
     af_packet_device(runtime::loop& loop, af_packet_options opts);
+    // The interface it is bound to.
+    unsigned ifindex() const noexcept { return ifindex_; }
     ~af_packet_device() override;
 
     wire::mac_address mac() const override { return mac_; }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <coronet/link/device.hpp>
+#include <coronet/net/address_conflict.hpp>
 #include <coronet/net/arp_cache.hpp>
 #include <coronet/net/path_mtu.hpp>
 #include <coronet/runtime/executor.hpp>
@@ -34,6 +35,9 @@ struct host_config {
     // share the address, and one answer is enough.
     bool arp_responder = true;
     arp_config arp;
+    // Probing for the address before using it, and its defence (RFC 5227).
+    // Off by default here; coronet::stack probes.
+    conflict_config conflict;
     path_mtu_config path_mtu;
 };
 
@@ -55,6 +59,9 @@ struct host_counters {
     // Unicast requests re-confirming an entry a transport doubted (host::suspect),
     // and entries dropped because none was answered.
     std::uint64_t arp_probes_sent = 0, arp_probes_failed = 0;
+    // RFC 5227: probes for our own address at start, and announcements
+    // sent to defend it (arp_conflicts counts every claim by another host).
+    std::uint64_t address_probes_sent = 0, address_defences = 0;
 
     // Frames dropped as malformed or not addressed to us, all causes together.
     std::uint64_t rx_dropped() const noexcept {
@@ -90,8 +97,16 @@ public:
     host(const host&) = delete;
     host& operator=(const host&) = delete;
 
-    // Starts receiving and announces the address with a gratuitous ARP.
+    // Starts receiving and announces the address with a gratuitous ARP;
+    // with host_config::conflict.probes, probes for it first (RFC 5227):
+    // address_phase() is probing until the probes went unanswered (then
+    // claimed, and announced) or someone answered (conflict: the address is
+    // not ours to use). While probing or in conflict the host answers no ARP
+    // request for the address.
     void start();
+    address_phase address_state() const noexcept { return conflict_.phase(); }
+    // The MAC of the last host found claiming our address.
+    std::optional<wire::mac_address> address_rival() const noexcept { return conflict_.rival(); }
     // The device moved to a new link (its interface came back): forgets the
     // neighbours, which may have new MACs (frames waiting for them are
     // dropped), takes the device's MAC unless one was configured, and
@@ -163,7 +178,11 @@ private:
     void icmp_input(const wire::ipv4_view& ip);
     void icmp_error_input(const wire::ipv4_view& ip, const wire::icmp_view& icmp);
     void send_arp(std::uint16_t op, const wire::mac_address& dst_mac, const wire::mac_address& target_mac,
-                  address_v4 target_ip);
+                  address_v4 target_ip, std::optional<address_v4> sender_ip = {});
+    void send_address_probe();
+    void on_address_claim(address_conflict::verdict v);
+    void arm_probe_timer();
+    static void probe_timer_fired(runtime::timer_node& n);
     void send_frame(storage::packet p, const wire::mac_address& dst, std::uint16_t type);
     void flush(std::vector<storage::packet>& ready, const wire::mac_address& dst);
     void arm_arp_timer();
@@ -190,6 +209,8 @@ private:
     arp_cache arp_;
     path_mtu_cache path_mtu_;
     runtime::timer_node arp_timer_;
+    address_conflict conflict_;
+    runtime::timer_node probe_timer_;
     ipv4_handler* tcp_ = nullptr;
     host_counters counters_;
     std::vector<storage::packet> ready_;  // scratch for frames released by ARP
