@@ -81,6 +81,10 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
         tcp.steering = {cfg.loop_index, cfg.loops};
     }
     raw_ = std::make_unique<link::af_packet_device>(loop, dev);
+    if (!cfg.wait_for_interface && !raw_->interface_running())
+        throw std::system_error(
+            std::make_error_code(std::errc::network_down),
+            fmt::format("interface {} is down or has no carrier (ip link set {} up)", cfg.ifname, cfg.ifname));
     // Loops after the first share the first one's claim.
     if (cfg.loop_index == 0) claim_ = std::make_unique<detail::address_claim>(cfg.ifname, raw_->ifindex(), hc.address);
     raw_->on_status = [this](link::link_status s, std::error_code ec) { on_link_status(s, ec); };

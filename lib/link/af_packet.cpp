@@ -271,6 +271,11 @@ void af_packet_device::open_arp_tap(unsigned ifindex) {
     arp_ = std::make_unique<arp_rx>(*this);
 }
 
+bool af_packet_device::interface_running() const {
+    const interface_now now = look_up(fd_, opts_.ifname);
+    return now.ifindex == ifindex_ && now.running;
+}
+
 void af_packet_device::start(frame_sink& sink) {
     sink_ = &sink;
     arm_receive();

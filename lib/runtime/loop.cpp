@@ -78,6 +78,39 @@ void loop::run_once(bool block) {
     run_ready();
 }
 
+// ---- submit()'s slots ------------------------------------------------------
+
+void op_slot::complete(const io_uring_cqe& cqe) {
+    io_operation* target = target_;
+    owner_->release(*this);  // first: the completion may submit again
+    if (target) target->complete(cqe);
+}
+
+op_slot& loop::slot_for(io_operation& op) {
+    if (!free_slots_) {
+        slots_.push_back(std::make_unique<op_slot>());
+        slots_.back()->owner_ = this;
+        free_slots_ = slots_.back().get();
+    }
+    op_slot& slot = *std::exchange(free_slots_, free_slots_->next_free_);
+    slot.target_ = &op;
+    return slot;
+}
+
+void loop::release(op_slot& slot) noexcept {
+    slot.target_ = nullptr;
+    slot.next_free_ = std::exchange(free_slots_, &slot);
+}
+
+// The operation's coroutine is gone: its completion is dropped when it comes
+// (the slot is reused only then), and the kernel is asked to end it soon.
+void loop::abandon(op_slot& slot) noexcept {
+    slot.target_ = nullptr;
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel(s, static_cast<io_operation*>(&slot), 0);
+    io_uring_sqe_set_data(s, nullptr);
+}
+
 unsigned loop::reap() {
     io_uring_cqe* cqe;
     unsigned head;

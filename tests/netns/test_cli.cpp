@@ -1,4 +1,5 @@
 // Command-line behaviour of the apps: --help, usage errors, start-up errors.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <coronet/version.hpp>
 #include <thread>
@@ -111,6 +112,71 @@ BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
         BOOST_TEST(rc == 2, c.args);
         BOOST_TEST(out.find(c.message) != std::string::npos, c.args << " -> " << out);
     }
+}
+
+// Every program that opens an interface refuses a bad start with one line
+// naming the cause and exit status 2, or, for a destination it cannot reach,
+// exit status 1.
+namespace {
+
+struct program_case {
+    std::string program, args;  // args after --iface/--ip
+};
+const program_case every_program[] = {
+    {"apps/coronet-cat", "10.201.0.1 7000"},
+    {"apps/coronet-ping", "-c 1 10.201.0.1"},
+    {"apps/coronet-proxy", "--listen 8080 --upstream 10.201.0.1:80"},
+    {"apps/coronet-asio-echo", "--listen 7000"},
+    {"apps/coronet-bench", "server --listen 5201"},
+};
+
+// Runs command and checks its exit status and that it printed one line
+// holding `expected` (a usage error adds the customary "Try '... --help'.").
+void expect_one_line(const std::string& command, int status, const std::string& expected) {
+    std::string out;
+    BOOST_TEST(sh(command, &out) == status, command << " -> " << out);
+    BOOST_TEST(out.find(expected) != std::string::npos, command << " -> " << out);
+    const auto hint = out.find("\nTry '");
+    const std::string error = hint == std::string::npos ? out : out.substr(0, hint + 1);
+    BOOST_TEST(std::count(error.begin(), error.end(), '\n') == 1, command << " printed more than one line: " << out);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_program_refuses_a_bad_start_with_one_line_and_status_2) {
+    topology t;
+    const std::string in_stack = "ip netns exec " + t.ns_stack + " ";
+    const std::string iface = " --iface " + t.if_stack;
+    const std::string ip = " --ip " + t.stack_ip + "/24 ";
+    for (const auto& p : every_program) {
+        const std::string name = p.program.substr(p.program.rfind('/') + 1) + ": ";
+        const std::string program = bin(p.program) + (p.program.ends_with("bench") ? " server" : "");
+        const std::string args = p.program.ends_with("bench") ? " --listen 5201" : " " + p.args;
+        expect_one_line(in_stack + program + " --iface no-such-if0" + ip + args, 2, name);
+        expect_one_line(in_stack + program + " --iface no-such-if0" + ip + args, 2, "no-such-if0");
+        expect_one_line(in_stack + program + iface + " --ip 10.201.0.300/24" + args, 2,
+                        name + "--ip: '10.201.0.300/24' is not an IPv4 address");
+        expect_one_line(in_stack + program + iface + " --ip 10.201.0.2" + args, 2,
+                        name + "--ip '10.201.0.2' has no prefix length");
+        expect_one_line(in_stack + "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + program +
+                            iface + ip + args,
+                        2, name + "AF_PACKET socket (needs CAP_NET_RAW): Operation not permitted");
+        BOOST_REQUIRE(sh("ip -n " + t.ns_stack + " link set " + t.if_stack + " down") == 0);
+        expect_one_line(
+            in_stack + program + iface + ip + args, 2,
+            name + "interface " + t.if_stack + " is down or has no carrier (ip link set " + t.if_stack + " up)");
+        BOOST_REQUIRE(sh("ip -n " + t.ns_stack + " link set " + t.if_stack + " up") == 0);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_destination_is_one_line_and_status_1) {
+    topology t;
+    const std::string in_stack = "ip netns exec " + t.ns_stack + " ";
+    const std::string stack = " --iface " + t.if_stack + " --ip " + t.stack_ip + "/24 ";
+    // Off the subnet with no gateway: at once.
+    expect_one_line(in_stack + bin("apps/coronet-cat") + stack + "192.0.2.1 80", 1, "coronet-cat: network unreachable");
+    // On the subnet, nobody answering ARP: after the three requests.
+    expect_one_line(in_stack + bin("apps/coronet-cat") + stack + "10.201.0.77 80", 1, "coronet-cat: no route to host");
 }
 
 // A port out of range reads the same in every program that takes one.

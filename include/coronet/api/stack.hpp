@@ -62,7 +62,8 @@ class stack {
 public:
     // Opens the interface, makes sure the address is free and starts the
     // host (gratuitous ARP). Throws std::system_error / std::invalid_argument
-    // on a bad interface or address, and std::system_error address_in_use
+    // on a bad interface or address, network_down when the interface is
+    // not up with a carrier (unless wait_for_interface), address_in_use
     // when another coronet stack on this machine has the address on this
     // interface or another host answers the ARP probes for it (this runs the
     // loop for conflict.probes x probe_interval: 300 ms by default). Warns

@@ -60,6 +60,8 @@ public:
     af_packet_device(runtime::loop& loop, af_packet_options opts);
     // The interface it is bound to.
     unsigned ifindex() const noexcept { return ifindex_; }
+    // Whether that interface is up with a carrier now (asks the kernel).
+    bool interface_running() const;
     ~af_packet_device() override;
 
     wire::mac_address mac() const override { return mac_; }

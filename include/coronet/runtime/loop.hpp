@@ -9,7 +9,9 @@
 #include <coroutine>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <utility>
+#include <vector>
 
 namespace coronet::runtime {
 
@@ -21,6 +23,24 @@ public:
 
 protected:
     ~io_operation() = default;
+};
+
+class loop;
+
+// What a submit() operation's SQE points at, instead of the operation
+// itself: a coroutine destroyed while its operation is in flight (the loop
+// torn down, a detached task destroyed) abandons the slot, and the slot
+// drops the completion that would otherwise reach freed memory. Slots are
+// the loop's, reused: no allocation per operation.
+class op_slot final : public io_operation {
+public:
+    void complete(const io_uring_cqe& cqe) override;
+
+private:
+    friend class loop;
+    loop* owner_ = nullptr;
+    io_operation* target_ = nullptr;
+    op_slot* next_free_ = nullptr;
 };
 
 struct loop_options {
@@ -79,6 +99,9 @@ public:
     int wakeup_fd();
 
     // co_await: prepares one SQE with prep(sqe) and resumes with cqe->res.
+    // Destroyed while waiting (its coroutine destroyed), it cancels the
+    // operation and its completion is dropped; a buffer the operation
+    // fills must then outlive the cancellation (the loop's next turn).
     template <class Prep>
     auto submit(Prep prep) noexcept {
         struct awaiter final : io_operation {
@@ -86,16 +109,24 @@ public:
             Prep prep;
             int res = 0;
             std::coroutine_handle<> h;
+            op_slot* slot = nullptr;
             awaiter(loop& lp, Prep p) : l(lp), prep(std::move(p)) {}
+            awaiter(const awaiter&) = delete;
+            awaiter& operator=(const awaiter&) = delete;
+            ~awaiter() {
+                if (slot) l.abandon(*slot);
+            }
             bool await_ready() const noexcept { return false; }
             void await_suspend(std::coroutine_handle<> caller) {
                 h = caller;
                 io_uring_sqe* s = l.sqe();
                 prep(s);
-                io_uring_sqe_set_data(s, static_cast<io_operation*>(this));
+                slot = &l.slot_for(*this);
+                io_uring_sqe_set_data(s, static_cast<io_operation*>(slot));
             }
             int await_resume() const noexcept { return res; }
             void complete(const io_uring_cqe& cqe) override {
+                slot = nullptr;
                 res = cqe.res;
                 h.resume();
             }
@@ -104,6 +135,10 @@ public:
     }
 
 private:
+    friend class op_slot;
+    op_slot& slot_for(io_operation& op);
+    void release(op_slot& slot) noexcept;
+    void abandon(op_slot& slot) noexcept;
     unsigned reap();  // returns the completions handled
     void clear_wakeup() noexcept;
     bool deferred_work_left() const noexcept;
@@ -125,6 +160,8 @@ private:
     bool stopped_ = false;
     loop_counters counters_;
     owned_fd wakeup_;
+    std::vector<std::unique_ptr<op_slot>> slots_;
+    op_slot* free_slots_ = nullptr;
 };
 
 // Signals delivered to a coroutine through signalfd: the signals are blocked
