@@ -406,6 +406,20 @@ BOOST_AUTO_TEST_CASE(accessors_keep_working_after_close_and_abort) {
     none.set_no_delay(true);
 }
 
+BOOST_AUTO_TEST_CASE(a_listener_says_its_port_after_close_and_a_default_one_says_0) {
+    sim_pair p;
+    listener l{*p.b.tcp.listen(8080, 8)};
+    BOOST_TEST(l.port() == 8080);
+    l.close();
+    BOOST_TEST(l.port() == 8080);
+    BOOST_TEST((l.try_accept().error() == std::errc::operation_canceled));
+    listener none;
+    BOOST_TEST(none.port() == 0);
+    BOOST_TEST(none.queued() == 0u);
+    BOOST_TEST((none.try_accept().error() == std::errc::operation_canceled));
+    none.close();
+}
+
 BOOST_AUTO_TEST_CASE(options_are_negotiated_mss_window_scale_timestamps) {
     sim_pair p;
     connected c{p};

@@ -100,7 +100,7 @@ private:
 class listener {
 public:
     listener() = default;
-    explicit listener(std::shared_ptr<tcp::listener_state> l) noexcept : l_(std::move(l)) {}
+    explicit listener(std::shared_ptr<tcp::listener_state> l) noexcept : l_(std::move(l)), port_(l_ ? l_->port() : 0) {}
     listener(listener&&) noexcept = default;
     listener& operator=(listener&&) noexcept = default;
     ~listener();
@@ -119,10 +119,12 @@ public:
     }
     // Stops listening; connections not yet accepted are reset.
     void close();
-    std::uint16_t port() const noexcept { return l_->port(); }
+    // The port it listens (or listened) on; 0 for a default-constructed one.
+    std::uint16_t port() const noexcept { return port_; }
 
 private:
     std::shared_ptr<tcp::listener_state> l_;
+    std::uint16_t port_ = 0;
 };
 
 // Opens a connection through layer and waits until it is established.
