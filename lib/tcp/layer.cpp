@@ -351,7 +351,7 @@ std::shared_ptr<tcb> tcp_layer::make_tcb(const four_tuple& id, seq32 iss, std::p
 void tcp_layer::send_syn_cookie(listener_state& l, const four_tuple& id, const wire::tcp_view& syn) {
     l.cookie_sent(executor().now());
     ++counters_.syn_cookies_sent;
-    send(id, cookies_.answer(id, syn, executor().now()));
+    send(id, cookies_.answer(id, syn, executor().now(), l.max_segment()));
 }
 
 // An ACK for no connection at a listener that sent cookies lately: a valid

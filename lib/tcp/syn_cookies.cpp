@@ -22,9 +22,11 @@ std::array<std::byte, 12> tuple_of(const four_tuple& id) {
 }
 }  // namespace
 
-wire::tcp_repr syn_cookies::answer(const four_tuple& id, const wire::tcp_view& syn, runtime::time_point now) const {
+wire::tcp_repr syn_cookies::answer(const four_tuple& id, const wire::tcp_view& syn, runtime::time_point now,
+                                   std::uint16_t max_segment) const {
     const auto& o = syn.options();
-    const std::uint16_t peer_mss = std::min(o.mss.value_or(536), our_mss_);
+    const std::uint16_t ours = max_segment ? std::min(our_mss_, max_segment) : our_mss_;
+    const std::uint16_t peer_mss = std::min(o.mss.value_or(536), ours);
     unsigned index = 0;
     while (index + 1 < cookie_mss.size() && cookie_mss[index + 1] <= peer_mss) ++index;
 
@@ -35,7 +37,7 @@ wire::tcp_repr syn_cookies::answer(const four_tuple& id, const wire::tcp_view& s
     r.ack = syn.seq() + 1;
     r.flags = wire::tcp_flag::syn | wire::tcp_flag::ack;
     r.window = static_cast<std::uint16_t>(std::min<std::size_t>(cfg_.receive_buffer, 65535));
-    r.options.mss = our_mss_;
+    r.options.mss = ours;
     // Only a peer that uses timestamps gets window scaling: its window scale
     // rides back in the low bits of our timestamp, which it echoes.
     if (cfg_.timestamps && o.timestamp) {

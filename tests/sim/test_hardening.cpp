@@ -122,6 +122,20 @@ BOOST_AUTO_TEST_CASE(a_full_syn_queue_answers_with_cookies_and_the_connections_w
         }
 }
 
+// TCP_MAXSEG on the listener holds for the connections its cookies make too
+// (their SYN+ACK offered the interface's MSS before).
+BOOST_AUTO_TEST_CASE(a_cookie_offers_the_listeners_mss_clamp) {
+    sim_pair p{1, {.delay = 1ms}};
+    served srv{p, 1};
+    srv.l.set_max_segment(1000);
+    auto clients = srv.open(4);
+    BOOST_REQUIRE(p.b.tcp.counters().syn_cookies_sent > 0u);
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        BOOST_REQUIRE_MESSAGE(clients[i].valid(), "client " << i << ": " << srv.errors[i].message());
+        BOOST_TEST(clients[i].tcb().mss() <= 1000u, "client " << i);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_forged_ack_with_a_wrong_cookie_draws_a_reset_and_makes_nothing) {
     sim_pair p;
     served srv{p, 1};

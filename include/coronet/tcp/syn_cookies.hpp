@@ -21,8 +21,10 @@ public:
     syn_cookies(const isn_generator& gen, const tcp_config& cfg, std::uint16_t our_mss) noexcept
         : gen_(gen), cfg_(cfg), our_mss_(our_mss) {}
 
-    // The SYN+ACK that answers syn for connection id at `now`.
-    wire::tcp_repr answer(const four_tuple& id, const wire::tcp_view& syn, runtime::time_point now) const;
+    // The SYN+ACK that answers syn for connection id at `now`; max_segment:
+    // the listener's MSS clamp (TCP_MAXSEG), 0 for none.
+    wire::tcp_repr answer(const four_tuple& id, const wire::tcp_view& syn, runtime::time_point now,
+                          std::uint16_t max_segment = 0) const;
 
     // What a valid cookie remembered.
     struct opening {
