@@ -1,5 +1,6 @@
 #include <coronet/api/stack.hpp>
 #include <coronet/runtime/log.hpp>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
 
@@ -148,22 +149,14 @@ result<listener> stack::listen(std::uint16_t port, std::size_t backlog) {
 
 namespace {
 
-// A flat JSON object of unsigned integers, written as it is built.
+// A flat JSON object of unsigned integers, keys in the order added.
 class json_counters {
 public:
-    void operator()(std::string_view key, std::uint64_t value) {
-        out_ += out_.size() == 1 ? "\"" : ",\"";
-        out_ += key;
-        out_ += "\":";
-        out_ += std::to_string(value);
-    }
-    std::string str() && {
-        out_ += '}';
-        return std::move(out_);
-    }
+    void operator()(std::string_view key, std::uint64_t value) { object_[std::string(key)] = value; }
+    std::string str() && { return object_.dump(); }
 
 private:
-    std::string out_ = "{";
+    nlohmann::ordered_json object_ = nlohmann::ordered_json::object();
 };
 
 void add_device(json_counters& j, const link::device_counters& d) {
