@@ -82,7 +82,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     raw_->on_status = [this](link::link_status s, std::error_code ec) { on_link_status(s, ec); };
     device_ = raw_.get();
     if (!cfg.pcap.empty()) {
-        tap_ = std::make_unique<link::pcap_tap>(*raw_, cfg.pcap);
+        tap_ = std::make_unique<link::pcap_tap>(*raw_, cfg.pcap, link::pcap_tap::clock_fn{}, cfg.pcap_rotation);
         device_ = tap_.get();
     }
     if (cfg.loop_index == 0) warn_about_kernel_addresses(cfg.ifname, hc);

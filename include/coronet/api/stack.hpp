@@ -17,12 +17,13 @@ namespace coronet {
 
 struct interface_config {
     std::string ifname;
-    std::string address;                 // "A.B.C.D/N"
-    std::optional<std::string> gateway;  // "A.B.C.D"
-    std::optional<std::string> mac;      // "aa:bb:cc:dd:ee:ff"; default: the interface's
-    std::uint16_t mtu = 0;               // 0: the interface's
-    std::string pcap;                    // pcapng file of every frame; empty: none
-    bool offload = true;                 // checksum and segmentation offload (net::host_config::offload)
+    std::string address;                  // "A.B.C.D/N"
+    std::optional<std::string> gateway;   // "A.B.C.D"
+    std::optional<std::string> mac;       // "aa:bb:cc:dd:ee:ff"; default: the interface's
+    std::uint16_t mtu = 0;                // 0: the interface's
+    std::string pcap;                     // pcapng file of every frame; empty: none
+    link::pcapng_rotation pcap_rotation;  // by size: off unless max_bytes is set
+    bool offload = true;                  // checksum and segmentation offload (net::host_config::offload)
     tcp::tcp_config tcp;
     // One of `loops` stacks sharing the interface, address and MAC, each on
     // its own loop and thread (README "Two loops"): a PACKET_FANOUT group
