@@ -43,6 +43,7 @@ struct given {
     std::size_t max_connections = 1024, max_per_source = 64, backlog = 128, min_rate = 16;
     double connect_timeout = 10, idle_timeout = 300, first_byte_timeout = 20, min_rate_window = 10, drain_timeout = 5;
     std::size_t buffer_memory = std::size_t{32} << 20;
+    std::string metrics;
 };
 
 po::options_description proxy_description(given& g, proxy_command& out) {
@@ -77,6 +78,12 @@ po::options_description proxy_description(given& g, proxy_command& out) {
         "sessions wait for one")("drain-timeout",
                                  po::value(&g.drain_timeout)->value_name("SECONDS")->default_value(g.drain_timeout),
                                  "on SIGINT/SIGTERM, how long open connections may take to finish")(
+        "metrics", po::value(&g.metrics)->value_name("ADDR:PORT"),
+        "answer HTTP GET /metrics on ADDR:PORT (e.g. 127.0.0.1:9464) with Prometheus text: sessions by "
+        "outcome, bytes, retransmits, refusals, upstream failures by error, connections by state, resets, "
+        "drops by cause, per loop ({loop=\"0\"}). It is a kernel TCP socket of the host's network (where an "
+        "operator scrapes from), not one of the stack's, served by the proxy's own io_uring loop; at most 4 "
+        "scrapes at once, 4 KiB of request and 5 s each")(
         "access-log", po::value(&out.access_log)->value_name("FILE"),
         "write one JSON line per finished session to FILE (- for stdout; see above)")(
         "summary-json", po::value(&out.summary_json)->value_name("FILE"),
@@ -111,6 +118,9 @@ void check(const given& g, proxy_command& out) {
     cfg.min_rate_window = from_seconds(g.min_rate_window);
     cfg.buffer_memory = g.buffer_memory;
     cfg.drain_timeout = from_seconds(g.drain_timeout);
+    if (g.metrics.empty()) return;
+    out.metrics = parse_endpoint(g.metrics);
+    if (!out.metrics) die(program, "--metrics '" + g.metrics + "' is not A.B.C.D:PORT (port 1-65535)", 2);
 }
 
 }  // namespace

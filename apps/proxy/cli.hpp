@@ -2,6 +2,7 @@
 // of their values (a bad one is a usage error: one line, exit status 2).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "../common/options.hpp"
@@ -14,6 +15,7 @@ struct proxy_command {
     proxy_config proxy;
     std::string summary_json;         // --summary-json FILE, "" for none
     std::string access_log;           // --access-log FILE ("-": stdout), "" for none
+    std::optional<endpoint> metrics;  // --metrics ADDR:PORT
 };
 
 // Parses argv; exits 0 after --help or --version, 2 on a usage error.

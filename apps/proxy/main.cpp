@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <memory>
 
+#include "../common/metrics_server.hpp"
 #include "../common/options.hpp"
 #include "cli.hpp"
+#include "metrics.hpp"
 #include "proxy.hpp"
 #include "summary.hpp"
 
@@ -32,6 +34,15 @@ void print_table(stack& st, const apps::proxy_memory& m) {
     std::fflush(stdout);
 }
 
+// The --metrics endpoint, listening; none without the option. Exits 1 when it cannot listen.
+std::unique_ptr<apps::metrics_server> open_metrics(runtime::loop& loop, const std::optional<endpoint>& at) {
+    if (!at) return nullptr;
+    auto server = apps::metrics_server::open(loop, *at);
+    if (!server)
+        apps::die("coronet-proxy", "--metrics " + apps::endpoint_text(*at) + ": " + server.error().message(), 1);
+    return std::move(*server);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -41,6 +52,8 @@ int main(int argc, char** argv) {
 
     try {
         runtime::loop loop{command.common.loop};
+        // Before the stack: its frames (scrapes) die with the stack's loop tasks.
+        const auto metrics = open_metrics(loop, command.metrics);
         stack st{loop, command.common.iface};
         apps::exit_when_interface_lost(st, program);
         std::unique_ptr<apps::summary_sink> summary;
@@ -56,6 +69,7 @@ int main(int argc, char** argv) {
         if (auto r = px.start(); !r)
             apps::die(program, "listen on port " + std::to_string(cfg.listen_port) + ": " + r.error().message(), 1);
         if (summary) summary->listening(cfg.listen_port, cfg.upstream);
+        if (metrics) metrics->start([&](apps::prometheus_text& out) { apps::write_proxy_metrics(out, st, loop, px); });
         runtime::signal_set signals{loop, {SIGINT, SIGTERM, SIGUSR1}};
         auto on_signals = [&]() -> task<void> {
             for (;;) {
@@ -71,6 +85,7 @@ int main(int argc, char** argv) {
                 spdlog::info("proxy: signal {}, stopping", sig);
                 break;
             }
+            if (metrics) co_await metrics->stop();
             co_await px.stop();
             const auto& c = px.counters();
             spdlog::info(

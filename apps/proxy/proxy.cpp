@@ -173,6 +173,7 @@ task<void> proxy::run(std::shared_ptr<session> s) {
     if (!up) {
         // The client learns at once (RST), rather than waiting on a silent connection.
         ++counters_.upstream_failed;
+        ++counters_.upstream_errors[up.error().value()];
         s->fail("upstream " + endpoint_text(cfg_.upstream) + ": " + describe(up.error()), "upstream", up.error());
         end(*s);
         co_return;
@@ -243,6 +244,7 @@ task<bool> proxy::pass_on(session& s, int direction, wire::mut_bytes buf) {
             co_return false;
         }
         s.bytes[direction] += *n;
+        (direction == to_upstream ? counters_.bytes_up : counters_.bytes_down) += *n;
         s.last_active = stack_.loop().now();
         if (direction == to_client)
             s.client_rate.answered();
@@ -291,6 +293,9 @@ void proxy::end(session& s) {
                               .seconds = seconds(stack_.loop().now() - s.started)};
     const bool ok = sum.outcome.empty();
     ++(ok ? counters_.completed : counters_.failed);
+    if (!ok) ++counters_.failed_by_side[sum.side];
+    counters_.retransmits_client += sum.retransmits_client;
+    counters_.retransmits_upstream += sum.retransmits_upstream;
     spdlog::log(session_level(ok),
                 "session {} ended ({}): client {}, {} B up, {} B down, {:.3f} s, retransmits {} client / {} upstream",
                 sum.id, ok ? "ok" : sum.outcome, endpoint_text(sum.client), sum.bytes_up, sum.bytes_down, sum.seconds,

@@ -17,6 +17,7 @@
 #include <coronet/api/stack.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,10 @@ struct proxy_counters {
     std::uint64_t refused_per_source = 0;        // reset at once: their address had max_per_source sessions
     std::uint64_t slow = 0;                      // failed by first_byte_timeout or min_rate
     std::uint64_t peak_sessions = 0;             // the most open at once
+    std::uint64_t bytes_up = 0, bytes_down = 0;  // copied so far, open sessions' included
+    std::uint64_t retransmits_client = 0, retransmits_upstream = 0;  // of the sessions that ended
+    std::map<std::string, std::uint64_t> failed_by_side;             // "client", "upstream", "idle", "slow", "proxy"
+    std::map<int, std::uint64_t> upstream_errors;                    // failed upstream connects by errno
 };
 
 // What the proxy's memory is now, for SIGUSR1 and tests.
