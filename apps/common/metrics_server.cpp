@@ -88,8 +88,8 @@ runtime::task<void> metrics_server::accept_loop() {
 }
 
 // The awaited value is named: written as `if (!co_await ...) cancel();`, GCC
-// 12.2 -O3 built a frame that trapped (SIGILL) on a later scrape (it looks
-// like GCC PR 106188, fixed in GCC 13).
+// 12.2 at -O3 builds a frame that traps (SIGILL) within the first scrapes,
+// reproduced twice; it looks like GCC PR 106188 (fixed in GCC 13).
 runtime::task<void> metrics_server::watch(std::shared_ptr<scrape> s, runtime::time_point deadline) {
     const bool finished = co_await s->done.wait_until(deadline);
     if (!finished) s->fd.cancel();
@@ -117,8 +117,8 @@ runtime::task<void> metrics_server::linger(scrape& s) {
     co_await s.fd.run([](io_uring_sqe* q, int fd) { io_uring_prep_shutdown(q, fd, SHUT_WR); });
     std::array<char, 4096> sink;
     for (std::size_t total = 0; total < 64 * 1024;) {
-        const int n = co_await s.fd.run(
-            [&](io_uring_sqe* q, int fd) { io_uring_prep_recv(q, fd, sink.data(), sink.size(), 0); });
+        const int n =
+            co_await s.fd.run([&](io_uring_sqe* q, int fd) { io_uring_prep_recv(q, fd, sink.data(), sink.size(), 0); });
         if (n <= 0) break;
         total += static_cast<std::size_t>(n);
     }
