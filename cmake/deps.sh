@@ -3,7 +3,7 @@
 coronet_packages=(
     build-essential cmake ninja-build pkg-config
     liburing-dev libboost1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
-    libspdlog-dev libbenchmark-dev libssl-dev clang clang-format
+    libspdlog-dev nlohmann-json3-dev libbenchmark-dev libssl-dev clang clang-format
     iproute2 ethtool iputils-ping nftables curl socat iperf3 python3-scapy tcpdump tshark procps
 )
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "../common/json.hpp"
 #include "../common/options.hpp"
 #include "payload.hpp"
 
@@ -29,14 +30,18 @@ double quantile_us(std::vector<std::uint32_t>& ns, double q) {
     return ns[k] / 1000.0;
 }
 
-// The fixed-size transfer's part of the JSON (",..."), or "" for a timed run.
-std::string fixed_json(const std::vector<tally>& tallies, std::uint64_t bytes, double secs) {
-    if (tallies.empty() || !tallies.front().fixed) return {};
+// Adds the fixed-size transfer's figures to j (nothing for a timed run).
+void add_fixed(apps::json& j, const std::vector<tally>& tallies, std::uint64_t bytes, double secs) {
+    if (tallies.empty() || !tallies.front().fixed) return;
     const fixed_result& f = *tallies.front().fixed;
-    return fmt::format(
-        R"json(,"fixed_bytes":{},"goodput_mbit_s":{:.3f},"goodput_timing":"client: header sent to trailer received (the transfer + about 1 RTT)","sha256_sender":"{}","sha256_receiver":"{}","sha256_match":{},"verified":{},"peer_retransmits":{})json",
-        bytes, static_cast<double>(bytes) * 8 / secs / 1e6, f.sha256_sender, f.sha256_receiver,
-        f.sha256_sender == f.sha256_receiver, f.verified, f.peer_retransmits);
+    j["fixed_bytes"] = bytes;
+    j["goodput_mbit_s"] = apps::rounded(static_cast<double>(bytes) * 8 / secs / 1e6, 3);
+    j["goodput_timing"] = "client: header sent to trailer received (the transfer + about 1 RTT)";
+    j["sha256_sender"] = f.sha256_sender;
+    j["sha256_receiver"] = f.sha256_receiver;
+    j["sha256_match"] = f.sha256_sender == f.sha256_receiver;
+    j["verified"] = f.verified;
+    j["peer_retransmits"] = f.peer_retransmits;
 }
 
 }  // namespace
@@ -271,20 +276,29 @@ std::string client::json(const client_config& cfg, std::string_view stack, const
         latency.insert(latency.end(), t.latency_ns.begin(), t.latency_ns.end());
     }
     const double secs = std::max(seconds(end - start), 1e-9);
-    std::string figures;
+    apps::json j = {{"mode", to_string(cfg.m)},
+                    {"stack", stack},
+                    {"reverse", cfg.reverse},
+                    {"connections", cfg.connections},
+                    {"loops", loops},
+                    {"size", cfg.size},
+                    {"duration_s", apps::rounded(secs, 3)},
+                    {"bytes", bytes},
+                    {"transactions", transactions}};
     if (cfg.m == mode::bulk) {
-        figures = fmt::format(R"("gbit_per_s":{:.3f})", static_cast<double>(bytes) * 8 / secs / 1e9);
+        j["gbit_per_s"] = apps::rounded(static_cast<double>(bytes) * 8 / secs / 1e9, 3);
     } else {
         const double rate = static_cast<double>(transactions) / secs;
-        const double p50 = quantile_us(latency, 0.50), p99 = quantile_us(latency, 0.99);
-        figures = fmt::format(R"("transactions_per_s":{:.1f},"p50_us":{:.1f},"p99_us":{:.1f})", rate, p50, p99);
-        if (cfg.m == mode::crr) figures += fmt::format(R"(,"connections_per_s":{:.1f})", rate);
+        j["transactions_per_s"] = apps::rounded(rate, 1);
+        j["p50_us"] = apps::rounded(quantile_us(latency, 0.50), 1);
+        j["p99_us"] = apps::rounded(quantile_us(latency, 0.99), 1);
+        if (cfg.m == mode::crr) j["connections_per_s"] = apps::rounded(rate, 1);
     }
-    const std::string congestion = tallies.empty() ? "" : tallies.front().congestion;
-    return fmt::format(
-        R"({{"mode":"{}","stack":"{}","reverse":{},"connections":{},"loops":{},"size":{},"duration_s":{:.3f},"bytes":{},"transactions":{},{},"retransmits":{},"dsacks":{},"cc":"{}"{}}})",
-        to_string(cfg.m), stack, cfg.reverse, cfg.connections, loops, cfg.size, secs, bytes, transactions, figures,
-        losses.retransmits, losses.dsacks, congestion, fixed_json(tallies, bytes, secs));
+    j["retransmits"] = losses.retransmits;
+    j["dsacks"] = losses.dsacks;
+    j["cc"] = tallies.empty() ? "" : tallies.front().congestion;
+    add_fixed(j, tallies, bytes, secs);
+    return apps::json_line(j);
 }
 
 }  // namespace coronet::bench

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <utility>
 
+#include "../common/uring_fd.hpp"
 #include "tcp_info.hpp"
 
 namespace coronet::bench {
@@ -22,43 +23,7 @@ namespace {
 
 std::error_code errno_code(int e) { return {e, std::generic_category()}; }
 
-// A socket descriptor whose operations go through the loop's io_uring.
-// cancel() ends what is pending on it and fails what comes later, so a
-// coroutine stuck in accept or recv unwinds with operation_canceled.
-class uring_fd {
-public:
-    uring_fd(runtime::loop& loop, int fd) noexcept : loop_(loop), fd_(fd) {}
-    ~uring_fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    uring_fd(const uring_fd&) = delete;
-    uring_fd& operator=(const uring_fd&) = delete;
-
-    // Runs one operation prepared by prep(sqe, fd): its result (>= 0) or -errno.
-    template <class Prep>
-    task<int> run(Prep prep) {
-        if (canceled_ || fd_ < 0) co_return -ECANCELED;
-        co_return co_await loop_.submit([&](io_uring_sqe* s) { prep(s, fd_); });
-    }
-    void cancel() noexcept {
-        if (fd_ < 0 || canceled_) return;
-        canceled_ = true;
-        io_uring_sqe* s = loop_.sqe();
-        io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
-        io_uring_sqe_set_data(s, nullptr);  // nobody waits for the cancel itself
-    }
-    task<int> close() {
-        if (fd_ < 0) co_return -EBADF;
-        const int fd = std::exchange(fd_, -1);
-        co_return co_await loop_.submit([fd](io_uring_sqe* s) { io_uring_prep_close(s, fd); });
-    }
-    int get() const noexcept { return fd_; }
-
-private:
-    runtime::loop& loop_;
-    int fd_;
-    bool canceled_ = false;
-};
+using apps::uring_fd;
 
 // Linux's TCP_CA_NAME_MAX (include/net/tcp.h), the longest name with its NUL.
 constexpr socklen_t ca_name_max = 16;
@@ -194,10 +159,7 @@ task<result<std::unique_ptr<stream>>> kernel_transport::connect(endpoint remote,
     // does; it goes back to the default once connected.
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
     set_user_timeout(fd, ms > 0 ? static_cast<unsigned>(ms) : 1);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(remote.port);
-    to.sin_addr.s_addr = htonl(remote.address.to_uint());
+    const sockaddr_in to = apps::socket_address(remote);
     if (auto r = co_await s->connect(to); !r) co_return r.error();
     set_user_timeout(fd, 0);
     co_return std::unique_ptr<stream>(std::move(s));
@@ -210,10 +172,7 @@ result<std::unique_ptr<acceptor>> kernel_transport::listen(std::uint16_t port) {
     const int one = 1;  // restarting a server must not wait for TIME_WAIT
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (auto r = set_congestion(fd, congestion_); !r) return r.error();  // accepted sockets inherit it
-    sockaddr_in at{};
-    at.sin_family = AF_INET;
-    at.sin_port = htons(port);
-    at.sin_addr.s_addr = htonl(INADDR_ANY);
+    const sockaddr_in at = apps::socket_address({boost::asio::ip::address_v4::any(), port});
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&at), sizeof at) != 0 || ::listen(fd, 1024) != 0)
         return errno_code(errno);
     return std::unique_ptr<acceptor>(std::move(a));

@@ -20,6 +20,8 @@
 #include <system_error>
 #include <vector>
 
+#include "../common/json.hpp"
+
 namespace coronet::bench {
 
 namespace {
@@ -243,12 +245,15 @@ std::string json(const link_config& cfg, const link_tally& t) {
     const double secs = std::max(std::chrono::duration<double>(t.last - t.first).count(), 1e-9);
     const double fps = t.frames > 0 ? static_cast<double>(t.frames) / secs : 0;
     const bool send = cfg.direction == link_direction::send;
-    return fmt::format(
-        R"({{"role":"link","path":"{}","direction":"{}","frame_size":{},"frames":{},"duration_s":{:.3f},)"
-        R"("mpps":{:.4f},"gbit_per_s":{:.3f},"{}":{}}})",
-        cfg.path == link_path::raw ? "raw" : "device", send ? "send" : "receive", cfg.frame_size, t.frames,
-        t.frames > 0 ? secs : 0.0, fps / 1e6, fps * static_cast<double>(cfg.frame_size) * 8 / 1e9,
-        send ? "send_errors" : "kernel_drops", send ? t.send_errors : t.kernel_drops);
+    return apps::json_line({{"role", "link"},
+                            {"path", cfg.path == link_path::raw ? "raw" : "device"},
+                            {"direction", send ? "send" : "receive"},
+                            {"frame_size", cfg.frame_size},
+                            {"frames", t.frames},
+                            {"duration_s", apps::rounded(t.frames > 0 ? secs : 0.0, 3)},
+                            {"mpps", apps::rounded(fps / 1e6, 4)},
+                            {"gbit_per_s", apps::rounded(fps * static_cast<double>(cfg.frame_size) * 8 / 1e9, 3)},
+                            {send ? "send_errors" : "kernel_drops", send ? t.send_errors : t.kernel_drops}});
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ void loop_thread(unsigned index, std::optional<std::uint16_t> group, loop_slot& 
 
 std::string server_json(const std::vector<std::unique_ptr<loop_slot>>& slots) {
     server_totals sum;
-    std::string per_loop;
+    apps::json per_loop = apps::json::array();
     for (const auto& s : slots) {
         sum.connections += s->totals.connections;
         sum.bytes_in += s->totals.bytes_in;
@@ -177,10 +177,9 @@ std::string server_json(const std::vector<std::unique_ptr<loop_slot>>& slots) {
         sum.fixed_failed += s->totals.fixed_failed;
         if (sum.congestion.empty()) sum.congestion = s->totals.congestion;
         if (!s->totals.last_sha256.empty()) sum.last_sha256 = s->totals.last_sha256;
-        if (!per_loop.empty()) per_loop += ',';
-        per_loop += fmt::format("{}", s->totals.connections);
+        per_loop.push_back(s->totals.connections);
     }
-    return server::json("user", sum, fmt::format(R"("loops":{},"loop_connections":[{}])", slots.size(), per_loop));
+    return server::json("user", sum, {{"loops", slots.size()}, {"loop_connections", per_loop}});
 }
 
 }  // namespace

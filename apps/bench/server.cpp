@@ -156,13 +156,23 @@ task<result<void>> server::echo(stream& s, const header& h) {
     }
 }
 
-std::string server::json() const { return json(net_.name(), totals_); }
+std::string server::json() const { return json(net_.name(), totals_, apps::json::object()); }
 
-std::string server::json(std::string_view stack, const server_totals& t, std::string_view extra) {
-    return fmt::format(
-        R"({{"role":"server","stack":"{}","connections":{},"bytes_in":{},"bytes_out":{},"retransmits":{},"dsacks":{},"errors":{},"cc":"{}","fixed_verified":{},"fixed_failed":{},"last_sha256":"{}"{}{}}})",
-        stack, t.connections, t.bytes_in, t.bytes_out, t.losses.retransmits, t.losses.dsacks, t.errors, t.congestion,
-        t.fixed_verified, t.fixed_failed, t.last_sha256, extra.empty() ? "" : ",", extra);
+std::string server::json(std::string_view stack, const server_totals& t, const apps::json& extra) {
+    apps::json j = {{"role", "server"},
+                    {"stack", stack},
+                    {"connections", t.connections},
+                    {"bytes_in", t.bytes_in},
+                    {"bytes_out", t.bytes_out},
+                    {"retransmits", t.losses.retransmits},
+                    {"dsacks", t.losses.dsacks},
+                    {"errors", t.errors},
+                    {"cc", t.congestion},
+                    {"fixed_verified", t.fixed_verified},
+                    {"fixed_failed", t.fixed_failed},
+                    {"last_sha256", t.last_sha256}};
+    for (const auto& [key, value] : extra.items()) j[key] = value;
+    return apps::json_line(j);
 }
 
 }  // namespace coronet::bench

@@ -6,6 +6,7 @@
 #include <coronet/runtime/loop.hpp>
 #include <string>
 
+#include "../common/json.hpp"
 #include "protocol.hpp"
 
 namespace coronet::bench {
@@ -32,8 +33,8 @@ public:
     const server_totals& totals() const noexcept { return totals_; }
     // The totals as one JSON object.
     std::string json() const;
-    // totals of a server on `stack` as one JSON object, with extra ("key":value,...) appended when not empty.
-    static std::string json(std::string_view stack, const server_totals& totals, std::string_view extra = {});
+    // totals of a server on `stack` as one JSON object, with the members of extra appended.
+    static std::string json(std::string_view stack, const server_totals& totals, const apps::json& extra);
 
 private:
     task<void> serve(std::unique_ptr<stream> s);

@@ -14,6 +14,13 @@
 
 namespace coronet::apps {
 
+namespace {
+
+// The smallest --pcap-max-bytes: a file must hold one 64 KiB offload frame.
+constexpr std::size_t min_pcap_file = std::size_t{64} << 10;
+
+}  // namespace
+
 po::options_description common_description(common_options& out) {
     po::options_description d("Interface options (shared by every coronet program)");
     d.add_options()("iface", po::value(&out.iface.ifname)->value_name("IF"),
@@ -30,6 +37,19 @@ po::options_description common_description(common_options& out) {
         "log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
         "trace, debug, info, warn, error or off")("pcap", po::value(&out.iface.pcap)->value_name("FILE"),
                                                   "write every frame sent and received to a pcapng file")(
+        "pcap-max-bytes", po::value<std::string>()->value_name("BYTES")->notifier([&out](const std::string& v) {
+            const auto n = parse_size(v);
+            if (!n || *n < min_pcap_file)
+                throw po::error("--pcap-max-bytes: '" + v + "' is not a size of at least 64K (one offload frame)");
+            out.iface.pcap_rotation.max_bytes = *n;
+        }),
+        "rotate the --pcap file when it would grow past BYTES: FILE becomes FILE.1, FILE.1 FILE.2 and so on, "
+        "each a pcapng file of its own; at most --pcap-files files are kept (default: one file, unbounded)")(
+        "pcap-files", po::value<unsigned>()->value_name("N")->default_value(5)->notifier([&out](unsigned n) {
+            if (n == 0 || n > 1000) throw po::error("--pcap-files: from 1 to 1000");
+            out.iface.pcap_rotation.files = n;
+        }),
+        "with --pcap-max-bytes, how many files are kept, FILE included; the oldest is dropped")(
         "no-offload", po::bool_switch()->notifier([&out](bool off) { out.iface.offload = !off; }),
         "send MTU-sized frames with checksums computed here, not 64 KiB segmentation-offload frames")(
         "busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
@@ -242,6 +262,8 @@ po::variables_map parse_or_exit(int argc, char** argv, command_line& cl, common_
     if (common.iface.ifname.empty()) usage_error(program, "--iface is required");
     if (common.iface.address.empty()) usage_error(program, "--ip is required");
     if (const auto problem = ip_option_problem(common.iface.address)) usage_error(program, *problem);
+    if (common.iface.pcap_rotation.max_bytes > 0 && common.iface.pcap.empty())
+        usage_error(program, "--pcap-max-bytes needs --pcap FILE");
     return vm;
 }
 

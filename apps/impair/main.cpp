@@ -17,6 +17,7 @@
 #include <memory>
 #include <string_view>
 
+#include "../common/json.hpp"
 #include "../common/options.hpp"
 #include "promiscuous.hpp"
 #include "relay.hpp"
@@ -256,19 +257,29 @@ public:
     }
 
     // The same counters as a JSON object.
-    std::string json(bool a_to_b) const {
+    apps::json json(bool a_to_b) const {
         const auto& [dir, in, out] = sides(a_to_b);
         const auto& c = dir.counters();
-        return fmt::format(
-            "{{\"from\":\"{}\",\"to\":\"{}\",\"received\":{},\"segmented\":{},\"segments\":{},"
-            "\"forwarded\":{},\"dropped\":{},\"queue_drops\":{},\"duplicated\":{},\"reordered\":{},"
-            "\"corrupted\":{},\"pool_drops\":{},\"unsupported\":{},\"held\":{},\"gso_frames\":{},"
-            "\"partial_checksums\":{},\"rx_kernel_drops\":{},\"rx_no_buffers\":{},\"tx_dropped\":{},"
-            "\"tx_errors\":{}}}",
-            in.name(), out.name(), c.received, c.segmented, c.segments, c.forwarded, c.dropped, c.queue_drops,
-            c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held, c.gso_frames,
-            c.partial_checksums, in.counters().rx_kernel_drops, in.counters().rx_no_buffers, out.counters().tx_dropped,
-            out.counters().tx_errors);
+        return {{"from", in.name()},
+                {"to", out.name()},
+                {"received", c.received},
+                {"segmented", c.segmented},
+                {"segments", c.segments},
+                {"forwarded", c.forwarded},
+                {"dropped", c.dropped},
+                {"queue_drops", c.queue_drops},
+                {"duplicated", c.duplicated},
+                {"reordered", c.reordered},
+                {"corrupted", c.corrupted},
+                {"pool_drops", c.pool_drops},
+                {"unsupported", c.unsupported},
+                {"held", c.held},
+                {"gso_frames", c.gso_frames},
+                {"partial_checksums", c.partial_checksums},
+                {"rx_kernel_drops", in.counters().rx_kernel_drops},
+                {"rx_no_buffers", in.counters().rx_no_buffers},
+                {"tx_dropped", out.counters().tx_dropped},
+                {"tx_errors", out.counters().tx_errors}};
     }
 
 private:
@@ -349,8 +360,9 @@ int main(int argc, char** argv) {
         loop.run();
         r.stop();
         std::fprintf(stderr, "%s\n%s\n", r.line(true).c_str(), r.line(false).c_str());
-        std::printf("{\"seed\":%llu,\"a_to_b\":%s,\"b_to_a\":%s}\n", static_cast<unsigned long long>(seed),
-                    r.json(true).c_str(), r.json(false).c_str());
+        const std::string report =
+            apps::json_line({{"seed", seed}, {"a_to_b", r.json(true)}, {"b_to_a", r.json(false)}}) + "\n";
+        std::fwrite(report.data(), 1, report.size(), stdout);
         std::fflush(stdout);
         return 0;
     } catch (const std::exception& e) {

@@ -63,6 +63,7 @@ struct proxy::session {
           client(std::move(c)),
           client_at(client.remote()),
           pumps_done(ex),
+          start(std::chrono::system_clock::now()),
           started(ex.now()),
           last_active(started) {}
 
@@ -94,6 +95,7 @@ struct proxy::session {
     std::uint64_t bytes[2] = {};
     sending_rate client_rate;
     std::uint64_t retransmits[2] = {};  // client side, upstream side
+    std::chrono::system_clock::time_point start;
     runtime::time_point started, last_active;
     std::string outcome;  // empty: both directions finished with FINs
     std::string side;     // of the first failure
@@ -161,7 +163,7 @@ task<void> proxy::accept_loop() {
         sessions_.emplace(s->id, s);
         ++counters_.accepted;
         counters_.peak_sessions = std::max<std::uint64_t>(counters_.peak_sessions, sessions_.size());
-        spdlog::info("session {}: client {}", s->id, endpoint_text(s->client_at));
+        spdlog::log(session_level(true), "session {}: client {}", s->id, endpoint_text(s->client_at));
         stack_.loop().spawn(run(std::move(s)), "session");
     }
 }
@@ -171,6 +173,7 @@ task<void> proxy::run(std::shared_ptr<session> s) {
     if (!up) {
         // The client learns at once (RST), rather than waiting on a silent connection.
         ++counters_.upstream_failed;
+        ++counters_.upstream_errors[up.error().value()];
         s->fail("upstream " + endpoint_text(cfg_.upstream) + ": " + describe(up.error()), "upstream", up.error());
         end(*s);
         co_return;
@@ -181,7 +184,8 @@ task<void> proxy::run(std::shared_ptr<session> s) {
         end(*s);
         co_return;
     }
-    spdlog::info("session {}: upstream {} from port {}", s->id, endpoint_text(cfg_.upstream), s->upstream.local().port);
+    spdlog::log(session_level(true), "session {}: upstream {} from port {}", s->id, endpoint_text(cfg_.upstream),
+                s->upstream.local().port);
     s->pumps = 2;
     stack_.loop().spawn(pump(s, to_upstream), "pump");
     stack_.loop().spawn(pump(s, to_client), "pump");
@@ -240,6 +244,7 @@ task<bool> proxy::pass_on(session& s, int direction, wire::mut_bytes buf) {
             co_return false;
         }
         s.bytes[direction] += *n;
+        (direction == to_upstream ? counters_.bytes_up : counters_.bytes_down) += *n;
         s.last_active = stack_.loop().now();
         if (direction == to_client)
             s.client_rate.answered();
@@ -275,7 +280,9 @@ task<void> proxy::finish(session& s) {
 
 void proxy::end(session& s) {
     const session_summary sum{.id = s.id,
+                              .start = s.start,
                               .client = s.client_at,
+                              .upstream = cfg_.upstream,
                               .outcome = s.outcome,
                               .side = s.side,
                               .error = s.error,
@@ -286,7 +293,10 @@ void proxy::end(session& s) {
                               .seconds = seconds(stack_.loop().now() - s.started)};
     const bool ok = sum.outcome.empty();
     ++(ok ? counters_.completed : counters_.failed);
-    spdlog::log(ok ? spdlog::level::info : spdlog::level::warn,
+    if (!ok) ++counters_.failed_by_side[sum.side];
+    counters_.retransmits_client += sum.retransmits_client;
+    counters_.retransmits_upstream += sum.retransmits_upstream;
+    spdlog::log(session_level(ok),
                 "session {} ended ({}): client {}, {} B up, {} B down, {:.3f} s, retransmits {} client / {} upstream",
                 sum.id, ok ? "ok" : sum.outcome, endpoint_text(sum.client), sum.bytes_up, sum.bytes_down, sum.seconds,
                 sum.retransmits_client, sum.retransmits_upstream);
@@ -295,6 +305,11 @@ void proxy::end(session& s) {
     sessions_.erase(s.id);  // may destroy s
     slot_free_.notify();
     drained_.notify();
+}
+
+spdlog::level::level_enum proxy::session_level(bool ok) const noexcept {
+    if (!cfg_.sessions_in_log) return spdlog::level::debug;
+    return ok ? spdlog::level::info : spdlog::level::warn;
 }
 
 task<void> proxy::stop() {

@@ -12,9 +12,12 @@
 // their TCBs and a few coroutine frames.
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <coronet/api/stack.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,10 +27,11 @@
 
 namespace coronet::apps {
 
-// How one session ended: what coronet-proxy logs and writes to --summary-json.
+// How one session ended: what coronet-proxy logs and writes to --access-log and --summary-json.
 struct session_summary {
     std::uint64_t id = 0;
-    endpoint client;
+    std::chrono::system_clock::time_point start;  // the accept, by the wall clock
+    endpoint client, upstream;
     std::string outcome;  // empty: both directions finished with FINs; else what failed first, for people
     std::string side;     // on failure: "client", "upstream", "idle", "slow" or "proxy" (stopped)
     std::error_code error;
@@ -55,14 +59,21 @@ struct proxy_config {
     std::size_t buffer_memory = std::size_t{32} << 20;
     runtime::duration drain_timeout = std::chrono::seconds(5);   // on stop(), before aborting
     std::function<void(const session_summary&)> on_session_end;  // optional
+    // Log a line per session start and end at info (a failed end at warn);
+    // false: at debug, as when an access log has them.
+    bool sessions_in_log = true;
 };
 
 struct proxy_counters {
     std::uint64_t accepted = 0, completed = 0, failed = 0, upstream_failed = 0;
-    std::uint64_t aborted = 0;             // failed because stop() ran out of drain time
-    std::uint64_t refused_per_source = 0;  // reset at once: their address had max_per_source sessions
-    std::uint64_t slow = 0;                // failed by first_byte_timeout or min_rate
-    std::uint64_t peak_sessions = 0;       // the most open at once
+    std::uint64_t aborted = 0;                   // failed because stop() ran out of drain time
+    std::uint64_t refused_per_source = 0;        // reset at once: their address had max_per_source sessions
+    std::uint64_t slow = 0;                      // failed by first_byte_timeout or min_rate
+    std::uint64_t peak_sessions = 0;             // the most open at once
+    std::uint64_t bytes_up = 0, bytes_down = 0;  // copied so far, open sessions' included
+    std::uint64_t retransmits_client = 0, retransmits_upstream = 0;  // of the sessions that ended
+    std::map<std::string, std::uint64_t> failed_by_side;             // "client", "upstream", "idle", "slow", "proxy"
+    std::map<int, std::uint64_t> upstream_errors;                    // failed upstream connects by errno
 };
 
 // What the proxy's memory is now, for SIGUSR1 and tests.
@@ -102,6 +113,8 @@ private:
     void leave_source(const endpoint& client);
     runtime::task<void> finish(session& s);
     void end(session& s);
+    // The level of a session's log lines (ok: no failure).
+    spdlog::level::level_enum session_level(bool ok) const noexcept;
 
     stack& stack_;
     proxy_config cfg_;

@@ -1,33 +1,32 @@
 #include "summary.hpp"
 
-#include <spdlog/fmt/fmt.h>
+#include <spdlog/fmt/chrono.h>
 
 #include <coronet/api/table.hpp>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <system_error>
 
+#include "../common/json.hpp"
 #include "../common/options.hpp"
 
 namespace coronet::apps {
 
 namespace {
 
-std::string quoted(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else
-            out += c;
-    }
-    return out + '"';
+// "2026-12-04T18:01:08.123Z": UTC, milliseconds.
+std::string utc_text(std::chrono::system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    ::gmtime_r(&secs, &utc);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", utc, ms % 1000);
 }
 
-// The errno name ("ECONNRESET") of a POSIX error, "" for none: stable where
-// the message is not.
+}  // namespace
+
 std::string error_name(const std::error_code& ec) {
     if (!ec) return "";
     if (ec.category() == std::generic_category() || ec.category() == std::system_category())
@@ -35,7 +34,22 @@ std::string error_name(const std::error_code& ec) {
     return ec.message();
 }
 
-}  // namespace
+json session_json(const session_summary& s) {
+    return {{"event", "session"},
+            {"id", s.id},
+            {"start", utc_text(s.start)},
+            {"client", endpoint_text(s.client)},
+            {"upstream", endpoint_text(s.upstream)},
+            {"ok", s.outcome.empty()},
+            {"side", s.side},
+            {"error", error_name(s.error)},
+            {"reason", s.outcome},
+            {"bytes_up", s.bytes_up},
+            {"bytes_down", s.bytes_down},
+            {"retransmits_client", s.retransmits_client},
+            {"retransmits_upstream", s.retransmits_upstream},
+            {"seconds", rounded(s.seconds, 3)}};
+}
 
 std::size_t tcp_buffer_memory(const tcp::tcp_layer& layer) {
     std::size_t bytes = 0;
@@ -52,29 +66,8 @@ std::size_t rss_kib() {
     return 0;
 }
 
-summary_sink::summary_sink(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {
-    if (!file_) throw std::system_error(errno, std::generic_category(), "--summary-json " + path);
-}
-
-summary_sink::~summary_sink() { std::fclose(file_); }
-
-void summary_sink::write(const std::string& line) {
-    std::fputs(line.c_str(), file_);
-    std::fputc('\n', file_);
-    std::fflush(file_);
-}
-
 void summary_sink::listening(std::uint16_t port, const endpoint& upstream) {
-    write(fmt::format(R"({{"event":"listening","port":{},"upstream":{}}})", port, quoted(endpoint_text(upstream))));
-}
-
-void summary_sink::session(const session_summary& s) {
-    write(fmt::format(R"({{"event":"session","id":{},"client":{},"ok":{},"side":{},"error":{},"reason":{},)"
-                      R"("bytes_up":{},"bytes_down":{},"retransmits_client":{},"retransmits_upstream":{},)"
-                      R"("seconds":{:.3f}}})",
-                      s.id, quoted(endpoint_text(s.client)), s.outcome.empty(), quoted(s.side),
-                      quoted(error_name(s.error)), quoted(s.outcome), s.bytes_up, s.bytes_down, s.retransmits_client,
-                      s.retransmits_upstream, s.seconds));
+    out_.write({{"event", "listening"}, {"port", port}, {"upstream", endpoint_text(upstream)}});
 }
 
 void summary_sink::table(const tcp::tcp_layer& layer) {
@@ -84,25 +77,34 @@ void summary_sink::table(const tcp::tcp_layer& layer) {
         ++states[tcp::to_string(row.state)];
         if (row.state == tcp::state::listen) queued += row.recv_q;
     }
-    std::string line = R"({"event":"table","states":{)";
-    for (const auto& [state, n] : states)
-        line += fmt::format("{}{}:{}", line.back() == '{' ? "" : ",", quoted(state), n);
-    write(line + fmt::format(R"(}},"listen_queued":{}}})", queued));
+    json by_state = json::object();
+    for (const auto& [state, n] : states) by_state[std::string(state)] = n;
+    out_.write({{"event", "table"}, {"states", by_state}, {"listen_queued", queued}});
 }
 
 void summary_sink::memory(const proxy_memory& m, const tcp::tcp_layer& layer) {
-    write(fmt::format(R"({{"event":"memory","sessions":{},"buffers_in_use":{},"buffers_allocated":{},)"
-                      R"("buffers_peak":{},"buffer_limit":{},"buffer_waits":{},"tcp_buffers":{},"tcp_reserved":{},)"
-                      R"("vm_rss_kib":{}}})",
-                      m.sessions, m.buffers_in_use, m.buffers_allocated, m.buffers_peak, m.buffer_limit, m.buffer_waits,
-                      tcp_buffer_memory(layer), layer.buffer_reserved(), rss_kib()));
+    out_.write({{"event", "memory"},
+                {"sessions", m.sessions},
+                {"buffers_in_use", m.buffers_in_use},
+                {"buffers_allocated", m.buffers_allocated},
+                {"buffers_peak", m.buffers_peak},
+                {"buffer_limit", m.buffer_limit},
+                {"buffer_waits", m.buffer_waits},
+                {"tcp_buffers", tcp_buffer_memory(layer)},
+                {"tcp_reserved", layer.buffer_reserved()},
+                {"vm_rss_kib", rss_kib()}});
 }
 
 void summary_sink::stopped(const proxy_counters& c) {
-    write(fmt::format(R"({{"event":"stopped","accepted":{},"completed":{},"failed":{},"upstream_failed":{},)"
-                      R"("aborted":{},"refused_per_source":{},"slow":{},"peak_sessions":{}}})",
-                      c.accepted, c.completed, c.failed, c.upstream_failed, c.aborted, c.refused_per_source, c.slow,
-                      c.peak_sessions));
+    out_.write({{"event", "stopped"},
+                {"accepted", c.accepted},
+                {"completed", c.completed},
+                {"failed", c.failed},
+                {"upstream_failed", c.upstream_failed},
+                {"aborted", c.aborted},
+                {"refused_per_source", c.refused_per_source},
+                {"slow", c.slow},
+                {"peak_sessions", c.peak_sessions}});
 }
 
 }  // namespace coronet::apps

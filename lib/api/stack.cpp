@@ -1,5 +1,6 @@
 #include <coronet/api/stack.hpp>
 #include <coronet/runtime/log.hpp>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
 
@@ -90,7 +91,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     raw_->on_status = [this](link::link_status s, std::error_code ec) { on_link_status(s, ec); };
     device_ = raw_.get();
     if (!cfg.pcap.empty()) {
-        tap_ = std::make_unique<link::pcap_tap>(*raw_, cfg.pcap);
+        tap_ = std::make_unique<link::pcap_tap>(*raw_, cfg.pcap, link::pcap_tap::clock_fn{}, cfg.pcap_rotation);
         device_ = tap_.get();
     }
     if (cfg.loop_index == 0) warn_about_kernel_addresses(cfg.ifname, hc);
@@ -168,22 +169,14 @@ result<listener> stack::listen(std::uint16_t port, std::size_t backlog) {
 
 namespace {
 
-// A flat JSON object of unsigned integers, written as it is built.
+// A flat JSON object of unsigned integers, keys in the order added.
 class json_counters {
 public:
-    void operator()(std::string_view key, std::uint64_t value) {
-        out_ += out_.size() == 1 ? "\"" : ",\"";
-        out_ += key;
-        out_ += "\":";
-        out_ += std::to_string(value);
-    }
-    std::string str() && {
-        out_ += '}';
-        return std::move(out_);
-    }
+    void operator()(std::string_view key, std::uint64_t value) { object_[std::string(key)] = value; }
+    std::string str() && { return object_.dump(); }
 
 private:
-    std::string out_ = "{";
+    nlohmann::ordered_json object_ = nlohmann::ordered_json::object();
 };
 
 void add_device(json_counters& j, const link::device_counters& d) {

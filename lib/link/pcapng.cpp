@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <cerrno>
 #include <coronet/link/pcapng.hpp>
+#include <coronet/runtime/log.hpp>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 #include <utility>
@@ -37,9 +40,24 @@ void append_option(std::vector<std::byte>& out, std::uint16_t code, std::string_
 
 }  // namespace
 
-pcapng_writer::pcapng_writer(const std::string& path, std::string_view ifname) {
-    file_ = std::fopen(path.c_str(), "wb");
+std::string rotated_name(const std::string& path, unsigned i) { return i == 0 ? path : path + "." + std::to_string(i); }
+
+pcapng_writer::pcapng_writer(const std::string& path, std::string_view ifname, pcapng_rotation rotation)
+    : path_(path), ifname_(ifname), rotation_(rotation) {
+    rotation_.files = std::max(rotation_.files, 1u);
+    open_file();
     if (!file_) throw std::system_error(errno, std::generic_category(), "open pcapng file " + path);
+}
+
+pcapng_writer::~pcapng_writer() {
+    if (file_) std::fclose(file_);
+}
+
+// Opens (truncates) path_ and writes the section and interface headers.
+void pcapng_writer::open_file() {
+    file_ = std::fopen(path_.c_str(), "wb");
+    if (!file_) return;
+    bytes_ = 0;
     std::vector<std::byte> shb;
     append(shb, std::uint32_t{0x1A2B3C4D});  // byte-order magic
     append(shb, std::uint16_t{1});
@@ -50,22 +68,35 @@ pcapng_writer::pcapng_writer(const std::string& path, std::string_view ifname) {
     append(idb, linktype_ethernet);
     append(idb, std::uint16_t{0});
     append(idb, std::uint32_t{0});  // no snap length limit
-    append_option(idb, if_name, ifname);
+    append_option(idb, if_name, ifname_);
     append(idb, opt_end);
     append(idb, std::uint16_t{0});
     block(interface_description, idb);
+    header_bytes_ = bytes_;
 }
 
-pcapng_writer::~pcapng_writer() {
-    if (file_) std::fclose(file_);
+// Shifts path -> path.1 -> ... -> path.<files-1> (renaming onto the oldest
+// drops it) and starts path afresh.
+void pcapng_writer::rotate() {
+    std::fclose(file_);
+    file_ = nullptr;
+    for (unsigned i = rotation_.files - 1; i > 0; --i)
+        std::rename(rotated_name(path_, i - 1).c_str(), rotated_name(path_, i).c_str());  // a missing one is fine
+    ++rotations_;
+    open_file();
+    if (!file_)
+        runtime::logger().error("pcapng: cannot open {} after rotating: {}; capture stops", path_,
+                                std::strerror(errno));
 }
 
 void pcapng_writer::block(std::uint32_t type, bytes body) {
     const auto total = static_cast<std::uint32_t>(12 + body.size());
+    if (!file_) return;
     std::fwrite(&type, 4, 1, file_);
     std::fwrite(&total, 4, 1, file_);
     std::fwrite(body.data(), 1, body.size(), file_);
     std::fwrite(&total, 4, 1, file_);
+    bytes_ += total;
 }
 
 void pcapng_writer::write(bytes frame, std::chrono::system_clock::time_point when, std::string_view comment) {
@@ -85,15 +116,19 @@ void pcapng_writer::write(bytes frame, std::chrono::system_clock::time_point whe
         append(epb, opt_end);
         append(epb, std::uint16_t{0});
     }
+    // A file holds at least one frame, so one larger than max_bytes is not lost.
+    if (rotation_.max_bytes > 0 && bytes_ > header_bytes_ && bytes_ + 12 + epb.size() > rotation_.max_bytes) rotate();
     block(enhanced_packet, epb);
-    ++frames_;
+    if (file_) ++frames_;
 }
 
-void pcapng_writer::flush() { std::fflush(file_); }
+void pcapng_writer::flush() {
+    if (file_) std::fflush(file_);
+}
 
-pcap_tap::pcap_tap(device& inner, const std::string& path, clock_fn clock)
+pcap_tap::pcap_tap(device& inner, const std::string& path, clock_fn clock, pcapng_rotation rotation)
     : inner_(inner),
-      writer_(path, inner.name()),
+      writer_(path, inner.name(), rotation),
       clock_(clock ? std::move(clock) : clock_fn(&std::chrono::system_clock::now)) {}
 
 void pcap_tap::start(frame_sink& sink) {

@@ -1,14 +1,9 @@
-#include <unistd.h>
-
 #include <boost/test/unit_test.hpp>
 #include <coronet/link/impairment.hpp>
-#include <coronet/link/pcapng.hpp>
 #include <coronet/link/sim_link.hpp>
 #include <coronet/runtime/sim_loop.hpp>
 #include <coronet/storage/packet.hpp>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 using namespace coronet;
@@ -199,41 +194,6 @@ BOOST_AUTO_TEST_CASE(sim_link_spaces_frames_by_the_rate_and_drops_beyond_the_que
         BOOST_TEST((rb.times[i] - t0 == 5ms + (i + 1) * 100us));
     }
     BOOST_TEST(wire.a_to_b().counters().queue_drops == 6u);
-}
-
-BOOST_AUTO_TEST_CASE(pcapng_file_has_header_blocks_and_one_block_per_frame) {
-    const std::string path = "/tmp/coronet-unit-" + std::to_string(::getpid()) + ".pcapng";
-    {
-        link::pcapng_writer w{path, "test0"};
-        std::vector<std::byte> frame(60, std::byte{0xab});
-        w.write(frame, std::chrono::system_clock::now());
-        w.write(frame, std::chrono::system_clock::now(), "SYN_SENT -> ESTABLISHED");
-        BOOST_TEST(w.frames() == 2u);
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> data((std::istreambuf_iterator<char>(in)), {});
-    ::unlink(path.c_str());
-    // Walk the blocks: type, total length, ..., total length again.
-    std::vector<std::uint32_t> types;
-    std::size_t off = 0;
-    bool comment_found = false;
-    while (off + 12 <= data.size()) {
-        std::uint32_t type, len, len2;
-        std::memcpy(&type, &data[off], 4);
-        std::memcpy(&len, &data[off + 4], 4);
-        BOOST_REQUIRE(len % 4 == 0u);
-        BOOST_REQUIRE(off + len <= data.size());
-        std::memcpy(&len2, &data[off + len - 4], 4);
-        BOOST_TEST(len == len2);
-        if (std::string(data.begin() + off, data.begin() + off + len).find("SYN_SENT -> ESTABLISHED") !=
-            std::string::npos)
-            comment_found = true;
-        types.push_back(type);
-        off += len;
-    }
-    BOOST_TEST(off == data.size());
-    BOOST_TEST((types == std::vector<std::uint32_t>{0x0A0D0D0A, 1, 6, 6}));
-    BOOST_TEST(comment_found);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // A pcapng writer (one Ethernet interface, microsecond timestamps, optional
-// per-frame comments) and a device wrapper that tees every frame sent and
-// received into it. `tshark -r FILE` reads the result.
+// per-frame comments, optional rotation by size) and a device wrapper that
+// tees every frame sent and received into it. `tshark -r FILE` reads the
+// result; with rotation, each file on its own.
 #pragma once
 
 #include <chrono>
@@ -13,11 +14,25 @@
 
 namespace coronet::link {
 
+// Rotation by size: when the next frame would take the file past max_bytes,
+// path becomes path.1 (path.1 becomes path.2, ...; path.<files-1> is the
+// oldest and is dropped) and a new path begins with its own section and
+// interface headers. At most files files of max_bytes each, unless a single
+// frame is larger than max_bytes (it then has a file of its own).
+struct pcapng_rotation {
+    std::uint64_t max_bytes = 0;  // 0: one file, unbounded
+    unsigned files = 5;           // how many are kept, path included (at least 1)
+};
+
+// The name of the i-th file of a rotation: path itself for 0, else "path.i".
+std::string rotated_name(const std::string& path, unsigned i);
+
 class pcapng_writer {
 public:
     // Creates (truncates) path and writes the section and interface headers;
-    // throws std::system_error when the file cannot be opened.
-    explicit pcapng_writer(const std::string& path, std::string_view ifname = "coronet");
+    // throws std::system_error when the file cannot be opened. When a
+    // rotation cannot open the new file, capture stops with an error logged.
+    explicit pcapng_writer(const std::string& path, std::string_view ifname = "coronet", pcapng_rotation rotation = {});
     ~pcapng_writer();
     pcapng_writer(const pcapng_writer&) = delete;
     pcapng_writer& operator=(const pcapng_writer&) = delete;
@@ -26,11 +41,17 @@ public:
     void write(bytes frame, std::chrono::system_clock::time_point when, std::string_view comment = {});
     void flush();
     std::uint64_t frames() const noexcept { return frames_; }
+    std::uint64_t rotations() const noexcept { return rotations_; }
 
 private:
+    void open_file();
+    void rotate();
     void block(std::uint32_t type, bytes body);
+    std::string path_, ifname_;
+    pcapng_rotation rotation_;
     std::FILE* file_ = nullptr;
-    std::uint64_t frames_ = 0;
+    std::uint64_t bytes_ = 0, header_bytes_ = 0;  // in the current file
+    std::uint64_t frames_ = 0, rotations_ = 0;
 };
 
 // Wraps a device: frames pass through unchanged and are also written to the
@@ -39,7 +60,7 @@ class pcap_tap final : public device, private frame_sink {
 public:
     // The time each frame is stamped with: the wall clock, or a simulator's virtual time.
     using clock_fn = std::function<std::chrono::system_clock::time_point()>;
-    pcap_tap(device& inner, const std::string& path, clock_fn clock = {});
+    pcap_tap(device& inner, const std::string& path, clock_fn clock = {}, pcapng_rotation rotation = {});
 
     wire::mac_address mac() const override { return inner_.mac(); }
     std::uint16_t mtu() const override { return inner_.mtu(); }
