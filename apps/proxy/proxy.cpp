@@ -189,9 +189,12 @@ task<void> proxy::run(std::shared_ptr<session> s) {
     s->pumps = 2;
     stack_.loop().spawn(pump(s, to_upstream), "pump");
     stack_.loop().spawn(pump(s, to_client), "pump");
-    while (s->pumps > 0)
-        if (!co_await s->pumps_done.wait_until(deadline(*s)) && s->pumps > 0 && stack_.loop().now() >= deadline(*s))
-            expire(*s);
+    // The awaited value is named: see metrics_server.cpp on GCC 12 and
+    // `if (!co_await ...) statement;`.
+    while (s->pumps > 0) {
+        const bool woken = co_await s->pumps_done.wait_until(deadline(*s));
+        if (!woken && s->pumps > 0 && stack_.loop().now() >= deadline(*s)) expire(*s);
+    }
     co_await finish(*s);
     end(*s);
 }

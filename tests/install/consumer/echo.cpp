@@ -9,7 +9,8 @@ runtime::task<void> echo(connection c) {
     for (;;) {
         auto n = co_await c.read(buf);  // 0: the peer sent FIN
         if (!n || *n == 0) break;
-        if (!co_await c.write({buf.data(), *n})) break;
+        auto written = co_await c.write({buf.data(), *n});
+        if (!written) break;
     }
     co_await c.close();  // FIN, then wait for its ACK
 }

@@ -19,7 +19,8 @@ task<void> echo(connection c) {
     for (;;) {
         auto n = co_await c.read(buf);
         if (!n || *n == 0) break;
-        if (!co_await c.write(wire::bytes{buf.data(), *n})) break;
+        auto written = co_await c.write(wire::bytes{buf.data(), *n});
+        if (!written) break;
     }
     co_await c.close();
 }
