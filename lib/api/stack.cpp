@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 #include "address_claim.hpp"
 
@@ -82,10 +83,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
         tcp.steering = {cfg.loop_index, cfg.loops};
     }
     raw_ = std::make_unique<link::af_packet_device>(loop, dev);
-    if (!cfg.wait_for_interface && !raw_->interface_running())
-        throw std::system_error(
-            std::make_error_code(std::errc::network_down),
-            fmt::format("interface {} is down or has no carrier (ip link set {} up)", cfg.ifname, cfg.ifname));
+    if (!cfg.wait_for_interface) wait_for_carrier(*raw_, cfg.ifname);
     // Loops after the first share the first one's claim.
     if (cfg.loop_index == 0) claim_ = std::make_unique<detail::address_claim>(cfg.ifname, raw_->ifindex(), hc.address);
     raw_->on_status = [this](link::link_status s, std::error_code ec) { on_link_status(s, ec); };
@@ -111,6 +109,23 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     else
         runtime::logger().info("coronet on {} ({}) as {}/{}, mtu {}", cfg.ifname, host_->mac().to_string(),
                                hc.address.to_string(), hc.prefix_len, host_->mtu());
+}
+
+// An interface that is down is refused. One that is up may still be
+// without a carrier for a moment (a veth pair just made gets it within a
+// second, from the kernel's link watch): that is waited for, up to 2 s, so
+// that the ARP probes go out; after that the device copes (it waits for
+// the link and logs it).
+void stack::wait_for_carrier(const link::af_packet_device& dev, const std::string& ifname) {
+    auto flags = dev.flags_now();
+    if (!flags.up)
+        throw std::system_error(std::make_error_code(std::errc::network_down),
+                                fmt::format("interface {} is down (ip link set {} up)", ifname, ifname));
+    for (int i = 0; i < 40 && !flags.carrier; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        flags = dev.flags_now();
+    }
+    if (!flags.carrier) runtime::logger().warn("interface {} has no carrier (is its peer up?)", ifname);
 }
 
 // Runs the loop while the host probes for its address (RFC 5227); throws

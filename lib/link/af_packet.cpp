@@ -271,9 +271,10 @@ void af_packet_device::open_arp_tap(unsigned ifindex) {
     arp_ = std::make_unique<arp_rx>(*this);
 }
 
-bool af_packet_device::interface_running() const {
-    const interface_now now = look_up(fd_, opts_.ifname);
-    return now.ifindex == ifindex_ && now.running;
+af_packet_device::interface_flags af_packet_device::flags_now() const {
+    ifreq ifr{};
+    if (::if_indextoname(ifindex_, ifr.ifr_name) == nullptr || ioctl(fd_, SIOCGIFFLAGS, &ifr) != 0) return {};
+    return {.up = (ifr.ifr_flags & IFF_UP) != 0, .carrier = (ifr.ifr_flags & IFF_RUNNING) != 0};
 }
 
 void af_packet_device::start(frame_sink& sink) {

@@ -64,7 +64,8 @@ public:
     // Opens the interface, makes sure the address is free and starts the
     // host (gratuitous ARP). Throws std::system_error / std::invalid_argument
     // on a bad interface or address, network_down when the interface is
-    // not up with a carrier (unless wait_for_interface), address_in_use
+    // down (unless wait_for_interface; one without a carrier yet is waited
+    // for up to 2 s), address_in_use
     // when another coronet stack on this machine has the address on this
     // interface or another host answers the ARP probes for it (this runs the
     // loop for conflict.probes x probe_interval: 300 ms by default). Warns
@@ -104,6 +105,7 @@ private:
 
     runtime::loop& loop_;
     bool wait_for_interface_ = false;
+    static void wait_for_carrier(const link::af_packet_device& dev, const std::string& ifname);
     void probe_address(const std::string& ifname);
     std::unique_ptr<detail::address_claim> claim_;  // one stack per interface and address
     std::unique_ptr<link::af_packet_device> raw_;

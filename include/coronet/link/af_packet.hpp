@@ -60,8 +60,12 @@ public:
     af_packet_device(runtime::loop& loop, af_packet_options opts);
     // The interface it is bound to.
     unsigned ifindex() const noexcept { return ifindex_; }
-    // Whether that interface is up with a carrier now (asks the kernel).
-    bool interface_running() const;
+    // Whether that interface is up (administratively), and whether it has a
+    // carrier, now (asks the kernel).
+    struct interface_flags {
+        bool up = false, carrier = false;
+    };
+    interface_flags flags_now() const;
     ~af_packet_device() override;
 
     wire::mac_address mac() const override { return mac_; }
