@@ -40,6 +40,11 @@ public:
     runtime::task<result<void>> write(wire::bytes data);
     // Half-close: sends FIN after the queued data; reading goes on.
     runtime::task<result<void>> shutdown_write();
+    // The same, returning once the peer has acknowledged the FIN (and so
+    // every byte before it): FIN_WAIT_2, TIME_WAIT or CLOSED. Errors: the
+    // one that ended the connection first (connection_reset, timed_out,
+    // connection_aborted after abort()), not_connected.
+    runtime::task<result<void>> shutdown_write_acknowledged();
     // Graceful close: FIN after the queued data, unread input discarded;
     // returns once the peer has acknowledged everything (FIN_WAIT_2,
     // TIME_WAIT or CLOSED), or with the error that ended the connection.
@@ -82,6 +87,9 @@ public:
     }
     // Throws std::logic_error for a default-constructed connection (it has none).
     const tcp::tcb& tcb() const;
+    // The control block's counters, also after close(); zeros for a
+    // default-constructed connection.
+    const tcp::connection_stats& stats() const noexcept;
     void set_no_delay(bool on) noexcept {
         if (t_) t_->set_no_delay(on);
     }
@@ -100,7 +108,7 @@ private:
 class listener {
 public:
     listener() = default;
-    explicit listener(std::shared_ptr<tcp::listener_state> l) noexcept : l_(std::move(l)) {}
+    explicit listener(std::shared_ptr<tcp::listener_state> l) noexcept : l_(std::move(l)), port_(l_ ? l_->port() : 0) {}
     listener(listener&&) noexcept = default;
     listener& operator=(listener&&) noexcept = default;
     ~listener();
@@ -119,10 +127,12 @@ public:
     }
     // Stops listening; connections not yet accepted are reset.
     void close();
-    std::uint16_t port() const noexcept { return l_->port(); }
+    // The port listened on, also after close(); 0 for a default-constructed listener.
+    std::uint16_t port() const noexcept { return port_; }
 
 private:
     std::shared_ptr<tcp::listener_state> l_;
+    std::uint16_t port_ = 0;
 };
 
 // Opens a connection through layer and waits until it is established.
