@@ -64,7 +64,7 @@ void stream_core::deliver_read() {
     }
     error_code ec;
     if (n < read_buf_.size() && read_ready()) {
-        const auto r = run_now(conn_.read(read_buf_.subspan(n)));
+        const auto r = conn_.try_read(read_buf_.subspan(n));  // cannot say would-block: read_ready
         if (!r)
             ec = to_asio_error(r.error());
         else if (*r == 0)
@@ -87,6 +87,20 @@ runtime::task<void> stream_core::probe([[maybe_unused]] std::shared_ptr<stream_c
     stashed_ = r && *r == 1;
     // An error or EOF needs no keeping: the connection repeats it.
     if (reader_) deliver_read();
+}
+
+bool stream_core::can_write_now(std::size_t n) const noexcept {
+    return open_ && !writer_ && !flushing_ && conn_.writable() >= n;
+}
+
+std::size_t stream_core::write_now(wire::bytes data) noexcept {
+    const auto r = conn_.try_write(data);
+    return r ? *r : 0;  // an error comes with the write that waits
+}
+
+void stream_core::written_now(std::unique_ptr<io_op> op, std::size_t n) {
+    op->complete(error_code{}, n);
+    bridge_.wake();
 }
 
 std::vector<std::byte> stream_core::staging(std::size_t n) {

@@ -36,6 +36,12 @@ public:
         : pending_holder(bridge.get_executor()), bridge_(bridge), conn_(std::move(c)), open_(conn_.valid()) {}
 
     void read(boost::asio::mutable_buffer buf, std::unique_ptr<io_op> op);
+    // The fast write: whether the send buffer takes n bytes now (open, no
+    // write pending or flushing, room for all), then write_now() copies them
+    // straight from the caller's buffers, and op completes with n.
+    bool can_write_now(std::size_t n) const noexcept;
+    std::size_t write_now(wire::bytes data) noexcept;
+    void written_now(std::unique_ptr<io_op> op, std::size_t n);
     // A buffer of n bytes for the next write (reusing the last one's storage).
     std::vector<std::byte> staging(std::size_t n);
     void write(std::vector<std::byte> bytes, std::unique_ptr<io_op> op);
@@ -154,6 +160,7 @@ public:
                const ConstBufferSequence& data) {
                 auto op = detail::make_op<detail::io_op>(std::move(handler), io, core, detail::write_side);
                 if (!core) return op->complete(boost::asio::error::bad_descriptor, 0);
+                if (std::size_t n = write_now(*core, data); n > 0) return core->written_now(std::move(op), n);
                 // Copied now: the stack may hold the bytes after a cancelled
                 // operation has returned the caller's buffers.
                 auto bytes = core->staging(std::min(boost::asio::buffer_size(data), max_write_chunk));
@@ -209,6 +216,23 @@ public:
     coronet::connection* native_connection() noexcept;
 
 private:
+    // Writes buffers (up to max_write_chunk) buffer by buffer when the send
+    // buffer has room for all of them now, without a copy of its own; else 0.
+    template <class ConstBufferSequence>
+    static std::size_t write_now(detail::stream_core& core, const ConstBufferSequence& buffers) {
+        const std::size_t total = std::min(boost::asio::buffer_size(buffers), max_write_chunk);
+        if (total == 0 || !core.can_write_now(total)) return 0;
+        std::size_t n = 0;
+        const auto end = boost::asio::buffer_sequence_end(buffers);
+        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != end && n < max_write_chunk; ++it) {
+            const boost::asio::const_buffer b(*it);
+            const std::size_t want = std::min(b.size(), max_write_chunk - n);
+            const std::size_t took = core.write_now({static_cast<const std::byte*>(b.data()), want});
+            n += took;
+            if (took < want) break;
+        }
+        return n;
+    }
     template <class Token>
     auto initiate_ending(void (detail::stream_core::*start)(std::unique_ptr<detail::close_op>), Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
