@@ -187,27 +187,27 @@ void stream_core::close(std::unique_ptr<close_op> op) {
         if (op) op->complete(asio::error::bad_descriptor);
         return;
     }
-    error_code ended;  // by the stack's end
     if (open_) {
         open_ = false;
         cancel_all();  // a pending async_shutdown too
         if (stack_gone()) {
-            ended = to_asio_error(conn_.error());
+            close_result_ = to_asio_error(conn_.error());
             conn_.abort();  // keeps the accessors
         } else {
             closing_ = true;
             bridge_.executor().start(closing(shared_from_this()), "asio close");
         }
     }
-    if (op) closer_ = std::move(op);  // joins a close already under way
-    if (!closing_ && closer_) finish(closer_, ended);
+    if (op) closer_ = std::move(op);                           // joins a close already under way
+    if (!closing_ && closer_) finish(closer_, close_result_);  // it ended at once
     bridge_.wake();
 }
 
 runtime::task<void> stream_core::closing([[maybe_unused]] std::shared_ptr<stream_core> self) {
     const auto r = co_await conn_.close();
     closing_ = false;
-    if (closer_) finish(closer_, r ? error_code{} : to_asio_error(r.error()));
+    close_result_ = r ? error_code{} : to_asio_error(r.error());
+    if (closer_) finish(closer_, close_result_);
 }
 
 void stream_core::shutdown(std::unique_ptr<close_op> op) {

@@ -24,10 +24,10 @@ namespace {
 struct connected_pair {
     runtime::sim_loop sim;
     link::sim_link wire{sim};
-    net::host ha{sim, wire.a(), {.address = asio::ip::make_address_v4("10.0.0.1"), .prefix_len = 24},
-                 runtime::random_source(1)};
-    net::host hb{sim, wire.b(), {.address = asio::ip::make_address_v4("10.0.0.2"), .prefix_len = 24},
-                 runtime::random_source(2)};
+    net::host ha{
+        sim, wire.a(), {.address = asio::ip::make_address_v4("10.0.0.1"), .prefix_len = 24}, runtime::random_source(1)};
+    net::host hb{
+        sim, wire.b(), {.address = asio::ip::make_address_v4("10.0.0.2"), .prefix_len = 24}, runtime::random_source(2)};
     tcp::tcp_layer ta{ha, {}, runtime::random_source(3)};
     tcp::tcp_layer tb{hb, {}, runtime::random_source(4)};
     listener l{tb.listen(80, 8).value()};

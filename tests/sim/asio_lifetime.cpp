@@ -107,6 +107,16 @@ BOOST_AUTO_TEST_CASE(async_close_fails_with_connection_reset_when_the_peer_reset
     BOOST_TEST((*close_ec == asio::error::connection_reset), close_ec->message());
 }
 
+BOOST_AUTO_TEST_CASE(async_close_after_a_reset_reports_the_reset) {
+    asio_pair t;
+    t.b->abort();
+    t.run_for(100ms);
+    std::optional<error_code> close_ec;
+    t.a->async_close([&](error_code ec) { close_ec = ec; });
+    BOOST_TEST(t.run_until([&] { return close_ec.has_value(); }));
+    BOOST_TEST((*close_ec == asio::error::connection_reset), close_ec->message());
+}
+
 BOOST_AUTO_TEST_CASE(async_close_fails_with_timed_out_when_the_peer_goes_silent) {
     tcp::tcp_config quick;
     quick.orphan_retries = quick.max_retransmits = 3;

@@ -94,6 +94,7 @@ private:
     // so the connection's accessors, alive until it returns); closer_ is the
     // async_close or async_shutdown waiting for the FIN's acknowledgement.
     bool closing_ = false;
+    boost::system::error_code close_result_;  // for an async_close joining a close that ended at once
     std::unique_ptr<close_op> closer_;
 };
 
