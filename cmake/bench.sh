@@ -19,24 +19,37 @@
 #           coronet-test-sink: the sink's RSS growth and bytes per connection
 #   proxy-memory  2,000 idle sessions through coronet-proxy to a kernel
 #           upstream: the proxy's RSS growth and bytes per session
+#   beast   one Boost.Beast file server (coronet-beast-files) over kernel
+#           sockets (--kernel, on the kernel pair) and over coronet's Asio
+#           adapters: curl in C fetches a 32 MiB file 8 times on one
+#           keep-alive connection; MB/s of the whole, and coronet / kernel
 #   micro   coronet-microbench (Google Benchmark) for parsing, checksums,
-#           timers and reassembly
+#           timers, reassembly and one Asio adapter round against the native API
 # and the machine and the date. Nothing is asserted: it measures. Needs root.
 #
-# Usage: cmake/bench.sh [-d|--duration SECONDS]   (default 5 per cell, or $CORONET_BENCH_DURATION)
+# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION]
+#   --duration  seconds per cell (default 5, or $CORONET_BENCH_DURATION)
+#   --only      one section: tcp (the coronet-bench cells and loops), link,
+#               memory, proxy-memory, beast or micro
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=${CORONET_BENCH_DURATION:-5}
+only=
 while [ $# -gt 0 ]; do
     case $1 in
     -d | --duration) duration=${2:?--duration needs SECONDS}; shift 2 ;;
+    --only) only=${2:?--only needs a SECTION}; shift 2 ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
 [[ $duration =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench.sh: --duration wants seconds, got '$duration'" >&2; exit 2; }
+[[ -z $only || $only =~ ^(tcp|link|memory|proxy-memory|beast|micro)$ ]] ||
+    { echo "bench.sh: --only wants tcp, link, memory, proxy-memory, beast or micro, got '$only'" >&2; exit 2; }
+# Whether section $1 runs (all of them without --only).
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 if [ "$(id -u)" -ne 0 ]; then
     echo "bench.sh: needs root (it creates network namespaces)" >&2
     exit 1
@@ -61,6 +74,7 @@ id=$netns_id
 ns_c="${id}c" ns_s="${id}s"
 work=$(mktemp -d)
 netns_at_exit+=('rm -rf "$work"')
+: >"$work/results"
 server_pid=
 background=()  # other programs this script started: link receivers, the sink, its clients
 netns_add "$ns_c" "$ns_s"
@@ -123,6 +137,7 @@ run_cell() {
 # The -busy modes busy-poll (--busy-poll) at both ends, kernel sockets too:
 # the same loop code drives both stacks, so both get it.
 busy_poll=50
+if want tcp; then  # (not indented: the cells below are the tcp section)
 modes=("bulk:--mode bulk" "bulk-reverse:--mode bulk --reverse" "rr:--mode rr" "crr:--mode crr"
     "rr-busy:--mode rr --busy-poll $busy_poll" "crr-busy:--mode crr --busy-poll $busy_poll")
 echo "== coronet-bench, $duration s per cell, namespaces $ns_c / $ns_s" >&2
@@ -154,6 +169,7 @@ run_cell "bulk-no-offload/coronet-kernel" "$ns_c" "--stack kernel" "$ns_s" "${co
     --connect 10.204.0.1:$port --mode bulk
 run_cell "bulk-reverse-no-offload/kernel-coronet" "$ns_s" "${coronet[*]} --no-offload" "$ns_c" --stack kernel \
     --connect 10.204.0.2:$port --mode bulk --reverse
+fi  # want tcp
 
 # Waits (up to 10 s) until file has a line matching pattern; false if pid exits first.
 wait_for_line() {
@@ -202,13 +218,15 @@ run_link_cell() {
     echo "   $cell: received $receiver" >&2
 }
 
-echo "== coronet-bench link, $duration s per cell, on ${id}ck (C, peer) / ${id}sk (S, under test)" >&2
-for size in 64 1514; do
-    for path in raw device; do
-        run_link_cell receive "$size" "$path" "$ns_s" "${id}sk" "$path" "$ns_c" "${id}ck" raw
-        run_link_cell send "$size" "$path" "$ns_c" "${id}ck" raw "$ns_s" "${id}sk" "$path"
+if want link; then
+    echo "== coronet-bench link, $duration s per cell, on ${id}ck (C, peer) / ${id}sk (S, under test)" >&2
+    for size in 64 1514; do
+        for path in raw device; do
+            run_link_cell receive "$size" "$path" "$ns_s" "${id}sk" "$path" "$ns_c" "${id}ck" raw
+            run_link_cell send "$size" "$path" "$ns_c" "${id}ck" raw "$ns_s" "${id}sk" "$path"
+        done
     done
-done
+fi
 
 # The memory cell: coronet-test-sink holds every connection without reading;
 # eight coronet-test-clients, each from its own address, open 12,500 each
@@ -286,8 +304,10 @@ print(json.dumps(total))')
     wait "$sink_pid" 2>/dev/null || true
     background=()
 }
-echo "== memory: $memory_connections idle connections to coronet-test-sink" >&2
-run_memory_cell
+if want memory; then
+    echo "== memory: $memory_connections idle connections to coronet-test-sink" >&2
+    run_memory_cell
+fi
 
 # The proxy-memory cell: idle sessions through coronet-proxy (two connections
 # each, and what the proxy keeps per session) to a kernel upstream that holds
@@ -346,15 +366,57 @@ asyncio.run(main())' 10.204.0.1 "$upstream" >"$work/holder.err" 2>&1 &
     for pid in "${background[@]}"; do wait "$pid" 2>/dev/null || true; done
     background=()
 }
-echo "== proxy-memory: $proxy_sessions idle sessions through coronet-proxy" >&2
-run_proxy_memory_cell
+if want proxy-memory; then
+    echo "== proxy-memory: $proxy_sessions idle sessions through coronet-proxy" >&2
+    run_proxy_memory_cell
+fi
 
-/usr/bin/python3 cmake/bench_report.py "$work/results" "$duration" "$busy_poll"
-echo
-echo "microbenchmarks (coronet-microbench, CPU time per operation of the sans-I/O hot paths):"
-"$PWD/$build_dir/tests/micro/coronet-microbench" --benchmark_format=console --benchmark_min_time=0.1 \
-    --benchmark_filter='^internet_checksum/|tcp_parse_verify|receive_path|tcp_repr_emit_verify|/100000|reassemble_shuffled/44' \
-    2>/dev/null || { echo "bench.sh: coronet-microbench failed" >&2; failures=$((failures + 1)); }
+# The beast cell: coronet-beast-files in S serving a 32 MiB file, curl in C
+# fetching it 8 times on one keep-alive connection (bounded: 120 s). The
+# same server code over kernel sockets (--kernel, kernel pair) and coronet.
+# args: cell name, server address, server arguments...
+run_beast_cell() {
+    local cell=beast/$1 address=$2 result=null out
+    shift 2
+    ip netns exec "$ns_s" "$PWD/$build_dir/apps/coronet-beast-files" "$@" --listen 8080 --root "$work/www" \
+        >"$work/beast.out" 2>"$work/beast.err" &
+    local pid=$!
+    background+=("$pid")
+    local fetches=()
+    for _ in $(seq 8); do fetches+=(-o /dev/null "http://$address:8080/file"); done
+    if ! wait_for_line "$work/beast.out" listening "$pid"; then
+        echo "bench.sh: $cell: the server did not start: $(cat "$work/beast.err")" >&2
+        failures=$((failures + 1))
+    elif out=$(timeout --foreground 120 ip netns exec "$ns_c" curl -sS --max-time 110 \
+        -w '%{size_download} %{time_total}\n' "${fetches[@]}" 2>"$work/curl.err"); then
+        result=$(awk '{ bytes += $1; seconds += $2 } END { printf "{\"bytes\":%d,\"seconds\":%.3f,\"mb_per_s\":%.1f}", bytes, seconds, bytes / seconds / 1e6 }' <<<"$out")
+    else
+        echo "bench.sh: $cell: curl failed: $(cat "$work/curl.err")" >&2
+        failures=$((failures + 1))
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    background=()
+    printf '%s\t%s\tnull\n' "$cell" "$result" >>"$work/results"
+    echo "   $cell: $result" >&2
+}
+if want beast; then
+    echo "== beast: coronet-beast-files, 8 x 32 MiB on one connection, kernel sockets and coronet" >&2
+    mkdir -p "$work/www"
+    head -c 32M /dev/urandom >"$work/www/file"
+    run_beast_cell kernel 10.203.0.2 --kernel --iface "${id}sk" --ip 10.203.0.2/24
+    run_beast_cell coronet 10.204.0.2 "${coronet[@]}"
+fi
+
+/usr/bin/python3 cmake/bench_report.py "$work/results" "$duration" "$busy_poll" "${only:-all}"
+if want micro; then
+    echo
+    echo "microbenchmarks (coronet-microbench, CPU time per operation of the sans-I/O hot paths, and one"
+    echo "round of a 64/4096/65536-byte write and its read through the Asio adapter and the native API):"
+    "$PWD/$build_dir/tests/micro/coronet-microbench" --benchmark_format=console --benchmark_min_time=0.1 \
+        --benchmark_filter='^internet_checksum/|tcp_parse_verify|receive_path|tcp_repr_emit_verify|/100000|reassemble_shuffled/44|_round/' \
+        2>/dev/null || { echo "bench.sh: coronet-microbench failed" >&2; failures=$((failures + 1)); }
+fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 [ "$failures" -eq 0 ] || { echo "bench.sh: $failures cell(s) failed" >&2; exit 1; }

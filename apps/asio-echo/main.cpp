@@ -28,7 +28,7 @@ using namespace coronet;
 constexpr auto use_result = asio::as_tuple(asio::use_awaitable);
 
 std::string peer(asio_stream& s) {
-    const endpoint e = s.native_connection()->remote();
+    const endpoint e = s.remote();
     return e.address.to_string() + ":" + std::to_string(e.port);
 }
 

@@ -64,7 +64,7 @@ void stream_core::deliver_read() {
     }
     error_code ec;
     if (n < read_buf_.size() && read_ready()) {
-        const auto r = run_now(conn_.read(read_buf_.subspan(n)));
+        const auto r = conn_.try_read(read_buf_.subspan(n));  // cannot say would-block: read_ready
         if (!r)
             ec = to_asio_error(r.error());
         else if (*r == 0)
@@ -89,6 +89,20 @@ runtime::task<void> stream_core::probe([[maybe_unused]] std::shared_ptr<stream_c
     if (reader_) deliver_read();
 }
 
+bool stream_core::can_write_now(std::size_t n) const noexcept {
+    return open_ && !writer_ && !flushing_ && conn_.writable() >= n;
+}
+
+std::size_t stream_core::write_now(wire::bytes data) noexcept {
+    const auto r = conn_.try_write(data);
+    return r ? *r : 0;  // an error comes with the write that waits
+}
+
+void stream_core::written_now(std::unique_ptr<io_op> op, std::size_t n) {
+    op->complete(error_code{}, n);
+    bridge_.wake();
+}
+
 std::vector<std::byte> stream_core::staging(std::size_t n) {
     std::vector<std::byte> bytes = std::move(spare_);
     bytes.resize(n);
@@ -99,6 +113,8 @@ void stream_core::write(std::vector<std::byte> bytes, std::unique_ptr<io_op> op)
     if (!open_) return op->complete(asio::error::bad_descriptor, 0);
     if (writer_) return op->complete(asio::error::already_started, 0);
     if (bytes.empty()) return op->complete(error_code{}, 0);
+    // An ended connection fails at once (and an orphan's loop may be gone).
+    if (conn_.error()) return op->complete(to_asio_error(conn_.error()), 0);
     writer_ = std::move(op);
     if (flushing_)
         waiting_ = std::move(bytes);  // keeps the byte order behind an abandoned write
@@ -139,6 +155,11 @@ void stream_core::abandon_writer() {
 }
 
 void stream_core::cancel(int which, std::uint64_t id, asio::cancellation_type_t type) {
+    if (which == close_side) {
+        if (!closer_ || closer_->id() != id) return;
+        closer_->cancelled_from_slot();
+        return finish(closer_, asio::error::operation_aborted);  // the close itself goes on
+    }
     std::unique_ptr<io_op>& op = which == read_side ? reader_ : writer_;
     if (!op || op->id() != id) return;  // a stale slot: that operation has completed
     // Bytes already in the stack cannot be taken back: only terminal
@@ -153,21 +174,61 @@ void stream_core::cancel(int which, std::uint64_t id, asio::cancellation_type_t 
 void stream_core::cancel_all() {
     abandon_reader();
     abandon_writer();
+    if (closer_) finish(closer_, asio::error::operation_aborted);
 }
 
-void stream_core::close() {
-    if (!open_) return;
-    open_ = false;
-    cancel_all();
-    { connection dropped = std::move(conn_); }  // a dropped connection closes gracefully
+// The TCP layer was destroyed before this stream (the stack first, then the
+// io_context): its loop may be gone too, so nothing may start there.
+bool stream_core::stack_gone() const noexcept { return conn_.valid() && conn_.tcb().orphaned(); }
+
+void stream_core::close(std::unique_ptr<close_op> op) {
+    if (closer_ && op) return op->complete(asio::error::already_started);
+    if (!open_ && !closing_) {
+        if (op) op->complete(asio::error::bad_descriptor);
+        return;
+    }
+    if (open_) {
+        open_ = false;
+        cancel_all();  // a pending async_shutdown too
+        if (stack_gone()) {
+            close_result_ = to_asio_error(conn_.error());
+            conn_.abort();  // keeps the accessors
+        } else {
+            closing_ = true;
+            bridge_.executor().start(closing(shared_from_this()), "asio close");
+        }
+    }
+    if (op) closer_ = std::move(op);                           // joins a close already under way
+    if (!closing_ && closer_) finish(closer_, close_result_);  // it ended at once
     bridge_.wake();
 }
 
+runtime::task<void> stream_core::closing([[maybe_unused]] std::shared_ptr<stream_core> self) {
+    const auto r = co_await conn_.close();
+    closing_ = false;
+    close_result_ = r ? error_code{} : to_asio_error(r.error());
+    if (closer_) finish(closer_, close_result_);
+}
+
+void stream_core::shutdown(std::unique_ptr<close_op> op) {
+    if (!open_) return op->complete(asio::error::bad_descriptor);
+    if (closer_) return op->complete(asio::error::already_started);
+    if (conn_.error()) return op->complete(to_asio_error(conn_.error()));
+    closer_ = std::move(op);
+    bridge_.executor().start(shutting(shared_from_this()), "asio shutdown");
+    bridge_.wake();
+}
+
+runtime::task<void> stream_core::shutting([[maybe_unused]] std::shared_ptr<stream_core> self) {
+    const auto r = co_await conn_.shutdown_write_acknowledged();
+    if (closer_ && open_) finish(closer_, r ? error_code{} : to_asio_error(r.error()));
+}
+
 void stream_core::abort() {
-    if (!open_) return;
+    if (!open_ && !closing_) return;
     open_ = false;
     cancel_all();
-    conn_.abort();
+    conn_.abort();  // a close under way ends with connection_aborted
     bridge_.wake();
 }
 
@@ -182,6 +243,7 @@ void stream_core::drop_pending() noexcept {
     auto keep = weak_from_this().lock();  // the handlers may own the last stream on this core
     auto reader = std::move(reader_);
     auto writer = std::move(writer_);
+    auto closer = std::move(closer_);
     writer_owns_flush_ = false;
     waiting_.clear();
 }
@@ -218,6 +280,14 @@ void asio_stream::close() {
 
 void asio_stream::abort() {
     if (core_) core_->abort();
+}
+
+endpoint asio_stream::local() const noexcept { return core_ ? core_->native().local() : endpoint{}; }
+
+endpoint asio_stream::remote() const noexcept { return core_ ? core_->native().remote() : endpoint{}; }
+
+tcp::connection_stats asio_stream::stats() const noexcept {
+    return core_ ? core_->native().stats() : tcp::connection_stats{};
 }
 
 connection* asio_stream::native_connection() noexcept { return core_ ? &core_->native() : nullptr; }

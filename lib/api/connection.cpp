@@ -65,6 +65,19 @@ bool writing(const tcp::tcb& t) {
     return !t.write_shut() && (opening(s) || s == tcp::state::established || s == tcp::state::close_wait);
 }
 
+// Waits until our FIN is acknowledged (FIN_WAIT_2, TIME_WAIT, CLOSED) or
+// the connection ends with an error.
+runtime::task<result<void>> fin_acknowledged(std::shared_ptr<tcp::tcb> t) {
+    for (;;) {
+        if (t->error()) co_return t->error();
+        const tcp::state s = t->current();
+        if (s == tcp::state::fin_wait_2 || s == tcp::state::time_wait || s == tcp::state::closed ||
+            s == tcp::state::listen)
+            co_return result<void>{};
+        co_await tcb_wait{*t, &tcp::tcb::wait_open};
+    }
+}
+
 bool would_block(const result<std::size_t>& r) { return !r && r.error() == std::errc::resource_unavailable_try_again; }
 
 // What has arrived (0 at the peer's FIN or once closed), or would_block.
@@ -111,6 +124,11 @@ connection& connection::operator=(connection&& other) noexcept {
 const tcp::tcb& connection::tcb() const {
     if (!info_) throw std::logic_error("coronet::connection::tcb(): a default-constructed connection has none");
     return *info_;
+}
+
+const tcp::connection_stats& connection::stats() const noexcept {
+    static const tcp::connection_stats none{};
+    return info_ ? info_->stats() : none;
 }
 
 connection::~connection() {
@@ -161,20 +179,16 @@ runtime::task<result<void>> connection::close() {
     // (a proxy shutting down, a peer that never acknowledges).
     auto t = t_;
     t->app_close();
-    result<void> r;
-    for (;;) {
-        if (t->error()) {
-            r = t->error();
-            break;
-        }
-        const tcp::state s = t->current();
-        if (s == tcp::state::fin_wait_2 || s == tcp::state::time_wait || s == tcp::state::closed ||
-            s == tcp::state::listen)
-            break;
-        co_await tcb_wait{*t, &tcp::tcb::wait_open};
-    }
+    auto r = co_await fin_acknowledged(t);
     if (t_ == t) t_.reset();
     co_return r;
+}
+
+runtime::task<result<void>> connection::shutdown_write_acknowledged() {
+    if (!t_) co_return not_connected();
+    if (t_->error()) co_return t_->error();
+    t_->app_shutdown_write();
+    co_return co_await fin_acknowledged(t_);
 }
 
 result<std::size_t> connection::try_read(wire::mut_bytes buf) {

@@ -71,6 +71,8 @@ tcp_layer::~tcp_layer() {
     // still holds forget the layer.
     for (auto& [port, l] : listeners_)
         if (auto open = l.lock()) open->detach();
+    // The application may hold connections longer than the layer (and its loop).
+    for (auto& [id, c] : conns_) c->orphan();
 }
 
 namespace {

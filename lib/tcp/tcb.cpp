@@ -33,11 +33,21 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     last_heard_ = ex_.now();
 }
 
-tcb::~tcb() { ex_.timers().erase(timer_); }
+tcb::~tcb() {
+    if (!orphaned_) ex_.timers().erase(timer_);  // an orphan's loop may be gone
+}
+
+void tcb::orphan() noexcept {
+    ex_.timers().erase(timer_);
+    orphaned_ = true;
+    state_ = state::closed;
+    if (!error_) error_ = std::make_error_code(std::errc::connection_aborted);
+    wake_app();
+}
 
 // Resumes the state coroutine with e; it runs until it waits again.
 void tcb::resume(const event& e) {
-    if (!waiting_) return;  // app requests stay fresh for the next wait
+    if (!waiting_ || orphaned_) return;  // app requests stay fresh for the next wait; an orphan's states are over
     auto* w = std::exchange(waiting_, nullptr);
     w->e = e;
     w->h.resume();
@@ -54,6 +64,7 @@ void tcb::ask(app_request r) {
 void tcb::timer_fired(runtime::timer_node& n) { static_cast<tcb*>(n.context)->resume(event::timer()); }
 
 void tcb::arm_timer() {
+    if (orphaned_) return;
     const auto next =
         std::min({rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, reo_at_, tlp_at_});
     if (timer_.queued()) {
@@ -122,6 +133,7 @@ std::size_t tcb::app_write(wire::bytes data) {
 
 std::size_t tcb::app_read(wire::mut_bytes out) {
     const std::size_t n = rcvbuf_.read(out);
+    if (orphaned_) return n;  // no tuning, no window update: the configuration went with the layer
     if (n > 0) tune_receive_buffer();
     // Buffers already given back (TIME_WAIT, CLOSED): the storage stayed only for the application to drain.
     if (rcvbuf_.empty() && reserved_ == 0) rcvbuf_.release();

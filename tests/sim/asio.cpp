@@ -16,62 +16,12 @@
 #include <optional>
 #include <string>
 
-#include "sim_pair.hpp"
+#include "asio_pair.hpp"
 
-namespace asio = boost::asio;
 using namespace coronet;
 using namespace coronet::test;
-using boost::system::error_code;
 
 namespace {
-
-// Two asio_streams connected through the adapters: `a` from async_connect
-// on host a, `b` from async_accept on host b.
-struct asio_pair {
-    sim_pair p;
-    asio::io_context io;
-    asio_bridge bridge{io.get_executor(), p.sim};
-    std::optional<asio_acceptor> acceptor;
-    std::optional<asio_stream> a, b;
-
-    explicit asio_pair(tcp::tcp_config cfg = {}) : p(1, {}, cfg) {
-        auto l = p.b.tcp.listen(80, 8);
-        BOOST_REQUIRE(l);
-        acceptor.emplace(bridge, listener{*l});
-        acceptor->async_accept([this](error_code ec, asio_stream s) {
-            BOOST_TEST(!ec, ec.message());
-            b.emplace(std::move(s));
-        });
-        async_connect(bridge, p.a.tcp, p.b_at(80), [this](error_code ec, asio_stream s) {
-            BOOST_TEST(!ec, ec.message());
-            a.emplace(std::move(s));
-        });
-        BOOST_REQUIRE(run_until([&] { return a && b; }));
-    }
-
-    // Runs the io_context's ready handlers and the simulator, in turns,
-    // until pred() holds or `limit` of virtual time has passed.
-    bool run_until(const std::function<bool()>& pred, runtime::duration limit = 30s) {
-        const auto end = p.sim.now() + limit;
-        for (;;) {
-            io.restart();
-            io.poll();
-            if (pred()) return true;
-            if (p.sim.now() >= end) return false;
-            p.sim.run_for(1ms);
-        }
-    }
-    void run_for(runtime::duration d) {
-        run_until([] { return false; }, d);
-    }
-    // Spawns an Asio coroutine; `done` is set when it returns.
-    void spawn(asio::awaitable<void> c, bool& done) {
-        asio::co_spawn(io, std::move(c), [&done](std::exception_ptr e) {
-            BOOST_TEST(!e);
-            done = true;
-        });
-    }
-};
 
 std::string numbered_lines(int count) {
     std::string text;

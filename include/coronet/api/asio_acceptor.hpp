@@ -39,6 +39,7 @@ public:
     void cancel_all();
     void close();
     bool is_open() const noexcept { return open_; }
+    std::uint16_t port() const noexcept { return listener_.port(); }
     void drop_pending() noexcept override;
 
 private:
@@ -89,6 +90,8 @@ public:
     }
 
     bool is_open() const noexcept;
+    // The port it accepts on, also once closed; 0 for a moved-from acceptor.
+    std::uint16_t port() const noexcept { return core_ ? core_->port() : 0; }
     // Completes a pending accept with operation_aborted; stays open.
     void cancel();
     // Stops listening (connections not yet accepted are reset); a pending

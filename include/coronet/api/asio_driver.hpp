@@ -15,9 +15,10 @@ class driver_state;
 }
 
 // Drives a coronet loop from an asio::io_context (see run_in). Declare it
-// after the loop, the stack and the io_context, so that it goes first, and
-// the adapters after it. The io_context must go before the stack: its
-// coroutines may still own streams. The adapters wake the loop after
+// after the loop and the io_context, so that it goes first, and the adapters
+// after it. The io_context may go before or after the stack and the loop:
+// a stream its coroutines still own when the stack has gone closes without
+// touching it (connection_aborted). The adapters wake the loop after
 // touching the stack; other coronet work started from an Asio handler
 // (loop.spawn, loop.submit) calls bridge().wake() after it. loop.stop()
 // does not stop the driver: stop() or io_context::stop() does.

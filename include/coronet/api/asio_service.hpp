@@ -128,7 +128,7 @@ private:
 };
 
 // The sides of a stream that cancellation names.
-enum side : int { read_side = 0, write_side = 1, accept_side = 0 };
+enum side : int { read_side = 0, write_side = 1, close_side = 2, accept_side = 0 };
 
 // Installed in a handler's cancellation slot: forwards to the core that
 // holds the operation (`which` names the read, write or accept side).

@@ -40,6 +40,11 @@ public:
     runtime::task<result<void>> write(wire::bytes data);
     // Half-close: sends FIN after the queued data; reading goes on.
     runtime::task<result<void>> shutdown_write();
+    // The same, returning once the peer has acknowledged the FIN (and so
+    // every byte before it): FIN_WAIT_2, TIME_WAIT or CLOSED. Errors: the
+    // one that ended the connection first (connection_reset, timed_out,
+    // connection_aborted after abort()), not_connected.
+    runtime::task<result<void>> shutdown_write_acknowledged();
     // Graceful close: FIN after the queued data, unread input discarded;
     // returns once the peer has acknowledged everything (FIN_WAIT_2,
     // TIME_WAIT or CLOSED), or with the error that ended the connection.
@@ -82,6 +87,9 @@ public:
     }
     // Throws std::logic_error for a default-constructed connection (it has none).
     const tcp::tcb& tcb() const;
+    // The control block's counters, also after close(); zeros for a
+    // default-constructed connection.
+    const tcp::connection_stats& stats() const noexcept;
     void set_no_delay(bool on) noexcept {
         if (t_) t_->set_no_delay(on);
     }
@@ -119,7 +127,7 @@ public:
     }
     // Stops listening; connections not yet accepted are reset.
     void close();
-    // The port it listens (or listened) on; 0 for a default-constructed one.
+    // The port listened on, also after close(); 0 for a default-constructed listener.
     std::uint16_t port() const noexcept { return port_; }
 
 private:

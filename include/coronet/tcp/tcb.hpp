@@ -187,6 +187,11 @@ public:
     // RFC 5927 4.1: whether an ICMP error quoting sequence number seq may
     // be about this connection (SND.UNA <= seq < the highest SND.NXT).
     bool quotes_in_flight(seq32 seq) const noexcept { return seq_.snd_una <= seq && seq < seq_.snd_max; }
+    // The layer is being destroyed: the connection ends here, silently
+    // (CLOSED, connection_aborted), and from now on touches nothing outside
+    // itself, so an application may still hold it, and drop it, after the
+    // stack and its loop are gone.
+    void orphan() noexcept;
 
     // ---- from the application (api::connection)
     // Bytes copied into the send buffer (may be fewer than data.size(); 0 when full).
@@ -226,6 +231,8 @@ public:
     state current() const noexcept { return state_; }
     const four_tuple& id() const noexcept { return id_; }
     std::error_code error() const noexcept { return error_; }
+    // Whether the layer that owned the connection is gone (orphan()).
+    bool orphaned() const noexcept { return orphaned_; }
     bool readable() const noexcept { return !rcvbuf_.empty(); }
     bool peer_finished() const noexcept { return fin_received_; }
     // Whether app_write may take bytes now (the state takes data, the write side is open, there is room).
@@ -434,6 +441,7 @@ private:
     std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
     bool fin_received_ = false;
     bool write_shut_ = false;   // the application shut the write side
+    bool orphaned_ = false;     // the layer is gone: no timers, no state coroutine, no owner
     bool syn_reopens_ = false;  // TIME_WAIT ended for the SYN just delivered (deliver's answer)
     bool nagle_;
 
