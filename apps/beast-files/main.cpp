@@ -183,14 +183,14 @@ int main(int argc, char** argv) {
     std::uint16_t port = 0;
     server srv;
     bool kernel = false;
-    own.add_options()("listen,l", apps::po::value(&port)->value_name("PORT"), "accept connections on PORT (required)")(
-        "root", apps::po::value(&srv.root)->value_name("DIR"), "the directory served (required)")(
+    own.add_options()("listen,l", apps::port_value("--listen", port)->required(),
+                      "accept connections on PORT (required)")("root", apps::po::value(&srv.root)->value_name("DIR"),
+                                                               "the directory served (required)")(
         "requests", apps::po::value(&srv.requests_left)->value_name("N"),
         "exit once N responses have been sent and their connections closed")(
         "kernel", apps::po::bool_switch(&kernel), "serve through kernel sockets (the baseline)");
     cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
-    if (port == 0) apps::usage_error(program, "give --listen PORT (1-65535)");
     if (srv.root.empty()) apps::usage_error(program, "give --root DIR");
     try {
         return kernel ? serve_kernel(common, srv, port) : serve_coronet(common, srv, port);

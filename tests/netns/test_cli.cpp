@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(ping_usage_errors_exit_2_with_a_message) {
 }
 
 BOOST_AUTO_TEST_CASE(every_program_prints_its_version) {
-    for (const std::string name : {"cat", "ping", "proxy", "bench", "impair", "asio-echo"}) {
+    for (const std::string name : {"cat", "ping", "proxy", "bench", "impair", "asio-echo", "beast-files"}) {
         std::string out;
         BOOST_TEST(sh(bin("apps/coronet-" + name) + " --version", &out) == 0, name);
         BOOST_TEST(out == "coronet-" + name + " " + coronet::version + "\n", name << ": " << out);
@@ -128,6 +128,7 @@ const program_case every_program[] = {
     {"apps/coronet-proxy", "--listen 8080 --upstream 10.201.0.1:80"},
     {"apps/coronet-asio-echo", "--listen 7000"},
     {"apps/coronet-bench", "server --listen 5201"},
+    {"apps/coronet-beast-files", "--listen 8080 --root /tmp"},
 };
 
 // Runs command and checks its exit status and that it printed one line
@@ -188,6 +189,8 @@ BOOST_AUTO_TEST_CASE(port_errors_read_the_same_in_every_program) {
         {"apps/coronet-cat" + common + "--listen 70000", "coronet-cat: --listen: '70000' is not a port (1-65535)"},
         {"apps/coronet-cat" + common + "10.0.0.1 70000", "coronet-cat: PORT: '70000' is not a port (1-65535)"},
         {"apps/coronet-asio-echo" + common + "--listen 0", "coronet-asio-echo: --listen: '0' is not a port (1-65535)"},
+        {"apps/coronet-beast-files" + common + "--root /tmp --listen 70000",
+         "coronet-beast-files: --listen: '70000' is not a port (1-65535)"},
         {"apps/coronet-proxy" + common + "--listen 70000 --upstream 10.0.0.1:80",
          "coronet-proxy: --listen: '70000' is not a port (1-65535)"},
         {"apps/coronet-proxy" + common + "--listen 80 --upstream 10.0.0.1:0",
