@@ -184,19 +184,24 @@ int main(int argc, char** argv) {
         stack st{loop, common.iface};
         apps::exit_when_interface_lost(st, "coronet-cat");
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
+        // Listening before the loop first runs: a SYN that comes with its
+        // first turn must find the listener (it drew a reset before).
+        listener l;
+        if (o.listen) {
+            auto opened = st.listen(*o.listen, 1);
+            if (!opened) {
+                std::fprintf(stderr, "coronet-cat: listen on %u: %s\n", *o.listen, opened.error().message().c_str());
+                return 1;
+            }
+            l = std::move(*opened);
+        }
         std::unique_ptr<session> s;
         int status = 0;
         auto run = [&]() -> task<void> {
             result<connection> c = std::make_error_code(std::errc::not_connected);
             if (o.listen) {
-                auto l = st.listen(*o.listen, 1);
-                if (!l) {
-                    std::fprintf(stderr, "coronet-cat: listen on %u: %s\n", *o.listen, l.error().message().c_str());
-                    status = 1;
-                    loop.stop();
-                    co_return;
-                }
-                c = co_await l->accept();
+                c = co_await l.accept();
+                l.close();  // one connection
             } else {
                 std::optional<runtime::duration> timeout;
                 if (o.connect_timeout > 0)
