@@ -89,4 +89,6 @@ std::unique_ptr<congestion_control> make_congestion_control(std::string_view nam
     return nullptr;
 }
 
+std::string_view congestion_control_names() noexcept { return "newreno"; }
+
 }  // namespace coronet::tcp

@@ -265,11 +265,15 @@ void tcb::output(send_policy policy) {
             if (fin_now) fin_seq_ = end;
             seq_.snd_nxt = end + (fin_now ? 1 : 0);
             if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;
-            board_.sent(end - static_cast<std::uint32_t>(len), seq_.snd_nxt, now);
+            board_.sent(end - static_cast<std::uint32_t>(len), seq_.snd_nxt, now, rate_.on_send(board_.empty(), now));
             if (in_recovery_) prr_.sent(wire::distance(end - static_cast<std::uint32_t>(len), seq_.snd_nxt));
             if (rto_at_ == never) rto_at_ = now + rtt_.rto();
             if (fin_now) break;
         }
+        // Less than a segment left to send and room in the window: until
+        // what is in flight now is delivered, the delivery rate measures
+        // the application, not the path.
+        if (unsent() < snd_mss_ && board_.pipe() < send_window()) rate_.on_app_limited(board_.pipe());
         // Data waiting and nothing in flight: a zero window (RFC 9293 3.8.6.1),
         // or one too small to send into (RFC 1122 4.2.3.4's override timer) -
         // probe, or a lost window update would leave the connection silent.

@@ -54,6 +54,12 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     const std::uint32_t flight_before = wire::distance(una_before, seq_.snd_max);
     const bool advanced = seq_.snd_una > una_before;
     const scoreboard::delivery d = board_.on_ack(seq_.snd_una, {sacks.blocks.data(), sacks.count});
+    const std::uint64_t lost_before = stats_.lost_bytes;
+    const rate_sample rate =
+        d.newest ? rate_.on_ack(d.delivered(), d.newest->rate, d.newest->sent, now, rack_.min_rtt()) : rate_sample{};
+    // Karn: a resend's ACK times nothing.
+    const runtime::duration rtt_sample =
+        d.newest && !d.newest->ever_retransmitted ? now - d.newest->sent : runtime::duration::zero();
     stats_.sacked_bytes += d.sacked;
     if (sack_ok_ && advanced && board_.head_sacked()) {
         // The ACK stops at data the peer SACKed: it dropped it (RFC 2018 8).
@@ -103,7 +109,14 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
                       .flight_before = flight_before,
                       .flight_after = seq_.flight_size(),
                       .now = now,
-                      .in_recovery = in_recovery_};
+                      .in_recovery = in_recovery_,
+                      .lost = static_cast<std::uint32_t>(stats_.lost_bytes - lost_before),
+                      .delivered = rate_.delivered(),
+                      .rtt = rtt_sample,
+                      .min_rtt = rack_.min_rtt(),
+                      .srtt = rtt_.srtt(),
+                      .mss = snd_mss_,
+                      .rate = rate};
     if (in_recovery_ && seq_.snd_una >= recover_) {
         sample.ends_recovery = true;
         end_recovery();
@@ -111,7 +124,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     } else if (in_recovery_) {
         cc_->on_ack(sample);
         recovery_window_ = prr_.on_ack(delivered, board_.pipe(), cc_->ssthresh(), snd_mss_);
-    } else if (sample.bytes_acked > 0) {
+    } else if (sample.bytes_acked > 0 || sample.lost > 0) {
         cc_->on_ack(sample);
     }
     if (advanced) schedule_tlp();
@@ -204,7 +217,7 @@ void tcb::undo() {
 
 // How many bytes may be in the network: PRR's window in recovery, else cwnd.
 std::uint32_t tcb::send_window() const noexcept {
-    if (in_recovery_) return recovery_window_;
+    if (in_recovery_ && !cc_->sets_recovery_window()) return recovery_window_;
     // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
     const std::uint32_t extra = sack_ok_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
     return cc_->window() + extra;
@@ -231,7 +244,7 @@ bool tcb::resend(seq_range r) {
     }
     if (!send_segment(r.left, flags, wire::distance(data_start(), r.left), len)) return false;
     const std::uint32_t size = wire::distance(r.left, r.right);
-    board_.resent(r.left, r.right, ex_.now());
+    board_.resent(r.left, r.right, ex_.now(), rate_.on_send(false, ex_.now()));
     ++stats_.retransmits;
     if (in_recovery_) ++stats_.fast_retransmits;
     stats_.retransmitted_bytes += size;

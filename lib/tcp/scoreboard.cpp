@@ -6,7 +6,7 @@
 
 namespace coronet::tcp {
 
-void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
+void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate) {
     if (start == end) return;
     // Frames sent in one turn of the loop share a time: one run holds them.
     if (!runs_.empty()) {
@@ -17,7 +17,7 @@ void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now) {
             return;
         }
     }
-    runs_.push_back({.start = start, .end = end, .sent = now, .order = ++sends_});
+    runs_.push_back({.start = start, .end = end, .sent = now, .order = ++sends_, .rate = rate});
 }
 
 std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
@@ -41,7 +41,7 @@ std::size_t scoreboard::index_of(seq32 seq) const noexcept {
     return it == runs_.begin() ? 0 : static_cast<std::size_t>(it - runs_.begin()) - 1;
 }
 
-void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now) {
+void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate) {
     // An edge the bound will not cut takes the whole run that holds it: the
     // run counts as out again (so NextSeg moves on) rather than the resend
     // going unrecorded, or the runs after it being marked with it.
@@ -53,6 +53,7 @@ void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now) {
         if (r.sacked) continue;
         r.sent = now;
         r.order = order;
+        r.rate = rate;
         r.ever_retransmitted = true;
         set_retransmitted(r, true);
     }

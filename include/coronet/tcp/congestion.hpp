@@ -5,6 +5,7 @@
 // RFC 6937); the algorithm owns cwnd and ssthresh. Sizes are in bytes.
 #pragma once
 
+#include <chrono>
 #include <coronet/runtime/clock.hpp>
 #include <cstdint>
 #include <memory>
@@ -12,14 +13,49 @@
 
 namespace coronet::tcp {
 
+// A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation-02,
+// 3.3): the bytes delivered between the transmission of the most recently
+// sent data this ACK delivered and this ACK, over the longer of the send
+// and the ACK intervals.
+struct rate_sample {
+    std::uint64_t delivered = 0;        // bytes delivered in the interval
+    runtime::duration interval{};       // zero: no sample from this ACK
+    std::uint64_t prior_delivered = 0;  // C.delivered when that data was sent (round counting)
+    // The sender ran out of data to send (or was limited by the peer's
+    // window) while that data was in flight: the rate is a lower bound.
+    bool app_limited = false;
+    bool valid() const noexcept { return interval > runtime::duration::zero() && delivered > 0; }
+    // Bytes per second; 0 when there is no sample.
+    std::uint64_t bytes_per_second() const noexcept {
+        if (!valid()) return 0;
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
+        return static_cast<std::uint64_t>(static_cast<double>(delivered) * 1e9 / static_cast<double>(ns));
+    }
+};
+
 // What one ACK tells the congestion controller.
 struct ack_sample {
     std::uint32_t bytes_acked = 0;    // newly delivered data: cumulatively acknowledged or SACKed (0: a duplicate ACK)
     std::uint32_t flight_before = 0;  // bytes in flight before this ACK
     std::uint32_t flight_after = 0;   // and after it
     runtime::time_point now{};
-    bool in_recovery = false;    // the sender is repairing a loss (fast recovery)
-    bool ends_recovery = false;  // this ACK covers the recovery point: the repair is complete
+    bool in_recovery = false;     // the sender is repairing a loss (fast recovery)
+    bool ends_recovery = false;   // this ACK covers the recovery point: the repair is complete
+    std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
+    std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included
+    // The round-trip time this ACK measured (the most recently sent data it
+    // delivered, never a resend: Karn), zero when none; the smallest such
+    // sample so far; and the smoothed RTT (RFC 6298).
+    runtime::duration rtt{}, min_rtt{}, srtt{};
+    std::uint32_t mss = 0;  // the sender's segment size
+    rate_sample rate;
+};
+
+// What the connection table and --stats show of a controller.
+struct congestion_info {
+    const char* phase = "";       // e.g. "slow_start", "avoidance", "recovery"; BBR's "startup", "probe_bw"...
+    std::uint64_t bandwidth = 0;  // the model's bottleneck bandwidth, bytes per second (BBR); 0: none
+    runtime::duration min_rtt{};  // the model's minimum RTT (BBR); zero: none
 };
 
 class congestion_control {
@@ -49,6 +85,10 @@ public:
     virtual void on_undo() = 0;
     // RFC 5681 4.1: sending again after an idle period; acts only when idle > rto.
     virtual void on_idle(runtime::duration idle, runtime::duration rto) = 0;
+    // True when window() holds in recovery too: the sender then does not
+    // pace the reduction with PRR (BBR, as Linux's cong_control hook).
+    virtual bool sets_recovery_window() const noexcept { return false; }
+    virtual congestion_info info() const { return {}; }
 };
 
 // RFC 5681 with RFC 3465 byte counting (every acknowledged byte in slow
@@ -79,6 +119,7 @@ public:
     void on_timeout(std::uint32_t flight_size) override;
     void on_undo() override;
     void on_idle(runtime::duration idle, runtime::duration rto) override;
+    congestion_info info() const override { return {.phase = cwnd_ < ssthresh_ ? "slow_start" : "avoidance"}; }
 
     // RFC 6928 2: min(10*mss, max(2*mss, 14600)).
     static std::uint32_t initial_window(std::uint32_t mss) noexcept;
@@ -95,7 +136,10 @@ private:
     std::uint32_t prior_cwnd_ = 0, prior_ssthresh_ = 0;  // before the last reduction (on_undo)
 };
 
-// A fresh algorithm by name: "newreno"; nullptr for a name it does not know.
+// A fresh algorithm by name (one of congestion_control_names()); nullptr
+// for a name it does not know.
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name);
+// The names make_congestion_control knows, comma-separated ("newreno, ...").
+std::string_view congestion_control_names() noexcept;
 
 }  // namespace coronet::tcp

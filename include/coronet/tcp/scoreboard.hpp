@@ -8,6 +8,7 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
+#include <coronet/tcp/delivery_rate.hpp>
 #include <coronet/tcp/interval_set.hpp>
 #include <coronet/wire/seq32.hpp>
 #include <cstddef>
@@ -34,6 +35,7 @@ public:
         bool lost = false;                // loss detection gave it up (RFC 6675 IsLost, RFC 8985)
         bool retransmitted = false;       // sent again since it was marked lost (in flight again)
         bool ever_retransmitted = false;  // sent more than once (Karn; RACK step 2)
+        delivery_rate::snapshot rate{};   // the delivery state at its latest transmission
         std::uint32_t size() const noexcept { return wire::distance(start, end); }
     };
     // RFC 8985 RACK_sent_after, by transmission count rather than time: (o1,
@@ -58,9 +60,10 @@ public:
 
     bool empty() const noexcept { return runs_.empty(); }
     // [start, end) went out for the first time (start: the end of the last run).
-    void sent(seq32 start, seq32 end, runtime::time_point now);
+    // `rate`: the delivery state it carries (delivery_rate::on_send).
+    void sent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate = {});
     // [start, end), already sent, went out again.
-    void resent(seq32 start, seq32 end, runtime::time_point now);
+    void resent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate = {});
 
     // The cumulative ACK una and the (valid, in-window) SACK blocks of one ACK.
     delivery on_ack(seq32 una, std::span<const seq_range> blocks);

@@ -14,6 +14,7 @@
 #include <coronet/tcp/byte_ring.hpp>
 #include <coronet/tcp/config.hpp>
 #include <coronet/tcp/congestion.hpp>
+#include <coronet/tcp/delivery_rate.hpp>
 #include <coronet/tcp/event.hpp>
 #include <coronet/tcp/interval_set.hpp>
 #include <coronet/tcp/recovery.hpp>
@@ -453,6 +454,7 @@ private:
     // loss recovery
     bool sack_ok_ = false;
     scoreboard board_;
+    delivery_rate rate_;
     rack_state rack_;
     prr_state prr_;
     std::uint32_t recovery_window_ = 0;        // PRR's window while in recovery
