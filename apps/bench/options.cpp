@@ -54,7 +54,8 @@ constexpr const char* summary =
     "--cc NAME sets the kernel sockets' congestion control (TCP_CONGESTION, on the listening socket\n"
     "too, so accepted connections inherit it): any name in\n"
     "/proc/sys/net/ipv4/tcp_available_congestion_control (root may name any the kernel can load).\n"
-    "With --stack user it picks coronet's congestion control, which today is newreno only. Every\n"
+    "With --stack user it picks coronet's congestion control (as --tcp-cc does): newreno (or reno),\n"
+    "cubic or bbr. Every\n"
     "JSON line gives cc, what the connections ran, read back from them.\n"
     "\n"
     "The link role measures frames per second on --iface with no TCP/IP at all: --path raw uses a\n"
@@ -199,7 +200,8 @@ void check_stack(const po::variables_map& vm, const raw_options& raw, bench_opti
     if (raw.stack != "user") usage_error("--stack must be user or kernel, got '" + raw.stack + "'");
     if (vm.count("cc")) {
         if (!tcp::make_congestion_control(o.congestion))
-            usage_error("--cc '" + o.congestion + "': coronet has no such congestion control (it has newreno)");
+            usage_error("--cc '" + o.congestion + "': coronet has no such congestion control (it has " +
+                        std::string(tcp::congestion_control_names()) + ")");
         o.common.iface.tcp.congestion = o.congestion;
     }
     if (o.common.iface.ifname.empty()) usage_error("--iface is required with --stack user");

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <coronet/runtime/log.hpp>
+#include <coronet/tcp/congestion.hpp>
 #include <coronet/version.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -164,6 +165,28 @@ po::options_description tcp_description(common_options& out) {
         "probe every connection idle this long; 9 unanswered probes 75 s apart end it (default off)")(
         "no-syn-cookies", po::bool_switch()->notifier([&t](bool off) { t.syn_cookies = !off; }),
         "drop SYNs when a listener's SYN queue is full instead of answering with SYN cookies")(
+        "tcp-cc", po::value<std::string>()->value_name("NAME")->notifier([&t](const std::string& name) {
+            if (!tcp::make_congestion_control(name))
+                throw po::error("--tcp-cc: '" + name + "' is not a congestion control (coronet has " +
+                                std::string(tcp::congestion_control_names()) + ")");
+            t.congestion = name;
+        }),
+        ("congestion control of every connection: " + std::string(tcp::congestion_control_names()) + " (default " +
+         t.congestion + ")")
+            .c_str())(
+        "tcp-pacing", po::value<std::string>()->value_name("WHEN")->notifier([&t](const std::string& when) {
+            using pacing_mode = tcp::tcp_config::pacing_mode;
+            if (when == "controller")
+                t.pacing = pacing_mode::controller;
+            else if (when == "all")
+                t.pacing = pacing_mode::all;
+            else if (when == "off")
+                t.pacing = pacing_mode::off;
+            else
+                throw po::error("--tcp-pacing: '" + when + "' is not controller, all or off");
+        }),
+        "pace data frames over the round trip: 'controller' where the congestion control asks for it (bbr), "
+        "'all' every connection (cwnd/SRTT x2 in slow start, x1.2 after, as Linux), 'off' (default controller)")(
         "no-sack", po::bool_switch()->notifier([&t](bool off) { t.sack = !off; }),
         "neither offer nor accept SACK (RFC 2018): losses are then found by three duplicate ACKs and partial ACKs "
         "(RFC 6582), not RACK-TLP (default: SACK on)");

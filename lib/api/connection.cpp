@@ -206,6 +206,12 @@ std::size_t connection::writable() const noexcept {
     return t_->send_buffer() - t_->send_queue();
 }
 
+std::error_code connection::set_congestion_control(std::string_view name) {
+    if (!t_) return not_connected();
+    if (!t_->set_congestion_control(name)) return std::make_error_code(std::errc::invalid_argument);
+    return {};
+}
+
 void connection::abort() {
     if (!t_) return;
     auto t = std::move(t_);
@@ -217,6 +223,13 @@ listener::~listener() { close(); }
 result<connection> listener::try_accept() {
     if (!l_) return std::make_error_code(std::errc::operation_canceled);
     return accept_now(*l_);
+}
+
+std::error_code listener::set_congestion_control(std::string_view name) {
+    if (!l_) return not_connected();
+    if (!tcp::make_congestion_control(name)) return std::make_error_code(std::errc::invalid_argument);
+    l_->set_congestion_control(std::string(name));
+    return {};
 }
 
 void listener::close() {

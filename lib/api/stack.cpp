@@ -311,6 +311,11 @@ void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_receive_buffer", c.receive_buffer);
     j("conn_send_buffer_growths", c.send_buffer_growths);
     j("conn_receive_buffer_growths", c.receive_buffer_growths);
+    j("conn_cwnd", c.cwnd);
+    j("conn_ssthresh", c.ssthresh);
+    j("conn_pacing_rate", c.pacing_rate);
+    j("conn_cc_bandwidth", c.cc_bandwidth);
+    j("conn_cc_min_rtt_us", c.cc_min_rtt_us);
 }
 
 }  // namespace

@@ -13,9 +13,13 @@ std::string endpoint_text(boost::asio::ip::address_v4 a, std::uint16_t port) {
     return a.to_string() + ":" + std::to_string(port);
 }
 
+double mbit(std::uint64_t bytes_per_second) { return static_cast<double>(bytes_per_second) * 8 / 1e6; }
+
 connection_row row_of(const tcp::tcb& c) {
     const auto srtt = std::chrono::duration<double, std::milli>(c.rtt().srtt());
     const auto& st = c.stats();
+    const auto& cc = c.congestion();
+    const tcp::congestion_info info = cc.info();
     return {.state = c.current(),
             .local = endpoint_text(c.id().local, c.id().local_port),
             .remote = endpoint_text(c.id().remote, c.id().remote_port),
@@ -29,7 +33,12 @@ connection_row row_of(const tcp::tcb& c) {
             .lost_bytes = st.lost_bytes,
             .reordering_window_ms = static_cast<double>(st.reordering_window_us) / 1000.0,
             .send_buffer = c.send_buffer(),
-            .receive_buffer = c.receive_buffer()};
+            .receive_buffer = c.receive_buffer(),
+            .congestion = std::string(cc.name()) + "/" + info.phase,
+            .ssthresh = cc.ssthresh() == 0xffffffffu ? 0 : cc.ssthresh(),
+            .pacing_mbit = mbit(c.pacing_rate()),
+            .bandwidth_mbit = mbit(info.bandwidth),
+            .model_min_rtt_ms = std::chrono::duration<double, std::milli>(info.min_rtt).count()};
 }
 
 }  // namespace
@@ -56,14 +65,19 @@ std::vector<connection_row> connection_rows(const tcp::tcp_layer& layer) {
 
 std::string format_connection_table(const std::vector<connection_row>& rows) {
     // Byte counts get 10 digits: a gigabyte fits before the columns shift.
-    constexpr auto line = "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>7} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8}\n";
-    std::string out = fmt::format(line, "State", "Recv-Q", "Send-Q", "Local", "Peer", "srtt(ms)", "cwnd", "retrans",
-                                  "resent-B", "sacked-B", "lost-B", "reo(ms)", "rcvbuf", "sndbuf");
+    constexpr auto line =
+        "{:<12} {:>8} {:>8} {:<21} {:<21} {:>9} {:>8} {:>10} {:>7} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:<20} "
+        "{:>9} {:>9} {:>11}\n";
+    std::string out = fmt::format(line, "State", "Recv-Q", "Send-Q", "Local", "Peer", "srtt(ms)", "cwnd", "ssthresh",
+                                  "retrans", "resent-B", "sacked-B", "lost-B", "reo(ms)", "rcvbuf", "sndbuf", "cc",
+                                  "pace(Mb)", "bw(Mb)", "minrtt(ms)");
     for (const auto& r : rows)
         out +=
             fmt::format(line, tcp::to_string(r.state), r.recv_q, r.send_q, r.local, r.remote,
-                        fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.retransmits, r.retransmitted_bytes, r.sacked_bytes,
-                        r.lost_bytes, fmt::format("{:.3f}", r.reordering_window_ms), r.receive_buffer, r.send_buffer);
+                        fmt::format("{:.3f}", r.srtt_ms), r.cwnd, r.ssthresh, r.retransmits, r.retransmitted_bytes,
+                        r.sacked_bytes, r.lost_bytes, fmt::format("{:.3f}", r.reordering_window_ms), r.receive_buffer,
+                        r.send_buffer, r.congestion.empty() ? "-" : r.congestion, fmt::format("{:.1f}", r.pacing_mbit),
+                        fmt::format("{:.1f}", r.bandwidth_mbit), fmt::format("{:.3f}", r.model_min_rtt_ms));
     return out;
 }
 

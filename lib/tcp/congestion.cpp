@@ -85,7 +85,8 @@ void new_reno::on_idle(runtime::duration idle, runtime::duration rto) {
 }
 
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name) {
-    if (name == "newreno") return std::make_unique<new_reno>();
+    // "reno" as Linux names the same algorithm (its Reno is NewReno with SACK).
+    if (name == "newreno" || name == "reno") return std::make_unique<new_reno>();
     return nullptr;
 }
 

@@ -274,6 +274,7 @@ bool tcp_layer::completes_into_full_queue(const tcb& c, const wire::tcp_view& se
 std::shared_ptr<tcb> tcp_layer::make_passive_tcb(listener_state& l, const four_tuple& id, seq32 iss,
                                                  std::pair<std::size_t, std::size_t> buffers) {
     auto c = make_tcb(id, iss, buffers, runtime::time_point::max(), l.max_segment());
+    if (!l.congestion_control().empty()) c->set_congestion_control(l.congestion_control());
     l.add_embryonic();
     embryos_[c.get()] = l.weak_from_this();
     return c;

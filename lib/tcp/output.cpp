@@ -71,12 +71,54 @@ std::size_t tcb::max_frame_payload() const noexcept {
 std::size_t tcb::frame_segments_for_rate() const noexcept {
     using std::chrono::nanoseconds;
     constexpr nanoseconds frame_time = std::chrono::milliseconds(1);
+    if (const std::uint64_t rate = pacing_rate(); rate > 0)
+        return std::max<std::size_t>(rate * frame_time.count() / 1'000'000'000 / snd_mss_, 2);
     const nanoseconds srtt = rtt_.srtt();
     if (!rtt_.has_sample() || srtt <= 2 * frame_time) return std::numeric_limits<std::size_t>::max();
     const std::uint64_t window = std::min(cc_->window(), seq_.snd_wnd);
     const std::uint64_t bytes =
         2 * window * static_cast<std::uint64_t>(frame_time.count()) / static_cast<std::uint64_t>(srtt.count());
     return std::max<std::size_t>(bytes / snd_mss_, 2);
+}
+
+std::uint64_t tcb::pacing_rate() const noexcept {
+    using pacing_mode = tcp_config::pacing_mode;
+    if (cfg_.pacing == pacing_mode::off) return 0;
+    if (const std::uint64_t rate = cc_->pacing_rate(); rate > 0) return rate;
+    if (cfg_.pacing != pacing_mode::all || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero()) return 0;
+    // Linux's tcp_update_pacing_rate: the window over SRTT, doubled in the
+    // first half of slow start (so that it can still double per round
+    // trip), 1.2 times after (a little ahead of the ACK clock).
+    const std::uint64_t window = std::max(cc_->window(), seq_.flight_size());
+    const unsigned percent = cc_->window() < cc_->ssthresh() / 2 ? 200 : 120;
+    const auto srtt_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(rtt_.srtt()).count());
+    return window * percent * 10'000'000 / srtt_ns;  // * 1e9 / 100
+}
+
+void tcb::note_congestion_state() noexcept {
+    const congestion_info info = cc_->info();
+    stats_.cwnd = cc_->window();
+    stats_.ssthresh = cc_->ssthresh();
+    stats_.pacing_rate = pacing_rate();
+    stats_.cc_bandwidth = info.bandwidth;
+    stats_.cc_min_rtt_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(info.min_rtt).count());
+}
+
+bool tcb::pacing_holds(runtime::time_point now) {
+    if (next_tx_ <= now || pacing_rate() == 0) return false;
+    pace_at_ = next_tx_;
+    return true;
+}
+
+void tcb::paced(std::size_t bytes, runtime::time_point now) noexcept {
+    const std::uint64_t rate = pacing_rate();
+    if (rate == 0) return;
+    const runtime::duration len = std::chrono::nanoseconds(bytes * 1'000'000'000 / rate);
+    // A frame that leaves late (the loop's turn came after its time) lets
+    // the next go sooner, by up to half its own time, as Linux credits
+    // timer slack: the rate holds on average without bursts.
+    next_tx_ = std::max(next_tx_, now - len / 2) + len;
 }
 
 bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
@@ -217,6 +259,7 @@ void tcb::output(send_policy policy) {
                                                                                      : 0;
             const std::size_t usable = std::min(by_peer, by_cwnd);
             std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
+            if (len > 0 && !tlp_new_data_ && pacing_holds(now)) break;
             std::optional<storage::packet> frame;
             if (len > snd_mss_) {
                 // Several segments in one offload frame: as many as its buffer holds,
@@ -262,6 +305,7 @@ void tcb::output(send_policy policy) {
                 rtt_seq_ = seq_.snd_nxt;
                 rtt_start_ = now;
             }
+            paced(len, now);
             if (fin_now) fin_seq_ = end;
             seq_.snd_nxt = end + (fin_now ? 1 : 0);
             if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;

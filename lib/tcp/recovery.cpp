@@ -128,6 +128,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         cc_->on_ack(sample);
     }
     if (advanced) schedule_tlp();
+    note_congestion_state();
 }
 
 // RFC 8985 6.2 step 5 and 6.3: time-based loss detection, and the timer for
@@ -227,7 +228,7 @@ std::uint32_t tcb::send_window() const noexcept {
 void tcb::retransmit_lost() {
     for (;;) {
         const std::uint32_t pipe = board_.pipe(), wnd = send_window();
-        if (pipe >= wnd) return;
+        if (pipe >= wnd || pacing_holds(ex_.now())) return;
         const std::uint32_t room = std::max<std::uint32_t>((wnd - pipe) / snd_mss_, 1) * snd_mss_;
         const auto r = board_.next_lost(std::min<std::uint32_t>(room, static_cast<std::uint32_t>(max_frame_payload())));
         if (!r || !resend(*r)) return;
@@ -245,6 +246,7 @@ bool tcb::resend(seq_range r) {
     if (!send_segment(r.left, flags, wire::distance(data_start(), r.left), len)) return false;
     const std::uint32_t size = wire::distance(r.left, r.right);
     board_.resent(r.left, r.right, ex_.now(), rate_.on_send(false, ex_.now()));
+    paced(size, ex_.now());
     ++stats_.retransmits;
     if (in_recovery_) ++stats_.fast_retransmits;
     stats_.retransmitted_bytes += size;
@@ -266,6 +268,7 @@ void tcb::on_rto(send_policy policy) {
     owner_.host().suspect(id_.remote);  // the peer's MAC may have changed: ARP re-confirms it
     if (retries_++ == 0) start_undo_episode();
     cc_->on_timeout(seq_.flight_size());
+    note_congestion_state();
     if (in_recovery_) end_recovery();
     dupacks_ = 0;
     recover_ = seq_.snd_max;

@@ -93,7 +93,8 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
 }
 
 void tcb::finish() {
-    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = pace_at_ =
+        never;
     arm_timer();
     release_buffers();
     owner_.closed(*this);
@@ -153,6 +154,7 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
 std::optional<tcb::ending> tcb::on_timer(send_policy out) {
     const auto now = ex_.now();
     if (tx_retry_at_ <= now) tx_retry_at_ = never;  // output() tries again next
+    if (pace_at_ <= now) pace_at_ = never;          // the paced frame may go: output() is next
     // A connection the application has closed gives up sooner (Linux tcp_orphan_retries).
     const unsigned limit = app_gone() ? std::min(cfg_.orphan_retries, cfg_.max_retransmits) : cfg_.max_retransmits;
     if (tlp_at_ <= now) {  // before the RTO: a probe due then restarts it
@@ -201,7 +203,7 @@ void tcb::take_notifications() noexcept {
 // past forever and hold up every later timer of the loop.
 void tcb::spend_opening_timers() {
     const auto now = ex_.now();
-    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_, &reo_at_, &tlp_at_})
+    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_, &reo_at_, &tlp_at_, &pace_at_})
         if (*at <= now) *at = never;
     take_notifications();
 }
@@ -358,7 +360,7 @@ task<state> tcb::last_ack() {
 task<state> tcb::time_wait() {
     constexpr receive_policy in{};  // both FINs are in: no more text
     if (ack_owed()) send_ack();
-    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = pace_at_ = never;
     state_at_ = ex_.now() + 2 * cfg_.msl;
     arm_timer();
     for (;;) {
@@ -374,7 +376,7 @@ task<state> tcb::time_wait() {
             if (seg.has(wire::tcp_flag::fin) && !seg.has(wire::tcp_flag::rst)) state_at_ = ex_.now() + 2 * cfg_.msl;
             if (input(seg, in).reset) co_return to(state::closed, "RST");
             if (ack_owed()) send_ack();
-            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = reo_at_ = tlp_at_ =
+            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = reo_at_ = tlp_at_ = pace_at_ =
                 never;  // nothing is sent from TIME_WAIT
             arm_timer();
         } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {

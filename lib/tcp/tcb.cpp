@@ -63,10 +63,18 @@ void tcb::ask(app_request r) {
 
 void tcb::timer_fired(runtime::timer_node& n) { static_cast<tcb*>(n.context)->resume(event::timer()); }
 
+bool tcb::set_congestion_control(std::string_view name) {
+    auto cc = make_congestion_control(name);
+    if (!cc) return false;
+    cc->init(snd_mss_);
+    cc_ = std::move(cc);
+    return true;
+}
+
 void tcb::arm_timer() {
     if (orphaned_) return;
-    const auto next =
-        std::min({rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, reo_at_, tlp_at_});
+    const auto next = std::min(
+        {rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, reo_at_, tlp_at_, pace_at_});
     if (timer_.queued()) {
         if (timer_.deadline == next) return;
         ex_.timers().erase(timer_);

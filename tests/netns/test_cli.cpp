@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
     std::string out;
     BOOST_TEST(sh(proxy + " --help", &out) == 0);
     for (const char* opt : {"--tcp-buffer", "--tcp-buffer-max", "--tcp-memory-limit", "--tcp-max-connections",
-                            "--keepalive", "--no-syn-cookies", "--no-sack"})
+                            "--keepalive", "--no-syn-cookies", "--no-sack", "--tcp-cc", "--tcp-pacing"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     const std::string base = proxy + " --iface no-such-if0 --ip 10.0.0.2/24 --listen 80 --upstream 10.0.0.1:80 ";
     struct {
@@ -82,6 +82,9 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
         {"--tcp-buffer-max 16M", "no-such-if0"},
         {"--no-sack=1", "'--no-sack' does not take any arguments"},
         {"--no-sack --no-syn-cookies", "no-such-if0"},
+        {"--tcp-cc vegas", "--tcp-cc: 'vegas' is not a congestion control (coronet has newreno"},
+        {"--tcp-pacing sometimes", "--tcp-pacing: 'sometimes' is not controller, all or off"},
+        {"--tcp-cc reno --tcp-pacing all", "no-such-if0"},
     };
     for (const auto& c : cases) {
         const int rc = sh(base + c.args, &out);

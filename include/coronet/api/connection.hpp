@@ -98,6 +98,10 @@ public:
     void set_keep_alive(bool on) {
         if (t_) t_->set_keep_alive(on);
     }
+    // The congestion control of this connection, by name (tcp_config::congestion:
+    // "newreno", "cubic", "bbr"); it starts over from the initial window.
+    // Errors: invalid_argument for a name coronet does not know, not_connected.
+    std::error_code set_congestion_control(std::string_view name);
 
 private:
     std::shared_ptr<tcp::tcb> t_;
@@ -125,6 +129,9 @@ public:
     void set_max_segment(std::uint16_t mss) noexcept {
         if (l_) l_->set_max_segment(mss);
     }
+    // The congestion control of the connections it makes from now on.
+    // Errors: invalid_argument for a name coronet does not know, not_connected once closed.
+    std::error_code set_congestion_control(std::string_view name);
     // Stops listening; connections not yet accepted are reset.
     void close();
     // The port listened on, also after close(); 0 for a default-constructed listener.

@@ -1,6 +1,7 @@
 // The connection table, like `ss -tan`: one row per listener and connection
 // with its state, endpoints, queues, smoothed RTT, congestion window,
-// retransmissions, loss recovery's byte counts and RACK's reordering window.
+// retransmissions, loss recovery's byte counts, RACK's reordering window
+// and the congestion control's state.
 #pragma once
 
 #include <coronet/tcp/layer.hpp>
@@ -25,6 +26,13 @@ struct connection_row {
     double reordering_window_ms = 0;
     // Connections: the buffers' capacities now (auto-tuning grows them).
     std::size_t send_buffer = 0, receive_buffer = 0;
+    // Connections: the congestion control as "name/phase" (e.g.
+    // "bbr/probe_bw"), ssthresh in bytes (0: not set yet), the pacing rate
+    // (0: unpaced) and the model's bottleneck bandwidth in Mbit/s and its
+    // minimum RTT (BBR; 0 for the others).
+    std::string congestion;
+    std::uint64_t ssthresh = 0;
+    double pacing_mbit = 0, bandwidth_mbit = 0, model_min_rtt_ms = 0;
 };
 
 // Listeners first (by port), then connections by local and remote endpoint.

@@ -95,7 +95,17 @@ struct tcp_config {
     // at random between half and one and a half times this figure (as Linux).
     unsigned challenge_acks_per_connection = 10;
     unsigned challenge_ack_limit = 1000;
+    // The congestion control of new connections: one of
+    // congestion_control_names() (connection::set_congestion_control
+    // changes one connection's).
     std::string congestion = "newreno";
+    // Pacing: data frames leave spread over the round trip at a rate rather
+    // than in bursts the window allows at once. `controller`: where the
+    // controller asks for a rate (BBR); `all`: the others too, at
+    // cwnd/SRTT with Linux's gains (200 % in slow start, 120 % after);
+    // `off`: never.
+    enum class pacing_mode { controller, all, off };
+    pacing_mode pacing = pacing_mode::controller;
     bool timestamps = true;
     // SACK (RFC 2018) with DSACK (RFC 2883): offered and accepted; with it
     // losses are found by RACK-TLP (RFC 8985), without it by three duplicate ACKs.

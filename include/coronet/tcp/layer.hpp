@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +66,9 @@ public:
     // The MSS clamp (open_params::max_segment) of the connections it makes; 0: none.
     std::uint16_t max_segment() const noexcept { return max_segment_; }
     void set_max_segment(std::uint16_t mss) noexcept { max_segment_ = mss; }
+    // The congestion control of the connections it makes ("": tcp_config's).
+    const std::string& congestion_control() const noexcept { return congestion_; }
+    void set_congestion_control(std::string name) { congestion_ = std::move(name); }
     bool closed() const noexcept { return closed_; }
     // LISTEN while open, CLOSED once closed.
     state current() const noexcept { return closed_ ? state::closed : state::listen; }
@@ -100,6 +104,7 @@ private:
     std::function<void()> on_close_;
     std::size_t embryonic_ = 0;
     std::uint16_t max_segment_ = 0;
+    std::string congestion_;
     runtime::time_point last_cookie_{};
     bool closed_ = false;
     std::deque<std::shared_ptr<tcb>> ready_;

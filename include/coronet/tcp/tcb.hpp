@@ -101,6 +101,11 @@ struct connection_stats {
     // tells the same while the connection lives), and how often they grew.
     std::uint64_t send_buffer = 0, receive_buffer = 0;
     std::uint64_t send_buffer_growths = 0, receive_buffer_growths = 0;
+    // The congestion control after the latest ACK: cwnd and ssthresh in
+    // bytes (ssthresh 4294967295: not set yet), the pacing rate in bytes per
+    // second (0: unpaced), and the model's bottleneck bandwidth (bytes per
+    // second) and minimum RTT (microseconds) where it keeps one (BBR).
+    std::uint64_t cwnd = 0, ssthresh = 0, pacing_rate = 0, cc_bandwidth = 0, cc_min_rtt_us = 0;
 };
 
 // The RFC 9293 3.3.1 variables: the send and receive sequence space.
@@ -203,6 +208,9 @@ public:
     void app_close();           // shutdown_write, and the application is gone
     void app_abort();           // RST now
     void set_no_delay(bool on) noexcept { nagle_ = !on; }
+    // Changes the congestion control (a name of congestion_control_names());
+    // the new one starts from the initial window. False for an unknown name.
+    bool set_congestion_control(std::string_view name);
     // Keep-alive probes for this connection (timing from tcp_config::keepalive).
     void set_keep_alive(bool on);
     // Wait helpers: resume the caller when the condition may have changed.
@@ -259,6 +267,11 @@ public:
         return rack_.reo_wnd(in_recovery_, board_.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
     std::uint32_t cwnd() const noexcept { return cc_->window(); }
+    // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
+    // controller's own, else with tcp_config::pacing cwnd/SRTT with
+    // Linux's gains (2 in slow start, 1.2 after).
+    std::uint64_t pacing_rate() const noexcept;
+
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
     const sequence_variables& sequence() const noexcept { return seq_; }
@@ -378,6 +391,12 @@ private:
     std::size_t max_frame_payload() const noexcept;
     // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
     std::size_t frame_segments_for_rate() const noexcept;
+    // Whether the next data frame must wait (pace_at_ then set for it).
+    bool pacing_holds(runtime::time_point now);
+    // A data frame of `bytes` left now: the next one waits its share.
+    void paced(std::size_t bytes, runtime::time_point now) noexcept;
+    // connection_stats' congestion figures, as the controller has them now.
+    void note_congestion_state() noexcept;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;
@@ -479,7 +498,9 @@ private:
         tx_retry_at_ = never,                // a send failed (no free frame, a host error): try again then
         keepalive_at_ = never,
                         reo_at_ = never,    // RACK's reordering timer (RFC 8985 6.3)
-        tlp_at_ = never;                    // the probe timeout (RFC 8985 7.2)
+        tlp_at_ = never,                    // the probe timeout (RFC 8985 7.2)
+        pace_at_ = never;                   // output() stopped for pacing: the next frame may leave then
+    runtime::time_point next_tx_{};         // pacing: the earliest the next data frame may leave
     runtime::time_point connect_deadline_;  // an active open gives up then
     runtime::time_point last_heard_{};      // the last segment from the peer (keep-alive)
     unsigned keepalive_probes_ = 0;

@@ -1,0 +1,102 @@
+// Pacing (tcp_config::pacing) and the choice of congestion control per
+// layer, listener and connection.
+#include "sim_pair.hpp"
+
+namespace coronet::test {
+
+namespace {
+
+tcp::tcp_config paced(tcp::tcp_config::pacing_mode mode) {
+    tcp::tcp_config cfg;
+    cfg.pacing = mode;
+    return cfg;
+}
+
+// A 20 ms path through a 100 Mbit/s bottleneck whose queue holds 20
+// frames, a tenth of the path's BDP: a window sent in bursts overflows it
+// early in slow start, and the flow then creeps up in congestion
+// avoidance; spread over the round trip the same window passes.
+const link::impairment shallow_bottleneck{.delay = 10ms, .rate_mbit = 100, .queue_packets = 20};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pacing)
+
+BOOST_AUTO_TEST_CASE(paced_frames_pass_a_shallow_queue_that_bursts_overflow) {
+    using pacing_mode = tcp::tcp_config::pacing_mode;
+    runtime::duration took[2]{};
+    std::uint64_t rate[2] = {};
+    for (const pacing_mode mode : {pacing_mode::off, pacing_mode::all}) {
+        sim_pair p{1, shallow_bottleneck, paced(mode)};
+        const auto r = transfer(p, 8 << 20);
+        BOOST_TEST(r.ok(8 << 20));
+        const auto i = mode == pacing_mode::off ? 0 : 1;
+        took[i] = r.took;
+        rate[i] = r.a_stats.pacing_rate;
+        BOOST_TEST_MESSAGE((i ? "paced" : "unpaced")
+                           << ": " << p.wire.a_to_b().counters().queue_drops << " queue drops, " << r.a_stats.recoveries
+                           << " recoveries, took " << std::chrono::duration<double>(r.took).count() << " s");
+    }
+    BOOST_TEST(rate[0] == 0u);  // off: no rate at all
+    BOOST_TEST(rate[1] > 0u);
+    // Virtual time: the same seed, the same path, only the pacing differs.
+    BOOST_TEST(took[1] * 4 < took[0] * 3);
+}
+
+BOOST_AUTO_TEST_CASE(the_rate_is_the_window_over_srtt_with_linuxs_gains) {
+    sim_pair p{1, {.delay = 10ms}, paced(tcp::tcp_config::pacing_mode::all)};
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    connection ca, cb;
+    bool ok = true;
+    // Named: a coroutine lambda's captures live in the lambda, not in its frame.
+    auto client = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        if (!c) co_return;
+        ca = std::move(*c);
+        co_await send_stream(ca, 1, 2 << 20, ok);
+    };
+    auto server = [&]() -> task<void> {
+        auto c = co_await l.accept();
+        if (!c) co_return;
+        cb = std::move(*c);
+        co_await receive_stream(cb, 1, ok);
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    // Slow start: cwnd far below ssthresh ("infinite"): twice cwnd per SRTT.
+    p.sim.run_until([&] { return ca.valid() && ca.stats().bytes_sent > 200'000; }, p.sim.now() + 10s);
+    BOOST_REQUIRE(ca.valid());
+    const tcp::tcb& t = ca.tcb();
+    const double srtt = std::chrono::duration<double>(t.rtt().srtt()).count();
+    BOOST_REQUIRE(srtt > 0.0);
+    const double window = std::max<double>(t.cwnd(), t.sequence().flight_size());
+    BOOST_TEST(static_cast<double>(t.pacing_rate()) == 2.0 * window / srtt, boost::test_tools::tolerance(0.01));
+    BOOST_TEST(ok);
+}
+
+BOOST_AUTO_TEST_CASE(newreno_is_unpaced_unless_every_connection_is_paced) {
+    sim_pair p{1, {.delay = 10ms}};  // the default: pacing where the controller asks, and NewReno does not
+    const auto r = transfer(p, 1 << 20);
+    BOOST_TEST(r.ok(1 << 20));
+    BOOST_TEST(r.a_stats.pacing_rate == 0u);
+    BOOST_TEST(r.a_stats.cwnd == r.cwnd);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_congestion_controls_are_refused) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    BOOST_TEST(l.set_congestion_control("vegas") == std::make_error_code(std::errc::invalid_argument));
+    BOOST_TEST(!l.set_congestion_control("reno"));  // Linux's name for the same algorithm
+    connection none;
+    BOOST_TEST(none.set_congestion_control("newreno") == std::make_error_code(std::errc::not_connected));
+    l.close();
+    BOOST_TEST(l.set_congestion_control("newreno") == std::make_error_code(std::errc::not_connected));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace coronet::test
