@@ -146,4 +146,63 @@ BOOST_AUTO_TEST_CASE(kernel_cc_is_set_on_client_and_accepted_sockets_and_read_ba
     BOOST_TEST(relay.terminate() == 0, relay.output());
 }
 
+// wan.sh's fairness row in small: a coronet flow and a kernel flow, both
+// sending with the same congestion control, share a 20 Mbit/s bottleneck
+// (RTT 10 ms, a 1-BDP queue) for a few seconds. A smoke test: both run to
+// the end and neither is starved; the shares and Jain's index are printed,
+// not asserted (wan.sh measures them).
+BOOST_AUTO_TEST_CASE(a_coronet_flow_and_a_kernel_flow_share_a_bottleneck) {
+    topology t{topology::middle::relay};
+    // The kernel's server needs an address beside coronet's on the same
+    // interface, in another subnet (no kernel address in the stack's).
+    const std::string kernel_ip = "10.201.1.2";
+    std::string out;
+    BOOST_REQUIRE_MESSAGE(
+        sh("ip -n " + t.ns_stack + " addr add " + kernel_ip + "/24 dev " + t.if_stack + " && ip -n " + t.ns_peer +
+               " route add 10.201.1.0/24 dev " + t.if_peer + " && ip -n " + t.ns_peer + " neigh replace " + kernel_ip +
+               " lladdr " + t.stack_mac() + " dev " + t.if_peer + " nud permanent && ip -n " + t.ns_stack +
+               " route add " + t.peer_ip + "/32 dev " + t.if_stack + " src " + kernel_ip,
+           &out) == 0,
+        out);
+    child_process relay(relay_cmd(t, {"--delay", "5", "--rate", "20", "--queue", "25k"}));
+    BOOST_REQUIRE_MESSAGE(relay.wait_for_output("relaying", 5000ms), relay.output());
+    for (const auto& [coronet_cc, kernel_cc] : {std::pair{"newreno", "reno"}}) {
+        child_process coronet(t.stack_cmd("apps/coronet-bench", {"server", "--listen", wan_port, "--cc", coronet_cc}));
+        BOOST_REQUIRE_MESSAGE(coronet.wait_for_output("listening", 5000ms), coronet.output());
+        child_process kernel({"ip", "netns", "exec", t.ns_stack, bin("apps/coronet-bench"), "server", "--stack",
+                              "kernel", "--listen", wan_port, "--cc", kernel_cc});
+        BOOST_REQUIRE_MESSAGE(kernel.wait_for_output("listening", 5000ms), kernel.output());
+        // Both clients at once, each asking its server to send for 5 s.
+        auto client = [&](const std::string& to) {
+            return std::vector<std::string>{"ip",     "netns",   "exec",       t.ns_peer,   bin("apps/coronet-bench"),
+                                            "client", "--stack", "kernel",     "--connect", to + ":" + wan_port,
+                                            "--mode", "bulk",    "--duration", "5",         "--reverse",
+                                            "--cc",   kernel_cc};
+        };
+        temp_file coronet_out("fair-coronet"), kernel_out("fair-kernel");
+        child_process a(client(t.stack_ip), "/dev/null", coronet_out.path);
+        child_process b(client(kernel_ip), "/dev/null", kernel_out.path);
+        BOOST_TEST(a.wait(30000ms) == 0, a.output());
+        BOOST_TEST(b.wait(30000ms) == 0, b.output());
+        auto goodput = [](const temp_file& f) {  // Mbit/s received over the run
+            std::ifstream in(f.path);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            BOOST_TEST_MESSAGE(ss.str());
+            const std::string seconds = json_value(ss.str(), "duration_s");
+            if (seconds.empty() || std::stod(seconds) <= 0) return 0.0;
+            return static_cast<double>(json_field(ss.str(), "bytes")) * 8 / 1e6 / std::stod(seconds);
+        };
+        const double x = goodput(coronet_out), y = goodput(kernel_out);
+        const double jain = (x + y) * (x + y) / (2 * (x * x + y * y) + 1e-9);
+        BOOST_TEST_MESSAGE(coronet_cc << ": coronet " << x << " Mbit/s, kernel " << y << " Mbit/s, Jain's index "
+                                      << jain);
+        BOOST_TEST(x > 0.05 * (x + y), coronet_cc << ": coronet starved");
+        BOOST_TEST(y > 0.05 * (x + y), coronet_cc << ": the kernel starved");
+        coronet.terminate();
+        kernel.terminate();
+    }
+    BOOST_TEST(relay.terminate() == 0, relay.output());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
