@@ -5,34 +5,44 @@
 #
 #   A (kernel, 10.205.0.1) <-veth-> R (coronet-impair) <-veth-> B (10.205.0.2)
 #
-# B's interface carries the kernel's address only while a kernel server runs
-# there; otherwise coronet owns it (the README's rule: no kernel address in
-# the stack's subnet). The client always runs in A on the kernel. Each cell
-# (a set of coronet-impair flags) runs both directions:
+# B's interface carries the kernel's address 10.205.0.2 only while a kernel
+# server runs there; otherwise coronet owns it (the README's rule: no kernel
+# address in the stack's subnet). The client always runs in A on the kernel.
+# Each cell (a set of coronet-impair flags) runs both directions:
 #   coronet sends      A's client asks with --reverse; the server in B sends
 #   coronet receives   A's client sends to the server in B
-# each with B's server on coronet, on the kernel with --cc reno, and on the
-# kernel with its default congestion control, all in the same direction, as a
-# fixed-size checked transfer (coronet-bench --bytes). The kernel in A runs
-# --peer-cc (default reno) against coronet and the same as B against the
-# kernel. A fresh relay runs each transfer with --seed = run index, so the
-# three stacks of one run meet the same random choices (frame for frame, as
-# far as their frames are alike). The table gives the median goodput (Mbit/s,
-# from the header sent to the receiver's trailer: the transfer plus about one
-# RTT) of --runs runs, the ratios of the medians, and the median
-# retransmissions of the sending and the receiving side. A stalled run (none
-# within --timeout) is reported as such; a SHA-256 or pattern mismatch fails
-# the whole run loudly (exit 1). Nothing else is asserted. Needs root.
+# each with these stacks, all in the same direction, as a fixed-size checked
+# transfer (coronet-bench --bytes), for each of coronet's controllers X (--cc):
+#   coronet-X        B's server on coronet with --cc X; the kernel in A runs
+#                    the kernel's same-named controller (newreno: reno), or
+#                    --peer-cc if given
+#   kernel-X         the kernel at both ends with X (its name: newreno is reno)
+# and once, unless one of the kernel-X is it already:
+#   kernel-default   the kernel at both ends with its default controller
+# A fresh relay runs each transfer with --seed = run index, so the stacks of
+# one run meet the same random choices (frame for frame, as far as their
+# frames are alike). There is one table per controller X: the median goodput
+# (Mbit/s, from the header sent to the receiver's trailer: the transfer plus
+# about one RTT) of --runs runs of coronet-X, kernel-X and kernel-default, the
+# ratios of the medians (coronet-X / kernel-X, coronet-X / kernel-default),
+# and the median retransmissions of the sending and the receiving side. A
+# stalled run (none within --timeout) is reported as such; a SHA-256 or
+# pattern mismatch fails the whole run loudly (exit 1). Nothing else is
+# asserted. Needs root.
 #
-# Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--timeout S] [--json FILE]
+# Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--timeout S] [--json FILE]
 #                     [--peer-cc NAME] [--coronet-args "ARGS"] [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
 #   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them)
+#   --cc LIST        coronet's congestion controls, comma-separated (default newreno; e.g.
+#                    newreno,cubic,bbr; "reno" means newreno); a name coronet-bench or the kernel
+#                    refuses ends the run before it starts (exit 2)
 #   --timeout S      the most one transfer may take (default 300)
 #   --json FILE      also write every transfer's record (client, server and relay JSON, and the
 #                    kernel TCP counters (nstat) that moved in A and B) and the summary
-#   --peer-cc NAME   the kernel's congestion control in A against coronet (default reno)
+#   --peer-cc NAME   the kernel's congestion control in A against coronet, whatever X is
+#                    (default: the kernel's same-named one)
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
 #   --no-build       use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another
@@ -60,16 +70,19 @@ fail_usage() {
     exit 2
 }
 
-bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' peer_cc=reno coronet_extra='' build=1
+# The value of option $1, or exit 2 if it has none.
+need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
+bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' cc_list=newreno peer_cc='' coronet_extra='' build=1
 while [ $# -gt 0 ]; do
     case $1 in
-    --bytes) bytes=${2:?--bytes needs N}; shift 2 ;;
-    --runs) runs=${2:?--runs needs N}; shift 2 ;;
-    --cells) cells_filter=${2:?--cells needs LIST}; shift 2 ;;
-    --timeout) timeout_s=${2:?--timeout needs SECONDS}; shift 2 ;;
-    --json) json_out=${2:?--json needs FILE}; shift 2 ;;
-    --peer-cc) peer_cc=${2:?--peer-cc needs NAME}; shift 2 ;;
-    --coronet-args) coronet_extra=${2?--coronet-args needs ARGS}; shift 2 ;;
+    --bytes) need "$@"; bytes=$2; shift 2 ;;
+    --runs) need "$@"; runs=$2; shift 2 ;;
+    --cells) need "$@"; cells_filter=$2; shift 2 ;;
+    --timeout) need "$@"; timeout_s=$2; shift 2 ;;
+    --json) need "$@"; json_out=$2; shift 2 ;;
+    --cc) need "$@"; cc_list=$2; shift 2 ;;
+    --peer-cc) need "$@"; peer_cc=$2; shift 2 ;;
+    --coronet-args) need "$@"; coronet_extra=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --list)
         for c in "${all_cells[@]}"; do IFS='|' read -r n f d <<<"$c"; printf '%-20s %-40s %s\n' "$n" "${f:-(none)}" "$d"; done
@@ -81,7 +94,22 @@ done
 [[ $bytes =~ ^[0-9]+[KkMmGg]?$ ]] || fail_usage "--bytes wants a size such as 32M, got '$bytes'"
 [[ $runs =~ ^[1-9][0-9]*$ ]] || fail_usage "--runs wants a positive integer, got '$runs'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || fail_usage "--timeout wants whole seconds, got '$timeout_s'"
-[[ $peer_cc =~ ^[a-z0-9_]+$ ]] || fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
+[ -z "$peer_cc" ] || [[ $peer_cc =~ ^[a-z0-9_]+$ ]] ||
+    fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
+# coronet's controllers (--cc), each once; Linux's name "reno" stands for newreno.
+ccs=()
+IFS=',' read -r -a cc_items <<<"$cc_list"
+[ ${#cc_items[@]} -gt 0 ] || fail_usage "--cc wants a comma-separated list such as newreno,cubic,bbr, got '$cc_list'"
+for x in "${cc_items[@]}"; do
+    [[ $x =~ ^[a-z0-9_]+$ ]] || fail_usage "--cc wants a comma-separated list such as newreno,cubic,bbr, got '$cc_list'"
+    [ "$x" != reno ] || x=newreno
+    [[ " ${ccs[*]} " != *" $x "* ]] || fail_usage "--cc names $x twice"
+    ccs+=("$x")
+done
+# The kernel's name of coronet's controller $1.
+kernel_cc_of() { if [ "$1" = newreno ]; then echo reno; else echo "$1"; fi; }
+# The kernel client's controller against coronet's $1: --peer-cc, or the same-named one.
+peer_cc_of() { if [ -n "$peer_cc" ]; then echo "$peer_cc"; else kernel_cc_of "$1"; fi; }
 if [ -n "$json_out" ]; then
     : >"$json_out" 2>/dev/null || fail_usage "--json: cannot write '$json_out'"
     json_out=$(realpath "$json_out")
@@ -183,57 +211,119 @@ stop() {
     wait "$pid" 2>/dev/null || true
 }
 
-# One transfer; appends its record (one JSON line) to $work/results.
-# args: cell, direction (send|receive: what coronet does), stack (coronet|kernel-reno|kernel-default), run, impair flags
-mismatches=0 stalls=0 failures=0
-run_transfer() {
-    local cell=$1 direction=$2 stack=$3 run=$4 flags=$5
-    local status=ok client=null server=null relay=null relay_pid server_pid
-    local client_args=(client --stack kernel --connect "$ip_b:$port" --mode bulk --bytes "$bytes" --duration "$timeout_s")
-    [ "$direction" = send ] && client_args+=(--reverse)
-    local server_args=(server --listen "$port")
-    case $stack in
-    coronet)
-        client_args+=(--cc "$peer_cc")
-        # shellcheck disable=SC2206  # --coronet-args is a list of words on purpose
-        server_args+=(--iface "$if_b" --ip "$ip_b/24" $coronet_extra) ;;
-    kernel-reno)
-        client_args+=(--cc reno)
-        server_args+=(--stack kernel --cc reno) ;;
-    kernel-default) server_args+=(--stack kernel) ;;
-    esac
-    [ "$stack" = coronet ] || ip -n "$ns_b" addr add "$ip_b/24" dev "$if_b"
-
+# Starts coronet-impair in R (args: seed, impair flags, what for) and sets
+# relay_pid; false, with a message, if it does not start.
+start_relay() {
     # shellcheck disable=SC2086  # flags are a list of words on purpose
-    ip netns exec "$ns_r" "$impair" --a "$if_ra" --b "$if_rb" --seed "$run" $flags \
+    ip netns exec "$ns_r" "$impair" --a "$if_ra" --b "$if_rb" --seed "$1" $2 \
         >"$work/relay.out" 2>"$work/relay.err" &
     relay_pid=$!
-    if ! wait_for_line "$work/relay.err" relaying "$relay_pid"; then
-        echo "wan.sh: $cell: coronet-impair did not start: $(cat "$work/relay.err")" >&2
-        status=failed
-    fi
-    ip netns exec "$ns_b" "$bench" "${server_args[@]}" >"$work/server.out" 2>"$work/server.err" &
+    wait_for_line "$work/relay.err" relaying "$relay_pid" && return 0
+    echo "wan.sh: $3: coronet-impair did not start: $(cat "$work/relay.err")" >&2
+    return 1
+}
+
+# Starts a coronet-bench server in B (args: its name for the output files
+# $work/srv-NAME.*, then the server's options) and sets server_pid; false,
+# with a message, if it does not start listening.
+start_server() {
+    local name=$1
+    shift
+    ip netns exec "$ns_b" "$bench" server "$@" >"$work/srv-$name.out" 2>"$work/srv-$name.err" &
     server_pid=$!
-    if [ $status = ok ] && ! wait_for_line "$work/server.err" listening "$server_pid"; then
-        echo "wan.sh: $cell: the server did not start: $(cat "$work/server.err")" >&2
+    wait_for_line "$work/srv-$name.err" listening "$server_pid" && return 0
+    echo "wan.sh: $name: the server did not start: $(head -c 300 "$work/srv-$name.err")" >&2
+    return 1
+}
+# The JSON line of server NAME (once stopped), or null.
+server_json() { grep -m1 '"role":"server"' "$work/srv-$1.out" 2>/dev/null || echo null; }
+
+# Runs a coronet-bench client in A (args: its name for the output files
+# $work/cli-NAME.*, the most it may take in seconds, then the client's
+# options) and sets outcome to ok, stalled or failed, counting stalls and
+# failures. The client's own watchdog ends it at --duration + 10 s; the
+# limit is the backstop.
+stalls=0 failures=0
+run_client() {
+    local name=$1 limit=$2 rc=0
+    shift 2
+    timeout --foreground "$limit" ip netns exec "$ns_a" "$bench" client "$@" \
+        >"$work/cli-$name.out" 2>"$work/cli-$name.err" || rc=$?
+    if [ $rc -eq 0 ] && [ -s "$work/cli-$name.out" ]; then
+        outcome=ok
+    elif [ $rc -eq 124 ] || grep -q "did not end within" "$work/cli-$name.err"; then
+        outcome=stalled
+        stalls=$((stalls + 1))
+    else
+        outcome=failed
+        failures=$((failures + 1))
+    fi
+}
+# The JSON line of client NAME if it ended well, or null.
+client_json() { if [ "$2" = ok ]; then cat "$work/cli-$1.out"; else echo null; fi; }
+
+# Sets coronet_opts to the options of B's coronet server with controller $1 on port $2.
+coronet_server() {
+    read -r -a coronet_opts <<<"$coronet_extra"  # --coronet-args is a list of words
+    coronet_opts=(--listen "$2" --cc "$1" --iface "$if_b" --ip "$ip_b/24" "${coronet_opts[@]}")
+}
+
+# Every controller named must start, coronet's with --stack user and the
+# kernel's (X's kernel name, --peer-cc) with --stack kernel, or the run ends
+# here (exit 2). args: what it is, the name, the server's other options
+check_cc() {
+    local what=$1 name=$2
+    shift 2
+    if ! start_server "check-$name" --listen "$port" --cc "$name" "$@"; then
+        echo "wan.sh: --cc: $what refuses '$name'" >&2
+        exit 2
+    fi
+    stop "$server_pid"
+}
+for x in "${ccs[@]}"; do
+    check_cc "coronet (--stack user)" "$x" --iface "$if_b" --ip "$ip_b/24" --conflict-probes 0
+    check_cc "the kernel" "$(kernel_cc_of "$x")" --stack kernel
+done
+[ -z "$peer_cc" ] || check_cc "the kernel (--peer-cc)" "$peer_cc" --stack kernel
+
+# The stacks of each cell, direction and run: coronet-X and kernel-X (the
+# kernel's name of X) for each controller X, and kernel-default unless the
+# kernel's default is one of those.
+stacks=()
+for x in "${ccs[@]}"; do stacks+=("coronet-$x" "kernel-$(kernel_cc_of "$x")"); done
+[[ " ${stacks[*]} " == *" kernel-$default_cc "* ]] || stacks+=(kernel-default)
+
+# One transfer; appends its record (one JSON line) to $work/results.
+# args: cell, direction (send|receive: what coronet does), stack (coronet-X|kernel-X|kernel-default), run, impair flags
+mismatches=0
+run_transfer() {
+    local cell=$1 direction=$2 stack=$3 run=$4 flags=$5
+    local status=ok client=null server=null relay=null server_opts
+    local client_args=(--stack kernel --connect "$ip_b:$port" --mode bulk --bytes "$bytes" --duration "$timeout_s")
+    [ "$direction" = send ] && client_args+=(--reverse)
+    case $stack in
+    coronet-*)
+        client_args+=(--cc "$(peer_cc_of "${stack#coronet-}")")
+        coronet_server "${stack#coronet-}" "$port"
+        server_opts=("${coronet_opts[@]}") ;;
+    kernel-default) server_opts=(--listen "$port" --stack kernel) ;;
+    kernel-*)
+        client_args+=(--cc "${stack#kernel-}")
+        server_opts=(--listen "$port" --stack kernel --cc "${stack#kernel-}") ;;
+    esac
+    [[ $stack == coronet-* ]] || ip -n "$ns_b" addr add "$ip_b/24" dev "$if_b"
+
+    start_relay "$run" "$flags" "$cell" || status=failed
+    if [ $status = ok ] && ! start_server transfer "${server_opts[@]}"; then
         status=failed
     fi
-    local begin=$SECONDS rc=0 counters_a counters_b
+    local begin=$SECONDS counters_a counters_b
     counters_a=$(kernel_counters "$ns_a") counters_b=$(kernel_counters "$ns_b")
     if [ $status = ok ]; then
-        # The client's own watchdog ends it at --duration + 10 s; this is the backstop.
-        timeout --foreground $((timeout_s + 30)) ip netns exec "$ns_a" "$bench" "${client_args[@]}" \
-            >"$work/client.out" 2>"$work/client.err" || rc=$?
-        if [ $rc -eq 0 ] && [ -s "$work/client.out" ]; then
-            client=$(cat "$work/client.out")
-        elif grep -q "did not end within" "$work/client.err" || [ $rc -eq 124 ]; then
-            status=stalled
-            stalls=$((stalls + 1))
-        else
-            status=failed
-            failures=$((failures + 1))
-        fi
-        [ $status = ok ] || echo "wan.sh: $cell $direction $stack run $run: $status: $(head -c 300 "$work/client.err")" >&2
+        run_client transfer $((timeout_s + 30)) "${client_args[@]}"
+        status=$outcome
+        client=$(client_json transfer "$status")
+        [ $status = ok ] || echo "wan.sh: $cell $direction $stack run $run: $status: $(head -c 300 "$work/cli-transfer.err")" >&2
     else
         failures=$((failures + 1))
     fi
@@ -241,9 +331,9 @@ run_transfer() {
     stop "$relay_pid"
     counters_a=$(counters_moved "$counters_a" "$(kernel_counters "$ns_a")")
     counters_b=$(counters_moved "$counters_b" "$(kernel_counters "$ns_b")")
-    server=$(grep -m1 '"role":"server"' "$work/server.out" 2>/dev/null || echo null)
+    server=$(server_json transfer)
     relay=$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)
-    [ "$stack" = coronet ] || ip -n "$ns_b" addr del "$ip_b/24" dev "$if_b"
+    [[ $stack == coronet-* ]] || ip -n "$ns_b" addr del "$ip_b/24" dev "$if_b"
     if [ $status = ok ] && ! grep -q '"sha256_match":true,"verified":true' <<<"$client"; then
         status=mismatch
         mismatches=$((mismatches + 1))
@@ -257,8 +347,9 @@ run_transfer() {
     echo "   $cell $direction $stack run $run: $status ${figure:+$figure Mbit/s} ($((SECONDS - begin)) s)" >&2
 }
 
-echo "== wan.sh: $bytes per transfer, $runs run(s), timeout ${timeout_s} s, kernel default cc $default_cc," \
-    "peer cc against coronet $peer_cc, namespaces $ns_a / $ns_r / $ns_b" >&2
+echo "== wan.sh: $bytes per transfer, $runs run(s), timeout ${timeout_s} s, coronet cc ${ccs[*]}," \
+    "kernel default cc $default_cc, kernel client against coronet ${peer_cc:-the same-named cc}," \
+    "namespaces $ns_a / $ns_r / $ns_b" >&2
 skipped=()
 for c in "${selected[@]}"; do
     IFS='|' read -r name flags _ <<<"$c"
@@ -269,7 +360,7 @@ for c in "${selected[@]}"; do
     fi
     for run in $(seq "$runs"); do
         for direction in send receive; do
-            for stack in coronet kernel-reno kernel-default; do
+            for stack in "${stacks[@]}"; do
                 run_transfer "$name" "$direction" "$stack" "$run" "$flags"
             done
         done
@@ -277,7 +368,8 @@ for c in "${selected[@]}"; do
 done
 
 cell_lines=$(printf '%s\n' "${selected[@]}")
-summary=$(/usr/bin/python3 cmake/wan_report.py "$work/results" "$bytes" "$runs" "$default_cc" "$peer_cc" \
+cc_pairs=$(for x in "${ccs[@]}"; do printf '%s:%s:%s,' "$x" "$(kernel_cc_of "$x")" "$(peer_cc_of "$x")"; done)
+summary=$(/usr/bin/python3 cmake/wan_report.py "$work" "$bytes" "$runs" "$default_cc" "${cc_pairs%,}" \
     "$cell_lines" "${skipped[*]:-}" "${json_out:-}")
 echo "$summary"
 echo

@@ -1,24 +1,36 @@
 #!/usr/bin/env python3
-"""The report of cmake/wan.sh: reads its results (one JSON record per
-transfer: cell, direction, stack, run, status, and the client's, server's and
-relay's JSON) and prints the markdown table of coronet against the kernel;
-with a JSON path, also writes the records and the table's rows there.
+"""The report of cmake/wan.sh: reads its results (WORK/results: one JSON
+record per transfer: cell, direction, stack, run, status, and the client's,
+server's and relay's JSON) and prints, for each of coronet's controllers, the
+markdown table of coronet against the kernel; with a JSON path, also writes
+the records and the tables' rows there.
 
-Usage: wan_report.py RESULTS BYTES RUNS DEFAULT_CC PEER_CC CELLS SKIPPED [JSON_OUT]
+Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS CELLS SKIPPED [JSON_OUT]
+  CCS      coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
+           kernel's name of it, the kernel client's controller against coronet)
   CELLS    the selected cells, one "name|impair flags|description" a line
   SKIPPED  the names of cells left out, space-separated
 """
-import json, statistics, sys
+import json, os, statistics, sys
 
-results, size, runs, default_cc, peer_cc, cell_lines, skipped = sys.argv[1:8]
+work, size, runs, default_cc, cc_arg, cell_lines, skipped = sys.argv[1:8]
 json_out = sys.argv[8] if len(sys.argv) > 8 else ""
-try:
-    records = [json.loads(line) for line in open(results)]
-except FileNotFoundError:  # every selected cell was skipped
-    records = []
+
+
+def read_records(name):
+    try:
+        return [json.loads(line) for line in open(os.path.join(work, name))]
+    except FileNotFoundError:  # nothing ran (every selected cell skipped, or none selected)
+        return []
+
+
+records = read_records("results")
 cells = [line.split("|") for line in cell_lines.splitlines() if line]
 skipped = skipped.split()
-stacks = ["coronet", "kernel-reno", "kernel-default"]
+ccs = [dict(zip(("cc", "kernel", "peer"), item.split(":"))) for item in cc_arg.split(",")]
+kernel_names = [c["kernel"] for c in ccs]
+# The kernel's default ran as kernel-default unless it is one of the kernel-X.
+default_stack = f"kernel-{default_cc}" if default_cc in kernel_names else "kernel-default"
 directions = [("send", "coronet sends"), ("receive", "coronet receives")]
 
 
@@ -77,36 +89,48 @@ def retx(s):
 
 
 rows = []
-table = [
-    f"| cell | direction | coronet Mbit/s | kernel reno | kernel {default_cc} | coronet / reno | "
-    f"coronet / {default_cc} | retx coronet run | retx reno | retx {default_cc} | byte-exact |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-]
-for name, flags, _ in cells:
-    if name in skipped:
-        table.append(f"| {name} | (skipped: coronet-impair without --queue BYTES) | | | | | | | | | |")
-        continue
-    for direction, label in directions:
-        s = {stack: summarise(name, direction, stack) for stack in stacks}
-        exact = sum(x["ok"] for x in s.values())
-        total = sum(x["transfers"] for x in s.values())
-        mismatched = sum(x["not_ok"]["mismatch"] for x in s.values())
-        rows.append({"cell": name, "impair": flags, "direction": direction, **s})
-        table.append(
-            f"| {name} | {label} | {figure(s['coronet'])} | {figure(s['kernel-reno'])} | "
-            f"{figure(s['kernel-default'])} | {ratio(s['coronet'], s['kernel-reno'])} | "
-            f"{ratio(s['coronet'], s['kernel-default'])} | {retx(s['coronet'])} | {retx(s['kernel-reno'])} | "
-            f"{retx(s['kernel-default'])} | {exact}/{total}{' MISMATCH' if mismatched else ''} |")
+tables = []
+for c in ccs:
+    x, k = c["cc"], c["kernel"]
+    stacks = {"coronet": f"coronet-{x}", "kernel": f"kernel-{k}", "default": default_stack}
+    table = [
+        f"| cell | direction | coronet {x} Mbit/s | kernel {k} | kernel {default_cc} | coronet / {k} | "
+        f"coronet / {default_cc} | retx coronet run | retx {k} | retx {default_cc} | byte-exact |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, flags, _ in cells:
+        if name in skipped:
+            table.append(f"| {name} | (skipped: coronet-impair without --queue BYTES) | | | | | | | | | |")
+            continue
+        for direction, label in directions:
+            distinct = {stack: summarise(name, direction, stack) for stack in stacks.values()}
+            s = {role: distinct[stack] for role, stack in stacks.items()}
+            exact = sum(v["ok"] for v in distinct.values())
+            total = sum(v["transfers"] for v in distinct.values())
+            mismatched = sum(v["not_ok"]["mismatch"] for v in distinct.values())
+            rows.append({"cell": name, "impair": flags, "direction": direction, "cc": x, **distinct})
+            table.append(
+                f"| {name} | {label} | {figure(s['coronet'])} | {figure(s['kernel'])} | "
+                f"{figure(s['default'])} | {ratio(s['coronet'], s['kernel'])} | "
+                f"{ratio(s['coronet'], s['default'])} | {retx(s['coronet'])} | {retx(s['kernel'])} | "
+                f"{retx(s['default'])} | {exact}/{total}{' MISMATCH' if mismatched else ''} |")
+    tables.append((c, table))
 
+peers = "; ".join(f"coronet {c['cc']} against the kernel's {c['peer']}" for c in ccs)
 print(f"WAN benchmark: {size} per transfer, median of {runs} run(s) per figure; the kernel's default congestion "
-      f"control is {default_cc}; the kernel peer against coronet runs {peer_cc}; coronet runs newreno.")
+      f"control is {default_cc}. coronet X: coronet's server in B with --cc X, the kernel's client in A "
+      f"({peers}); kernel X: the kernel with X at both ends.")
 print("Goodput: measured by the client from its header sent to the receiver's trailer received (the transfer "
       "plus about one RTT); ratios are of the medians. retx: median retransmitted segments, sender (of them, "
       "DSACKed: reported by the receiver as duplicates, i.e. spurious) / receiver.")
-print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern.")
-print()
-print("\n".join(table))
+print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern "
+      "(of the row's stacks).")
+for c, table in tables if cells else []:
+    print()
+    print(f"coronet {c['cc']}:")
+    print()
+    print("\n".join(table))
 if json_out:
     with open(json_out, "w") as f:
-        json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "peer_cc": peer_cc,
+        json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
                    "rows": rows, "transfers": records}, f, indent=1)
