@@ -30,17 +30,30 @@
 # pattern mismatch fails the whole run loudly (exit 1). Nothing else is
 # asserted. Needs root.
 #
-# Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--timeout S] [--json FILE]
-#                     [--peer-cc NAME] [--coronet-args "ARGS"] [--list] [--no-build]
+# After the cells, on the rtt20-100mbit-bdp cell's path (100 Mbit/s, RTT
+# 20 ms, a 1-BDP queue), where B's kernel then has an address of its own
+# beside coronet's, in another subnet (10.205.1.2/24 on the same interface):
+#   fairness   for each X, one coronet flow and one kernel flow, both with X
+#              and both sent from B (A's two clients, with --reverse, start
+#              together), share the bottleneck for --fairness seconds: each
+#              flow's goodput, its share of the sum and Jain's index
+#              (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one takes all
+# Each row runs once per controller, on a fresh relay with --seed 1.
+#
+# Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--fairness S]
+#                     [--timeout S] [--json FILE] [--peer-cc NAME] [--coronet-args "ARGS"]
+#                     [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
-#   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them)
+#   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them;
+#                    none: no cell, only the rows)
 #   --cc LIST        coronet's congestion controls, comma-separated (default newreno; e.g.
 #                    newreno,cubic,bbr; "reno" means newreno); a name coronet-bench or the kernel
 #                    refuses ends the run before it starts (exit 2)
+#   --fairness S     seconds of the fairness row (default 30; 0: no fairness row)
 #   --timeout S      the most one transfer may take (default 300)
 #   --json FILE      also write every transfer's record (client, server and relay JSON, and the
-#                    kernel TCP counters (nstat) that moved in A and B) and the summary
+#                    kernel TCP counters (nstat) that moved in A and B), each row's, and the summary
 #   --peer-cc NAME   the kernel's congestion control in A against coronet, whatever X is
 #                    (default: the kernel's same-named one)
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
@@ -73,6 +86,7 @@ fail_usage() {
 # The value of option $1, or exit 2 if it has none.
 need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
 bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' cc_list=newreno peer_cc='' coronet_extra='' build=1
+fairness_s=30
 while [ $# -gt 0 ]; do
     case $1 in
     --bytes) need "$@"; bytes=$2; shift 2 ;;
@@ -82,6 +96,7 @@ while [ $# -gt 0 ]; do
     --json) need "$@"; json_out=$2; shift 2 ;;
     --cc) need "$@"; cc_list=$2; shift 2 ;;
     --peer-cc) need "$@"; peer_cc=$2; shift 2 ;;
+    --fairness) need "$@"; fairness_s=$2; shift 2 ;;
     --coronet-args) need "$@"; coronet_extra=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --list)
@@ -94,6 +109,7 @@ done
 [[ $bytes =~ ^[0-9]+[KkMmGg]?$ ]] || fail_usage "--bytes wants a size such as 32M, got '$bytes'"
 [[ $runs =~ ^[1-9][0-9]*$ ]] || fail_usage "--runs wants a positive integer, got '$runs'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || fail_usage "--timeout wants whole seconds, got '$timeout_s'"
+[[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
 [ -z "$peer_cc" ] || [[ $peer_cc =~ ^[a-z0-9_]+$ ]] ||
     fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
 # coronet's controllers (--cc), each once; Linux's name "reno" stands for newreno.
@@ -117,7 +133,9 @@ fi
 
 # The cells --cells selects, in table order; every pattern must match one.
 selected=()
-if [ -z "$cells_filter" ]; then
+if [ "$cells_filter" = none ]; then
+    :
+elif [ -z "$cells_filter" ]; then
     selected=("${all_cells[@]}")
 else
     IFS=',' read -r -a patterns <<<"$cells_filter"
@@ -238,17 +256,24 @@ start_server() {
 # The JSON line of server NAME (once stopped), or null.
 server_json() { grep -m1 '"role":"server"' "$work/srv-$1.out" 2>/dev/null || echo null; }
 
-# Runs a coronet-bench client in A (args: its name for the output files
-# $work/cli-NAME.*, the most it may take in seconds, then the client's
-# options) and sets outcome to ok, stalled or failed, counting stalls and
-# failures. The client's own watchdog ends it at --duration + 10 s; the
-# limit is the backstop.
-stalls=0 failures=0
-run_client() {
-    local name=$1 limit=$2 rc=0
+# Starts a coronet-bench client in A in the background (args: its name for
+# the output files $work/cli-NAME.*, the most it may take in seconds, then the
+# client's options). The client's own watchdog ends it at --duration + 10 s;
+# the limit is the backstop.
+declare -A client_pid outcome_of
+client_start() {
+    local name=$1 limit=$2
     shift 2
     timeout --foreground "$limit" ip netns exec "$ns_a" "$bench" client "$@" \
-        >"$work/cli-$name.out" 2>"$work/cli-$name.err" || rc=$?
+        >"$work/cli-$name.out" 2>"$work/cli-$name.err" &
+    client_pid[$name]=$!
+}
+# Waits for client NAME and sets outcome (and outcome_of[NAME]) to ok, stalled
+# or failed, counting stalls and failures.
+stalls=0 failures=0
+client_end() {
+    local name=$1 rc=0
+    wait "${client_pid[$name]}" || rc=$?
     if [ $rc -eq 0 ] && [ -s "$work/cli-$name.out" ]; then
         outcome=ok
     elif [ $rc -eq 124 ] || grep -q "did not end within" "$work/cli-$name.err"; then
@@ -258,6 +283,12 @@ run_client() {
         outcome=failed
         failures=$((failures + 1))
     fi
+    outcome_of[$name]=$outcome
+}
+# Runs a client (client_start's args) to its end.
+run_client() {
+    client_start "$@"
+    client_end "$1"
 }
 # The JSON line of client NAME if it ended well, or null.
 client_json() { if [ "$2" = ok ]; then cat "$work/cli-$1.out"; else echo null; fi; }
@@ -284,6 +315,7 @@ for x in "${ccs[@]}"; do
     check_cc "coronet (--stack user)" "$x" --iface "$if_b" --ip "$ip_b/24" --conflict-probes 0
     check_cc "the kernel" "$(kernel_cc_of "$x")" --stack kernel
 done
+[[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
 [ -z "$peer_cc" ] || check_cc "the kernel (--peer-cc)" "$peer_cc" --stack kernel
 
 # The stacks of each cell, direction and run: coronet-X and kernel-X (the
@@ -347,7 +379,7 @@ run_transfer() {
     echo "   $cell $direction $stack run $run: $status ${figure:+$figure Mbit/s} ($((SECONDS - begin)) s)" >&2
 }
 
-echo "== wan.sh: $bytes per transfer, $runs run(s), timeout ${timeout_s} s, coronet cc ${ccs[*]}," \
+echo "== wan.sh: ${#selected[@]} cell(s), $bytes per transfer, $runs run(s), timeout ${timeout_s} s, coronet cc ${ccs[*]}," \
     "kernel default cc $default_cc, kernel client against coronet ${peer_cc:-the same-named cc}," \
     "namespaces $ns_a / $ns_r / $ns_b" >&2
 skipped=()
@@ -367,9 +399,92 @@ for c in "${selected[@]}"; do
     done
 done
 
+# The rows beside the cells run on the bottleneck cell's path, with the
+# kernel's server in B on an address of its own beside coronet's, in a
+# subnet of its own: 10.205.1.2/24 on B's interface, routed and with a
+# permanent neighbour entry in A; B's kernel reaches A by a host route.
+bottleneck=rtt20-100mbit-bdp
+for c in "${all_cells[@]}"; do
+    if [ "${c%%|*}" = $bottleneck ]; then IFS='|' read -r _ bottleneck_flags _ <<<"$c"; fi
+done
+ip_k=10.205.1.2 port_k=5202
+row_names=()
+[ "$fairness_s" -eq 0 ] || row_names+=(fairness)
+if [ ${#row_names[@]} -gt 0 ] && [ $queue_in_bytes -eq 0 ]; then
+    echo "   ${row_names[*]}: skipped (this coronet-impair's --queue counts frames, not bytes)" >&2
+    skipped+=("${row_names[@]}")
+    row_names=()
+fi
+if [ ${#row_names[@]} -gt 0 ]; then
+    ip -n "$ns_b" addr add "$ip_k/24" dev "$if_b"
+    ip -n "$ns_b" route add "$ip_a/32" dev "$if_b"
+    ip -n "$ns_a" route add "${ip_k%.*}.0/24" dev "$if_a"
+    ip -n "$ns_a" neigh replace "$ip_k" lladdr "$(mac_of "$ns_b" "$if_b")" dev "$if_a" nud permanent
+fi
+
+# A row's start: a fresh relay with the bottleneck's flags (seed 1); sets row_ok.
+row_start() {
+    rm -f "$work"/srv-* "$work"/cli-*
+    outcome_of=()
+    row_pids=()
+    row_ok=1
+    row_begin=$SECONDS
+    if start_relay 1 "$bottleneck_flags" "$1"; then row_pids+=("$relay_pid"); else row_ok=0; fi
+}
+# Starts one of a row's servers (start_server's args), unless the row failed already.
+row_server() {
+    [ $row_ok -eq 1 ] || return 0
+    if start_server "$@"; then row_pids+=("$server_pid"); else row_ok=0; fi
+}
+# A row's end: its servers and relay stopped, a failure to start counted.
+row_stop() {
+    local i
+    for ((i = ${#row_pids[@]} - 1; i >= 0; i--)); do stop "${row_pids[i]}"; done
+    [ $row_ok -eq 1 ] || failures=$((failures + 1))
+}
+# One flow of a row as JSON: its client's outcome and line, its server's line.
+flow_json() {
+    local status=${outcome_of[$1]:-failed}
+    printf '{"status":"%s","client":%s,"server":%s}' "$status" "$(client_json "$1" "$status")" "$(server_json "$1")"
+}
+# Client NAME's bulk goodput in Mbit/s, or its outcome.
+mbit_of() {
+    local g
+    g=$(grep -o '"gbit_per_s":[0-9.]*' "$work/cli-$1.out" 2>/dev/null | cut -d: -f2 || true)
+    if [ -n "$g" ]; then awk -v g="$g" 'BEGIN { printf "%.1f Mbit/s", g * 1000 }'; else echo "${outcome_of[$1]:-failed}"; fi
+}
+
+# The fairness row of coronet's controller $1: a coronet flow and a kernel
+# flow, both with it and both sent from B, share the bottleneck for
+# --fairness seconds (A's clients start together, with --reverse).
+run_fairness() {
+    local x=$1 k
+    k=$(kernel_cc_of "$x")
+    local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s")
+    row_start "fairness $x"
+    coronet_server "$x" "$port"
+    row_server coronet "${coronet_opts[@]}"
+    row_server kernel --listen "$port_k" --stack kernel --cc "$k"
+    if [ $row_ok -eq 1 ]; then
+        client_start coronet $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_b:$port" --cc "$(peer_cc_of "$x")"
+        client_start kernel $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_k" --cc "$k"
+        client_end coronet
+        client_end kernel
+    fi
+    row_stop
+    printf '{"row":"fairness","cc":"%s","kernel_cc":"%s","seconds":%s,"coronet":%s,"kernel":%s,"relay":%s}\n' \
+        "$x" "$k" "$fairness_s" "$(flow_json coronet)" "$(flow_json kernel)" \
+        "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
+    echo "   fairness $x: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
+}
+
+if [[ " ${row_names[*]} " == *" fairness "* ]]; then
+    for x in "${ccs[@]}"; do run_fairness "$x"; done
+fi
+
 cell_lines=$(printf '%s\n' "${selected[@]}")
 cc_pairs=$(for x in "${ccs[@]}"; do printf '%s:%s:%s,' "$x" "$(kernel_cc_of "$x")" "$(peer_cc_of "$x")"; done)
-summary=$(/usr/bin/python3 cmake/wan_report.py "$work" "$bytes" "$runs" "$default_cc" "${cc_pairs%,}" \
+summary=$(/usr/bin/python3 cmake/wan_report.py "$work" "$bytes" "$runs" "$default_cc" "${cc_pairs%,}" "$fairness_s" \
     "$cell_lines" "${skipped[*]:-}" "${json_out:-}")
 echo "$summary"
 echo

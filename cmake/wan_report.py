@@ -5,16 +5,20 @@ server's and relay's JSON) and prints, for each of coronet's controllers, the
 markdown table of coronet against the kernel; with a JSON path, also writes
 the records and the tables' rows there.
 
-Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS CELLS SKIPPED [JSON_OUT]
-  CCS      coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
-           kernel's name of it, the kernel client's controller against coronet)
-  CELLS    the selected cells, one "name|impair flags|description" a line
-  SKIPPED  the names of cells left out, space-separated
+WORK/rows holds the fairness row's records (one per controller), whose
+table follows.
+
+Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS FAIRNESS_S CELLS SKIPPED [JSON_OUT]
+  CCS         coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
+              kernel's name of it, the kernel client's controller against coronet)
+  FAIRNESS_S  the fairness row's seconds (0: not run)
+  CELLS       the selected cells, one "name|impair flags|description" a line
+  SKIPPED     the names of cells (and rows: fairness) left out, space-separated
 """
 import json, os, statistics, sys
 
-work, size, runs, default_cc, cc_arg, cell_lines, skipped = sys.argv[1:8]
-json_out = sys.argv[8] if len(sys.argv) > 8 else ""
+work, size, runs, default_cc, cc_arg, fairness_s, cell_lines, skipped = sys.argv[1:9]
+json_out = sys.argv[9] if len(sys.argv) > 9 else ""
 
 
 def read_records(name):
@@ -25,6 +29,7 @@ def read_records(name):
 
 
 records = read_records("results")
+row_records = read_records("rows")
 cells = [line.split("|") for line in cell_lines.splitlines() if line]
 skipped = skipped.split()
 ccs = [dict(zip(("cc", "kernel", "peer"), item.split(":"))) for item in cc_arg.split(",")]
@@ -116,21 +121,74 @@ for c in ccs:
                 f"{retx(s['default'])} | {exact}/{total}{' MISMATCH' if mismatched else ''} |")
     tables.append((c, table))
 
+
+
+def flow_mbit(flow):
+    """A row's flow's bulk goodput in Mbit/s (its whole run), or None."""
+    return flow["client"]["gbit_per_s"] * 1000 if flow["status"] == "ok" else None
+
+
+def mbit(value, flow):
+    if value is None:
+        return flow["status"]
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def sender_retx(flow):
+    server = flow.get("server") or {}
+    if server.get("retransmits") is None:
+        return "-"
+    return f"{server['retransmits']} ({server.get('dsacks', '?')})"
+
+
+fairness_rows = []
+fairness_table = [
+    "| cc | coronet Mbit/s | kernel Mbit/s | coronet share | Jain's index | retx coronet | retx kernel |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+]
+for r in (r for r in row_records if r["row"] == "fairness"):
+    x1, x2 = flow_mbit(r["coronet"]), flow_mbit(r["kernel"])
+    both = x1 is not None and x2 is not None and x1 + x2 > 0
+    share = x1 / (x1 + x2) if both else None
+    jain = (x1 + x2) ** 2 / (2 * (x1 * x1 + x2 * x2)) if both else None
+    fairness_rows.append({"cc": r["cc"], "kernel_cc": r["kernel_cc"], "coronet_mbit_s": x1, "kernel_mbit_s": x2,
+                          "coronet_share": share, "jain_index": jain})
+    fairness_table.append(
+        f"| {r['cc']} | {mbit(x1, r['coronet'])} | {mbit(x2, r['kernel'])} | "
+        f"{'-' if share is None else f'{share:.0%}'} | {'-' if jain is None else f'{jain:.3f}'} | "
+        f"{sender_retx(r['coronet'])} | {sender_retx(r['kernel'])} |")
+
 peers = "; ".join(f"coronet {c['cc']} against the kernel's {c['peer']}" for c in ccs)
-print(f"WAN benchmark: {size} per transfer, median of {runs} run(s) per figure; the kernel's default congestion "
-      f"control is {default_cc}. coronet X: coronet's server in B with --cc X, the kernel's client in A "
-      f"({peers}); kernel X: the kernel with X at both ends.")
-print("Goodput: measured by the client from its header sent to the receiver's trailer received (the transfer "
-      "plus about one RTT); ratios are of the medians. retx: median retransmitted segments, sender (of them, "
-      "DSACKed: reported by the receiver as duplicates, i.e. spurious) / receiver.")
-print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern "
-      "(of the row's stacks).")
+print(f"WAN benchmark: coronet's congestion controls {', '.join(c['cc'] for c in ccs)}; the kernel's default "
+      f"is {default_cc}.")
+if cells:
+    print(f"Cells: {size} per transfer, median of {runs} run(s) per figure. coronet X: coronet's server in B "
+          f"with --cc X, the kernel's client in A ({peers}); kernel X: the kernel with X at both ends.")
+    print("Goodput: measured by the client from its header sent to the receiver's trailer received (the transfer "
+          "plus about one RTT); ratios are of the medians. retx: median retransmitted segments, sender (of them, "
+          "DSACKed: reported by the receiver as duplicates, i.e. spurious) / receiver.")
+    print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern "
+          "(of the row's stacks).")
 for c, table in tables if cells else []:
     print()
     print(f"coronet {c['cc']}:")
     print()
     print("\n".join(table))
+bottleneck = "rtt20-100mbit-bdp path (100 Mbit/s, RTT 20 ms, 1-BDP queue)"
+if "fairness" in skipped:
+    print()
+    print("Fairness: skipped (coronet-impair without --queue BYTES).")
+elif fairness_table[2:]:
+    print()
+    print(f"Fairness: one coronet flow and one kernel flow with the same controller (cc; the kernel's name of "
+          f"it), both sent from B, share the {bottleneck} for {fairness_s} s, started together; goodput of each "
+          f"flow's whole run; Jain's index (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one flow takes "
+          f"all. retx: the sender's retransmitted segments (DSACKed).")
+    print()
+    print("\n".join(fairness_table))
 if json_out:
     with open(json_out, "w") as f:
         json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
-                   "rows": rows, "transfers": records}, f, indent=1)
+                   "rows": rows, "transfers": records,
+                   "fairness": {"seconds": int(fairness_s), "rows": fairness_rows,
+                                "runs": [r for r in row_records if r["row"] == "fairness"]}}, f, indent=1)
