@@ -38,19 +38,26 @@
 #              together), share the bottleneck for --fairness seconds: each
 #              flow's goodput, its share of the sum and Jain's index
 #              (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one takes all
-# Each row runs once per controller, on a fresh relay with --seed 1.
+#   latency    a kernel 1-byte rr probe (A's client, a kernel server in B on
+#              B's second address) measures p50 and p99 round trips: first
+#              alone (for --latency seconds, at most 5: the base RTT), then
+#              for --latency seconds under a bulk flow sent from B and started
+#              2 s before it, for each X a coronet flow with X and a kernel
+#              flow with X's kernel name; the ratios are to the base p50
+# Each run of a row (once per controller) has a fresh relay with --seed 1.
 #
 # Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--fairness S]
-#                     [--timeout S] [--json FILE] [--peer-cc NAME] [--coronet-args "ARGS"]
-#                     [--list] [--no-build]
+#                     [--latency S] [--timeout S] [--json FILE] [--peer-cc NAME]
+#                     [--coronet-args "ARGS"] [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
 #   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them;
-#                    none: no cell, only the rows)
+#                    none: no cell, only the rows, e.g. --cells none --latency 0: fairness alone)
 #   --cc LIST        coronet's congestion controls, comma-separated (default newreno; e.g.
 #                    newreno,cubic,bbr; "reno" means newreno); a name coronet-bench or the kernel
 #                    refuses ends the run before it starts (exit 2)
 #   --fairness S     seconds of the fairness row (default 30; 0: no fairness row)
+#   --latency S      seconds of the latency row's loaded probes (default 20; 0: no latency row)
 #   --timeout S      the most one transfer may take (default 300)
 #   --json FILE      also write every transfer's record (client, server and relay JSON, and the
 #                    kernel TCP counters (nstat) that moved in A and B), each row's, and the summary
@@ -86,7 +93,7 @@ fail_usage() {
 # The value of option $1, or exit 2 if it has none.
 need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
 bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' cc_list=newreno peer_cc='' coronet_extra='' build=1
-fairness_s=30
+fairness_s=30 latency_s=20
 while [ $# -gt 0 ]; do
     case $1 in
     --bytes) need "$@"; bytes=$2; shift 2 ;;
@@ -97,6 +104,7 @@ while [ $# -gt 0 ]; do
     --cc) need "$@"; cc_list=$2; shift 2 ;;
     --peer-cc) need "$@"; peer_cc=$2; shift 2 ;;
     --fairness) need "$@"; fairness_s=$2; shift 2 ;;
+    --latency) need "$@"; latency_s=$2; shift 2 ;;
     --coronet-args) need "$@"; coronet_extra=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --list)
@@ -110,6 +118,7 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || fail_usage "--runs wants a positive integer, got '$runs'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || fail_usage "--timeout wants whole seconds, got '$timeout_s'"
 [[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
+[[ $latency_s =~ ^[0-9]+$ ]] || fail_usage "--latency wants whole seconds (0: no latency row), got '$latency_s'"
 [ -z "$peer_cc" ] || [[ $peer_cc =~ ^[a-z0-9_]+$ ]] ||
     fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
 # coronet's controllers (--cc), each once; Linux's name "reno" stands for newreno.
@@ -379,7 +388,8 @@ run_transfer() {
     echo "   $cell $direction $stack run $run: $status ${figure:+$figure Mbit/s} ($((SECONDS - begin)) s)" >&2
 }
 
-echo "== wan.sh: ${#selected[@]} cell(s), $bytes per transfer, $runs run(s), timeout ${timeout_s} s, coronet cc ${ccs[*]}," \
+echo "== wan.sh: ${#selected[@]} cell(s), $bytes per transfer, $runs run(s), timeout ${timeout_s} s," \
+    "coronet cc ${ccs[*]}, fairness ${fairness_s} s, latency ${latency_s} s," \
     "kernel default cc $default_cc, kernel client against coronet ${peer_cc:-the same-named cc}," \
     "namespaces $ns_a / $ns_r / $ns_b" >&2
 skipped=()
@@ -407,9 +417,10 @@ bottleneck=rtt20-100mbit-bdp
 for c in "${all_cells[@]}"; do
     if [ "${c%%|*}" = $bottleneck ]; then IFS='|' read -r _ bottleneck_flags _ <<<"$c"; fi
 done
-ip_k=10.205.1.2 port_k=5202
+ip_k=10.205.1.2 port_k=5202 port_probe=5203
 row_names=()
 [ "$fairness_s" -eq 0 ] || row_names+=(fairness)
+[ "$latency_s" -eq 0 ] || row_names+=(latency)
 if [ ${#row_names[@]} -gt 0 ] && [ $queue_in_bytes -eq 0 ]; then
     echo "   ${row_names[*]}: skipped (this coronet-impair's --queue counts frames, not bytes)" >&2
     skipped+=("${row_names[@]}")
@@ -478,14 +489,64 @@ run_fairness() {
     echo "   fairness $x: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
 }
 
+# One run of the latency row: a kernel 1-byte rr probe (A's client, B's
+# kernel server on its own address) measures for --latency seconds while a
+# bulk flow, started 2 s before it, is sent from B through the bottleneck.
+# args: the bulk flow's stack (none: the probe alone, for at most 5 s, the
+# base RTT; coronet; kernel) and coronet's controller X (none: nothing).
+run_latency() {
+    local stack=$1 x=$2 k=${2:+$(kernel_cc_of "$2")} probe_s=$latency_s target cc
+    [ "$stack" != none ] || probe_s=$((latency_s < 5 ? latency_s : 5))
+    row_start "latency $stack $x"
+    row_server probe --listen "$port_probe" --stack kernel
+    case $stack in
+    coronet)
+        coronet_server "$x" "$port"
+        row_server bulk "${coronet_opts[@]}"
+        target=$ip_b:$port cc=$(peer_cc_of "$x") ;;
+    kernel)
+        row_server bulk --listen "$port_k" --stack kernel --cc "$k"
+        target=$ip_k:$port_k cc=$k ;;
+    esac
+    if [ $row_ok -eq 1 ]; then
+        if [ "$stack" != none ]; then
+            client_start bulk $((latency_s + 33)) --stack kernel --connect "$target" --mode bulk --reverse \
+                --duration $((latency_s + 3)) --cc "$cc"
+            sleep 2
+        fi
+        run_client probe $((probe_s + 30)) --stack kernel --connect "$ip_k:$port_probe" --mode rr --size 1 \
+            --duration "$probe_s"
+        [ "$stack" = none ] || client_end bulk
+    fi
+    row_stop
+    local bulk_json=null
+    [ "$stack" = none ] || bulk_json=$(flow_json bulk)
+    printf '{"row":"latency","stack":"%s","cc":"%s","kernel_cc":"%s","seconds":%s,"probe":%s,"bulk":%s,"relay":%s}\n' \
+        "$stack" "$x" "$k" "$probe_s" "$(flow_json probe)" "$bulk_json" \
+        "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
+    local p50 p99 label=$stack
+    [ "$stack" = none ] || label+=" $(if [ "$stack" = coronet ]; then echo "$x"; else echo "$k"; fi)"
+    p50=$(grep -o '"p50_us":[0-9.]*' "$work/cli-probe.out" 2>/dev/null | cut -d: -f2 || true)
+    p99=$(grep -o '"p99_us":[0-9.]*' "$work/cli-probe.out" 2>/dev/null | cut -d: -f2 || true)
+    echo "   latency $label: probe p50 ${p50:--} us, p99 ${p99:--} us${x:+, bulk $(mbit_of bulk)}" \
+        "($((SECONDS - row_begin)) s)" >&2
+}
+
 if [[ " ${row_names[*]} " == *" fairness "* ]]; then
     for x in "${ccs[@]}"; do run_fairness "$x"; done
+fi
+if [[ " ${row_names[*]} " == *" latency "* ]]; then
+    run_latency none ''
+    for x in "${ccs[@]}"; do
+        run_latency coronet "$x"
+        run_latency kernel "$x"
+    done
 fi
 
 cell_lines=$(printf '%s\n' "${selected[@]}")
 cc_pairs=$(for x in "${ccs[@]}"; do printf '%s:%s:%s,' "$x" "$(kernel_cc_of "$x")" "$(peer_cc_of "$x")"; done)
-summary=$(/usr/bin/python3 cmake/wan_report.py "$work" "$bytes" "$runs" "$default_cc" "${cc_pairs%,}" "$fairness_s" \
-    "$cell_lines" "${skipped[*]:-}" "${json_out:-}")
+summary=$(/usr/bin/python3 cmake/wan_report.py "$work" "$bytes" "$runs" "$default_cc" "${cc_pairs%,}" \
+    "$fairness_s" "$latency_s" "$cell_lines" "${skipped[*]:-}" "${json_out:-}")
 echo "$summary"
 echo
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)"

@@ -5,20 +5,22 @@ server's and relay's JSON) and prints, for each of coronet's controllers, the
 markdown table of coronet against the kernel; with a JSON path, also writes
 the records and the tables' rows there.
 
-WORK/rows holds the fairness row's records (one per controller), whose
-table follows.
+WORK/rows holds the records of the fairness row (one per controller) and of
+the latency row (the probe alone, then per controller under a coronet and
+under a kernel bulk flow), whose tables follow.
 
-Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS FAIRNESS_S CELLS SKIPPED [JSON_OUT]
+Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS FAIRNESS_S LATENCY_S CELLS SKIPPED [JSON_OUT]
   CCS         coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
               kernel's name of it, the kernel client's controller against coronet)
   FAIRNESS_S  the fairness row's seconds (0: not run)
+  LATENCY_S   the latency row's seconds (0: not run)
   CELLS       the selected cells, one "name|impair flags|description" a line
-  SKIPPED     the names of cells (and rows: fairness) left out, space-separated
+  SKIPPED     the names of cells (and rows: fairness, latency) left out, space-separated
 """
 import json, os, statistics, sys
 
-work, size, runs, default_cc, cc_arg, fairness_s, cell_lines, skipped = sys.argv[1:9]
-json_out = sys.argv[9] if len(sys.argv) > 9 else ""
+work, size, runs, default_cc, cc_arg, fairness_s, latency_s, cell_lines, skipped = sys.argv[1:10]
+json_out = sys.argv[10] if len(sys.argv) > 10 else ""
 
 
 def read_records(name):
@@ -158,6 +160,32 @@ for r in (r for r in row_records if r["row"] == "fairness"):
         f"{'-' if share is None else f'{share:.0%}'} | {'-' if jain is None else f'{jain:.3f}'} | "
         f"{sender_retx(r['coronet'])} | {sender_retx(r['kernel'])} |")
 
+latency_runs = [r for r in row_records if r["row"] == "latency"]
+base = next((r["probe"]["client"] for r in latency_runs if r["stack"] == "none" and r["probe"]["status"] == "ok"),
+            None)
+latency_rows = []
+latency_table = [
+    "| bulk flow | bulk Mbit/s | probe p50 ms | probe p99 ms | p50 / base | p99 / base |",
+    "|---|---:|---:|---:|---:|---:|",
+]
+for r in latency_runs:
+    probe = r["probe"]["client"] if r["probe"]["status"] == "ok" else None
+    flow = r["bulk"]
+    bulk_mbit = flow_mbit(flow) if flow else None
+    p50, p99 = (probe["p50_us"] / 1000, probe["p99_us"] / 1000) if probe else (None, None)
+    base_ms = base["p50_us"] / 1000 if base else None
+    label = {"none": "none (base RTT)", "coronet": f"coronet {r['cc']}", "kernel": f"kernel {r['kernel_cc']}"}[r["stack"]]
+    latency_rows.append({"stack": r["stack"], "cc": r["cc"], "kernel_cc": r["kernel_cc"], "bulk_mbit_s": bulk_mbit,
+                         "p50_ms": p50, "p99_ms": p99, "base_ms": base_ms})
+
+    def versus(v):
+        return f"x{v / base_ms:.2f}" if v is not None and base_ms else "-"
+
+    latency_table.append(
+        f"| {label} | {mbit(bulk_mbit, flow) if flow else '-'} | "
+        f"{'-' if p50 is None else f'{p50:.1f}'} | {'-' if p99 is None else f'{p99:.1f}'} | "
+        f"{versus(p50)} | {versus(p99)} |" if probe else f"| {label} | | probe {r['probe']['status']} | | | |")
+
 peers = "; ".join(f"coronet {c['cc']} against the kernel's {c['peer']}" for c in ccs)
 print(f"WAN benchmark: coronet's congestion controls {', '.join(c['cc'] for c in ccs)}; the kernel's default "
       f"is {default_cc}.")
@@ -186,9 +214,21 @@ elif fairness_table[2:]:
           f"all. retx: the sender's retransmitted segments (DSACKed).")
     print()
     print("\n".join(fairness_table))
+if "latency" in skipped:
+    print()
+    print("Latency under load: skipped (coronet-impair without --queue BYTES).")
+elif latency_table[2:]:
+    print()
+    print(f"Latency under load: on the {bottleneck}, a kernel 1-byte rr probe (client in A, B's kernel server "
+          f"on its own address) measures the round trip for {latency_s} s while a bulk flow sent from B, started "
+          f"2 s before it, fills the queue: a coronet flow with its controller or a kernel flow with the same; "
+          f"base: the probe alone (at most 5 s) first. Ratios to the base run's p50.")
+    print()
+    print("\n".join(latency_table))
 if json_out:
     with open(json_out, "w") as f:
         json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
                    "rows": rows, "transfers": records,
                    "fairness": {"seconds": int(fairness_s), "rows": fairness_rows,
-                                "runs": [r for r in row_records if r["row"] == "fairness"]}}, f, indent=1)
+                                "runs": [r for r in row_records if r["row"] == "fairness"]},
+                   "latency": {"seconds": int(latency_s), "rows": latency_rows, "runs": latency_runs}}, f, indent=1)
