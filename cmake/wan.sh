@@ -458,11 +458,14 @@ flow_json() {
     local status=${outcome_of[$1]:-failed}
     printf '{"status":"%s","client":%s,"server":%s}' "$status" "$(client_json "$1" "$status")" "$(server_json "$1")"
 }
-# Client NAME's bulk goodput in Mbit/s, or its outcome.
+# Client NAME's bulk goodput in Mbit/s (bytes over its duration), or its outcome.
 mbit_of() {
-    local g
-    g=$(grep -o '"gbit_per_s":[0-9.]*' "$work/cli-$1.out" 2>/dev/null | cut -d: -f2 || true)
-    if [ -n "$g" ]; then awk -v g="$g" 'BEGIN { printf "%.1f Mbit/s", g * 1000 }'; else echo "${outcome_of[$1]:-failed}"; fi
+    if [ "${outcome_of[$1]:-}" = ok ]; then
+        grep -o '"duration_s":[0-9.]*\|"bytes":[0-9]*' "$work/cli-$1.out" |
+            awk -F: '{ v[$1] = $2 } END { printf "%.1f Mbit/s", v["\"bytes\""] * 8 / v["\"duration_s\""] / 1e6 }'
+    else
+        echo "${outcome_of[$1]:-failed}"
+    fi
 }
 
 # The fairness row of coronet's controller $1: a coronet flow and a kernel

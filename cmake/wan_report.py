@@ -127,7 +127,8 @@ for c in ccs:
 
 def flow_mbit(flow):
     """A row's flow's bulk goodput in Mbit/s (its whole run), or None."""
-    return flow["client"]["gbit_per_s"] * 1000 if flow["status"] == "ok" else None
+    client = flow["client"] if flow["status"] == "ok" else None
+    return client["bytes"] * 8 / client["duration_s"] / 1e6 if client and client["duration_s"] else None
 
 
 def mbit(value, flow):
@@ -202,29 +203,31 @@ for c, table in tables if cells else []:
     print(f"coronet {c['cc']}:")
     print()
     print("\n".join(table))
+
+
+def print_row_table(row, name, table, legend):
+    """Row's table under its name and legend, or that it was skipped; nothing if it did not run."""
+    if row in skipped:
+        print()
+        print(f"{name}: skipped (coronet-impair without --queue BYTES).")
+    elif table[2:]:
+        print()
+        print(f"{name}: {legend}")
+        print()
+        print("\n".join(table))
+
+
 bottleneck = "rtt20-100mbit-bdp path (100 Mbit/s, RTT 20 ms, 1-BDP queue)"
-if "fairness" in skipped:
-    print()
-    print("Fairness: skipped (coronet-impair without --queue BYTES).")
-elif fairness_table[2:]:
-    print()
-    print(f"Fairness: one coronet flow and one kernel flow with the same controller (cc; the kernel's name of "
-          f"it), both sent from B, share the {bottleneck} for {fairness_s} s, started together; goodput of each "
-          f"flow's whole run; Jain's index (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one flow takes "
-          f"all. retx: the sender's retransmitted segments (DSACKed).")
-    print()
-    print("\n".join(fairness_table))
-if "latency" in skipped:
-    print()
-    print("Latency under load: skipped (coronet-impair without --queue BYTES).")
-elif latency_table[2:]:
-    print()
-    print(f"Latency under load: on the {bottleneck}, a kernel 1-byte rr probe (client in A, B's kernel server "
-          f"on its own address) measures the round trip for {latency_s} s while a bulk flow sent from B, started "
-          f"2 s before it, fills the queue: a coronet flow with its controller or a kernel flow with the same; "
-          f"base: the probe alone (at most 5 s) first. Ratios to the base run's p50.")
-    print()
-    print("\n".join(latency_table))
+print_row_table("fairness", "Fairness", fairness_table,
+                f"one coronet flow and one kernel flow with the same controller (cc; the kernel's name of it), "
+                f"both sent from B, share the {bottleneck} for {fairness_s} s, started together; goodput of each "
+                f"flow's whole run; Jain's index (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one flow takes "
+                f"all. retx: the sender's retransmitted segments (DSACKed).")
+print_row_table("latency", "Latency under load", latency_table,
+                f"on the {bottleneck}, a kernel 1-byte rr probe (client in A, B's kernel server on its own "
+                f"address) measures the round trip for {latency_s} s while a bulk flow sent from B, started 2 s "
+                f"before it, fills the queue: a coronet flow with its controller or a kernel flow with the same; "
+                f"base: the probe alone (at most 5 s) first. Ratios to the base run's p50.")
 if json_out:
     with open(json_out, "w") as f:
         json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
