@@ -440,12 +440,14 @@ row_start() {
     row_pids=()
     row_ok=1
     row_begin=$SECONDS
-    if start_relay 1 "$bottleneck_flags" "$1"; then row_pids+=("$relay_pid"); else row_ok=0; fi
+    start_relay 1 "$bottleneck_flags" "$1" || row_ok=0
+    row_pids+=("$relay_pid")
 }
 # Starts one of a row's servers (start_server's args), unless the row failed already.
 row_server() {
     [ $row_ok -eq 1 ] || return 0
-    if start_server "$@"; then row_pids+=("$server_pid"); else row_ok=0; fi
+    start_server "$@" || row_ok=0
+    row_pids+=("$server_pid")
 }
 # A row's end: its servers and relay stopped, a failure to start counted.
 row_stop() {
@@ -496,7 +498,7 @@ run_fairness() {
 # kernel server on its own address) measures for --latency seconds while a
 # bulk flow, started 2 s before it, is sent from B through the bottleneck.
 # args: the bulk flow's stack (none: the probe alone, for at most 5 s, the
-# base RTT; coronet; kernel) and coronet's controller X (none: nothing).
+# base RTT; coronet; kernel) and coronet's controller X ('' with none).
 run_latency() {
     local stack=$1 x=$2 k=${2:+$(kernel_cc_of "$2")} probe_s=$latency_s target cc
     [ "$stack" != none ] || probe_s=$((latency_s < 5 ? latency_s : 5))
