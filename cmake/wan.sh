@@ -5,34 +5,64 @@
 #
 #   A (kernel, 10.205.0.1) <-veth-> R (coronet-impair) <-veth-> B (10.205.0.2)
 #
-# B's interface carries the kernel's address only while a kernel server runs
-# there; otherwise coronet owns it (the README's rule: no kernel address in
-# the stack's subnet). The client always runs in A on the kernel. Each cell
-# (a set of coronet-impair flags) runs both directions:
+# B's interface carries the kernel's address 10.205.0.2 only while a kernel
+# server runs there; otherwise coronet owns it (the README's rule: no kernel
+# address in the stack's subnet). The client always runs in A on the kernel.
+# Each cell (a set of coronet-impair flags) runs both directions:
 #   coronet sends      A's client asks with --reverse; the server in B sends
 #   coronet receives   A's client sends to the server in B
-# each with B's server on coronet, on the kernel with --cc reno, and on the
-# kernel with its default congestion control, all in the same direction, as a
-# fixed-size checked transfer (coronet-bench --bytes). The kernel in A runs
-# --peer-cc (default reno) against coronet and the same as B against the
-# kernel. A fresh relay runs each transfer with --seed = run index, so the
-# three stacks of one run meet the same random choices (frame for frame, as
-# far as their frames are alike). The table gives the median goodput (Mbit/s,
-# from the header sent to the receiver's trailer: the transfer plus about one
-# RTT) of --runs runs, the ratios of the medians, and the median
-# retransmissions of the sending and the receiving side. A stalled run (none
-# within --timeout) is reported as such; a SHA-256 or pattern mismatch fails
-# the whole run loudly (exit 1). Nothing else is asserted. Needs root.
+# each with these stacks, all in the same direction, as a fixed-size checked
+# transfer (coronet-bench --bytes), for each of coronet's controllers X (--cc):
+#   coronet-X        B's server on coronet with --cc X; the kernel in A runs
+#                    the kernel's same-named controller (newreno: reno), or
+#                    --peer-cc if given
+#   kernel-X         the kernel at both ends with X (its name: newreno is reno)
+# and once, unless one of the kernel-X is it already:
+#   kernel-default   the kernel at both ends with its default controller
+# A fresh relay runs each transfer with --seed = run index, so the stacks of
+# one run meet the same random choices (frame for frame, as far as their
+# frames are alike). There is one table per controller X: the median goodput
+# (Mbit/s, from the header sent to the receiver's trailer: the transfer plus
+# about one RTT) of --runs runs of coronet-X, kernel-X and kernel-default, the
+# ratios of the medians (coronet-X / kernel-X, coronet-X / kernel-default),
+# and the median retransmissions of the sending and the receiving side. A
+# stalled run (none within --timeout) is reported as such; a SHA-256 or
+# pattern mismatch fails the whole run loudly (exit 1). Nothing else is
+# asserted. Needs root.
 #
-# Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--timeout S] [--json FILE]
-#                     [--peer-cc NAME] [--coronet-args "ARGS"] [--list] [--no-build]
+# After the cells, on the rtt20-100mbit-bdp cell's path (100 Mbit/s, RTT
+# 20 ms, a 1-BDP queue), where B's kernel then has an address of its own
+# beside coronet's, in another subnet (10.205.1.2/24 on the same interface):
+#   fairness   for each X, one coronet flow and one kernel flow, both with X
+#              and both sent from B (A's two clients, with --reverse, start
+#              together), share the bottleneck for --fairness seconds: each
+#              flow's goodput, its share of the sum and Jain's index
+#              (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one takes all
+#   latency    a kernel 1-byte rr probe (A's client, a kernel server in B on
+#              B's second address) measures p50 and p99 round trips: first
+#              alone (for --latency seconds, at most 5: the base RTT), then
+#              for --latency seconds under a bulk flow sent from B and started
+#              2 s before it, for each X a coronet flow with X and a kernel
+#              flow with X's kernel name; the ratios are to the base p50
+# Each run of a row (once per controller) has a fresh relay with --seed 1.
+#
+# Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--fairness S]
+#                     [--latency S] [--timeout S] [--json FILE] [--peer-cc NAME]
+#                     [--coronet-args "ARGS"] [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
-#   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them)
+#   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them;
+#                    none: no cell, only the rows, e.g. --cells none --latency 0: fairness alone)
+#   --cc LIST        coronet's congestion controls, comma-separated (default newreno; e.g.
+#                    newreno,cubic,bbr; "reno" means newreno); a name coronet-bench or the kernel
+#                    refuses ends the run before it starts (exit 2)
+#   --fairness S     seconds of the fairness row (default 30; 0: no fairness row)
+#   --latency S      seconds of the latency row's loaded probes (default 20; 0: no latency row)
 #   --timeout S      the most one transfer may take (default 300)
 #   --json FILE      also write every transfer's record (client, server and relay JSON, and the
-#                    kernel TCP counters (nstat) that moved in A and B) and the summary
-#   --peer-cc NAME   the kernel's congestion control in A against coronet (default reno)
+#                    kernel TCP counters (nstat) that moved in A and B), each row's, and the summary
+#   --peer-cc NAME   the kernel's congestion control in A against coronet, whatever X is
+#                    (default: the kernel's same-named one)
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
 #   --no-build       use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another
@@ -60,16 +90,22 @@ fail_usage() {
     exit 2
 }
 
-bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' peer_cc=reno coronet_extra='' build=1
+# The value of option $1, or exit 2 if it has none.
+need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
+bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' cc_list=newreno peer_cc='' coronet_extra='' build=1
+fairness_s=30 latency_s=20
 while [ $# -gt 0 ]; do
     case $1 in
-    --bytes) bytes=${2:?--bytes needs N}; shift 2 ;;
-    --runs) runs=${2:?--runs needs N}; shift 2 ;;
-    --cells) cells_filter=${2:?--cells needs LIST}; shift 2 ;;
-    --timeout) timeout_s=${2:?--timeout needs SECONDS}; shift 2 ;;
-    --json) json_out=${2:?--json needs FILE}; shift 2 ;;
-    --peer-cc) peer_cc=${2:?--peer-cc needs NAME}; shift 2 ;;
-    --coronet-args) coronet_extra=${2?--coronet-args needs ARGS}; shift 2 ;;
+    --bytes) need "$@"; bytes=$2; shift 2 ;;
+    --runs) need "$@"; runs=$2; shift 2 ;;
+    --cells) need "$@"; cells_filter=$2; shift 2 ;;
+    --timeout) need "$@"; timeout_s=$2; shift 2 ;;
+    --json) need "$@"; json_out=$2; shift 2 ;;
+    --cc) need "$@"; cc_list=$2; shift 2 ;;
+    --peer-cc) need "$@"; peer_cc=$2; shift 2 ;;
+    --fairness) need "$@"; fairness_s=$2; shift 2 ;;
+    --latency) need "$@"; latency_s=$2; shift 2 ;;
+    --coronet-args) need "$@"; coronet_extra=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --list)
         for c in "${all_cells[@]}"; do IFS='|' read -r n f d <<<"$c"; printf '%-20s %-40s %s\n' "$n" "${f:-(none)}" "$d"; done
@@ -81,7 +117,24 @@ done
 [[ $bytes =~ ^[0-9]+[KkMmGg]?$ ]] || fail_usage "--bytes wants a size such as 32M, got '$bytes'"
 [[ $runs =~ ^[1-9][0-9]*$ ]] || fail_usage "--runs wants a positive integer, got '$runs'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || fail_usage "--timeout wants whole seconds, got '$timeout_s'"
-[[ $peer_cc =~ ^[a-z0-9_]+$ ]] || fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
+[[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
+[[ $latency_s =~ ^[0-9]+$ ]] || fail_usage "--latency wants whole seconds (0: no latency row), got '$latency_s'"
+[ -z "$peer_cc" ] || [[ $peer_cc =~ ^[a-z0-9_]+$ ]] ||
+    fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
+# coronet's controllers (--cc), each once; Linux's name "reno" stands for newreno.
+ccs=()
+IFS=',' read -r -a cc_items <<<"$cc_list"
+[ ${#cc_items[@]} -gt 0 ] || fail_usage "--cc wants a comma-separated list such as newreno,cubic,bbr, got '$cc_list'"
+for x in "${cc_items[@]}"; do
+    [[ $x =~ ^[a-z0-9_]+$ ]] || fail_usage "--cc wants a comma-separated list such as newreno,cubic,bbr, got '$cc_list'"
+    [ "$x" != reno ] || x=newreno
+    [[ " ${ccs[*]} " != *" $x "* ]] || fail_usage "--cc names $x twice"
+    ccs+=("$x")
+done
+# The kernel's name of coronet's controller $1.
+kernel_cc_of() { if [ "$1" = newreno ]; then echo reno; else echo "$1"; fi; }
+# The kernel client's controller against coronet's $1: --peer-cc, or the same-named one.
+peer_cc_of() { if [ -n "$peer_cc" ]; then echo "$peer_cc"; else kernel_cc_of "$1"; fi; }
 if [ -n "$json_out" ]; then
     : >"$json_out" 2>/dev/null || fail_usage "--json: cannot write '$json_out'"
     json_out=$(realpath "$json_out")
@@ -89,7 +142,9 @@ fi
 
 # The cells --cells selects, in table order; every pattern must match one.
 selected=()
-if [ -z "$cells_filter" ]; then
+if [ "$cells_filter" = none ]; then
+    :
+elif [ -z "$cells_filter" ]; then
     selected=("${all_cells[@]}")
 else
     IFS=',' read -r -a patterns <<<"$cells_filter"
@@ -183,57 +238,133 @@ stop() {
     wait "$pid" 2>/dev/null || true
 }
 
-# One transfer; appends its record (one JSON line) to $work/results.
-# args: cell, direction (send|receive: what coronet does), stack (coronet|kernel-reno|kernel-default), run, impair flags
-mismatches=0 stalls=0 failures=0
-run_transfer() {
-    local cell=$1 direction=$2 stack=$3 run=$4 flags=$5
-    local status=ok client=null server=null relay=null relay_pid server_pid
-    local client_args=(client --stack kernel --connect "$ip_b:$port" --mode bulk --bytes "$bytes" --duration "$timeout_s")
-    [ "$direction" = send ] && client_args+=(--reverse)
-    local server_args=(server --listen "$port")
-    case $stack in
-    coronet)
-        client_args+=(--cc "$peer_cc")
-        # shellcheck disable=SC2206  # --coronet-args is a list of words on purpose
-        server_args+=(--iface "$if_b" --ip "$ip_b/24" $coronet_extra) ;;
-    kernel-reno)
-        client_args+=(--cc reno)
-        server_args+=(--stack kernel --cc reno) ;;
-    kernel-default) server_args+=(--stack kernel) ;;
-    esac
-    [ "$stack" = coronet ] || ip -n "$ns_b" addr add "$ip_b/24" dev "$if_b"
-
+# Starts coronet-impair in R (args: seed, impair flags, what for) and sets
+# relay_pid; false, with a message, if it does not start.
+start_relay() {
     # shellcheck disable=SC2086  # flags are a list of words on purpose
-    ip netns exec "$ns_r" "$impair" --a "$if_ra" --b "$if_rb" --seed "$run" $flags \
+    ip netns exec "$ns_r" "$impair" --a "$if_ra" --b "$if_rb" --seed "$1" $2 \
         >"$work/relay.out" 2>"$work/relay.err" &
     relay_pid=$!
-    if ! wait_for_line "$work/relay.err" relaying "$relay_pid"; then
-        echo "wan.sh: $cell: coronet-impair did not start: $(cat "$work/relay.err")" >&2
-        status=failed
-    fi
-    ip netns exec "$ns_b" "$bench" "${server_args[@]}" >"$work/server.out" 2>"$work/server.err" &
+    wait_for_line "$work/relay.err" relaying "$relay_pid" && return 0
+    echo "wan.sh: $3: coronet-impair did not start: $(cat "$work/relay.err")" >&2
+    return 1
+}
+
+# Starts a coronet-bench server in B (args: its name for the output files
+# $work/srv-NAME.*, then the server's options) and sets server_pid; false,
+# with a message, if it does not start listening.
+start_server() {
+    local name=$1
+    shift
+    ip netns exec "$ns_b" "$bench" server "$@" >"$work/srv-$name.out" 2>"$work/srv-$name.err" &
     server_pid=$!
-    if [ $status = ok ] && ! wait_for_line "$work/server.err" listening "$server_pid"; then
-        echo "wan.sh: $cell: the server did not start: $(cat "$work/server.err")" >&2
+    wait_for_line "$work/srv-$name.err" listening "$server_pid" && return 0
+    echo "wan.sh: $name: the server did not start: $(head -c 300 "$work/srv-$name.err")" >&2
+    return 1
+}
+# The JSON line of server NAME (once stopped), or null.
+server_json() { grep -m1 '"role":"server"' "$work/srv-$1.out" 2>/dev/null || echo null; }
+
+# Starts a coronet-bench client in A in the background (args: its name for
+# the output files $work/cli-NAME.*, the most it may take in seconds, then the
+# client's options). The client's own watchdog ends it at --duration + 10 s;
+# the limit is the backstop.
+declare -A client_pid outcome_of
+client_start() {
+    local name=$1 limit=$2
+    shift 2
+    timeout --foreground "$limit" ip netns exec "$ns_a" "$bench" client "$@" \
+        >"$work/cli-$name.out" 2>"$work/cli-$name.err" &
+    client_pid[$name]=$!
+}
+# Waits for client NAME and sets outcome (and outcome_of[NAME]) to ok, stalled
+# or failed, counting stalls and failures.
+stalls=0 failures=0
+client_end() {
+    local name=$1 rc=0
+    wait "${client_pid[$name]}" || rc=$?
+    if [ $rc -eq 0 ] && [ -s "$work/cli-$name.out" ]; then
+        outcome=ok
+    elif [ $rc -eq 124 ] || grep -q "did not end within" "$work/cli-$name.err"; then
+        outcome=stalled
+        stalls=$((stalls + 1))
+    else
+        outcome=failed
+        failures=$((failures + 1))
+    fi
+    outcome_of[$name]=$outcome
+}
+# Runs a client (client_start's args) to its end.
+run_client() {
+    client_start "$@"
+    client_end "$1"
+}
+# The JSON line of client NAME if it ended well, or null.
+client_json() { if [ "$2" = ok ]; then cat "$work/cli-$1.out"; else echo null; fi; }
+
+# Sets coronet_opts to the options of B's coronet server with controller $1 on port $2.
+coronet_server() {
+    read -r -a coronet_opts <<<"$coronet_extra"  # --coronet-args is a list of words
+    coronet_opts=(--listen "$2" --cc "$1" --iface "$if_b" --ip "$ip_b/24" "${coronet_opts[@]}")
+}
+
+# Every controller named must start, coronet's with --stack user and the
+# kernel's (X's kernel name, --peer-cc) with --stack kernel, or the run ends
+# here (exit 2). args: what it is, the name, the server's other options
+check_cc() {
+    local what=$1 name=$2
+    shift 2
+    if ! start_server "check-$name" --listen "$port" --cc "$name" "$@"; then
+        echo "wan.sh: --cc: $what refuses '$name'" >&2
+        exit 2
+    fi
+    stop "$server_pid"
+}
+for x in "${ccs[@]}"; do
+    check_cc "coronet (--stack user)" "$x" --iface "$if_b" --ip "$ip_b/24" --conflict-probes 0
+    check_cc "the kernel" "$(kernel_cc_of "$x")" --stack kernel
+done
+[[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
+[ -z "$peer_cc" ] || check_cc "the kernel (--peer-cc)" "$peer_cc" --stack kernel
+
+# The stacks of each cell, direction and run: coronet-X and kernel-X (the
+# kernel's name of X) for each controller X, and kernel-default unless the
+# kernel's default is one of those.
+stacks=()
+for x in "${ccs[@]}"; do stacks+=("coronet-$x" "kernel-$(kernel_cc_of "$x")"); done
+[[ " ${stacks[*]} " == *" kernel-$default_cc "* ]] || stacks+=(kernel-default)
+
+# One transfer; appends its record (one JSON line) to $work/results.
+# args: cell, direction (send|receive: what coronet does), stack (coronet-X|kernel-X|kernel-default), run, impair flags
+mismatches=0
+run_transfer() {
+    local cell=$1 direction=$2 stack=$3 run=$4 flags=$5
+    local status=ok client=null server=null relay=null server_opts
+    local client_args=(--stack kernel --connect "$ip_b:$port" --mode bulk --bytes "$bytes" --duration "$timeout_s")
+    [ "$direction" = send ] && client_args+=(--reverse)
+    case $stack in
+    coronet-*)
+        client_args+=(--cc "$(peer_cc_of "${stack#coronet-}")")
+        coronet_server "${stack#coronet-}" "$port"
+        server_opts=("${coronet_opts[@]}") ;;
+    kernel-default) server_opts=(--listen "$port" --stack kernel) ;;
+    kernel-*)
+        client_args+=(--cc "${stack#kernel-}")
+        server_opts=(--listen "$port" --stack kernel --cc "${stack#kernel-}") ;;
+    esac
+    [[ $stack == coronet-* ]] || ip -n "$ns_b" addr add "$ip_b/24" dev "$if_b"
+
+    start_relay "$run" "$flags" "$cell" || status=failed
+    if [ $status = ok ] && ! start_server transfer "${server_opts[@]}"; then
         status=failed
     fi
-    local begin=$SECONDS rc=0 counters_a counters_b
+    local begin=$SECONDS counters_a counters_b
     counters_a=$(kernel_counters "$ns_a") counters_b=$(kernel_counters "$ns_b")
     if [ $status = ok ]; then
-        # The client's own watchdog ends it at --duration + 10 s; this is the backstop.
-        timeout --foreground $((timeout_s + 30)) ip netns exec "$ns_a" "$bench" "${client_args[@]}" \
-            >"$work/client.out" 2>"$work/client.err" || rc=$?
-        if [ $rc -eq 0 ] && [ -s "$work/client.out" ]; then
-            client=$(cat "$work/client.out")
-        elif grep -q "did not end within" "$work/client.err" || [ $rc -eq 124 ]; then
-            status=stalled
-            stalls=$((stalls + 1))
-        else
-            status=failed
-            failures=$((failures + 1))
-        fi
-        [ $status = ok ] || echo "wan.sh: $cell $direction $stack run $run: $status: $(head -c 300 "$work/client.err")" >&2
+        run_client transfer $((timeout_s + 30)) "${client_args[@]}"
+        status=$outcome
+        client=$(client_json transfer "$status")
+        [ $status = ok ] || echo "wan.sh: $cell $direction $stack run $run: $status: $(head -c 300 "$work/cli-transfer.err")" >&2
     else
         failures=$((failures + 1))
     fi
@@ -241,9 +372,9 @@ run_transfer() {
     stop "$relay_pid"
     counters_a=$(counters_moved "$counters_a" "$(kernel_counters "$ns_a")")
     counters_b=$(counters_moved "$counters_b" "$(kernel_counters "$ns_b")")
-    server=$(grep -m1 '"role":"server"' "$work/server.out" 2>/dev/null || echo null)
+    server=$(server_json transfer)
     relay=$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)
-    [ "$stack" = coronet ] || ip -n "$ns_b" addr del "$ip_b/24" dev "$if_b"
+    [[ $stack == coronet-* ]] || ip -n "$ns_b" addr del "$ip_b/24" dev "$if_b"
     if [ $status = ok ] && ! grep -q '"sha256_match":true,"verified":true' <<<"$client"; then
         status=mismatch
         mismatches=$((mismatches + 1))
@@ -257,8 +388,10 @@ run_transfer() {
     echo "   $cell $direction $stack run $run: $status ${figure:+$figure Mbit/s} ($((SECONDS - begin)) s)" >&2
 }
 
-echo "== wan.sh: $bytes per transfer, $runs run(s), timeout ${timeout_s} s, kernel default cc $default_cc," \
-    "peer cc against coronet $peer_cc, namespaces $ns_a / $ns_r / $ns_b" >&2
+echo "== wan.sh: ${#selected[@]} cell(s), $bytes per transfer, $runs run(s), timeout ${timeout_s} s," \
+    "coronet cc ${ccs[*]}, fairness ${fairness_s} s, latency ${latency_s} s," \
+    "kernel default cc $default_cc, kernel client against coronet ${peer_cc:-the same-named cc}," \
+    "namespaces $ns_a / $ns_r / $ns_b" >&2
 skipped=()
 for c in "${selected[@]}"; do
     IFS='|' read -r name flags _ <<<"$c"
@@ -269,16 +402,156 @@ for c in "${selected[@]}"; do
     fi
     for run in $(seq "$runs"); do
         for direction in send receive; do
-            for stack in coronet kernel-reno kernel-default; do
+            for stack in "${stacks[@]}"; do
                 run_transfer "$name" "$direction" "$stack" "$run" "$flags"
             done
         done
     done
 done
 
+# The rows beside the cells run on the bottleneck cell's path, with the
+# kernel's server in B on an address of its own beside coronet's, in a
+# subnet of its own: 10.205.1.2/24 on B's interface, routed and with a
+# permanent neighbour entry in A; B's kernel reaches A by a host route.
+bottleneck=rtt20-100mbit-bdp
+for c in "${all_cells[@]}"; do
+    if [ "${c%%|*}" = $bottleneck ]; then IFS='|' read -r _ bottleneck_flags _ <<<"$c"; fi
+done
+ip_k=10.205.1.2 port_k=5202 port_probe=5203
+row_names=()
+[ "$fairness_s" -eq 0 ] || row_names+=(fairness)
+[ "$latency_s" -eq 0 ] || row_names+=(latency)
+if [ ${#row_names[@]} -gt 0 ] && [ $queue_in_bytes -eq 0 ]; then
+    echo "   ${row_names[*]}: skipped (this coronet-impair's --queue counts frames, not bytes)" >&2
+    skipped+=("${row_names[@]}")
+    row_names=()
+fi
+if [ ${#row_names[@]} -gt 0 ]; then
+    ip -n "$ns_b" addr add "$ip_k/24" dev "$if_b"
+    ip -n "$ns_b" route add "$ip_a/32" dev "$if_b"
+    ip -n "$ns_a" route add "${ip_k%.*}.0/24" dev "$if_a"
+    ip -n "$ns_a" neigh replace "$ip_k" lladdr "$(mac_of "$ns_b" "$if_b")" dev "$if_a" nud permanent
+fi
+
+# A row's start: a fresh relay with the bottleneck's flags (seed 1); sets row_ok.
+row_start() {
+    rm -f "$work"/srv-* "$work"/cli-*
+    outcome_of=()
+    row_pids=()
+    row_ok=1
+    row_begin=$SECONDS
+    start_relay 1 "$bottleneck_flags" "$1" || row_ok=0
+    row_pids+=("$relay_pid")
+}
+# Starts one of a row's servers (start_server's args), unless the row failed already.
+row_server() {
+    [ $row_ok -eq 1 ] || return 0
+    start_server "$@" || row_ok=0
+    row_pids+=("$server_pid")
+}
+# A row's end: its servers and relay stopped, a failure to start counted.
+row_stop() {
+    local i
+    for ((i = ${#row_pids[@]} - 1; i >= 0; i--)); do stop "${row_pids[i]}"; done
+    [ $row_ok -eq 1 ] || failures=$((failures + 1))
+}
+# One flow of a row as JSON: its client's outcome and line, its server's line.
+flow_json() {
+    local status=${outcome_of[$1]:-failed}
+    printf '{"status":"%s","client":%s,"server":%s}' "$status" "$(client_json "$1" "$status")" "$(server_json "$1")"
+}
+# Client NAME's bulk goodput in Mbit/s (bytes over its duration), or its outcome.
+mbit_of() {
+    if [ "${outcome_of[$1]:-}" = ok ]; then
+        grep -o '"duration_s":[0-9.]*\|"bytes":[0-9]*' "$work/cli-$1.out" |
+            awk -F: '{ v[$1] = $2 } END { printf "%.1f Mbit/s", v["\"bytes\""] * 8 / v["\"duration_s\""] / 1e6 }'
+    else
+        echo "${outcome_of[$1]:-failed}"
+    fi
+}
+
+# The fairness row of coronet's controller $1: a coronet flow and a kernel
+# flow, both with it and both sent from B, share the bottleneck for
+# --fairness seconds (A's clients start together, with --reverse).
+run_fairness() {
+    local x=$1 k
+    k=$(kernel_cc_of "$x")
+    local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s")
+    row_start "fairness $x"
+    coronet_server "$x" "$port"
+    row_server coronet "${coronet_opts[@]}"
+    row_server kernel --listen "$port_k" --stack kernel --cc "$k"
+    if [ $row_ok -eq 1 ]; then
+        client_start coronet $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_b:$port" --cc "$(peer_cc_of "$x")"
+        client_start kernel $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_k" --cc "$k"
+        client_end coronet
+        client_end kernel
+    fi
+    row_stop
+    printf '{"row":"fairness","cc":"%s","kernel_cc":"%s","seconds":%s,"coronet":%s,"kernel":%s,"relay":%s}\n' \
+        "$x" "$k" "$fairness_s" "$(flow_json coronet)" "$(flow_json kernel)" \
+        "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
+    echo "   fairness $x: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
+}
+
+# One run of the latency row: a kernel 1-byte rr probe (A's client, B's
+# kernel server on its own address) measures for --latency seconds while a
+# bulk flow, started 2 s before it, is sent from B through the bottleneck.
+# args: the bulk flow's stack (none: the probe alone, for at most 5 s, the
+# base RTT; coronet; kernel) and coronet's controller X ('' with none).
+run_latency() {
+    local stack=$1 x=$2 k=${2:+$(kernel_cc_of "$2")} probe_s=$latency_s target cc
+    [ "$stack" != none ] || probe_s=$((latency_s < 5 ? latency_s : 5))
+    row_start "latency $stack $x"
+    row_server probe --listen "$port_probe" --stack kernel
+    case $stack in
+    coronet)
+        coronet_server "$x" "$port"
+        row_server bulk "${coronet_opts[@]}"
+        target=$ip_b:$port cc=$(peer_cc_of "$x") ;;
+    kernel)
+        row_server bulk --listen "$port_k" --stack kernel --cc "$k"
+        target=$ip_k:$port_k cc=$k ;;
+    esac
+    if [ $row_ok -eq 1 ]; then
+        if [ "$stack" != none ]; then
+            client_start bulk $((latency_s + 33)) --stack kernel --connect "$target" --mode bulk --reverse \
+                --duration $((latency_s + 3)) --cc "$cc"
+            sleep 2
+        fi
+        run_client probe $((probe_s + 30)) --stack kernel --connect "$ip_k:$port_probe" --mode rr --size 1 \
+            --duration "$probe_s"
+        [ "$stack" = none ] || client_end bulk
+    fi
+    row_stop
+    local bulk_json=null
+    [ "$stack" = none ] || bulk_json=$(flow_json bulk)
+    printf '{"row":"latency","stack":"%s","cc":"%s","kernel_cc":"%s","seconds":%s,"probe":%s,"bulk":%s,"relay":%s}\n' \
+        "$stack" "$x" "$k" "$probe_s" "$(flow_json probe)" "$bulk_json" \
+        "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
+    local p50 p99 label=$stack
+    [ "$stack" = none ] || label+=" $(if [ "$stack" = coronet ]; then echo "$x"; else echo "$k"; fi)"
+    p50=$(grep -o '"p50_us":[0-9.]*' "$work/cli-probe.out" 2>/dev/null | cut -d: -f2 || true)
+    p99=$(grep -o '"p99_us":[0-9.]*' "$work/cli-probe.out" 2>/dev/null | cut -d: -f2 || true)
+    echo "   latency $label: probe p50 ${p50:--} us, p99 ${p99:--} us${x:+, bulk $(mbit_of bulk)}" \
+        "($((SECONDS - row_begin)) s)" >&2
+}
+
+if [[ " ${row_names[*]} " == *" fairness "* ]]; then
+    for x in "${ccs[@]}"; do run_fairness "$x"; done
+fi
+if [[ " ${row_names[*]} " == *" latency "* ]]; then
+    run_latency none ''
+    for x in "${ccs[@]}"; do
+        run_latency coronet "$x"
+        run_latency kernel "$x"
+    done
+fi
+
 cell_lines=$(printf '%s\n' "${selected[@]}")
-summary=$(/usr/bin/python3 cmake/wan_report.py "$work/results" "$bytes" "$runs" "$default_cc" "$peer_cc" \
-    "$cell_lines" "${skipped[*]:-}" "${json_out:-}")
+cc_pairs=$(for x in "${ccs[@]}"; do printf '%s:%s:%s,' "$x" "$(kernel_cc_of "$x")" "$(peer_cc_of "$x")"; done)
+summary=$(/usr/bin/python3 cmake/wan_report.py "$work" "$bytes" "$runs" "$default_cc" "${cc_pairs%,}" \
+    "$fairness_s" "$latency_s" "$cell_lines" "${skipped[*]:-}" "${json_out:-}")
 echo "$summary"
 echo
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)"

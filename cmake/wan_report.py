@@ -1,24 +1,43 @@
 #!/usr/bin/env python3
-"""The report of cmake/wan.sh: reads its results (one JSON record per
-transfer: cell, direction, stack, run, status, and the client's, server's and
-relay's JSON) and prints the markdown table of coronet against the kernel;
-with a JSON path, also writes the records and the table's rows there.
+"""The report of cmake/wan.sh: reads its results (WORK/results: one JSON
+record per transfer: cell, direction, stack, run, status, and the client's,
+server's and relay's JSON) and prints, for each of coronet's controllers, the
+markdown table of coronet against the kernel; with a JSON path, also writes
+the records and the tables' rows there.
 
-Usage: wan_report.py RESULTS BYTES RUNS DEFAULT_CC PEER_CC CELLS SKIPPED [JSON_OUT]
-  CELLS    the selected cells, one "name|impair flags|description" a line
-  SKIPPED  the names of cells left out, space-separated
+WORK/rows holds the records of the fairness row (one per controller) and of
+the latency row (the probe alone, then per controller under a coronet and
+under a kernel bulk flow), whose tables follow.
+
+Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS FAIRNESS_S LATENCY_S CELLS SKIPPED [JSON_OUT]
+  CCS         coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
+              kernel's name of it, the kernel client's controller against coronet)
+  FAIRNESS_S  the fairness row's seconds (0: not run)
+  LATENCY_S   the latency row's seconds (0: not run)
+  CELLS       the selected cells, one "name|impair flags|description" a line
+  SKIPPED     the names of cells (and rows: fairness, latency) left out, space-separated
 """
-import json, statistics, sys
+import json, os, statistics, sys
 
-results, size, runs, default_cc, peer_cc, cell_lines, skipped = sys.argv[1:8]
-json_out = sys.argv[8] if len(sys.argv) > 8 else ""
-try:
-    records = [json.loads(line) for line in open(results)]
-except FileNotFoundError:  # every selected cell was skipped
-    records = []
+work, size, runs, default_cc, cc_arg, fairness_s, latency_s, cell_lines, skipped = sys.argv[1:10]
+json_out = sys.argv[10] if len(sys.argv) > 10 else ""
+
+
+def read_records(name):
+    try:
+        return [json.loads(line) for line in open(os.path.join(work, name))]
+    except FileNotFoundError:  # nothing ran (every selected cell skipped, or none selected)
+        return []
+
+
+records = read_records("results")
+row_records = read_records("rows")
 cells = [line.split("|") for line in cell_lines.splitlines() if line]
 skipped = skipped.split()
-stacks = ["coronet", "kernel-reno", "kernel-default"]
+ccs = [dict(zip(("cc", "kernel", "peer"), item.split(":"))) for item in cc_arg.split(",")]
+kernel_names = [c["kernel"] for c in ccs]
+# The kernel's default ran as kernel-default unless it is one of the kernel-X.
+default_stack = f"kernel-{default_cc}" if default_cc in kernel_names else "kernel-default"
 directions = [("send", "coronet sends"), ("receive", "coronet receives")]
 
 
@@ -77,36 +96,142 @@ def retx(s):
 
 
 rows = []
-table = [
-    f"| cell | direction | coronet Mbit/s | kernel reno | kernel {default_cc} | coronet / reno | "
-    f"coronet / {default_cc} | retx coronet run | retx reno | retx {default_cc} | byte-exact |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-]
-for name, flags, _ in cells:
-    if name in skipped:
-        table.append(f"| {name} | (skipped: coronet-impair without --queue BYTES) | | | | | | | | | |")
-        continue
-    for direction, label in directions:
-        s = {stack: summarise(name, direction, stack) for stack in stacks}
-        exact = sum(x["ok"] for x in s.values())
-        total = sum(x["transfers"] for x in s.values())
-        mismatched = sum(x["not_ok"]["mismatch"] for x in s.values())
-        rows.append({"cell": name, "impair": flags, "direction": direction, **s})
-        table.append(
-            f"| {name} | {label} | {figure(s['coronet'])} | {figure(s['kernel-reno'])} | "
-            f"{figure(s['kernel-default'])} | {ratio(s['coronet'], s['kernel-reno'])} | "
-            f"{ratio(s['coronet'], s['kernel-default'])} | {retx(s['coronet'])} | {retx(s['kernel-reno'])} | "
-            f"{retx(s['kernel-default'])} | {exact}/{total}{' MISMATCH' if mismatched else ''} |")
+tables = []
+for c in ccs:
+    x, k = c["cc"], c["kernel"]
+    stacks = {"coronet": f"coronet-{x}", "kernel": f"kernel-{k}", "default": default_stack}
+    table = [
+        f"| cell | direction | coronet {x} Mbit/s | kernel {k} | kernel {default_cc} | coronet / {k} | "
+        f"coronet / {default_cc} | retx coronet run | retx {k} | retx {default_cc} | byte-exact |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, flags, _ in cells:
+        if name in skipped:
+            table.append(f"| {name} | (skipped: coronet-impair without --queue BYTES) | | | | | | | | | |")
+            continue
+        for direction, label in directions:
+            distinct = {stack: summarise(name, direction, stack) for stack in stacks.values()}
+            s = {role: distinct[stack] for role, stack in stacks.items()}
+            exact = sum(v["ok"] for v in distinct.values())
+            total = sum(v["transfers"] for v in distinct.values())
+            mismatched = sum(v["not_ok"]["mismatch"] for v in distinct.values())
+            rows.append({"cell": name, "impair": flags, "direction": direction, "cc": x, **distinct})
+            table.append(
+                f"| {name} | {label} | {figure(s['coronet'])} | {figure(s['kernel'])} | "
+                f"{figure(s['default'])} | {ratio(s['coronet'], s['kernel'])} | "
+                f"{ratio(s['coronet'], s['default'])} | {retx(s['coronet'])} | {retx(s['kernel'])} | "
+                f"{retx(s['default'])} | {exact}/{total}{' MISMATCH' if mismatched else ''} |")
+    tables.append((c, table))
 
-print(f"WAN benchmark: {size} per transfer, median of {runs} run(s) per figure; the kernel's default congestion "
-      f"control is {default_cc}; the kernel peer against coronet runs {peer_cc}; coronet runs newreno.")
-print("Goodput: measured by the client from its header sent to the receiver's trailer received (the transfer "
-      "plus about one RTT); ratios are of the medians. retx: median retransmitted segments, sender (of them, "
-      "DSACKed: reported by the receiver as duplicates, i.e. spurious) / receiver.")
-print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern.")
-print()
-print("\n".join(table))
+
+
+def flow_mbit(flow):
+    """A row's flow's bulk goodput in Mbit/s (its whole run), or None."""
+    client = flow["client"] if flow["status"] == "ok" else None
+    return client["bytes"] * 8 / client["duration_s"] / 1e6 if client and client["duration_s"] else None
+
+
+def mbit(value, flow):
+    if value is None:
+        return flow["status"]
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def sender_retx(flow):
+    server = flow.get("server") or {}
+    if server.get("retransmits") is None:
+        return "-"
+    return f"{server['retransmits']} ({server.get('dsacks', '?')})"
+
+
+fairness_rows = []
+fairness_table = [
+    "| cc | coronet Mbit/s | kernel Mbit/s | coronet share | Jain's index | retx coronet | retx kernel |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+]
+for r in (r for r in row_records if r["row"] == "fairness"):
+    x1, x2 = flow_mbit(r["coronet"]), flow_mbit(r["kernel"])
+    both = x1 is not None and x2 is not None and x1 + x2 > 0
+    share = x1 / (x1 + x2) if both else None
+    jain = (x1 + x2) ** 2 / (2 * (x1 * x1 + x2 * x2)) if both else None
+    fairness_rows.append({"cc": r["cc"], "kernel_cc": r["kernel_cc"], "coronet_mbit_s": x1, "kernel_mbit_s": x2,
+                          "coronet_share": share, "jain_index": jain})
+    fairness_table.append(
+        f"| {r['cc']} | {mbit(x1, r['coronet'])} | {mbit(x2, r['kernel'])} | "
+        f"{'-' if share is None else f'{share:.0%}'} | {'-' if jain is None else f'{jain:.3f}'} | "
+        f"{sender_retx(r['coronet'])} | {sender_retx(r['kernel'])} |")
+
+latency_runs = [r for r in row_records if r["row"] == "latency"]
+base = next((r["probe"]["client"] for r in latency_runs if r["stack"] == "none" and r["probe"]["status"] == "ok"),
+            None)
+latency_rows = []
+latency_table = [
+    "| bulk flow | bulk Mbit/s | probe p50 ms | probe p99 ms | p50 / base | p99 / base |",
+    "|---|---:|---:|---:|---:|---:|",
+]
+for r in latency_runs:
+    probe = r["probe"]["client"] if r["probe"]["status"] == "ok" else None
+    flow = r["bulk"]
+    bulk_mbit = flow_mbit(flow) if flow else None
+    p50, p99 = (probe["p50_us"] / 1000, probe["p99_us"] / 1000) if probe else (None, None)
+    base_ms = base["p50_us"] / 1000 if base else None
+    label = {"none": "none (base RTT)", "coronet": f"coronet {r['cc']}", "kernel": f"kernel {r['kernel_cc']}"}[r["stack"]]
+    latency_rows.append({"stack": r["stack"], "cc": r["cc"], "kernel_cc": r["kernel_cc"], "bulk_mbit_s": bulk_mbit,
+                         "p50_ms": p50, "p99_ms": p99, "base_ms": base_ms})
+
+    def versus(v):
+        return f"x{v / base_ms:.2f}" if v is not None and base_ms else "-"
+
+    latency_table.append(
+        f"| {label} | {mbit(bulk_mbit, flow) if flow else '-'} | "
+        f"{'-' if p50 is None else f'{p50:.1f}'} | {'-' if p99 is None else f'{p99:.1f}'} | "
+        f"{versus(p50)} | {versus(p99)} |" if probe else f"| {label} | | probe {r['probe']['status']} | | | |")
+
+peers = "; ".join(f"coronet {c['cc']} against the kernel's {c['peer']}" for c in ccs)
+print(f"WAN benchmark: coronet's congestion controls {', '.join(c['cc'] for c in ccs)}; the kernel's default "
+      f"is {default_cc}.")
+if cells:
+    print(f"Cells: {size} per transfer, median of {runs} run(s) per figure. coronet X: coronet's server in B "
+          f"with --cc X, the kernel's client in A ({peers}); kernel X: the kernel with X at both ends.")
+    print("Goodput: measured by the client from its header sent to the receiver's trailer received (the transfer "
+          "plus about one RTT); ratios are of the medians. retx: median retransmitted segments, sender (of them, "
+          "DSACKed: reported by the receiver as duplicates, i.e. spurious) / receiver.")
+    print("byte-exact: transfers whose SHA-256 matched at both ends and whose every byte matched the pattern "
+          "(of the row's stacks).")
+for c, table in tables if cells else []:
+    print()
+    print(f"coronet {c['cc']}:")
+    print()
+    print("\n".join(table))
+
+
+def print_row_table(row, name, table, legend):
+    """Row's table under its name and legend, or that it was skipped; nothing if it did not run."""
+    if row in skipped:
+        print()
+        print(f"{name}: skipped (coronet-impair without --queue BYTES).")
+    elif table[2:]:
+        print()
+        print(f"{name}: {legend}")
+        print()
+        print("\n".join(table))
+
+
+bottleneck = "rtt20-100mbit-bdp path (100 Mbit/s, RTT 20 ms, 1-BDP queue)"
+print_row_table("fairness", "Fairness", fairness_table,
+                f"one coronet flow and one kernel flow with the same controller (cc; the kernel's name of it), "
+                f"both sent from B, share the {bottleneck} for {fairness_s} s, started together; goodput of each "
+                f"flow's whole run; Jain's index (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one flow takes "
+                f"all. retx: the sender's retransmitted segments (DSACKed).")
+print_row_table("latency", "Latency under load", latency_table,
+                f"on the {bottleneck}, a kernel 1-byte rr probe (client in A, B's kernel server on its own "
+                f"address) measures the round trip for {latency_s} s while a bulk flow sent from B, started 2 s "
+                f"before it, fills the queue: a coronet flow with its controller or a kernel flow with the same; "
+                f"base: the probe alone (at most 5 s) first. Ratios to the base run's p50.")
 if json_out:
     with open(json_out, "w") as f:
-        json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "peer_cc": peer_cc,
-                   "rows": rows, "transfers": records}, f, indent=1)
+        json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
+                   "rows": rows, "transfers": records,
+                   "fairness": {"seconds": int(fairness_s), "rows": fairness_rows,
+                                "runs": [r for r in row_records if r["row"] == "fairness"]},
+                   "latency": {"seconds": int(latency_s), "rows": latency_rows, "runs": latency_runs}}, f, indent=1)
