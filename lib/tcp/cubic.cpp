@@ -103,7 +103,8 @@ void cubic::avoid(const ack_sample& ack, std::uint32_t bytes_acked) {
     e.w_est += (e.w_est >= s_.cwnd_prior ? 1.0 : alpha_cubic) * acked / cwnd;
     const double t = seconds(ack.now - e.start);
     if (w_cubic(t) < e.w_est) {
-        // The Reno-friendly region: cwnd = W_est.
+        // The Reno-friendly region: cwnd = W_est (never lower than it is:
+        // the cubic region may have taken it past W_est).
         const double w_est_bytes = e.w_est * mss_;
         if (w_est_bytes > s_.cwnd)
             grow(static_cast<std::uint32_t>(std::min<double>(w_est_bytes - s_.cwnd, new_reno::max_cwnd)));

@@ -359,13 +359,11 @@ BOOST_AUTO_TEST_CASE(a_loss_in_css_ends_slow_start) {
     BOOST_TEST(cc.window() == cc.ssthresh());
 }
 
-BOOST_AUTO_TEST_CASE(factory_makes_cubic) {
-    auto cc = make_congestion_control("cubic");
-    BOOST_REQUIRE(cc);
-    BOOST_TEST(std::string_view{cc->name()} == "cubic");
-    cc->init(1460);
-    BOOST_TEST(cc->window() == 14600u);
+BOOST_AUTO_TEST_CASE(factory_makes_cubic_by_the_name_it_lists) {
     BOOST_TEST(coronet::tcp::congestion_control_names().find("cubic") != std::string_view::npos);
+    const auto cc = make_congestion_control("cubic");
+    BOOST_REQUIRE(dynamic_cast<cubic*>(cc.get()));
+    BOOST_TEST(std::string_view{cc->name()} == "cubic");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
