@@ -3,6 +3,7 @@
 // PRR) and its undo.
 #include <algorithm>
 #include <coronet/tcp/congestion.hpp>
+#include <coronet/tcp/cubic.hpp>
 
 namespace coronet::tcp {
 
@@ -87,9 +88,10 @@ void new_reno::on_idle(runtime::duration idle, runtime::duration rto) {
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name) {
     // "reno" as Linux names the same algorithm (its Reno is NewReno with SACK).
     if (name == "newreno" || name == "reno") return std::make_unique<new_reno>();
+    if (name == "cubic") return std::make_unique<cubic>();
     return nullptr;
 }
 
-std::string_view congestion_control_names() noexcept { return "newreno"; }
+std::string_view congestion_control_names() noexcept { return "newreno, cubic"; }
 
 }  // namespace coronet::tcp

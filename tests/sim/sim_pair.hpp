@@ -11,6 +11,7 @@
 #include <coronet/tcp/layer.hpp>
 #include <coronet/wire/checksum.hpp>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -221,6 +222,7 @@ struct transfer_result {
     runtime::duration took{};
     tcp::connection_stats a_stats, b_stats;
     std::uint32_t cwnd = 0, ssthresh = 0;                             // a's
+    std::string congestion;                                           // a's algorithm
     std::size_t send_buffer = 0, receive_buffer = 0, b_reserved = 0;  // a's, b's, and b's layer's reservation
     bool ok(std::size_t n) const noexcept { return ok_a && ok_b && done && got == n; }
 };
@@ -228,6 +230,10 @@ struct transfer_result {
 struct transfer_options {
     runtime::duration limit = 600s;
     bool read = true;  // false: b never reads, and the run lasts `limit`
+    // Called at every instant of virtual time the run passes through once
+    // both connections exist, with a's and b's: to see how the transfer
+    // unfolds (when slow start ended, when so many bytes had arrived).
+    std::function<void(const tcp::tcb& a, const tcp::tcb& b)> watch;
 };
 
 // a sends n bytes to b (listening on 80), b checks them byte for byte and
@@ -246,6 +252,7 @@ inline transfer_result transfer(sim_pair& p, std::size_t n, transfer_options opt
             r.a_stats = ca.tcb().stats();
             r.cwnd = ca.tcb().cwnd();
             r.ssthresh = ca.tcb().congestion().ssthresh();
+            r.congestion = ca.tcb().congestion().name();
             r.send_buffer = ca.tcb().send_buffer();
         }
         if (cb.valid()) {
@@ -278,7 +285,12 @@ inline transfer_result transfer(sim_pair& p, std::size_t n, transfer_options opt
     };
     p.sim.spawn(client());
     p.sim.spawn(server());
-    p.sim.run_until([&] { return r.done; }, p.sim.now() + opt.limit);
+    p.sim.run_until(
+        [&] {
+            if (opt.watch && ca.valid() && cb.valid()) opt.watch(ca.tcb(), cb.tcb());
+            return r.done;
+        },
+        p.sim.now() + opt.limit);
     if (!r.done) snapshot();
     ca.abort();
     cb.abort();
