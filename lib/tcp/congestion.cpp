@@ -2,6 +2,7 @@
 // appropriate byte counting; the reduction on loss (paced by the sender's
 // PRR) and its undo.
 #include <algorithm>
+#include <coronet/tcp/bbr.hpp>
 #include <coronet/tcp/congestion.hpp>
 
 namespace coronet::tcp {
@@ -86,9 +87,10 @@ void new_reno::on_idle(runtime::duration idle, runtime::duration rto) {
 
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name) {
     if (name == "newreno") return std::make_unique<new_reno>();
+    if (name == "bbr") return std::make_unique<bbr>();
     return nullptr;
 }
 
-std::string_view congestion_control_names() noexcept { return "newreno"; }
+std::string_view congestion_control_names() noexcept { return "newreno, bbr"; }
 
 }  // namespace coronet::tcp
