@@ -56,20 +56,27 @@ bbr::bbr(std::uint32_t mss)
 
 double bbr::pacing_gain() const noexcept {
     switch (mode_) {
-    case mode::startup: return high_gain;
-    case mode::drain: return drain_gain;
-    case mode::probe_bw: return pacing_gain_cycle[cycle_index_];
-    case mode::probe_rtt: return 1;
+        case mode::startup:
+            return high_gain;
+        case mode::drain:
+            return drain_gain;
+        case mode::probe_bw:
+            return pacing_gain_cycle[cycle_index_];
+        case mode::probe_rtt:
+            return 1;
     }
     return 1;
 }
 
 double bbr::cwnd_gain() const noexcept {
     switch (mode_) {
-    case mode::startup:
-    case mode::drain: return high_gain;  // DRAIN keeps the window: only the pacing rate drains
-    case mode::probe_bw: return probe_bw_cwnd_gain;
-    case mode::probe_rtt: return 1;
+        case mode::startup:
+        case mode::drain:
+            return high_gain;  // DRAIN keeps the window: only the pacing rate drains
+        case mode::probe_bw:
+            return probe_bw_cwnd_gain;
+        case mode::probe_rtt:
+            return 1;
     }
     return 1;
 }
@@ -302,8 +309,8 @@ void bbr::on_timeout(std::uint32_t flight_size) {
     prev_state_ = loss_state::timeout;
     timeout_end_delivered_ = delivered_ + flight_size;
     packet_conservation_ = false;
-    full_bw_ = 0;      // Linux: the growth check starts over from here
-    cwnd_ = mss_;      // RFC 5681 3.1's loss window
+    full_bw_ = 0;  // Linux: the growth check starts over from here
+    cwnd_ = mss_;  // RFC 5681 3.1's loss window
 }
 
 void bbr::on_undo() {

@@ -72,14 +72,37 @@ struct path {
         cc.on_ack(within_round(1ms, bw));
         BOOST_REQUIRE(cc.state() == bbr::mode::probe_bw);
     }
+    // PROBE_BW at the start of the phase `index` of its cycle, an ACK each
+    // 5 ms until then with a flight so large that no phase ends early.
+    void to_phase(std::uint64_t bw, std::size_t index) {
+        to_probe_bw(bw);
+        pipe = 1000 * mss;
+        while (cc.cycle_index() != index) cc.on_ack(within_round(5ms, bw));
+    }
     // PROBE_BW from the start of its third phase for 200 ms, an ACK of 20
     // segments each 5 ms, so that cwnd reaches its target, and ends in the
     // sixth: phases of gain 1 only, whose targets are the same.
     void cruise(std::uint64_t bw) {
-        pipe = 1000 * mss;
-        while (cc.cycle_index() != 2) cc.on_ack(within_round(5ms, bw));
+        to_phase(bw, 2);
         for (int i = 0; i < 40; ++i) cc.on_ack(within_round(5ms, bw, 20 * mss));
         BOOST_REQUIRE(cc.cycle_index() == 6u);
+    }
+};
+
+// A 10 MB/s path after cruise(): cwnd `before` at its target.
+struct cruising : path {
+    std::uint32_t before = 0;
+    cruising() {
+        cruise(10 * mb);
+        before = cc.window();
+    }
+    // An ACK in recovery: `left` bytes in the network after it, `lost` newly marked lost.
+    ack_sample in_recovery(std::uint32_t left, std::uint32_t lost = 0) {
+        auto s = within_round(1ms, 10 * mb);
+        s.in_recovery = true;
+        s.pipe = left;
+        s.lost = lost;
+        return s;
     }
 };
 
@@ -230,9 +253,7 @@ BOOST_AUTO_TEST_CASE(probe_bw_cycles_its_gains_about_once_per_min_rtt) {
 
 BOOST_AUTO_TEST_CASE(probing_waits_for_the_flight_to_reach_its_gain_and_draining_ends_early) {
     path p;
-    p.to_probe_bw(10 * mb);
-    p.pipe = 1000 * mss;
-    while (p.cc.cycle_index() != 0) p.cc.on_ack(p.within_round(5ms, 10 * mb));
+    p.to_phase(10 * mb, 0);
     // Probing at 1.25: RTprop passes, but the flight is only one BDP.
     p.pipe = 400 * mss;
     for (int i = 0; i < 20; ++i) p.cc.on_ack(p.within_round(5ms, 10 * mb));
@@ -248,16 +269,17 @@ BOOST_AUTO_TEST_CASE(probing_waits_for_the_flight_to_reach_its_gain_and_draining
 
 BOOST_AUTO_TEST_CASE(a_loss_ends_the_probing_phase_once_rtprop_has_passed) {
     path p;
-    p.to_probe_bw(10 * mb);
-    p.pipe = 1000 * mss;
-    while (p.cc.cycle_index() != 0) p.cc.on_ack(p.within_round(5ms, 10 * mb));
-    p.pipe = 400 * mss;
-    for (int i = 0; i < 9; ++i) p.cc.on_ack(p.within_round(5ms, 10 * mb));
-    BOOST_TEST(p.cc.cycle_index() == 0u);
-    auto s = p.within_round(5ms, 10 * mb);
-    s.lost = mss;  // 1.25 BDP may not fit in the path's buffer
-    p.cc.on_ack(s);
-    BOOST_TEST(p.cc.cycle_index() == 1u);
+    p.to_phase(10 * mb, 0);
+    p.pipe = 400 * mss;  // short of 1.25 BDP
+    auto lossy = [&](duration dt) {
+        auto s = p.within_round(dt, 10 * mb);
+        s.lost = mss;
+        p.cc.on_ack(s);
+    };
+    lossy(5ms);
+    BOOST_TEST(p.cc.cycle_index() == 0u);  // a phase lasts RTprop at least
+    lossy(40ms);
+    BOOST_TEST(p.cc.cycle_index() == 1u);  // then a loss ends it: 1.25 BDP may not fit in the path's buffer
 }
 
 BOOST_AUTO_TEST_CASE(min_rtt_keeps_the_smallest_sample_for_ten_seconds) {
@@ -327,78 +349,52 @@ BOOST_AUTO_TEST_CASE(probe_rtt_lasts_a_round_trip_even_after_200_ms) {
     BOOST_TEST(phase(p.cc) == "probe_bw");
 }
 
-BOOST_AUTO_TEST_CASE(recovery_conserves_packets_for_a_round_then_restores_the_window) {
-    path p;
-    p.to_probe_bw(10 * mb);
-    p.cruise(10 * mb);
-    const std::uint32_t before = p.cc.window();
+BOOST_FIXTURE_TEST_CASE(recovery_conserves_packets_for_a_round_then_restores_the_window, cruising) {
     BOOST_TEST(before > 800 * mss);  // 2 BDP
-    p.cc.on_loss(500 * mss, p.now);
-    BOOST_TEST(p.cc.window() == before);  // nothing yet: the sender uses window() in recovery
+    cc.on_loss(500 * mss, now);
+    BOOST_TEST(cc.window() == before);  // nothing yet: the sender uses window() in recovery
 
-    auto first = p.within_round(1ms, 10 * mb);  // the ACK that started recovery
-    first.in_recovery = true;
-    first.pipe = 300 * mss;  // what is left in the network
-    first.lost = 5 * mss;
-    p.cc.on_ack(first);
-    BOOST_TEST(p.cc.window() == 302 * mss);  // in flight plus what this ACK delivered
-    auto next = p.within_round(1ms, 10 * mb);
-    next.in_recovery = true;
-    next.pipe = 290 * mss;
-    next.lost = 4 * mss;
-    p.cc.on_ack(next);
-    BOOST_TEST(p.cc.window() == 298 * mss);  // each loss takes its segment out of the window
-    next = p.within_round(1ms, 10 * mb);
-    next.in_recovery = true;
-    next.pipe = 299 * mss;
-    p.cc.on_ack(next);
-    BOOST_TEST(p.cc.window() == 301 * mss);  // never below what is in flight plus what was delivered
+    cc.on_ack(in_recovery(300 * mss, 5 * mss));  // the ACK that started recovery
+    BOOST_TEST(cc.window() == 302 * mss);        // in flight plus what this ACK delivered
+    cc.on_ack(in_recovery(290 * mss, 4 * mss));
+    BOOST_TEST(cc.window() == 298 * mss);  // each loss takes its segment out of the window
+    cc.on_ack(in_recovery(299 * mss));
+    BOOST_TEST(cc.window() == 301 * mss);  // never below what is in flight plus what was delivered
 
     // A round trip later conservation ends and the window grows by what is delivered.
-    auto later = p.sample(1ms, 10 * mb, p.delivered);
+    auto later = sample(1ms, 10 * mb, delivered);
     later.in_recovery = true;
-    p.cc.on_ack(later);
-    BOOST_TEST(p.cc.window() == 303 * mss);
-    auto end = p.within_round(1ms, 10 * mb);
-    end.in_recovery = end.ends_recovery = true;
-    p.cc.on_ack(end);
-    BOOST_TEST(p.cc.window() == before);
+    cc.on_ack(later);
+    BOOST_TEST(cc.window() == 303 * mss);
+    auto end = in_recovery(pipe);
+    end.ends_recovery = true;
+    cc.on_ack(end);
+    BOOST_TEST(cc.window() == before);
 }
 
-BOOST_AUTO_TEST_CASE(a_timeout_drops_to_one_segment_and_restores_once_its_flight_is_delivered) {
-    path p;
-    p.to_probe_bw(10 * mb);
-    p.cruise(10 * mb);
-    const std::uint32_t before = p.cc.window();
-    p.cc.on_timeout(100 * mss);
-    BOOST_TEST(p.cc.window() == mss);
-    p.pipe = 2 * mss;
-    p.cc.on_ack(p.within_round(1ms, 10 * mb));  // 2 of the 100 segments
-    BOOST_TEST(p.cc.window() == 4 * mss);         // the minimum window
-    for (int i = 0; i < 48; ++i) p.cc.on_ack(p.within_round(1ms, 10 * mb));
-    BOOST_TEST(p.cc.window() == 100 * mss);  // grown by what was delivered: 98 of 100 segments
-    p.cc.on_ack(p.within_round(1ms, 10 * mb));
-    BOOST_TEST(p.cc.window() == before);
+BOOST_FIXTURE_TEST_CASE(a_timeout_drops_to_one_segment_and_restores_once_its_flight_is_delivered, cruising) {
+    cc.on_timeout(100 * mss);
+    BOOST_TEST(cc.window() == mss);
+    pipe = 2 * mss;
+    cc.on_ack(within_round(1ms, 10 * mb));  // 2 of the 100 segments
+    BOOST_TEST(cc.window() == 4 * mss);     // the minimum window
+    for (int i = 0; i < 48; ++i) cc.on_ack(within_round(1ms, 10 * mb));
+    BOOST_TEST(cc.window() == 100 * mss);  // grown by what was delivered: 98 of 100 segments
+    cc.on_ack(within_round(1ms, 10 * mb));
+    BOOST_TEST(cc.window() == before);
 }
 
-BOOST_AUTO_TEST_CASE(undo_restores_the_window_from_before_the_timeout) {
-    path p;
-    p.to_probe_bw(10 * mb);
-    p.cruise(10 * mb);
-    const std::uint32_t before = p.cc.window();
-    p.cc.on_timeout(100 * mss);
-    p.cc.on_ack(p.within_round(1ms, 10 * mb));
-    p.cc.on_undo();
-    BOOST_TEST(p.cc.window() == before);
-    p.cc.on_ack(p.within_round(1ms, 10 * mb));
-    BOOST_TEST(p.cc.window() >= before);
+BOOST_FIXTURE_TEST_CASE(undo_restores_the_window_from_before_the_timeout, cruising) {
+    cc.on_timeout(100 * mss);
+    cc.on_undo();  // the timeout was spurious (RFC 4015)
+    BOOST_TEST(cc.window() == before);
+    cc.on_ack(within_round(1ms, 10 * mb));
+    BOOST_TEST(cc.window() == before);  // the repair is over: the next ACK does not cut it again
 }
 
 BOOST_AUTO_TEST_CASE(restart_from_idle_paces_at_the_bandwidth) {
     path p;
-    p.to_probe_bw(10 * mb);
-    p.pipe = 1000 * mss;
-    while (p.cc.cycle_index() != 0) p.cc.on_ack(p.within_round(5ms, 10 * mb));
+    p.to_phase(10 * mb, 0);
     const std::uint32_t cwnd = p.cc.window();
     p.cc.on_idle(2s, 200ms);
     BOOST_TEST(p.cc.pacing_rate() == static_cast<std::uint64_t>(10 * mb * 0.99));

@@ -172,7 +172,7 @@ private:
     loss_state prev_state_ = loss_state::open;
     bool packet_conservation_ = false;
     std::uint32_t prior_cwnd_ = 0;
-    std::uint64_t delivered_ = 0;                 // C.delivered at the last ACK
+    std::uint64_t delivered_ = 0;              // C.delivered at the last ACK
     std::uint64_t timeout_end_delivered_ = 0;  // after a timeout: C.delivered once its flight is delivered
 };
 
