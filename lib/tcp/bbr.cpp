@@ -135,9 +135,13 @@ void bbr::update_cycle_phase(const ack_sample& ack) {
 // once the flight is down to one BDP.
 bool bbr::is_next_cycle_phase(const ack_sample& ack) const {
     const bool full_length = ack.now - cycle_stamp_ > min_rtt_.value_or(runtime::duration::zero());
+    // Linux's prior_in_flight: what was in the network before this ACK, that
+    // is what is there now, what it delivered and what it found lost
+    // (flight_before would count SACKed data too).
+    const std::uint32_t prior_in_flight = ack.pipe + ack.bytes_acked + ack.lost;
     const double gain = pacing_gain();
-    if (gain > 1) return full_length && (ack.lost > 0 || ack.flight_before >= inflight(gain));
-    if (gain < 1) return full_length || ack.flight_before <= inflight(1);
+    if (gain > 1) return full_length && (ack.lost > 0 || prior_in_flight >= inflight(gain));
+    if (gain < 1) return full_length || prior_in_flight <= inflight(1);
     return full_length;
 }
 
