@@ -78,7 +78,8 @@ public:
     void on_ack(const ack_sample& ack) override;
     // Recovery begins: cwnd is saved; the next ACK starts packet conservation.
     void on_loss(std::uint32_t flight_size, runtime::time_point now) override;
-    // cwnd is saved and drops to one segment until what was in flight is delivered.
+    // cwnd is saved and drops to one segment, to grow by what is delivered;
+    // the saved one returns once as much as was in flight has been delivered.
     void on_timeout(std::uint32_t flight_size) override;
     // The saved cwnd returns, and filled-pipe detection starts over.
     void on_undo() override;
@@ -87,17 +88,20 @@ public:
     bool sets_recovery_window() const noexcept override { return true; }
     congestion_info info() const override;
 
+    // The state machine's state (4.3).
     mode state() const noexcept { return mode_; }
+    // The gains the state applies to BtlBw for the pacing rate and to the BDP for cwnd.
     double pacing_gain() const noexcept;
+    double cwnd_gain() const noexcept;
     // PROBE_BW's phase: an index into pacing_gain_cycle.
     std::size_t cycle_index() const noexcept { return cycle_index_; }
-    double cwnd_gain() const noexcept;
     // BBR.BtlBw, bytes per second; 0 before the first sample.
     std::uint64_t bandwidth() const noexcept { return btlbw_.get(); }
     // BBR.RTprop; nullopt before the first RTT sample.
     std::optional<runtime::duration> min_rtt() const noexcept { return min_rtt_; }
     // Round trips counted so far (4.1.1.3).
     std::uint64_t rounds() const noexcept { return round_count_; }
+    // STARTUP found the bottleneck's bandwidth (4.3.2.2); it stays found until init().
     bool filled_pipe() const noexcept { return filled_pipe_; }
 
 private:
