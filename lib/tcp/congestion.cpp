@@ -2,6 +2,7 @@
 // appropriate byte counting; the reduction on loss (paced by the sender's
 // PRR) and its undo.
 #include <algorithm>
+#include <coronet/tcp/bbr.hpp>
 #include <coronet/tcp/congestion.hpp>
 #include <coronet/tcp/cubic.hpp>
 
@@ -89,9 +90,10 @@ std::unique_ptr<congestion_control> make_congestion_control(std::string_view nam
     // "reno" as Linux names the same algorithm (its Reno is NewReno with SACK).
     if (name == "newreno" || name == "reno") return std::make_unique<new_reno>();
     if (name == "cubic") return std::make_unique<cubic>();
+    if (name == "bbr") return std::make_unique<bbr>();
     return nullptr;
 }
 
-std::string_view congestion_control_names() noexcept { return "newreno, cubic"; }
+std::string_view congestion_control_names() noexcept { return "newreno, cubic, bbr"; }
 
 }  // namespace coronet::tcp

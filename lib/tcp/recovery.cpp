@@ -108,6 +108,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     ack_sample sample{.bytes_acked = d.delivered(),
                       .flight_before = flight_before,
                       .flight_after = seq_.flight_size(),
+                      .pipe = board_.pipe(),
                       .now = now,
                       .in_recovery = in_recovery_,
                       .lost = static_cast<std::uint32_t>(stats_.lost_bytes - lost_before),

@@ -55,7 +55,7 @@ void start_flow(sim_pair& p, listener& l, flow& f, std::uint64_t id) {
 
 BOOST_AUTO_TEST_SUITE(sharing)
 
-const char* const controllers[] = {"newreno", "cubic"};
+const char* const controllers[] = {"newreno", "cubic", "bbr"};
 
 BOOST_DATA_TEST_CASE(two_flows_converge_to_a_fair_share, bdata::xrange(std::size(controllers)), which) {
     tcp::tcp_config cfg;

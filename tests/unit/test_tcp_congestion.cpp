@@ -161,10 +161,13 @@ BOOST_AUTO_TEST_CASE(cwnd_saturates_instead_of_overflowing) {
     BOOST_TEST(cc.window() == new_reno::max_cwnd);
 }
 
-BOOST_AUTO_TEST_CASE(factory_knows_newreno_only) {
+BOOST_AUTO_TEST_CASE(factory_knows_newreno_by_both_names_and_refuses_others) {
     auto cc = make_congestion_control("newreno");
     BOOST_REQUIRE(cc);
     BOOST_TEST(std::string_view{cc->name()} == "newreno");
+    auto linux_name = make_congestion_control("reno");  // Linux's name for it
+    BOOST_REQUIRE(linux_name);
+    BOOST_TEST(std::string_view{linux_name->name()} == "newreno");
     cc->init(1460);
     BOOST_TEST(cc->window() == 14600u);
     BOOST_TEST(!make_congestion_control("no-such-algorithm"));

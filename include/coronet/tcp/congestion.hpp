@@ -38,6 +38,9 @@ struct ack_sample {
     std::uint32_t bytes_acked = 0;    // newly delivered data: cumulatively acknowledged or SACKed (0: a duplicate ACK)
     std::uint32_t flight_before = 0;  // bytes in flight before this ACK
     std::uint32_t flight_after = 0;   // and after it
+    // The bytes in the network after it (RFC 6675 pipe: the flight less what
+    // is SACKed or marked lost, plus what is resent), which the window limits.
+    std::uint32_t pipe = 0;
     runtime::time_point now{};
     bool in_recovery = false;     // the sender is repairing a loss (fast recovery)
     bool ends_recovery = false;   // this ACK covers the recovery point: the repair is complete
