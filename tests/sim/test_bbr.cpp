@@ -1,11 +1,9 @@
 // BBR (tcp_config::congestion = "bbr") over simulated paths: byte-exact
 // under loss and reordering, and on a 100 Mbit/s, 40 ms bottleneck its
 // model (BtlBw, RTprop), how soon it fills the pipe, and its rate under
-// random loss. The sender does not pace yet: BBR then stays in DRAIN on a
-// bottleneck (only pacing brings the flight down to one BDP), its window of
-// 2.885 BDP overfills this path's BDP and queue, and the queue overflows
-// every other round trip. So nothing here asks for PROBE_BW, a short queue
-// or few losses.
+// random loss; and, paced at its model's rate, that it leaves DRAIN for
+// PROBE_BW and keeps the bottleneck's queue short (without pacing it would
+// stay in DRAIN, whose window of 2.885 BDP overfills this path).
 #include <coronet/tcp/bbr.hpp>
 
 #include "sim_pair.hpp"
@@ -121,6 +119,33 @@ BOOST_AUTO_TEST_CASE(fills_a_100_mbit_path_and_measures_it) {
     BOOST_TEST(static_cast<double>(info.bandwidth) <= 1.2 * path_bytes_per_second);
     BOOST_TEST(milliseconds(info.min_rtt) >= 40.0);
     BOOST_TEST(milliseconds(info.min_rtt) <= 41.0);  // the propagation delay and a frame's serialisation
+}
+
+// Paced at gain x BtlBw, the flight drains to one BDP after STARTUP and
+// PROBE_BW's cycle (1.25, 0.75, 1...) leaves at most a quarter of a BDP
+// queued: after the first two seconds no frame is dropped at the
+// bottleneck and the RTT stays within 1.5x the path's 40 ms.
+BOOST_AUTO_TEST_CASE(paced_it_keeps_the_queue_short) {
+    sim_pair p{1, bottleneck, with_bbr()};
+    bulk_flow f{p, 64 << 20};
+    p.sim.run_for(2s);
+    BOOST_REQUIRE(f.ca.valid());
+    BOOST_TEST(std::string_view{f.model().info().phase} == "probe_bw");
+    BOOST_TEST(f.ca.tcb().pacing_rate() > 0u);
+    const std::uint64_t drops_before = p.wire.a_to_b().counters().queue_drops;
+    const std::uint64_t at_2s = f.delivered();
+    runtime::duration worst{};
+    for (int ms = 0; ms < 4000; ++ms) {
+        p.sim.run_for(1ms);
+        worst = std::max(worst, f.ca.tcb().rtt().srtt());
+    }
+    const double rate = static_cast<double>(f.delivered() - at_2s) / 4;
+    BOOST_TEST_MESSAGE("2-6 s: " << rate * 8 / 1e6 << " Mbit/s, largest SRTT " << milliseconds(worst)
+                                 << " ms, queue drops " << p.wire.a_to_b().counters().queue_drops - drops_before);
+    BOOST_TEST(f.ok);
+    BOOST_TEST(p.wire.a_to_b().counters().queue_drops == drops_before);
+    BOOST_TEST(milliseconds(worst) <= 60.0);
+    BOOST_TEST(rate >= 0.9 * path_bytes_per_second);
 }
 
 // BBR's model ignores loss: 1 % random loss on the same path leaves BtlBw
