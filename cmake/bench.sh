@@ -27,20 +27,24 @@
 #           timers, reassembly and one Asio adapter round against the native API
 # and the machine and the date. Nothing is asserted: it measures. Needs root.
 #
-# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION]
-#   --duration  seconds per cell (default 5, or $CORONET_BENCH_DURATION)
-#   --only      one section: tcp (the coronet-bench cells and loops), link,
-#               memory, proxy-memory, beast or micro
+# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION] [--coronet-args "ARGS"]
+#   --duration      seconds per cell (default 5, or $CORONET_BENCH_DURATION)
+#   --only          one section: tcp (the coronet-bench cells and loops), link,
+#                   memory, proxy-memory, beast or micro
+#   --coronet-args  more options for every coronet end of the tcp section,
+#                   e.g. "--tcp-cc bbr" (the kernel ends keep their default)
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=${CORONET_BENCH_DURATION:-5}
 only=
+coronet_extra=
 while [ $# -gt 0 ]; do
     case $1 in
     -d | --duration) duration=${2:?--duration needs SECONDS}; shift 2 ;;
     --only) only=${2:?--only needs a SECTION}; shift 2 ;;
+    --coronet-args) coronet_extra=${2?--coronet-args needs ARGS}; shift 2 ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -83,7 +87,8 @@ netns_veth "${id}cu" "$ns_c" "${id}su" "$ns_s"
 ip -n "$ns_c" addr add 10.203.0.1/24 dev "${id}ck"
 ip -n "$ns_s" addr add 10.203.0.2/24 dev "${id}sk"
 ip -n "$ns_c" addr add 10.204.0.1/24 dev "${id}cu"
-coronet=(--iface "${id}su" --ip 10.204.0.2/24)
+# shellcheck disable=SC2206  # --coronet-args is a list of words on purpose
+coronet=(--iface "${id}su" --ip 10.204.0.2/24 $coronet_extra)
 port=5201
 
 # Starts a server (args: namespace, coronet-bench server arguments...) and waits until it listens.
@@ -140,7 +145,7 @@ busy_poll=50
 if want tcp; then  # (not indented: the cells below are the tcp section)
 modes=("bulk:--mode bulk" "bulk-reverse:--mode bulk --reverse" "rr:--mode rr" "crr:--mode crr"
     "rr-busy:--mode rr --busy-poll $busy_poll" "crr-busy:--mode crr --busy-poll $busy_poll")
-echo "== coronet-bench, $duration s per cell, namespaces $ns_c / $ns_s" >&2
+echo "== coronet-bench, $duration s per cell, namespaces $ns_c / $ns_s${coronet_extra:+, coronet with $coronet_extra}" >&2
 for m in "${modes[@]}"; do
     name=${m%%:*}
     read -r -a args <<<"${m#*:}"
