@@ -166,7 +166,9 @@ BOOST_AUTO_TEST_CASE(a_coronet_flow_and_a_kernel_flow_share_a_bottleneck) {
         out);
     child_process relay(relay_cmd(t, {"--delay", "5", "--rate", "20", "--queue", "25k"}));
     BOOST_REQUIRE_MESSAGE(relay.wait_for_output("relaying", 5000ms), relay.output());
-    for (const auto& [coronet_cc, kernel_cc] : {std::pair{"newreno", "reno"}, std::pair{"bbr", "bbr"}}) {
+    for (const auto& pair : {std::pair{"newreno", "reno"}, std::pair{"bbr", "bbr"}}) {
+        // Named copies: clang 15 cannot capture a structured binding in a lambda.
+        const std::string coronet_cc = pair.first, kernel_cc = pair.second;
         child_process coronet(t.stack_cmd("apps/coronet-bench", {"server", "--listen", wan_port, "--cc", coronet_cc}));
         BOOST_REQUIRE_MESSAGE(coronet.wait_for_output("listening", 5000ms), coronet.output());
         child_process kernel({"ip", "netns", "exec", t.ns_stack, bin("apps/coronet-bench"), "server", "--stack",
