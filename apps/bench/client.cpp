@@ -184,10 +184,10 @@ task<result<void>> client::receive_fixed(stream& s, tally& t) {
     while (check.received() < cfg_.total_bytes) {
         const auto room =
             std::span(buf).first(std::min<std::uint64_t>(buf.size(), cfg_.total_bytes - check.received()));
-        auto n = co_await s.read(room);
-        if (!n) co_return n.error();
-        if (*n == 0) co_return std::make_error_code(std::errc::broken_pipe);  // the server stopped short
-        check.feed(room.first(*n));
+        auto got = co_await s.receive(room);
+        if (!got) co_return got.error();
+        if (got->empty()) co_return std::make_error_code(std::errc::broken_pipe);  // the server stopped short
+        check.feed(*got);
     }
     t.bytes = check.received();
     auto peer = co_await read_trailer(s);

@@ -67,6 +67,11 @@ public:
         if (n < 0) co_return errno_code(-n);
         co_return static_cast<std::size_t>(n);
     }
+    task<result<wire::bytes>> receive(wire::mut_bytes scratch) override {
+        auto n = co_await read(scratch);
+        if (!n) co_return n.error();
+        co_return wire::bytes(scratch.first(*n));
+    }
     task<result<void>> write(wire::bytes data) override {
         while (!data.empty()) {  // a send may take only part of the data
             const int n = co_await fd_.run(

@@ -68,10 +68,10 @@ task<result<std::size_t>> read_exact(stream& s, wire::mut_bytes buf) {
 task<result<std::uint64_t>> drain(stream& s, wire::mut_bytes scratch) {
     std::uint64_t total = 0;
     for (;;) {
-        auto n = co_await s.read(scratch);
-        if (!n) co_return n.error();
-        if (*n == 0) co_return total;
-        total += *n;
+        auto got = co_await s.receive(scratch);
+        if (!got) co_return got.error();
+        if (got->empty()) co_return total;
+        total += got->size();
     }
 }
 

@@ -103,11 +103,11 @@ task<result<void>> server::receive_fixed(stream& s, const header& h) {
     payload_check check;
     while (check.received() < h.total_bytes) {
         const auto room = std::span(buf).first(std::min<std::uint64_t>(buf.size(), h.total_bytes - check.received()));
-        auto n = co_await s.read(room);
-        if (!n) co_return n.error();
-        if (*n == 0) co_return std::make_error_code(std::errc::broken_pipe);  // the client stopped short
-        check.feed(room.first(*n));
-        totals_.bytes_in += *n;
+        auto got = co_await s.receive(room);
+        if (!got) co_return got.error();
+        if (got->empty()) co_return std::make_error_code(std::errc::broken_pipe);  // the client stopped short
+        check.feed(*got);
+        totals_.bytes_in += got->size();
     }
     const trailer t{check.finish(), check.matches(), s.losses().retransmits};
     ++(t.verified ? totals_.fixed_verified : totals_.fixed_failed);

@@ -71,6 +71,12 @@ public:
     virtual ~stream() = default;
     // Up to buf.size() bytes; 0 when the peer has finished (FIN).
     virtual task<result<std::size_t>> read(wire::mut_bytes buf) = 0;
+    // The next received bytes (at most scratch.size()) where the stack can
+    // lend them: coronet's where they lie in its receive buffer
+    // (connection::read_view), a kernel socket's after a receive into
+    // scratch. Empty when the peer has finished (FIN). Valid until the next
+    // call on the stream.
+    virtual task<result<wire::bytes>> receive(wire::mut_bytes scratch) = 0;
     // All of data, or an error.
     virtual task<result<void>> write(wire::bytes data) = 0;
     // Half-close: FIN after the data written so far; reading goes on.

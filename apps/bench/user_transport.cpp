@@ -18,10 +18,28 @@ class user_stream final : public stream {
 public:
     user_stream(cancel_scope& scope, connection c) : stream(scope), c_(std::move(c)) { c_.set_no_delay(true); }
 
-    task<result<std::size_t>> read(wire::mut_bytes buf) override { return c_.read(buf); }
-    task<result<void>> write(wire::bytes data) override { return c_.write(data); }
-    task<result<void>> shutdown_write() override { return c_.shutdown_write(); }
+    task<result<std::size_t>> read(wire::mut_bytes buf) override {
+        give_back();
+        return c_.read(buf);
+    }
+    // In place: what the last receive lent is given back first.
+    task<result<wire::bytes>> receive(wire::mut_bytes scratch) override {
+        give_back();
+        auto view = co_await c_.read_view();
+        if (!view) co_return view.error();
+        lent_ = std::min(view->size(), scratch.size());
+        co_return view->first(lent_);
+    }
+    task<result<void>> write(wire::bytes data) override {
+        give_back();
+        return c_.write(data);
+    }
+    task<result<void>> shutdown_write() override {
+        give_back();
+        return c_.shutdown_write();
+    }
     task<result<void>> close() override {
+        give_back();
         keep_stats();  // close() releases the TCB
         return c_.close();
     }
@@ -33,6 +51,10 @@ public:
     std::string congestion() const override { return c_.valid() ? c_.tcb().congestion().name() : congestion_; }
 
 private:
+    void give_back() noexcept {
+        if (lent_ > 0 && c_.valid()) (void)c_.consume(lent_);
+        lent_ = 0;
+    }
     void keep_stats() noexcept {
         if (!c_.valid()) return;
         losses_ = losses_of(c_.tcb().stats());
@@ -40,6 +62,7 @@ private:
     }
 
     connection c_;
+    std::size_t lent_ = 0;  // bytes the last receive() lent, not yet consumed
     loss_counts losses_;
     std::string congestion_;
 };

@@ -144,6 +144,22 @@ runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
     }
 }
 
+runtime::task<result<wire::bytes>> connection::read_view() {
+    if (!t_) co_return not_connected();
+    auto keep = t_;
+    while (!read_ready(*keep)) co_await tcb_wait{*keep, &tcp::tcb::wait_readable};
+    if (const wire::bytes view = keep->app_view(); !view.empty()) co_return view;
+    if (keep->peer_finished() || keep->current() == tcp::state::closed) co_return wire::bytes{};
+    co_return keep->error();
+}
+
+result<void> connection::consume(std::size_t n) {
+    if (!t_) return not_connected();
+    if (n > t_->receive_queue()) return std::make_error_code(std::errc::invalid_argument);
+    t_->app_consume(n);
+    return {};
+}
+
 runtime::task<result<void>> connection::wait_readable() {
     if (!t_) co_return not_connected();
     auto keep = t_;

@@ -141,7 +141,17 @@ std::size_t tcb::app_write(wire::bytes data) {
 
 std::size_t tcb::app_read(wire::mut_bytes out) {
     const std::size_t n = rcvbuf_.read(out);
-    if (orphaned_) return n;  // no tuning, no window update: the configuration went with the layer
+    after_app_read(n);
+    return n;
+}
+
+void tcb::app_consume(std::size_t n) {
+    rcvbuf_.consume(n);
+    after_app_read(n);
+}
+
+void tcb::after_app_read(std::size_t n) {
+    if (orphaned_) return;  // no tuning, no window update: the configuration went with the layer
     if (n > 0) tune_receive_buffer();
     // Buffers already given back (TIME_WAIT, CLOSED): the storage stayed only for the application to drain.
     if (rcvbuf_.empty() && reserved_ == 0) rcvbuf_.release();
@@ -154,7 +164,6 @@ std::size_t tcb::app_read(wire::mut_bytes out) {
         const std::size_t open = rcv_wscale_.expand(advertised_window(false));
         if (open > 0 && open >= 2 * left) ask(app_request::read);
     }
-    return n;
 }
 
 void tcb::app_shutdown_write() {

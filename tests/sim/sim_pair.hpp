@@ -177,6 +177,28 @@ inline task<std::size_t> receive_stream(connection& c, std::uint64_t id, bool& o
     }
 }
 
+// receive_stream reading in place (read_view / consume), consuming at most
+// `bite` bytes of each view so that views are also used in part.
+inline task<std::size_t> receive_stream_in_place(connection& c, std::uint64_t id, bool& ok, std::size_t bite) {
+    std::size_t got = 0;
+    for (;;) {
+        auto view = co_await c.read_view();
+        if (!view) {
+            ok = false;
+            co_return got;
+        }
+        if (view->empty()) co_return got;
+        const std::size_t n = std::min(view->size(), bite);
+        for (std::size_t i = 0; i < n; ++i)
+            if ((*view)[i] != content(id, got + i)) {
+                if (ok) BOOST_TEST_MESSAGE("first wrong byte at offset " << got + i << " (view of " << n << ")");
+                ok = false;
+            }
+        if (!c.consume(n)) ok = false;
+        got += n;
+    }
+}
+
 // The bytes [0, n) of stream id.
 inline std::vector<std::byte> stream_bytes(std::size_t n, std::uint64_t id = 3) {
     std::vector<std::byte> v(n);
@@ -230,6 +252,8 @@ struct transfer_result {
 struct transfer_options {
     runtime::duration limit = 600s;
     bool read = true;  // false: b never reads, and the run lasts `limit`
+    // b reads in place (read_view / consume), at most this many bytes of each view; 0: read()
+    std::size_t in_place_bite = 0;
     // Called at every instant of virtual time the run passes through once
     // both connections exist, with a's and b's: to see how the transfer
     // unfolds (when slow start ended, when so many bytes had arrived).
@@ -278,7 +302,8 @@ inline transfer_result transfer(sim_pair& p, std::size_t n, transfer_options opt
         }
         cb = std::move(*c);
         if (!opt.read) co_return;
-        r.got = co_await receive_stream(cb, stream, r.ok_b);
+        r.got = opt.in_place_bite > 0 ? co_await receive_stream_in_place(cb, stream, r.ok_b, opt.in_place_bite)
+                                      : co_await receive_stream(cb, stream, r.ok_b);
         snapshot();
         co_await cb.close();
         r.done = true;

@@ -194,6 +194,75 @@ BOOST_AUTO_TEST_CASE(one_mebibyte_arrives_intact_on_a_clean_link) {
     BOOST_TEST(r.b_stats.bytes_placed <= r.got);
 }
 
+// Reading in place (read_view / consume): every byte once, in order, also
+// when the views wrap round the receive buffer's end and are used in part;
+// nothing is placed in a reader's buffer (an in-place reader lends none).
+BOOST_DATA_TEST_CASE(reading_in_place_gets_every_byte_once, bdata::xrange(3), kind) {
+    const link::impairment imps[] = {{}, {.loss = 0.02}, {.reorder = 0.05}};
+    link::impairment imp = imps[kind];
+    imp.delay = 1ms;
+    sim_pair p{static_cast<std::uint64_t>(kind + 1), imp};
+    const std::size_t n = 4 << 20;
+    auto r = transfer(p, n, {.in_place_bite = 7001});
+    BOOST_TEST(r.ok(n), "kind " << kind << ": got " << r.got);
+    BOOST_TEST(r.b_stats.bytes_placed == 0u);
+}
+
+// The API's edges: consuming more than was lent is refused (and takes
+// nothing), a finished peer lends an empty view, a default connection none.
+BOOST_AUTO_TEST_CASE(read_view_and_consume_refuse_what_they_cannot_do) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    connection ca, cb;
+    bool done = false;
+    const auto data = stream_bytes(3000);
+    auto client = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        if (!c) co_return;
+        ca = std::move(*c);
+        co_await ca.write(data);
+        co_await ca.shutdown_write();
+    };
+    auto server = [&]() -> task<void> {
+        auto c = co_await l.accept();
+        if (!c) co_return;
+        cb = std::move(*c);
+        auto v = co_await cb.read_view();
+        BOOST_REQUIRE(v);
+        BOOST_TEST(!v->empty());
+        BOOST_TEST(std::equal(v->begin(), v->end(), data.begin()));
+        const std::size_t lent = v->size();
+        auto over = cb.consume(cb.readable() + 1);
+        BOOST_TEST(!over);
+        if (!over) BOOST_TEST((over.error() == std::errc::invalid_argument));
+        BOOST_TEST(cb.readable() >= lent);  // the refused consume took nothing
+        std::size_t got = 0;
+        for (;;) {  // the rest; then the FIN lends an empty view
+            auto w = co_await cb.read_view();
+            BOOST_REQUIRE(w);
+            if (w->empty()) break;
+            BOOST_TEST(std::equal(w->begin(), w->end(), data.begin() + static_cast<std::ptrdiff_t>(got)));
+            got += w->size();
+            BOOST_REQUIRE(cb.consume(w->size()));
+        }
+        BOOST_TEST(got == data.size());
+        auto again = co_await cb.read_view();  // still finished
+        BOOST_TEST((again && again->empty()));
+        connection none;
+        auto nv = co_await none.read_view();
+        BOOST_TEST((!nv && nv.error() == std::errc::not_connected));
+        BOOST_TEST((!none.consume(0) && none.consume(0).error() == std::errc::not_connected));
+        co_await cb.close();
+        done = true;
+    };
+    p.sim.spawn(client());
+    p.sim.spawn(server());
+    p.sim.run_until([&] { return done; }, p.sim.now() + 10s);
+    BOOST_TEST(done);
+}
+
 const link::impairment impairments[] = {
     {}, {.loss = 0.01}, {.loss = 0.05}, {.reorder = 0.05}, {.duplicate = 0.05}, {.corrupt = 0.02},
 };

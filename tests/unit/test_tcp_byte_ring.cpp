@@ -112,6 +112,27 @@ BOOST_AUTO_TEST_CASE(peek_reads_across_the_wrap_without_consuming) {
     BOOST_TEST(ring.size() == 6u);
 }
 
+// front() lends the readable bytes in place up to the storage's end; after
+// consuming them the rest follows from the start.
+BOOST_AUTO_TEST_CASE(front_lends_the_first_piece_in_place) {
+    byte_ring empty(8);
+    BOOST_TEST(empty.front().empty());
+    byte_ring ring(6);
+    ring.write(to_bytes("....."));
+    ring.consume(4);
+    ring.write(to_bytes("abcde"));  // ".abcde" from index 4: ".a" at the end, "bcde" at the start
+    auto as_string = [](coronet::wire::bytes b) {
+        return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+    };
+    BOOST_TEST(as_string(ring.front()) == ".a");
+    ring.consume(ring.front().size());
+    BOOST_TEST(as_string(ring.front()) == "bcde");
+    ring.consume(1);
+    BOOST_TEST(as_string(ring.front()) == "cde");
+    ring.consume(3);
+    BOOST_TEST(ring.front().empty());
+}
+
 BOOST_AUTO_TEST_CASE(consume_drops_from_the_front) {
     byte_ring ring(4);
     ring.write(to_bytes("wxyz"));

@@ -35,6 +35,17 @@ public:
     // Reads up to buf.size() bytes; 0 when the peer has finished (FIN).
     // Errors: connection_reset, timed_out, connection_aborted, not_connected.
     runtime::task<result<std::size_t>> read(wire::mut_bytes buf);
+    // Reading in place, without a copy: waits as read() does, then lends the
+    // received bytes where they lie in the receive buffer (all of them, or
+    // the first piece when they wrap round its end); an empty view when the
+    // peer has finished (FIN). The view stays valid until consume() or the
+    // next co_await of anything: use the bytes, then consume() what was used
+    // (the rest is lent again by the next read_view). Errors as read().
+    runtime::task<result<wire::bytes>> read_view();
+    // Gives n bytes of what read_view lent back (the receive window opens as
+    // after a read). Errors: invalid_argument when n is more than readable(),
+    // not_connected.
+    result<void> consume(std::size_t n);
     // Queues all of data (waiting for buffer space). Errors: broken_pipe after
     // shutdown_write/close, connection_reset, timed_out, not_connected.
     runtime::task<result<void>> write(wire::bytes data);

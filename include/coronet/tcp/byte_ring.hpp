@@ -5,6 +5,7 @@
 // (grow: buffer auto-tuning, resize: an empty ring).
 #pragma once
 
+#include <algorithm>
 #include <coronet/tcp/buffer_cache.hpp>
 #include <coronet/wire/bytes.hpp>
 #include <cstddef>
@@ -41,6 +42,11 @@ public:
     // Copies readable bytes starting offset bytes past the head into out,
     // without consuming them; returns how many (0 when offset >= size()).
     std::size_t peek(std::size_t offset, wire::mut_bytes out) const;
+    // The readable bytes from the head up to the end of the storage or of
+    // the readable bytes, whichever comes first: where they lie, without a
+    // copy (the rest, if the bytes wrap, follows at the storage's start).
+    // Valid until the ring is next changed.
+    wire::bytes front() const noexcept { return {buf_.get() + head_, std::min(size_, cap_ - head_)}; }
     // Drops n readable bytes from the front; precondition (asserted): n <= size().
     void consume(std::size_t n);
     // Forgets every byte, readable or placed.

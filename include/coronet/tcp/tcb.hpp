@@ -204,6 +204,13 @@ public:
     std::size_t app_write(wire::bytes data);
     // Bytes copied out of the receive buffer (0 when empty).
     std::size_t app_read(wire::mut_bytes out);
+    // Reading in place: the received bytes at the front of the receive
+    // buffer, where they lie (empty when none; the first piece when they
+    // wrap), valid until the application gives control back to the loop or
+    // calls app_consume; app_consume(n) drops n of them as a read would.
+    // Precondition of app_consume (asserted): n <= receive_queue().
+    wire::bytes app_view() const noexcept { return rcvbuf_.front(); }
+    void app_consume(std::size_t n);
     void app_shutdown_write();  // queue a FIN after the data
     void app_close();           // shutdown_write, and the application is gone
     void app_abort();           // RST now
@@ -410,6 +417,9 @@ private:
     bool keepalive_expired();
     void spend_opening_timers();
     void release_buffers();
+    // After the application took n bytes from the receive buffer: tuning,
+    // the storage given back once drained after the end, a window update.
+    void after_app_read(std::size_t n);
     void schedule_ack(bool immediate);
     // In-order data arrived: quick-ack mode as above; true when it is on.
     bool data_arrived() noexcept;
