@@ -53,6 +53,17 @@ po::options_description common_description(common_options& out) {
         "with --pcap-max-bytes, how many files are kept, FILE included; the oldest is dropped")(
         "no-offload", po::bool_switch()->notifier([&out](bool off) { out.iface.offload = !off; }),
         "send MTU-sized frames with checksums computed here, not 64 KiB segmentation-offload frames")(
+        "rx-path", po::value<std::string>()->value_name("PATH")->notifier([&out](const std::string& v) {
+            if (v == "multishot")
+                out.iface.rx = link::rx_path::multishot;
+            else if (v == "ring")
+                out.iface.rx = link::rx_path::ring;
+            else
+                throw po::error("--rx-path: 'multishot' or 'ring', not '" + v + "'");
+        }),
+        "how frames are received: multishot (io_uring receives into buffers: the kernel copies each frame on "
+        "this loop's thread) or ring (a mapped TPACKET_V2 ring: the kernel copies each frame where it receives it, "
+        "on veth the sender's CPU)")(
         "busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
             if (us > 1'000'000) throw po::error("--busy-poll: at most 1000000 microseconds");
             out.loop.busy_poll = std::chrono::microseconds(us);

@@ -71,7 +71,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     net::host_config hc = host_config_from(cfg);
     if (cfg.wait_for_interface && cfg.loops > 1)
         throw std::invalid_argument("waiting for the interface to come back works with one loop only");
-    link::af_packet_options dev{.ifname = cfg.ifname};
+    link::af_packet_options dev{.ifname = cfg.ifname, .rx = cfg.rx};
     tcp::tcp_config tcp = cfg.tcp;
     if (cfg.loops > 1) {
         if (cfg.loop_index >= cfg.loops) throw std::invalid_argument("loop_index must be below loops");

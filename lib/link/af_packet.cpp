@@ -4,6 +4,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -147,7 +148,22 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     if (opts_.fanout.enabled) join_fanout();
     if (opts_.arp_tap) open_arp_tap(ifindex_);
 
-    // The provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring).
+    if (opts_.rx == rx_path::ring) {
+        map_ring(fd_);
+    } else {
+        set_up_buffer_ring();
+    }
+    rx_ = std::make_unique<rx_op>(*this);
+
+    for (unsigned i = 0; i < opts_.tx_slots; ++i) {
+        tx_slots_.push_back(std::make_unique<tx_slot>(*this));
+        tx_free_.push_back(tx_slots_.back().get());
+    }
+}
+
+// The provided-buffer ring of rx_path::multishot (liburing 2.3 has no
+// io_uring_setup_buf_ring).
+void af_packet_device::set_up_buffer_ring() {
     buf_ring_bytes_ = opts_.rx_buffers * sizeof(io_uring_buf);
     void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (mem == MAP_FAILED) fail("mmap buffer ring");
@@ -168,12 +184,39 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     }
     rx_storage_.reset(new std::byte[opts_.rx_buffers * opts_.rx_buffer_size]);
     for (unsigned i = 0; i < opts_.rx_buffers; ++i) recycle(static_cast<unsigned short>(i));
-    rx_ = std::make_unique<rx_op>(*this);
+}
 
-    for (unsigned i = 0; i < opts_.tx_slots; ++i) {
-        tx_slots_.push_back(std::make_unique<tx_slot>(*this));
-        tx_free_.push_back(tx_slots_.back().get());
-    }
+// The TPACKET_V2 ring of rx_path::ring on socket fd: slots of rx_buffer_size
+// plus the kernel's header, in blocks of 1 MiB (the kernel allocates each
+// block in one piece: a power of two wastes nothing), mapped shared. A frame
+// longer than a slot arrives truncated and is dropped (rx_errors).
+void af_packet_device::map_ring(int fd) {
+    set_int_option(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "PACKET_VERSION");
+    constexpr std::size_t block = 1 << 20;
+    const std::size_t slot =
+        (opts_.rx_buffer_size + TPACKET2_HDRLEN + 64 + TPACKET_ALIGNMENT - 1) & ~std::size_t{TPACKET_ALIGNMENT - 1};
+    if (slot > block) throw std::invalid_argument("af_packet_options::rx_buffer_size is over 1 MiB");
+    const std::size_t per_block = block / slot;
+    const std::size_t blocks = (std::max<std::size_t>(opts_.rx_buffers, 1) + per_block - 1) / per_block;
+    tpacket_req req{};
+    req.tp_block_size = static_cast<unsigned>(block);
+    req.tp_block_nr = static_cast<unsigned>(blocks);
+    req.tp_frame_size = static_cast<unsigned>(slot);
+    req.tp_frame_nr = static_cast<unsigned>(blocks * per_block);
+    if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) fail("PACKET_RX_RING");
+    void* mem = mmap(nullptr, block * blocks, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem == MAP_FAILED) fail("mmap the receive ring");
+    ring_ = static_cast<std::byte*>(mem);
+    ring_bytes_ = block * blocks;
+    ring_slot_size_ = slot;
+    ring_slots_ = req.tp_frame_nr;
+    ring_per_block_ = static_cast<unsigned>(per_block);
+    ring_next_ = 0;
+}
+
+void af_packet_device::unmap_ring() noexcept {
+    if (ring_) munmap(ring_, ring_bytes_);
+    ring_ = nullptr;
 }
 
 af_packet_device::~af_packet_device() {
@@ -191,8 +234,11 @@ af_packet_device::~af_packet_device() {
     }
     for (int i = 0; i < 1000 && (rx_armed_ || arp_armed_ || tx_free_.size() < tx_slots_.size()); ++i)
         loop_.run_once(false);
-    io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
-    munmap(buf_ring_, buf_ring_bytes_);
+    if (buf_ring_) {
+        io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
+        munmap(buf_ring_, buf_ring_bytes_);
+    }
+    unmap_ring();
     if (arp_fd_ >= 0) ::close(arp_fd_);
     ::close(fd_);
 }
@@ -292,9 +338,13 @@ void af_packet_device::arm_arp_receive() {
 
 void af_packet_device::arm_receive() {
     io_uring_sqe* s = loop_.sqe();
-    io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
-    s->flags |= IOSQE_BUFFER_SELECT;
-    s->buf_group = buf_group_;
+    if (ring_) {
+        io_uring_prep_poll_multishot(s, fd_, POLLIN);
+    } else {
+        io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
+        s->flags |= IOSQE_BUFFER_SELECT;
+        s->buf_group = buf_group_;
+    }
     io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(rx_.get()));
     rx_armed_ = true;
 }
@@ -319,24 +369,51 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
             else
                 runtime::logger().warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
         }
+    } else if (ring_) {
+        drain_ring();  // the poll saw frames in the ring
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-        const std::byte* base = rx_storage_.get() + bid * opts_.rx_buffer_size;
-        const auto len = static_cast<std::size_t>(cqe.res);
-        if (len >= vnet_hdr_len) {
-            virtio_net_hdr h;
-            std::memcpy(&h, base, sizeof h);
-            ++counters_.rx_frames;
-            counters_.rx_bytes += len - vnet_hdr_len;
-            if (sink_) sink_->on_frame(bytes{base + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
-        } else {
-            ++counters_.rx_errors;
-        }
+        deliver(rx_storage_.get() + bid * opts_.rx_buffer_size, static_cast<std::size_t>(cqe.res));
         recycle(bid);
     }
     // Not while the link is down or gone: a receive would fail at once again, or wait for nothing.
     if (!rx_armed_ && cqe.res != -ECANCELED && sink_ && status_ == link_status::up) arm_receive();
 }
+
+// One received frame, len bytes after its virtio-net header at vnet, to the sink.
+void af_packet_device::deliver(const std::byte* vnet, std::size_t len) {
+    if (len < vnet_hdr_len) {
+        ++counters_.rx_errors;
+        return;
+    }
+    virtio_net_hdr h;
+    std::memcpy(&h, vnet, sizeof h);
+    ++counters_.rx_frames;
+    counters_.rx_bytes += len - vnet_hdr_len;
+    if (sink_) sink_->on_frame(bytes{vnet + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
+}
+
+// Reads every frame the kernel has handed over in the ring, in ring order,
+// each slot given back as soon as its frame was delivered. A bounded pass
+// (one ring's worth) so that a fast sender cannot keep the loop here.
+void af_packet_device::drain_ring() {
+    for (unsigned n = 0; n < ring_slots_ && ring_; ++n) {
+        std::byte* slot = ring_ + (ring_next_ / ring_per_block_) * (std::size_t{1} << 20) +
+                          (ring_next_ % ring_per_block_) * ring_slot_size_;
+        auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
+        const auto status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
+        if (!(status & TP_STATUS_USER)) break;
+        if (hdr->tp_snaplen < hdr->tp_len || hdr->tp_mac < vnet_hdr_len) {
+            ++counters_.rx_errors;  // longer than a slot: truncated
+        } else {
+            deliver(slot + hdr->tp_mac - vnet_hdr_len, hdr->tp_snaplen + vnet_hdr_len);
+        }
+        __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        ring_next_ = ring_next_ + 1 == ring_slots_ ? 0 : ring_next_ + 1;
+    }
+}
+
+const char* to_string(rx_path p) noexcept { return p == rx_path::ring ? "ring" : "multishot"; }
 
 const char* to_string(link_status s) noexcept {
     switch (s) {
@@ -422,6 +499,17 @@ std::error_code af_packet_device::reopen() {
     if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < mtu_)
         runtime::logger().warn("{}: the interface's MTU is now {}, below the stack's {}: larger frames will be lost",
                                opts_.ifname, ifr.ifr_mtu, mtu_);
+    if (ring_) {  // a ring of its own for the new socket; the old one's unread frames are lost with it
+        std::byte* old = ring_;
+        const std::size_t old_bytes = ring_bytes_;
+        try {
+            map_ring(fd);
+        } catch (const std::system_error& e) {
+            ::close(fd);
+            return e.code();
+        }
+        munmap(old, old_bytes);
+    }
     // Sends still in flight on the old socket hold it until they complete.
     ::close(fd_);
     fd_ = fd;

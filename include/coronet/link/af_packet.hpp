@@ -21,9 +21,19 @@
 
 namespace coronet::link {
 
+// How received frames reach the device.
+//   multishot  one multishot receive into a provided-buffer ring: the kernel
+//              copies each frame in the receiving thread (io_uring task work)
+//   ring       a TPACKET_V2 ring mapped into the process, woken by a multishot
+//              poll: the kernel copies each frame in its own receive path (on
+//              veth the sender's CPU) and the device reads it where it lies
+enum class rx_path { multishot, ring };
+const char* to_string(rx_path p) noexcept;
+
 struct af_packet_options {
     std::string ifname;
-    unsigned rx_buffers = 256;                     // power of two
+    rx_path rx = rx_path::multishot;
+    unsigned rx_buffers = 256;  // power of two (multishot); ring slots (ring, rounded up to fill its blocks)
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
     unsigned tx_slots = 512;                       // frames in flight
     std::size_t tx_buffer_size = 2048;             // an MTU-sized frame and headroom (more when the MTU needs it)
@@ -113,6 +123,11 @@ private:
     void arm_receive();
     void on_receive(const io_uring_cqe& cqe);
     void recycle(unsigned short bid);
+    void set_up_buffer_ring();
+    void map_ring(int fd);
+    void unmap_ring() noexcept;
+    void drain_ring();
+    void deliver(const std::byte* vnet, std::size_t len);
 
     runtime::loop& loop_;
     af_packet_options opts_;
@@ -132,6 +147,10 @@ private:
     std::unique_ptr<std::byte[]> rx_storage_;
     std::unique_ptr<rx_op> rx_;
     bool rx_armed_ = false;
+    // RX with rx_path::ring: the mapped TPACKET_V2 ring, its slots, and the next slot to read.
+    std::byte* ring_ = nullptr;
+    std::size_t ring_bytes_ = 0, ring_slot_size_ = 0;
+    unsigned ring_slots_ = 0, ring_per_block_ = 1, ring_next_ = 0;
 
     std::optional<std::uint16_t> fanout_group_;
     // The ARP tap (arp_tap): a plain socket, one receive at a time (ARP is rare).
