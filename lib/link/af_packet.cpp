@@ -197,7 +197,7 @@ void af_packet_device::map_ring(int fd) {
         (opts_.rx_buffer_size + TPACKET2_HDRLEN + 64 + TPACKET_ALIGNMENT - 1) & ~std::size_t{TPACKET_ALIGNMENT - 1};
     if (slot > block) throw std::invalid_argument("af_packet_options::rx_buffer_size is over 1 MiB");
     const std::size_t per_block = block / slot;
-    const std::size_t blocks = (std::max<std::size_t>(opts_.rx_buffers, 1) + per_block - 1) / per_block;
+    const std::size_t blocks = (std::max<std::size_t>(opts_.rx_ring_slots, 1) + per_block - 1) / per_block;
     tpacket_req req{};
     req.tp_block_size = static_cast<unsigned>(block);
     req.tp_block_nr = static_cast<unsigned>(blocks);
@@ -370,7 +370,20 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
                 runtime::logger().warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
         }
     } else if (ring_) {
-        drain_ring();  // the poll saw frames in the ring
+        // The poll saw frames in the ring, or an error on the socket (the
+        // interface went down or away: the error a receive would have failed with).
+        if (cqe.res & POLLERR) {
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+                ++counters_.rx_errors;
+                if (is_link_error(err))
+                    link_error(err);
+                else
+                    runtime::logger().warn("{}: receive failed: {}", opts_.ifname, std::strerror(err));
+            }
+        }
+        drain_ring();
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         deliver(rx_storage_.get() + bid * opts_.rx_buffer_size, static_cast<std::size_t>(cqe.res));

@@ -32,8 +32,11 @@ const char* to_string(rx_path p) noexcept;
 
 struct af_packet_options {
     std::string ifname;
-    rx_path rx = rx_path::multishot;
-    unsigned rx_buffers = 256;  // power of two (multishot); ring slots (ring, rounded up to fill its blocks)
+    rx_path rx = rx_path::ring;
+    // multishot: provided buffers, a power of two (the socket's 8 MiB queue
+    // holds what waits for one); ring: the ring's slots (rounded up to fill
+    // its 1 MiB blocks), its only room, so more of them for bursts of frames.
+    unsigned rx_buffers = 256, rx_ring_slots = 1024;
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
     unsigned tx_slots = 512;                       // frames in flight
     std::size_t tx_buffer_size = 2048;             // an MTU-sized frame and headroom (more when the MTU needs it)
