@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <bit>
 #include <coronet/link/sim_link.hpp>
 #include <string>
 #include <vector>
@@ -8,7 +9,11 @@ namespace coronet::link {
 class sim_link::endpoint final : public device {
 public:
     endpoint(runtime::executor& ex, std::uint8_t id, impairment p, std::uint64_t seed, std::uint16_t mtu)
-        : ex_(ex), mtu_(mtu), model_(p, seed), pool_(4096, mtu + 14 + packet_headroom, packet_headroom) {
+        : ex_(ex),
+          mtu_(mtu),
+          model_(p, seed),
+          pool_(4096, mtu + 14 + packet_headroom, packet_headroom),
+          queue_(pool_.capacity()) {
         mac_.octets = {0x02, 0, 0, 0, 0, id};
         name_ = "sim" + std::to_string(id);
         node_.on_expire = &deliver_due;
@@ -64,11 +69,12 @@ private:
         packet frame;
     };
 
-    // The frames on the wire in delivery order: a ring that doubles when
-    // full and never shrinks (it holds at most the pool's frames), so that a
-    // warm link allocates nothing per frame.
+    // The frames on the wire in delivery order: a ring sized for the whole
+    // pool (each frame on the wire holds a pool buffer), so that the link
+    // allocates nothing per frame, however its flight rises and falls.
     class flight_queue {
     public:
+        explicit flight_queue(std::size_t capacity) : slots_(std::bit_ceil(capacity)) {}
         bool empty() const noexcept { return size_ == 0; }
         in_flight& front() noexcept { return slots_[head_]; }
         void pop_front() noexcept {

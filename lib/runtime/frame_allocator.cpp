@@ -56,6 +56,7 @@ struct free_block {
 // whether the cache below is gone (thread exit), and the counters.
 thread_local constinit bool cache_gone = false;
 thread_local constinit frame_allocator_stats stats{};
+thread_local constinit std::size_t limit = 256 * 1024;
 
 struct frame_cache {
     free_block* head[class_count] = {};
@@ -69,16 +70,20 @@ struct frame_cache {
         cache_gone = true;  // frames freed later (other thread_locals' destructors) go to ::operator delete
     }
 
-    void release_all() noexcept {
+    void release_all() noexcept { release_above(0); }
+
+    // Frees cached blocks until each class holds at most `keep` bytes.
+    void release_above(std::size_t keep) noexcept {
         for (std::size_t k = 0; k < class_count; ++k) {
-            while (free_block* b = head[k]) {
+            while (bytes[k] > keep) {
+                free_block* b = head[k];
                 unpoison(b, class_size(k));
                 head[k] = b->next;
                 ::operator delete(b, class_size(k));
+                bytes[k] -= class_size(k);
+                stats.cached_bytes -= class_size(k);
                 ++stats.releases;
             }
-            stats.cached_bytes -= bytes[k];
-            bytes[k] = 0;
         }
     }
 };
@@ -127,7 +132,7 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
     const std::size_t n = frame_pool::class_size(k);
     frame_pool::unpoison(p, n);
     frame_pool::frame_cache* c = frame_pool::this_thread_cache();
-    if (c == nullptr || c->bytes[k] + n > frame_cache_bytes) {
+    if (c == nullptr || c->bytes[k] + n > frame_pool::limit) {
         ++frame_pool::stats.releases;
         ::operator delete(p, n);
         return;
@@ -143,6 +148,13 @@ frame_allocator_stats frame_stats() noexcept { return frame_pool::stats; }
 
 void trim_frame_cache() noexcept {
     if (frame_pool::frame_cache* c = frame_pool::this_thread_cache()) c->release_all();
+}
+
+std::size_t frame_cache_limit() noexcept { return frame_pool::limit; }
+
+void set_frame_cache_limit(std::size_t bytes) noexcept {
+    frame_pool::limit = bytes;
+    if (frame_pool::frame_cache* c = frame_pool::this_thread_cache()) c->release_above(bytes);
 }
 
 }  // namespace coronet::runtime

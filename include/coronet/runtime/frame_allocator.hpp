@@ -2,7 +2,8 @@
 // powers of two), one set per thread, so that a loop (one per thread) reuses
 // the frames of its read / write / connect / accept calls instead of asking
 // malloc for each. Larger frames go straight to ::operator new. Each class
-// keeps at most frame_cache_bytes; the rest goes back to ::operator delete.
+// keeps at most frame_cache_limit() bytes; the rest goes back to ::operator
+// delete.
 // A frame freed on another thread than the one that made it joins the
 // freeing thread's lists: blocks all come from ::operator new, so they may
 // move between threads, and each thread touches only its own lists (no
@@ -17,9 +18,6 @@
 #include <new>
 
 namespace coronet::runtime {
-
-// Bytes each size class keeps cached per thread.
-inline constexpr std::size_t frame_cache_bytes = 64 * 1024;
 
 // This thread's frame allocator counters since the thread started.
 struct frame_allocator_stats {
@@ -37,6 +35,12 @@ void deallocate_frame(void* p, std::size_t size) noexcept;
 frame_allocator_stats frame_stats() noexcept;
 // Gives this thread's cached blocks back to ::operator delete.
 void trim_frame_cache() noexcept;
+// Bytes each size class keeps cached on this thread: 256 KiB unless set.
+// A bulk sender's scoreboard, whose deque holds a run per paced send, takes
+// and frees hundreds of 512-byte nodes as its flight rises and falls.
+std::size_t frame_cache_limit() noexcept;
+// Sets this thread's limit; what a class holds beyond it is freed now.
+void set_frame_cache_limit(std::size_t bytes) noexcept;
 
 // A standard allocator over allocate_frame / deallocate_frame (stateless:
 // every instance shares the thread's lists).
