@@ -48,6 +48,16 @@ void unpoison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) noexcept
 #endif
 }
 
+// ::operator delete with the block's size where the compiler has sized
+// deallocation (GCC; clang only with -fsized-deallocation).
+void release_block(void* p, [[maybe_unused]] std::size_t n) noexcept {
+#ifdef __cpp_sized_deallocation
+    ::operator delete(p, n);
+#else
+    ::operator delete(p);
+#endif
+}
+
 struct free_block {
     free_block* next;
 };
@@ -79,7 +89,7 @@ struct frame_cache {
                 free_block* b = head[k];
                 unpoison(b, class_size(k));
                 head[k] = b->next;
-                ::operator delete(b, class_size(k));
+                release_block(b, class_size(k));
                 bytes[k] -= class_size(k);
                 stats.cached_bytes -= class_size(k);
                 ++stats.releases;
@@ -126,7 +136,7 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
     const std::size_t k = frame_pool::class_of(size);
     if (k == frame_pool::no_class) {
         ++frame_pool::stats.releases;
-        ::operator delete(p, size);
+        frame_pool::release_block(p, size);
         return;
     }
     const std::size_t n = frame_pool::class_size(k);
@@ -134,7 +144,7 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
     frame_pool::frame_cache* c = frame_pool::this_thread_cache();
     if (c == nullptr || c->bytes[k] + n > frame_pool::limit) {
         ++frame_pool::stats.releases;
-        ::operator delete(p, n);
+        frame_pool::release_block(p, n);
         return;
     }
     auto* b = ::new (p) frame_pool::free_block{c->head[k]};

@@ -226,6 +226,17 @@ BOOST_AUTO_TEST_SUITE(zero_allocation)
 
 using namespace zero_allocation_tests;
 
+// The counter itself, in this build (replaced operator new, or the ASan hook).
+BOOST_AUTO_TEST_CASE(the_window_counts_an_allocation) {
+    static void* volatile kept = nullptr;
+    window w;
+    w.open();
+    kept = ::operator new(24);  // a call, not a new-expression: the compiler may not elide it
+    w.close();
+    ::operator delete(kept);
+    BOOST_TEST(w.allocations == 1u);
+}
+
 // Each congestion controller, on a clean path and at 1 % loss: loss
 // recovery is part of the steady state of a real path (SACK scoreboard,
 // reassembly out of order, RACK and retransmission timers). With loss, a
