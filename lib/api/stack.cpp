@@ -1,4 +1,5 @@
 #include <coronet/api/stack.hpp>
+#include <coronet/runtime/frame_allocator.hpp>
 #include <coronet/runtime/log.hpp>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -270,6 +271,14 @@ void add_tcp(json_counters& j, const tcp::layer_counters& t) {
     j("tcp_icmp_ignored", t.icmp_ignored);
 }
 
+// The calling thread's, which is the loop's when the loop's code asks.
+void add_frames(json_counters& j, const runtime::frame_allocator_stats& f) {
+    j("frames_recycled", f.hits);
+    j("frames_from_heap", f.misses);
+    j("frames_released", f.releases);
+    j("frames_cached_bytes", f.cached_bytes);
+}
+
 void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_bytes_sent", c.bytes_sent);
     j("conn_bytes_received", c.bytes_received);
@@ -331,6 +340,7 @@ std::string counters_json(stack& st, const tcp::connection_stats* connection) {
     add_device(j, st.device().counters());
     add_host(j, st.host().counters());
     add_tcp(j, st.tcp().counters());
+    add_frames(j, runtime::frame_stats());
     if (connection) add_connection(j, *connection);
     return std::move(j).str();
 }

@@ -1,13 +1,19 @@
 #include <algorithm>
+#include <bit>
 #include <coronet/link/sim_link.hpp>
 #include <string>
+#include <vector>
 
 namespace coronet::link {
 
 class sim_link::endpoint final : public device {
 public:
     endpoint(runtime::executor& ex, std::uint8_t id, impairment p, std::uint64_t seed, std::uint16_t mtu)
-        : ex_(ex), mtu_(mtu), model_(p, seed), pool_(4096, mtu + 14 + packet_headroom, packet_headroom) {
+        : ex_(ex),
+          mtu_(mtu),
+          model_(p, seed),
+          pool_(4096, mtu + 14 + packet_headroom, packet_headroom),
+          queue_(pool_.capacity()) {
         mac_.octets = {0x02, 0, 0, 0, 0, id};
         name_ = "sim" + std::to_string(id);
         node_.on_expire = &deliver_due;
@@ -63,10 +69,42 @@ private:
         packet frame;
     };
 
+    // The frames on the wire in delivery order: a ring sized for the whole
+    // pool (each frame on the wire holds a pool buffer), so that the link
+    // allocates nothing per frame, however its flight rises and falls.
+    class flight_queue {
+    public:
+        explicit flight_queue(std::size_t capacity) : slots_(std::bit_ceil(capacity)) {}
+        bool empty() const noexcept { return size_ == 0; }
+        in_flight& front() noexcept { return slots_[head_]; }
+        void pop_front() noexcept {
+            slots_[head_].frame = packet{};
+            head_ = (head_ + 1) & (slots_.size() - 1);
+            --size_;
+        }
+        // Places f after every frame due at or before f.at (FIFO among equal times).
+        void insert(in_flight f) {
+            if (size_ == slots_.size()) grow();
+            std::size_t i = size_;
+            for (; i > 0 && f.at < at(i - 1).at; --i) at(i) = std::move(at(i - 1));
+            at(i) = std::move(f);
+            ++size_;
+        }
+
+    private:
+        in_flight& at(std::size_t i) noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+        void grow() {
+            std::vector<in_flight> bigger(std::max<std::size_t>(64, 2 * slots_.size()));
+            for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move(at(i));
+            slots_.swap(bigger);
+            head_ = 0;
+        }
+        std::vector<in_flight> slots_;  // a power of two of them
+        std::size_t head_ = 0, size_ = 0;
+    };
+
     void enqueue(runtime::time_point at, packet frame) {
-        auto pos = std::upper_bound(queue_.begin(), queue_.end(), at,
-                                    [](runtime::time_point t, const in_flight& f) { return t < f.at; });
-        queue_.insert(pos, in_flight{at, std::move(frame)});
+        queue_.insert(in_flight{at, std::move(frame)});
         rearm();
     }
 
@@ -107,7 +145,7 @@ private:
     endpoint* peer_ = nullptr;
     frame_sink* sink_ = nullptr;
     device_counters counters_;
-    std::deque<in_flight> queue_;
+    flight_queue queue_;
     runtime::timer_node node_;
 };
 

@@ -14,6 +14,8 @@ struct detached_promise {
     detached_promise* next = nullptr;
 
     detached_promise(executor& e, task<void>&, std::string& n) : ex(e), name(n) { link(); }
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept { deallocate_frame(frame, size); }
 
     struct root {
         using promise_type = detached_promise;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
+#include <coronet/runtime/frame_allocator.hpp>
 #include <coronet/runtime/task.hpp>
 #include <coronet/runtime/timer_queue.hpp>
 #include <coroutine>
@@ -65,7 +66,9 @@ private:
     friend struct detail::detached_promise;
     void report(std::string_view name, std::exception_ptr e);
 
-    std::deque<std::coroutine_handle<>> ready_;
+    // Its nodes recycled: a queue that every turn pushes and pops would
+    // otherwise allocate a node every 64 handles.
+    std::deque<std::coroutine_handle<>, recycling_allocator<std::coroutine_handle<>>> ready_;
     timer_queue timers_;
     error_handler on_error_;
     detail::detached_promise* detached_head_ = nullptr;

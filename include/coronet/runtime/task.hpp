@@ -3,9 +3,11 @@
 // synchronously hands control back without suspending its awaiter, and one
 // that completes later resumes its awaiter by symmetric transfer: long chains
 // of synchronous co_awaits run in constant stack even where the compiler makes
-// no tail calls (GCC at -O0 or under ASan).
+// no tail calls (GCC at -O0 or under ASan). Frames come from the thread's
+// recycling frame allocator (frame_allocator.hpp), not from malloc per call.
 #pragma once
 
+#include <coronet/runtime/frame_allocator.hpp>
 #include <coroutine>
 #include <exception>
 #include <optional>
@@ -44,6 +46,9 @@ struct promise_base {
     start_state state_ = start_state::not_started;
     std::suspend_always initial_suspend() const noexcept { return {}; }
     final_awaiter final_suspend() const noexcept { return {}; }
+
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept { deallocate_frame(frame, size); }
 };
 
 template <class T>

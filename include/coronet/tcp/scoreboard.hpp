@@ -8,6 +8,7 @@
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
+#include <coronet/runtime/frame_allocator.hpp>
 #include <coronet/tcp/delivery_rate.hpp>
 #include <coronet/tcp/interval_set.hpp>
 #include <coronet/wire/seq32.hpp>
@@ -115,7 +116,8 @@ public:
     // stops at SACKed data: reneging, RFC 6675 5.1).
     bool head_sacked() const noexcept { return !runs_.empty() && runs_.front().sacked; }
     // The runs, in sequence order (tests, the connection table).
-    const std::deque<run>& runs() const noexcept { return runs_; }
+    using run_list = std::deque<run, runtime::recycling_allocator<run>>;  // nodes recycled: one per few runs sent
+    const run_list& runs() const noexcept { return runs_; }
     // SACK edges ignored because splitting would have passed max_runs.
     std::uint64_t split_refused() const noexcept { return split_refused_; }
 
@@ -130,7 +132,7 @@ private:
     void set_sacked(run& r) noexcept;
     void drop(const run& r) noexcept;  // its share of the counters, before it goes
 
-    std::deque<run> runs_;     // contiguous from the cumulative ACK, ascending
+    run_list runs_;            // contiguous from the cumulative ACK, ascending
     std::uint64_t sends_ = 0;  // transmissions so far (run::order)
     std::size_t max_runs_;
     std::uint32_t sacked_ = 0, lost_ = 0, retransmitted_ = 0;
