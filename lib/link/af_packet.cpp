@@ -170,7 +170,13 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     for (unsigned i = 0; i < opts_.rx_buffers; ++i) recycle(static_cast<unsigned short>(i));
     rx_ = std::make_unique<rx_op>(*this);
 
-    for (unsigned i = 0; i < opts_.tx_slots; ++i) {
+    // A slot for every transmit buffer, the large ones too: a frame built in a
+    // buffer allocate() gave must find a slot. allocate() is where a sender
+    // is told to wait (TCP retries); transmit() can only drop, and a dropped
+    // segment is a loss. With 512 slots for 512 + 64 buffers, a sender with
+    // all 64 large buffers in flight went on in MTU-sized frames and lost the
+    // frames past the 512th.
+    for (unsigned i = 0; i < opts_.tx_slots + opts_.tx_large_buffers; ++i) {
         tx_slots_.push_back(std::make_unique<tx_slot>(*this));
         tx_free_.push_back(tx_slots_.back().get());
     }
