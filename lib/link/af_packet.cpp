@@ -211,7 +211,12 @@ int af_packet_device::open_socket(unsigned ifindex) {
     try {
         set_int_option(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
         set_int_option(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
-        int rcvbuf = 8 << 20;
+        // What arrives while the loop is busy waits here: the windows the
+        // stack's connections advertise (up to 6 MiB each) add up past 8 MiB
+        // with two bulk senders, and frames past the buffer were lost (a
+        // coronet sender, not paced on a LAN, sends a window at once). Memory
+        // is used only while frames wait.
+        int rcvbuf = 64 << 20;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
         // A send finding the socket's send buffer full (frames still queued in a
         // qdisc, e.g. a rate limiter) must not wait: io_uring would retry it after
