@@ -5,11 +5,14 @@
 #   kernel client -> kernel server    the baseline, on a veth pair with kernel addresses at both ends
 #   kernel client -> coronet server   on a second veth pair whose coronet end has no kernel address
 #   coronet client -> kernel server   on that second pair too
+#   coronet client -> coronet server  on a third veth pair with no kernel address at
+#                                     either end: two stacks, one loop each
 # and the table gives each figure with its ratio to the baseline of the same
 # run: rr and crr also with busy polling at both ends (--busy-poll 50), bulk
 # also with coronet's segmentation offload off (--no-offload). Then:
 #   loops   crr and bulk over 8 connections with coronet on one loop and on
-#           two (--loops, PACKET_FANOUT), with the scaling factor
+#           two (--loops, PACKET_FANOUT), with the scaling factor; coronet ->
+#           coronet with the same number of loops at both ends
 #   link    frame rates (Mpps) of 64- and 1514-byte frames through a plain
 #           AF_PACKET socket (raw) and through coronet's device, each way, on
 #           the kernel pair: a raw sender in C loads both receivers in S, a raw
@@ -27,12 +30,14 @@
 #           timers, reassembly and one Asio adapter round against the native API
 # and the machine and the date. Nothing is asserted: it measures. Needs root.
 #
-# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION] [--coronet-args "ARGS"]
+# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION] [--coronet-args "ARGS"] [--no-build]
 #   --duration      seconds per cell (default 5, or $CORONET_BENCH_DURATION)
 #   --only          one section: tcp (the coronet-bench cells and loops), link,
 #                   memory, proxy-memory, beast or micro
 #   --coronet-args  more options for every coronet end of the tcp section,
-#                   e.g. "--tcp-cc bbr" (the kernel ends keep their default)
+#                   e.g. "--tcp-cc bbr" (the kernel ends keep their default;
+#                   coronet -> coronet has it at both ends)
+#   --no-build      use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +45,13 @@ cd "$(dirname "$0")/.."
 duration=${CORONET_BENCH_DURATION:-5}
 only=
 coronet_extra=
+build=1
 while [ $# -gt 0 ]; do
     case $1 in
     -d | --duration) duration=${2:?--duration needs SECONDS}; shift 2 ;;
     --only) only=${2:?--only needs a SECTION}; shift 2 ;;
     --coronet-args) coronet_extra=${2?--coronet-args needs ARGS}; shift 2 ;;
+    --no-build) build=0; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -61,17 +68,21 @@ fi
 
 # shellcheck source=cmake/deps.sh
 source cmake/deps.sh
-install_deps
 build_dir=${CORONET_BENCH_BUILD_DIR:-build/release}
-build_tree "$build_dir" -DCMAKE_BUILD_TYPE=Release
+if [ $build -eq 1 ]; then
+    install_deps
+    build_tree "$build_dir" -DCMAKE_BUILD_TYPE=Release
+fi
 bench=$PWD/$build_dir/apps/coronet-bench
 sink=$PWD/$build_dir/tests/netns/coronet-test-sink
 clients=$PWD/$build_dir/tests/netns/coronet-test-clients
 proxy=$PWD/$build_dir/apps/coronet-proxy
 
-# Two namespaces, C (clients' side) and S (servers' side), and two veth pairs between them:
+# Two namespaces, C (clients' side) and S (servers' side), and three veth pairs between them:
 #   k: 10.203.0.1 (C) <-> 10.203.0.2 (S), kernel addresses at both ends
 #   u: 10.204.0.1 (C, kernel) <-> S end owned by coronet as 10.204.0.2, no kernel address
+#   w: C end owned by coronet as 10.206.0.1 <-> S end owned by coronet as 10.206.0.2, no
+#      kernel address at either end (nor IPv6: only the two stacks' frames cross it)
 source cmake/netns.sh
 netns_init b
 id=$netns_id
@@ -84,11 +95,18 @@ background=()  # other programs this script started: link receivers, the sink, i
 netns_add "$ns_c" "$ns_s"
 netns_veth "${id}ck" "$ns_c" "${id}sk" "$ns_s"
 netns_veth "${id}cu" "$ns_c" "${id}su" "$ns_s"
+netns_veth "${id}cw" "$ns_c" "${id}sw" "$ns_s"
+ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${id}cw.disable_ipv6=1"
+ip netns exec "$ns_s" sysctl -qw "net.ipv6.conf.${id}sw.disable_ipv6=1"
 ip -n "$ns_c" addr add 10.203.0.1/24 dev "${id}ck"
 ip -n "$ns_s" addr add 10.203.0.2/24 dev "${id}sk"
 ip -n "$ns_c" addr add 10.204.0.1/24 dev "${id}cu"
 # shellcheck disable=SC2206  # --coronet-args is a list of words on purpose
 coronet=(--iface "${id}su" --ip 10.204.0.2/24 $coronet_extra)
+# shellcheck disable=SC2206
+coronet_c=(--iface "${id}cw" --ip 10.206.0.1/24 $coronet_extra)
+# shellcheck disable=SC2206
+coronet_s=(--iface "${id}sw" --ip 10.206.0.2/24 $coronet_extra)
 port=5201
 
 # Starts a server (args: namespace, coronet-bench server arguments...) and waits until it listens.
@@ -154,9 +172,12 @@ for m in "${modes[@]}"; do
     run_cell "$name/kernel-kernel" "$ns_s" "--stack kernel$server_extra" "$ns_c" --stack kernel --connect 10.203.0.2:$port "${args[@]}"
     run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]}$server_extra" "$ns_c" --stack kernel --connect 10.204.0.2:$port "${args[@]}"
     run_cell "$name/coronet-kernel" "$ns_c" "--stack kernel$server_extra" "$ns_s" "${coronet[@]}" --connect 10.204.0.1:$port "${args[@]}"
+    run_cell "$name/coronet-coronet" "$ns_s" "${coronet_s[*]}$server_extra" "$ns_c" "${coronet_c[@]}" \
+        --connect 10.206.0.2:$port "${args[@]}"
 done
 # Two loops (--loops, PACKET_FANOUT): 8 connections at once, coronet with one
-# loop and with two, and kernel -> kernel with 8 connections for reference.
+# loop and with two (coronet -> coronet: at both ends), and kernel -> kernel
+# with 8 connections for reference.
 for m in "crr8:--mode crr" "bulk8:--mode bulk"; do
     name=${m%%:*}
     read -r -a args <<<"${m#*:}"
@@ -167,6 +188,8 @@ for m in "crr8:--mode crr" "bulk8:--mode bulk"; do
             --connect 10.204.0.2:$port --connections 8 "${args[@]}"
         run_cell "$name/coronet-kernel/loops$loops" "$ns_c" "--stack kernel" "$ns_s" "${coronet[@]}" --loops "$loops" \
             --connect 10.204.0.1:$port --connections 8 "${args[@]}"
+        run_cell "$name/coronet-coronet/loops$loops" "$ns_s" "${coronet_s[*]} --loops $loops" "$ns_c" \
+            "${coronet_c[@]}" --loops "$loops" --connect 10.206.0.2:$port --connections 8 "${args[@]}"
     done
 done
 # What segmentation offload is worth: coronet sending MTU-sized frames it checksums itself.

@@ -37,7 +37,7 @@ rows = [  # label, cell mode, JSON field
 # The no-offload cells exist for coronet's sending side only; their ratios are to the offloaded kernel baseline.
 baseline_mode = {"bulk-no-offload": "bulk", "bulk-reverse-no-offload": "bulk-reverse"}
 pairs = [("kernel-kernel", "kernel -> kernel"), ("kernel-coronet", "kernel -> coronet"),
-         ("coronet-kernel", "coronet -> kernel")]
+         ("coronet-kernel", "coronet -> kernel"), ("coronet-coronet", "coronet -> coronet")]
 
 def figure(mode, pair, field):
     client = cells.get(f"{mode}/{pair}", (None, None))[0]
@@ -71,10 +71,11 @@ if want("tcp"):
         print(out)
     print()
     print("two loops (--loops, PACKET_FANOUT), 8 connections at once; (xR) = ratio to kernel -> kernel, [xS] = loops 2 / loops 1")
+    print("(coronet -> coronet: that many loops at both ends)")
     print(f"{'':38}{'kernel -> kernel':>18}{'loops 1':>18}{'loops 2':>18}{'scaling':>10}")
     for label, mode, field in (("crr connections/s", "crr8", "connections_per_s"), ("bulk Gbit/s", "bulk8", "gbit_per_s")):
         base = figure(mode, "kernel-kernel", field)
-        for pair, title in (("kernel-coronet", "kernel -> coronet"), ("coronet-kernel", "coronet -> kernel")):
+        for pair, title in pairs[1:]:
             one, two = figure(mode, f"{pair}/loops1", field), figure(mode, f"{pair}/loops2", field)
             out = f"{label + ', ' + title:38}{show(base, mode, 'kernel-kernel'):>18}"
             for v, loops in ((one, 1), (two, 2)):

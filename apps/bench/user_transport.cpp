@@ -38,10 +38,18 @@ public:
         give_back();
         return c_.shutdown_write();
     }
+    // As close(2) on a kernel socket: the FIN is queued and the stack
+    // finishes the close in the background (a dropped connection closes
+    // gracefully), rather than connection::close()'s wait for the FIN's ACK,
+    // which cost a crr client one more round trip per connection than the
+    // kernel's.
     task<result<void>> close() override {
         give_back();
-        keep_stats();  // close() releases the TCB
-        return c_.close();
+        keep_stats();
+        const std::error_code error = c_.valid() ? c_.tcb().error() : std::error_code{};
+        connection closing = std::move(c_);
+        if (error) co_return error;
+        co_return result<void>{};
     }
     void abort() noexcept override {
         keep_stats();

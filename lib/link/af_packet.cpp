@@ -155,7 +155,13 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     }
     rx_ = std::make_unique<rx_op>(*this);
 
-    for (unsigned i = 0; i < opts_.tx_slots; ++i) {
+    // A slot for every transmit buffer, the large ones too: a frame built in a
+    // buffer allocate() gave must find a slot. allocate() is where a sender
+    // is told to wait (TCP retries); transmit() can only drop, and a dropped
+    // segment is a loss. With 512 slots for 512 + 64 buffers, a sender with
+    // all 64 large buffers in flight went on in MTU-sized frames and lost the
+    // frames past the 512th.
+    for (unsigned i = 0; i < opts_.tx_slots + opts_.tx_large_buffers; ++i) {
         tx_slots_.push_back(std::make_unique<tx_slot>(*this));
         tx_free_.push_back(tx_slots_.back().get());
     }
@@ -251,7 +257,12 @@ int af_packet_device::open_socket(unsigned ifindex) {
     try {
         set_int_option(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
         set_int_option(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
-        int rcvbuf = 8 << 20;
+        // What arrives while the loop is busy waits here: the windows the
+        // stack's connections advertise (up to 6 MiB each) add up past 8 MiB
+        // with two bulk senders, and frames past the buffer were lost (a
+        // coronet sender, not paced on a LAN, sends a window at once). Memory
+        // is used only while frames wait.
+        int rcvbuf = 64 << 20;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
         // A send finding the socket's send buffer full (frames still queued in a
         // qdisc, e.g. a rate limiter) must not wait: io_uring would retry it after

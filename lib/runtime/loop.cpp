@@ -1,4 +1,5 @@
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -57,7 +58,14 @@ void loop::run_once(bool block) {
     const auto t = now();
     const bool spin = busy_poll_ > duration::zero() && t - last_work_ < busy_poll_;
     if (!block || spin || has_ready() || (next && next->deadline <= t)) {
-        if (block && spin && !has_ready()) ++counters_.busy_polls;
+        if (block && spin && !has_ready()) {
+            ++counters_.busy_polls;
+            // Past the first eighth of the spin, let a thread waiting for
+            // this CPU run first: when the peer (the other end's loop, a
+            // kernel client) shares the CPU, spinning without yielding held
+            // each hand-off for the whole busy-poll time.
+            if (t - last_work_ > busy_poll_ / 8) sched_yield();
+        }
         io_uring_submit_and_get_events(&ring_);
     } else {
         io_uring_cqe* cqe = nullptr;

@@ -226,6 +226,35 @@ BOOST_AUTO_TEST_CASE(coronet_clients_against_a_kernel_server) {
     stop_server(server);
 }
 
+// coronet at both ends (bench.sh's coronet -> coronet column): the peer's
+// veth end loses its kernel address and IPv6, and a second stack owns it;
+// both resolve ARP themselves. Each mode, one loop each, then 8 crr
+// connections on two loops at both ends.
+BOOST_AUTO_TEST_CASE(coronet_clients_against_a_coronet_server) {
+    topology t;
+    BOOST_REQUIRE(sh(t.in_peer("ip addr flush dev " + t.if_peer)) == 0);
+    BOOST_REQUIRE(sh(t.in_peer("sysctl -qw net.ipv6.conf." + t.if_peer + ".disable_ipv6=1")) == 0);
+    for (const std::string loops : {"1", "2"}) {
+        child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", port, "--loops", loops}));
+        BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
+        const std::vector<std::string> peer{"ip", "netns", "exec", t.ns_peer, bin("apps/coronet-bench")};
+        std::vector<expected> cases;
+        if (loops == "1")
+            cases.assign(std::begin(runs), std::end(runs));
+        else
+            cases.push_back({"crr", "", false});
+        for (expected e : cases) {
+            e.stack = "user";
+            auto argv = peer;
+            std::vector<std::string> extra{"--iface", t.if_peer, "--ip", t.peer_ip + "/24", "--loops", loops};
+            if (loops == "2") extra.insert(extra.end(), {"--connections", "8"});
+            for (auto& a : client_args(t.stack_ip, e, extra)) argv.push_back(a);
+            check_result(run_client(argv), e);
+        }
+        stop_server(server);
+    }
+}
+
 // Raw frames through both paths, each way: the raw sender loads both
 // receivers, and a raw receiver counts for both senders.
 BOOST_AUTO_TEST_CASE(link_mode_sends_and_receives_frames_on_both_paths) {
