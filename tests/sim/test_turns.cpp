@@ -139,12 +139,12 @@ BOOST_AUTO_TEST_CASE(a_crr_transaction_is_six_frames) {
     BOOST_TEST(server_got == request.size());
     BOOST_TEST(client_got == response.size());
     const std::vector<std::string> want{
-        "a>b S",         // connect
-        "b>a S.",        //
-        "a>b P. 100",    // the handshake's ACK and the request
-        "b>a FP. 200",   // the request's ACK, the response and the FIN: write and close in one turn
-        "a>b F.",        // the response's and the FIN's ACK with the client's FIN: read to the end, close
-        "b>a .",         // TIME_WAIT's ACK
+        "a>b S",        // connect
+        "b>a S.",       //
+        "a>b P. 100",   // the handshake's ACK and the request
+        "b>a FP. 200",  // the request's ACK, the response and the FIN: write and close in one turn
+        "a>b F.",       // the response's and the FIN's ACK with the client's FIN: read to the end, close
+        "b>a .",        // TIME_WAIT's ACK
     };
     BOOST_TEST(p.log == want, joined(p.log));
 }
@@ -174,8 +174,7 @@ BOOST_AUTO_TEST_CASE(write_then_shutdown_in_one_turn_is_one_segment_with_data_an
 BOOST_AUTO_TEST_CASE(the_acks_a_turn_owes_are_one_ack) {
     with_raw_peer t;
     using namespace wire::tcp_flag;
-    for (std::uint32_t i = 0; i < 4; ++i)
-        t.peer.send(t.seg(5001 + 100 * i, ack | psh).data(std::string(100, 'd')));
+    for (std::uint32_t i = 0; i < 4; ++i) t.peer.send(t.seg(5001 + 100 * i, ack | psh).data(std::string(100, 'd')));
     t.p.sim.run_for(1ms);  // the four arrive together: one turn of a's loop
     BOOST_REQUIRE_EQUAL(t.peer.got.size(), 1u);
     const received_segment& s = t.peer.got.front();
