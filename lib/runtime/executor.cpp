@@ -105,7 +105,35 @@ std::size_t executor::run_ready() {
         h.resume();
         ++resumed;
     }
+    end_turn();
     return resumed;
+}
+
+void executor::at_turn_end(turn_end_node& n) noexcept {
+    if (n.queued) return;
+    n.queued = true;
+    n.next = nullptr;
+    n.prev = turn_end_tail_;
+    if (turn_end_tail_)
+        turn_end_tail_->next = &n;
+    else
+        turn_end_head_ = &n;
+    turn_end_tail_ = &n;
+}
+
+void executor::cancel_turn_end(turn_end_node& n) noexcept {
+    if (!n.queued) return;
+    (n.prev ? n.prev->next : turn_end_head_) = n.next;
+    (n.next ? n.next->prev : turn_end_tail_) = n.prev;
+    n.next = n.prev = nullptr;
+    n.queued = false;
+}
+
+void executor::end_turn() {
+    while (turn_end_node* n = turn_end_head_) {
+        cancel_turn_end(*n);  // first: its work may queue it again
+        n->on_turn_end(*n);
+    }
 }
 
 void timer::expire(timer_node& n) {

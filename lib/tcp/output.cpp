@@ -333,6 +333,7 @@ void tcb::output(send_policy policy) {
     }
     if (ack_owed()) send_ack();
     if (seq_.snd_nxt != sent_before && !tlp_new_data_) schedule_tlp();
+    flight_at_output_ = wire::distance(seq_.snd_una, seq_.snd_max);
     arm_timer();
 }
 

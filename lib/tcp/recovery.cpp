@@ -106,7 +106,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     std::uint32_t delivered = d.delivered();
     if (!sack_ok_ && dup) delivered = std::max<std::uint32_t>(delivered, snd_mss_);
     ack_sample sample{.bytes_acked = d.delivered(),
-                      .flight_before = flight_before,
+                      .flight_before = std::max(flight_before, flight_at_output_),
                       .flight_after = seq_.flight_size(),
                       .pipe = board_.pipe(),
                       .now = now,

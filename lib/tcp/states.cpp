@@ -93,6 +93,7 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
 }
 
 void tcb::finish() {
+    ex_.cancel_turn_end(output_node_);
     rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = pace_at_ =
         never;
     arm_timer();
@@ -122,7 +123,8 @@ state tcb::closed_by(ending why, bool reset_is_error) noexcept {
 
 // One event in a synchronized state that has no arrow of its own for it:
 // a segment (whose accepted RST ends the connection), a timer, or an
-// application request, then whatever the state lets output() send.
+// application request; what the state lets output() send goes at the end of
+// the loop's turn, with what the turn's other events leave to send.
 std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_policy out) {
     switch (e.what) {
         case kind::segment:
@@ -145,7 +147,7 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
             }
             break;
     }
-    output(out);
+    output_at_turn_end(out);
     return std::nullopt;
 }
 
@@ -286,7 +288,7 @@ task<state> tcb::syn_rcvd() {
 task<state> tcb::established() {
     constexpr receive_policy in{.text = true};
     constexpr send_policy out{.data = true};
-    output(out);
+    output_at_turn_end(out);
     for (;;) {
         if (fin_received_) co_return to(state::close_wait, "FIN");
         if (shutdown_asked()) {
@@ -300,7 +302,7 @@ task<state> tcb::established() {
 task<state> tcb::fin_wait_1() {
     constexpr receive_policy in{.text = true};
     constexpr send_policy out{.data = true, .fin = true};
-    output(out);  // the FIN, after any data still queued
+    output_at_turn_end(out);  // the FIN, after any data still queued (with it, when written in this turn)
     for (;;) {
         if (fin_received_ && fin_acked()) co_return to(state::time_wait, "FIN+ACK");
         if (fin_received_) co_return to(state::closing, "FIN, simultaneous close");
@@ -312,6 +314,7 @@ task<state> tcb::fin_wait_1() {
 task<state> tcb::fin_wait_2() {
     constexpr receive_policy in{.text = true};  // half-close: data still flows to us
     constexpr send_policy out{};                // our FIN is acknowledged: ACKs only
+    output_at_turn_end(out);
     for (;;) {
         if (fin_received_) co_return to(state::time_wait, "FIN");
         // An orphaned connection does not wait forever for the peer's FIN.
@@ -328,7 +331,7 @@ task<state> tcb::fin_wait_2() {
 task<state> tcb::close_wait() {
     constexpr receive_policy in{};  // the peer has finished: no more text
     constexpr send_policy out{.data = true};
-    output(out);
+    output_at_turn_end(out);
     for (;;) {
         if (shutdown_asked()) {
             requests_.take(app_request::shutdown);
@@ -341,6 +344,7 @@ task<state> tcb::close_wait() {
 task<state> tcb::closing() {
     constexpr receive_policy in{};
     constexpr send_policy out{.data = true, .fin = true};
+    output_at_turn_end(out);
     for (;;) {
         if (fin_acked()) co_return to(state::time_wait, "ACK of FIN");
         if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end, false);
@@ -350,7 +354,7 @@ task<state> tcb::closing() {
 task<state> tcb::last_ack() {
     constexpr receive_policy in{};
     constexpr send_policy out{.data = true, .fin = true};
-    output(out);  // the FIN
+    output_at_turn_end(out);  // the FIN
     for (;;) {
         if (fin_acked()) co_return to(state::closed, "ACK of FIN");
         if (auto end = step(co_await next_event(), in, out)) co_return closed_by(*end, false);
@@ -358,7 +362,8 @@ task<state> tcb::last_ack() {
 }
 
 task<state> tcb::time_wait() {
-    constexpr receive_policy in{};  // both FINs are in: no more text
+    constexpr receive_policy in{};      // both FINs are in: no more text
+    ex_.cancel_turn_end(output_node_);  // nothing is sent from TIME_WAIT but its ACKs
     if (ack_owed()) send_ack();
     rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = pace_at_ = never;
     state_at_ = ex_.now() + 2 * cfg_.msl;

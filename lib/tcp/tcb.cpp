@@ -21,6 +21,8 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     seq_.iss = seq_.snd_una = seq_.snd_nxt = seq_.snd_max = recover_ = p.iss;
     timer_.on_expire = &timer_fired;
     timer_.context = this;
+    output_node_.on_turn_end = &turn_ended;
+    output_node_.context = this;
     rcv_mss_ = static_cast<std::uint16_t>(owner.host().mtu() - 40);
     if (p.max_segment > 0) rcv_mss_ = std::min(rcv_mss_, p.max_segment);
     // The scale follows the most the receive buffer may grow to, not this
@@ -34,11 +36,14 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
 }
 
 tcb::~tcb() {
-    if (!orphaned_) ex_.timers().erase(timer_);  // an orphan's loop may be gone
+    if (orphaned_) return;  // an orphan's loop may be gone
+    ex_.timers().erase(timer_);
+    ex_.cancel_turn_end(output_node_);
 }
 
 void tcb::orphan() noexcept {
     ex_.timers().erase(timer_);
+    ex_.cancel_turn_end(output_node_);
     orphaned_ = true;
     state_ = state::closed;
     if (!error_) error_ = std::make_error_code(std::errc::connection_aborted);
@@ -62,6 +67,16 @@ void tcb::ask(app_request r) {
 }
 
 void tcb::timer_fired(runtime::timer_node& n) { static_cast<tcb*>(n.context)->resume(event::timer()); }
+
+void tcb::output_at_turn_end(send_policy policy) noexcept {
+    turn_output_ = policy;
+    ex_.at_turn_end(output_node_);
+}
+
+void tcb::turn_ended(runtime::turn_end_node& n) {
+    auto& t = *static_cast<tcb*>(n.context);
+    t.output(t.turn_output_);
+}
 
 bool tcb::set_congestion_control(std::string_view name) {
     auto cc = make_congestion_control(name);

@@ -19,11 +19,15 @@ namespace {
 constexpr int transfer_mib = 4;
 
 // A packet capture on the kernel's end of the veth pair, as a file.
+// --immediate-mode: without it libpcap holds packets in a TPACKET_V3 block
+// until the block's timeout, and those of a transfer that ended within it
+// were lost at stop() (the second exchange, once coronet sent one ACK per
+// loop turn, was sometimes missing whole: -U only flushes the file).
 class capture {
 public:
     capture(const topology& t, const temp_file& file)
-        : dump_({"ip", "netns", "exec", t.ns_peer, "tcpdump", "-i", t.if_peer, "-U", "-s", "128", "-w", file.path,
-                 "tcp"}) {
+        : dump_({"ip", "netns", "exec", t.ns_peer, "tcpdump", "-i", t.if_peer, "--immediate-mode", "-U", "-s", "128",
+                 "-w", file.path, "tcp"}) {
         BOOST_REQUIRE_MESSAGE(dump_.wait_for_output("listening on", 10000ms), "tcpdump: " << dump_.output());
     }
     // Ends the capture (tcpdump writes out what it holds on SIGTERM).

@@ -124,6 +124,7 @@ std::optional<opened> accept_from_peer(stack_under_test& s, tcp::listener_state&
     if (p.options.timestamp && syn_ack->options.timestamp)
         h.options.timestamp = {{p.options.timestamp->first, syn_ack->options.timestamp->first}};
     s.dev.inject(peer_tcp_frame(h, {}));
+    s.sim.end_turn();
     s.dev.take_sent();
     auto conn = l.pop();
     if (!conn || conn->current() != tcp::state::established) return std::nullopt;
@@ -150,6 +151,7 @@ std::optional<opened> connect_to_peer(stack_under_test& s, std::uint16_t local_p
     }
     s.sim.run_for(p.rtt);
     s.dev.inject(peer_tcp_frame(h, {}));
+    s.sim.end_turn();   // the turn that took the SYN+ACK sends
     s.dev.take_sent();  // the ACK
     if ((*conn)->current() != tcp::state::established) return std::nullopt;
     return opened{*conn, syn_seg->seq, syn_seg->options};

@@ -54,10 +54,13 @@ struct stack_under_test {
 
     // Takes every frame sent so far, decoded, to each(const sent_frame&);
     // answers the stack's ARP requests for the peer, and goes on until the
-    // stack sends nothing more.
+    // stack sends nothing more. What the test did by hand since the clock
+    // last ran (frames injected, application calls) was a turn of the
+    // loop: it ends first, so that its output is sent.
     template <class F>
     void drain(F&& each) {
         for (;;) {
+            sim.end_turn();
             auto frames = dev.take_sent();
             if (frames.empty()) return;
             bool asked = false;

@@ -23,6 +23,17 @@ namespace detail {
 struct detached_promise;
 }
 
+// Work left for the end of the loop's turn (a TCP connection's output,
+// decided once after all of the turn's events). Intrusive: queuing it
+// allocates nothing; its owner cancels it before it dies.
+struct turn_end_node {
+    void (*on_turn_end)(turn_end_node&) = nullptr;
+    void* context = nullptr;
+    turn_end_node* next = nullptr;
+    turn_end_node* prev = nullptr;
+    bool queued = false;
+};
+
 // Called when a detached task ends with an exception: its name and the error.
 using error_handler = std::function<void(std::string_view, std::exception_ptr)>;
 
@@ -55,10 +66,20 @@ public:
     auto sleep_until(time_point t);
 
     timer_queue& timers() noexcept { return timers_; }
-    // One pass: fires expired timers, then resumes the coroutines that were
-    // ready at the start of the pass; returns how many were resumed.
+    // One pass: fires expired timers, resumes the coroutines that were
+    // ready at the start of the pass, then ends the turn (end_turn());
+    // returns how many were resumed.
     std::size_t run_ready();
-    bool has_ready() const noexcept { return !ready_.empty(); }
+    // Whether a pass has work: ready coroutines, or work left for the end of a turn.
+    bool has_ready() const noexcept { return !ready_.empty() || turn_end_head_ != nullptr; }
+    // n runs at the end of this turn (once, however often it is queued);
+    // queued outside a turn, it makes the next pass due at once.
+    void at_turn_end(turn_end_node& n) noexcept;
+    void cancel_turn_end(turn_end_node& n) noexcept;
+    // Runs what was queued for the end of the turn, in order, and what that
+    // queues in turn. run_ready() calls it; a test driving a stack by hand
+    // calls it to end its own "turn" before it looks at the wire.
+    void end_turn();
     // Destroys every detached task still suspended (shutdown).
     void destroy_detached() noexcept;
 
@@ -73,6 +94,8 @@ private:
     error_handler on_error_;
     detail::detached_promise* detached_head_ = nullptr;
     std::size_t detached_count_ = 0;
+    turn_end_node* turn_end_head_ = nullptr;
+    turn_end_node* turn_end_tail_ = nullptr;
 };
 
 // A one-shot timer a coroutine waits on; cancel() wakes the waiter early.

@@ -35,9 +35,13 @@ struct rate_sample {
 
 // What one ACK tells the congestion controller.
 struct ack_sample {
-    std::uint32_t bytes_acked = 0;    // newly delivered data: cumulatively acknowledged or SACKed (0: a duplicate ACK)
-    std::uint32_t flight_before = 0;  // bytes in flight before this ACK
-    std::uint32_t flight_after = 0;   // and after it
+    std::uint32_t bytes_acked = 0;  // newly delivered data: cumulatively acknowledged or SACKed (0: a duplicate ACK)
+    // Bytes in flight before this ACK, or as the sender's last output left
+    // them if more: the ACKs a loop turn brings are all handled before the
+    // turn's output, and the window was as used for the last as for the
+    // first (RFC 7661's test of an application-limited window).
+    std::uint32_t flight_before = 0;
+    std::uint32_t flight_after = 0;  // and after it
     // The bytes in the network after it (RFC 6675 pipe: the flight less what
     // is SACKed or marked lost, plus what is resent), which the window limits.
     std::uint32_t pipe = 0;

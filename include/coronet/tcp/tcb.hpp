@@ -386,6 +386,11 @@ private:
 
     // output (output.cpp)
     void output(send_policy policy);
+    // output(policy) once, at the end of the loop's turn, after every event
+    // of the turn: a write and a close make one segment, the ACKs of a batch
+    // of segments one ACK. The policy is the calling state's (the latest wins).
+    void output_at_turn_end(send_policy policy) noexcept;
+    static void turn_ended(runtime::turn_end_node& n);
     bool send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
     bool send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len);
     // A frame for a segment of `payload` bytes (a segmentation-offload one if
@@ -517,6 +522,9 @@ private:
     bool keepalive_ = false;
     std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
     runtime::timer_node timer_;
+    runtime::turn_end_node output_node_;  // output() is queued for the end of the turn
+    send_policy turn_output_{};           // with this policy
+    std::uint32_t flight_at_output_ = 0;  // SND.MAX - SND.UNA when output() last ran
     unsigned segs_since_ack_ = 0;
     unsigned unit_segments_ = 0;  // new-data segments sent since the last PSH
     // The delayed-ACK engine, as Linux runs it: `ato_` is 0 until data first
