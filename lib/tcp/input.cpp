@@ -304,16 +304,16 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
             place_in_order(data);
         } else if (const seq32 end = seq + static_cast<std::uint32_t>(data.size()); ooo_.covers(seq, end)) {
             note_duplicate(seq, end);
-            schedule_ack(true);
+            ack_at_once();
         } else if (!app_gone() && ooo_.add(seq, end)) {
             rcvbuf_.write_at(offset, data);
             ++stats_.ooo_segments;
-            schedule_ack(true);  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
+            ack_at_once();  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
         } else if (!app_gone()) {
             ++stats_.ooo_refused;  // the sender will resend it
         }
     } else if (seg.payload().size() > 0) {
-        schedule_ack(true);
+        ack_at_once();
     }
     if (fin_flag) peer_fin_ = seq + static_cast<std::uint32_t>(data.size());
     if (peer_fin_ && *peer_fin_ == seq_.rcv_nxt && !fin_received_ && policy.text) {

@@ -338,6 +338,13 @@ void tcb::output(send_policy policy) {
 }
 
 // An ACK is owed: at once, or within the delayed-ACK time (RFC 1122 4.2.3.2).
+// Not at the end of the turn, with the turn's other ACKs: the sender counts
+// duplicate ACKs one per segment out of order (RFC 5681 4.2), and the SACK
+// blocks of one ACK describe the latest arrival and a few before it only
+// (RFC 2018 4), so a turn's ACK for many segments scattered over holes left
+// most of them unreported; the sender then took them for lost (RACK).
+void tcb::ack_at_once() { send_ack(); }
+
 void tcb::schedule_ack(bool immediate) {
     if (immediate || ato_ == runtime::duration::zero()) {
         delack_at_ = std::min(delack_at_, ex_.now());

@@ -183,4 +183,38 @@ BOOST_AUTO_TEST_CASE(the_acks_a_turn_owes_are_one_ack) {
     BOOST_TEST(s.payload.empty());
 }
 
+// Segments out of order are each ACKed at once, not once a turn: four that
+// arrive together, each past a hole of its own, draw four ACKs, the latest
+// arrival first in each one's SACK blocks (RFC 2018 4; RFC 5681 4.2).
+BOOST_AUTO_TEST_CASE(segments_out_of_order_are_each_acked_at_once) {
+    with_raw_peer t{sack_peer()};
+    using namespace wire::tcp_flag;
+    for (std::uint32_t i = 1; i <= 4; ++i) t.peer.send(t.seg(5001 + 200 * i, ack).data(std::string(100, 'o')));
+    t.p.sim.run_for(1ms);  // the four arrive together
+    BOOST_REQUIRE_EQUAL(t.peer.got.size(), 4u);
+    for (std::uint32_t i = 1; i <= 4; ++i) {
+        const received_segment& s = t.peer.got[i - 1];
+        BOOST_TEST(s.h.ack.value == 5001u);
+        BOOST_REQUIRE(s.h.options.sack_count > 0);
+        BOOST_TEST(s.h.options.sack[0].left.value == 5001u + 200 * i, "ACK " << i);
+    }
+}
+
+// Why: with one ACK a turn for segments scattered over many holes, most of
+// them were never reported and the sender took them for lost. BBR at 1 %
+// loss on a 2 ms path (a flight of thousands of segments) resent 4,961
+// segments, 4,766 reported as duplicates; now it resends what was dropped.
+BOOST_AUTO_TEST_CASE(a_lossy_bulk_transfer_resends_only_what_was_lost) {
+    tcp::tcp_config cfg;
+    cfg.congestion = "bbr";
+    sim_pair p{1, link::impairment{.loss = 0.01, .delay = 1ms}, cfg};
+    auto r = transfer(p, 16 << 20);
+    BOOST_TEST(r.ok(16 << 20));
+    const auto dropped = p.wire.a_to_b().counters().dropped;
+    BOOST_TEST_MESSAGE("dropped " << dropped << ", resent " << r.a_stats.retransmits << ", reported duplicate "
+                                  << r.a_stats.dsacks_received);
+    BOOST_TEST(r.a_stats.dsacks_received <= 2u);
+    BOOST_TEST(r.a_stats.retransmits <= dropped + dropped / 4 + 4);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -426,6 +426,7 @@ private:
     // the storage given back once drained after the end, a window update.
     void after_app_read(std::size_t n);
     void schedule_ack(bool immediate);
+    void ack_at_once();  // an ACK now, for data out of order or duplicated
     // In-order data arrived: quick-ack mode as above; true when it is on.
     bool data_arrived() noexcept;
     std::uint16_t advertised_window(bool syn);
