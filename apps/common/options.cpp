@@ -63,7 +63,8 @@ po::options_description common_description(common_options& out) {
         }),
         "how frames are received: multishot (io_uring receives into buffers: the kernel copies each frame on "
         "this loop's thread) or ring (a mapped TPACKET_V2 ring: the kernel copies each frame where it receives it, "
-        "on veth the sender's CPU; the default, measured faster)")(
+        "on veth the sender's CPU: faster for bulk, but a fixed 64 MiB mapping, and a burst of more frames than its "
+        "1024 slots is dropped; default: multishot)")(
         "busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
             if (us > 1'000'000) throw po::error("--busy-poll: at most 1000000 microseconds");
             out.loop.busy_poll = std::chrono::microseconds(us);

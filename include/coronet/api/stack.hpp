@@ -21,14 +21,14 @@ class address_claim;
 
 struct interface_config {
     std::string ifname;
-    std::string address;                     // "A.B.C.D/N"
-    std::optional<std::string> gateway;      // "A.B.C.D"
-    std::optional<std::string> mac;          // "aa:bb:cc:dd:ee:ff"; default: the interface's
-    std::uint16_t mtu = 0;                   // 0: the interface's
-    std::string pcap;                        // pcapng file of every frame; empty: none
-    link::pcapng_rotation pcap_rotation;     // by size: off unless max_bytes is set
-    bool offload = true;                     // checksum and segmentation offload (net::host_config::offload)
-    link::rx_path rx = link::rx_path::ring;  // how frames are received (link::af_packet_options::rx)
+    std::string address;                          // "A.B.C.D/N"
+    std::optional<std::string> gateway;           // "A.B.C.D"
+    std::optional<std::string> mac;               // "aa:bb:cc:dd:ee:ff"; default: the interface's
+    std::uint16_t mtu = 0;                        // 0: the interface's
+    std::string pcap;                             // pcapng file of every frame; empty: none
+    link::pcapng_rotation pcap_rotation;          // by size: off unless max_bytes is set
+    bool offload = true;                          // checksum and segmentation offload (net::host_config::offload)
+    link::rx_path rx = link::rx_path::multishot;  // how frames are received (link::af_packet_options::rx)
     // Before using the address the stack probes for it (RFC 5227 ARP
     // probes, net::conflict_config); an answer means another host has it,
     // and the constructor throws. probes = 0 skips the check (the address

@@ -32,7 +32,7 @@ const char* to_string(rx_path p) noexcept;
 
 struct af_packet_options {
     std::string ifname;
-    rx_path rx = rx_path::ring;
+    rx_path rx = rx_path::multishot;
     // multishot: provided buffers, a power of two (the socket's 8 MiB queue
     // holds what waits for one); ring: the ring's slots (rounded up to fill
     // its 1 MiB blocks), its only room, so more of them for bursts of frames.
