@@ -132,6 +132,13 @@ struct with_raw_peer {
     }
 };
 
+// b listening on port (backlog 8), for a's connections.
+inline listener listen_on_b(sim_pair& p, std::uint16_t port = 80) {
+    auto lr = p.b.tcp.listen(port, 8);
+    BOOST_REQUIRE(lr);
+    return listener{*lr};
+}
+
 // Deterministic content for transfers: byte i of stream `id`.
 inline std::byte content(std::uint64_t id, std::size_t i) {
     std::uint64_t x = (id + 1) * 0x9e3779b97f4a7c15ull + i / 8;
@@ -265,9 +272,7 @@ struct transfer_options {
 inline transfer_result transfer(sim_pair& p, std::size_t n, transfer_options opt = {}) {
     constexpr std::uint64_t stream = 7;
     transfer_result r;
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
+    listener l = listen_on_b(p);
     connection ca, cb;
     const auto start = p.sim.now();
     auto snapshot = [&] {

@@ -135,9 +135,7 @@ constexpr std::size_t mib = 1024 * 1024;
 // open while b receives the `measured` bytes after the first `warm_up`.
 window count_bulk(sim_pair& p, std::size_t warm_up, std::size_t measured) {
     window w;
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
+    listener l = listen_on_b(p);
     connection ca, cb;
     bool stop = false;
     auto client = [&]() -> task<void> {
@@ -182,9 +180,7 @@ window count_bulk(sim_pair& p, std::size_t warm_up, std::size_t measured) {
 // `measured` times with the window open.
 window count_rr(sim_pair& p, std::size_t warm_up, std::size_t measured) {
     window w;
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
+    listener l = listen_on_b(p);
     connection ca, cb;
     std::size_t done = 0;
     auto client = [&]() -> task<void> {

@@ -212,9 +212,7 @@ BOOST_DATA_TEST_CASE(reading_in_place_gets_every_byte_once, bdata::xrange(3), ki
 // nothing), a finished peer lends an empty view, a default connection none.
 BOOST_AUTO_TEST_CASE(read_view_and_consume_refuse_what_they_cannot_do) {
     sim_pair p;
-    auto lr = p.b.tcp.listen(80, 8);
-    BOOST_REQUIRE(lr);
-    listener l{*lr};
+    listener l = listen_on_b(p);
     connection ca, cb;
     bool done = false;
     const auto data = stream_bytes(3000);
