@@ -40,8 +40,10 @@ BOOST_AUTO_TEST_CASE(a_kernel_receivers_window_grows_past_512_kib_on_a_20_ms_pat
     BOOST_REQUIRE(relay.running());
     temp_file in("in"), out("out"), pcap("acks.pcap");
     fill_random(in, 32);
-    child_process capture({"ip", "netns", "exec", t.ns_peer, "tcpdump", "-i", t.if_peer, "-s", "96", "-U", "-w",
-                           pcap.path, "tcp and src host " + t.peer_ip});
+    // --immediate-mode: libpcap otherwise holds packets until a buffer
+    // timeout, and what was held when the capture stops can be lost.
+    child_process capture({"ip", "netns", "exec", t.ns_peer, "tcpdump", "-i", t.if_peer, "--immediate-mode", "-s", "96",
+                           "-U", "-w", pcap.path, "tcp and src host " + t.peer_ip});
     BOOST_REQUIRE(capture.wait_for_output("listening on", 5000ms));
     child_process server(
         {"ip", "netns", "exec", t.ns_peer, "socat", "-u", "TCP-LISTEN:5005,reuseaddr", "CREATE:" + out.path});
