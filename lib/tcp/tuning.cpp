@@ -109,8 +109,12 @@ bool tcb::grow_buffer(byte_ring& ring, std::size_t wanted, std::size_t limit) {
     const std::size_t more = to - ring.capacity();
     if (!owner_.reserve(more)) return false;
     reserved_ += more;
-    ring.grow(to);
     const bool receive = &ring == &rcvbuf_;
+    // What the ring holds: the readable bytes, and in the receive buffer the
+    // out-of-order data placed past them, up to the end of the highest range.
+    std::size_t keep = ring.size();
+    if (receive && !ooo_.empty()) keep += wire::distance(seq_.rcv_nxt, ooo_.ranges().back().right);
+    ring.grow(to, keep);
     ++(receive ? stats_.receive_buffer_growths : stats_.send_buffer_growths);
     (receive ? stats_.receive_buffer : stats_.send_buffer) = to;
     return true;

@@ -184,6 +184,24 @@ BOOST_AUTO_TEST_CASE(grow_keeps_bytes_placed_past_the_tail_at_their_offsets) {
     BOOST_TEST(read_string(ring, 100) == "6ABCDEFGHIJKLMNOPQRSTUVW");
 }
 
+BOOST_AUTO_TEST_CASE(grow_keeps_what_it_is_told_to_and_never_less_than_the_readable_bytes) {
+    byte_ring ring(10);
+    ring.write(to_bytes("0123456"));
+    BOOST_TEST(read_string(ring, 6) == "012345");  // head at 6: "6" readable
+    ring.write_at(1, to_bytes("BC"));              // placed up to offset 3 past the tail: keep 1 + 3
+    ring.write_at(6, to_bytes("zz"));              // beyond what the caller says holds data: not kept
+    ring.grow(24, 4);
+    ring.write_at(0, to_bytes("A"));
+    ring.write_at(3, to_bytes("D"));
+    ring.commit(4);
+    BOOST_TEST(read_string(ring, 100) == "6ABCD");
+
+    byte_ring small(8);
+    small.write(to_bytes("abcdef"));
+    small.grow(32, 2);  // less than the 6 readable bytes: the readable bytes are kept all the same
+    BOOST_TEST(read_string(small, 100) == "abcdef");
+}
+
 BOOST_AUTO_TEST_CASE(grow_of_unallocated_ring_only_moves_the_capacity) {
     byte_ring ring(4);
     ring.grow(2);  // never shrinks

@@ -9,6 +9,7 @@
 #include <coronet/tcp/buffer_cache.hpp>
 #include <coronet/wire/bytes.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace coronet::tcp {
@@ -60,10 +61,12 @@ public:
     // throws std::logic_error when the ring is not empty.
     void resize(std::size_t capacity);
     // Raises the capacity to `capacity` (no-op when not larger), keeping the
-    // readable bytes and the bytes placed past the tail at the same offsets:
-    // new storage, one copy of the old. A grown ring's storage is freed, not
-    // cached: its size is one the next connection is unlikely to ask for.
-    void grow(std::size_t capacity);
+    // first `keep` bytes from the head (the readable bytes and those placed
+    // past the tail, which stay at the same offsets; the rest is free space
+    // and not copied): new storage, one copy of what is kept. A grown ring's
+    // storage is freed, not cached: its size is one the next connection is
+    // unlikely to ask for.
+    void grow(std::size_t capacity, std::size_t keep = SIZE_MAX);
 
 private:
     // pos < 2 * cap_, as every caller's head_ + offset is.
