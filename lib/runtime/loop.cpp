@@ -119,11 +119,19 @@ void loop::abandon(op_slot& slot) noexcept {
     io_uring_sqe_set_data(s, nullptr);
 }
 
+// The completions there at the start, and no more: the kernel appends while
+// they are handled, and a reap that followed the tail would not end while
+// frames arrived as fast as it handled them, holding back what the turn's
+// end does (the ACKs and window updates decided then) and the readers. The
+// next turn takes the rest at once (the wait returns for completions already
+// there).
 unsigned loop::reap() {
+    const unsigned ready = io_uring_cq_ready(&ring_);
     io_uring_cqe* cqe;
     unsigned head;
     unsigned count = 0;
     io_uring_for_each_cqe(&ring_, head, cqe) {
+        if (count == ready) break;
         ++count;
         if (auto* op = static_cast<io_operation*>(io_uring_cqe_get_data(cqe))) op->complete(*cqe);
     }
