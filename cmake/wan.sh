@@ -48,7 +48,7 @@
 #
 # Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--fairness S]
 #                     [--latency S] [--timeout S] [--json FILE] [--peer-cc NAME]
-#                     [--coronet-args "ARGS"] [--list] [--no-build]
+#                     [--coronet-args "ARGS"] [--pcap DIR] [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
 #   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them;
@@ -64,6 +64,8 @@
 #   --peer-cc NAME   the kernel's congestion control in A against coronet, whatever X is
 #                    (default: the kernel's same-named one)
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
+#   --pcap DIR       capture each transfer's TCP headers (tcpdump -s 128 on A's veth) to
+#                    DIR/CELL-DIRECTION-STACK-RUN.pcap, to see how each stack ramps up
 #   --no-build       use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another
 # (its apps/coronet-bench and apps/coronet-impair are what runs).
@@ -92,7 +94,7 @@ fail_usage() {
 
 # The value of option $1, or exit 2 if it has none.
 need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
-bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' cc_list=newreno peer_cc='' coronet_extra='' build=1
+bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' pcap_dir='' cc_list=newreno peer_cc='' coronet_extra='' build=1
 fairness_s=30 latency_s=20
 while [ $# -gt 0 ]; do
     case $1 in
@@ -101,6 +103,7 @@ while [ $# -gt 0 ]; do
     --cells) need "$@"; cells_filter=$2; shift 2 ;;
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --json) need "$@"; json_out=$2; shift 2 ;;
+    --pcap) need "$@"; pcap_dir=$2; shift 2 ;;
     --cc) need "$@"; cc_list=$2; shift 2 ;;
     --peer-cc) need "$@"; peer_cc=$2; shift 2 ;;
     --fairness) need "$@"; fairness_s=$2; shift 2 ;;
@@ -138,6 +141,11 @@ peer_cc_of() { if [ -n "$peer_cc" ]; then echo "$peer_cc"; else kernel_cc_of "$1
 if [ -n "$json_out" ]; then
     : >"$json_out" 2>/dev/null || fail_usage "--json: cannot write '$json_out'"
     json_out=$(realpath "$json_out")
+fi
+if [ -n "$pcap_dir" ]; then
+    mkdir -p "$pcap_dir" 2>/dev/null && [ -w "$pcap_dir" ] || fail_usage "--pcap: cannot write to '$pcap_dir'"
+    command -v tcpdump >/dev/null || fail_usage "--pcap needs tcpdump"
+    pcap_dir=$(realpath "$pcap_dir")
 fi
 
 # The cells --cells selects, in table order; every pattern must match one.
@@ -358,8 +366,14 @@ run_transfer() {
     if [ $status = ok ] && ! start_server transfer "${server_opts[@]}"; then
         status=failed
     fi
-    local begin=$SECONDS counters_a counters_b
+    local begin=$SECONDS counters_a counters_b capture_pid=''
     counters_a=$(kernel_counters "$ns_a") counters_b=$(kernel_counters "$ns_b")
+    if [ $status = ok ] && [ -n "$pcap_dir" ]; then
+        ip netns exec "$ns_a" tcpdump -i "$if_a" -s 128 --immediate-mode -w "$pcap_dir/$cell-$direction-$stack-$run.pcap" \
+            tcp port "$port" 2>"$work/tcpdump.err" &
+        capture_pid=$!
+        wait_for_line "$work/tcpdump.err" listening "$capture_pid" || echo "wan.sh: --pcap: tcpdump did not start" >&2
+    fi
     if [ $status = ok ]; then
         run_client transfer $((timeout_s + 30)) "${client_args[@]}"
         status=$outcome
@@ -370,6 +384,7 @@ run_transfer() {
     fi
     stop "$server_pid"
     stop "$relay_pid"
+    [ -z "$capture_pid" ] || stop "$capture_pid"
     counters_a=$(counters_moved "$counters_a" "$(kernel_counters "$ns_a")")
     counters_b=$(counters_moved "$counters_b" "$(kernel_counters "$ns_b")")
     server=$(server_json transfer)
