@@ -198,7 +198,8 @@ po::options_description tcp_description(common_options& out) {
                 throw po::error("--tcp-pacing: '" + when + "' is not controller, all or off");
         }),
         "pace data frames over the round trip: 'controller' where the congestion control asks for it (bbr), "
-        "'all' every connection (cwnd/SRTT x2 in slow start, x1.2 after, as Linux), 'off' (default controller)")(
+        "'all' every connection (cwnd/SRTT x2 in slow start, x1.2 after, as Linux), 'off'; never on a LAN "
+        "(SRTT up to 2 ms) (default all)")(
         "no-sack", po::bool_switch()->notifier([&t](bool off) { t.sack = !off; }),
         "neither offer nor accept SACK (RFC 2018): losses are then found by three duplicate ACKs and partial ACKs "
         "(RFC 6582), not RACK-TLP (default: SACK on)");

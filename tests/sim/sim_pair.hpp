@@ -115,7 +115,14 @@ struct with_raw_peer {
     raw_peer peer{p.b.host};
     connection ca;
     std::uint32_t a_next = 0;  // a's next sequence number
-    explicit with_raw_peer(const wire::tcp_options& synack = {}, const tcp::tcp_config& cfg = {}) : p(1, {}, cfg) {
+    // Unpaced: the scripts count on what the windows allow leaving at once.
+    static tcp::tcp_config unpaced() {
+        tcp::tcp_config cfg;
+        cfg.pacing = tcp::tcp_config::pacing_mode::controller;
+        return cfg;
+    }
+    explicit with_raw_peer(const wire::tcp_options& synack = {}, const tcp::tcp_config& cfg = unpaced())
+        : p(1, {}, cfg) {
         auto open = [&]() -> task<void> { ca = *(co_await connect(p.a.tcp, p.b_at(80))); };
         p.sim.spawn(open());
         p.sim.run_for(10ms);

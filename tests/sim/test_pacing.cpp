@@ -61,12 +61,26 @@ BOOST_AUTO_TEST_CASE(the_rate_is_the_window_over_srtt_with_linuxs_gains) {
     BOOST_TEST(checked);
 }
 
-BOOST_AUTO_TEST_CASE(newreno_is_unpaced_unless_every_connection_is_paced) {
-    sim_pair p{1, {.delay = 10ms}};  // the default: pacing where the controller asks, and NewReno does not
-    const auto r = transfer(p, 1 << 20);
-    BOOST_TEST(r.ok(1 << 20));
-    BOOST_TEST(r.a_stats.pacing_rate == 0u);
-    BOOST_TEST(r.a_stats.cwnd == r.cwnd);
+BOOST_AUTO_TEST_CASE(every_connection_is_paced_by_default_and_newreno_only_with_all) {
+    {
+        sim_pair p{1, {.delay = 10ms}};  // the default: every connection past a LAN's RTT
+        const auto r = transfer(p, 1 << 20);
+        BOOST_TEST(r.ok(1 << 20));
+        BOOST_TEST(r.a_stats.pacing_rate > 0u);
+    }
+    {
+        sim_pair p{1, {.delay = 10ms}, paced(tcp::tcp_config::pacing_mode::controller)};  // NewReno asks for none
+        const auto r = transfer(p, 1 << 20);
+        BOOST_TEST(r.ok(1 << 20));
+        BOOST_TEST(r.a_stats.pacing_rate == 0u);
+        BOOST_TEST(r.a_stats.cwnd == r.cwnd);
+    }
+    {
+        sim_pair p{1, {.delay = 500us}};  // a LAN: unpaced whatever the mode
+        const auto r = transfer(p, 1 << 20);
+        BOOST_TEST(r.ok(1 << 20));
+        BOOST_TEST(r.a_stats.pacing_rate == 0u);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(unknown_congestion_controls_are_refused) {
