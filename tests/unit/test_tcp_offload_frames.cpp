@@ -53,8 +53,16 @@ std::vector<std::size_t> acknowledge(stack_under_test& s, seq32 iss, std::size_t
     return data_frames(s);
 }
 
+// Unpaced (pacing, the default, sizes frames to its rate instead: the
+// sim's pacing suite): frames sized to the window over SRTT.
+tcp::tcp_config unpaced() {
+    tcp::tcp_config cfg;
+    cfg.pacing = tcp::tcp_config::pacing_mode::controller;
+    return cfg;
+}
+
 struct bulk_sender {
-    stack_under_test s{{}, 64, true};
+    stack_under_test s{unpaced(), 64, true};
     opened open;
     std::size_t acked = 0;
 
