@@ -10,21 +10,30 @@
 
 namespace coronet::tcp {
 
-namespace {
-// Storage for a grown ring. From 2 MiB on its whole huge pages are asked for
-// (MADV_HUGEPAGE; transparent huge pages are "madvise" on Debian's kernels):
-// the copy into new storage faults a page per 4 KiB otherwise, and on a VM
-// each fault is dear (a sender growing to 4 MiB took 4 ms in one ACK's
-// handling).
-std::unique_ptr<std::byte[]> grown_storage(std::size_t n) {
-    auto p = std::make_unique_for_overwrite<std::byte[]>(n);
-    constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
-    const auto at = reinterpret_cast<std::uintptr_t>(p.get());
-    const std::uintptr_t begin = (at + huge - 1) & ~(huge - 1), end = (at + n) & ~(huge - 1);
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice: may fail
-    return p;
+// Huge pages (transparent ones are "madvise" on Debian's kernels) for
+// storage of 2 MiB and more: each 4 KiB page of fresh storage costs a fault
+// where it is first written, and on this VM a fault is dear (a 4 MiB copy
+// into fresh storage took 15-20 ms in 4 KiB pages and 0.5 ms in huge pages;
+// a sender growing to 4 MiB spent 6 ms in one ACK's handling).
+constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+void ring_storage_delete::operator()(std::byte* p) const noexcept {
+    if (alignment)
+        ::operator delete[](p, std::align_val_t{alignment});
+    else
+        delete[] p;
 }
-}  // namespace
+
+// Storage for n bytes: the cache's (standard-sized rings), or new; whole
+// huge pages from 2 MiB on (grown rings are sized in whole huge pages then).
+byte_ring::storage byte_ring::allocate(std::size_t n) const {
+    if (cache_) return storage{cache_->take(n).release()};
+    if (n < huge_page) return storage{new std::byte[n]};
+    auto* p = new (std::align_val_t{huge_page}) std::byte[n];
+    const std::size_t whole = n / huge_page * huge_page;
+    ::madvise(p, whole, MADV_HUGEPAGE);  // advice: without it, 4 KiB pages
+    return storage{p, ring_storage_delete{huge_page}};
+}
 
 byte_ring::byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache)
     : cache_(std::move(cache)), cap_(capacity) {}
@@ -33,7 +42,7 @@ byte_ring::byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache)
 // pieces; the storage is allocated by the first byte that needs it.
 void byte_ring::copy_in(std::size_t pos, wire::bytes data) {
     if (data.empty()) return;
-    if (!buf_) buf_ = cache_ ? cache_->take(cap_) : std::make_unique_for_overwrite<std::byte[]>(cap_);
+    if (!buf_) buf_ = allocate(cap_);
     pos = wrap(pos);
     const std::size_t first = std::min(data.size(), cap_ - pos);
     std::memcpy(buf_.get() + pos, data.data(), first);
@@ -104,9 +113,10 @@ void byte_ring::grow(std::size_t capacity, std::size_t keep) {
         // were. Copying the free space too cost a receiver growing to 6 MiB
         // up to 29 ms in one segment's handling (the page faults of the new
         // storage on this VM), while the sender's next window queued.
-        auto bigger = grown_storage(capacity);
+        const std::shared_ptr<buffer_cache> cache = std::move(cache_);  // grown storage is never the cache's size
+        storage bigger = allocate(capacity);
         copy_out(head_, {bigger.get(), std::clamp(keep, size_, cap_)});
-        if (cache_) cache_->give(std::move(buf_), cap_);
+        if (cache) cache->give(std::unique_ptr<std::byte[]>(buf_.release()), cap_);
         buf_ = std::move(bigger);
     }
     cache_.reset();
@@ -115,7 +125,7 @@ void byte_ring::grow(std::size_t capacity, std::size_t keep) {
 }
 
 void byte_ring::release() noexcept {
-    if (cache_) cache_->give(std::move(buf_), cap_);
+    if (cache_) cache_->give(std::unique_ptr<std::byte[]>(buf_.release()), cap_);
     buf_.reset();
     head_ = size_ = 0;
 }

@@ -202,6 +202,24 @@ BOOST_AUTO_TEST_CASE(grow_keeps_what_it_is_told_to_and_never_less_than_the_reada
     BOOST_TEST(read_string(small, 100) == "abcdef");
 }
 
+BOOST_AUTO_TEST_CASE(grow_into_huge_page_storage_keeps_the_bytes_and_frees_it_rightly) {
+    auto cache = std::make_shared<buffer_cache>(1 << 20);
+    byte_ring ring(64 * 1024, cache);
+    std::vector<std::byte> data(3 << 20);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7 % 251);
+    BOOST_TEST(ring.write(std::span(data).first(40 * 1024)) == 40u * 1024);
+    std::vector<std::byte> out(data.size());
+    BOOST_TEST(ring.read(std::span(out).first(30 * 1024)) == 30u * 1024);
+    BOOST_TEST(ring.write(std::span(data).subspan(40 * 1024, 50 * 1024)) == 50u * 1024);  // wraps
+    ring.grow(4 << 20, ring.size());           // aligned huge-page storage (ASan checks the matching delete)
+    BOOST_TEST(cache->bytes() == 64u * 1024);  // the standard-sized storage went back
+    BOOST_TEST(ring.write(std::span(data).subspan(90 * 1024)) == data.size() - 90 * 1024);
+    ring.grow(6 << 20);  // from huge-page storage to more of it
+    const std::size_t n = ring.read(std::span(out).subspan(30 * 1024));
+    BOOST_TEST(n == data.size() - 30 * 1024);
+    BOOST_TEST((out == data));
+}
+
 BOOST_AUTO_TEST_CASE(grow_of_unallocated_ring_only_moves_the_capacity) {
     byte_ring ring(4);
     ring.grow(2);  // never shrinks

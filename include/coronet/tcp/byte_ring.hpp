@@ -14,6 +14,13 @@
 
 namespace coronet::tcp {
 
+// A ring's storage is from the cache or plain new[], or (grown, 2 MiB and
+// more) aligned to whole huge pages: the deleter knows which.
+struct ring_storage_delete {
+    std::size_t alignment = 0;  // 0: new[]
+    void operator()(std::byte* p) const noexcept;
+};
+
 class byte_ring {
 public:
     // A ring of capacity bytes (0 is allowed: every write then stores nothing),
@@ -74,7 +81,10 @@ private:
     void copy_in(std::size_t pos, wire::bytes data);
     void copy_out(std::size_t pos, wire::mut_bytes out) const noexcept;
 
-    std::unique_ptr<std::byte[]> buf_;
+    using storage = std::unique_ptr<std::byte[], ring_storage_delete>;
+    storage allocate(std::size_t n) const;
+
+    storage buf_;
     std::shared_ptr<buffer_cache> cache_;
     std::size_t cap_ = 0;
     std::size_t head_ = 0;  // index of the first readable byte
