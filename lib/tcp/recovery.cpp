@@ -77,7 +77,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     if (dup) ++stats_.dup_acks;
     if (advanced) dupacks_ = 0;
 
-    if (undo_marker_ && advanced && ack_shows_delayed(seg)) undo();
+    if (undo_marker_ && advanced && (ack_shows_delayed(seg) || recovered_without_resending())) undo();
     if (tlp_end_ && seq_.snd_una >= *tlp_end_) {
         // RFC 8985 7.4: a resent tail acknowledged without a DSACK repaired a loss.
         if (tlp_resent_ && !tlp_dsacked_ && !in_recovery_) {
@@ -201,6 +201,14 @@ void tcb::on_dsack(seq_range r) {
 bool tcb::ack_shows_delayed(const wire::tcp_view& seg) const {
     const auto& ts = seg.options().timestamp;
     return ts_ok_ && ts && ts->second != 0 && retrans_stamp_ && wire::ts32{ts->second} < *retrans_stamp_;
+}
+
+// A fast recovery that resent nothing, and whose data marked lost has all
+// arrived since (it was reordered, and came before the window let the
+// resend out): no DSACK or timestamp will ever speak for it, and nothing
+// was lost (Linux's tcp_packet_delayed: "nothing was retransmitted").
+bool tcb::recovered_without_resending() const noexcept {
+    return in_recovery_ && !retrans_stamp_ && board_.lost_bytes() == 0;
 }
 
 // RFC 4015 3.2 / RFC 3708: the window back as it was, nothing lost, and

@@ -360,6 +360,7 @@ private:
     void start_undo_episode();
     void on_dsack(seq_range r);
     bool ack_shows_delayed(const wire::tcp_view& seg) const;
+    bool recovered_without_resending() const noexcept;
     void undo();
     std::uint32_t send_window() const noexcept;
     void retransmit_lost();
