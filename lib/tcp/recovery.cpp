@@ -187,8 +187,15 @@ void tcb::start_undo_episode() {
 // of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
     ++stats_.dsacks_received;
-    rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
-    if (tlp_end_ && r.right == *tlp_end_) tlp_dsacked_ = true;
+    dsacked_bytes_ += wire::distance(r.left, r.right);
+    const bool probe = tlp_end_ && r.right == *tlp_end_;
+    if (probe) tlp_dsacked_ = true;
+    // RFC 8985 6.2 step 4 widens the window for a DSACK of a resend RACK
+    // made too soon. As Linux (tcp_dsack_seen), not for one before any
+    // reordering was seen, nor for the probe's (a timer resent it), nor once
+    // more was reported twice than was ever resent (the network duplicated it).
+    if (!probe && rack_.reordering_seen() && dsacked_bytes_ <= stats_.retransmitted_bytes)
+        rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
     if (!undo_marker_ || r.left < *undo_marker_) return;
     const std::uint32_t resent = undo_resent_.remove(r.left, r.right);
     if (resent == 0) return;
