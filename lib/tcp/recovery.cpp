@@ -77,7 +77,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     if (dup) ++stats_.dup_acks;
     if (advanced) dupacks_ = 0;
 
-    if (undo_marker_ && advanced && ack_shows_delayed(seg)) undo();
+    if (undo_marker_ && advanced && (ack_shows_delayed(seg) || recovered_without_resending())) undo();
     if (tlp_end_ && seq_.snd_una >= *tlp_end_) {
         // RFC 8985 7.4: a resent tail acknowledged without a DSACK repaired a loss.
         if (tlp_resent_ && !tlp_dsacked_ && !in_recovery_) {
@@ -187,8 +187,15 @@ void tcb::start_undo_episode() {
 // of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
     ++stats_.dsacks_received;
-    rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
-    if (tlp_end_ && r.right == *tlp_end_) tlp_dsacked_ = true;
+    dsacked_bytes_ += wire::distance(r.left, r.right);
+    const bool probe = tlp_end_ && r.right == *tlp_end_;
+    if (probe) tlp_dsacked_ = true;
+    // RFC 8985 6.2 step 4 widens the window for a DSACK of a resend RACK
+    // made too soon. As Linux (tcp_dsack_seen), not for one before any
+    // reordering was seen, nor for the probe's (a timer resent it), nor once
+    // more was reported twice than was ever resent (the network duplicated it).
+    if (!probe && rack_.reordering_seen() && dsacked_bytes_ <= stats_.retransmitted_bytes)
+        rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
     if (!undo_marker_ || r.left < *undo_marker_) return;
     const std::uint32_t resent = undo_resent_.remove(r.left, r.right);
     if (resent == 0) return;
@@ -201,6 +208,14 @@ void tcb::on_dsack(seq_range r) {
 bool tcb::ack_shows_delayed(const wire::tcp_view& seg) const {
     const auto& ts = seg.options().timestamp;
     return ts_ok_ && ts && ts->second != 0 && retrans_stamp_ && wire::ts32{ts->second} < *retrans_stamp_;
+}
+
+// A fast recovery that resent nothing, and whose data marked lost has all
+// arrived since (it was reordered, and came before the window let the
+// resend out): no DSACK or timestamp will ever speak for it, and nothing
+// was lost (Linux's tcp_packet_delayed: "nothing was retransmitted").
+bool tcb::recovered_without_resending() const noexcept {
+    return in_recovery_ && !retrans_stamp_ && board_.lost_bytes() == 0;
 }
 
 // RFC 4015 3.2 / RFC 3708: the window back as it was, nothing lost, and

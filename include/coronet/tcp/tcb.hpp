@@ -269,6 +269,8 @@ public:
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
     const scoreboard& board() const noexcept { return board_; }
+    // RACK's reordering window in quarters of min_RTT (RFC 8985 6.2 step 4: 1, more after DSACKs).
+    unsigned reordering_window_steps() const noexcept { return rack_.multiplier(); }
     // RACK's reordering window now (RFC 8985 6.2 step 4).
     runtime::duration reordering_window() const noexcept {
         return rack_.reo_wnd(in_recovery_, board_.sacked_bytes(), snd_mss_, rtt_.srtt());
@@ -360,6 +362,7 @@ private:
     void start_undo_episode();
     void on_dsack(seq_range r);
     bool ack_shows_delayed(const wire::tcp_view& seg) const;
+    bool recovered_without_resending() const noexcept;
     void undo();
     std::uint32_t send_window() const noexcept;
     void retransmit_lost();
@@ -497,6 +500,7 @@ private:
     std::int64_t undo_bytes_ = 0;              // bytes resent since, less those the peer reported as duplicates
     interval_set undo_resent_;                 // what was resent since and not yet reported as a duplicate
     std::optional<wire::ts32> retrans_stamp_;  // our timestamp on the first of those resends (RFC 3522)
+    std::uint64_t dsacked_bytes_ = 0;          // bytes the peer has reported as duplicates, all told
     std::optional<seq32> tlp_end_;             // a tail loss probe is out, ending there (RFC 8985 7)
     bool tlp_resent_ = false;                  // the probe resent data (rather than sending new)
     bool tlp_dsacked_ = false;                 // and the peer reported it as a duplicate
