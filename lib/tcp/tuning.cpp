@@ -66,7 +66,7 @@ void tcb::receive_rtt_sample(runtime::duration d, bool upper_bound) noexcept {
 void tcb::tune_receive_buffer() {
     if (!cfg_.buffer_auto_tuning || app_gone() || rcv_rtt_ == runtime::duration::zero()) return;
     const auto now = ex_.now();
-    const std::uint64_t drained = stats_.bytes_received - rcvbuf_.size();
+    const std::uint64_t drained = counted(early::bytes_received) - rcvbuf_.size();
     if (rcv_space_at_ == runtime::time_point{}) {  // the first RTT starts now
         rcv_space_ = std::min<std::uint64_t>(rcvbuf_.capacity(), initial_segments * rcv_mss_);
         rcv_space_mark_ = drained;
@@ -111,8 +111,8 @@ bool tcb::grow_buffer(byte_ring& ring, std::size_t wanted, std::size_t limit) {
     reserved_ += more;
     ring.grow(to);
     const bool receive = &ring == &rcvbuf_;
-    ++(receive ? stats_.receive_buffer_growths : stats_.send_buffer_growths);
-    (receive ? stats_.receive_buffer : stats_.send_buffer) = to;
+    ++(receive ? xfer().stats.receive_buffer_growths : xfer().stats.send_buffer_growths);
+    (receive ? xfer().stats.receive_buffer : xfer().stats.send_buffer) = to;
     return true;
 }
 
