@@ -91,7 +91,7 @@ dialer_options parse(int argc, char** argv, apps::common_options& common) {
         "local-low", apps::po::value(&o.local_low)->value_name("PORT"), "lowest local port (default 1024)")(
         "local-high", apps::po::value(&o.local_high)->value_name("PORT"), "highest local port (default 65535)")(
         "timeout", apps::po::value(&o.timeout)->value_name("S"), "give up opening after S seconds (default 60)");
-    cl.options.add(own).add(apps::common_description(common));
+    cl.options.add(own).add(apps::common_description(common)).add(apps::tcp_description(common));
     apps::parse_or_exit(argc, argv, cl, common);
     if (o.local_low == 0 || o.local_high < o.local_low || o.ports == 0 || o.parallel == 0)
         apps::die("coronet-test-dialer", "bad --local-low/--local-high, --ports or --parallel", 2);
