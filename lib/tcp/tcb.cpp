@@ -63,16 +63,16 @@ void tcb::orphan() noexcept {
 
 // Resumes the state coroutine with e; it runs until it waits again.
 void tcb::resume(const event& e) {
-    if (!waiting_ || orphaned_) return;  // app requests stay fresh for the next wait; an orphan's states are over
-    auto* w = std::exchange(waiting_, nullptr);
-    w->e = e;
-    w->h.resume();
+    if (!waiter_ || orphaned_) return;  // app requests stay fresh for the next wait; an orphan's states are over
+    const auto h = std::exchange(waiter_, {});
+    delivered_ = &e;
+    h.resume();
 }
 
 // The application asks r; the state hears of it now, or at its next wait.
 void tcb::ask(app_request r) {
     requests_.add(r);
-    if (!waiting_) return;
+    if (!waiter_) return;
     requests_.drain_fresh();
     resume(event::app());
 }

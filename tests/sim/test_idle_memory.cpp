@@ -33,7 +33,7 @@ extern std::atomic<std::int32_t> live_by_usable[4097];
 
 namespace coronet::test::idle_memory_tests {
 
-constexpr std::size_t idle_budget = 1536;
+constexpr std::size_t idle_budget = 1400;
 
 std::int64_t heap_in_use() {
     runtime::trim_frame_cache();  // freed frames kept for reuse are not the connections'

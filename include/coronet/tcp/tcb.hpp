@@ -514,6 +514,13 @@ private:
         bool tlp_dsacked = false;                 // and the peer reported it as a duplicate
         bool tlp_new_data = false;                // output() may send one segment past cwnd: the probe
         std::optional<seq_range> dsack;           // a duplicate we received, reported in our next ACK
+        // receive buffer tuning (tuning.cpp)
+        runtime::duration rcv_rtt{};          // the receiver's RTT estimate (zero: none yet)
+        runtime::time_point rcv_rtt_start{};  // a one-window measurement runs since then (the epoch: none runs)
+        seq32 rcv_rtt_end;                    // and ends when RCV.NXT reaches this
+        std::uint64_t rcv_space = 0;          // the most the application drained in one RTT so far
+        std::uint64_t rcv_space_mark = 0;     // bytes the application had drained when this RTT began
+        runtime::time_point rcv_space_at{};   // when it began (the epoch: not yet)
     };
     transfer_state& xfer() const {
         if (!xfer_) make_xfer();
@@ -532,12 +539,13 @@ private:
     static constexpr std::uint64_t connection_stats::*early_fields[] = {
         &connection_stats::segments_sent, &connection_stats::segments_received, &connection_stats::bytes_sent,
         &connection_stats::bytes_received, &connection_stats::bytes_placed};
-    void count(early f, std::uint64_t n = 1) noexcept {
+    void count(early f, std::uint64_t n = 1) {
         const auto i = static_cast<std::size_t>(f);
-        if (xfer_)
-            xfer_->stats.*early_fields[i] += n;
-        else
-            early_[i] += n;
+        if (!xfer_ && n <= UINT32_MAX - early_[i]) {
+            early_[i] += static_cast<std::uint32_t>(n);
+            return;
+        }
+        xfer().stats.*early_fields[i] += n;  // 32 bits would overflow: the transfer state counts from here
     }
     bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
     seq32 rtt_seq_;
@@ -578,41 +586,35 @@ private:
     bool delack_timed_ = false;  // the owed ACK waits for its timer
     runtime::time_point last_data_at_{};
 
-    event_awaiter* waiting_ = nullptr;  // the state coroutine's wait, while it waits
+    std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
+    const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
     app_requests requests_;
     std::coroutine_handle<> reader_, writer_, opener_;
     wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
     std::size_t placed_ = 0;     // bytes placed in it
     mutable std::unique_ptr<transfer_state> xfer_;
-    std::array<std::uint64_t, std::size(early_fields)> early_{};  // see count()
+    std::array<std::uint32_t, std::size(early_fields)> early_{};  // see count()
     bool app_limited_early_ = false;  // output() found the application limiting before the transfer state existed
 
-    // buffer tuning (tuning.cpp)
-    runtime::duration rcv_rtt_{};          // the receiver's RTT estimate (zero: none yet)
-    runtime::time_point rcv_rtt_start_{};  // a one-window measurement runs since then (the epoch: none runs)
-    seq32 rcv_rtt_end_;                    // and ends when RCV.NXT reaches this
-    std::uint64_t rcv_space_ = 0;          // the most the application drained in one RTT so far
-    std::uint64_t rcv_space_mark_ = 0;     // bytes the application had drained when this RTT began
-    runtime::time_point rcv_space_at_{};   // when it began (the epoch: not yet)
-    bool send_limited_ = false;            // the application's last write found too little room
+    // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
+    bool send_limited_ = false;  // the application's last write found too little room
 };
 
 // Suspends a state coroutine until the next event; application requests
-// made while the coroutine was busy are delivered at once.
+// made while the coroutine was busy are delivered at once. The awaiter is
+// one reference and the event is read where resume() was given it (it runs
+// the coroutine on its own stack): the state coroutines' frames stay small.
 struct tcb::event_awaiter {
     tcb& t;
-    event e{};
-    std::coroutine_handle<> h{};
-    // Destroyed while waiting (its coroutine destroyed): nothing may resume it.
-    ~event_awaiter() {
-        if (t.waiting_ == this) t.waiting_ = nullptr;
+    // Destroyed while waiting (its coroutine destroyed): nothing may resume
+    // it. (Destroyed after a resume or without a wait, there is no waiter.)
+    ~event_awaiter() { t.waiter_ = {}; }
+    bool await_ready() noexcept { return t.requests_.drain_fresh(); }  // the event is an app request
+    void await_suspend(std::coroutine_handle<> handle) noexcept { t.waiter_ = handle; }
+    const event& await_resume() const noexcept {
+        return t.delivered_ ? *std::exchange(t.delivered_, nullptr) : app_event;
     }
-    bool await_ready() noexcept { return t.requests_.drain_fresh(); }  // e is event::app()
-    void await_suspend(std::coroutine_handle<> handle) noexcept {
-        h = handle;
-        t.waiting_ = this;
-    }
-    event await_resume() const noexcept { return e; }
+    static inline const event app_event{};
 };
 
 inline tcb::event_awaiter tcb::next_event() noexcept { return event_awaiter{*this}; }
