@@ -5,7 +5,7 @@
 // connection goal of issue 17: 1,000,000 idle connections in 1 GiB). The
 // count is the global operator new of test_allocation.cpp (usable size and
 // chunk header of each block); under AddressSanitizer, the sanitizer's
-// allocator's bytes in use (requested sizes).
+// allocator's bytes in use (requested sizes), printed but not checked.
 // CORONET_IDLE_SIZES=1 prints the allocations made per connection by size.
 #include <coronet/runtime/frame_allocator.hpp>
 #include <cstdlib>
@@ -121,8 +121,13 @@ BOOST_AUTO_TEST_CASE(an_idle_established_connection_costs_the_server_at_most_its
         for (std::size_t i = 0; i < live_before.size(); ++i)
             if (const auto more = allocation_count::live_by_usable[i] - live_before[i]; more >= 16)
                 BOOST_TEST_MESSAGE("  live " << static_cast<double>(more) / n << " x " << i << " usable bytes");
+#ifdef CORONET_IDLE_ASAN
+    // Requested sizes, and clang's frames: the budget is the release build's.
+    BOOST_TEST_MESSAGE("(AddressSanitizer: not checked against the budget of " << idle_budget << ")");
+#else
     BOOST_TEST(per_connection <= static_cast<double>(idle_budget),
                "an idle connection takes " << per_connection << " heap bytes on the server, over " << idle_budget);
+#endif
 }
 
 BOOST_AUTO_TEST_SUITE_END()
