@@ -20,6 +20,11 @@
 #           receiver counted, with the sender's own count and the frames lost
 #   memory  100,000 idle kernel connections (8 source addresses x 12,500) to
 #           coronet-test-sink: the sink's RSS growth and bytes per connection
+#   million 1,000,000 idle connections coronet -> coronet (coronet-test-dialer,
+#           one address, 16 server ports x 62,500 local ports, to
+#           coronet-test-sink holding them): the sink's RSS growth, bytes per
+#           connection, and seconds to establish them all
+#           ($CORONET_BENCH_MILLION connections instead when set)
 #   proxy-memory  2,000 idle sessions through coronet-proxy to a kernel
 #           upstream: the proxy's RSS growth and bytes per session
 #   beast   one Boost.Beast file server (coronet-beast-files) over kernel
@@ -33,7 +38,7 @@
 # Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION] [--coronet-args "ARGS"] [--no-build]
 #   --duration      seconds per cell (default 5, or $CORONET_BENCH_DURATION)
 #   --only          one section: tcp (the coronet-bench cells and loops), link,
-#                   memory, proxy-memory, beast or micro
+#                   memory, million, proxy-memory, beast or micro
 #   --coronet-args  more options for every coronet end of the tcp section,
 #                   e.g. "--tcp-cc bbr" (the kernel ends keep their default;
 #                   coronet -> coronet has it at both ends)
@@ -57,8 +62,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 [[ $duration =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench.sh: --duration wants seconds, got '$duration'" >&2; exit 2; }
-[[ -z $only || $only =~ ^(tcp|link|memory|proxy-memory|beast|micro)$ ]] ||
-    { echo "bench.sh: --only wants tcp, link, memory, proxy-memory, beast or micro, got '$only'" >&2; exit 2; }
+[[ -z $only || $only =~ ^(tcp|link|memory|million|proxy-memory|beast|micro)$ ]] ||
+    { echo "bench.sh: --only wants tcp, link, memory, million, proxy-memory, beast or micro, got '$only'" >&2; exit 2; }
 # Whether section $1 runs (all of them without --only).
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 if [ "$(id -u)" -ne 0 ]; then
@@ -76,6 +81,7 @@ fi
 bench=$PWD/$build_dir/apps/coronet-bench
 sink=$PWD/$build_dir/tests/netns/coronet-test-sink
 clients=$PWD/$build_dir/tests/netns/coronet-test-clients
+dialer=$PWD/$build_dir/tests/netns/coronet-test-dialer
 proxy=$PWD/$build_dir/apps/coronet-proxy
 
 # Two namespaces, C (clients' side) and S (servers' side), and three veth pairs between them:
@@ -335,6 +341,73 @@ print(json.dumps(total))')
 if want memory; then
     echo "== memory: $memory_connections idle connections to coronet-test-sink" >&2
     run_memory_cell
+fi
+
+# The million cell: coronet -> coronet on the w pair (no kernel address at
+# either end). The sink listens on 16 ports and holds every connection; the
+# dialer, one stack on one address, opens them from local ports 1024-65535
+# to each port in turn, at most 500 opening at once (2,000 at once lost
+# SYNs to the bursts and waited for retransmissions). The limits that would
+# refuse them are raised: max_connections, and memory_limit, which counts
+# each connection's buffer capacity (512 KiB) though idle ones allocate none.
+# Bounded: the dialer gives up after 240 s; the cell waits 300 s at most.
+million_connections=${CORONET_BENCH_MILLION:-1000000}
+run_million_cell() {
+    local port=5600 ports=16 n=$million_connections report=null base=null dialed=null
+    ip netns exec "$ns_s" "$sink" "${coronet_s[@]}" --listen "$port" --ports "$ports" --mode hold --backlog 4096 \
+        --memory-limit $((1 << 50)) --max-connections $((n + 1000)) >"$work/msink.out" 2>"$work/msink.err" &
+    local sink_pid=$!
+    background+=("$sink_pid")
+    msink_report() {
+        local before
+        before=$(grep -c '"report":"usr1"' "$work/msink.out" || true)
+        kill -USR1 "$sink_pid"
+        for _ in $(seq 200); do
+            [ "$(grep -c '"report":"usr1"' "$work/msink.out" || true)" -gt "$before" ] && break
+            sleep 0.05
+        done
+        grep '"report":"usr1"' "$work/msink.out" | tail -1
+    }
+    if ! wait_for_line "$work/msink.out" listening "$sink_pid"; then
+        echo "bench.sh: million: the sink did not start: $(cat "$work/msink.err")" >&2
+        failures=$((failures + 1))
+        printf 'million\tnull\tnull\n' >>"$work/results"
+        return
+    fi
+    base=$(msink_report)
+    ip netns exec "$ns_c" "$dialer" "${coronet_c[@]}" --connect 10.206.0.2 --port "$port" --ports "$ports" \
+        --count "$n" --parallel 500 --timeout 240 --tcp-memory-limit 1048576G \
+        --tcp-max-connections $((n + 1000)) >"$work/dialer.out" 2>"$work/dialer.err" &
+    local dialer_pid=$!
+    background+=("$dialer_pid")
+    local begin=$SECONDS
+    while [ $((SECONDS - begin)) -lt 300 ] && ! grep -q '"report":"connected"' "$work/dialer.out" &&
+        kill -0 "$dialer_pid" 2>/dev/null; do
+        sleep 0.5
+    done
+    dialed=$(grep '"report":"connected"' "$work/dialer.out" | tail -1 || true)
+    [ -n "$dialed" ] || echo "bench.sh: million: the dialer reported nothing: $(tail -3 "$work/dialer.err")" >&2
+    # The sink may still be accepting the last ones: a few more seconds.
+    for _ in $(seq 20); do
+        report=$(msink_report)
+        [ "$(echo "$report" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["accepted"])')" \
+            -ge "$n" ] && break
+        sleep 0.5
+    done
+    local dialer_rss
+    dialer_rss=$(awk '/VmRSS/ { print $2 }' "/proc/$dialer_pid/status" 2>/dev/null || echo null)
+    printf 'million\t{"count":%s,"base":%s,"held":%s,"dialer":%s,"dialer_rss_kib":%s}\tnull\n' \
+        "$n" "${base:-null}" "${report:-null}" "${dialed:-null}" "${dialer_rss:-null}" >>"$work/results"
+    echo "   million: dialer ${dialed:-none}; sink: $report" | cut -c1-400 >&2
+    kill -TERM "$dialer_pid" 2>/dev/null || true
+    wait "$dialer_pid" 2>/dev/null || true
+    kill -TERM "$sink_pid" 2>/dev/null || true
+    wait "$sink_pid" 2>/dev/null || true
+    background=()
+}
+if want million; then
+    echo "== million: $million_connections idle connections coronet -> coronet" >&2
+    run_million_cell
 fi
 
 # The proxy-memory cell: idle sessions through coronet-proxy (two connections

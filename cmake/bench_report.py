@@ -130,6 +130,23 @@ if want("memory"):
     else:
         print("memory: failed")
 
+if want("million"):
+    million = cells.get("million", (None, None))[0]
+    if million and million.get("base") and million.get("held"):
+        base, held, dialed = million["base"], million["held"], million.get("dialer") or {}
+        accepted = held["accepted"]
+        growth = (held["vm_rss_kib"] - base["vm_rss_kib"]) * 1024
+        per = f"{growth / accepted:.0f} bytes per connection" if accepted else "no connection"
+        print(f"million: {accepted} of {million['count']} idle connections coronet -> coronet held by "
+              f"coronet-test-sink ({held.get('states', {}).get('ESTABLISHED', 0)} ESTABLISHED): RSS "
+              f"{base['vm_rss_kib'] / 1024:.0f} -> {held['vm_rss_kib'] / 1024:.0f} MiB (+{growth / 2**20:.0f} MiB; "
+              f"goal <= 1024 MiB for 1,000,000), {per}")
+        print(f"  dialer: {dialed.get('connected')} established in {dialed.get('seconds')} s (goal < 30 s), "
+              f"{dialed.get('failed')} failed{' (first: ' + dialed['first_error'] + ')' if dialed.get('first_error') else ''}; "
+              f"its RSS {(million.get('dialer_rss_kib') or 0) / 1024:.0f} MiB")
+    else:
+        print("million: failed")
+
 if want("proxy-memory"):
     proxy = cells.get("proxy-memory", (None, None))[0]
     if proxy and proxy.get("sessions"):

@@ -13,7 +13,9 @@ struct detached_promise {
     detached_promise* prev = nullptr;
     detached_promise* next = nullptr;
 
-    detached_promise(executor& e, task<void>&, std::string& n) : ex(e), name(n) { link(); }
+    // The name parameter is a reference: GCC hands it over as an xvalue, clang as an lvalue.
+    detached_promise(executor& e, task<void>&, std::string&& n) : ex(e), name(std::move(n)) { link(); }
+    detached_promise(executor& e, task<void>&, std::string& n) : ex(e), name(std::move(n)) { link(); }
     static void* operator new(std::size_t size) { return allocate_frame(size); }
     static void operator delete(void* frame, std::size_t size) noexcept { deallocate_frame(frame, size); }
 
@@ -52,7 +54,9 @@ struct detached_promise {
     }
 };
 
-static detached_promise::root run_detached(executor&, task<void> t, std::string) { co_await std::move(t); }
+// The name by reference: the promise moves it in before the caller returns,
+// and the frame holds no second copy (a frame per connection).
+static detached_promise::root run_detached(executor&, task<void> t, std::string&&) { co_await std::move(t); }
 
 }  // namespace detail
 

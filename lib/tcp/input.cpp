@@ -49,8 +49,8 @@ void tcb::follow_path_mtu() {
     const std::uint16_t before = snd_mss_;
     sync_mss();
     if (snd_mss_ >= before) return;
-    ++stats_.mss_reductions;
-    stats_.lost_bytes += board_.mark_lost_larger_than(snd_mss_);
+    ++xfer().stats.mss_reductions;
+    xfer().stats.lost_bytes += xfer().board.mark_lost_larger_than(snd_mss_);
 }
 
 tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
@@ -99,7 +99,7 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     // carries them; one that does not is not the peer's, and is dropped
     // without a word (an answer would help a blind attacker).
     if (ts_ok_ && !ts && !seg.has(rst)) {
-        ++stats_.missing_timestamps;
+        ++xfer().stats.missing_timestamps;
         return r;
     }
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate, but for
@@ -108,7 +108,7 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     // every half second (Linux's tcp_invalid_ratelimit): reordered ACKs
     // would otherwise draw one each.
     if (ts_ok_ && ts && !seg.has(rst) && wire::ts32{ts->first} < ts_recent_ && !disordered_ack(seg, ts->first)) {
-        ++stats_.paws_rejected;
+        ++xfer().stats.paws_rejected;
         if (const auto now = ex_.now(); now - last_paws_ack_ >= paws_ack_interval) {
             last_paws_ack_ = now;
             send_ack();
@@ -117,9 +117,9 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     }
     if (!acceptable(seg)) {
         if (seg.has(rst)) {
-            ++stats_.rst_ignored;
+            ++xfer().stats.rst_ignored;
         } else {
-            ++stats_.out_of_window;
+            ++xfer().stats.out_of_window;
             // An old duplicate below RCV.NXT is reported (RFC 2883 4.1.1).
             if (const auto len = static_cast<std::uint32_t>(seg.payload().size()); len > 0 && seg.seq() < seq_.rcv_nxt)
                 note_duplicate(seg.seq(), std::min(seg.seq() + len, seq_.rcv_nxt));
@@ -167,12 +167,12 @@ void tcb::challenge_ack() {
         challenges_ = 0;
     }
     if (challenges_ >= cfg_.challenge_acks_per_connection) {
-        ++stats_.challenge_acks_limited;
+        ++xfer().stats.challenge_acks_limited;
         return;
     }
     ++challenges_;
     if (!owner_.challenge_ack_allowed()) return;
-    ++stats_.challenge_acks;
+    ++xfer().stats.challenge_acks;
     send_ack();
 }
 
@@ -187,12 +187,12 @@ bool tcb::check_ack(const wire::tcp_view& seg, receive_policy policy) {
         complete_handshake(seg);
     }
     if (a > seq_.snd_max) {  // acknowledges something not yet sent
-        ++stats_.ack_of_unsent;
+        ++xfer().stats.ack_of_unsent;
         send_ack();
         return false;
     }
     if (a < seq_.snd_una - seq_.max_snd_wnd) {  // too old to be believed (RFC 5961 5.2)
-        ++stats_.ack_too_old;
+        ++xfer().stats.ack_too_old;
         send_ack();
         return false;
     }
@@ -302,15 +302,15 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
     if (!data.empty()) {
         if (offset == 0) {
             place_in_order(data);
-        } else if (const seq32 end = seq + static_cast<std::uint32_t>(data.size()); ooo_.covers(seq, end)) {
+        } else if (const seq32 end = seq + static_cast<std::uint32_t>(data.size()); xfer().ooo.covers(seq, end)) {
             note_duplicate(seq, end);
             ack_at_once();
-        } else if (!app_gone() && ooo_.add(seq, end)) {
+        } else if (!app_gone() && xfer().ooo.add(seq, end)) {
             rcvbuf_.write_at(offset, data);
-            ++stats_.ooo_segments;
+            ++xfer().stats.ooo_segments;
             ack_at_once();  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
         } else if (!app_gone()) {
-            ++stats_.ooo_refused;  // the sender will resend it
+            ++xfer().stats.ooo_refused;  // the sender will resend it
         }
     } else if (seg.payload().size() > 0) {
         ack_at_once();
@@ -335,24 +335,24 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
 // Data at RCV.NXT: into a waiting reader's buffer or the receive buffer,
 // then whatever out-of-order data it joins up with.
 void tcb::place_in_order(wire::bytes data) {
-    if (!read_into_.empty() && rcvbuf_.empty() && ooo_.empty() && !app_gone()) {
+    if (!read_into_.empty() && rcvbuf_.empty() && xfer().ooo.empty() && !app_gone()) {
         // A reader waits with its buffer: straight in, the rest behind it.
         const std::size_t n = std::min(data.size(), read_into_.size() - placed_);
         std::memcpy(read_into_.data() + placed_, data.data(), n);
         placed_ += n;
-        stats_.bytes_placed += n;
+        count(early::bytes_placed, n);
         if (placed_ == read_into_.size()) read_into_ = {};
         rcvbuf_.write(data.subspan(n));
     } else if (!app_gone()) {
         rcvbuf_.write(data);  // an application that closed reads nothing
     }
     seq_.rcv_nxt += static_cast<std::uint32_t>(data.size());
-    stats_.bytes_received += data.size();
-    const bool filled_hole = !ooo_.empty();
-    if (const std::uint32_t more = ooo_.take_contiguous(seq_.rcv_nxt)) {
+    count(early::bytes_received, data.size());
+    const bool filled_hole = !xfer().ooo.empty();
+    if (const std::uint32_t more = xfer().ooo.take_contiguous(seq_.rcv_nxt)) {
         rcvbuf_.commit(more);
         seq_.rcv_nxt += more;
-        stats_.bytes_received += more;
+        count(early::bytes_received, more);
     }
     // RFC 5681 4.2: an ACK for at least every second full-sized segment;
     // a GRO super-frame is several of them.

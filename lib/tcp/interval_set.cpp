@@ -16,10 +16,7 @@ namespace {
 constexpr std::size_t reserved_up_front = 32;
 }
 
-interval_set::interval_set(std::size_t max_ranges) : max_(max_ranges) {
-    ranges_.reserve(std::min(max_ranges, reserved_up_front));
-    added_.reserve(std::min(max_ranges, reserved_up_front));
-}
+interval_set::interval_set(std::size_t max_ranges) : max_(max_ranges) {}
 
 // The index of the first range whose right edge is at or past seq (ranges
 // are sorted and never touch, so their right edges ascend too).
@@ -38,6 +35,10 @@ bool interval_set::add(seq32 left, seq32 right) {
 
     if (first == last) {
         if (ranges_.size() >= max_) return false;
+        if (ranges_.capacity() == 0) {  // the first range: room for a few at once (an idle connection has none)
+            ranges_.reserve(std::min(max_, reserved_up_front));
+            added_.reserve(std::min(max_, reserved_up_front));
+        }
         const auto at = static_cast<std::ptrdiff_t>(first);
         ranges_.insert(ranges_.begin() + at, seq_range{left, right});
         added_.insert(added_.begin() + at, ++clock_);

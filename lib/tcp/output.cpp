@@ -103,12 +103,14 @@ std::uint64_t tcb::pacing_rate() const noexcept {
 }
 
 void tcb::note_congestion_state() noexcept {
+    if (!xfer_) return;  // make_xfer() notes them when it makes the counters
     const congestion_info info = cc_->info();
-    stats_.cwnd = cc_->window();
-    stats_.ssthresh = cc_->ssthresh();
-    stats_.pacing_rate = pacing_rate();
-    stats_.cc_bandwidth = info.bandwidth;
-    stats_.cc_min_rtt_us =
+    connection_stats& st = xfer_->stats;
+    st.cwnd = cc_->window();
+    st.ssthresh = cc_->ssthresh();
+    st.pacing_rate = pacing_rate();
+    st.cc_bandwidth = info.bandwidth;
+    st.cc_min_rtt_us =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(info.min_rtt).count());
 }
 
@@ -175,7 +177,7 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     // Errors from the host (no route, the ARP queue full) leave the segment
     // unsent: counted, and output() tries again, sooner for a full queue.
     if (const std::error_code ec = owner_.host().send_ipv4(id_.remote, wire::ip_proto::tcp, std::move(frame))) {
-        ++stats_.send_errors;
+        ++xfer().stats.send_errors;
         if (ec == std::errc::no_buffer_space) {
             retry_send(flags, tx_retry_delay);  // the queue drains soon
         } else if ((len > 0 || (flags & fin)) && rto_at_ == never) {
@@ -185,10 +187,10 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
         }
         return false;
     }
-    if (h.options.sack_count > 0) ++stats_.sack_segments_sent;
-    if (h.options.sack_count > 0 && dsack_ && h.options.sack[0].left == dsack_->left) {
-        dsack_.reset();
-        ++stats_.dsacks_sent;
+    if (h.options.sack_count > 0) ++xfer().stats.sack_segments_sent;
+    if (h.options.sack_count > 0 && xr().dsack && h.options.sack[0].left == xr().dsack->left) {
+        xfer().dsack.reset();
+        ++xfer().stats.dsacks_sent;
     }
     if (flags & ack) {
         last_ack_sent_ = seq_.rcv_nxt;
@@ -204,7 +206,7 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     if (len > 0 && ato_ > runtime::duration::zero() && ex_.now() - last_data_at_ < ato_) pingpong_ = true;
     const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
-    ++stats_.segments_sent;
+    count(early::segments_sent);
     owner_.segment_sent();
     last_send_ = ex_.now();
     return true;
@@ -219,11 +221,11 @@ void tcb::add_sack_blocks(wire::tcp_options& o) const {
     std::array<seq_range, 4> blocks{};
     std::size_t n = 0;
     std::optional<seq_range> holder;
-    if (dsack_) {
-        blocks[n++] = *dsack_;
-        if ((holder = ooo_.holding(dsack_->left, dsack_->right))) blocks[n++] = *holder;
+    if (xr().dsack) {
+        blocks[n++] = *xr().dsack;
+        if ((holder = xr().ooo.holding(xr().dsack->left, xr().dsack->right))) blocks[n++] = *holder;
     }
-    n += ooo_.sack_blocks(std::span(blocks).subspan(n), holder);
+    n += xr().ooo.sack_blocks(std::span(blocks).subspan(n), holder);
     for (std::size_t i = 0; i < n; ++i) o.sack[i] = {blocks[i].left, blocks[i].right};
     o.sack_count = static_cast<std::uint8_t>(n);
 }
@@ -259,14 +261,14 @@ void tcb::output(send_policy policy) {
             // the congestion window (what is in the network: pipe). A tail
             // loss probe may send one segment past the congestion window.
             const std::size_t avail = unsent();
-            const std::uint32_t pipe = board_.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
+            const std::uint32_t pipe = xr().board.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
             const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
-            const std::size_t by_cwnd = tlp_new_data_ && seq_.snd_nxt == sent_before ? snd_mss_
-                                        : cwnd > pipe                                ? cwnd - pipe
-                                                                                     : 0;
+            const std::size_t by_cwnd = xr().tlp_new_data && seq_.snd_nxt == sent_before ? snd_mss_
+                                        : cwnd > pipe                                    ? cwnd - pipe
+                                                                                         : 0;
             const std::size_t usable = std::min(by_peer, by_cwnd);
             std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
-            if (len > 0 && !tlp_new_data_ && pacing_holds(now)) break;
+            if (len > 0 && !xr().tlp_new_data && pacing_holds(now)) break;
             std::optional<storage::packet> frame;
             if (len > snd_mss_) {
                 // Several segments in one offload frame: as many as its buffer holds,
@@ -316,15 +318,21 @@ void tcb::output(send_policy policy) {
             if (fin_now) fin_seq_ = end;
             seq_.snd_nxt = end + (fin_now ? 1 : 0);
             if (seq_.snd_max < seq_.snd_nxt) seq_.snd_max = seq_.snd_nxt;
-            board_.sent(end - static_cast<std::uint32_t>(len), seq_.snd_nxt, now, rate_.on_send(board_.empty(), now));
-            if (in_recovery_) prr_.sent(wire::distance(end - static_cast<std::uint32_t>(len), seq_.snd_nxt));
+            xfer().board.sent(end - static_cast<std::uint32_t>(len), seq_.snd_nxt, now,
+                              xfer().rate.on_send(xfer().board.empty(), now));
+            if (in_recovery_) xfer().prr.sent(wire::distance(end - static_cast<std::uint32_t>(len), seq_.snd_nxt));
             if (rto_at_ == never) rto_at_ = now + rtt_.rto();
             if (fin_now) break;
         }
         // Less than a segment left to send and room in the window: until
         // what is in flight now is delivered, the delivery rate measures
         // the application, not the path.
-        if (unsent() < snd_mss_ && board_.pipe() < send_window()) rate_.on_app_limited(board_.pipe());
+        if (unsent() < snd_mss_ && xr().board.pipe() < send_window()) {
+            if (xfer_)
+                xfer_->rate.on_app_limited(xfer_->board.pipe());
+            else
+                app_limited_early_ = true;  // make_xfer() marks it (nothing was delivered or is in flight yet)
+        }
         // Data waiting and nothing in flight: a zero window (RFC 9293 3.8.6.1),
         // or one too small to send into (RFC 1122 4.2.3.4's override timer) -
         // probe, or a lost window update would leave the connection silent.
@@ -332,7 +340,7 @@ void tcb::output(send_policy policy) {
         if (!flight() && waiting && persist_at_ == never) persist_at_ = now + rtt_.rto();
     }
     if (ack_owed()) send_ack();
-    if (seq_.snd_nxt != sent_before && !tlp_new_data_) schedule_tlp();
+    if (seq_.snd_nxt != sent_before && !xr().tlp_new_data) schedule_tlp();
     flight_at_output_ = wire::distance(seq_.snd_una, seq_.snd_max);
     arm_timer();
 }
@@ -370,7 +378,7 @@ bool tcb::data_arrived() noexcept {
 // A zero-window probe: an old sequence number the peer must ACK with its window.
 void tcb::on_persist() {
     ++probes_;
-    ++stats_.persist_probes;
+    ++xfer().stats.persist_probes;
     send_segment(seq_.snd_una - 1, ack, 0, 0);
     const auto backoff = rtt_.rto() * (1u << std::min(probes_, 6u));
     persist_at_ = ex_.now() + std::min<runtime::duration>(backoff, std::chrono::seconds(60));

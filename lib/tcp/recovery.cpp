@@ -30,7 +30,7 @@ tcb::sack_info tcb::read_sacks(const wire::tcp_view& seg) {
     for (std::size_t i = 0; i < std::min<std::size_t>(o.sack_count, o.sack.size()); ++i) {
         const seq_range b{o.sack[i].left, o.sack[i].right};
         if (!(b.left < b.right) || b.right > seq_.snd_max || b.left < oldest) {
-            ++stats_.sack_ignored;
+            ++xfer().stats.sack_ignored;
             continue;
         }
         const bool inside_second = o.sack_count > 1 && o.sack[1].left <= b.left && b.right <= o.sack[1].right;
@@ -39,7 +39,7 @@ tcb::sack_info tcb::read_sacks(const wire::tcp_view& seg) {
             continue;
         }
         if (b.left < ack) {  // stale: data the ACK itself covers
-            ++stats_.sack_ignored;
+            ++xfer().stats.sack_ignored;
             continue;
         }
         out.blocks[out.count++] = b;
@@ -53,39 +53,45 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     const auto now = ex_.now();
     const std::uint32_t flight_before = wire::distance(una_before, seq_.snd_max);
     const bool advanced = seq_.snd_una > una_before;
-    const scoreboard::delivery d = board_.on_ack(seq_.snd_una, {sacks.blocks.data(), sacks.count});
-    const std::uint64_t lost_before = stats_.lost_bytes;
+    // Read through xr() where nothing changes, so that the ACKs of an idle
+    // connection (no transfer state: nothing sent but the SYN) make none: an
+    // empty scoreboard with no SACK blocks delivers nothing.
+    const bool board_needed = xfer_ || sacks.count > 0;
+    const scoreboard::delivery d =
+        board_needed ? xfer().board.on_ack(seq_.snd_una, {sacks.blocks.data(), sacks.count}) : scoreboard::delivery{};
+    const std::uint64_t lost_before = xr().stats.lost_bytes;
     const rate_sample rate =
-        d.newest ? rate_.on_ack(d.delivered(), d.newest->rate, d.newest->sent, now, rack_.min_rtt()) : rate_sample{};
+        d.newest ? xfer().rate.on_ack(d.delivered(), d.newest->rate, d.newest->sent, now, xfer().rack.min_rtt())
+                 : rate_sample{};
     // Karn: a resend's ACK times nothing.
     const runtime::duration rtt_sample =
         d.newest && !d.newest->ever_retransmitted ? now - d.newest->sent : runtime::duration::zero();
-    stats_.sacked_bytes += d.sacked;
-    if (sack_ok_ && advanced && board_.head_sacked()) {
+    if (d.sacked > 0) xfer().stats.sacked_bytes += d.sacked;
+    if (sack_ok_ && advanced && xr().board.head_sacked()) {
         // The ACK stops at data the peer SACKed: it dropped it (RFC 2018 8).
-        board_.forget_sacks();
-        ++stats_.renegings;
+        xfer().board.forget_sacks();
+        ++xfer().stats.renegings;
     }
     if (sacks.dsack) on_dsack(*sacks.dsack);
-    if (d.newest) rack_.on_delivered(*d.newest, now);
-    if (d.reordered) rack_.saw_reordering();
+    if (d.newest) xfer().rack.on_delivered(*d.newest, now);
+    if (d.reordered) xfer().rack.saw_reordering();
 
     // RFC 5681 2 (and RFC 6675 2 with SACK): a duplicate acknowledgment.
     const bool bare = seg.payload().empty() && !seg.has(fin) && !seg.has(syn);
     const bool dup = !advanced && bare && flight_before > 0 &&
                      (sack_ok_ ? d.sacked > 0 : snd_wscale_.expand(seg.window()) == wnd_before);
-    if (dup) ++stats_.dup_acks;
+    if (dup) ++xfer().stats.dup_acks;
     if (advanced) dupacks_ = 0;
 
-    if (undo_marker_ && advanced && (ack_shows_delayed(seg) || recovered_without_resending())) undo();
-    if (tlp_end_ && seq_.snd_una >= *tlp_end_) {
+    if (xr().undo_marker && advanced && (ack_shows_delayed(seg) || recovered_without_resending())) undo();
+    if (xr().tlp_end && seq_.snd_una >= *xr().tlp_end) {
         // RFC 8985 7.4: a resent tail acknowledged without a DSACK repaired a loss.
-        if (tlp_resent_ && !tlp_dsacked_ && !in_recovery_) {
-            ++stats_.tlp_recoveries;
+        if (xfer().tlp_resent && !xfer().tlp_dsacked && !in_recovery_) {
+            ++xfer().stats.tlp_recoveries;
             start_undo_episode();
             cc_->on_loss(flight_before, now);
         }
-        tlp_end_.reset();
+        xfer().tlp_end.reset();
     }
 
     if (sack_ok_) {
@@ -95,11 +101,11 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent
         // (duplicates of go-back-N look like losses); its 4.2 ACK heuristic
         // allows it once the window has regrown, else each loss there costs an RTO.
-        stats_.lost_bytes += board_.mark_head_lost(snd_mss_);
+        xfer().stats.lost_bytes += xfer().board.mark_head_lost(snd_mss_);
         enter_recovery();
     } else if (in_recovery_ && advanced && seq_.snd_una < recover_) {
         // RFC 6582 3.2 step 5, a partial acknowledgment: the next hole is lost too.
-        stats_.lost_bytes += board_.mark_head_lost(snd_mss_);
+        xfer().stats.lost_bytes += xfer().board.mark_head_lost(snd_mss_);
     }
 
     // What left the network: without SACK a duplicate stands for one segment (RFC 6937).
@@ -108,13 +114,13 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     ack_sample sample{.bytes_acked = d.delivered(),
                       .flight_before = std::max(flight_before, flight_at_output_),
                       .flight_after = seq_.flight_size(),
-                      .pipe = board_.pipe(),
+                      .pipe = xr().board.pipe(),
                       .now = now,
                       .in_recovery = in_recovery_,
-                      .lost = static_cast<std::uint32_t>(stats_.lost_bytes - lost_before),
-                      .delivered = rate_.delivered(),
+                      .lost = static_cast<std::uint32_t>(xr().stats.lost_bytes - lost_before),
+                      .delivered = xr().rate.delivered(),
                       .rtt = rtt_sample,
-                      .min_rtt = rack_.min_rtt(),
+                      .min_rtt = xr().rack.min_rtt(),
                       .srtt = rtt_.srtt(),
                       .mss = snd_mss_,
                       .rate = rate};
@@ -124,7 +130,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         cc_->on_ack(sample);
     } else if (in_recovery_) {
         cc_->on_ack(sample);
-        recovery_window_ = prr_.on_ack(delivered, board_.pipe(), cc_->ssthresh(), snd_mss_);
+        xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc_->ssthresh(), snd_mss_);
     } else if (sample.bytes_acked > 0 || sample.lost > 0) {
         cc_->on_ack(sample);
     }
@@ -135,19 +141,19 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
 // RFC 8985 6.2 step 5 and 6.3: time-based loss detection, and the timer for
 // what is not late enough yet. A loss found starts recovery.
 void tcb::detect_losses() {
-    if (!rack_.has_reference() || (board_.sacked_bytes() == 0 && !in_recovery_)) {
+    if (!xr().rack.has_reference() || (xr().board.sacked_bytes() == 0 && !in_recovery_)) {
         reo_at_ = never;
         return;
     }
     const auto now = ex_.now();
     const runtime::duration reo_wnd = reordering_window();
-    stats_.reordering_window_us =
+    xfer().stats.reordering_window_us =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(reo_wnd).count());
-    const runtime::duration wait = rack_.rtt() + reo_wnd;
-    const scoreboard::detection r = board_.detect(rack_.order(), rack_.end(), wait, now);
+    const runtime::duration wait = xfer().rack.rtt() + reo_wnd;
+    const scoreboard::detection r = xfer().board.detect(xfer().rack.order(), xfer().rack.end(), wait, now);
     reo_at_ = r.next > runtime::duration::zero() ? now + r.next : never;
     if (r.newly_lost == 0) return;
-    stats_.lost_bytes += r.newly_lost;
+    xfer().stats.lost_bytes += r.newly_lost;
     if (!in_recovery_) enter_recovery();
 }
 
@@ -156,28 +162,28 @@ void tcb::detect_losses() {
 void tcb::enter_recovery() {
     in_recovery_ = true;
     recover_ = seq_.snd_max;
-    ++stats_.recoveries;
+    ++xfer().stats.recoveries;
     start_undo_episode();
     const std::uint32_t flight = seq_.flight_size();
-    prr_.start(flight);
+    xfer().prr.start(flight);
     cc_->on_loss(flight, ex_.now());
-    recovery_window_ = prr_.on_ack(0, board_.pipe(), cc_->ssthresh(), snd_mss_);
-    tlp_end_.reset();
+    xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc_->ssthresh(), snd_mss_);
+    xfer().tlp_end.reset();
     tlp_at_ = never;
 }
 
 void tcb::end_recovery() {
     in_recovery_ = false;
-    rack_.on_recovery_end();
-    undo_marker_.reset();
+    xfer().rack.on_recovery_end();
+    xfer().undo_marker.reset();
 }
 
 // A reduction begins: what is resent from now on may yet prove unnecessary.
 void tcb::start_undo_episode() {
-    undo_marker_ = seq_.snd_una;
-    undo_bytes_ = 0;
-    undo_resent_.clear();
-    retrans_stamp_.reset();
+    xfer().undo_marker = seq_.snd_una;
+    xfer().undo_bytes = 0;
+    xfer().undo_resent.clear();
+    xfer().retrans_stamp.reset();
 }
 
 // RFC 2883: the peer received [left, right) twice. Within the current
@@ -186,28 +192,29 @@ void tcb::start_undo_episode() {
 // resend of this episode is taken back, and once (RFC 3708 2): a duplicate
 // of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
-    ++stats_.dsacks_received;
-    dsacked_bytes_ += wire::distance(r.left, r.right);
-    const bool probe = tlp_end_ && r.right == *tlp_end_;
-    if (probe) tlp_dsacked_ = true;
+    transfer_state& x = xfer();
+    ++x.stats.dsacks_received;
+    x.dsacked_bytes += wire::distance(r.left, r.right);
+    const bool probe = x.tlp_end && r.right == *x.tlp_end;
+    if (probe) x.tlp_dsacked = true;
     // RFC 8985 6.2 step 4 widens the window for a DSACK of a resend RACK
     // made too soon. As Linux (tcp_dsack_seen), not for one before any
     // reordering was seen, nor for the probe's (a timer resent it), nor once
     // more was reported twice than was ever resent (the network duplicated it).
-    if (!probe && rack_.reordering_seen() && dsacked_bytes_ <= stats_.retransmitted_bytes)
-        rack_.on_dsack(seq_.snd_una, seq_.snd_nxt);
-    if (!undo_marker_ || r.left < *undo_marker_) return;
-    const std::uint32_t resent = undo_resent_.remove(r.left, r.right);
+    if (!probe && x.rack.reordering_seen() && x.dsacked_bytes <= x.stats.retransmitted_bytes)
+        x.rack.on_dsack(seq_.snd_una, seq_.snd_nxt);
+    if (!x.undo_marker || r.left < *x.undo_marker) return;
+    const std::uint32_t resent = x.undo_resent.remove(r.left, r.right);
     if (resent == 0) return;
-    undo_bytes_ -= resent;
-    if (undo_bytes_ <= 0 && retrans_stamp_) undo();
+    xfer().undo_bytes -= resent;
+    if (xfer().undo_bytes <= 0 && xfer().retrans_stamp) undo();
 }
 
 // RFC 3522 (Eifel detection): the ACK echoes a timestamp older than our first
 // resend, so the original, not the resend, reached the peer.
 bool tcb::ack_shows_delayed(const wire::tcp_view& seg) const {
     const auto& ts = seg.options().timestamp;
-    return ts_ok_ && ts && ts->second != 0 && retrans_stamp_ && wire::ts32{ts->second} < *retrans_stamp_;
+    return ts_ok_ && ts && ts->second != 0 && xr().retrans_stamp && wire::ts32{ts->second} < *xr().retrans_stamp;
 }
 
 // A fast recovery that resent nothing, and whose data marked lost has all
@@ -215,26 +222,26 @@ bool tcb::ack_shows_delayed(const wire::tcp_view& seg) const {
 // resend out): no DSACK or timestamp will ever speak for it, and nothing
 // was lost (Linux's tcp_packet_delayed: "nothing was retransmitted").
 bool tcb::recovered_without_resending() const noexcept {
-    return in_recovery_ && !retrans_stamp_ && board_.lost_bytes() == 0;
+    return in_recovery_ && !xr().retrans_stamp && xr().board.lost_bytes() == 0;
 }
 
 // RFC 4015 3.2 / RFC 3708: the window back as it was, nothing lost, and
 // the reordering noted so that RACK waits longer next time.
 void tcb::undo() {
-    ++stats_.undos;
+    ++xfer().stats.undos;
     cc_->on_undo();
-    board_.unmark_lost();
-    rack_.saw_reordering();
+    xfer().board.unmark_lost();
+    xfer().rack.saw_reordering();
     if (in_recovery_) end_recovery();
-    undo_marker_.reset();
-    retrans_stamp_.reset();
+    xfer().undo_marker.reset();
+    xfer().retrans_stamp.reset();
     retries_ = 0;
     rtt_.reset_backoff();
 }
 
 // How many bytes may be in the network: PRR's window in recovery, else cwnd.
 std::uint32_t tcb::send_window() const noexcept {
-    if (in_recovery_ && !cc_->sets_recovery_window()) return recovery_window_;
+    if (in_recovery_ && !cc_->sets_recovery_window()) return xr().recovery_window;
     // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
     const std::uint32_t extra = sack_ok_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
     return cc_->window() + extra;
@@ -243,10 +250,11 @@ std::uint32_t tcb::send_window() const noexcept {
 // RFC 6675 NextSeg rule 1: lost data first, as far as the window lets.
 void tcb::retransmit_lost() {
     for (;;) {
-        const std::uint32_t pipe = board_.pipe(), wnd = send_window();
+        const std::uint32_t pipe = xr().board.pipe(), wnd = send_window();
         if (pipe >= wnd || pacing_holds(ex_.now())) return;
         const std::uint32_t room = std::max<std::uint32_t>((wnd - pipe) / snd_mss_, 1) * snd_mss_;
-        const auto r = board_.next_lost(std::min<std::uint32_t>(room, static_cast<std::uint32_t>(max_frame_payload())));
+        const auto r =
+            xr().board.next_lost(std::min<std::uint32_t>(room, static_cast<std::uint32_t>(max_frame_payload())));
         if (!r || !resend(*r)) return;
     }
 }
@@ -261,17 +269,17 @@ bool tcb::resend(seq_range r) {
     }
     if (!send_segment(r.left, flags, wire::distance(data_start(), r.left), len)) return false;
     const std::uint32_t size = wire::distance(r.left, r.right);
-    board_.resent(r.left, r.right, ex_.now(), rate_.on_send(false, ex_.now()));
+    xfer().board.resent(r.left, r.right, ex_.now(), xfer().rate.on_send(false, ex_.now()));
     paced(size, ex_.now());
-    ++stats_.retransmits;
-    if (in_recovery_) ++stats_.fast_retransmits;
-    stats_.retransmitted_bytes += size;
-    undo_bytes_ += size;
+    ++xfer().stats.retransmits;
+    if (in_recovery_) ++xfer().stats.fast_retransmits;
+    xfer().stats.retransmitted_bytes += size;
+    xfer().undo_bytes += size;
     // A resend the set has no room for can never be taken back: no undo by
     // DSACK for this episode, which errs on the side of the reduction.
-    undo_resent_.add(r.left, r.right);
-    if (!retrans_stamp_) retrans_stamp_ = ts_now();
-    if (in_recovery_) prr_.sent(size);
+    xfer().undo_resent.add(r.left, r.right);
+    if (!xfer().retrans_stamp) xfer().retrans_stamp = ts_now();
+    if (in_recovery_) xfer().prr.sent(size);
     rtt_timing_ = false;  // Karn
     if (rto_at_ == never) rto_at_ = ex_.now() + rtt_.rto();
     return true;
@@ -280,7 +288,7 @@ bool tcb::resend(seq_range r) {
 // RFC 6298 5.4-5.7 and RFC 5681 3.1: back off, collapse cwnd, and resend
 // everything not SACKed (RFC 6675 5.1) as the window reopens.
 void tcb::on_rto(send_policy policy) {
-    ++stats_.timeouts;
+    ++xfer().stats.timeouts;
     owner_.host().suspect(id_.remote);  // the peer's MAC may have changed: ARP re-confirms it
     if (retries_++ == 0) start_undo_episode();
     cc_->on_timeout(seq_.flight_size());
@@ -290,8 +298,8 @@ void tcb::on_rto(send_policy policy) {
     recover_ = seq_.snd_max;
     rtt_.backoff();
     rtt_timing_ = false;
-    stats_.lost_bytes += board_.mark_all_lost();
-    tlp_end_.reset();
+    xfer().stats.lost_bytes += xfer().board.mark_all_lost();
+    xfer().tlp_end.reset();
     tlp_at_ = reo_at_ = never;
     rto_at_ = never;
     output(policy);
@@ -302,7 +310,7 @@ void tcb::on_rto(send_policy policy) {
 // after about two round trips of silence, long before the RTO.
 void tcb::schedule_tlp() {
     tlp_at_ = never;
-    if (!sack_ok_ || in_recovery_ || tlp_end_ || !flight() || retries_ > 0 || !rtt_.has_sample()) return;
+    if (!sack_ok_ || in_recovery_ || xr().tlp_end || !flight() || retries_ > 0 || !rtt_.has_sample()) return;
     auto pto = 2 * rtt_.srtt();
     if (seq_.flight_size() <= snd_mss_) pto += worst_case_delayed_ack;
     pto = std::max<runtime::duration>(pto, min_probe_timeout);
@@ -313,31 +321,31 @@ void tcb::schedule_tlp() {
 // RFC 8985 7.3: the probe is one new segment if the windows allow, else the
 // last segment sent again; the RTO is restarted behind it.
 void tcb::on_tlp(send_policy policy) {
-    if (!sack_ok_ || in_recovery_ || tlp_end_ || !flight()) return;
-    ++stats_.tlp_probes;
+    if (!sack_ok_ || in_recovery_ || xfer().tlp_end || !flight()) return;
+    ++xfer().stats.tlp_probes;
     const seq32 before = seq_.snd_nxt;
     if (policy.data && unsent() > 0 && seq_.snd_wnd > seq_.flight_size()) {
-        tlp_new_data_ = true;
+        xfer().tlp_new_data = true;
         output(policy);
-        tlp_new_data_ = false;
+        xfer().tlp_new_data = false;
     }
     if (seq_.snd_nxt != before) {
-        tlp_resent_ = false;
-    } else if (!board_.empty()) {
-        const scoreboard::run& last = board_.runs().back();
+        xfer().tlp_resent = false;
+    } else if (!xfer().board.empty()) {
+        const scoreboard::run& last = xfer().board.runs().back();
         const seq32 start = last.size() > snd_mss_ ? last.end - snd_mss_ : last.start;
         if (!resend({start, last.end})) return;
-        tlp_resent_ = true;
+        xfer().tlp_resent = true;
     }
-    tlp_end_ = seq_.snd_nxt;
-    tlp_dsacked_ = false;
+    xfer().tlp_end = seq_.snd_nxt;
+    xfer().tlp_dsacked = false;
     rto_at_ = ex_.now() + rtt_.rto();
 }
 
 // Receiver side, RFC 2883: [left, right) arrived again; the next ACK says so.
 void tcb::note_duplicate(seq32 left, seq32 right) {
     if (!sack_ok_ || !(left < right)) return;
-    dsack_ = seq_range{left, right};
+    xfer().dsack = seq_range{left, right};
 }
 
 }  // namespace coronet::tcp

@@ -6,39 +6,45 @@
 
 namespace coronet::tcp {
 
+scoreboard::run_list& scoreboard::no_runs() noexcept {
+    static run_list none;
+    return none;
+}
+
 void scoreboard::sent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate) {
     if (start == end) return;
     // Frames sent in one turn of the loop share a time: one run holds them.
-    if (!runs_.empty()) {
-        run& last = runs_.back();
+    if (!list().empty()) {
+        run& last = list().back();
         if (last.order == sends_ && last.sent == now && last.end == start && !last.sacked && !last.lost &&
             !last.ever_retransmitted) {
             last.end = end;
             return;
         }
     }
-    runs_.push_back({.start = start, .end = end, .sent = now, .order = ++sends_, .rate = rate});
+    if (!runs_) runs_.emplace();  // the first data sent: an idle connection has no list
+    list().push_back({.start = start, .end = end, .sent = now, .order = ++sends_, .rate = rate});
 }
 
 std::optional<std::size_t> scoreboard::cut_at(seq32 seq) {
-    if (runs_.empty() || seq >= runs_.back().end) return runs_.size();
-    if (seq <= runs_.front().start) return 0;
+    if (list().empty() || seq >= list().back().end) return list().size();
+    if (seq <= list().front().start) return 0;
     const std::size_t i = index_of(seq);
-    if (runs_[i].start == seq) return i;
-    if (runs_.size() >= max_runs_) {
+    if (list()[i].start == seq) return i;
+    if (list().size() >= max_runs_) {
         ++split_refused_;
         return std::nullopt;
     }
-    run tail = runs_[i];
+    run tail = list()[i];
     tail.start = seq;
-    runs_[i].end = seq;  // the counters hold: the two halves share every flag
-    runs_.insert(runs_.begin() + static_cast<std::ptrdiff_t>(i) + 1, tail);
+    list()[i].end = seq;  // the counters hold: the two halves share every flag
+    list().insert(list().begin() + static_cast<std::ptrdiff_t>(i) + 1, tail);
     return i + 1;
 }
 
 std::size_t scoreboard::index_of(seq32 seq) const noexcept {
-    auto it = std::upper_bound(runs_.begin(), runs_.end(), seq, [](seq32 s, const run& r) { return s < r.start; });
-    return it == runs_.begin() ? 0 : static_cast<std::size_t>(it - runs_.begin()) - 1;
+    auto it = std::upper_bound(list().begin(), list().end(), seq, [](seq32 s, const run& r) { return s < r.start; });
+    return it == list().begin() ? 0 : static_cast<std::size_t>(it - list().begin()) - 1;
 }
 
 void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate) {
@@ -48,8 +54,8 @@ void scoreboard::resent(seq32 start, seq32 end, runtime::time_point now, const d
     const std::size_t first = cut_at(start).value_or(index_of(start));
     const std::size_t stop = cut_at(end).value_or(index_of(end) + 1);
     const std::uint64_t order = ++sends_;
-    for (std::size_t i = first; i < stop && i < runs_.size(); ++i) {
-        run& r = runs_[i];
+    for (std::size_t i = first; i < stop && i < list().size(); ++i) {
+        run& r = list()[i];
         if (r.sacked) continue;
         r.sent = now;
         r.order = order;
@@ -70,14 +76,14 @@ scoreboard::delivery scoreboard::on_ack(seq32 una, std::span<const seq_range> bl
         if (!d.newest || scoreboard::sent_after(r.order, r.end, d.newest->order, d.newest->end)) d.newest = r;
     };
     // The cumulative ACK: whole runs, then the front of one.
-    while (!runs_.empty() && runs_.front().end <= una) {
-        const run& r = runs_.front();
+    while (!list().empty() && list().front().end <= una) {
+        const run& r = list().front();
         if (!r.sacked) deliver(r, r.size(), d.acked);
         drop(r);
-        runs_.pop_front();
+        list().pop_front();
     }
-    if (!runs_.empty() && runs_.front().start < una) {
-        run& r = runs_.front();
+    if (!list().empty() && list().front().start < una) {
+        run& r = list().front();
         const std::uint32_t part = wire::distance(r.start, una);
         if (!r.sacked) deliver(r, part, d.acked);
         if (r.sacked) sacked_ -= part;
@@ -87,40 +93,40 @@ scoreboard::delivery scoreboard::on_ack(seq32 una, std::span<const seq_range> bl
     }
     for (const seq_range& b : blocks) {
         const seq32 left = std::max(b.left, una);
-        if (runs_.empty() || left >= b.right) continue;
+        if (list().empty() || left >= b.right) continue;
         const auto first = cut_at(left);
-        const auto last = first ? cut_at(std::min(b.right, runs_.back().end)) : std::nullopt;
+        const auto last = first ? cut_at(std::min(b.right, list().back().end)) : std::nullopt;
         if (!first || !last) continue;
         for (std::size_t i = *first; i < *last; ++i) {
-            run& r = runs_[i];
+            run& r = list()[i];
             if (r.sacked) continue;
             deliver(r, r.size(), d.sacked);
             set_sacked(r);
         }
-        if (*last > *first && (!fack_ || *fack_ < runs_[*last - 1].end)) fack_ = runs_[*last - 1].end;
+        if (*last > *first && (!fack_ || *fack_ < list()[*last - 1].end)) fack_ = list()[*last - 1].end;
     }
     if (fack_ && *fack_ <= una) fack_.reset();
     return d;
 }
 
 std::optional<seq_range> scoreboard::next_lost(std::uint32_t max_len) const {
-    for (const run& r : runs_)
+    for (const run& r : list())
         if (r.lost && !r.retransmitted) return seq_range{r.start, r.start + std::min(r.size(), max_len)};
     return std::nullopt;
 }
 
 std::uint32_t scoreboard::mark_head_lost(std::uint32_t len) {
-    if (runs_.empty() || runs_.front().sacked || runs_.front().lost) return 0;
-    cut_at(runs_.front().start + std::min(len, runs_.front().size()));
-    set_lost(runs_.front(), true);
-    return runs_.front().size();
+    if (list().empty() || list().front().sacked || list().front().lost) return 0;
+    cut_at(list().front().start + std::min(len, list().front().size()));
+    set_lost(list().front(), true);
+    return list().front().size();
 }
 
 std::uint32_t scoreboard::mark_all_lost() noexcept { return mark_lost_larger_than(0); }
 
 std::uint32_t scoreboard::mark_lost_larger_than(std::uint32_t segment_size) noexcept {
     const std::uint32_t before = lost_;
-    for (run& r : runs_) {
+    for (run& r : list()) {
         if (r.sacked || r.size() <= segment_size) continue;
         set_lost(r, true);
         set_retransmitted(r, false);
@@ -129,11 +135,11 @@ std::uint32_t scoreboard::mark_lost_larger_than(std::uint32_t segment_size) noex
 }
 
 void scoreboard::unmark_lost() noexcept {
-    for (run& r : runs_) set_lost(r, false);
+    for (run& r : list()) set_lost(r, false);
 }
 
 void scoreboard::forget_sacks() noexcept {
-    for (run& r : runs_) r.sacked = false;
+    for (run& r : list()) r.sacked = false;
     sacked_ = 0;
     fack_.reset();
 }
@@ -141,7 +147,7 @@ void scoreboard::forget_sacks() noexcept {
 scoreboard::detection scoreboard::detect(std::uint64_t order, seq32 end, runtime::duration wait,
                                          runtime::time_point now) {
     detection out;
-    for (run& r : runs_) {
+    for (run& r : list()) {
         if (r.sacked || (r.lost && !r.retransmitted)) continue;
         if (!sent_after(order, end, r.order, r.end)) {
             // Originals go out in sequence order and a resend after its

@@ -53,44 +53,43 @@ task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, st
     state s = first;
     enter(from, s);
     while (s != state::closed && s != state::listen) {
-        state next = state::closed;
-        switch (s) {
-            case state::syn_sent:
-                next = co_await syn_sent();
-                break;
-            case state::syn_rcvd:
-                next = co_await syn_rcvd();
-                break;
-            case state::established:
-                next = co_await established();
-                break;
-            case state::fin_wait_1:
-                next = co_await fin_wait_1();
-                break;
-            case state::fin_wait_2:
-                next = co_await fin_wait_2();
-                break;
-            case state::close_wait:
-                next = co_await close_wait();
-                break;
-            case state::closing:
-                next = co_await closing();
-                break;
-            case state::last_ack:
-                next = co_await last_ack();
-                break;
-            case state::time_wait:
-                next = co_await time_wait();
-                break;
-            case state::closed:
-            case state::listen:
-                break;
-        }
+        const state next = co_await state_coroutine(s);
         enter(s, next);
         s = next;
     }
     finish();
 }
+
+// The coroutine of state s (life awaits one at a time: a frame with one
+// awaiter, not one per state; a million idle connections hold it).
+task<state> tcb::state_coroutine(state s) {
+    switch (s) {
+        case state::syn_sent:
+            return syn_sent();
+        case state::syn_rcvd:
+            return syn_rcvd();
+        case state::established:
+            return established();
+        case state::fin_wait_1:
+            return fin_wait_1();
+        case state::fin_wait_2:
+            return fin_wait_2();
+        case state::close_wait:
+            return close_wait();
+        case state::closing:
+            return closing();
+        case state::last_ack:
+            return last_ack();
+        case state::time_wait:
+            return time_wait();
+        case state::closed:
+        case state::listen:
+            break;
+    }
+    return ended();
+}
+
+task<state> tcb::ended() { co_return state::closed; }
 
 void tcb::finish() {
     ex_.cancel_turn_end(output_node_);
@@ -143,7 +142,7 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
                 follow_path_mtu();
             } else {
                 soft_error_ = e.error;
-                ++stats_.network_errors;
+                ++xfer().stats.network_errors;
             }
             break;
     }
@@ -231,12 +230,12 @@ task<state> tcb::syn_sent() {
         } else if (e.is(kind::timer) && state_at_ <= now) {
             co_return to(state::closed, "connect timeout", timed_out);
         } else if (e.is(kind::net_error) && e.error != std::errc::message_size) {
-            ++stats_.network_errors;
+            ++xfer().stats.network_errors;
             co_return to(state::closed, network_cause(e.error), e.error);
         } else if (e.is(kind::timer) && rto_at_ <= now) {
             if (retries_ >= cfg_.syn_retries) co_return to(state::closed, "connect timeout", timed_out);
             ++retries_;
-            ++stats_.retransmits;
+            ++xfer().stats.retransmits;
             rtt_.backoff();
             send_syn(false);
         } else if (e.is(kind::app) && (requests_.has(app_request::abort) || app_gone())) {
@@ -270,7 +269,7 @@ task<state> tcb::syn_rcvd() {
         } else if (e.is(kind::timer) && rto_at_ <= now) {
             if (retries_ >= cfg_.synack_retries) co_return to(state::closed, "SYN+ACK timeout", timed_out);
             ++retries_;
-            ++stats_.retransmits;
+            ++xfer().stats.retransmits;
             rtt_.backoff();
             send_syn(true);
         } else if (e.is(kind::app) && requests_.has(app_request::abort)) {

@@ -11,7 +11,6 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
       id_(p.id),
       sndbuf_(p.send_buffer, owner.buffers()),
       rcvbuf_(p.receive_buffer, owner.buffers()),
-      ooo_(cfg_.max_ooo_ranges),
       nagle_(cfg_.nagle),
       rtt_(cfg_.rto),
       cc_(make_congestion_control(cfg_.congestion)),
@@ -28,11 +27,23 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     // The scale follows the most the receive buffer may grow to, not this
     // connection's share: a SYN cookie must predict it from the configuration alone.
     if (cfg_.window_scaling) rcv_wscale_ = window_scale::for_buffer(cfg_.receive_buffer_limit());
-    stats_.send_buffer = p.send_buffer;
-    stats_.receive_buffer = p.receive_buffer;
     ts_offset_ = timestamp_offset(p.id);
     keepalive_ = cfg_.keepalive.enabled;
     last_heard_ = ex_.now();
+}
+
+void tcb::make_xfer() const {
+    xfer_ = std::make_unique<transfer_state>(cfg_.max_ooo_ranges);
+    for (std::size_t i = 0; i < early_.size(); ++i) xfer_->stats.*early_fields[i] = early_[i];
+    xfer_->stats.send_buffer = sndbuf_.capacity();  // buffers grow only once it exists
+    xfer_->stats.receive_buffer = rcvbuf_.capacity();
+    if (app_limited_early_) xfer_->rate.on_app_limited(0);
+    const_cast<tcb*>(this)->note_congestion_state();  // as the latest ACK left it
+}
+
+const tcb::transfer_state& tcb::idle_transfer() noexcept {
+    static const transfer_state none{0};
+    return none;
 }
 
 tcb::~tcb() {
@@ -52,16 +63,16 @@ void tcb::orphan() noexcept {
 
 // Resumes the state coroutine with e; it runs until it waits again.
 void tcb::resume(const event& e) {
-    if (!waiting_ || orphaned_) return;  // app requests stay fresh for the next wait; an orphan's states are over
-    auto* w = std::exchange(waiting_, nullptr);
-    w->e = e;
-    w->h.resume();
+    if (!waiter_ || orphaned_) return;  // app requests stay fresh for the next wait; an orphan's states are over
+    const auto h = std::exchange(waiter_, {});
+    delivered_ = &e;
+    h.resume();
 }
 
 // The application asks r; the state hears of it now, or at its next wait.
 void tcb::ask(app_request r) {
     requests_.add(r);
-    if (!waiting_) return;
+    if (!waiter_) return;
     requests_.drain_fresh();
     resume(event::app());
 }
@@ -133,7 +144,7 @@ void tcb::open_from_cookie(const wire::tcp_view& ack, std::uint16_t mss, std::op
 }
 
 bool tcb::deliver(const wire::tcp_view& seg, bool listener_waiting) {
-    ++stats_.segments_received;
+    count(early::segments_received);
     last_heard_ = ex_.now();
     keepalive_probes_ = 0;
     // Not waiting: between states (cannot happen on one thread); the peer retransmits.
@@ -149,7 +160,7 @@ std::size_t tcb::app_write(wire::bytes data) {
     send_limited_ = data.size() > sndbuf_.free();  // buffer tuning: the buffer holds the application back
     if (!can_write()) return 0;
     const std::size_t n = sndbuf_.write(data);
-    stats_.bytes_sent += n;
+    count(early::bytes_sent, n);
     ask(app_request::send);
     return n;
 }
@@ -188,8 +199,8 @@ void tcb::app_shutdown_write() {
 }
 
 void tcb::app_close() {
-    rcvbuf_.clear();  // nobody will read it
-    ooo_.clear();     // nor the out-of-order data placed in it: later in-order data must not commit it
+    rcvbuf_.clear();                // nobody will read it
+    if (xfer_) xfer_->ooo.clear();  // nor the out-of-order data placed in it: later in-order data must not commit it
     requests_.add(app_request::close);
     write_shut_ = true;
     ask(app_request::shutdown);
@@ -233,7 +244,7 @@ bool tcb::keepalive_expired() {
 // stays while it holds data the application has yet to read.
 void tcb::release_buffers() {
     sndbuf_.release();
-    ooo_.clear();
+    if (xfer_) xfer_->ooo.clear();
     if (rcvbuf_.empty() || app_gone()) rcvbuf_.release();
     owner_.unreserve(reserved_);
     reserved_ = 0;

@@ -31,13 +31,13 @@ void tcb::measure_receive_rtt(const wire::tcp_view& seg) {
         if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0)
             receive_rtt_sample(std::chrono::milliseconds(std::max(ms, 1)), false);
     }
-    if (rcv_rtt_start_ != runtime::time_point{} && seq_.rcv_nxt >= rcv_rtt_end_) {
-        receive_rtt_sample(now - rcv_rtt_start_, true);
-        rcv_rtt_start_ = {};
+    if (xfer().rcv_rtt_start != runtime::time_point{} && seq_.rcv_nxt >= xfer().rcv_rtt_end) {
+        receive_rtt_sample(now - xfer().rcv_rtt_start, true);
+        xfer().rcv_rtt_start = {};
     }
-    if (rcv_rtt_start_ == runtime::time_point{}) {
-        rcv_rtt_start_ = now;
-        rcv_rtt_end_ = seq_.rcv_nxt + std::max<std::uint32_t>(seq_.promised(), rcv_mss_);
+    if (xfer().rcv_rtt_start == runtime::time_point{}) {
+        xfer().rcv_rtt_start = now;
+        xfer().rcv_rtt_end = seq_.rcv_nxt + std::max<std::uint32_t>(seq_.promised(), rcv_mss_);
     }
     tune_receive_buffer();  // data placed straight into a waiting reader was drained too
 }
@@ -45,12 +45,12 @@ void tcb::measure_receive_rtt(const wire::tcp_view& seg) {
 // Timestamp samples are smoothed (gain 1/8, as RFC 6298's SRTT); a window's
 // time only ever lowers the estimate.
 void tcb::receive_rtt_sample(runtime::duration d, bool upper_bound) noexcept {
-    if (rcv_rtt_ == runtime::duration::zero())
-        rcv_rtt_ = d;
+    if (xfer().rcv_rtt == runtime::duration::zero())
+        xfer().rcv_rtt = d;
     else if (upper_bound)
-        rcv_rtt_ = std::min(rcv_rtt_, d);
+        xfer().rcv_rtt = std::min(xfer().rcv_rtt, d);
     else
-        rcv_rtt_ += (d - rcv_rtt_) / 8;
+        xfer().rcv_rtt += (d - xfer().rcv_rtt) / 8;
 }
 
 // Dynamic right-sizing (Linux tcp_rcv_space_adjust): once per receiver RTT,
@@ -64,23 +64,23 @@ void tcb::receive_rtt_sample(runtime::duration d, bool upper_bound) noexcept {
 // (wan.sh, RTT 20 ms: 0.80x the kernel receiving 32 MiB; 0.99x with fixed
 // 6 MiB buffers).
 void tcb::tune_receive_buffer() {
-    if (!cfg_.buffer_auto_tuning || app_gone() || rcv_rtt_ == runtime::duration::zero()) return;
+    if (!cfg_.buffer_auto_tuning || app_gone() || xr().rcv_rtt == runtime::duration::zero()) return;
     const auto now = ex_.now();
-    const std::uint64_t drained = stats_.bytes_received - rcvbuf_.size();
-    if (rcv_space_at_ == runtime::time_point{}) {  // the first RTT starts now
-        rcv_space_ = std::min<std::uint64_t>(rcvbuf_.capacity(), initial_segments * rcv_mss_);
-        rcv_space_mark_ = drained;
-        rcv_space_at_ = now;
+    const std::uint64_t drained = counted(early::bytes_received) - rcvbuf_.size();
+    if (xfer().rcv_space_at == runtime::time_point{}) {  // the first RTT starts now
+        xfer().rcv_space = std::min<std::uint64_t>(rcvbuf_.capacity(), initial_segments * rcv_mss_);
+        xfer().rcv_space_mark = drained;
+        xfer().rcv_space_at = now;
         return;
     }
-    if (now - rcv_space_at_ < rcv_rtt_) return;
-    const std::uint64_t round = drained - rcv_space_mark_;
-    rcv_space_mark_ = drained;
-    rcv_space_at_ = now;
-    if (round <= rcv_space_) return;
+    if (now - xfer().rcv_space_at < xfer().rcv_rtt) return;
+    const std::uint64_t round = drained - xfer().rcv_space_mark;
+    xfer().rcv_space_mark = drained;
+    xfer().rcv_space_at = now;
+    if (round <= xfer().rcv_space) return;
     std::uint64_t wanted = 2 * round + 16 * std::uint64_t{rcv_mss_};
-    wanted += 2 * wanted * (round - rcv_space_) / std::max<std::uint64_t>(rcv_space_, 1);
-    rcv_space_ = round;
+    wanted += 2 * wanted * (round - xfer().rcv_space) / std::max<std::uint64_t>(xfer().rcv_space, 1);
+    xfer().rcv_space = round;
     // The window field cannot offer more than 65535 units of the scale (no
     // scaling: 64 KiB), whatever the buffer holds.
     const std::size_t offerable = std::size_t{65535} << rcv_wscale_.shift();
@@ -115,10 +115,10 @@ bool tcb::grow_buffer(byte_ring& ring, std::size_t wanted, std::size_t limit) {
     // What the ring holds: the readable bytes, and in the receive buffer the
     // out-of-order data placed past them, up to the end of the highest range.
     std::size_t keep = ring.size();
-    if (receive && !ooo_.empty()) keep += wire::distance(seq_.rcv_nxt, ooo_.ranges().back().right);
+    if (receive && !xr().ooo.empty()) keep += wire::distance(seq_.rcv_nxt, xr().ooo.ranges().back().right);
     ring.grow(to, keep);
-    ++(receive ? stats_.receive_buffer_growths : stats_.send_buffer_growths);
-    (receive ? stats_.receive_buffer : stats_.send_buffer) = to;
+    ++(receive ? xfer().stats.receive_buffer_growths : xfer().stats.send_buffer_growths);
+    (receive ? xfer().stats.receive_buffer : xfer().stats.send_buffer) = to;
     return true;
 }
 

@@ -11,8 +11,10 @@
 // sanitizer's allocator counts instead (it sees malloc too).
 // CORONET_ALLOC_TRACE=1 prints a backtrace of every allocation counted.
 #include <execinfo.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <coronet/runtime/frame_allocator.hpp>
 #include <cstdlib>
@@ -35,6 +37,17 @@ namespace coronet::test::allocation_count {
 
 std::atomic<bool> counting{false};
 std::atomic<std::uint64_t> allocations{0};
+// Heap bytes in use, counting always: each block's usable size and malloc's
+// 8-byte chunk header (glibc), as much as the block takes from the heap.
+std::atomic<std::int64_t> live_bytes{0};
+// Allocations by requested size (the last slot: larger) while counting.
+constexpr std::size_t size_slots = 4097;
+std::atomic<std::uint32_t> by_size[size_slots];
+// Blocks in use by usable size (the last slot: larger), counting always.
+std::atomic<std::int32_t> live_by_usable[size_slots];
+void note_size(std::size_t n) noexcept {
+    if (counting.load(std::memory_order_relaxed)) by_size[std::min(n, size_slots - 1)].fetch_add(1);
+}
 bool trace = false;
 thread_local bool tracing = false;
 
@@ -61,15 +74,32 @@ void on_free(const volatile void*) {}
 
 #ifndef CORONET_TEST_ASAN
 namespace coronet::test::allocation_count {
+constexpr std::int64_t chunk_header = 8;
+void* live(void* p) noexcept {
+    if (p) live_by_usable[std::min(malloc_usable_size(p), size_slots - 1)].fetch_add(1, std::memory_order_relaxed);
+    if (p)
+        live_bytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)) + chunk_header,
+                             std::memory_order_relaxed);
+    return p;
+}
+void free_live(void* p) noexcept {
+    if (p) live_by_usable[std::min(malloc_usable_size(p), size_slots - 1)].fetch_sub(1, std::memory_order_relaxed);
+    if (p)
+        live_bytes.fetch_sub(static_cast<std::int64_t>(malloc_usable_size(p)) + chunk_header,
+                             std::memory_order_relaxed);
+    std::free(p);
+}
 void* counted(std::size_t n) {
     note();
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    note_size(n);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return live(p);
     throw std::bad_alloc();
 }
 void* counted(std::size_t n, std::align_val_t a) {
     note();
+    note_size(n);
     const auto align = static_cast<std::size_t>(a);
-    if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
+    if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return live(p);
     throw std::bad_alloc();
 }
 }  // namespace coronet::test::allocation_count
@@ -82,22 +112,22 @@ void* operator new(std::size_t n, std::align_val_t a) { return count::counted(n,
 void* operator new[](std::size_t n, std::align_val_t a) { return count::counted(n, a); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
     count::note();
-    return std::malloc(n == 0 ? 1 : n);
+    return count::live(std::malloc(n == 0 ? 1 : n));
 }
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     count::note();
-    return std::malloc(n == 0 ? 1 : n);
+    return count::live(std::malloc(n == 0 ? 1 : n));
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { count::free_live(p); }
+void operator delete[](void* p) noexcept { count::free_live(p); }
+void operator delete(void* p, std::size_t) noexcept { count::free_live(p); }
+void operator delete[](void* p, std::size_t) noexcept { count::free_live(p); }
+void operator delete(void* p, std::align_val_t) noexcept { count::free_live(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { count::free_live(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { count::free_live(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { count::free_live(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { count::free_live(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { count::free_live(p); }
 // NOLINTEND(misc-new-delete-overloads)
 #endif
 

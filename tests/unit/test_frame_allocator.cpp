@@ -28,18 +28,18 @@ using namespace frame_allocator_tests;
 
 BOOST_AUTO_TEST_CASE(a_freed_frame_is_handed_out_again_for_any_size_of_its_class) {
     trim_frame_cache();
-    void* a = allocate_frame(200);  // class 256
-    deallocate_frame(a, 200);
+    void* a = allocate_frame(250);  // class 256
+    deallocate_frame(a, 250);
     const auto before = frame_stats();
     BOOST_TEST(before.cached_bytes == 256u);
-    void* b = allocate_frame(129);
+    void* b = allocate_frame(193);
     BOOST_TEST(b == a);
     BOOST_TEST(frame_stats().hits == before.hits + 1);
     BOOST_TEST(frame_stats().cached_bytes == 0u);
-    void* c = allocate_frame(100);  // class 128: another list, empty
+    void* c = allocate_frame(150);  // class 192 (half way between 128 and 256): another list, empty
     BOOST_TEST(frame_stats().misses == before.misses + 1);
-    deallocate_frame(b, 129);
-    deallocate_frame(c, 100);
+    deallocate_frame(b, 193);
+    deallocate_frame(c, 150);
     trim_frame_cache();
     BOOST_TEST(frame_stats().cached_bytes == 0u);
 }

@@ -26,7 +26,8 @@ std::ostream& operator<<(std::ostream& os, const seq_range& r);
 class interval_set {
 public:
     // An empty set that holds at most max_ranges ranges. Storage for a few
-    // is reserved now; more is allocated only when reordering needs it.
+    // is reserved by the first add (none before: an idle connection's sets
+    // cost nothing); more only when reordering needs it.
     explicit interval_set(std::size_t max_ranges = 32);
 
     // Adds [left, right), merging overlapping or adjacent ranges; true for an

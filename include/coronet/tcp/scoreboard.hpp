@@ -59,7 +59,7 @@ public:
     // At most max_runs runs are kept; SACK blocks that would split past it are ignored.
     explicit scoreboard(std::size_t max_runs = 16384) : max_runs_(max_runs) {}
 
-    bool empty() const noexcept { return runs_.empty(); }
+    bool empty() const noexcept { return runs().empty(); }
     // [start, end) went out for the first time (start: the end of the last run).
     // `rate`: the delivery state it carries (delivery_rate::on_send).
     void sent(seq32 start, seq32 end, runtime::time_point now, const delivery_rate::snapshot& rate = {});
@@ -74,7 +74,7 @@ public:
     std::uint32_t pipe() const noexcept { return outstanding() - sacked_ - lost_ + retransmitted_; }
     // Bytes from the cumulative ACK to the end of the last run.
     std::uint32_t outstanding() const noexcept {
-        return empty() ? 0 : wire::distance(runs_.front().start, runs_.back().end);
+        return empty() ? 0 : wire::distance(runs().front().start, runs().back().end);
     }
     std::uint32_t sacked_bytes() const noexcept { return sacked_; }
     std::uint32_t lost_bytes() const noexcept { return lost_; }
@@ -114,15 +114,20 @@ public:
 
     // Whether the run that starts at una is SACKed (a cumulative ACK that
     // stops at SACKed data: reneging, RFC 6675 5.1).
-    bool head_sacked() const noexcept { return !runs_.empty() && runs_.front().sacked; }
+    bool head_sacked() const noexcept { return !runs().empty() && runs().front().sacked; }
     // The runs, in sequence order (tests, the connection table).
     using run_list = std::deque<run, runtime::recycling_allocator<run>>;  // nodes recycled: one per few runs sent
-    const run_list& runs() const noexcept { return runs_; }
+    const run_list& runs() const noexcept { return runs_ ? *runs_ : no_runs(); }
     // SACK edges ignored because splitting would have passed max_runs.
     std::uint64_t split_refused() const noexcept { return split_refused_; }
 
 private:
-    // Index of the run holding seq, cut so that one starts at seq; runs_.size()
+    // The runs; before the first data sent, a shared empty list that stays
+    // empty (only sent() adds to an empty list, and it makes runs_ first).
+    run_list& list() noexcept { return runs_ ? *runs_ : no_runs(); }
+    const run_list& list() const noexcept { return runs(); }
+    static run_list& no_runs() noexcept;
+    // Index of the run holding seq, cut so that one starts at seq; list().size()
     // when seq is at or past the end; nullopt when the cut would pass max_runs.
     std::optional<std::size_t> cut_at(seq32 seq);
     // Index of the run holding seq (the first run when seq is below it; the last when past it).
@@ -132,7 +137,9 @@ private:
     void set_sacked(run& r) noexcept;
     void drop(const run& r) noexcept;  // its share of the counters, before it goes
 
-    run_list runs_;            // contiguous from the cumulative ACK, ascending
+    // Contiguous from the cumulative ACK, ascending; made by the first data
+    // sent (a std::deque allocates when made, and idle connections are many).
+    std::optional<run_list> runs_;
     std::uint64_t sends_ = 0;  // transmissions so far (run::order)
     std::size_t max_runs_;
     std::uint32_t sacked_ = 0, lost_ = 0, retransmitted_ = 0;

@@ -263,17 +263,19 @@ public:
     std::size_t buffer_memory() const noexcept {
         return (sndbuf_.allocated() ? sndbuf_.capacity() : 0) + (rcvbuf_.allocated() ? rcvbuf_.capacity() : 0);
     }
-    const connection_stats& stats() const noexcept { return stats_; }
+    // The counters. The first call on a connection that never carried data
+    // makes its transfer state (below), where they live.
+    const connection_stats& stats() const { return xfer().stats; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
     const congestion_control& congestion() const noexcept { return *cc_; }
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
-    const scoreboard& board() const noexcept { return board_; }
+    const scoreboard& board() const noexcept { return xr().board; }
     // RACK's reordering window in quarters of min_RTT (RFC 8985 6.2 step 4: 1, more after DSACKs).
-    unsigned reordering_window_steps() const noexcept { return rack_.multiplier(); }
+    unsigned reordering_window_steps() const noexcept { return xr().rack.multiplier(); }
     // RACK's reordering window now (RFC 8985 6.2 step 4).
     runtime::duration reordering_window() const noexcept {
-        return rack_.reo_wnd(in_recovery_, board_.sacked_bytes(), snd_mss_, rtt_.srtt());
+        return xr().rack.reo_wnd(in_recovery_, xr().board.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
     std::uint32_t cwnd() const noexcept { return cc_->window(); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
@@ -322,6 +324,8 @@ private:
     runtime::task<state> closing();
     runtime::task<state> last_ack();
     runtime::task<state> time_wait();
+    runtime::task<state> state_coroutine(state s);
+    runtime::task<state> ended();  // CLOSED and LISTEN have none: at once CLOSED
     state to(state next, const char* cause, std::error_code ec = {}) noexcept;
     void enter(state from, state to);
     event_awaiter next_event() noexcept;
@@ -475,7 +479,6 @@ private:
     static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
 
     byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
-    interval_set ooo_;               // out-of-order data held in rcvbuf_'s free space
     std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
     std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
     bool fin_received_ = false;
@@ -491,22 +494,64 @@ private:
     seq32 recover_;
     // loss recovery
     bool sack_ok_ = false;
-    scoreboard board_;
-    delivery_rate rate_;
-    rack_state rack_;
-    prr_state prr_;
-    std::uint32_t recovery_window_ = 0;        // PRR's window while in recovery
-    std::optional<seq32> undo_marker_;         // SND.UNA when the current reduction began
-    std::int64_t undo_bytes_ = 0;              // bytes resent since, less those the peer reported as duplicates
-    interval_set undo_resent_;                 // what was resent since and not yet reported as a duplicate
-    std::optional<wire::ts32> retrans_stamp_;  // our timestamp on the first of those resends (RFC 3522)
-    std::uint64_t dsacked_bytes_ = 0;          // bytes the peer has reported as duplicates, all told
-    std::optional<seq32> tlp_end_;             // a tail loss probe is out, ending there (RFC 8985 7)
-    bool tlp_resent_ = false;                  // the probe resent data (rather than sending new)
-    bool tlp_dsacked_ = false;                 // and the peer reported it as a duplicate
-    bool tlp_new_data_ = false;                // output() may send one segment past cwnd: the probe
-    std::optional<seq_range> dsack_;           // a duplicate we received, reported in our next ACK
-    bool rtt_timing_ = false;                  // Karn: one segment timed at a time when there are no timestamps
+    // The block of state a connection needs once it carries data (or an
+    // ACK of something, or its counters are read): loss recovery, the
+    // out-of-order ranges, the counters. Made by the first xfer(); an idle
+    // connection has none (README "Design notes": a million idle
+    // connections). xr() reads it without making it (a shared empty one).
+    struct transfer_state {
+        explicit transfer_state(std::size_t max_ooo_ranges) : ooo(max_ooo_ranges) {}
+        connection_stats stats;
+        interval_set ooo;  // out-of-order data held in rcvbuf_'s free space
+        scoreboard board;
+        delivery_rate rate;
+        rack_state rack;
+        prr_state prr;
+        std::uint32_t recovery_window = 0;        // PRR's window while in recovery
+        std::optional<seq32> undo_marker;         // SND.UNA when the current reduction began
+        std::int64_t undo_bytes = 0;              // bytes resent since, less those the peer reported as duplicates
+        interval_set undo_resent;                 // what was resent since and not yet reported as a duplicate
+        std::optional<wire::ts32> retrans_stamp;  // our timestamp on the first of those resends (RFC 3522)
+        std::uint64_t dsacked_bytes = 0;          // bytes the peer has reported as duplicates, all told
+        std::optional<seq32> tlp_end;             // a tail loss probe is out, ending there (RFC 8985 7)
+        bool tlp_resent = false;                  // the probe resent data (rather than sending new)
+        bool tlp_dsacked = false;                 // and the peer reported it as a duplicate
+        bool tlp_new_data = false;                // output() may send one segment past cwnd: the probe
+        std::optional<seq_range> dsack;           // a duplicate we received, reported in our next ACK
+        // receive buffer tuning (tuning.cpp)
+        runtime::duration rcv_rtt{};          // the receiver's RTT estimate (zero: none yet)
+        runtime::time_point rcv_rtt_start{};  // a one-window measurement runs since then (the epoch: none runs)
+        seq32 rcv_rtt_end;                    // and ends when RCV.NXT reaches this
+        std::uint64_t rcv_space = 0;          // the most the application drained in one RTT so far
+        std::uint64_t rcv_space_mark = 0;     // bytes the application had drained when this RTT began
+        runtime::time_point rcv_space_at{};   // when it began (the epoch: not yet)
+    };
+    transfer_state& xfer() const {
+        if (!xfer_) make_xfer();
+        return *xfer_;
+    }
+    const transfer_state& xr() const noexcept { return xfer_ ? *xfer_ : idle_transfer(); }
+    void make_xfer() const;
+    static const transfer_state& idle_transfer() noexcept;
+    // The counters bumped for every connection (the handshake's segments,
+    // bytes), kept in early_ until the transfer state exists.
+    enum class early : std::uint8_t { segments_sent, segments_received, bytes_sent, bytes_received, bytes_placed };
+    std::uint64_t counted(early f) const noexcept {
+        const auto i = static_cast<std::size_t>(f);
+        return xfer_ ? xfer_->stats.*early_fields[i] : early_[i];
+    }
+    static constexpr std::uint64_t connection_stats::*early_fields[] = {
+        &connection_stats::segments_sent, &connection_stats::segments_received, &connection_stats::bytes_sent,
+        &connection_stats::bytes_received, &connection_stats::bytes_placed};
+    void count(early f, std::uint64_t n = 1) {
+        const auto i = static_cast<std::size_t>(f);
+        if (!xfer_ && n <= UINT32_MAX - early_[i]) {
+            early_[i] += static_cast<std::uint32_t>(n);
+            return;
+        }
+        xfer().stats.*early_fields[i] += n;  // 32 bits would overflow: the transfer state counts from here
+    }
+    bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
     seq32 rtt_seq_;
     runtime::time_point rtt_start_{};
     runtime::time_point last_send_{};
@@ -545,39 +590,35 @@ private:
     bool delack_timed_ = false;  // the owed ACK waits for its timer
     runtime::time_point last_data_at_{};
 
-    event_awaiter* waiting_ = nullptr;  // the state coroutine's wait, while it waits
+    std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
+    const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
     app_requests requests_;
     std::coroutine_handle<> reader_, writer_, opener_;
     wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
     std::size_t placed_ = 0;     // bytes placed in it
-    connection_stats stats_;
+    mutable std::unique_ptr<transfer_state> xfer_;
+    std::array<std::uint32_t, std::size(early_fields)> early_{};  // see count()
+    bool app_limited_early_ = false;  // output() found the application limiting before the transfer state existed
 
-    // buffer tuning (tuning.cpp)
-    runtime::duration rcv_rtt_{};          // the receiver's RTT estimate (zero: none yet)
-    runtime::time_point rcv_rtt_start_{};  // a one-window measurement runs since then (the epoch: none runs)
-    seq32 rcv_rtt_end_;                    // and ends when RCV.NXT reaches this
-    std::uint64_t rcv_space_ = 0;          // the most the application drained in one RTT so far
-    std::uint64_t rcv_space_mark_ = 0;     // bytes the application had drained when this RTT began
-    runtime::time_point rcv_space_at_{};   // when it began (the epoch: not yet)
-    bool send_limited_ = false;            // the application's last write found too little room
+    // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
+    bool send_limited_ = false;  // the application's last write found too little room
 };
 
 // Suspends a state coroutine until the next event; application requests
-// made while the coroutine was busy are delivered at once.
+// made while the coroutine was busy are delivered at once. The awaiter is
+// one reference and the event is read where resume() was given it (it runs
+// the coroutine on its own stack): the state coroutines' frames stay small.
 struct tcb::event_awaiter {
     tcb& t;
-    event e{};
-    std::coroutine_handle<> h{};
-    // Destroyed while waiting (its coroutine destroyed): nothing may resume it.
-    ~event_awaiter() {
-        if (t.waiting_ == this) t.waiting_ = nullptr;
+    // Destroyed while waiting (its coroutine destroyed): nothing may resume
+    // it. (Destroyed after a resume or without a wait, there is no waiter.)
+    ~event_awaiter() { t.waiter_ = {}; }
+    bool await_ready() noexcept { return t.requests_.drain_fresh(); }  // the event is an app request
+    void await_suspend(std::coroutine_handle<> handle) noexcept { t.waiter_ = handle; }
+    const event& await_resume() const noexcept {
+        return t.delivered_ ? *std::exchange(t.delivered_, nullptr) : app_event;
     }
-    bool await_ready() noexcept { return t.requests_.drain_fresh(); }  // e is event::app()
-    void await_suspend(std::coroutine_handle<> handle) noexcept {
-        h = handle;
-        t.waiting_ = this;
-    }
-    event await_resume() const noexcept { return e; }
+    static inline const event app_event{};
 };
 
 inline tcb::event_awaiter tcb::next_event() noexcept { return event_awaiter{*this}; }

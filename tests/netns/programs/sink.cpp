@@ -21,7 +21,7 @@ namespace {
 enum class sink_mode { discard, echo, hold };
 
 struct sink_options {
-    std::uint16_t port = 0;
+    std::uint16_t port = 0, ports = 1;  // listens on port .. port + ports - 1
     std::size_t backlog = 1024;
     sink_mode mode = sink_mode::discard;
 };
@@ -62,10 +62,13 @@ public:
     sink(stack& st, sink_options o) : st_(st), o_(o) {}
 
     result<void> start() {
-        auto l = st_.listen(o_.port, o_.backlog);
-        if (!l) return l.error();
-        listener_ = std::move(*l);
-        st_.loop().spawn(accept_loop(), "accept");
+        listeners_.reserve(o_.ports);
+        for (std::uint16_t i = 0; i < o_.ports; ++i) {
+            auto l = st_.listen(static_cast<std::uint16_t>(o_.port + i), o_.backlog);
+            if (!l) return l.error();
+            listeners_.push_back(std::move(*l));
+        }
+        for (auto& l : listeners_) st_.loop().spawn(accept_loop(l), "accept");
         st_.loop().spawn(sample(), "sample");
         return {};
     }
@@ -115,9 +118,9 @@ public:
     }
 
 private:
-    runtime::task<void> accept_loop() {
+    runtime::task<void> accept_loop(listener& l) {
         for (;;) {
-            auto c = co_await listener_.accept();
+            auto c = co_await l.accept();
             if (!c) co_return;
             ++accepted_;
             if (o_.mode == sink_mode::hold) {
@@ -164,7 +167,7 @@ private:
 
     stack& st_;
     sink_options o_;
-    listener listener_;
+    std::vector<listener> listeners_;
     std::vector<connection> held_;
     std::uint64_t accepted_ = 0, serving_ = 0, peak_open_ = 0, peak_tcp_ = 0;
     std::uint64_t samples_ = 0;  // sample() passes: shows that the loop's timers fire
@@ -187,6 +190,7 @@ sink_options parse(int argc, char** argv, apps::common_options& common) {
         "exits 0. Exit status: 0, 1 (cannot listen), 2 (usage error).";
     apps::po::options_description own("Sink options");
     own.add_options()("listen", apps::po::value(&o.port)->required()->value_name("PORT"), "port to accept on")(
+        "ports", apps::po::value(&o.ports)->value_name("N"), "listen on PORT .. PORT+N-1 (default 1)")(
         "mode", apps::po::value(&mode)->value_name("MODE"),
         "discard (default), echo, or hold (no reads until SIGUSR2)")(
         "backlog", apps::po::value(&o.backlog)->value_name("N"), "listener backlog (default 1024)")(
@@ -216,6 +220,7 @@ sink_options parse(int argc, char** argv, apps::common_options& common) {
     tcp.syn_cookies = cookies == "on";
     tcp.synack_retries = synack_retries;
     if (o.port == 0) apps::die("coronet-test-sink", "--listen takes a port of 1-65535", 2);
+    if (o.ports == 0 || o.port + o.ports - 1 > 65535) apps::die("coronet-test-sink", "--ports: 1 to 65536 - PORT", 2);
     return o;
 }
 
