@@ -262,6 +262,19 @@ if want link; then
     done
 fi
 
+# Sends SIGUSR1 to the coronet-test-sink $2 and prints the report line it
+# draws in its output file $1 (waiting up to 10 s for it).
+sink_report() {
+    local out=$1 pid=$2 before
+    before=$(grep -c '"report":"usr1"' "$out" || true)
+    kill -USR1 "$pid"
+    for _ in $(seq 200); do
+        [ "$(grep -c '"report":"usr1"' "$out" || true)" -gt "$before" ] && break
+        sleep 0.05
+    done
+    grep '"report":"usr1"' "$out" | tail -1
+}
+
 # The memory cell: coronet-test-sink holds every connection without reading;
 # eight coronet-test-clients, each from its own address, open 12,500 each
 # (one process needs a descriptor per connection, and the hard RLIMIT_NOFILE
@@ -281,17 +294,6 @@ run_memory_cell() {
         --memory-limit $((64 << 30)) >"$work/sink.out" 2>"$work/sink.err" &
     local sink_pid=$!
     background+=("$sink_pid")
-    # Sends SIGUSR1 and prints the sink's report line it draws.
-    sink_report() {
-        local before
-        before=$(grep -c '"report":"usr1"' "$work/sink.out" || true)
-        kill -USR1 "$sink_pid"
-        for _ in $(seq 100); do
-            [ "$(grep -c '"report":"usr1"' "$work/sink.out" || true)" -gt "$before" ] && break
-            sleep 0.05
-        done
-        grep '"report":"usr1"' "$work/sink.out" | tail -1
-    }
     if ! wait_for_line "$work/sink.out" listening "$sink_pid"; then
         echo "bench.sh: memory: the sink did not start: $(cat "$work/sink.err")" >&2
         failures=$((failures + 1))
@@ -299,7 +301,7 @@ run_memory_cell() {
         return
     fi
     local base
-    base=$(sink_report)
+    base=$(sink_report "$work/sink.out" "$sink_pid")
     local begin=$SECONDS i
     for i in $(seq "$memory_sources"); do
         ip -n "$ns_c" addr add "10.204.0.$((10 + i))/24" dev "${id}cu"
@@ -314,7 +316,7 @@ run_memory_cell() {
     local connect_s=$((SECONDS - begin))
     # The sink may still be accepting the last ones: a few more seconds.
     for _ in $(seq 20); do
-        report=$(sink_report)
+        report=$(sink_report "$work/sink.out" "$sink_pid")
         [ "$(echo "$report" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["accepted"])')" \
             -ge "$memory_connections" ] && break
         sleep 0.5
@@ -358,23 +360,13 @@ run_million_cell() {
         --memory-limit $((1 << 50)) --max-connections $((n + 1000)) >"$work/msink.out" 2>"$work/msink.err" &
     local sink_pid=$!
     background+=("$sink_pid")
-    msink_report() {
-        local before
-        before=$(grep -c '"report":"usr1"' "$work/msink.out" || true)
-        kill -USR1 "$sink_pid"
-        for _ in $(seq 200); do
-            [ "$(grep -c '"report":"usr1"' "$work/msink.out" || true)" -gt "$before" ] && break
-            sleep 0.05
-        done
-        grep '"report":"usr1"' "$work/msink.out" | tail -1
-    }
     if ! wait_for_line "$work/msink.out" listening "$sink_pid"; then
         echo "bench.sh: million: the sink did not start: $(cat "$work/msink.err")" >&2
         failures=$((failures + 1))
         printf 'million\tnull\tnull\n' >>"$work/results"
         return
     fi
-    base=$(msink_report)
+    base=$(sink_report "$work/msink.out" "$sink_pid")
     ip netns exec "$ns_c" "$dialer" "${coronet_c[@]}" --connect 10.206.0.2 --port "$port" --ports "$ports" \
         --count "$n" --parallel 500 --timeout 240 --tcp-memory-limit 1048576G \
         --tcp-max-connections $((n + 1000)) >"$work/dialer.out" 2>"$work/dialer.err" &
@@ -389,7 +381,7 @@ run_million_cell() {
     [ -n "$dialed" ] || echo "bench.sh: million: the dialer reported nothing: $(tail -3 "$work/dialer.err")" >&2
     # The sink may still be accepting the last ones: a few more seconds.
     for _ in $(seq 20); do
-        report=$(msink_report)
+        report=$(sink_report "$work/msink.out" "$sink_pid")
         [ "$(echo "$report" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["accepted"])')" \
             -ge "$n" ] && break
         sleep 0.5
