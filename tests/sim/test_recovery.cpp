@@ -5,14 +5,7 @@
 #include <sstream>
 
 #include "sim_pair.hpp"
-
-// GCC 12 reports a false -Wrestrict (or -Wstringop-overflow) inside Boost.Test's generated data-test
-// names (as in test_reliability.cpp); nothing of ours is involved.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wrestrict"
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
-#include <boost/test/data/test_case.hpp>
+#include "support/data_test_case.hpp"
 
 namespace coronet::test {
 

@@ -4,15 +4,7 @@
 
 #include "sim_pair.hpp"
 #include "support/boost_print.hpp"
-
-// GCC 12 reports a false -Wrestrict (or, with the precompiled header,
-// -Wstringop-overflow) inside Boost.Test's generated data-test names
-// (std::operator+ on strings); nothing of ours is involved.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wrestrict"
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
-#include <boost/test/data/test_case.hpp>
+#include "support/data_test_case.hpp"
 
 using namespace coronet;
 using namespace coronet::test;

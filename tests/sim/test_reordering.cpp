@@ -4,14 +4,7 @@
 // RFC 2883, RFC 4015; Linux's tcp_packet_delayed for a recovery that
 // resent nothing).
 #include "sim_pair.hpp"
-
-// GCC 12 reports a false -Wrestrict (or -Wstringop-overflow) inside Boost.Test's generated data-test
-// names (as in test_recovery.cpp); nothing of ours is involved.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wrestrict"
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
-#include <boost/test/data/test_case.hpp>
+#include "support/data_test_case.hpp"
 
 namespace coronet::test {
 

@@ -4,13 +4,7 @@
 // share. Jain's index (x1 + x2)^2 / (2 (x1^2 + x2^2)) is 1 for equal shares
 // and 0.5 when one flow has everything.
 #include "sim_pair.hpp"
-
-// GCC 12 reports a false -Wrestrict inside Boost.Test's generated data-test names (see test_recovery.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wrestrict"
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
-#include <boost/test/data/test_case.hpp>
+#include "support/data_test_case.hpp"
 
 namespace coronet::test {
 

@@ -5,23 +5,15 @@
 // state-event-engine. States are reached only through the public surface
 // (connect/listen, the application calls, the peer's segments); both ISNs
 // sit just below 2^32, so every cell's numbers wrap.
-#include <boost/test/unit_test.hpp>
-
-#include "support/boost_print.hpp"
-#include "support/stack_under_test.hpp"
-
-// GCC 12 reports a false -Wrestrict (or, with the precompiled header,
-// -Wstringop-overflow) inside Boost.Test's generated data-test names
-// (std::operator+ on strings); nothing of ours is involved.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wrestrict"
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
 #include <algorithm>
 #include <array>
-#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
 #include <optional>
 #include <string>
+
+#include "support/boost_print.hpp"
+#include "support/data_test_case.hpp"
+#include "support/stack_under_test.hpp"
 
 using namespace coronet;
 using namespace coronet::test;
