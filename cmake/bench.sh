@@ -262,6 +262,22 @@ if want link; then
     done
 fi
 
+# Starts coronet-test-sink in S for cell $1, its output in $work/$2.out and
+# .err, with the options that follow, and sets sink_pid; if it does not
+# start listening, counts a failure, records the cell as null and returns 1.
+start_sink() {
+    local cell=$1 out=$2
+    shift 2
+    ip netns exec "$ns_s" "$sink" "$@" >"$work/$out.out" 2>"$work/$out.err" &
+    sink_pid=$!
+    background+=("$sink_pid")
+    wait_for_line "$work/$out.out" listening "$sink_pid" && return 0
+    echo "bench.sh: $cell: the sink did not start: $(cat "$work/$out.err")" >&2
+    failures=$((failures + 1))
+    printf '%s\tnull\tnull\n' "$cell" >>"$work/results"
+    return 1
+}
+
 # Sends SIGUSR1 to the coronet-test-sink $2 and prints the report line it
 # draws in its output file $1 (waiting up to 10 s for it).
 sink_report() {
@@ -290,16 +306,9 @@ run_memory_cell() {
     # connections get smaller buffers, and it admits about limit / 200 KiB
     # connections in all (40,097 measured at 8 GiB, so about 10,000 at the
     # default 2 GiB). 64 GiB admits 100,000 with full-sized buffers.
-    ip netns exec "$ns_s" "$sink" "${coronet[@]}" --listen "$port" --mode hold --backlog 4096 \
-        --memory-limit $((64 << 30)) >"$work/sink.out" 2>"$work/sink.err" &
-    local sink_pid=$!
-    background+=("$sink_pid")
-    if ! wait_for_line "$work/sink.out" listening "$sink_pid"; then
-        echo "bench.sh: memory: the sink did not start: $(cat "$work/sink.err")" >&2
-        failures=$((failures + 1))
-        printf 'memory\tnull\tnull\n' >>"$work/results"
-        return
-    fi
+    local sink_pid
+    start_sink memory sink "${coronet[@]}" --listen "$port" --mode hold --backlog 4096 \
+        --memory-limit $((64 << 30)) || return
     local base
     base=$(sink_report "$work/sink.out" "$sink_pid")
     local begin=$SECONDS i
@@ -356,16 +365,9 @@ fi
 million_connections=${CORONET_BENCH_MILLION:-1000000}
 run_million_cell() {
     local port=5600 ports=16 n=$million_connections report=null base=null dialed=null
-    ip netns exec "$ns_s" "$sink" "${coronet_s[@]}" --listen "$port" --ports "$ports" --mode hold --backlog 4096 \
-        --memory-limit $((1 << 50)) --max-connections $((n + 1000)) >"$work/msink.out" 2>"$work/msink.err" &
-    local sink_pid=$!
-    background+=("$sink_pid")
-    if ! wait_for_line "$work/msink.out" listening "$sink_pid"; then
-        echo "bench.sh: million: the sink did not start: $(cat "$work/msink.err")" >&2
-        failures=$((failures + 1))
-        printf 'million\tnull\tnull\n' >>"$work/results"
-        return
-    fi
+    local sink_pid
+    start_sink million msink "${coronet_s[@]}" --listen "$port" --ports "$ports" --mode hold --backlog 4096 \
+        --memory-limit $((1 << 50)) --max-connections $((n + 1000)) || return
     base=$(sink_report "$work/msink.out" "$sink_pid")
     ip netns exec "$ns_c" "$dialer" "${coronet_c[@]}" --connect 10.206.0.2 --port "$port" --ports "$ports" \
         --count "$n" --parallel 500 --timeout 240 --tcp-memory-limit 1048576G \
