@@ -43,7 +43,8 @@
 #                   e.g. "--tcp-cc bbr" (the kernel ends keep their default;
 #                   coronet -> coronet has it at both ends)
 #   --no-build      use the build directory as it is
-# The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another.
+# The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names
+# another (absolute, or relative to the checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,11 +79,12 @@ if [ $build -eq 1 ]; then
     install_deps
     build_tree "$build_dir" -DCMAKE_BUILD_TYPE=Release
 fi
-bench=$PWD/$build_dir/apps/coronet-bench
-sink=$PWD/$build_dir/tests/netns/coronet-test-sink
-clients=$PWD/$build_dir/tests/netns/coronet-test-clients
-dialer=$PWD/$build_dir/tests/netns/coronet-test-dialer
-proxy=$PWD/$build_dir/apps/coronet-proxy
+[[ $build_dir == /* ]] || build_dir=$PWD/$build_dir  # absolute or relative to the checkout
+bench=$build_dir/apps/coronet-bench
+sink=$build_dir/tests/netns/coronet-test-sink
+clients=$build_dir/tests/netns/coronet-test-clients
+dialer=$build_dir/tests/netns/coronet-test-dialer
+proxy=$build_dir/apps/coronet-proxy
 
 # Two namespaces, C (clients' side) and S (servers' side), and three veth pairs between them:
 #   k: 10.203.0.1 (C) <-> 10.203.0.2 (S), kernel addresses at both ends
@@ -473,7 +475,7 @@ fi
 run_beast_cell() {
     local cell=beast/$1 address=$2 result=null out
     shift 2
-    ip netns exec "$ns_s" "$PWD/$build_dir/apps/coronet-beast-files" "$@" --listen 8080 --root "$work/www" \
+    ip netns exec "$ns_s" "$build_dir/apps/coronet-beast-files" "$@" --listen 8080 --root "$work/www" \
         >"$work/beast.out" 2>"$work/beast.err" &
     local pid=$!
     background+=("$pid")
@@ -508,7 +510,7 @@ if want micro; then
     echo
     echo "microbenchmarks (coronet-microbench, CPU time per operation of the sans-I/O hot paths, and one"
     echo "round of a 64/4096/65536-byte write and its read through the Asio adapter and the native API):"
-    "$PWD/$build_dir/tests/micro/coronet-microbench" --benchmark_format=console --benchmark_min_time=0.1 \
+    "$build_dir/tests/micro/coronet-microbench" --benchmark_format=console --benchmark_min_time=0.1 \
         --benchmark_filter='^internet_checksum/|tcp_parse_verify|receive_path|tcp_repr_emit_verify|/100000|reassemble_shuffled/44|_round/' \
         2>/dev/null || { echo "bench.sh: coronet-microbench failed" >&2; failures=$((failures + 1)); }
 fi
