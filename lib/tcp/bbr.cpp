@@ -98,6 +98,7 @@ void bbr::on_ack(const ack_sample& ack) {
 
 void bbr::update_model(const ack_sample& ack) {
     update_bandwidth(ack);
+    update_aggregation(ack);
     update_cycle_phase(ack);
     check_filled_pipe(ack);
     check_drain(ack);
@@ -118,6 +119,38 @@ void bbr::update_bandwidth(const ack_sample& ack) {
     }
     const std::uint64_t bw = ack.rate.bytes_per_second();
     if (!app_limited(ack.rate) || bw >= bandwidth()) btlbw_.update(round_count_, bw);
+}
+
+// An epoch runs while ACKs deliver at least what BtlBw would have delivered
+// since it began; the excess is how far ahead of the model the ACKs ran.
+// An ACK that finds them behind starts a new epoch (so does an epoch so
+// long that its count would say little). The excess is kept per window of
+// rounds, the older window dropped as a new one starts.
+void bbr::update_aggregation(const ack_sample& ack) {
+    if (ack.bytes_acked == 0 || !ack.rate.valid()) return;
+    if (round_start_ && ++extra_acked_rounds_ >= aggregation_window_rounds) {
+        extra_acked_rounds_ = 0;
+        extra_acked_window_ ^= 1;
+        extra_acked_[extra_acked_window_] = 0;
+    }
+    constexpr std::uint64_t long_epoch = std::uint64_t{1} << 30;  // bytes
+    const double since =
+        static_cast<double>(nanoseconds(ack.now - epoch_start_)) / 1e9;  // an idle hour must not overflow
+    auto expected = static_cast<std::uint64_t>(static_cast<double>(bandwidth()) * since);
+    if (epoch_acked_ <= expected || epoch_acked_ + ack.bytes_acked >= long_epoch) {
+        epoch_start_ = ack.now;
+        epoch_acked_ = 0;
+        expected = 0;
+    }
+    epoch_acked_ += ack.bytes_acked;
+    const auto extra = static_cast<std::uint32_t>(std::min<std::uint64_t>(epoch_acked_ - expected, cwnd_));
+    extra_acked_[extra_acked_window_] = std::max(extra_acked_[extra_acked_window_], extra);
+}
+
+std::uint32_t bbr::aggregation_allowance() const noexcept {
+    if (!filled_pipe_) return 0;
+    const std::uint64_t most = bandwidth() * nanoseconds(max_aggregation) / 1'000'000'000;
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(std::max(extra_acked_[0], extra_acked_[1]), most));
 }
 
 // 4.3.5: Linux marks the connection application-limited for the data sent
@@ -257,7 +290,7 @@ std::uint32_t bbr::next_cwnd(const ack_sample& ack) {
     // delivered, plus the slow growth below.
     std::uint32_t cwnd = std::max(cwnd_ > ack.lost ? cwnd_ - ack.lost : 0, mss_);
     if (recover_or_restore(ack, cwnd)) return std::max(cwnd, ack.pipe + ack.bytes_acked);
-    const std::uint32_t target = inflight(cwnd_gain());
+    const std::uint32_t target = inflight(cwnd_gain(), aggregation_allowance());
     // Until the pipe is full the window only grows (by what was delivered,
     // as slow start), so that STARTUP is not held back by an early estimate.
     if (filled_pipe_) {
@@ -334,12 +367,14 @@ void bbr::on_idle(runtime::duration, runtime::duration) {
 }
 
 // 4.2.3.2: gain * BDP (the initial window while RTprop is unknown), plus
-// room for three offload frames, rounded up to an even number of segments
+// the ACK-aggregation allowance when cwnd asks, plus room for three offload
+// frames, rounded up to an even number of segments
 // (Linux: fewer delayed ACKs), and two segments more in the probing phase
 // so that it raises the flight above the BDP even when the BDP is small.
-std::uint32_t bbr::inflight(double gain) const noexcept {
+std::uint32_t bbr::inflight(double gain, std::uint32_t allowance) const noexcept {
     if (!min_rtt_) return new_reno::initial_window(mss_);
-    const double bdp = static_cast<double>(bandwidth()) * static_cast<double>(nanoseconds(*min_rtt_)) / 1e9 * gain;
+    const double bdp =
+        static_cast<double>(bandwidth()) * static_cast<double>(nanoseconds(*min_rtt_)) / 1e9 * gain + allowance;
     const double max_segments = static_cast<double>(new_reno::max_cwnd / mss_);
     auto segments = static_cast<std::uint32_t>(std::min(std::ceil(bdp / mss_), max_segments));
     segments += 3 * tso_segments();

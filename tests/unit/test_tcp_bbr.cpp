@@ -401,4 +401,44 @@ BOOST_AUTO_TEST_CASE(restart_from_idle_paces_at_the_bandwidth) {
     BOOST_TEST(p.cc.window() == cwnd);  // no restart window: Linux skips it for BBR
 }
 
+BOOST_AUTO_TEST_CASE(no_aggregation_allowance_before_the_pipe_is_full) {
+    path p;
+    p.round(1 * mb);
+    p.cc.on_ack(p.within_round(100us, 1 * mb, 100 * mss));  // a burst 100 times BtlBw's pace
+    BOOST_TEST(!p.cc.filled_pipe());
+    BOOST_TEST(p.cc.aggregation_allowance() == 0u);
+}
+
+// On the 10 MB/s path cruise()'s ACKs deliver 20 segments each 5 ms, less
+// than BtlBw's 50 per 5 ms: each starts a new epoch and is its own excess.
+// Then a silence of 20 ms and five ACKs of 100 segments 0.1 ms apart: 500
+// segments where BtlBw expected 4 since the first of them.
+BOOST_FIXTURE_TEST_CASE(acks_that_come_in_bursts_widen_the_window_by_the_burst, cruising) {
+    BOOST_TEST(cc.aggregation_allowance() == 20 * mss);
+    cc.on_ack(within_round(20ms, 10 * mb, 100 * mss));
+    for (int i = 0; i < 4; ++i) cc.on_ack(within_round(100us, 10 * mb, 100 * mss));
+    BOOST_TEST(cc.aggregation_allowance() == 496 * mss);
+    BOOST_TEST(cc.window() >= before - 20 * mss + 496 * mss);
+    BOOST_TEST(cc.window() <= before - 20 * mss + 496 * mss + 2 * mss);  // up to the rounding to even segments
+}
+
+BOOST_FIXTURE_TEST_CASE(the_allowance_is_at_most_100_ms_of_bandwidth, cruising) {
+    for (int i = 0; i < 20; ++i) cc.on_ack(within_round(10us, 10 * mb, 100 * mss));
+    BOOST_TEST(cc.aggregation_allowance() == 1000 * mss);  // 100 ms at 10 MB/s, below cwnd
+}
+
+// The excess is remembered for one to two windows of five round trips.
+BOOST_FIXTURE_TEST_CASE(a_burst_is_forgotten_within_ten_round_trips, cruising) {
+    cc.on_ack(within_round(20ms, 10 * mb, 300 * mss));
+    BOOST_TEST(cc.aggregation_allowance() == 300 * mss);
+    int rounds = 0;
+    while (cc.aggregation_allowance() == 300 * mss && rounds < 20) {
+        round(10 * mb);
+        ++rounds;
+    }
+    BOOST_TEST(rounds >= 5);
+    BOOST_TEST(rounds <= 10);
+    BOOST_TEST(cc.aggregation_allowance() == 2 * mss);  // what each round's ACK brought
+}
+
 BOOST_AUTO_TEST_SUITE_END()

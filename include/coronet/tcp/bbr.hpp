@@ -63,6 +63,15 @@ public:
     static constexpr double pacing_margin = 0.99;
     // 4.2.3.3: the window never drops below four segments (delayed ACKs need two in flight).
     static constexpr std::uint32_t min_cwnd_segments = 4;
+    // Linux's ACK-aggregation allowance (tcp_bbr.c, 2019, not in the v1
+    // draft): once the pipe is full, cwnd also holds the most data that ACKs
+    // delivered beyond BtlBw's expectation within one aggregation epoch,
+    // the largest of the last five to ten round trips, at most 100 ms of
+    // BtlBw. Without it, where ACKs come in bursts (delayed and stretch
+    // ACKs, receive offload on a LAN, a relay's batches) a window of 2 BDP
+    // runs out before the burst's ACK arrives and the sender idles.
+    static constexpr unsigned aggregation_window_rounds = 5;
+    static constexpr runtime::duration max_aggregation = std::chrono::milliseconds(100);
 
     // Ready for mss 536 (RFC 9293's default); init() sets the real one.
     bbr() : bbr(536) {}
@@ -103,6 +112,8 @@ public:
     std::uint64_t rounds() const noexcept { return round_count_; }
     // STARTUP found the bottleneck's bandwidth (4.3.2.2); it stays found until init().
     bool filled_pipe() const noexcept { return filled_pipe_; }
+    // The ACK-aggregation allowance cwnd adds to its target now, bytes.
+    std::uint32_t aggregation_allowance() const noexcept;
 
 private:
     // What the loss-recovery machinery is doing, as Linux's icsk_ca_state
@@ -113,6 +124,7 @@ private:
 
     void update_model(const ack_sample& ack);
     void update_bandwidth(const ack_sample& ack);
+    void update_aggregation(const ack_sample& ack);
     void update_cycle_phase(const ack_sample& ack);
     bool is_next_cycle_phase(const ack_sample& ack) const;
     void advance_cycle_phase(runtime::time_point now);
@@ -133,7 +145,7 @@ private:
     bool recover_or_restore(const ack_sample& ack, std::uint32_t& cwnd);
     loss_state loss_state_of(const ack_sample& ack) const noexcept;
     void save_cwnd() noexcept;
-    std::uint32_t inflight(double gain) const noexcept;
+    std::uint32_t inflight(double gain, std::uint32_t allowance = 0) const noexcept;
     std::uint32_t tso_segments() const noexcept;
     std::uint32_t min_cwnd() const noexcept { return min_cwnd_segments * mss_; }
 
@@ -158,6 +170,15 @@ private:
     bool filled_pipe_ = false;
     std::uint64_t full_bw_ = 0;
     unsigned full_bw_count_ = 0;
+
+    // ACK aggregation: the epoch began at `epoch_start_` and ACKs have
+    // delivered `epoch_acked_` since; the largest excess of two windows of
+    // aggregation_window_rounds round trips, the current one `window_`.
+    runtime::time_point epoch_start_{};
+    std::uint64_t epoch_acked_ = 0;
+    std::array<std::uint32_t, 2> extra_acked_{};
+    std::uint8_t extra_acked_window_ = 0;
+    std::uint8_t extra_acked_rounds_ = 0;
 
     // PROBE_BW's gain cycle (4.3.4.3); the LCG state picks where it starts.
     std::size_t cycle_index_ = 0;
