@@ -70,20 +70,20 @@ std::size_t tcb::max_frame_payload() const noexcept {
 // than window_clamp allows): the window stays at ~58 KB, one frame per round
 // trip, for seconds. Several frames per round trip, as a Linux sender sends,
 // let its buffer grow. Paths under ~2 ms (LANs) keep 64 KiB frames.
-std::size_t tcb::frame_segments_for_rate() const noexcept {
+std::size_t tcb::frame_segments_for_rate() const {
     using std::chrono::nanoseconds;
     constexpr nanoseconds frame_time = std::chrono::milliseconds(1);
     if (const std::uint64_t rate = pacing_rate(); rate > 0)
         return std::max<std::size_t>(rate * frame_time.count() / 1'000'000'000 / snd_mss_, 2);
     const nanoseconds srtt = rtt_.srtt();
     if (!rtt_.has_sample() || srtt <= lan_rtt) return std::numeric_limits<std::size_t>::max();
-    const std::uint64_t window = std::min(cc_->window(), seq_.snd_wnd);
+    const std::uint64_t window = std::min(cc().window(), seq_.snd_wnd);
     const std::uint64_t bytes =
         2 * window * static_cast<std::uint64_t>(frame_time.count()) / static_cast<std::uint64_t>(srtt.count());
     return std::max<std::size_t>(bytes / snd_mss_, 2);
 }
 
-std::uint64_t tcb::pacing_rate() const noexcept {
+std::uint64_t tcb::pacing_rate() const {
     using pacing_mode = tcp_config::pacing_mode;
     if (cfg_.pacing == pacing_mode::off) return 0;
     // On a LAN a window is a few 64 KiB frames, and a loop turn per paced
@@ -91,23 +91,31 @@ std::uint64_t tcb::pacing_rate() const noexcept {
     // sending: paced 20.8 Gbit/s (x0.85 of the kernel) and 1.1 without
     // offload; unpaced 36.7 (x1.18) and 2.9 (one run each).
     if (rtt_.has_sample() && rtt_.srtt() <= lan_rtt) return 0;
-    if (const std::uint64_t rate = cc_->pacing_rate(); rate > 0) return rate;
+    if (const std::uint64_t rate = cc().pacing_rate(); rate > 0) return rate;
     if (cfg_.pacing != pacing_mode::all || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero()) return 0;
     // Linux's tcp_update_pacing_rate: the window over SRTT, doubled in the
     // first half of slow start (so that it can still double per round
     // trip), 1.2 times after (a little ahead of the ACK clock).
-    const std::uint64_t window = std::max(cc_->window(), seq_.flight_size());
-    const unsigned percent = cc_->window() < cc_->ssthresh() / 2 ? 200 : 120;
+    const std::uint64_t window = std::max(cc().window(), seq_.flight_size());
+    const unsigned percent = cc().window() < cc().ssthresh() / 2 ? 200 : 120;
     const auto srtt_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(rtt_.srtt()).count());
     return window * percent * 10'000'000 / srtt_ns;  // * 1e9 / 100
 }
 
-void tcb::note_congestion_state() noexcept {
+// pipe < the sending window. Nothing in the network and no congestion
+// control made yet (nothing was sent since it was last started): a fresh
+// one's window is at least a segment, and asking would make it.
+bool tcb::window_has_room() const {
+    const std::uint32_t pipe = xr().board.pipe();
+    return (pipe == 0 && !cc_) || pipe < send_window();
+}
+
+void tcb::note_congestion_state() {
     if (!xfer_) return;  // make_xfer() notes them when it makes the counters
-    const congestion_info info = cc_->info();
+    const congestion_info info = cc().info();
     connection_stats& st = xfer_->stats;
-    st.cwnd = cc_->window();
-    st.ssthresh = cc_->ssthresh();
+    st.cwnd = cc().window();
+    st.ssthresh = cc().ssthresh();
     st.pacing_rate = pacing_rate();
     st.cc_bandwidth = info.bandwidth;
     st.cc_min_rtt_us =
@@ -120,7 +128,7 @@ bool tcb::pacing_holds(runtime::time_point now) {
     return true;
 }
 
-void tcb::paced(std::size_t bytes, runtime::time_point now) noexcept {
+void tcb::paced(std::size_t bytes, runtime::time_point now) {
     const std::uint64_t rate = pacing_rate();
     if (rate == 0) return;
     const runtime::duration len = std::chrono::nanoseconds(bytes * 1'000'000'000 / rate);
@@ -254,14 +262,16 @@ void tcb::output(send_policy policy) {
     const seq32 sent_before = seq_.snd_nxt;
     if (pmtu_generation_ != owner_.host().path_mtu_generation() || now >= pmtu_valid_until_) follow_path_mtu();
     if (policy.data) {
-        if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle(now - last_send_, rtt_.rto());
+        if (!flight() && now - last_send_ > rtt_.rto()) cc().on_idle(now - last_send_, rtt_.rto());
         retransmit_lost();
         for (;;) {
             // New data within both windows: the peer's (from SND.UNA) and
             // the congestion window (what is in the network: pipe). A tail
             // loss probe may send one segment past the congestion window.
             const std::size_t avail = unsent();
-            const std::uint32_t pipe = xr().board.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
+            // (Nothing to send asks no window: an idle connection makes no congestion control.)
+            const std::uint32_t pipe = xr().board.pipe(), cwnd = avail > 0 ? send_window() : 0;
+            const std::uint32_t flight_size = seq_.flight_size();
             const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
             const std::size_t by_cwnd = xr().tlp_new_data && seq_.snd_nxt == sent_before ? snd_mss_
                                         : cwnd > pipe                                    ? cwnd - pipe
@@ -327,7 +337,7 @@ void tcb::output(send_policy policy) {
         // Less than a segment left to send and room in the window: until
         // what is in flight now is delivered, the delivery rate measures
         // the application, not the path.
-        if (unsent() < snd_mss_ && xr().board.pipe() < send_window()) {
+        if (unsent() < snd_mss_ && window_has_room()) {
             if (xfer_)
                 xfer_->rate.on_app_limited(xfer_->board.pipe());
             else

@@ -13,10 +13,9 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
       rcvbuf_(p.receive_buffer, owner.buffers()),
       nagle_(cfg_.nagle),
       rtt_(cfg_.rto),
-      cc_(make_congestion_control(cfg_.congestion)),
+      cc_kind_(congestion_kind_named(cfg_.congestion).value_or(congestion_kind::newreno)),
       connect_deadline_(p.connect_deadline),
       reserved_(p.send_buffer + p.receive_buffer) {
-    if (!cc_) cc_ = make_congestion_control("newreno");
     seq_.iss = seq_.snd_una = seq_.snd_nxt = seq_.snd_max = recover_ = p.iss;
     timer_.on_expire = &timer_fired;
     timer_.context = this;
@@ -90,11 +89,19 @@ void tcb::turn_ended(runtime::turn_end_node& n) {
 }
 
 bool tcb::set_congestion_control(std::string_view name) {
-    auto cc = make_congestion_control(name);
-    if (!cc) return false;
-    cc->init(snd_mss_);
-    cc_ = std::move(cc);
+    const auto kind = congestion_kind_named(name);
+    if (!kind) return false;
+    cc_kind_ = *kind;
+    cc_.reset();
     return true;
+}
+
+congestion_control& tcb::cc() const {
+    if (!cc_) {
+        cc_ = make_congestion_control(cc_kind_);
+        cc_->init(snd_mss_);
+    }
+    return *cc_;
 }
 
 void tcb::arm_timer() {
@@ -138,7 +145,7 @@ void tcb::open_from_cookie(const wire::tcp_view& ack, std::uint16_t mss, std::op
     seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(ack.window());
     seq_.snd_wl1 = ack.seq();
     seq_.snd_wl2 = ack.ack();
-    cc_->init(snd_mss_);
+    cc_.reset();  // made afresh for this MSS when first needed
     cause_ = "ACK, SYN cookie";
     ex_.start(life(shared_from_this(), state::established, state::syn_rcvd), "tcp");
 }

@@ -267,7 +267,8 @@ public:
     // makes its transfer state (below), where they live.
     const connection_stats& stats() const { return xfer().stats; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
-    const congestion_control& congestion() const noexcept { return *cc_; }
+    // The congestion control, made (and started for the current MSS) by the first call.
+    const congestion_control& congestion() const { return cc(); }
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
     const scoreboard& board() const noexcept { return xr().board; }
@@ -277,11 +278,11 @@ public:
     runtime::duration reordering_window() const noexcept {
         return xr().rack.reo_wnd(in_recovery_, xr().board.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
-    std::uint32_t cwnd() const noexcept { return cc_->window(); }
+    std::uint32_t cwnd() const { return cc().window(); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
     // controller's own, else with tcp_config::pacing cwnd/SRTT with
     // Linux's gains (2 in slow start, 1.2 after).
-    std::uint64_t pacing_rate() const noexcept;
+    std::uint64_t pacing_rate() const;
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
@@ -409,13 +410,14 @@ private:
     // millisecond of the sending rate (frame_segments_for_rate).
     std::size_t max_frame_payload() const noexcept;
     // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
-    std::size_t frame_segments_for_rate() const noexcept;
+    std::size_t frame_segments_for_rate() const;
     // Whether the next data frame must wait (pace_at_ then set for it).
     bool pacing_holds(runtime::time_point now);
     // A data frame of `bytes` left now: the next one waits its share.
-    void paced(std::size_t bytes, runtime::time_point now) noexcept;
+    void paced(std::size_t bytes, runtime::time_point now);
     // connection_stats' congestion figures, as the controller has them now.
-    void note_congestion_state() noexcept;
+    void note_congestion_state();
+    bool window_has_room() const;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;
@@ -488,7 +490,12 @@ private:
     bool nagle_;
 
     rtt_estimator rtt_;
-    std::unique_ptr<congestion_control> cc_;
+    // The congestion control is made when first needed (cc()): a connection
+    // that never sends data holds none. Starting over (a handshake's end,
+    // another algorithm) drops it, to be made afresh for the MSS of then.
+    congestion_control& cc() const;
+    mutable std::unique_ptr<congestion_control> cc_;
+    congestion_kind cc_kind_;
     unsigned dupacks_ = 0, retries_ = 0, probes_ = 0;
     bool in_recovery_ = false;
     seq32 recover_;
