@@ -99,7 +99,7 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
         "client, bulk: a fixed-size, checked transfer of exactly N bytes (65536, 256K, 32M, 2G) on one connection")(
         "cc", po::value(&o.congestion)->value_name("NAME"),
         "congestion control: kernel TCP_CONGESTION (reno, cubic, bbr, ...) or, with --stack user, coronet's "
-        "(newreno)")(
+        "(newreno, cubic, bbr; default bbr)")(
         "loops", po::value(&o.loops)->value_name("N")->default_value(1),
         "server, client (user stack): N threads, each with its own loop and stack on --iface, which a "
         "PACKET_FANOUT group shares between them by TCP flow; the client splits --connections across them")(

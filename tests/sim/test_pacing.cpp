@@ -6,8 +6,10 @@ namespace coronet::test {
 
 namespace {
 
+// NewReno, paced as `mode` says (BBR, the default, always paces itself).
 tcp::tcp_config paced(tcp::tcp_config::pacing_mode mode) {
     tcp::tcp_config cfg;
+    cfg.congestion = "newreno";
     cfg.pacing = mode;
     return cfg;
 }

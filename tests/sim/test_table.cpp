@@ -18,7 +18,9 @@ namespace coronet::test {
 BOOST_AUTO_TEST_SUITE(connection_table)
 
 BOOST_AUTO_TEST_CASE(rows_show_listeners_connections_queues_and_counters) {
-    sim_pair p{1, {.delay = 1ms}};  // a round trip to measure
+    tcp::tcp_config newreno;  // whose window the row's cwnd is checked against
+    newreno.congestion = "newreno";
+    sim_pair p{1, {.delay = 1ms}, newreno};  // a round trip to measure
     auto l = p.b.tcp.listen(80, 16);
     BOOST_REQUIRE(l);
     listener lb{*l};

@@ -54,9 +54,11 @@ std::vector<std::size_t> acknowledge(stack_under_test& s, seq32 iss, std::size_t
 }
 
 // Unpaced (pacing, the default, sizes frames to its rate instead: the
-// sim's pacing suite): frames sized to the window over SRTT.
+// sim's pacing suite): frames sized to the window over SRTT. NewReno,
+// which asks for no pacing of its own (BBR, the default, does).
 tcp::tcp_config unpaced() {
     tcp::tcp_config cfg;
+    cfg.congestion = "newreno";
     cfg.pacing = tcp::tcp_config::pacing_mode::controller;
     return cfg;
 }
