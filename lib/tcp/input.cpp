@@ -239,7 +239,6 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     }
     retries_ = 0;
     rto_at_ = flight() ? now + rtt_.rto() : never;
-    tune_send_buffer();
     wake_app();
 }
 

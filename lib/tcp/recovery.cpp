@@ -136,6 +136,9 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     }
     if (advanced) schedule_tlp();
     note_congestion_state();
+    // Every ACK that delivers, cumulatively or by SACK, with the window it
+    // leaves: in recovery SACKs shrink the pipe while the buffer stays full.
+    if (d.delivered() > 0) tune_send_buffer();
 }
 
 // RFC 8985 6.2 step 5 and 6.3: time-based loss detection, and the timer for

@@ -128,6 +128,65 @@ BOOST_AUTO_TEST_CASE(the_receive_buffer_grows_with_out_of_order_bytes_past_its_t
     p.sim.run_for(1ms);
 }
 
+// The send buffer holds SACKed data until it is cumulatively acknowledged:
+// behind a hole it fills with data the network no longer carries. A
+// hand-driven SACK receiver lets a NewReno sender's window grow past 128 KB
+// with cumulative ACKs, then holds the first segment of the next flight back
+// and SACKs the rest for a few round trips: the buffer grows on those SACKs
+// (no cumulative ACK frees anything), the writer is woken, and new data
+// leaves past the 256 KiB the buffer held.
+BOOST_AUTO_TEST_CASE(the_send_buffer_grows_on_sacks_behind_a_hole) {
+    wire::tcp_options synack = sack_peer();
+    synack.window_scale = 7;
+    tcp::tcp_config cfg = with_raw_peer::unpaced();
+    cfg.congestion = "newreno";
+    with_raw_peer t{synack, cfg};
+    const seq32 first{t.a_next};
+    bool wrote = true;
+    auto writer = send_stream(t.ca, 1, std::size_t{8} << 20, wrote);
+    t.p.sim.spawn(std::move(writer));
+    const auto& stats = t.ca.tcb().stats();
+    auto highest_sent = [&] {
+        seq32 top = first;
+        for (const auto& s : t.peer.got)
+            if (const seq32 end = s.h.seq + static_cast<std::uint32_t>(s.payload.size()); top < end) top = end;
+        t.peer.got.clear();
+        return top;
+    };
+    const std::uint16_t window = 65535;  // << 7: 8 MiB, never the limit
+    seq32 top = first;
+    for (int round = 0; round < 20 && t.ca.tcb().cwnd() < 128'000; ++round) {
+        t.p.sim.run_for(1ms);
+        top = std::max(top, highest_sent());
+        t.peer.send(segment{80, t.ca.local().port}.seq(5001).ack(top).window(window));
+    }
+    BOOST_REQUIRE_GE(t.ca.tcb().cwnd(), 128'000u);
+    BOOST_REQUIRE_EQUAL(stats.send_buffer_growths, 0u);  // cwnd has not outgrown 256 KiB: no growth yet
+    BOOST_REQUIRE_EQUAL(t.ca.tcb().send_buffer(), 256 * 1024u);
+
+    // The hole: the next segment sent. SACKs for everything after it.
+    const seq32 hole = top;
+    seq32 sacked_to = hole;
+    for (int round = 0; round < 6; ++round) {
+        t.p.sim.run_for(1ms);
+        const seq32 sent = highest_sent();
+        if (sacked_to < sent) sacked_to = sent;
+        if (hole + 1000 < sacked_to) {
+            wire::tcp_options o;
+            o.sack[0] = {hole + 1000, sacked_to};
+            o.sack_count = 1;
+            t.peer.send(segment{80, t.ca.local().port}.seq(5001).ack(hole).window(window).options(o));
+        }
+    }
+    BOOST_TEST(t.ca.tcb().sequence().snd_una == hole);  // nothing freed the buffer
+    BOOST_TEST(stats.send_buffer_growths >= 1u);
+    BOOST_TEST(t.ca.tcb().send_buffer() > 256 * 1024u);
+    BOOST_TEST(wire::distance(hole, sacked_to) > 256 * 1024u,
+               "the sender stopped " << wire::distance(hole, sacked_to) << " bytes past the hole");
+    t.ca.abort();
+    t.p.sim.run_for(1ms);
+}
+
 BOOST_AUTO_TEST_CASE(growth_stops_at_the_configured_maxima) {
     tcp::tcp_config cfg;
     cfg.receive_buffer_max = cfg.send_buffer_max = 1 << 20;  // below what this path would take
