@@ -48,7 +48,8 @@ void tcb::enter(state from, state next) {
     wake_app();
 }
 
-task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, state from) {  // self: alive to the end
+runtime::detached tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first,
+                            state from) {                                                    // self: alive to the end
     if (first != state::established) cause_ = first == state::syn_sent ? "connect" : "SYN";  // else: a SYN cookie's
     state s = first;
     enter(from, s);

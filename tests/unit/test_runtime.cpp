@@ -242,6 +242,77 @@ BOOST_AUTO_TEST_CASE(suspended_detached_tasks_are_destroyed_at_shutdown) {
     BOOST_TEST(*flag == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_spawned_task_reports_a_long_name_that_only_its_frame_held) {
+    sim_loop sim;
+    std::string seen;
+    sim.set_error_handler([&](std::string_view name, std::exception_ptr) { seen = name; });
+    // Longer than the small-string buffer: the name lives on the heap, owned by the root frame.
+    const std::string name = "a worker whose name is longer than the small-string buffer";
+    sim.spawn([]() -> task<void> { co_await thrower(); }(), name);
+    sim.run_until_idle();
+    BOOST_TEST(seen == name);
+}
+
+namespace detached_tests {
+
+detached runs_until(std::shared_ptr<int> keep, event& e, bool fail) {
+    ++*keep;
+    co_await e.wait();
+    if (fail) throw std::runtime_error("boom");
+    ++*keep;
+}
+
+}  // namespace detached_tests
+
+BOOST_AUTO_TEST_CASE(a_detached_coroutine_runs_at_start_until_it_waits_and_then_frees_its_frame) {
+    sim_loop sim;
+    auto count = std::make_shared<int>(0);
+    event go{sim};
+    sim.start(detached_tests::runs_until(count, go, false), "detached");
+    BOOST_TEST(*count == 1);  // ran up to its wait before start returned
+    BOOST_TEST(sim.detached_count() == 1u);
+    go.notify();
+    sim.run_until_idle();
+    BOOST_TEST(*count == 2);
+    BOOST_TEST(sim.detached_count() == 0u);
+    BOOST_TEST(count.use_count() == 1);  // the frame and its copy of the pointer are gone
+}
+
+BOOST_AUTO_TEST_CASE(a_detached_coroutine_reports_its_exception_under_its_name) {
+    sim_loop sim;
+    std::string seen;
+    sim.set_error_handler([&](std::string_view name, std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            seen = std::string(name) + ": " + ex.what();
+        }
+    });
+    auto count = std::make_shared<int>(0);
+    event go{sim};
+    sim.start(detached_tests::runs_until(count, go, true), "life");
+    go.notify();
+    sim.run_until_idle();
+    BOOST_TEST(seen == "life: boom");
+    BOOST_TEST(sim.detached_count() == 0u);
+    BOOST_TEST(count.use_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(detached_coroutines_are_destroyed_at_shutdown_and_unstarted_ones_with_their_handle) {
+    auto count = std::make_shared<int>(0);
+    {
+        sim_loop sim;
+        event never{sim};
+        sim.start(detached_tests::runs_until(count, never, false), "waits");
+        { auto unstarted = detached_tests::runs_until(count, never, false); }
+        BOOST_TEST(*count == 1);  // only the started one ran
+        BOOST_TEST(count.use_count() == 2);
+        sim.destroy_detached();
+        BOOST_TEST(sim.detached_count() == 0u);
+    }
+    BOOST_TEST(count.use_count() == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(io_uring_loop_tests)

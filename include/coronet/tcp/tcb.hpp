@@ -313,8 +313,10 @@ private:
         bool syn = false;    // an in-window SYN in SYN-RECEIVED (a passive open goes back to LISTEN)
     };
 
-    // life and states (states.cpp)
-    runtime::task<void> life(std::shared_ptr<tcb> self, state first, state from);
+    // life and states (states.cpp). life is the connection's detached task
+    // itself (one frame, not a task under a root: a million idle connections
+    // hold it); it awaits one state coroutine at a time.
+    runtime::detached life(std::shared_ptr<tcb> self, state first, state from);
     runtime::task<state> syn_sent();
     runtime::task<state> syn_rcvd();
     runtime::task<state> established();
