@@ -115,19 +115,20 @@ void tcb::note_congestion_state() noexcept {
 }
 
 bool tcb::pacing_holds(runtime::time_point now) {
-    if (next_tx_ <= now || pacing_rate() == 0) return false;
-    pace_at_ = next_tx_;
+    if (xr().next_tx <= now || pacing_rate() == 0) return false;
+    xfer().pace_at = xr().next_tx;
     return true;
 }
 
-void tcb::paced(std::size_t bytes, runtime::time_point now) noexcept {
+void tcb::paced(std::size_t bytes, runtime::time_point now) {
     const std::uint64_t rate = pacing_rate();
     if (rate == 0) return;
     const runtime::duration len = std::chrono::nanoseconds(bytes * 1'000'000'000 / rate);
     // A frame that leaves late (the loop's turn came after its time) lets
     // the next go sooner, by up to half its own time, as Linux credits
     // timer slack: the rate holds on average without bursts.
-    next_tx_ = std::max(next_tx_, now - len / 2) + len;
+    runtime::time_point& next_tx = xfer().next_tx;
+    next_tx = std::max(next_tx, now - len / 2) + len;
 }
 
 bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
@@ -194,16 +195,20 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     }
     if (flags & ack) {
         last_ack_sent_ = seq_.rcv_nxt;
-        // A delayed ACK that went alone, on its timer: the peer is not
-        // waiting for an answer to ride on (Linux leaves pingpong mode).
-        if (delack_timed_ && delack_at_ <= ex_.now() && len == 0 && !(flags & (syn | fin))) pingpong_ = false;
+        if (xfer_) {  // the delayed-ACK engine (none before data arrived)
+            // A delayed ACK that went alone, on its timer: the peer is not
+            // waiting for an answer to ride on (Linux leaves pingpong mode).
+            transfer_state& x = *xfer_;
+            if (x.delack_timed && delack_at_ <= ex_.now() && len == 0 && !(flags & (syn | fin))) x.pingpong = false;
+            x.delack_timed = false;
+            if (x.quick_acks > 0) --x.quick_acks;
+        }
         delack_at_ = never;
-        delack_timed_ = false;
         segs_since_ack_ = 0;
-        if (quick_acks_ > 0) --quick_acks_;
     }
     // An answer within ato of the data it answers: an interactive exchange.
-    if (len > 0 && ato_ > runtime::duration::zero() && ex_.now() - last_data_at_ < ato_) pingpong_ = true;
+    if (len > 0 && xr().ato > runtime::duration::zero() && ex_.now() - xr().last_data_at < xr().ato)
+        xfer().pingpong = true;
     const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
     count(early::segments_sent);
@@ -354,25 +359,26 @@ void tcb::output(send_policy policy) {
 void tcb::ack_at_once() { send_ack(); }
 
 void tcb::schedule_ack(bool immediate) {
-    if (immediate || ato_ == runtime::duration::zero()) {
+    if (immediate || xr().ato == runtime::duration::zero()) {
         delack_at_ = std::min(delack_at_, ex_.now());
     } else if (delack_at_ == never) {
-        delack_at_ = ex_.now() + ato_;
-        delack_timed_ = true;
+        delack_at_ = ex_.now() + xr().ato;
+        xfer().delack_timed = true;
     }
 }
 
-bool tcb::data_arrived() noexcept {
+bool tcb::data_arrived() {
     const runtime::time_point now = ex_.now();
-    const bool first = ato_ == runtime::duration::zero();
-    if (first || now - last_data_at_ > rtt_.rto()) {
+    transfer_state& x = xfer();
+    const bool first = x.ato == runtime::duration::zero();
+    if (first || now - x.last_data_at > rtt_.rto()) {
         // Linux's tcp_incr_quickack: half the window in full segments, 2 to 16.
         const std::size_t window = std::max<std::size_t>(rcvbuf_.capacity() - rcvbuf_.size(), rcv_mss_);
-        quick_acks_ = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
+        x.quick_acks = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
     }
-    if (first) ato_ = cfg_.delayed_ack;
-    last_data_at_ = now;
-    return quick_acks_ > 0 && !pingpong_;
+    if (first) x.ato = cfg_.delayed_ack;
+    x.last_data_at = now;
+    return x.quick_acks > 0 && !x.pingpong;
 }
 
 // A zero-window probe: an old sequence number the peer must ACK with its window.

@@ -14,7 +14,7 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
       nagle_(cfg_.nagle),
       rtt_(cfg_.rto),
       cc_(make_congestion_control(cfg_.congestion)),
-      connect_deadline_(p.connect_deadline),
+      state_at_(p.connect_deadline),
       reserved_(p.send_buffer + p.receive_buffer) {
     if (!cc_) cc_ = make_congestion_control("newreno");
     seq_.iss = seq_.snd_una = seq_.snd_nxt = seq_.snd_max = recover_ = p.iss;
@@ -99,8 +99,9 @@ bool tcb::set_congestion_control(std::string_view name) {
 
 void tcb::arm_timer() {
     if (orphaned_) return;
+    const transfer_state& x = xr();
     const auto next = std::min(
-        {rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, reo_at_, tlp_at_, pace_at_});
+        {rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, x.reo_at, x.tlp_at, x.pace_at});
     if (timer_.queued()) {
         if (timer_.deadline == next) return;
         ex_.timers().erase(timer_);

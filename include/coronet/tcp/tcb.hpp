@@ -412,10 +412,10 @@ private:
     std::size_t max_frame_payload() const noexcept;
     // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
     std::size_t frame_segments_for_rate() const noexcept;
-    // Whether the next data frame must wait (pace_at_ then set for it).
+    // Whether the next data frame must wait (transfer_state::pace_at then set for it).
     bool pacing_holds(runtime::time_point now);
     // A data frame of `bytes` left now: the next one waits its share.
-    void paced(std::size_t bytes, runtime::time_point now) noexcept;
+    void paced(std::size_t bytes, runtime::time_point now);
     // connection_stats' congestion figures, as the controller has them now.
     void note_congestion_state() noexcept;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
@@ -436,8 +436,8 @@ private:
     void after_app_read(std::size_t n);
     void schedule_ack(bool immediate);
     void ack_at_once();  // an ACK now, for data out of order or duplicated
-    // In-order data arrived: quick-ack mode as above; true when it is on.
-    bool data_arrived() noexcept;
+    // In-order data arrived: quick-ack mode (transfer_state::ato); true when it is on.
+    bool data_arrived();
     std::uint16_t advertised_window(bool syn);
     void arm_timer();
     bool flight() const noexcept { return seq_.snd_nxt != seq_.snd_una; }
@@ -469,15 +469,11 @@ private:
     std::uint16_t peer_mss_ = 536;  // the peer's MSS option (its floor applied)
     std::uint64_t pmtu_generation_ = 0;
     runtime::time_point pmtu_valid_until_ = runtime::time_point::max();  // then the path MTU is looked at again
-    std::error_code soft_error_;  // the last ICMP error once synchronized (RFC 1122 4.2.3.9)
     window_scale snd_wscale_, rcv_wscale_;
     bool wscale_ok_ = false, ts_ok_ = false;
     wire::ts32 ts_recent_;
     std::uint32_t ts_offset_ = 0;
     seq32 last_ack_sent_;
-    runtime::time_point last_paws_ack_{};     // the last ACK sent for a segment PAWS dropped
-    runtime::time_point challenge_window_{};  // this second's challenge ACKs (RFC 5961 sec. 7)
-    unsigned challenges_ = 0;
     static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
 
     byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
@@ -498,9 +494,11 @@ private:
     bool sack_ok_ = false;
     // The block of state a connection needs once it carries data (or an
     // ACK of something, or its counters are read): loss recovery, the
-    // out-of-order ranges, the counters. Made by the first xfer(); an idle
-    // connection has none (README "Design notes": a million idle
-    // connections). xr() reads it without making it (a shared empty one).
+    // out-of-order ranges, the counters, the timers and the delayed-ACK
+    // engine of a transfer, the rate limits of PAWS and challenge ACKs.
+    // Made by the first xfer(); an idle connection has none (README "Design
+    // notes": a million idle connections). xr() reads it without making it
+    // (a shared empty one: its timers never due, no data seen).
     struct transfer_state {
         explicit transfer_state(std::size_t max_ooo_ranges) : ooo(max_ooo_ranges) {}
         connection_stats stats;
@@ -527,6 +525,28 @@ private:
         std::uint64_t rcv_space = 0;          // the most the application drained in one RTT so far
         std::uint64_t rcv_space_mark = 0;     // bytes the application had drained when this RTT began
         runtime::time_point rcv_space_at{};   // when it began (the epoch: not yet)
+        // deadlines (arm_timer reads them with the TCB's own)
+        runtime::time_point reo_at = never;   // RACK's reordering timer (RFC 8985 6.3)
+        runtime::time_point tlp_at = never;   // the probe timeout (RFC 8985 7.2)
+        runtime::time_point pace_at = never;  // output() stopped for pacing: the next frame may leave then
+        runtime::time_point next_tx{};        // pacing: the earliest the next data frame may leave
+        // The delayed-ACK engine, as Linux runs it: `ato` is 0 until data
+        // first arrives (an ACK owed before then goes at once), then the
+        // delayed-ACK time. The first data, and data after a silence longer
+        // than the RTO, give `quick_acks` immediate ACKs (quick-ack mode),
+        // unless the connection is interactive (`pingpong`: we answered data
+        // within ato, or the peer's FIN came in ESTABLISHED), where ACKs wait
+        // to ride on the answer. A delayed ACK that had to go alone ends
+        // interactive mode.
+        runtime::duration ato{};
+        runtime::time_point last_data_at{};
+        unsigned quick_acks = 0;
+        bool pingpong = false;
+        bool delack_timed = false;  // the owed ACK waits for its timer
+        unsigned challenges = 0;
+        runtime::time_point challenge_window{};  // this second's challenge ACKs (RFC 5961 sec. 7)
+        runtime::time_point last_paws_ack{};     // the last ACK sent for a segment PAWS dropped
+        std::error_code soft_error;              // the last ICMP error once synchronized (RFC 1122 4.2.3.9)
     };
     transfer_state& xfer() const {
         if (!xfer_) make_xfer();
@@ -535,6 +555,10 @@ private:
     const transfer_state& xr() const noexcept { return xfer_ ? *xfer_ : idle_transfer(); }
     void make_xfer() const;
     static const transfer_state& idle_transfer() noexcept;
+    // The transfer state's deadlines to never (an idle connection has none set).
+    void stop_transfer_timers() noexcept {
+        if (xfer_) xfer_->reo_at = xfer_->tlp_at = xfer_->pace_at = never;
+    }
     // The counters bumped for every connection (the handshake's segments,
     // bytes), kept in early_ until the transfer state exists.
     enum class early : std::uint8_t { segments_sent, segments_received, bytes_sent, bytes_received, bytes_placed };
@@ -559,17 +583,13 @@ private:
     runtime::time_point last_send_{};
 
     static constexpr runtime::time_point never = runtime::time_point::max();
+    // (and the transfer state's: RACK, TLP, pacing)
     runtime::time_point rto_at_ = never, persist_at_ = never,
                         delack_at_ = never,  // an ACK is owed then (at once when <= now)
-        state_at_ = never,                   // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
+        state_at_ = never,                   // state_at_: connect deadline (from the start), FIN_WAIT_2 and TIME_WAIT
         tx_retry_at_ = never,                // a send failed (no free frame, a host error): try again then
-        keepalive_at_ = never,
-                        reo_at_ = never,    // RACK's reordering timer (RFC 8985 6.3)
-        tlp_at_ = never,                    // the probe timeout (RFC 8985 7.2)
-        pace_at_ = never;                   // output() stopped for pacing: the next frame may leave then
-    runtime::time_point next_tx_{};         // pacing: the earliest the next data frame may leave
-    runtime::time_point connect_deadline_;  // an active open gives up then
-    runtime::time_point last_heard_{};      // the last segment from the peer (keep-alive)
+        keepalive_at_ = never;
+    runtime::time_point last_heard_{};  // the last segment from the peer (keep-alive)
     unsigned keepalive_probes_ = 0;
     bool keepalive_ = false;
     std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
@@ -579,18 +599,6 @@ private:
     std::uint32_t flight_at_output_ = 0;  // SND.MAX - SND.UNA when output() last ran
     unsigned segs_since_ack_ = 0;
     unsigned unit_segments_ = 0;  // new-data segments sent since the last PSH
-    // The delayed-ACK engine, as Linux runs it: `ato_` is 0 until data first
-    // arrives (an ACK owed before then goes at once), then the delayed-ACK
-    // time. The first data, and data after a silence longer than the RTO,
-    // give `quick_acks_` immediate ACKs (quick-ack mode), unless the
-    // connection is interactive (`pingpong_`: we answered data within ato,
-    // or the peer's FIN came in ESTABLISHED), where ACKs wait to ride on
-    // the answer. A delayed ACK that had to go alone ends interactive mode.
-    runtime::duration ato_{};
-    unsigned quick_acks_ = 0;
-    bool pingpong_ = false;
-    bool delack_timed_ = false;  // the owed ACK waits for its timer
-    runtime::time_point last_data_at_{};
 
     std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
     const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
