@@ -74,7 +74,7 @@ tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
         if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);  // Karn: only an unretransmitted SYN
         retries_ = 0;
         rto_at_ = never;
-        cc_->init(snd_mss_);
+        start_congestion_control();
         schedule_ack(true);  // the third segment of the handshake
         return syn_answer::established;
     }
@@ -211,7 +211,7 @@ void tcb::complete_handshake(const wire::tcp_view& seg) {
     seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(seg.window());
     seq_.snd_wl1 = seg.seq();
     seq_.snd_wl2 = seg.ack();
-    cc_->init(snd_mss_);
+    start_congestion_control();
     if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);
     retries_ = 0;
 }

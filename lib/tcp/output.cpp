@@ -52,7 +52,7 @@ void tcb::retry_send(std::uint8_t flags, runtime::duration after) {
     if (flags & ack) delack_at_ = tx_retry_at_;
 }
 
-std::size_t tcb::max_frame_payload() const noexcept {
+std::size_t tcb::max_frame_payload() const {
     if (!owner_.host().offload()) return snd_mss_;
     constexpr std::size_t room = wire::ipv4_repr::max_packet_len - wire::ipv4_repr::header_len - max_header_len;
     const std::size_t fit = std::max<std::size_t>(room / snd_mss_, 1);
@@ -70,20 +70,20 @@ std::size_t tcb::max_frame_payload() const noexcept {
 // than window_clamp allows): the window stays at ~58 KB, one frame per round
 // trip, for seconds. Several frames per round trip, as a Linux sender sends,
 // let its buffer grow. Paths under ~2 ms (LANs) keep 64 KiB frames.
-std::size_t tcb::frame_segments_for_rate() const noexcept {
+std::size_t tcb::frame_segments_for_rate() const {
     using std::chrono::nanoseconds;
     constexpr nanoseconds frame_time = std::chrono::milliseconds(1);
     if (const std::uint64_t rate = pacing_rate(); rate > 0)
         return std::max<std::size_t>(rate * frame_time.count() / 1'000'000'000 / snd_mss_, 2);
     const nanoseconds srtt = rtt_.srtt();
     if (!rtt_.has_sample() || srtt <= lan_rtt) return std::numeric_limits<std::size_t>::max();
-    const std::uint64_t window = std::min(cc_->window(), seq_.snd_wnd);
+    const std::uint64_t window = std::min(cc().window(), seq_.snd_wnd);
     const std::uint64_t bytes =
         2 * window * static_cast<std::uint64_t>(frame_time.count()) / static_cast<std::uint64_t>(srtt.count());
     return std::max<std::size_t>(bytes / snd_mss_, 2);
 }
 
-std::uint64_t tcb::pacing_rate() const noexcept {
+std::uint64_t tcb::pacing_rate() const {
     using pacing_mode = tcp_config::pacing_mode;
     if (cfg_.pacing == pacing_mode::off) return 0;
     // On a LAN a window is a few 64 KiB frames, and a loop turn per paced
@@ -91,23 +91,23 @@ std::uint64_t tcb::pacing_rate() const noexcept {
     // sending: paced 20.8 Gbit/s (x0.85 of the kernel) and 1.1 without
     // offload; unpaced 36.7 (x1.18) and 2.9 (one run each).
     if (rtt_.has_sample() && rtt_.srtt() <= lan_rtt) return 0;
-    if (const std::uint64_t rate = cc_->pacing_rate(); rate > 0) return rate;
+    if (const std::uint64_t rate = cc().pacing_rate(); rate > 0) return rate;
     if (cfg_.pacing != pacing_mode::all || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero()) return 0;
     // Linux's tcp_update_pacing_rate: the window over SRTT, doubled in the
     // first half of slow start (so that it can still double per round
     // trip), 1.2 times after (a little ahead of the ACK clock).
-    const std::uint64_t window = std::max(cc_->window(), seq_.flight_size());
-    const unsigned percent = cc_->window() < cc_->ssthresh() / 2 ? 200 : 120;
+    const std::uint64_t window = std::max(cc().window(), seq_.flight_size());
+    const unsigned percent = cc().window() < cc().ssthresh() / 2 ? 200 : 120;
     const auto srtt_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(rtt_.srtt()).count());
     return window * percent * 10'000'000 / srtt_ns;  // * 1e9 / 100
 }
 
-void tcb::note_congestion_state() noexcept {
+void tcb::note_congestion_state() {
     if (!xfer_) return;  // make_xfer() notes them when it makes the counters
-    const congestion_info info = cc_->info();
+    const congestion_info info = cc().info();
     connection_stats& st = xfer_->stats;
-    st.cwnd = cc_->window();
-    st.ssthresh = cc_->ssthresh();
+    st.cwnd = cc().window();
+    st.ssthresh = cc().ssthresh();
     st.pacing_rate = pacing_rate();
     st.cc_bandwidth = info.bandwidth;
     st.cc_min_rtt_us =
@@ -259,20 +259,25 @@ void tcb::output(send_policy policy) {
     const seq32 sent_before = seq_.snd_nxt;
     if (pmtu_generation_ != owner_.host().path_mtu_generation() || now >= pmtu_valid_until_) follow_path_mtu();
     if (policy.data) {
-        if (!flight() && now - last_send_ > rtt_.rto()) cc_->on_idle(now - last_send_, rtt_.rto());
+        if (!flight() && now - last_send_ > rtt_.rto()) cc().on_idle(now - last_send_, rtt_.rto());
         retransmit_lost();
         for (;;) {
             // New data within both windows: the peer's (from SND.UNA) and
             // the congestion window (what is in the network: pipe). A tail
             // loss probe may send one segment past the congestion window.
+            // (Nothing to send, nothing to size: an idle connection's
+            // output() makes no congestion controller, cc().)
             const std::size_t avail = unsent();
-            const std::uint32_t pipe = xr().board.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
-            const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
-            const std::size_t by_cwnd = xr().tlp_new_data && seq_.snd_nxt == sent_before ? snd_mss_
-                                        : cwnd > pipe                                    ? cwnd - pipe
-                                                                                         : 0;
-            const std::size_t usable = std::min(by_peer, by_cwnd);
-            std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
+            std::size_t usable = 0, len = 0;
+            if (avail > 0) {
+                const std::uint32_t pipe = xr().board.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
+                const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
+                const std::size_t by_cwnd = xr().tlp_new_data && seq_.snd_nxt == sent_before ? snd_mss_
+                                            : cwnd > pipe                                    ? cwnd - pipe
+                                                                                             : 0;
+                usable = std::min(by_peer, by_cwnd);
+                len = std::min<std::size_t>({avail, max_frame_payload(), usable});
+            }
             if (len > 0 && !xr().tlp_new_data && pacing_holds(now)) break;
             std::optional<storage::packet> frame;
             if (len > snd_mss_) {

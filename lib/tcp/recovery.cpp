@@ -89,7 +89,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         if (xfer().tlp_resent && !xfer().tlp_dsacked && !in_recovery_) {
             ++xfer().stats.tlp_recoveries;
             start_undo_episode();
-            cc_->on_loss(flight_before, now);
+            cc().on_loss(flight_before, now);
         }
         xfer().tlp_end.reset();
     }
@@ -97,7 +97,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     if (sack_ok_) {
         detect_losses();
     } else if (dup && ++dupacks_ == dupthresh && !in_recovery_ &&
-               (seq_.snd_una >= recover_ || cc_->window() > 2u * snd_mss_)) {
+               (seq_.snd_una >= recover_ || cc().window() > 2u * snd_mss_)) {
         // RFC 6582 3.2 forbids a new recovery inside the window an RTO resent
         // (duplicates of go-back-N look like losses); its 4.2 ACK heuristic
         // allows it once the window has regrown, else each loss there costs an RTO.
@@ -127,12 +127,12 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     if (in_recovery_ && seq_.snd_una >= recover_) {
         sample.ends_recovery = true;
         end_recovery();
-        cc_->on_ack(sample);
+        cc().on_ack(sample);
     } else if (in_recovery_) {
-        cc_->on_ack(sample);
-        xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc_->ssthresh(), snd_mss_);
+        cc().on_ack(sample);
+        xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     } else if (sample.bytes_acked > 0 || sample.lost > 0) {
-        cc_->on_ack(sample);
+        cc().on_ack(sample);
     }
     if (advanced) schedule_tlp();
     note_congestion_state();
@@ -166,8 +166,8 @@ void tcb::enter_recovery() {
     start_undo_episode();
     const std::uint32_t flight = seq_.flight_size();
     xfer().prr.start(flight);
-    cc_->on_loss(flight, ex_.now());
-    xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc_->ssthresh(), snd_mss_);
+    cc().on_loss(flight, ex_.now());
+    xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     xfer().tlp_end.reset();
     xfer().tlp_at = never;
 }
@@ -229,7 +229,7 @@ bool tcb::recovered_without_resending() const noexcept {
 // the reordering noted so that RACK waits longer next time.
 void tcb::undo() {
     ++xfer().stats.undos;
-    cc_->on_undo();
+    cc().on_undo();
     xfer().board.unmark_lost();
     xfer().rack.saw_reordering();
     if (in_recovery_) end_recovery();
@@ -240,11 +240,11 @@ void tcb::undo() {
 }
 
 // How many bytes may be in the network: PRR's window in recovery, else cwnd.
-std::uint32_t tcb::send_window() const noexcept {
-    if (in_recovery_ && !cc_->sets_recovery_window()) return xr().recovery_window;
+std::uint32_t tcb::send_window() const {
+    if (in_recovery_ && !cc().sets_recovery_window()) return xr().recovery_window;
     // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
     const std::uint32_t extra = sack_ok_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
-    return cc_->window() + extra;
+    return cwnd() + extra;  // (no controller made for an idle connection's output)
 }
 
 // RFC 6675 NextSeg rule 1: lost data first, as far as the window lets.
@@ -291,7 +291,7 @@ void tcb::on_rto(send_policy policy) {
     ++xfer().stats.timeouts;
     owner_.host().suspect(id_.remote);  // the peer's MAC may have changed: ARP re-confirms it
     if (retries_++ == 0) start_undo_episode();
-    cc_->on_timeout(seq_.flight_size());
+    cc().on_timeout(seq_.flight_size());
     note_congestion_state();
     if (in_recovery_) end_recovery();
     dupacks_ = 0;

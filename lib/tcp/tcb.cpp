@@ -9,14 +9,13 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
       ex_(owner.executor()),
       cfg_(owner.config()),
       id_(p.id),
+      nagle_(cfg_.nagle),
       sndbuf_(p.send_buffer, owner.buffers()),
       rcvbuf_(p.receive_buffer, owner.buffers()),
-      nagle_(cfg_.nagle),
       rtt_(cfg_.rto),
-      cc_(make_congestion_control(cfg_.congestion)),
       state_at_(p.connect_deadline),
       reserved_(p.send_buffer + p.receive_buffer) {
-    if (!cc_) cc_ = make_congestion_control("newreno");
+    cc_algorithm_ = congestion_algorithm_named(cfg_.congestion).value_or(congestion_algorithm::newreno);
     seq_.iss = seq_.snd_una = seq_.snd_nxt = seq_.snd_max = recover_ = p.iss;
     timer_.on_expire = &timer_fired;
     timer_.context = this;
@@ -30,6 +29,16 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     ts_offset_ = timestamp_offset(p.id);
     keepalive_ = cfg_.keepalive.enabled;
     last_heard_ = ex_.now();
+}
+
+void tcb::make_cc() const {
+    cc_ = make_congestion_control(cc_algorithm_);
+    cc_->init(cc_mss_);
+}
+
+void tcb::start_congestion_control() {
+    cc_mss_ = snd_mss_;
+    if (cc_) cc_->init(cc_mss_);
 }
 
 void tcb::make_xfer() const {
@@ -139,7 +148,7 @@ void tcb::open_from_cookie(const wire::tcp_view& ack, std::uint16_t mss, std::op
     seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(ack.window());
     seq_.snd_wl1 = ack.seq();
     seq_.snd_wl2 = ack.ack();
-    cc_->init(snd_mss_);
+    start_congestion_control();
     cause_ = "ACK, SYN cookie";
     ex_.start(life(shared_from_this(), state::established, state::syn_rcvd), "tcp");
 }

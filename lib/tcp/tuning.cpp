@@ -95,9 +95,9 @@ void tcb::tune_receive_buffer() {
 // times. (Flight itself is no guide here: the ACK has just shrunk it.)
 void tcb::tune_send_buffer() {
     if (!cfg_.buffer_auto_tuning || !send_limited_ || write_shut_) return;
-    const std::size_t flyable = std::min<std::size_t>(cc_->window(), seq_.snd_wnd);
+    const std::size_t flyable = std::min<std::size_t>(cc().window(), seq_.snd_wnd);
     if (sndbuf_.capacity() >= flyable) return;  // cwnd or the peer's window is the limit, not the buffer
-    const bool slow_start = cc_->window() < cc_->ssthresh();
+    const bool slow_start = cc().window() < cc().ssthresh();
     grow_buffer(sndbuf_, (slow_start ? 4 : 2) * flyable, cfg_.send_buffer_limit());
 }
 

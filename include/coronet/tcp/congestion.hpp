@@ -9,6 +9,7 @@
 #include <coronet/runtime/clock.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 namespace coronet::tcp {
@@ -143,6 +144,13 @@ private:
     std::uint32_t prior_cwnd_ = 0, prior_ssthresh_ = 0;  // before the last reduction (on_undo)
 };
 
+// The algorithms make_congestion_control knows.
+enum class congestion_algorithm : std::uint8_t { newreno, cubic, bbr };
+// The algorithm of a name (one of congestion_control_names(), or "reno" for
+// newreno); nullopt for a name it does not know.
+std::optional<congestion_algorithm> congestion_algorithm_named(std::string_view name) noexcept;
+// A fresh controller of algorithm a.
+std::unique_ptr<congestion_control> make_congestion_control(congestion_algorithm a);
 // A fresh algorithm by name (one of congestion_control_names()); nullptr
 // for a name it does not know.
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name);

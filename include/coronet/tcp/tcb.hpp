@@ -267,7 +267,9 @@ public:
     // makes its transfer state (below), where they live.
     const connection_stats& stats() const { return xfer().stats; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
-    const congestion_control& congestion() const noexcept { return *cc_; }
+    // The congestion control; the first call on a connection that never
+    // sent data makes it (cc(), below).
+    const congestion_control& congestion() const { return cc(); }
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
     const scoreboard& board() const noexcept { return xr().board; }
@@ -277,11 +279,13 @@ public:
     runtime::duration reordering_window() const noexcept {
         return xr().rack.reo_wnd(in_recovery_, xr().board.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
-    std::uint32_t cwnd() const noexcept { return cc_->window(); }
+    // The congestion window: the controller's, or before it is made the
+    // initial window init() starts every algorithm with (RFC 6928).
+    std::uint32_t cwnd() const noexcept { return cc_ ? cc_->window() : new_reno::initial_window(cc_mss_); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
     // controller's own, else with tcp_config::pacing cwnd/SRTT with
     // Linux's gains (2 in slow start, 1.2 after).
-    std::uint64_t pacing_rate() const noexcept;
+    std::uint64_t pacing_rate() const;
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
@@ -370,7 +374,7 @@ private:
     bool ack_shows_delayed(const wire::tcp_view& seg) const;
     bool recovered_without_resending() const noexcept;
     void undo();
-    std::uint32_t send_window() const noexcept;
+    std::uint32_t send_window() const;
     void retransmit_lost();
     bool resend(seq_range r);
     void schedule_tlp();
@@ -409,15 +413,15 @@ private:
     // The most payload one frame carries: an MSS, or with segmentation
     // offload as many MSS as fit in a 64 KiB IP packet and in about a
     // millisecond of the sending rate (frame_segments_for_rate).
-    std::size_t max_frame_payload() const noexcept;
+    std::size_t max_frame_payload() const;
     // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
-    std::size_t frame_segments_for_rate() const noexcept;
+    std::size_t frame_segments_for_rate() const;
     // Whether the next data frame must wait (transfer_state::pace_at then set for it).
     bool pacing_holds(runtime::time_point now);
     // A data frame of `bytes` left now: the next one waits its share.
     void paced(std::size_t bytes, runtime::time_point now);
     // connection_stats' congestion figures, as the controller has them now.
-    void note_congestion_state() noexcept;
+    void note_congestion_state();
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;
@@ -457,41 +461,59 @@ private:
     runtime::executor& ex_;
     const tcp_config& cfg_;
     four_tuple id_;
+    // (The members are ordered to leave no padding: a million idle
+    // connections hold a TCB each.)
     state state_ = state::closed;
     app_policy policy_;
-    const char* cause_ = "";
-    std::error_code error_;
     bool passive_ = false;
-
-    sequence_variables seq_;
-    // options (RFC 9293 3.7.1, RFC 7323)
-    std::uint16_t snd_mss_ = 536, rcv_mss_ = 1460;
-    std::uint16_t peer_mss_ = 536;  // the peer's MSS option (its floor applied)
-    std::uint64_t pmtu_generation_ = 0;
-    runtime::time_point pmtu_valid_until_ = runtime::time_point::max();  // then the path MTU is looked at again
-    window_scale snd_wscale_, rcv_wscale_;
-    bool wscale_ok_ = false, ts_ok_ = false;
-    wire::ts32 ts_recent_;
-    std::uint32_t ts_offset_ = 0;
-    seq32 last_ack_sent_;
-    static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
-
-    byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
-    std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
-    std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
     bool fin_received_ = false;
     bool write_shut_ = false;   // the application shut the write side
     bool orphaned_ = false;     // the layer is gone: no timers, no state coroutine, no owner
     bool syn_reopens_ = false;  // TIME_WAIT ended for the SYN just delivered (deliver's answer)
     bool nagle_;
+    const char* cause_ = "";
+    std::error_code error_;
+
+    sequence_variables seq_;
+    // options (RFC 9293 3.7.1, RFC 7323)
+    std::uint16_t snd_mss_ = 536, rcv_mss_ = 1460;
+    std::uint16_t peer_mss_ = 536;  // the peer's MSS option (its floor applied)
+    std::uint16_t cc_mss_ = 536;    // the MSS the congestion control starts at (cc())
+    window_scale snd_wscale_, rcv_wscale_;
+    bool wscale_ok_ = false, ts_ok_ = false;
+    std::uint64_t pmtu_generation_ = 0;
+    runtime::time_point pmtu_valid_until_ = runtime::time_point::max();  // then the path MTU is looked at again
+    wire::ts32 ts_recent_;
+    std::uint32_t ts_offset_ = 0;
+    seq32 last_ack_sent_;
+    seq32 recover_;  // loss recovery: the recovery point (RFC 6582)
+    static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
+
+    byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
+    std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
+    std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
 
     rtt_estimator rtt_;
-    std::unique_ptr<congestion_control> cc_;
+    // The congestion control, made by its first use (an idle connection
+    // needs none: cwnd() is then the initial window), as the TCB would have
+    // made it at its start: tcp_config::congestion's algorithm, started at
+    // the MSS the handshake left (536, the constructors' own, before it).
+    congestion_control& cc() const {
+        if (!cc_) make_cc();
+        return *cc_;
+    }
+    void make_cc() const;
+    // The handshake is done: the controller starts at the MSS it left.
+    void start_congestion_control();
+    mutable std::unique_ptr<congestion_control> cc_;
     unsigned dupacks_ = 0, retries_ = 0, probes_ = 0;
+    seq32 rtt_seq_;  // Karn: the segment timed (rtt_timing_)
+    congestion_algorithm cc_algorithm_ = congestion_algorithm::newreno;
     bool in_recovery_ = false;
-    seq32 recover_;
     // loss recovery
     bool sack_ok_ = false;
+    bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
+    unsigned keepalive_probes_ = 0;
     // The block of state a connection needs once it carries data (or an
     // ACK of something, or its counters are read): loss recovery, the
     // out-of-order ranges, the counters, the timers and the delayed-ACK
@@ -577,8 +599,6 @@ private:
         }
         xfer().stats.*early_fields[i] += n;  // 32 bits would overflow: the transfer state counts from here
     }
-    bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
-    seq32 rtt_seq_;
     runtime::time_point rtt_start_{};
     runtime::time_point last_send_{};
 
@@ -590,24 +610,23 @@ private:
         tx_retry_at_ = never,                // a send failed (no free frame, a host error): try again then
         keepalive_at_ = never;
     runtime::time_point last_heard_{};  // the last segment from the peer (keep-alive)
-    unsigned keepalive_probes_ = 0;
-    bool keepalive_ = false;
-    std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
+    std::size_t reserved_ = 0;          // buffer capacity counted against tcp_config::memory_limit
     runtime::timer_node timer_;
     runtime::turn_end_node output_node_;  // output() is queued for the end of the turn
     send_policy turn_output_{};           // with this policy
+    app_requests requests_;               // the application's requests not yet handled (ask())
     std::uint32_t flight_at_output_ = 0;  // SND.MAX - SND.UNA when output() last ran
     unsigned segs_since_ack_ = 0;
     unsigned unit_segments_ = 0;  // new-data segments sent since the last PSH
 
     std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
     const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
-    app_requests requests_;
     std::coroutine_handle<> reader_, writer_, opener_;
     wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
     std::size_t placed_ = 0;     // bytes placed in it
     mutable std::unique_ptr<transfer_state> xfer_;
     std::array<std::uint32_t, std::size(early_fields)> early_{};  // see count()
+    bool keepalive_ = false;
     bool app_limited_early_ = false;  // output() found the application limiting before the transfer state existed
 
     // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
