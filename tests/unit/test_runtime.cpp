@@ -208,16 +208,32 @@ BOOST_AUTO_TEST_CASE(a_timer_re_armed_in_the_past_by_its_callback_waits_for_the_
     sim.timers().erase(r.node);
 }
 
-BOOST_AUTO_TEST_CASE(detached_task_exception_reaches_error_handler) {
-    sim_loop sim;
-    std::string seen;
-    sim.set_error_handler([&](std::string_view name, std::exception_ptr e) {
+namespace detached_tests {
+
+// The executor's error handler writes "task name: what()" into seen.
+void record_errors(sim_loop& sim, std::string& seen) {
+    sim.set_error_handler([&seen](std::string_view name, std::exception_ptr e) {
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
             seen = std::string(name) + ": " + ex.what();
         }
     });
+}
+
+detached runs_until(std::shared_ptr<int> keep, event& e, bool fail) {
+    ++*keep;
+    co_await e.wait();
+    if (fail) throw std::runtime_error("boom");
+    ++*keep;
+}
+
+}  // namespace detached_tests
+
+BOOST_AUTO_TEST_CASE(detached_task_exception_reaches_error_handler) {
+    sim_loop sim;
+    std::string seen;
+    detached_tests::record_errors(sim, seen);
     sim.spawn([]() -> task<void> { co_await thrower(); }(), "worker");
     sim.run_until_idle();
     BOOST_TEST(seen == "worker: boom");
@@ -253,17 +269,6 @@ BOOST_AUTO_TEST_CASE(a_spawned_task_reports_a_long_name_that_only_its_frame_held
     BOOST_TEST(seen == name);
 }
 
-namespace detached_tests {
-
-detached runs_until(std::shared_ptr<int> keep, event& e, bool fail) {
-    ++*keep;
-    co_await e.wait();
-    if (fail) throw std::runtime_error("boom");
-    ++*keep;
-}
-
-}  // namespace detached_tests
-
 BOOST_AUTO_TEST_CASE(a_detached_coroutine_runs_at_start_until_it_waits_and_then_frees_its_frame) {
     sim_loop sim;
     auto count = std::make_shared<int>(0);
@@ -281,13 +286,7 @@ BOOST_AUTO_TEST_CASE(a_detached_coroutine_runs_at_start_until_it_waits_and_then_
 BOOST_AUTO_TEST_CASE(a_detached_coroutine_reports_its_exception_under_its_name) {
     sim_loop sim;
     std::string seen;
-    sim.set_error_handler([&](std::string_view name, std::exception_ptr e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            seen = std::string(name) + ": " + ex.what();
-        }
-    });
+    detached_tests::record_errors(sim, seen);
     auto count = std::make_shared<int>(0);
     event go{sim};
     sim.start(detached_tests::runs_until(count, go, true), "life");
