@@ -93,8 +93,7 @@ std::size_t executor::run_ready() {
 }
 
 void executor::at_turn_end(turn_end_node& n) noexcept {
-    if (n.queued) return;
-    n.queued = true;
+    if (turn_end_queued(n)) return;
     n.next = nullptr;
     n.prev = turn_end_tail_;
     if (turn_end_tail_)
@@ -105,11 +104,10 @@ void executor::at_turn_end(turn_end_node& n) noexcept {
 }
 
 void executor::cancel_turn_end(turn_end_node& n) noexcept {
-    if (!n.queued) return;
+    if (!turn_end_queued(n)) return;
     (n.prev ? n.prev->next : turn_end_head_) = n.next;
     (n.next ? n.next->prev : turn_end_tail_) = n.prev;
     n.next = n.prev = nullptr;
-    n.queued = false;
 }
 
 void executor::end_turn() {

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <coronet/runtime/loop.hpp>
 #include <coronet/runtime/sim_loop.hpp>
@@ -256,6 +257,38 @@ BOOST_AUTO_TEST_CASE(suspended_detached_tasks_are_destroyed_at_shutdown) {
     }
     BOOST_TEST(flag.use_count() == 1);
     BOOST_TEST(*flag == 0);
+}
+
+BOOST_AUTO_TEST_CASE(turn_end_work_runs_once_per_queuing_in_order_and_not_when_cancelled) {
+    sim_loop sim;
+    std::vector<int> ran;
+    struct work {
+        turn_end_node node;
+        int id = 0;
+        std::vector<int>* ran = nullptr;
+    };
+    std::array<work, 4> w;
+    for (int i = 0; i < 4; ++i) {
+        w[i].id = i;
+        w[i].ran = &ran;
+        w[i].node.context = &w[i];
+        w[i].node.on_turn_end = [](turn_end_node& n) {
+            auto* self = static_cast<work*>(n.context);
+            self->ran->push_back(self->id);
+        };
+    }
+    for (int i : {0, 1, 2, 3, 0, 2}) sim.at_turn_end(w[i].node);  // queued twice: once
+    sim.cancel_turn_end(w[1].node);                               // the middle
+    sim.cancel_turn_end(w[3].node);                               // the tail
+    sim.cancel_turn_end(w[3].node);                               // not queued: nothing
+    sim.at_turn_end(w[1].node);                                   // back, at the end
+    sim.end_turn();
+    BOOST_TEST(ran == (std::vector<int>{0, 2, 1}));
+    BOOST_TEST(!sim.has_ready());
+    sim.at_turn_end(w[3].node);  // a lone node is the head
+    sim.at_turn_end(w[3].node);
+    sim.end_turn();
+    BOOST_TEST(ran == (std::vector<int>{0, 2, 1, 3}));
 }
 
 BOOST_AUTO_TEST_CASE(a_spawned_task_reports_a_long_name_that_only_its_frame_held) {

@@ -90,13 +90,13 @@ inline detached detail::detached_promise::get_return_object() noexcept {
 
 // Work left for the end of the loop's turn (a TCP connection's output,
 // decided once after all of the turn's events). Intrusive: queuing it
-// allocates nothing; its owner cancels it before it dies.
+// allocates nothing; its owner cancels it before it dies. A queued node has
+// a prev or is the queue's head (no flag: every TCP connection holds one).
 struct turn_end_node {
     void (*on_turn_end)(turn_end_node&) = nullptr;
     void* context = nullptr;
     turn_end_node* next = nullptr;
     turn_end_node* prev = nullptr;
-    bool queued = false;
 };
 
 // Called when a detached task ends with an exception: its name and the error.
@@ -154,6 +154,7 @@ public:
 private:
     friend struct detail::detached_promise;
     void report(std::string_view name, std::exception_ptr e);
+    bool turn_end_queued(const turn_end_node& n) const noexcept { return n.prev != nullptr || turn_end_head_ == &n; }
 
     // Its nodes recycled: a queue that every turn pushes and pops would
     // otherwise allocate a node every 64 handles.
