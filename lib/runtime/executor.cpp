@@ -5,58 +5,28 @@ namespace coronet::runtime {
 
 namespace detail {
 
-// The frame of a detached task: registers itself with its executor so that
-// shutdown can destroy what is still suspended, and frees itself when done.
-struct detached_promise {
-    executor& ex;
-    std::string name;
-    detached_promise* prev = nullptr;
-    detached_promise* next = nullptr;
+void detached_promise::unhandled_exception() noexcept { ex->report(name, std::current_exception()); }
 
-    // The name parameter is a reference: GCC hands it over as an xvalue, clang as an lvalue.
-    detached_promise(executor& e, task<void>&, std::string&& n) : ex(e), name(std::move(n)) { link(); }
-    detached_promise(executor& e, task<void>&, std::string& n) : ex(e), name(std::move(n)) { link(); }
-    static void* operator new(std::size_t size) { return allocate_frame(size); }
-    static void operator delete(void* frame, std::size_t size) noexcept { deallocate_frame(frame, size); }
+void detached_promise::link(executor& e) noexcept {
+    ex = &e;
+    next = ex->detached_head_;
+    if (next) next->prev = this;
+    ex->detached_head_ = this;
+    ++ex->detached_count_;
+}
 
-    struct root {
-        using promise_type = detached_promise;
-        std::coroutine_handle<detached_promise> h;
-    };
+void detached_promise::unlink() noexcept {
+    if (ex == nullptr) return;  // never started
+    if (prev)
+        prev->next = next;
+    else
+        ex->detached_head_ = next;
+    if (next) next->prev = prev;
+    --ex->detached_count_;
+}
 
-    root get_return_object() noexcept { return {std::coroutine_handle<detached_promise>::from_promise(*this)}; }
-    std::suspend_always initial_suspend() const noexcept { return {}; }
-    auto final_suspend() noexcept {
-        struct awaiter {
-            bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<detached_promise> h) const noexcept { h.destroy(); }
-            void await_resume() const noexcept {}
-        };
-        return awaiter{};
-    }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { ex.report(name, std::current_exception()); }
-    ~detached_promise() { unlink(); }
-
-    void link() noexcept {
-        next = ex.detached_head_;
-        if (next) next->prev = this;
-        ex.detached_head_ = this;
-        ++ex.detached_count_;
-    }
-    void unlink() noexcept {
-        if (prev)
-            prev->next = next;
-        else
-            ex.detached_head_ = next;
-        if (next) next->prev = prev;
-        --ex.detached_count_;
-    }
-};
-
-// The name by reference: the promise moves it in before the caller returns,
-// and the frame holds no second copy (a frame per connection).
-static detached_promise::root run_detached(executor&, task<void> t, std::string&&) { co_await std::move(t); }
+// The name by value: the root's frame holds it for the promise to point at.
+static detached run_detached(task<void> t, std::string) { co_await std::move(t); }
 
 }  // namespace detail
 
@@ -74,13 +44,22 @@ executor::executor()
 executor::~executor() { destroy_detached(); }
 
 void executor::spawn(task<void> t, std::string name) {
-    auto root = detail::run_detached(*this, std::move(t), std::move(name));
-    post(root.h);
+    auto h = detail::run_detached(std::move(t), std::move(name)).release();
+    h.promise().link(*this);
+    post(h);
 }
 
 void executor::start(task<void> t, std::string name) {
-    auto root = detail::run_detached(*this, std::move(t), std::move(name));
-    root.h.resume();
+    auto h = detail::run_detached(std::move(t), std::move(name)).release();
+    h.promise().link(*this);
+    h.resume();
+}
+
+void executor::start(detached d, const char* name) {
+    auto h = d.release();
+    h.promise().name = name;
+    h.promise().link(*this);
+    h.resume();
 }
 
 void executor::report(std::string_view name, std::exception_ptr e) {
@@ -114,8 +93,7 @@ std::size_t executor::run_ready() {
 }
 
 void executor::at_turn_end(turn_end_node& n) noexcept {
-    if (n.queued) return;
-    n.queued = true;
+    if (turn_end_queued(n)) return;
     n.next = nullptr;
     n.prev = turn_end_tail_;
     if (turn_end_tail_)
@@ -126,11 +104,10 @@ void executor::at_turn_end(turn_end_node& n) noexcept {
 }
 
 void executor::cancel_turn_end(turn_end_node& n) noexcept {
-    if (!n.queued) return;
+    if (!turn_end_queued(n)) return;
     (n.prev ? n.prev->next : turn_end_head_) = n.next;
     (n.next ? n.next->prev : turn_end_tail_) = n.prev;
     n.next = n.prev = nullptr;
-    n.queued = false;
 }
 
 void executor::end_turn() {

@@ -17,22 +17,31 @@ namespace coronet::tcp {
 // a sender growing to 4 MiB spent 6 ms in one ACK's handling).
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 
-void ring_storage_delete::operator()(std::byte* p) const noexcept {
-    if (alignment)
-        ::operator delete[](p, std::align_val_t{alignment});
-    else
-        delete[] p;
-}
-
 // Storage for n bytes: the cache's (standard-sized rings), or new; whole
 // huge pages from 2 MiB on (grown rings are sized in whole huge pages then).
-byte_ring::storage byte_ring::allocate(std::size_t n) const {
-    if (cache_) return storage{cache_->take(n).release()};
-    if (n < huge_page) return storage{new std::byte[n]};
+std::byte* byte_ring::allocate(std::size_t n) const {
+    if (cache_) return cache_->take(n).release();
+    return allocate_uncached(n);
+}
+
+std::byte* byte_ring::allocate_uncached(std::size_t n) {
+    if (n < huge_page) return new std::byte[n];
     auto* p = new (std::align_val_t{huge_page}) std::byte[n];
     const std::size_t whole = n / huge_page * huge_page;
     ::madvise(p, whole, MADV_HUGEPAGE);  // advice: without it, 4 KiB pages
-    return storage{p, ring_storage_delete{huge_page}};
+    return p;
+}
+
+// buf_ back as allocate(cap_) made it.
+void byte_ring::free_storage() noexcept {
+    if (!buf_) return;
+    if (cache_)
+        cache_->give(std::unique_ptr<std::byte[]>(buf_), cap_);
+    else if (cap_ >= huge_page)
+        ::operator delete[](buf_, std::align_val_t{huge_page});
+    else
+        delete[] buf_;
+    buf_ = nullptr;
 }
 
 byte_ring::byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache)
@@ -45,8 +54,8 @@ void byte_ring::copy_in(std::size_t pos, wire::bytes data) {
     if (!buf_) buf_ = allocate(cap_);
     pos = wrap(pos);
     const std::size_t first = std::min(data.size(), cap_ - pos);
-    std::memcpy(buf_.get() + pos, data.data(), first);
-    if (first < data.size()) std::memcpy(buf_.get(), data.data() + first, data.size() - first);
+    std::memcpy(buf_ + pos, data.data(), first);
+    if (first < data.size()) std::memcpy(buf_, data.data() + first, data.size() - first);
 }
 
 // Copies out.size() bytes from physical position pos, in at most two pieces.
@@ -54,8 +63,8 @@ void byte_ring::copy_out(std::size_t pos, wire::mut_bytes out) const noexcept {
     if (out.empty()) return;
     pos = wrap(pos);
     const std::size_t first = std::min(out.size(), cap_ - pos);
-    std::memcpy(out.data(), buf_.get() + pos, first);
-    if (first < out.size()) std::memcpy(out.data() + first, buf_.get(), out.size() - first);
+    std::memcpy(out.data(), buf_ + pos, first);
+    if (first < out.size()) std::memcpy(out.data() + first, buf_, out.size() - first);
 }
 
 std::size_t byte_ring::write(wire::bytes data) {
@@ -113,11 +122,10 @@ void byte_ring::grow(std::size_t capacity, std::size_t keep) {
         // were. Copying the free space too cost a receiver growing to 6 MiB
         // up to 29 ms in one segment's handling (the page faults of the new
         // storage on this VM), while the sender's next window queued.
-        const std::shared_ptr<buffer_cache> cache = std::move(cache_);  // grown storage is never the cache's size
-        storage bigger = allocate(capacity);
-        copy_out(head_, {bigger.get(), std::clamp(keep, size_, cap_)});
-        if (cache) cache->give(std::unique_ptr<std::byte[]>(buf_.release()), cap_);
-        buf_ = std::move(bigger);
+        std::byte* bigger = allocate_uncached(capacity);  // grown storage is never the cache's size
+        copy_out(head_, {bigger, std::clamp(keep, size_, cap_)});
+        free_storage();  // the old storage, to the cache if it came from there
+        buf_ = bigger;
     }
     cache_.reset();
     cap_ = capacity;
@@ -125,8 +133,7 @@ void byte_ring::grow(std::size_t capacity, std::size_t keep) {
 }
 
 void byte_ring::release() noexcept {
-    if (cache_) cache_->give(std::unique_ptr<std::byte[]>(buf_.release()), cap_);
-    buf_.reset();
+    free_storage();
     head_ = size_ = 0;
 }
 

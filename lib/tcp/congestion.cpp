@@ -86,29 +86,29 @@ void new_reno::on_idle(runtime::duration idle, runtime::duration rto) {
     if (idle > rto) cwnd_ = std::min(cwnd_, initial_window(mss_));
 }
 
-std::optional<congestion_kind> congestion_kind_named(std::string_view name) noexcept {
+std::optional<congestion_algorithm> congestion_algorithm_named(std::string_view name) noexcept {
     // "reno" as Linux names the same algorithm (its Reno is NewReno with SACK).
-    if (name == "newreno" || name == "reno") return congestion_kind::newreno;
-    if (name == "cubic") return congestion_kind::cubic;
-    if (name == "bbr") return congestion_kind::bbr;
+    if (name == "newreno" || name == "reno") return congestion_algorithm::newreno;
+    if (name == "cubic") return congestion_algorithm::cubic;
+    if (name == "bbr") return congestion_algorithm::bbr;
     return std::nullopt;
 }
 
-std::unique_ptr<congestion_control> make_congestion_control(congestion_kind kind) {
-    switch (kind) {
-        case congestion_kind::newreno:
-            return std::make_unique<new_reno>();
-        case congestion_kind::cubic:
+std::unique_ptr<congestion_control> make_congestion_control(congestion_algorithm a) {
+    switch (a) {
+        case congestion_algorithm::cubic:
             return std::make_unique<cubic>();
-        case congestion_kind::bbr:
+        case congestion_algorithm::bbr:
             return std::make_unique<bbr>();
+        case congestion_algorithm::newreno:
+            break;
     }
     return std::make_unique<new_reno>();
 }
 
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name) {
-    const auto kind = congestion_kind_named(name);
-    return kind ? make_congestion_control(*kind) : nullptr;
+    const auto a = congestion_algorithm_named(name);
+    return a ? make_congestion_control(*a) : nullptr;
 }
 
 std::string_view congestion_control_names() noexcept { return "newreno, cubic, bbr"; }

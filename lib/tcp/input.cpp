@@ -74,7 +74,7 @@ tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
         if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);  // Karn: only an unretransmitted SYN
         retries_ = 0;
         rto_at_ = never;
-        cc_.reset();         // made afresh for this MSS when first needed
+        start_congestion_control();
         schedule_ack(true);  // the third segment of the handshake
         return syn_answer::established;
     }
@@ -109,8 +109,8 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     // would otherwise draw one each.
     if (ts_ok_ && ts && !seg.has(rst) && wire::ts32{ts->first} < ts_recent_ && !disordered_ack(seg, ts->first)) {
         ++xfer().stats.paws_rejected;
-        if (const auto now = ex_.now(); now - last_paws_ack_ >= paws_ack_interval) {
-            last_paws_ack_ = now;
+        if (const auto now = ex_.now(); now - xfer().last_paws_ack >= paws_ack_interval) {
+            xfer().last_paws_ack = now;
             send_ack();
         }
         return r;
@@ -162,15 +162,16 @@ void tcb::check_rst(const wire::tcp_view& seg, input_result& r) {
 // connection spends only its own; then the layer's.
 void tcb::challenge_ack() {
     const auto now = ex_.now();
-    if (now - challenge_window_ >= std::chrono::seconds(1)) {
-        challenge_window_ = now;
-        challenges_ = 0;
+    transfer_state& x = xfer();
+    if (now - x.challenge_window >= std::chrono::seconds(1)) {
+        x.challenge_window = now;
+        x.challenges = 0;
     }
-    if (challenges_ >= cfg_.challenge_acks_per_connection) {
-        ++xfer().stats.challenge_acks_limited;
+    if (x.challenges >= cfg_.challenge_acks_per_connection) {
+        ++x.stats.challenge_acks_limited;
         return;
     }
-    ++challenges_;
+    ++x.challenges;
     if (!owner_.challenge_ack_allowed()) return;
     ++xfer().stats.challenge_acks;
     send_ack();
@@ -210,7 +211,7 @@ void tcb::complete_handshake(const wire::tcp_view& seg) {
     seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(seg.window());
     seq_.snd_wl1 = seg.seq();
     seq_.snd_wl2 = seg.ack();
-    cc_.reset();  // made afresh for this MSS when first needed
+    start_congestion_control();
     if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);
     retries_ = 0;
 }
@@ -322,7 +323,7 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
         // interactive, its ACK delayed to ride on our answer (or our FIN);
         // in the other states it is ACKed at once.
         if (state_ == state::established) {
-            pingpong_ = true;
+            xfer().pingpong = true;
             schedule_ack(false);
         } else {
             schedule_ack(true);

@@ -52,7 +52,7 @@ void tcb::retry_send(std::uint8_t flags, runtime::duration after) {
     if (flags & ack) delack_at_ = tx_retry_at_;
 }
 
-std::size_t tcb::max_frame_payload() const noexcept {
+std::size_t tcb::max_frame_payload() const {
     if (!owner_.host().offload()) return snd_mss_;
     constexpr std::size_t room = wire::ipv4_repr::max_packet_len - wire::ipv4_repr::header_len - max_header_len;
     const std::size_t fit = std::max<std::size_t>(room / snd_mss_, 1);
@@ -102,14 +102,6 @@ std::uint64_t tcb::pacing_rate() const {
     return window * percent * 10'000'000 / srtt_ns;  // * 1e9 / 100
 }
 
-// pipe < the sending window. Nothing in the network and no congestion
-// control made yet (nothing was sent since it was last started): a fresh
-// one's window is at least a segment, and asking would make it.
-bool tcb::window_has_room() const {
-    const std::uint32_t pipe = xr().board.pipe();
-    return (pipe == 0 && !cc_) || pipe < send_window();
-}
-
 void tcb::note_congestion_state() {
     if (!xfer_) return;  // make_xfer() notes them when it makes the counters
     const congestion_info info = cc().info();
@@ -123,8 +115,8 @@ void tcb::note_congestion_state() {
 }
 
 bool tcb::pacing_holds(runtime::time_point now) {
-    if (next_tx_ <= now || pacing_rate() == 0) return false;
-    pace_at_ = next_tx_;
+    if (xr().next_tx <= now || pacing_rate() == 0) return false;
+    xfer().pace_at = xr().next_tx;
     return true;
 }
 
@@ -135,7 +127,8 @@ void tcb::paced(std::size_t bytes, runtime::time_point now) {
     // A frame that leaves late (the loop's turn came after its time) lets
     // the next go sooner, by up to half its own time, as Linux credits
     // timer slack: the rate holds on average without bursts.
-    next_tx_ = std::max(next_tx_, now - len / 2) + len;
+    runtime::time_point& next_tx = xfer().next_tx;
+    next_tx = std::max(next_tx, now - len / 2) + len;
 }
 
 bool tcb::send_segment(seq32 seq, std::uint8_t flags, std::size_t offset, std::size_t len) {
@@ -202,16 +195,20 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     }
     if (flags & ack) {
         last_ack_sent_ = seq_.rcv_nxt;
-        // A delayed ACK that went alone, on its timer: the peer is not
-        // waiting for an answer to ride on (Linux leaves pingpong mode).
-        if (delack_timed_ && delack_at_ <= ex_.now() && len == 0 && !(flags & (syn | fin))) pingpong_ = false;
+        if (xfer_) {  // the delayed-ACK engine (none before data arrived)
+            // A delayed ACK that went alone, on its timer: the peer is not
+            // waiting for an answer to ride on (Linux leaves pingpong mode).
+            transfer_state& x = *xfer_;
+            if (x.delack_timed && delack_at_ <= ex_.now() && len == 0 && !(flags & (syn | fin))) x.pingpong = false;
+            x.delack_timed = false;
+            if (x.quick_acks > 0) --x.quick_acks;
+        }
         delack_at_ = never;
-        delack_timed_ = false;
         segs_since_ack_ = 0;
-        if (quick_acks_ > 0) --quick_acks_;
     }
     // An answer within ato of the data it answers: an interactive exchange.
-    if (len > 0 && ato_ > runtime::duration::zero() && ex_.now() - last_data_at_ < ato_) pingpong_ = true;
+    if (len > 0 && xr().ato > runtime::duration::zero() && ex_.now() - xr().last_data_at < xr().ato)
+        xfer().pingpong = true;
     const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
     count(early::segments_sent);
@@ -268,16 +265,19 @@ void tcb::output(send_policy policy) {
             // New data within both windows: the peer's (from SND.UNA) and
             // the congestion window (what is in the network: pipe). A tail
             // loss probe may send one segment past the congestion window.
+            // (Nothing to send, nothing to size: an idle connection's
+            // output() makes no congestion controller, cc().)
             const std::size_t avail = unsent();
-            // (Nothing to send asks no window: an idle connection makes no congestion control.)
-            const std::uint32_t pipe = xr().board.pipe(), cwnd = avail > 0 ? send_window() : 0;
-            const std::uint32_t flight_size = seq_.flight_size();
-            const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
-            const std::size_t by_cwnd = xr().tlp_new_data && seq_.snd_nxt == sent_before ? snd_mss_
-                                        : cwnd > pipe                                    ? cwnd - pipe
-                                                                                         : 0;
-            const std::size_t usable = std::min(by_peer, by_cwnd);
-            std::size_t len = std::min<std::size_t>({avail, max_frame_payload(), usable});
+            std::size_t usable = 0, len = 0;
+            if (avail > 0) {
+                const std::uint32_t pipe = xr().board.pipe(), cwnd = send_window(), flight_size = seq_.flight_size();
+                const std::size_t by_peer = seq_.snd_wnd > flight_size ? seq_.snd_wnd - flight_size : 0;
+                const std::size_t by_cwnd = xr().tlp_new_data && seq_.snd_nxt == sent_before ? snd_mss_
+                                            : cwnd > pipe                                    ? cwnd - pipe
+                                                                                             : 0;
+                usable = std::min(by_peer, by_cwnd);
+                len = std::min<std::size_t>({avail, max_frame_payload(), usable});
+            }
             if (len > 0 && !xr().tlp_new_data && pacing_holds(now)) break;
             std::optional<storage::packet> frame;
             if (len > snd_mss_) {
@@ -337,7 +337,7 @@ void tcb::output(send_policy policy) {
         // Less than a segment left to send and room in the window: until
         // what is in flight now is delivered, the delivery rate measures
         // the application, not the path.
-        if (unsent() < snd_mss_ && window_has_room()) {
+        if (unsent() < snd_mss_ && xr().board.pipe() < send_window()) {
             if (xfer_)
                 xfer_->rate.on_app_limited(xfer_->board.pipe());
             else
@@ -364,25 +364,26 @@ void tcb::output(send_policy policy) {
 void tcb::ack_at_once() { send_ack(); }
 
 void tcb::schedule_ack(bool immediate) {
-    if (immediate || ato_ == runtime::duration::zero()) {
+    if (immediate || xr().ato == runtime::duration::zero()) {
         delack_at_ = std::min(delack_at_, ex_.now());
     } else if (delack_at_ == never) {
-        delack_at_ = ex_.now() + ato_;
-        delack_timed_ = true;
+        delack_at_ = ex_.now() + xr().ato;
+        xfer().delack_timed = true;
     }
 }
 
-bool tcb::data_arrived() noexcept {
+bool tcb::data_arrived() {
     const runtime::time_point now = ex_.now();
-    const bool first = ato_ == runtime::duration::zero();
-    if (first || now - last_data_at_ > rtt_.rto()) {
+    transfer_state& x = xfer();
+    const bool first = x.ato == runtime::duration::zero();
+    if (first || now - x.last_data_at > rtt_.rto()) {
         // Linux's tcp_incr_quickack: half the window in full segments, 2 to 16.
         const std::size_t window = std::max<std::size_t>(rcvbuf_.capacity() - rcvbuf_.size(), rcv_mss_);
-        quick_acks_ = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
+        x.quick_acks = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
     }
-    if (first) ato_ = cfg_.delayed_ack;
-    last_data_at_ = now;
-    return quick_acks_ > 0 && !pingpong_;
+    if (first) x.ato = cfg_.delayed_ack;
+    x.last_data_at = now;
+    return x.quick_acks > 0 && !x.pingpong;
 }
 
 // A zero-window probe: an old sequence number the peer must ACK with its window.

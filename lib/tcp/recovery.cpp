@@ -145,7 +145,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
 // what is not late enough yet. A loss found starts recovery.
 void tcb::detect_losses() {
     if (!xr().rack.has_reference() || (xr().board.sacked_bytes() == 0 && !in_recovery_)) {
-        reo_at_ = never;
+        if (xfer_) xfer_->reo_at = never;
         return;
     }
     const auto now = ex_.now();
@@ -154,7 +154,7 @@ void tcb::detect_losses() {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(reo_wnd).count());
     const runtime::duration wait = xfer().rack.rtt() + reo_wnd;
     const scoreboard::detection r = xfer().board.detect(xfer().rack.order(), xfer().rack.end(), wait, now);
-    reo_at_ = r.next > runtime::duration::zero() ? now + r.next : never;
+    xfer().reo_at = r.next > runtime::duration::zero() ? now + r.next : never;
     if (r.newly_lost == 0) return;
     xfer().stats.lost_bytes += r.newly_lost;
     if (!in_recovery_) enter_recovery();
@@ -172,7 +172,7 @@ void tcb::enter_recovery() {
     cc().on_loss(flight, ex_.now());
     xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     xfer().tlp_end.reset();
-    tlp_at_ = never;
+    xfer().tlp_at = never;
 }
 
 void tcb::end_recovery() {
@@ -243,16 +243,16 @@ void tcb::undo() {
 }
 
 // How many bytes may be in the network: PRR's window in recovery, else cwnd.
-std::uint32_t tcb::send_window() const noexcept {
+std::uint32_t tcb::send_window() const {
     if (in_recovery_ && !cc().sets_recovery_window()) return xr().recovery_window;
     // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
     const std::uint32_t extra = sack_ok_ ? 0 : std::min(dupacks_, 2u) * snd_mss_;
-    return cc().window() + extra;
+    return cwnd() + extra;  // (no controller made for an idle connection's output)
 }
 
 // RFC 6675 NextSeg rule 1: lost data first, as far as the window lets.
 void tcb::retransmit_lost() {
-    if (xr().board.lost_bytes() == 0) return;  // (and an idle connection makes no congestion control)
+    if (xr().board.lost_bytes() == 0) return;  // nothing marked lost: nothing to resend
     for (;;) {
         const std::uint32_t pipe = xr().board.pipe(), wnd = send_window();
         if (pipe >= wnd || pacing_holds(ex_.now())) return;
@@ -304,7 +304,7 @@ void tcb::on_rto(send_policy policy) {
     rtt_timing_ = false;
     xfer().stats.lost_bytes += xfer().board.mark_all_lost();
     xfer().tlp_end.reset();
-    tlp_at_ = reo_at_ = never;
+    xfer().tlp_at = xfer().reo_at = never;
     rto_at_ = never;
     output(policy);
     if (rto_at_ == never && flight()) rto_at_ = ex_.now() + rtt_.rto();
@@ -313,13 +313,13 @@ void tcb::on_rto(send_policy policy) {
 // RFC 8985 7.2: with data out and no loss being repaired, a probe goes
 // after about two round trips of silence, long before the RTO.
 void tcb::schedule_tlp() {
-    tlp_at_ = never;
+    if (xfer_) xfer_->tlp_at = never;
     if (!sack_ok_ || in_recovery_ || xr().tlp_end || !flight() || retries_ > 0 || !rtt_.has_sample()) return;
     auto pto = 2 * rtt_.srtt();
     if (seq_.flight_size() <= snd_mss_) pto += worst_case_delayed_ack;
     pto = std::max<runtime::duration>(pto, min_probe_timeout);
     // The probe comes no later than the RTO would, and takes its place (RFC 8985 7.2).
-    tlp_at_ = std::min(ex_.now() + pto, rto_at_);
+    xfer().tlp_at = std::min(ex_.now() + pto, rto_at_);
 }
 
 // RFC 8985 7.3: the probe is one new segment if the windows allow, else the

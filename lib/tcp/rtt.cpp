@@ -8,7 +8,7 @@ namespace coronet::tcp {
 
 using runtime::duration;
 
-rtt_estimator::rtt_estimator(rto_config cfg) : cfg_(cfg) {}
+const rto_config rtt_estimator::defaults{};
 
 void rtt_estimator::sample(duration r) {
     r = std::max(r, duration::zero());
@@ -27,12 +27,13 @@ void rtt_estimator::sample(duration r) {
 }
 
 duration rtt_estimator::rto() const noexcept {
-    duration base = cfg_.initial;
-    if (has_sample_) base = srtt_ + std::max(cfg_.granularity, 4 * rttvar_);
-    base = std::clamp(base, cfg_.min, cfg_.max);
+    const rto_config& cfg = *cfg_;
+    duration base = cfg.initial;
+    if (has_sample_) base = srtt_ + std::max(cfg.granularity, 4 * rttvar_);
+    base = std::clamp(base, cfg.min, cfg.max);
     // Doubling stops at max, so it neither overflows nor loops for long.
-    for (unsigned i = 0; i < backoffs_ && base > duration::zero() && base < cfg_.max; ++i) base *= 2;
-    return std::min(base, cfg_.max);
+    for (unsigned i = 0; i < backoffs_ && base > duration::zero() && base < cfg.max; ++i) base *= 2;
+    return std::min(base, cfg.max);
 }
 
 void rtt_estimator::backoff() noexcept {

@@ -48,7 +48,8 @@ void tcb::enter(state from, state next) {
     wake_app();
 }
 
-task<void> tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first, state from) {  // self: alive to the end
+runtime::detached tcb::life([[maybe_unused]] std::shared_ptr<tcb> self, state first,
+                            state from) {                                                    // self: alive to the end
     if (first != state::established) cause_ = first == state::syn_sent ? "connect" : "SYN";  // else: a SYN cookie's
     state s = first;
     enter(from, s);
@@ -93,8 +94,8 @@ task<state> tcb::ended() { co_return state::closed; }
 
 void tcb::finish() {
     ex_.cancel_turn_end(output_node_);
-    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = pace_at_ =
-        never;
+    rto_at_ = persist_at_ = delack_at_ = state_at_ = tx_retry_at_ = keepalive_at_ = never;
+    stop_transfer_timers();
     arm_timer();
     release_buffers();
     owner_.closed(*this);
@@ -111,7 +112,7 @@ state tcb::closed_by(ending why, bool reset_is_error) noexcept {
         case ending::abort:
             return to(state::closed, "abort", std::make_error_code(std::errc::connection_aborted));
         case ending::retransmission_timeout:  // the last ICMP error, if any, says why (Linux: sk_err_soft)
-            return to(state::closed, "retransmission timeout", soft_error_ ? soft_error_ : timed_out);
+            return to(state::closed, "retransmission timeout", xr().soft_error ? xr().soft_error : timed_out);
         case ending::probe_timeout:
             return to(state::closed, "zero window probe timeout", timed_out);
         case ending::keepalive_timeout:
@@ -141,7 +142,7 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
             if (e.error == std::errc::message_size) {
                 follow_path_mtu();
             } else {
-                soft_error_ = e.error;
+                xfer().soft_error = e.error;
                 ++xfer().stats.network_errors;
             }
             break;
@@ -154,20 +155,20 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
 // reached, or a keep-alive unanswered, ends the connection.
 std::optional<tcb::ending> tcb::on_timer(send_policy out) {
     const auto now = ex_.now();
-    if (tx_retry_at_ <= now) tx_retry_at_ = never;  // output() tries again next
-    if (pace_at_ <= now) pace_at_ = never;          // the paced frame may go: output() is next
+    if (tx_retry_at_ <= now) tx_retry_at_ = never;    // output() tries again next
+    if (xr().pace_at <= now) xfer().pace_at = never;  // the paced frame may go: output() is next
     // A connection the application has closed gives up sooner (Linux tcp_orphan_retries).
     const unsigned limit = app_gone() ? std::min(cfg_.orphan_retries, cfg_.max_retransmits) : cfg_.max_retransmits;
-    if (tlp_at_ <= now) {  // before the RTO: a probe due then restarts it
-        tlp_at_ = never;
+    if (xr().tlp_at <= now) {  // before the RTO: a probe due then restarts it
+        xfer().tlp_at = never;
         on_tlp(out);
     }
     if (rto_at_ <= now) {
         if (retries_ >= limit) return ending::retransmission_timeout;
         on_rto(out);
     }
-    if (reo_at_ <= now) {
-        reo_at_ = never;
+    if (xr().reo_at <= now) {
+        xfer().reo_at = never;
         detect_losses();
     }
     if (persist_at_ <= now) {
@@ -204,13 +205,15 @@ void tcb::take_notifications() noexcept {
 // past forever and hold up every later timer of the loop.
 void tcb::spend_opening_timers() {
     const auto now = ex_.now();
-    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_, &reo_at_, &tlp_at_, &pace_at_})
+    for (auto* at : {&delack_at_, &tx_retry_at_, &persist_at_, &keepalive_at_})
         if (*at <= now) *at = never;
+    if (xfer_)
+        for (auto* at : {&xfer_->reo_at, &xfer_->tlp_at, &xfer_->pace_at})
+            if (*at <= now) *at = never;
     take_notifications();
 }
 
 task<state> tcb::syn_sent() {
-    state_at_ = connect_deadline_;
     send_syn(false);
     arm_timer();
     for (;;) {
@@ -364,7 +367,8 @@ task<state> tcb::time_wait() {
     constexpr receive_policy in{};      // both FINs are in: no more text
     ex_.cancel_turn_end(output_node_);  // nothing is sent from TIME_WAIT but its ACKs
     if (ack_owed()) send_ack();
-    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = reo_at_ = tlp_at_ = pace_at_ = never;
+    rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = keepalive_at_ = never;
+    stop_transfer_timers();
     state_at_ = ex_.now() + 2 * cfg_.msl;
     arm_timer();
     for (;;) {
@@ -380,8 +384,8 @@ task<state> tcb::time_wait() {
             if (seg.has(wire::tcp_flag::fin) && !seg.has(wire::tcp_flag::rst)) state_at_ = ex_.now() + 2 * cfg_.msl;
             if (input(seg, in).reset) co_return to(state::closed, "RST");
             if (ack_owed()) send_ack();
-            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = reo_at_ = tlp_at_ = pace_at_ =
-                never;  // nothing is sent from TIME_WAIT
+            rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = never;  // nothing is sent from TIME_WAIT
+            stop_transfer_timers();
             arm_timer();
         } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {
             co_return to(state::closed, "2MSL timeout");

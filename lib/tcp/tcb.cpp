@@ -9,13 +9,13 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
       ex_(owner.executor()),
       cfg_(owner.config()),
       id_(p.id),
+      nagle_(cfg_.nagle),
       sndbuf_(p.send_buffer, owner.buffers()),
       rcvbuf_(p.receive_buffer, owner.buffers()),
-      nagle_(cfg_.nagle),
       rtt_(cfg_.rto),
-      cc_kind_(congestion_kind_named(cfg_.congestion).value_or(congestion_kind::newreno)),
-      connect_deadline_(p.connect_deadline),
+      state_at_(p.connect_deadline),
       reserved_(p.send_buffer + p.receive_buffer) {
+    cc_algorithm_ = congestion_algorithm_named(cfg_.congestion).value_or(congestion_algorithm::newreno);
     seq_.iss = seq_.snd_una = seq_.snd_nxt = seq_.snd_max = recover_ = p.iss;
     timer_.on_expire = &timer_fired;
     timer_.context = this;
@@ -29,6 +29,16 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     ts_offset_ = timestamp_offset(p.id);
     keepalive_ = cfg_.keepalive.enabled;
     last_heard_ = ex_.now();
+}
+
+void tcb::make_cc() const {
+    cc_ = make_congestion_control(cc_algorithm_);
+    cc_->init(cc_mss_);
+}
+
+void tcb::start_congestion_control() {
+    cc_mss_ = snd_mss_;
+    if (cc_) cc_->init(cc_mss_);
 }
 
 void tcb::make_xfer() const {
@@ -88,26 +98,21 @@ void tcb::turn_ended(runtime::turn_end_node& n) {
     t.output(t.turn_output_);
 }
 
+// The new algorithm is made by its first use, as at the connection's start
+// (a listener's choice applies to connections that may stay idle).
 bool tcb::set_congestion_control(std::string_view name) {
-    const auto kind = congestion_kind_named(name);
-    if (!kind) return false;
-    cc_kind_ = *kind;
+    const auto a = congestion_algorithm_named(name);
+    if (!a) return false;
+    cc_algorithm_ = *a;
     cc_.reset();
     return true;
 }
 
-congestion_control& tcb::cc() const {
-    if (!cc_) {
-        cc_ = make_congestion_control(cc_kind_);
-        cc_->init(snd_mss_);
-    }
-    return *cc_;
-}
-
 void tcb::arm_timer() {
     if (orphaned_) return;
+    const transfer_state& x = xr();
     const auto next = std::min(
-        {rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, reo_at_, tlp_at_, pace_at_});
+        {rto_at_, persist_at_, delack_at_, state_at_, tx_retry_at_, keepalive_at_, x.reo_at, x.tlp_at, x.pace_at});
     if (timer_.queued()) {
         if (timer_.deadline == next) return;
         ex_.timers().erase(timer_);
@@ -145,7 +150,7 @@ void tcb::open_from_cookie(const wire::tcp_view& ack, std::uint16_t mss, std::op
     seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(ack.window());
     seq_.snd_wl1 = ack.seq();
     seq_.snd_wl2 = ack.ack();
-    cc_.reset();  // made afresh for this MSS when first needed
+    start_congestion_control();
     cause_ = "ACK, SYN cookie";
     ex_.start(life(shared_from_this(), state::established, state::syn_rcvd), "tcp");
 }

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <coronet/runtime/loop.hpp>
 #include <coronet/runtime/sim_loop.hpp>
@@ -208,16 +209,32 @@ BOOST_AUTO_TEST_CASE(a_timer_re_armed_in_the_past_by_its_callback_waits_for_the_
     sim.timers().erase(r.node);
 }
 
-BOOST_AUTO_TEST_CASE(detached_task_exception_reaches_error_handler) {
-    sim_loop sim;
-    std::string seen;
-    sim.set_error_handler([&](std::string_view name, std::exception_ptr e) {
+namespace detached_tests {
+
+// The executor's error handler writes "task name: what()" into seen.
+void record_errors(sim_loop& sim, std::string& seen) {
+    sim.set_error_handler([&seen](std::string_view name, std::exception_ptr e) {
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
             seen = std::string(name) + ": " + ex.what();
         }
     });
+}
+
+detached runs_until(std::shared_ptr<int> keep, event& e, bool fail) {
+    ++*keep;
+    co_await e.wait();
+    if (fail) throw std::runtime_error("boom");
+    ++*keep;
+}
+
+}  // namespace detached_tests
+
+BOOST_AUTO_TEST_CASE(detached_task_exception_reaches_error_handler) {
+    sim_loop sim;
+    std::string seen;
+    detached_tests::record_errors(sim, seen);
     sim.spawn([]() -> task<void> { co_await thrower(); }(), "worker");
     sim.run_until_idle();
     BOOST_TEST(seen == "worker: boom");
@@ -240,6 +257,92 @@ BOOST_AUTO_TEST_CASE(suspended_detached_tasks_are_destroyed_at_shutdown) {
     }
     BOOST_TEST(flag.use_count() == 1);
     BOOST_TEST(*flag == 0);
+}
+
+BOOST_AUTO_TEST_CASE(turn_end_work_runs_once_per_queuing_in_order_and_not_when_cancelled) {
+    sim_loop sim;
+    std::vector<int> ran;
+    struct work {
+        turn_end_node node;
+        int id = 0;
+        std::vector<int>* ran = nullptr;
+    };
+    std::array<work, 4> w;
+    for (int i = 0; i < 4; ++i) {
+        w[i].id = i;
+        w[i].ran = &ran;
+        w[i].node.context = &w[i];
+        w[i].node.on_turn_end = [](turn_end_node& n) {
+            auto* self = static_cast<work*>(n.context);
+            self->ran->push_back(self->id);
+        };
+    }
+    for (int i : {0, 1, 2, 3, 0, 2}) sim.at_turn_end(w[i].node);  // queued twice: once
+    sim.cancel_turn_end(w[1].node);                               // the middle
+    sim.cancel_turn_end(w[3].node);                               // the tail
+    sim.cancel_turn_end(w[3].node);                               // not queued: nothing
+    sim.at_turn_end(w[1].node);                                   // back, at the end
+    sim.end_turn();
+    BOOST_TEST(ran == (std::vector<int>{0, 2, 1}));
+    BOOST_TEST(!sim.has_ready());
+    sim.at_turn_end(w[3].node);  // a lone node is the head
+    sim.at_turn_end(w[3].node);
+    sim.end_turn();
+    BOOST_TEST(ran == (std::vector<int>{0, 2, 1, 3}));
+}
+
+BOOST_AUTO_TEST_CASE(a_spawned_task_reports_a_long_name_that_only_its_frame_held) {
+    sim_loop sim;
+    std::string seen;
+    sim.set_error_handler([&](std::string_view name, std::exception_ptr) { seen = name; });
+    // Longer than the small-string buffer: the name lives on the heap, owned by the root frame.
+    const std::string name = "a worker whose name is longer than the small-string buffer";
+    sim.spawn([]() -> task<void> { co_await thrower(); }(), name);
+    sim.run_until_idle();
+    BOOST_TEST(seen == name);
+}
+
+BOOST_AUTO_TEST_CASE(a_detached_coroutine_runs_at_start_until_it_waits_and_then_frees_its_frame) {
+    sim_loop sim;
+    auto count = std::make_shared<int>(0);
+    event go{sim};
+    sim.start(detached_tests::runs_until(count, go, false), "detached");
+    BOOST_TEST(*count == 1);  // ran up to its wait before start returned
+    BOOST_TEST(sim.detached_count() == 1u);
+    go.notify();
+    sim.run_until_idle();
+    BOOST_TEST(*count == 2);
+    BOOST_TEST(sim.detached_count() == 0u);
+    BOOST_TEST(count.use_count() == 1);  // the frame and its copy of the pointer are gone
+}
+
+BOOST_AUTO_TEST_CASE(a_detached_coroutine_reports_its_exception_under_its_name) {
+    sim_loop sim;
+    std::string seen;
+    detached_tests::record_errors(sim, seen);
+    auto count = std::make_shared<int>(0);
+    event go{sim};
+    sim.start(detached_tests::runs_until(count, go, true), "life");
+    go.notify();
+    sim.run_until_idle();
+    BOOST_TEST(seen == "life: boom");
+    BOOST_TEST(sim.detached_count() == 0u);
+    BOOST_TEST(count.use_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(detached_coroutines_are_destroyed_at_shutdown_and_unstarted_ones_with_their_handle) {
+    auto count = std::make_shared<int>(0);
+    {
+        sim_loop sim;
+        event never{sim};
+        sim.start(detached_tests::runs_until(count, never, false), "waits");
+        { auto unstarted = detached_tests::runs_until(count, never, false); }
+        BOOST_TEST(*count == 1);  // only the started one ran
+        BOOST_TEST(count.use_count() == 2);
+        sim.destroy_detached();
+        BOOST_TEST(sim.detached_count() == 0u);
+    }
+    BOOST_TEST(count.use_count() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

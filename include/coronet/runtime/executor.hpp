@@ -18,20 +18,85 @@
 namespace coronet::runtime {
 
 class executor;
+class detached;
 
 namespace detail {
-struct detached_promise;
+
+// The frame of a detached task (a detached coroutine, or the root spawn and
+// start put over a task<void>): registers itself with its executor when
+// started, so that shutdown can destroy what is still suspended, and frees
+// itself when done.
+struct detached_promise {
+    executor* ex = nullptr;  // set when started
+    const char* name = "";   // for the error handler
+    detached_promise* prev = nullptr;
+    detached_promise* next = nullptr;
+
+    detached_promise() = default;
+    // spawn's and start's root: the name is the root's parameter, in its
+    // frame. (GCC hands a parameter over as an xvalue, clang as an lvalue.)
+    detached_promise(task<void>&, std::string& n) noexcept : name(n.c_str()) {}
+    detached_promise(task<void>&, std::string&& n) noexcept : name(n.c_str()) {}
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept { deallocate_frame(frame, size); }
+
+    detached get_return_object() noexcept;
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() noexcept {
+        struct awaiter {
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<detached_promise> h) const noexcept { h.destroy(); }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{};
+    }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept;
+    ~detached_promise() { unlink(); }
+
+    void link(executor& e) noexcept;
+    void unlink() noexcept;
+};
+
+}  // namespace detail
+
+// A coroutine that runs on its own, its frame the root of a detached task:
+// for coroutines that live long and come by the million (a TCP connection's
+// life), one frame where a task<void> run by spawn or start has two (its own
+// and the root's). Calling it makes the frame, suspended; executor::start
+// runs it. Its exceptions go to the executor's error handler; a frame never
+// started is destroyed with this handle.
+class [[nodiscard]] detached {
+public:
+    using promise_type = detail::detached_promise;
+    using handle = std::coroutine_handle<promise_type>;
+
+    explicit detached(handle h) noexcept : h_(h) {}
+    detached(detached&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+    detached& operator=(detached&&) = delete;
+    ~detached() {
+        if (h_) h_.destroy();
+    }
+
+private:
+    friend class executor;
+    handle release() noexcept { return std::exchange(h_, {}); }
+    handle h_;
+};
+
+inline detached detail::detached_promise::get_return_object() noexcept {
+    return detached{std::coroutine_handle<detached_promise>::from_promise(*this)};
 }
 
 // Work left for the end of the loop's turn (a TCP connection's output,
 // decided once after all of the turn's events). Intrusive: queuing it
-// allocates nothing; its owner cancels it before it dies.
+// allocates nothing; its owner cancels it before it dies. A queued node has
+// a prev or is the queue's head (no flag: every TCP connection holds one).
 struct turn_end_node {
     void (*on_turn_end)(turn_end_node&) = nullptr;
     void* context = nullptr;
     turn_end_node* next = nullptr;
     turn_end_node* prev = nullptr;
-    bool queued = false;
 };
 
 // Called when a detached task ends with an exception: its name and the error.
@@ -56,6 +121,9 @@ public:
     // Like spawn, but runs t right now, up to its first suspension, before
     // returning (for state machines that must be waiting when start() returns).
     void start(task<void> t, std::string name = "task");
+    // Runs d right now, up to its first suspension, then in the background,
+    // as start does a task; name (a string that outlives d) for the error handler.
+    void start(detached d, const char* name);
     void set_error_handler(error_handler h) { on_error_ = std::move(h); }
     // Detached tasks still running.
     std::size_t detached_count() const noexcept { return detached_count_; }
@@ -86,6 +154,7 @@ public:
 private:
     friend struct detail::detached_promise;
     void report(std::string_view name, std::exception_ptr e);
+    bool turn_end_queued(const turn_end_node& n) const noexcept { return n.prev != nullptr || turn_end_head_ == &n; }
 
     // Its nodes recycled: a queue that every turn pushes and pops would
     // otherwise allocate a node every 64 handles.

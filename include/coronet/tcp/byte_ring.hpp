@@ -14,13 +14,6 @@
 
 namespace coronet::tcp {
 
-// A ring's storage is from the cache or plain new[], or (grown, 2 MiB and
-// more) aligned to whole huge pages: the deleter knows which.
-struct ring_storage_delete {
-    std::size_t alignment = 0;  // 0: new[]
-    void operator()(std::byte* p) const noexcept;
-};
-
 class byte_ring {
 public:
     // A ring of capacity bytes (0 is allowed: every write then stores nothing),
@@ -54,7 +47,7 @@ public:
     // the readable bytes, whichever comes first: where they lie, without a
     // copy (the rest, if the bytes wrap, follows at the storage's start).
     // Valid until the ring is next changed.
-    wire::bytes front() const noexcept { return {buf_.get() + head_, std::min(size_, cap_ - head_)}; }
+    wire::bytes front() const noexcept { return {buf_ + head_, std::min(size_, cap_ - head_)}; }
     // Drops n readable bytes from the front; precondition (asserted): n <= size().
     void consume(std::size_t n);
     // Forgets every byte, readable or placed.
@@ -81,10 +74,16 @@ private:
     void copy_in(std::size_t pos, wire::bytes data);
     void copy_out(std::size_t pos, wire::mut_bytes out) const noexcept;
 
-    using storage = std::unique_ptr<std::byte[], ring_storage_delete>;
-    storage allocate(std::size_t n) const;
+    // Storage of n bytes: the cache's, or (uncached) new[], aligned to whole
+    // huge pages from 2 MiB on. free_storage() gives buf_ back the same way,
+    // which cache_ and cap_ tell: buf_ is a plain pointer rather than a
+    // unique_ptr whose deleter would remember it (8 bytes a ring, two rings
+    // a connection, a million idle connections).
+    std::byte* allocate(std::size_t n) const;
+    static std::byte* allocate_uncached(std::size_t n);
+    void free_storage() noexcept;
 
-    storage buf_;
+    std::byte* buf_ = nullptr;  // cap_ bytes from allocate(cap_), or none
     std::shared_ptr<buffer_cache> cache_;
     std::size_t cap_ = 0;
     std::size_t head_ = 0;  // index of the first readable byte

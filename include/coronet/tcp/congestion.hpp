@@ -144,15 +144,15 @@ private:
     std::uint32_t prior_cwnd_ = 0, prior_ssthresh_ = 0;  // before the last reduction (on_undo)
 };
 
-// The algorithms, as a connection remembers which one it will use until
-// it first needs it (an idle connection holds none: BBR's state alone is
-// 288 bytes).
-enum class congestion_kind : std::uint8_t { newreno, cubic, bbr };
-// The kind a name (one of congestion_control_names(), or "reno") stands
-// for; nullopt for a name it does not know.
-std::optional<congestion_kind> congestion_kind_named(std::string_view name) noexcept;
-// A fresh algorithm of that kind, or by name (nullptr for a name it does not know).
-std::unique_ptr<congestion_control> make_congestion_control(congestion_kind kind);
+// The algorithms make_congestion_control knows.
+enum class congestion_algorithm : std::uint8_t { newreno, cubic, bbr };
+// The algorithm of a name (one of congestion_control_names(), or "reno" for
+// newreno); nullopt for a name it does not know.
+std::optional<congestion_algorithm> congestion_algorithm_named(std::string_view name) noexcept;
+// A fresh controller of algorithm a.
+std::unique_ptr<congestion_control> make_congestion_control(congestion_algorithm a);
+// A fresh algorithm by name (one of congestion_control_names()); nullptr
+// for a name it does not know.
 std::unique_ptr<congestion_control> make_congestion_control(std::string_view name);
 // The names make_congestion_control knows, comma-separated ("newreno, ...").
 std::string_view congestion_control_names() noexcept;

@@ -19,8 +19,11 @@ struct rto_config {
 
 class rtt_estimator {
 public:
-    // No sample yet: rto() is cfg.initial.
-    explicit rtt_estimator(rto_config cfg = {});
+    // No sample yet: rto() is cfg.initial. The configuration is held by
+    // reference and must outlive the estimator's use (a connection's is its
+    // TCP layer's tcp_config::rto: one copy for a million connections).
+    explicit rtt_estimator(const rto_config& cfg = defaults) noexcept : cfg_(&cfg) {}
+    explicit rtt_estimator(rto_config&&) = delete;  // a temporary would be gone by the first rto()
 
     // Takes one RTT measurement R (RFC 6298 2.2/2.3: alpha 1/8, beta 1/4,
     // K = 4); negative values count as 0. Resets the back-off.
@@ -40,14 +43,16 @@ public:
     runtime::duration srtt() const noexcept { return srtt_; }
     // RTTVAR; zero before the first sample.
     runtime::duration rttvar() const noexcept { return rttvar_; }
-    const rto_config& config() const noexcept { return cfg_; }
+    const rto_config& config() const noexcept { return *cfg_; }
+    // The configuration of an estimator made without one.
+    static const rto_config defaults;
 
 private:
-    rto_config cfg_;
-    bool has_sample_ = false;
+    const rto_config* cfg_;
     runtime::duration srtt_{};
     runtime::duration rttvar_{};
     unsigned backoffs_ = 0;
+    bool has_sample_ = false;
 };
 
 }  // namespace coronet::tcp

@@ -267,7 +267,8 @@ public:
     // makes its transfer state (below), where they live.
     const connection_stats& stats() const { return xfer().stats; }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
-    // The congestion control, made (and started for the current MSS) by the first call.
+    // The congestion control; the first call on a connection that never
+    // sent data makes it (cc(), below).
     const congestion_control& congestion() const { return cc(); }
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
@@ -278,7 +279,9 @@ public:
     runtime::duration reordering_window() const noexcept {
         return xr().rack.reo_wnd(in_recovery_, xr().board.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
-    std::uint32_t cwnd() const { return cc().window(); }
+    // The congestion window: the controller's, or before it is made the
+    // initial window init() starts every algorithm with (RFC 6928).
+    std::uint32_t cwnd() const noexcept { return cc_ ? cc_->window() : new_reno::initial_window(cc_mss_); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
     // controller's own, else with tcp_config::pacing cwnd/SRTT with
     // Linux's gains (2 in slow start, 1.2 after).
@@ -314,8 +317,10 @@ private:
         bool syn = false;    // an in-window SYN in SYN-RECEIVED (a passive open goes back to LISTEN)
     };
 
-    // life and states (states.cpp)
-    runtime::task<void> life(std::shared_ptr<tcb> self, state first, state from);
+    // life and states (states.cpp). life is the connection's detached task
+    // itself (one frame, not a task under a root: a million idle connections
+    // hold it); it awaits one state coroutine at a time.
+    runtime::detached life(std::shared_ptr<tcb> self, state first, state from);
     runtime::task<state> syn_sent();
     runtime::task<state> syn_rcvd();
     runtime::task<state> established();
@@ -369,7 +374,7 @@ private:
     bool ack_shows_delayed(const wire::tcp_view& seg) const;
     bool recovered_without_resending() const noexcept;
     void undo();
-    std::uint32_t send_window() const noexcept;
+    std::uint32_t send_window() const;
     void retransmit_lost();
     bool resend(seq_range r);
     void schedule_tlp();
@@ -408,16 +413,15 @@ private:
     // The most payload one frame carries: an MSS, or with segmentation
     // offload as many MSS as fit in a 64 KiB IP packet and in about a
     // millisecond of the sending rate (frame_segments_for_rate).
-    std::size_t max_frame_payload() const noexcept;
+    std::size_t max_frame_payload() const;
     // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
     std::size_t frame_segments_for_rate() const;
-    // Whether the next data frame must wait (pace_at_ then set for it).
+    // Whether the next data frame must wait (transfer_state::pace_at then set for it).
     bool pacing_holds(runtime::time_point now);
     // A data frame of `bytes` left now: the next one waits its share.
     void paced(std::size_t bytes, runtime::time_point now);
     // connection_stats' congestion figures, as the controller has them now.
     void note_congestion_state();
-    bool window_has_room() const;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;
@@ -436,8 +440,8 @@ private:
     void after_app_read(std::size_t n);
     void schedule_ack(bool immediate);
     void ack_at_once();  // an ACK now, for data out of order or duplicated
-    // In-order data arrived: quick-ack mode as above; true when it is on.
-    bool data_arrived() noexcept;
+    // In-order data arrived: quick-ack mode (transfer_state::ato); true when it is on.
+    bool data_arrived();
     std::uint16_t advertised_window(bool syn);
     void arm_timer();
     bool flight() const noexcept { return seq_.snd_nxt != seq_.snd_una; }
@@ -457,55 +461,66 @@ private:
     runtime::executor& ex_;
     const tcp_config& cfg_;
     four_tuple id_;
+    // (The members are ordered to leave no padding: a million idle
+    // connections hold a TCB each.)
     state state_ = state::closed;
     app_policy policy_;
-    const char* cause_ = "";
-    std::error_code error_;
     bool passive_ = false;
-
-    sequence_variables seq_;
-    // options (RFC 9293 3.7.1, RFC 7323)
-    std::uint16_t snd_mss_ = 536, rcv_mss_ = 1460;
-    std::uint16_t peer_mss_ = 536;  // the peer's MSS option (its floor applied)
-    std::uint64_t pmtu_generation_ = 0;
-    runtime::time_point pmtu_valid_until_ = runtime::time_point::max();  // then the path MTU is looked at again
-    std::error_code soft_error_;  // the last ICMP error once synchronized (RFC 1122 4.2.3.9)
-    window_scale snd_wscale_, rcv_wscale_;
-    bool wscale_ok_ = false, ts_ok_ = false;
-    wire::ts32 ts_recent_;
-    std::uint32_t ts_offset_ = 0;
-    seq32 last_ack_sent_;
-    runtime::time_point last_paws_ack_{};     // the last ACK sent for a segment PAWS dropped
-    runtime::time_point challenge_window_{};  // this second's challenge ACKs (RFC 5961 sec. 7)
-    unsigned challenges_ = 0;
-    static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
-
-    byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
-    std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
-    std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
     bool fin_received_ = false;
     bool write_shut_ = false;   // the application shut the write side
     bool orphaned_ = false;     // the layer is gone: no timers, no state coroutine, no owner
     bool syn_reopens_ = false;  // TIME_WAIT ended for the SYN just delivered (deliver's answer)
     bool nagle_;
+    const char* cause_ = "";
+    std::error_code error_;
+
+    sequence_variables seq_;
+    // options (RFC 9293 3.7.1, RFC 7323)
+    std::uint16_t snd_mss_ = 536, rcv_mss_ = 1460;
+    std::uint16_t peer_mss_ = 536;  // the peer's MSS option (its floor applied)
+    std::uint16_t cc_mss_ = 536;    // the MSS the congestion control starts at (cc())
+    window_scale snd_wscale_, rcv_wscale_;
+    bool wscale_ok_ = false, ts_ok_ = false;
+    std::uint64_t pmtu_generation_ = 0;
+    runtime::time_point pmtu_valid_until_ = runtime::time_point::max();  // then the path MTU is looked at again
+    wire::ts32 ts_recent_;
+    std::uint32_t ts_offset_ = 0;
+    seq32 last_ack_sent_;
+    seq32 recover_;  // loss recovery: the recovery point (RFC 6582)
+    static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
+
+    byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
+    std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
+    std::optional<seq32> fin_seq_;   // our FIN's sequence number once sent
 
     rtt_estimator rtt_;
-    // The congestion control is made when first needed (cc()): a connection
-    // that never sends data holds none. Starting over (a handshake's end,
-    // another algorithm) drops it, to be made afresh for the MSS of then.
-    congestion_control& cc() const;
+    // The congestion control, made by its first use (an idle connection
+    // needs none: cwnd() is then the initial window), as the TCB would have
+    // made it at its start: tcp_config::congestion's algorithm, started at
+    // the MSS the handshake left (536, the constructors' own, before it).
+    congestion_control& cc() const {
+        if (!cc_) make_cc();
+        return *cc_;
+    }
+    void make_cc() const;
+    // The handshake is done: the controller starts at the MSS it left.
+    void start_congestion_control();
     mutable std::unique_ptr<congestion_control> cc_;
-    congestion_kind cc_kind_;
     unsigned dupacks_ = 0, retries_ = 0, probes_ = 0;
+    seq32 rtt_seq_;  // Karn: the segment timed (rtt_timing_)
+    congestion_algorithm cc_algorithm_ = congestion_algorithm::newreno;
     bool in_recovery_ = false;
-    seq32 recover_;
     // loss recovery
     bool sack_ok_ = false;
+    bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
+    unsigned keepalive_probes_ = 0;
     // The block of state a connection needs once it carries data (or an
     // ACK of something, or its counters are read): loss recovery, the
-    // out-of-order ranges, the counters. Made by the first xfer(); an idle
-    // connection has none (README "Design notes": a million idle
-    // connections). xr() reads it without making it (a shared empty one).
+    // out-of-order ranges, the counters, the timers and the delayed-ACK
+    // engine of a transfer, the rate limits of PAWS and challenge ACKs.
+    // Made by the first xfer(); an idle connection has none (README "Design
+    // notes": a million idle connections). xr() reads it without making it
+    // (a shared empty one: its timers never due, no data seen).
     struct transfer_state {
         explicit transfer_state(std::size_t max_ooo_ranges) : ooo(max_ooo_ranges) {}
         connection_stats stats;
@@ -532,6 +547,28 @@ private:
         std::uint64_t rcv_space = 0;          // the most the application drained in one RTT so far
         std::uint64_t rcv_space_mark = 0;     // bytes the application had drained when this RTT began
         runtime::time_point rcv_space_at{};   // when it began (the epoch: not yet)
+        // deadlines (arm_timer reads them with the TCB's own)
+        runtime::time_point reo_at = never;   // RACK's reordering timer (RFC 8985 6.3)
+        runtime::time_point tlp_at = never;   // the probe timeout (RFC 8985 7.2)
+        runtime::time_point pace_at = never;  // output() stopped for pacing: the next frame may leave then
+        runtime::time_point next_tx{};        // pacing: the earliest the next data frame may leave
+        // The delayed-ACK engine, as Linux runs it: `ato` is 0 until data
+        // first arrives (an ACK owed before then goes at once), then the
+        // delayed-ACK time. The first data, and data after a silence longer
+        // than the RTO, give `quick_acks` immediate ACKs (quick-ack mode),
+        // unless the connection is interactive (`pingpong`: we answered data
+        // within ato, or the peer's FIN came in ESTABLISHED), where ACKs wait
+        // to ride on the answer. A delayed ACK that had to go alone ends
+        // interactive mode.
+        runtime::duration ato{};
+        runtime::time_point last_data_at{};
+        unsigned quick_acks = 0;
+        bool pingpong = false;
+        bool delack_timed = false;  // the owed ACK waits for its timer
+        unsigned challenges = 0;
+        runtime::time_point challenge_window{};  // this second's challenge ACKs (RFC 5961 sec. 7)
+        runtime::time_point last_paws_ack{};     // the last ACK sent for a segment PAWS dropped
+        std::error_code soft_error;              // the last ICMP error once synchronized (RFC 1122 4.2.3.9)
     };
     transfer_state& xfer() const {
         if (!xfer_) make_xfer();
@@ -540,6 +577,10 @@ private:
     const transfer_state& xr() const noexcept { return xfer_ ? *xfer_ : idle_transfer(); }
     void make_xfer() const;
     static const transfer_state& idle_transfer() noexcept;
+    // The transfer state's deadlines to never (an idle connection has none set).
+    void stop_transfer_timers() noexcept {
+        if (xfer_) xfer_->reo_at = xfer_->tlp_at = xfer_->pace_at = never;
+    }
     // The counters bumped for every connection (the handshake's segments,
     // bytes), kept in early_ until the transfer state exists.
     enum class early : std::uint8_t { segments_sent, segments_received, bytes_sent, bytes_received, bytes_placed };
@@ -558,53 +599,34 @@ private:
         }
         xfer().stats.*early_fields[i] += n;  // 32 bits would overflow: the transfer state counts from here
     }
-    bool rtt_timing_ = false;  // Karn: one segment timed at a time when there are no timestamps
-    seq32 rtt_seq_;
     runtime::time_point rtt_start_{};
     runtime::time_point last_send_{};
 
     static constexpr runtime::time_point never = runtime::time_point::max();
+    // (and the transfer state's: RACK, TLP, pacing)
     runtime::time_point rto_at_ = never, persist_at_ = never,
                         delack_at_ = never,  // an ACK is owed then (at once when <= now)
-        state_at_ = never,                   // state_at_: connect deadline, FIN_WAIT_2 and TIME_WAIT
+        state_at_ = never,                   // state_at_: connect deadline (from the start), FIN_WAIT_2 and TIME_WAIT
         tx_retry_at_ = never,                // a send failed (no free frame, a host error): try again then
-        keepalive_at_ = never,
-                        reo_at_ = never,    // RACK's reordering timer (RFC 8985 6.3)
-        tlp_at_ = never,                    // the probe timeout (RFC 8985 7.2)
-        pace_at_ = never;                   // output() stopped for pacing: the next frame may leave then
-    runtime::time_point next_tx_{};         // pacing: the earliest the next data frame may leave
-    runtime::time_point connect_deadline_;  // an active open gives up then
-    runtime::time_point last_heard_{};      // the last segment from the peer (keep-alive)
-    unsigned keepalive_probes_ = 0;
-    bool keepalive_ = false;
-    std::size_t reserved_ = 0;  // buffer capacity counted against tcp_config::memory_limit
+        keepalive_at_ = never;
+    runtime::time_point last_heard_{};  // the last segment from the peer (keep-alive)
+    std::size_t reserved_ = 0;          // buffer capacity counted against tcp_config::memory_limit
     runtime::timer_node timer_;
     runtime::turn_end_node output_node_;  // output() is queued for the end of the turn
     send_policy turn_output_{};           // with this policy
+    app_requests requests_;               // the application's requests not yet handled (ask())
     std::uint32_t flight_at_output_ = 0;  // SND.MAX - SND.UNA when output() last ran
     unsigned segs_since_ack_ = 0;
     unsigned unit_segments_ = 0;  // new-data segments sent since the last PSH
-    // The delayed-ACK engine, as Linux runs it: `ato_` is 0 until data first
-    // arrives (an ACK owed before then goes at once), then the delayed-ACK
-    // time. The first data, and data after a silence longer than the RTO,
-    // give `quick_acks_` immediate ACKs (quick-ack mode), unless the
-    // connection is interactive (`pingpong_`: we answered data within ato,
-    // or the peer's FIN came in ESTABLISHED), where ACKs wait to ride on
-    // the answer. A delayed ACK that had to go alone ends interactive mode.
-    runtime::duration ato_{};
-    unsigned quick_acks_ = 0;
-    bool pingpong_ = false;
-    bool delack_timed_ = false;  // the owed ACK waits for its timer
-    runtime::time_point last_data_at_{};
 
     std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
     const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
-    app_requests requests_;
     std::coroutine_handle<> reader_, writer_, opener_;
     wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
     std::size_t placed_ = 0;     // bytes placed in it
     mutable std::unique_ptr<transfer_state> xfer_;
     std::array<std::uint32_t, std::size(early_fields)> early_{};  // see count()
+    bool keepalive_ = false;
     bool app_limited_early_ = false;  // output() found the application limiting before the transfer state existed
 
     // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
