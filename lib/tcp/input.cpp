@@ -305,10 +305,10 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
         } else if (const seq32 end = seq + static_cast<std::uint32_t>(data.size()); xfer().ooo.covers(seq, end)) {
             note_duplicate(seq, end);
             ack_at_once();
-        } else if (!app_gone() && xfer().ooo.add(seq, end)) {
+        } else if (const auto latest = xr().ooo.latest(); !app_gone() && xfer().ooo.add(seq, end)) {
             rcvbuf_.write_at(offset, data);
             ++xfer().stats.ooo_segments;
-            ack_at_once();  // a duplicate ACK tells the sender of the hole (RFC 5681 4.2)
+            ack_out_of_order(seq, end, latest);
         } else if (!app_gone()) {
             ++xfer().stats.ooo_refused;  // the sender will resend it
         }

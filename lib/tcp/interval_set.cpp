@@ -138,6 +138,12 @@ std::size_t interval_set::sack_blocks(std::span<seq_range> out, std::optional<se
     return n;
 }
 
+std::optional<seq_range> interval_set::latest() const {
+    seq_range r;
+    if (sack_blocks(std::span(&r, 1)) == 0) return std::nullopt;
+    return r;
+}
+
 void interval_set::erase(std::size_t first, std::size_t last) {
     const auto f = static_cast<std::ptrdiff_t>(first), l = static_cast<std::ptrdiff_t>(last);
     ranges_.erase(ranges_.begin() + f, ranges_.begin() + l);

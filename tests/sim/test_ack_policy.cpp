@@ -14,7 +14,8 @@ using namespace std::chrono_literals;
 namespace {
 
 struct opened_pair : connected_stack {
-    explicit opened_pair(const tcp::tcp_config& cfg = {}) : connected_stack(peer_syn_options(1460), cfg) {}
+    explicit opened_pair(const tcp::tcp_config& cfg = {}, bool sack = false)
+        : connected_stack(peer_syn_options(1460, sack), cfg) {}
     // The peer sends len bytes at offset `at` of its stream.
     void peer_data(std::uint32_t at, std::size_t len, bool fin = false) {
         auto seg = from_peer().seq(irs + 1 + at).ack(iss + 1).data(std::string(len, 'x'));
@@ -114,6 +115,78 @@ BOOST_AUTO_TEST_CASE(psh_ends_every_second_segment_and_the_burst) {
     for (std::size_t i = 0; i + 1 < sent.size(); ++i)
         BOOST_TEST(sent[i].has(wire::tcp_flag::psh) == (i % 2 == 1), "segment " << i);
     BOOST_TEST(sent.back().has(wire::tcp_flag::psh));
+}
+
+// Out-of-order data with SACK: the first three duplicate ACKs at once (a
+// sender counting them retransmits), then one ACK at the turn's end for the
+// segments that only grew the range it reports first, at most 44 of them;
+// a segment opening another range goes at once, naming both. Without SACK
+// every segment out of order is answered (RFC 5681 4.2).
+namespace {
+
+constexpr std::uint32_t seg_len = 1000;
+
+// The peer sends `count` segments of seg_len from offset `from`, all within
+// one turn of the stack; returns the ACKs it sent (the turn's end included).
+std::vector<received_segment> acks_for(opened_pair& p, std::uint32_t from, std::uint32_t count) {
+    for (std::uint32_t i = 0; i < count; ++i) p.peer_data(from + i * seg_len, seg_len);
+    p.s.sim.run_for(1ms);
+    return p.s.take_segments();
+}
+
+bool first_block_is(const received_segment& ack, std::uint32_t left, std::uint32_t right, std::uint32_t irs1) {
+    return ack.h.options.sack_count > 0 && ack.h.options.sack[0].left.value == irs1 + left &&
+           ack.h.options.sack[0].right.value == irs1 + right;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(with_sack_out_of_order_segments_of_one_range_share_an_ack_after_the_third) {
+    opened_pair p({}, true);
+    const std::uint32_t base = (p.irs + 1).value;
+    BOOST_TEST(acks_for(p, 0, 1).size() == 1u);
+    // [1000, 2000) lost; ten segments behind it.
+    const auto acks = acks_for(p, 2 * seg_len, 10);
+    BOOST_REQUIRE_EQUAL(acks.size(), 4u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        BOOST_TEST(acks[i].h.ack.value == base + seg_len);
+        BOOST_TEST(first_block_is(acks[i], 2 * seg_len, (3 + static_cast<std::uint32_t>(i)) * seg_len, base));
+    }
+    BOOST_TEST(first_block_is(acks[3], 2 * seg_len, 12 * seg_len, base), "the turn's ACK reports all ten");
+    // A segment past a second hole opens a range: answered at once, the
+    // range grown before it second.
+    const auto opened = acks_for(p, 13 * seg_len, 1);
+    BOOST_REQUIRE_EQUAL(opened.size(), 1u);
+    BOOST_TEST(first_block_is(opened[0], 13 * seg_len, 14 * seg_len, base));
+    BOOST_REQUIRE(opened[0].h.options.sack_count >= 2u);
+    BOOST_TEST(opened[0].h.options.sack[1].left.value == base + 2 * seg_len);
+    BOOST_TEST(opened[0].h.options.sack[1].right.value == base + 12 * seg_len);
+    // The hole repaired: the cumulative ACK covers everything but the second hole.
+    p.peer_data(seg_len, seg_len);
+    p.s.sim.run_for(1ms);
+    const auto repaired = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(repaired.size(), 1u);
+    BOOST_TEST(repaired[0].h.ack.value == base + 12 * seg_len);
+}
+
+BOOST_AUTO_TEST_CASE(with_sack_a_turn_s_ack_answers_at_most_44_segments) {
+    opened_pair p({}, true);
+    const std::uint32_t base = (p.irs + 1).value;
+    BOOST_TEST(acks_for(p, 0, 1).size() == 1u);
+    // 3 at once, 44 waiting, the 48th at once, 12 at the turn's end.
+    const auto acks = acks_for(p, 2 * seg_len, 60);
+    BOOST_REQUIRE_EQUAL(acks.size(), 5u);
+    BOOST_TEST(first_block_is(acks[3], 2 * seg_len, 50 * seg_len, base));
+    BOOST_TEST(first_block_is(acks[4], 2 * seg_len, 62 * seg_len, base));
+}
+
+BOOST_AUTO_TEST_CASE(without_sack_every_segment_out_of_order_is_answered) {
+    opened_pair p;
+    const std::uint32_t base = (p.irs + 1).value;
+    BOOST_TEST(acks_for(p, 0, 1).size() == 1u);
+    const auto acks = acks_for(p, 2 * seg_len, 10);
+    BOOST_REQUIRE_EQUAL(acks.size(), 10u);
+    for (const auto& a : acks) BOOST_TEST(a.h.ack.value == base + seg_len);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

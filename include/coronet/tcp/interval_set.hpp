@@ -60,6 +60,8 @@ public:
     // first; returns how many.
     // A range equal to `skip` is left out (the caller reported it already).
     std::size_t sack_blocks(std::span<seq_range> out, std::optional<seq_range> skip = {}) const;
+    // The range that took data most recently (the first SACK block), if any.
+    std::optional<seq_range> latest() const;
     // The ranges in ascending order (relative to the first), for tests.
     std::span<const seq_range> ranges() const noexcept { return ranges_; }
 

@@ -440,6 +440,9 @@ private:
     void after_app_read(std::size_t n);
     void schedule_ack(bool immediate);
     void ack_at_once();  // an ACK now, for data out of order or duplicated
+    // The duplicate ACK for new out-of-order data [left, right); `latest`:
+    // the range that had taken data most recently before it.
+    void ack_out_of_order(seq32 left, seq32 right, std::optional<seq_range> latest);
     // In-order data arrived: quick-ack mode (transfer_state::ato); true when it is on.
     bool data_arrived();
     std::uint16_t advertised_window(bool syn);
@@ -565,6 +568,11 @@ private:
         unsigned quick_acks = 0;
         bool pingpong = false;
         bool delack_timed = false;  // the owed ACK waits for its timer
+        // SACK compression (ack_out_of_order): the duplicate ACKs sent while
+        // RCV.NXT stood at dup_acks_for, and the out-of-order segments whose
+        // ACK waits for the turn's end.
+        seq32 dup_acks_for;
+        std::uint8_t dup_acks_sent = 0, sacks_deferred = 0;
         unsigned challenges = 0;
         runtime::time_point challenge_window{};  // this second's challenge ACKs (RFC 5961 sec. 7)
         runtime::time_point last_paws_ack{};     // the last ACK sent for a segment PAWS dropped
