@@ -65,8 +65,14 @@ void arp_cache::learn(address_v4 ip, const wire::mac_address& mac, runtime::time
     e.deadline = now + cfg_.reachable;
     e.requests = 0;
     pending_ -= e.pending.size();
+    if (!e.pending.empty()) e.released = now;
     for (auto& p : e.pending) ready.push_back(std::move(p));
     e.pending.clear();
+}
+
+runtime::time_point arp_cache::released(address_v4 ip) const {
+    const auto it = entries_.find(ip.to_uint());
+    return it == entries_.end() ? runtime::time_point{} : it->second.released;
 }
 
 std::optional<wire::mac_address> arp_cache::suspect(address_v4 ip, runtime::time_point now) {

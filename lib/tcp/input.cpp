@@ -71,7 +71,7 @@ tcb::syn_answer tcb::syn_sent_input(const wire::tcp_view& seg) {
         seq_.snd_wnd = seq_.max_snd_wnd = seg.window();  // never scaled on a SYN
         seq_.snd_wl1 = seg.seq();
         seq_.snd_wl2 = seg.ack();
-        if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);  // Karn: only an unretransmitted SYN
+        if (retries_ == 0) rtt_.sample(handshake_rtt());  // Karn: only an unretransmitted SYN
         retries_ = 0;
         rto_at_ = never;
         start_congestion_control();
@@ -212,8 +212,18 @@ void tcb::complete_handshake(const wire::tcp_view& seg) {
     seq_.snd_wl1 = seg.seq();
     seq_.snd_wl2 = seg.ack();
     start_congestion_control();
-    if (retries_ == 0) rtt_.sample(ex_.now() - rtt_start_);
+    if (retries_ == 0) rtt_.sample(handshake_rtt());
     retries_ = 0;
+}
+
+// The SYN's round trip, from when it left: a SYN that waited for ARP left
+// when the peer's MAC came (a relay's 20 ms in that wait made a server's
+// first SRTT 41 ms on a 20 ms path, and its BBR paced STARTUP's second
+// round at half the rate; the ramp stayed a round behind the kernel's).
+// (Should the entry have been resolved again for other frames while the
+// SYN was out, the sample comes out short: an RTO's worth of rarity.)
+runtime::duration tcb::handshake_rtt() const {
+    return ex_.now() - std::max(rtt_start_, owner_.host().released(id_.remote));
 }
 
 // New data acknowledged: the send buffer, SND.UNA, an RTT sample and the
@@ -222,15 +232,18 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     const auto now = ex_.now();
     // Sequence space beyond the data: our SYN before it, our FIN after it.
     std::uint32_t data = acked;
-    if (seq_.snd_una == seq_.iss) --data;
+    const bool acked_syn = seq_.snd_una == seq_.iss;
+    if (acked_syn) --data;
     if (fin_seq_ && seg.ack() > *fin_seq_) --data;
     sndbuf_.consume(std::min<std::size_t>(data, sndbuf_.size()));
     seq_.snd_una = seg.ack();
     if (seq_.snd_nxt < seq_.snd_una) seq_.snd_nxt = seq_.snd_una;
 
-    // RTT: from the echoed timestamp, else from the one timed segment (Karn).
+    // RTT: from the echoed timestamp, else from the one timed segment (Karn);
+    // the ACK of our SYN gave its sample in complete_handshake.
     const auto& ts = seg.options().timestamp;
-    if (ts_ok_ && ts && ts->second != 0) {
+    if (acked_syn) {
+    } else if (ts_ok_ && ts && ts->second != 0) {
         // An echo from the future is no measurement (a forged or mangled segment).
         if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0)
             rtt_.sample(std::chrono::milliseconds(ms));

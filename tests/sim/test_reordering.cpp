@@ -88,14 +88,15 @@ BOOST_DATA_TEST_CASE(jitter_costs_few_resends_and_no_lasting_reduction, bdata::x
 // does not fall by more than reo_wnd between the two. Unpaced, NewReno and
 // CUBIC send a window in bursts, the queue swings by more than that, and
 // they resent 12 to 84 segments that were not lost in these seeds (BBR,
-// paced, 0 or 1). Paced (tcp_config::pacing all) they resend none.
+// paced, 0 to 2). Paced (tcp_config::pacing all) they resend at most the
+// two the first reordering costs, before RACK has seen any (undone).
 BOOST_DATA_TEST_CASE(paced_senders_resend_nothing_behind_a_jittered_queue, bdata::xrange(3) * bdata::xrange(1, 4), cc,
                      seed) {
     const auto r = reordering_paths::run(reordering_paths::controllers[cc], static_cast<std::uint64_t>(seed),
                                          {.delay = 10ms, .jitter = 3ms, .rate_mbit = 1000, .queue_bytes = 4'000'000},
                                          tcp::tcp_config::pacing_mode::all);
     BOOST_TEST(r.ok(8 << 20));
-    BOOST_TEST(r.a_stats.retransmits <= 1u);
+    BOOST_TEST(r.a_stats.retransmits <= 2u);
     BOOST_TEST(r.a_stats.recoveries + r.a_stats.tlp_recoveries == r.a_stats.undos);
 }
 

@@ -53,6 +53,9 @@ public:
     // first probe to now, or nullopt (no such entry, or probing already).
     std::optional<wire::mac_address> suspect(address_v4 ip, runtime::time_point now);
 
+    // When frames that waited for ip's resolution last left (the epoch: none did).
+    runtime::time_point released(address_v4 ip) const;
+
     struct tick_result {
         std::vector<address_v4> retry;                                // send another request for these
         std::vector<std::pair<address_v4, wire::mac_address>> probe;  // and a unicast probe for these
@@ -77,6 +80,7 @@ private:
         wire::mac_address mac{};
         runtime::time_point deadline{};  // expiry when resolved, next retry or probe otherwise
         unsigned requests = 0;           // requests or probes sent
+        runtime::time_point released{};  // when waiting frames last left (learn)
         std::vector<storage::packet> pending;
     };
     bool make_room(runtime::time_point now);

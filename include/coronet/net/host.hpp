@@ -148,6 +148,13 @@ public:
         if (on_link(dst)) return dst;
         return cfg_.gateway;
     }
+    // When datagrams to dst that waited for ARP last left (the epoch: none
+    // did, or no route): what a transport timing a round trip from before
+    // it counts from, as the wait was none of the path's.
+    runtime::time_point released(address_v4 dst) const {
+        const auto hop = next_hop(dst);
+        return hop ? arp_.released(*hop) : runtime::time_point{};
+    }
     wire::mac_address mac() const noexcept { return mac_; }
     // The interface's MTU (what every path starts from).
     std::uint16_t mtu() const noexcept { return mtu_; }

@@ -439,6 +439,7 @@ private:
     // the storage given back once drained after the end, a window update.
     void after_app_read(std::size_t n);
     void schedule_ack(bool immediate);
+    runtime::duration handshake_rtt() const;
     void ack_at_once();  // an ACK now, for data out of order or duplicated
     // The duplicate ACK for new out-of-order data [left, right); `latest`:
     // the range that had taken data most recently before it.
