@@ -126,10 +126,7 @@ const tcp::tcb& connection::tcb() const {
     return *info_;
 }
 
-const tcp::connection_stats& connection::stats() const noexcept {
-    static const tcp::connection_stats none{};
-    return info_ ? info_->stats() : none;
-}
+tcp::connection_stats connection::stats() const { return info_ ? info_->counters() : tcp::connection_stats{}; }
 
 connection::~connection() {
     if (t_) t_->app_close();

@@ -98,9 +98,10 @@ public:
     }
     // Throws std::logic_error for a default-constructed connection (it has none).
     const tcp::tcb& tcb() const;
-    // The control block's counters, also after close(); zeros for a
-    // default-constructed connection.
-    const tcp::connection_stats& stats() const noexcept;
+    // The control block's counters now (a copy; reading them makes nothing:
+    // tcb::counters()), also after close(); zeros for a default-constructed
+    // connection.
+    tcp::connection_stats stats() const;
     void set_no_delay(bool on) noexcept {
         if (t_) t_->set_no_delay(on);
     }

@@ -263,13 +263,30 @@ public:
     std::size_t buffer_memory() const noexcept {
         return (sndbuf_.allocated() ? sndbuf_.capacity() : 0) + (rcvbuf_.allocated() ? rcvbuf_.capacity() : 0);
     }
-    // The counters. The first call on a connection that never carried data
-    // makes its transfer state (below), where they live.
+    // The counters, live. The first call on a connection that never carried
+    // data makes its transfer state (below), where they live: for following
+    // a transfer; what only reports them calls counters().
     const connection_stats& stats() const { return xfer().stats; }
+    // The counters now, as a copy, making nothing: for a connection that
+    // never carried data, the handshake's counts, the buffers' capacities
+    // and congestion_now()'s figures (what stats() would have made).
+    connection_stats counters() const;
     const rtt_estimator& rtt() const noexcept { return rtt_; }
     // The congestion control; the first call on a connection that never
-    // sent data makes it (cc(), below).
+    // sent data makes it (cc(), below): what only reports it calls
+    // congestion_now().
     const congestion_control& congestion() const { return cc(); }
+    // What the connection table shows of the congestion control.
+    struct congestion_figures {
+        const char* name = "";
+        congestion_info info;
+        std::uint32_t cwnd = 0, ssthresh = 0;
+        std::uint64_t pacing_rate = 0;  // pacing_rate()
+    };
+    // The controller's figures now, making nothing: before the controller
+    // is made (an idle connection), those of one made as cc() would make
+    // it, read and dropped.
+    congestion_figures congestion_now() const;
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
     const scoreboard& board() const noexcept { return xr().board; }
@@ -279,13 +296,17 @@ public:
     runtime::duration reordering_window() const noexcept {
         return xr().rack.reo_wnd(in_recovery_, xr().board.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
+    // Whether the transfer state and the controller exist (an idle
+    // connection has neither until something uses them: tests).
+    bool transfer_state_made() const noexcept { return xfer_ != nullptr; }
+    bool congestion_control_made() const noexcept { return cc_ != nullptr; }
     // The congestion window: the controller's, or before it is made the
     // initial window init() starts every algorithm with (RFC 6928).
     std::uint32_t cwnd() const noexcept { return cc_ ? cc_->window() : new_reno::initial_window(cc_mss_); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
     // controller's own, else with tcp_config::pacing cwnd/SRTT with
     // Linux's gains (2 in slow start, 1.2 after).
-    std::uint64_t pacing_rate() const;
+    std::uint64_t pacing_rate() const { return pacing_rate(cc()); }
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
@@ -422,6 +443,7 @@ private:
     void paced(std::size_t bytes, runtime::time_point now);
     // connection_stats' congestion figures, as the controller has them now.
     void note_congestion_state();
+    static void note_congestion_state(connection_stats& st, const congestion_figures& f) noexcept;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;
@@ -503,6 +525,10 @@ private:
         return *cc_;
     }
     void make_cc() const;
+    // A controller made as make_cc() makes it, not kept.
+    std::unique_ptr<congestion_control> fresh_cc() const;
+    std::uint64_t pacing_rate(const congestion_control& c) const;
+    congestion_figures figures_of(const congestion_control& c) const;
     // The handshake is done: the controller starts at the MSS it left.
     void start_congestion_control();
     mutable std::unique_ptr<congestion_control> cc_;
