@@ -214,6 +214,10 @@ public:
     void app_shutdown_write();  // queue a FIN after the data
     void app_close();           // shutdown_write, and the application is gone
     void app_abort();           // RST now
+    // The application's handle let go (api::connection: close() returned,
+    // or abort()); it keeps the TCB only to read it.
+    void release_app() noexcept { app_released_ = true; }
+    bool app_released() const noexcept { return app_released_; }
     void set_no_delay(bool on) noexcept { nagle_ = !on; }
     // Changes the congestion control (a name of congestion_control_names());
     // the new one starts from the initial window. False for an unknown name.
@@ -657,6 +661,7 @@ private:
 
     // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
     bool send_limited_ = false;  // the application's last write found too little room
+    bool app_released_ = false;  // release_app()
 };
 
 // Suspends a state coroutine until the next event; application requests
