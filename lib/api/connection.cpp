@@ -31,25 +31,26 @@ struct tcb_wait {
 // (its coroutine destroyed), it takes the loan and the wait back.
 struct read_wait {
     tcp::tcb& t;
-    wire::mut_bytes buf;
+    tcp::read_loan loan;  // the TCB points at it while we wait
     std::coroutine_handle<> waiting;
-    read_wait(tcp::tcb& tcb, wire::mut_bytes b) : t(tcb), buf(b) {}
+    read_wait(tcp::tcb& tcb, wire::mut_bytes b) : t(tcb), loan{b} {}
     read_wait(const read_wait&) = delete;
     read_wait& operator=(const read_wait&) = delete;
     ~read_wait() {
         if (!waiting) return;
-        t.take_placed();
+        t.end_loan();
         t.stop_waiting(waiting);
     }
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         waiting = h;
-        t.lend_read_buffer(buf);
+        t.lend_read_buffer(loan);
         t.wait_readable(h);
     }
     std::size_t await_resume() noexcept {
         waiting = {};
-        return t.take_placed();
+        t.end_loan();
+        return loan.placed;
     }
 };
 

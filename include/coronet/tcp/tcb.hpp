@@ -152,6 +152,13 @@ protected:
     ~tcb_owner() = default;
 };
 
+// A waiting reader's buffer, lent to the TCB (tcb::lend_read_buffer), and
+// the bytes placed in it so far.
+struct read_loan {
+    wire::mut_bytes into;
+    std::size_t placed = 0;
+};
+
 // How a connection was opened, and what its open starts with.
 struct open_params {
     four_tuple id;
@@ -228,17 +235,15 @@ public:
     void wait_readable(std::coroutine_handle<> h) noexcept { reader_ = h; }
     // Direct placement: a reader that found nothing to read lends its buffer
     // while it waits; in-order data then goes straight into it instead of
-    // through the receive buffer (one copy fewer). take_placed() ends the
-    // loan (also when the reader is destroyed waiting) and says how many
-    // bytes landed.
-    void lend_read_buffer(wire::mut_bytes out) noexcept {
-        read_into_ = out;
-        placed_ = 0;
+    // through the receive buffer (one copy fewer), counted in the loan's
+    // `placed`. The loan lives with the reader (its awaiter) and the TCB
+    // points at it: 8 bytes a connection where the buffer and the count took
+    // 24. end_loan() ends it (also when the reader is destroyed waiting).
+    void lend_read_buffer(read_loan& loan) noexcept {
+        loan.placed = 0;
+        loan_ = &loan;
     }
-    std::size_t take_placed() noexcept {
-        read_into_ = {};
-        return std::exchange(placed_, 0);
-    }
+    void end_loan() noexcept { loan_ = nullptr; }
     // h no longer waits for anything (its coroutine is being destroyed).
     void stop_waiting(std::coroutine_handle<> h) noexcept {
         for (auto* w : {&reader_, &writer_, &opener_})
@@ -652,8 +657,7 @@ private:
     std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
     const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
     std::coroutine_handle<> reader_, writer_, opener_;
-    wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
-    std::size_t placed_ = 0;     // bytes placed in it
+    read_loan* loan_ = nullptr;  // a waiting reader's buffer (lend_read_buffer), until full
     mutable std::unique_ptr<transfer_state> xfer_;
     std::array<std::uint32_t, std::size(early_fields)> early_{};  // see count()
     bool keepalive_ = false;
