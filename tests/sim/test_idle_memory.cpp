@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(listing_idle_connections_makes_no_state_for_them) {
     {
         const std::vector<connection_row> rows = connection_rows(s.p.b.tcp);
         BOOST_TEST(rows.size() == n + 1);  // and the listener
-        BOOST_TEST(rows.back().state == state::established);
+        BOOST_TEST((rows.back().state == state::established));
         BOOST_TEST(rows.back().cwnd == s.held.back().tcb().cwnd());  // the initial window
         BOOST_TEST(rows.back().congestion.starts_with(s.p.b.tcp.config().congestion + "/"));
         const std::int64_t held = heap_in_use() - before;
