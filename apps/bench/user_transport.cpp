@@ -55,8 +55,8 @@ public:
         keep_stats();
         c_.abort();
     }
-    loss_counts losses() const noexcept override { return c_.valid() ? losses_of(c_.tcb().stats()) : losses_; }
-    std::string congestion() const override { return c_.valid() ? c_.tcb().congestion().name() : congestion_; }
+    loss_counts losses() const noexcept override { return c_.valid() ? losses_of(c_.stats()) : losses_; }
+    std::string congestion() const override { return c_.valid() ? c_.tcb().congestion_now().name : congestion_; }
 
 private:
     void give_back() noexcept {
@@ -65,8 +65,8 @@ private:
     }
     void keep_stats() noexcept {
         if (!c_.valid()) return;
-        losses_ = losses_of(c_.tcb().stats());
-        congestion_ = c_.tcb().congestion().name();
+        losses_ = losses_of(c_.stats());
+        congestion_ = c_.tcb().congestion_now().name;
     }
 
     connection c_;

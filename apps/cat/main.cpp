@@ -91,13 +91,13 @@ public:
             [&](io_uring_sqe* s) { io_uring_prep_write(s, 1, b.data(), static_cast<unsigned>(b.size()), -1); });
     }
     // The connection's counters; once it is closed or aborted, as they were then.
-    const tcp::connection_stats& stats() const noexcept { return conn_.valid() ? conn_.tcb().stats() : last_stats_; }
+    tcp::connection_stats stats() const { return conn_.valid() ? conn_.stats() : last_stats_; }
 
 private:
     void fail(const std::string& why) {
         if (!failed_) std::fprintf(stderr, "coronet-cat: %s\n", why.c_str());
         failed_ = true;
-        if (conn_.valid()) last_stats_ = conn_.tcb().stats();
+        if (conn_.valid()) last_stats_ = conn_.stats();
         conn_.abort();
         loop_.stop();
     }
@@ -107,7 +107,7 @@ private:
     }
     task<void> finish() {
         const auto& t = conn_.tcb();
-        const auto& st = t.stats();
+        const tcp::connection_stats st = t.counters();
         spdlog::debug(
             "connection: sent {} B, received {} B, segments {}/{}, retransmits {} (fast {}, timeouts {}), "
             "dup acks {}, out-of-order {}, srtt {} us, cwnd {}",
@@ -122,7 +122,7 @@ private:
         const auto until = loop_.now() + linger_;
         while (!failed_ && tcb->current() == tcp::state::time_wait && loop_.now() < until)
             co_await loop_.sleep_for(std::min<runtime::duration>(std::chrono::milliseconds(50), until - loop_.now()));
-        last_stats_ = tcb->stats();
+        last_stats_ = tcb->counters();
         loop_.stop();
     }
 
@@ -231,7 +231,10 @@ int main(int argc, char** argv) {
         loop.spawn(on_signal(), "signals");
         loop.run();
         if (s && s->failed()) status = 1;
-        if (vm.count("stats")) std::fprintf(stderr, "%s\n", counters_json(st, s ? &s->stats() : nullptr).c_str());
+        if (vm.count("stats")) {
+            const std::optional<tcp::connection_stats> conn_stats = s ? std::optional{s->stats()} : std::nullopt;
+            std::fprintf(stderr, "%s\n", counters_json(st, conn_stats ? &*conn_stats : nullptr).c_str());
+        }
         return status;
     } catch (const std::exception& e) {
         apps::die("coronet-cat", e.what(), 2);

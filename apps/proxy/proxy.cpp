@@ -270,7 +270,7 @@ bool proxy::keeps_min_rate(session& s, std::size_t n) {
 // Both FINs are sent: waits until both peers acknowledged everything.
 task<void> proxy::finish(session& s) {
     for (connection* c : {&s.client, &s.upstream})
-        if (c->valid()) s.retransmits[c == &s.upstream] = c->tcb().stats().retransmits;
+        if (c->valid()) s.retransmits[c == &s.upstream] = c->stats().retransmits;
     for (connection* c : {&s.client, &s.upstream}) {
         if (!c->valid()) continue;
         if (auto r = co_await c->close(); !r && s.outcome.empty()) {

@@ -31,25 +31,26 @@ struct tcb_wait {
 // (its coroutine destroyed), it takes the loan and the wait back.
 struct read_wait {
     tcp::tcb& t;
-    wire::mut_bytes buf;
+    tcp::read_loan loan;  // the TCB points at it while we wait
     std::coroutine_handle<> waiting;
-    read_wait(tcp::tcb& tcb, wire::mut_bytes b) : t(tcb), buf(b) {}
+    read_wait(tcp::tcb& tcb, wire::mut_bytes b) : t(tcb), loan{b} {}
     read_wait(const read_wait&) = delete;
     read_wait& operator=(const read_wait&) = delete;
     ~read_wait() {
         if (!waiting) return;
-        t.take_placed();
+        t.end_loan();
         t.stop_waiting(waiting);
     }
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         waiting = h;
-        t.lend_read_buffer(buf);
+        t.lend_read_buffer(loan);
         t.wait_readable(h);
     }
     std::size_t await_resume() noexcept {
         waiting = {};
-        return t.take_placed();
+        t.end_loan();
+        return loan.placed;
     }
 };
 
@@ -114,29 +115,25 @@ result<std::size_t> write_now(tcp::tcb& t, wire::bytes data) {
 
 connection& connection::operator=(connection&& other) noexcept {
     if (this != &other) {
-        if (t_) t_->app_close();
+        if (valid()) t_->app_close();
         t_ = std::move(other.t_);
-        info_ = std::move(other.info_);
     }
     return *this;
 }
 
 const tcp::tcb& connection::tcb() const {
-    if (!info_) throw std::logic_error("coronet::connection::tcb(): a default-constructed connection has none");
-    return *info_;
+    if (!t_) throw std::logic_error("coronet::connection::tcb(): a default-constructed connection has none");
+    return *t_;
 }
 
-const tcp::connection_stats& connection::stats() const noexcept {
-    static const tcp::connection_stats none{};
-    return info_ ? info_->stats() : none;
-}
+tcp::connection_stats connection::stats() const { return t_ ? t_->counters() : tcp::connection_stats{}; }
 
 connection::~connection() {
-    if (t_) t_->app_close();
+    if (valid()) t_->app_close();
 }
 
 runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     auto keep = t_;  // the connection object may be moved while we wait
     for (;;) {
         if (auto r = read_now(*keep, buf); !would_block(r)) co_return r;
@@ -145,7 +142,7 @@ runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {
 }
 
 runtime::task<result<wire::bytes>> connection::read_view() {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     auto keep = t_;
     while (!read_ready(*keep)) co_await tcb_wait{*keep, &tcp::tcb::wait_readable};
     if (const wire::bytes view = keep->app_view(); !view.empty()) co_return view;
@@ -154,21 +151,21 @@ runtime::task<result<wire::bytes>> connection::read_view() {
 }
 
 result<void> connection::consume(std::size_t n) {
-    if (!t_) return not_connected();
+    if (!valid()) return not_connected();
     if (n > t_->receive_queue()) return std::make_error_code(std::errc::invalid_argument);
     t_->app_consume(n);
     return {};
 }
 
 runtime::task<result<void>> connection::wait_readable() {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     auto keep = t_;
     while (!read_ready(*keep)) co_await tcb_wait{*keep, &tcp::tcb::wait_readable};
     co_return result<void>{};
 }
 
 runtime::task<result<void>> connection::write(wire::bytes data) {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     auto keep = t_;
     std::size_t done = 0;
     while (done < data.size()) {
@@ -183,55 +180,55 @@ runtime::task<result<void>> connection::write(wire::bytes data) {
 }
 
 runtime::task<result<void>> connection::shutdown_write() {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     if (t_->error()) co_return t_->error();
     t_->app_shutdown_write();
     co_return result<void>{};
 }
 
 runtime::task<result<void>> connection::close() {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     // t_ stays set while we wait, so abort() can still cut a close short
     // (a proxy shutting down, a peer that never acknowledges).
     auto t = t_;
     t->app_close();
     auto r = co_await fin_acknowledged(t);
-    if (t_ == t) t_.reset();
+    if (t_ == t) release();  // (unless this connection was moved meanwhile)
     co_return r;
 }
 
 runtime::task<result<void>> connection::shutdown_write_acknowledged() {
-    if (!t_) co_return not_connected();
+    if (!valid()) co_return not_connected();
     if (t_->error()) co_return t_->error();
     t_->app_shutdown_write();
     co_return co_await fin_acknowledged(t_);
 }
 
 result<std::size_t> connection::try_read(wire::mut_bytes buf) {
-    if (!t_) return not_connected();
+    if (!valid()) return not_connected();
     return read_now(*t_, buf);
 }
 
 result<std::size_t> connection::try_write(wire::bytes data) {
-    if (!t_) return not_connected();
+    if (!valid()) return not_connected();
     return write_now(*t_, data);
 }
 
 std::size_t connection::writable() const noexcept {
-    if (!t_ || !writing(*t_) || !t_->can_write()) return 0;  // can_write: no error, room
+    if (!valid() || !writing(*t_) || !t_->can_write()) return 0;  // can_write: no error, room
     return t_->send_buffer() - t_->send_queue();
 }
 
 std::error_code connection::set_congestion_control(std::string_view name) {
-    if (!t_) return not_connected();
+    if (!valid()) return not_connected();
     if (!t_->set_congestion_control(name)) return std::make_error_code(std::errc::invalid_argument);
     return {};
 }
 
 void connection::abort() {
-    if (!t_) return;
-    auto t = std::move(t_);
-    t->app_abort();
+    if (!valid()) return;
+    release();  // first: whatever app_abort wakes finds the connection no longer valid
+    t_->app_abort();
 }
 
 listener::~listener() { close(); }

@@ -15,18 +15,20 @@ std::string endpoint_text(boost::asio::ip::address_v4 a, std::uint16_t port) {
 
 double mbit(std::uint64_t bytes_per_second) { return static_cast<double>(bytes_per_second) * 8 / 1e6; }
 
+// Read-only: counters() and congestion_now() make no transfer state and no
+// controller for an idle connection (a table of a million of them would
+// otherwise grow the heap by a gigabyte).
 connection_row row_of(const tcp::tcb& c) {
     const auto srtt = std::chrono::duration<double, std::milli>(c.rtt().srtt());
-    const auto& st = c.stats();
-    const auto& cc = c.congestion();
-    const tcp::congestion_info info = cc.info();
+    const tcp::connection_stats st = c.counters();
+    const tcp::tcb::congestion_figures cc = c.congestion_now();
     return {.state = c.current(),
             .local = endpoint_text(c.id().local, c.id().local_port),
             .remote = endpoint_text(c.id().remote, c.id().remote_port),
             .recv_q = c.receive_queue(),
             .send_q = c.send_queue(),
             .srtt_ms = srtt.count(),
-            .cwnd = c.cwnd(),
+            .cwnd = cc.cwnd,
             .retransmits = st.retransmits,
             .retransmitted_bytes = st.retransmitted_bytes,
             .sacked_bytes = st.sacked_bytes,
@@ -34,11 +36,11 @@ connection_row row_of(const tcp::tcb& c) {
             .reordering_window_ms = static_cast<double>(st.reordering_window_us) / 1000.0,
             .send_buffer = c.send_buffer(),
             .receive_buffer = c.receive_buffer(),
-            .congestion = std::string(cc.name()) + "/" + info.phase,
-            .ssthresh = cc.ssthresh() == 0xffffffffu ? 0 : cc.ssthresh(),
-            .pacing_mbit = mbit(c.pacing_rate()),
-            .bandwidth_mbit = mbit(info.bandwidth),
-            .model_min_rtt_ms = std::chrono::duration<double, std::milli>(info.min_rtt).count()};
+            .congestion = std::string(cc.name) + "/" + cc.info.phase,
+            .ssthresh = cc.ssthresh == 0xffffffffu ? 0 : cc.ssthresh,
+            .pacing_mbit = mbit(cc.pacing_rate),
+            .bandwidth_mbit = mbit(cc.info.bandwidth),
+            .model_min_rtt_ms = std::chrono::duration<double, std::milli>(cc.info.min_rtt).count()};
 }
 
 }  // namespace

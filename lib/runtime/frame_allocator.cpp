@@ -22,28 +22,40 @@ namespace coronet::runtime {
 // Named: the library's unity build merges anonymous namespaces across files.
 namespace frame_pool {
 
-// Classes at each power of two from 64 bytes to 4 KiB and half way between
-// (64, 96, 128, 192, ..., 3072, 4096): a frame wastes at most a third of its
-// block, not half (a million idle connections hold three frames each).
-constexpr unsigned smallest_shift = 6;  // 64 bytes
-constexpr std::size_t class_count = 13;
+// Below 256 bytes a class per chunk size of glibc's malloc, which gives a
+// request of n bytes a chunk of n + 8 rounded up to 16: the classes 56, 72,
+// ..., 248 fill their chunks exactly (a 120-byte frame takes a 128-byte
+// chunk, where a 128-byte class took 144; a million idle connections hold
+// two frames each). From 256 bytes, each power of two up to 4 KiB and half
+// way between (256, 384, 512, ..., 3072, 4096): a frame wastes at most a
+// third of its block, and the 512-byte nodes of recycling_allocator's
+// deques fit their class exactly.
+constexpr std::size_t fine_count = 13;  // 56 ... 248
+constexpr std::size_t class_count = fine_count + 9;
 constexpr std::size_t no_class = class_count;
 
 constexpr std::size_t class_size(std::size_t k) noexcept {
-    return (k % 2 == 0 ? std::size_t{64} : std::size_t{96}) << (k / 2);
+    if (k < fine_count) return 56 + 16 * k;
+    const std::size_t j = k - fine_count;
+    return (j % 2 == 0 ? std::size_t{256} : std::size_t{384}) << (j / 2);
 }
 
 constexpr std::size_t class_of(std::size_t size) noexcept {
-    if (size > class_size(class_count - 1)) return no_class;
     if (size <= class_size(0)) return 0;
+    if (size <= class_size(fine_count - 1)) return (size - class_size(0) + 15) / 16;
+    if (size <= class_size(fine_count)) return fine_count;
+    if (size > class_size(class_count - 1)) return no_class;
     // 2^(width-1) < size <= 2^width: the class 2^width, or the one at 1.5 * 2^(width-1) below it.
     const auto width = static_cast<std::size_t>(std::bit_width(size - 1));
-    const std::size_t power = 2 * (width - smallest_shift);
+    const std::size_t power = fine_count + 2 * (width - 8);  // 256 = 2^8 is class fine_count
     return size <= class_size(power - 1) ? power - 1 : power;
 }
-static_assert(class_of(1) == 0 && class_of(64) == 0 && class_of(65) == 1 && class_of(96) == 1 && class_of(97) == 2 &&
-              class_of(128) == 2 && class_of(129) == 3 && class_of(192) == 3 && class_of(193) == 4 &&
-              class_of(4096) == 12 && class_of(4097) == no_class && class_size(12) == 4096 && class_size(11) == 3072);
+static_assert(class_of(1) == 0 && class_of(56) == 0 && class_of(57) == 1 && class_of(72) == 1 && class_of(96) == 3 &&
+              class_size(3) == 104 && class_of(120) == 4 && class_size(4) == 120 && class_of(121) == 5 &&
+              class_of(248) == 12 && class_size(12) == 248 && class_of(249) == 13 && class_of(256) == 13 &&
+              class_of(257) == 14 && class_size(14) == 384 && class_of(385) == 15 && class_of(512) == 15 &&
+              class_size(15) == 512 && class_of(4096) == 21 && class_size(21) == 4096 && class_of(4097) == no_class &&
+              class_size(20) == 3072);
 
 void poison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) noexcept {
 #ifdef CORONET_FRAME_POISON

@@ -44,8 +44,14 @@ void byte_ring::free_storage() noexcept {
     buf_ = nullptr;
 }
 
+namespace {
+std::uint32_t capacity_of(std::size_t asked) noexcept {
+    return static_cast<std::uint32_t>(std::min(asked, byte_ring::max_capacity));
+}
+}  // namespace
+
 byte_ring::byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache)
-    : cache_(std::move(cache)), cap_(capacity) {}
+    : cache_(std::move(cache)), cap_(capacity_of(capacity)) {}
 
 // Copies data into the ring starting at physical position pos, in at most two
 // pieces; the storage is allocated by the first byte that needs it.
@@ -70,7 +76,7 @@ void byte_ring::copy_out(std::size_t pos, wire::mut_bytes out) const noexcept {
 std::size_t byte_ring::write(wire::bytes data) {
     const std::size_t n = std::min(data.size(), free());
     copy_in(head_ + size_, data.first(n));
-    size_ += n;
+    size_ += static_cast<std::uint32_t>(n);
     return n;
 }
 
@@ -81,7 +87,7 @@ void byte_ring::write_at(std::size_t offset, wire::bytes data) {
 
 void byte_ring::commit(std::size_t n) {
     assert(n <= free());
-    size_ += n;
+    size_ += static_cast<std::uint32_t>(n);
 }
 
 std::size_t byte_ring::read(wire::mut_bytes out) {
@@ -99,22 +105,23 @@ std::size_t byte_ring::peek(std::size_t offset, wire::mut_bytes out) const {
 
 void byte_ring::consume(std::size_t n) {
     assert(n <= size_);
-    size_ -= n;
+    size_ -= static_cast<std::uint32_t>(n);
     // head_ stays put even when the ring empties: bytes placed by write_at
     // are addressed from the tail and must keep their place.
-    head_ = wrap(head_ + n);
+    head_ = static_cast<std::uint32_t>(wrap(head_ + n));
 }
 
 void byte_ring::resize(std::size_t capacity) {
     if (!empty()) throw std::logic_error("byte_ring::resize on a ring holding data");
-    if (capacity != cap_) {
+    if (capacity_of(capacity) != cap_) {
         release();
-        cap_ = capacity;
+        cap_ = capacity_of(capacity);
     }
     head_ = 0;
 }
 
-void byte_ring::grow(std::size_t capacity, std::size_t keep) {
+void byte_ring::grow(std::size_t asked, std::size_t keep) {
+    const std::uint32_t capacity = capacity_of(asked);
     if (capacity <= cap_) return;
     if (buf_) {
         // What is kept of the old ring, from the head on, so offsets past the
@@ -123,7 +130,7 @@ void byte_ring::grow(std::size_t capacity, std::size_t keep) {
         // up to 29 ms in one segment's handling (the page faults of the new
         // storage on this VM), while the sender's next window queued.
         std::byte* bigger = allocate_uncached(capacity);  // grown storage is never the cache's size
-        copy_out(head_, {bigger, std::clamp(keep, size_, cap_)});
+        copy_out(head_, {bigger, std::clamp<std::size_t>(keep, size_, cap_)});
         free_storage();  // the old storage, to the cache if it came from there
         buf_ = bigger;
     }

@@ -348,13 +348,14 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
 // Data at RCV.NXT: into a waiting reader's buffer or the receive buffer,
 // then whatever out-of-order data it joins up with.
 void tcb::place_in_order(wire::bytes data) {
-    if (!read_into_.empty() && rcvbuf_.empty() && xfer().ooo.empty() && !app_gone()) {
+    if (loan_ && rcvbuf_.empty() && xfer().ooo.empty() && !app_gone()) {
         // A reader waits with its buffer: straight in, the rest behind it.
-        const std::size_t n = std::min(data.size(), read_into_.size() - placed_);
-        std::memcpy(read_into_.data() + placed_, data.data(), n);
-        placed_ += n;
+        read_loan& l = *loan_;
+        const std::size_t n = std::min(data.size(), l.into.size() - l.placed);
+        std::memcpy(l.into.data() + l.placed, data.data(), n);
+        l.placed += n;
         count(early::bytes_placed, n);
-        if (placed_ == read_into_.size()) read_into_ = {};
+        if (l.placed == l.into.size()) loan_ = nullptr;  // full: the reader takes it from here
         rcvbuf_.write(data.subspan(n));
     } else if (!app_gone()) {
         rcvbuf_.write(data);  // an application that closed reads nothing

@@ -83,7 +83,7 @@ std::size_t tcb::frame_segments_for_rate() const {
     return std::max<std::size_t>(bytes / snd_mss_, 2);
 }
 
-std::uint64_t tcb::pacing_rate() const {
+std::uint64_t tcb::pacing_rate(const congestion_control& c) const {
     using pacing_mode = tcp_config::pacing_mode;
     if (cfg_.pacing == pacing_mode::off) return 0;
     // On a LAN a window is a few 64 KiB frames, and a loop turn per paced
@@ -91,27 +91,28 @@ std::uint64_t tcb::pacing_rate() const {
     // sending: paced 20.8 Gbit/s (x0.85 of the kernel) and 1.1 without
     // offload; unpaced 36.7 (x1.18) and 2.9 (one run each).
     if (rtt_.has_sample() && rtt_.srtt() <= lan_rtt) return 0;
-    if (const std::uint64_t rate = cc().pacing_rate(); rate > 0) return rate;
+    if (const std::uint64_t rate = c.pacing_rate(); rate > 0) return rate;
     if (cfg_.pacing != pacing_mode::all || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero()) return 0;
     // Linux's tcp_update_pacing_rate: the window over SRTT, doubled in the
     // first half of slow start (so that it can still double per round
     // trip), 1.2 times after (a little ahead of the ACK clock).
-    const std::uint64_t window = std::max(cc().window(), seq_.flight_size());
-    const unsigned percent = cc().window() < cc().ssthresh() / 2 ? 200 : 120;
+    const std::uint64_t window = std::max(c.window(), seq_.flight_size());
+    const unsigned percent = c.window() < c.ssthresh() / 2 ? 200 : 120;
     const auto srtt_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(rtt_.srtt()).count());
     return window * percent * 10'000'000 / srtt_ns;  // * 1e9 / 100
 }
 
 void tcb::note_congestion_state() {
-    if (!xfer_) return;  // make_xfer() notes them when it makes the counters
-    const congestion_info info = cc().info();
-    connection_stats& st = xfer_->stats;
-    st.cwnd = cc().window();
-    st.ssthresh = cc().ssthresh();
-    st.pacing_rate = pacing_rate();
-    st.cc_bandwidth = info.bandwidth;
+    if (xfer_) note_congestion_state(xfer_->stats, figures_of(cc()));  // else make_xfer() notes them
+}
+
+void tcb::note_congestion_state(connection_stats& st, const congestion_figures& f) noexcept {
+    st.cwnd = f.cwnd;
+    st.ssthresh = f.ssthresh;
+    st.pacing_rate = f.pacing_rate;
+    st.cc_bandwidth = f.info.bandwidth;
     st.cc_min_rtt_us =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(info.min_rtt).count());
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(f.info.min_rtt).count());
 }
 
 bool tcb::pacing_holds(runtime::time_point now) {

@@ -31,9 +31,35 @@ tcb::tcb(tcb_owner& owner, const open_params& p)
     last_heard_ = ex_.now();
 }
 
-void tcb::make_cc() const {
-    cc_ = make_congestion_control(cc_algorithm_);
-    cc_->init(cc_mss_);
+void tcb::make_cc() const { cc_ = fresh_cc(); }
+
+std::unique_ptr<congestion_control> tcb::fresh_cc() const {
+    auto c = make_congestion_control(cc_algorithm_);
+    c->init(cc_mss_);
+    return c;
+}
+
+tcb::congestion_figures tcb::congestion_now() const {
+    if (cc_) return figures_of(*cc_);
+    return figures_of(*fresh_cc());  // an idle connection's: read, then dropped
+}
+
+tcb::congestion_figures tcb::figures_of(const congestion_control& c) const {
+    return {.name = c.name(),
+            .info = c.info(),
+            .cwnd = c.window(),
+            .ssthresh = c.ssthresh(),
+            .pacing_rate = pacing_rate(c)};
+}
+
+connection_stats tcb::counters() const {
+    if (xfer_) return xfer_->stats;
+    connection_stats st;  // as make_xfer() would fill it
+    for (std::size_t i = 0; i < early_.size(); ++i) st.*early_fields[i] = early_[i];
+    st.send_buffer = sndbuf_.capacity();
+    st.receive_buffer = rcvbuf_.capacity();
+    note_congestion_state(st, congestion_now());
+    return st;
 }
 
 void tcb::start_congestion_control() {
@@ -47,7 +73,7 @@ void tcb::make_xfer() const {
     xfer_->stats.send_buffer = sndbuf_.capacity();  // buffers grow only once it exists
     xfer_->stats.receive_buffer = rcvbuf_.capacity();
     if (app_limited_early_) xfer_->rate.on_app_limited(0);
-    const_cast<tcb*>(this)->note_congestion_state();  // as the latest ACK left it
+    note_congestion_state(xfer_->stats, figures_of(cc()));  // as the latest ACK left it
 }
 
 const tcb::transfer_state& tcb::idle_transfer() noexcept {

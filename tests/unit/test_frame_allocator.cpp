@@ -28,18 +28,34 @@ using namespace frame_allocator_tests;
 
 BOOST_AUTO_TEST_CASE(a_freed_frame_is_handed_out_again_for_any_size_of_its_class) {
     trim_frame_cache();
-    void* a = allocate_frame(250);  // class 256
-    deallocate_frame(a, 250);
+    void* a = allocate_frame(380);  // class 384
+    deallocate_frame(a, 380);
     const auto before = frame_stats();
-    BOOST_TEST(before.cached_bytes == 256u);
-    void* b = allocate_frame(193);
+    BOOST_TEST(before.cached_bytes == 384u);
+    void* b = allocate_frame(257);
     BOOST_TEST(b == a);
     BOOST_TEST(frame_stats().hits == before.hits + 1);
     BOOST_TEST(frame_stats().cached_bytes == 0u);
-    void* c = allocate_frame(150);  // class 192 (half way between 128 and 256): another list, empty
+    void* c = allocate_frame(250);  // class 256 (below 384 and half way to it): another list, empty
     BOOST_TEST(frame_stats().misses == before.misses + 1);
-    deallocate_frame(b, 193);
-    deallocate_frame(c, 150);
+    deallocate_frame(b, 257);
+    deallocate_frame(c, 250);
+    trim_frame_cache();
+    BOOST_TEST(frame_stats().cached_bytes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(below_256_bytes_the_classes_are_malloc_chunk_sizes) {
+    trim_frame_cache();
+    void* a = allocate_frame(120);  // class 120: a 128-byte malloc chunk, full
+    deallocate_frame(a, 120);
+    const auto before = frame_stats();
+    BOOST_TEST(before.cached_bytes == 120u);
+    void* b = allocate_frame(105);  // the same class (105 ... 120)
+    BOOST_TEST(b == a);
+    void* c = allocate_frame(121);  // class 136: another list, empty
+    BOOST_TEST(frame_stats().misses == before.misses + 1);
+    deallocate_frame(b, 105);
+    deallocate_frame(c, 121);
     trim_frame_cache();
     BOOST_TEST(frame_stats().cached_bytes == 0u);
 }
@@ -74,14 +90,14 @@ BOOST_AUTO_TEST_CASE(frames_larger_than_a_class_are_not_kept) {
 
 BOOST_AUTO_TEST_CASE(a_frame_freed_on_another_thread_joins_that_threads_cache) {
     trim_frame_cache();
-    void* p = allocate_frame(64);
+    void* p = allocate_frame(72);
     std::size_t cached_there = 0;
     std::thread other([&] {
-        deallocate_frame(p, 64);
+        deallocate_frame(p, 72);
         cached_there = frame_stats().cached_bytes;
     });  // its cache is freed as it ends (LeakSanitizer would see a leak otherwise)
     other.join();
-    BOOST_TEST(cached_there == 64u);
+    BOOST_TEST(cached_there == 72u);
     BOOST_TEST(frame_stats().cached_bytes == 0u);  // this thread's lists are untouched
 }
 

@@ -24,7 +24,7 @@ struct endpoint {
 class connection {
 public:
     connection() = default;
-    explicit connection(std::shared_ptr<tcp::tcb> t) noexcept : t_(t), info_(std::move(t)) {}
+    explicit connection(std::shared_ptr<tcp::tcb> t) noexcept : t_(std::move(t)) {}
     connection(connection&&) noexcept = default;
     connection& operator=(connection&& other) noexcept;
     connection(const connection&) = delete;
@@ -78,36 +78,35 @@ public:
     runtime::task<result<void>> wait_readable();
     // Bytes a read would return now (without the FIN), and bytes a write
     // could queue now (0 once writing is over).
-    std::size_t readable() const noexcept { return t_ ? t_->receive_queue() : 0; }
+    std::size_t readable() const noexcept { return valid() ? t_->receive_queue() : 0; }
     std::size_t writable() const noexcept;
     // The error that ended the connection (reset, timeout), or none.
-    std::error_code error() const noexcept { return t_ ? t_->error() : std::error_code{}; }
+    std::error_code error() const noexcept { return valid() ? t_->error() : std::error_code{}; }
 
     // Whether the connection can still be read, written or closed: false
     // once close() returned or abort() was called, and for a default one.
-    bool valid() const noexcept { return static_cast<bool>(t_); }
+    bool valid() const noexcept { return t_ && !t_->app_released(); }
     // The state, as the application sees it: closed once close() returned or
     // abort() was called (tcb().current() is the protocol's, TIME_WAIT say).
-    tcp::state state() const noexcept { return t_ ? t_->current() : tcp::state::closed; }
+    tcp::state state() const noexcept { return valid() ? t_->current() : tcp::state::closed; }
     // The addresses and the control block's counters stay readable after
     // close() and abort(), for the connection's last report; a
     // default-constructed connection has no addresses (0.0.0.0:0).
-    endpoint local() const noexcept { return info_ ? endpoint{info_->id().local, info_->id().local_port} : endpoint{}; }
-    endpoint remote() const noexcept {
-        return info_ ? endpoint{info_->id().remote, info_->id().remote_port} : endpoint{};
-    }
+    endpoint local() const noexcept { return t_ ? endpoint{t_->id().local, t_->id().local_port} : endpoint{}; }
+    endpoint remote() const noexcept { return t_ ? endpoint{t_->id().remote, t_->id().remote_port} : endpoint{}; }
     // Throws std::logic_error for a default-constructed connection (it has none).
     const tcp::tcb& tcb() const;
-    // The control block's counters, also after close(); zeros for a
-    // default-constructed connection.
-    const tcp::connection_stats& stats() const noexcept;
+    // The control block's counters now (a copy; reading them makes nothing:
+    // tcb::counters()), also after close(); zeros for a default-constructed
+    // connection.
+    tcp::connection_stats stats() const;
     void set_no_delay(bool on) noexcept {
-        if (t_) t_->set_no_delay(on);
+        if (valid()) t_->set_no_delay(on);
     }
     // TCP keep-alive probes after tcp_config::keepalive.idle of silence; a
     // peer that answers none of them ends the connection (timed_out).
     void set_keep_alive(bool on) {
-        if (t_) t_->set_keep_alive(on);
+        if (valid()) t_->set_keep_alive(on);
     }
     // The congestion control of this connection, by name (tcp_config::congestion:
     // "newreno", "cubic", "bbr"); it starts over from the initial window.
@@ -115,9 +114,14 @@ public:
     std::error_code set_congestion_control(std::string_view name);
 
 private:
+    // Let go of the connection (close() returned, abort()): the control
+    // block stays for the accessors above, marked released (tcb::
+    // app_released) rather than held by a second pointer: a handle is one
+    // shared_ptr, 16 bytes (a server holding a million idle connections
+    // holds a million handles).
+    void release() noexcept { t_->release_app(); }
+
     std::shared_ptr<tcp::tcb> t_;
-    // The same control block, kept after close and abort for the accessors.
-    std::shared_ptr<const tcp::tcb> info_;
 };
 
 class listener {

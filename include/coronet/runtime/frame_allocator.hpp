@@ -1,5 +1,6 @@
-// Where coroutine frames come from: size-class free lists (64 B to 4 KiB,
-// powers of two and the sizes half way between), one set per thread, so that a loop (one per thread) reuses
+// Where coroutine frames come from: size-class free lists (56 B to 4 KiB:
+// malloc's own chunk sizes below 256 B, then powers of two and the sizes
+// half way between), one set per thread, so that a loop (one per thread) reuses
 // the frames of its read / write / connect / accept calls instead of asking
 // malloc for each. Larger frames go straight to ::operator new. Each class
 // keeps at most frame_cache_limit() bytes; the rest goes back to ::operator

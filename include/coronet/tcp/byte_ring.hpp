@@ -16,12 +16,17 @@ namespace coronet::tcp {
 
 class byte_ring {
 public:
-    // A ring of capacity bytes (0 is allowed: every write then stores nothing),
+    // A ring of capacity bytes (0 is allowed: every write then stores nothing;
+    // at most max_capacity),
     // its storage taken from and given back to cache when there is one.
     explicit byte_ring(std::size_t capacity, std::shared_ptr<buffer_cache> cache = nullptr);
     ~byte_ring() { release(); }
     byte_ring(const byte_ring&) = delete;
     byte_ring& operator=(const byte_ring&) = delete;
+
+    // The most a ring holds: 2 GiB, twice the largest window TCP can offer
+    // (RFC 7323: 2^30); a larger capacity asked for is cut to it.
+    static constexpr std::size_t max_capacity = std::size_t{1} << 31;
 
     // Bytes the ring can hold.
     std::size_t capacity() const noexcept { return cap_; }
@@ -85,9 +90,12 @@ private:
 
     std::byte* buf_ = nullptr;  // cap_ bytes from allocate(cap_), or none
     std::shared_ptr<buffer_cache> cache_;
-    std::size_t cap_ = 0;
-    std::size_t head_ = 0;  // index of the first readable byte
-    std::size_t size_ = 0;  // readable bytes from head_
+    // 32 bits (a ring of 40 bytes, not 48: two a connection, a million idle
+    // connections): the capacity is at most max_capacity, so head_ + size_
+    // (< 2 * cap_) fits too.
+    std::uint32_t cap_ = 0;
+    std::uint32_t head_ = 0;  // index of the first readable byte
+    std::uint32_t size_ = 0;  // readable bytes from head_
 };
 
 }  // namespace coronet::tcp

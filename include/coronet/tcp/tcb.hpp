@@ -152,6 +152,13 @@ protected:
     ~tcb_owner() = default;
 };
 
+// A waiting reader's buffer, lent to the TCB (tcb::lend_read_buffer), and
+// the bytes placed in it so far.
+struct read_loan {
+    wire::mut_bytes into;
+    std::size_t placed = 0;
+};
+
 // How a connection was opened, and what its open starts with.
 struct open_params {
     four_tuple id;
@@ -214,6 +221,10 @@ public:
     void app_shutdown_write();  // queue a FIN after the data
     void app_close();           // shutdown_write, and the application is gone
     void app_abort();           // RST now
+    // The application's handle let go (api::connection: close() returned,
+    // or abort()); it keeps the TCB only to read it.
+    void release_app() noexcept { app_released_ = true; }
+    bool app_released() const noexcept { return app_released_; }
     void set_no_delay(bool on) noexcept { nagle_ = !on; }
     // Changes the congestion control (a name of congestion_control_names());
     // the new one starts from the initial window. False for an unknown name.
@@ -224,17 +235,15 @@ public:
     void wait_readable(std::coroutine_handle<> h) noexcept { reader_ = h; }
     // Direct placement: a reader that found nothing to read lends its buffer
     // while it waits; in-order data then goes straight into it instead of
-    // through the receive buffer (one copy fewer). take_placed() ends the
-    // loan (also when the reader is destroyed waiting) and says how many
-    // bytes landed.
-    void lend_read_buffer(wire::mut_bytes out) noexcept {
-        read_into_ = out;
-        placed_ = 0;
+    // through the receive buffer (one copy fewer), counted in the loan's
+    // `placed`. The loan lives with the reader (its awaiter) and the TCB
+    // points at it: 8 bytes a connection where the buffer and the count took
+    // 24. end_loan() ends it (also when the reader is destroyed waiting).
+    void lend_read_buffer(read_loan& loan) noexcept {
+        loan.placed = 0;
+        loan_ = &loan;
     }
-    std::size_t take_placed() noexcept {
-        read_into_ = {};
-        return std::exchange(placed_, 0);
-    }
+    void end_loan() noexcept { loan_ = nullptr; }
     // h no longer waits for anything (its coroutine is being destroyed).
     void stop_waiting(std::coroutine_handle<> h) noexcept {
         for (auto* w : {&reader_, &writer_, &opener_})
@@ -263,13 +272,30 @@ public:
     std::size_t buffer_memory() const noexcept {
         return (sndbuf_.allocated() ? sndbuf_.capacity() : 0) + (rcvbuf_.allocated() ? rcvbuf_.capacity() : 0);
     }
-    // The counters. The first call on a connection that never carried data
-    // makes its transfer state (below), where they live.
+    // The counters, live. The first call on a connection that never carried
+    // data makes its transfer state (below), where they live: for following
+    // a transfer; what only reports them calls counters().
     const connection_stats& stats() const { return xfer().stats; }
+    // The counters now, as a copy, making nothing: for a connection that
+    // never carried data, the handshake's counts, the buffers' capacities
+    // and congestion_now()'s figures (what stats() would have made).
+    connection_stats counters() const;
     const rtt_estimator& rtt() const noexcept { return rtt_; }
     // The congestion control; the first call on a connection that never
-    // sent data makes it (cc(), below).
+    // sent data makes it (cc(), below): what only reports it calls
+    // congestion_now().
     const congestion_control& congestion() const { return cc(); }
+    // What the connection table shows of the congestion control.
+    struct congestion_figures {
+        const char* name = "";
+        congestion_info info;
+        std::uint32_t cwnd = 0, ssthresh = 0;
+        std::uint64_t pacing_rate = 0;  // pacing_rate()
+    };
+    // The controller's figures now, making nothing: before the controller
+    // is made (an idle connection), those of one made as cc() would make
+    // it, read and dropped.
+    congestion_figures congestion_now() const;
     // Whether both ends use SACK (RFC 2018), and the sender's view of the flight.
     bool sack_enabled() const noexcept { return sack_ok_; }
     const scoreboard& board() const noexcept { return xr().board; }
@@ -279,13 +305,17 @@ public:
     runtime::duration reordering_window() const noexcept {
         return xr().rack.reo_wnd(in_recovery_, xr().board.sacked_bytes(), snd_mss_, rtt_.srtt());
     }
+    // Whether the transfer state and the controller exist (an idle
+    // connection has neither until something uses them: tests).
+    bool transfer_state_made() const noexcept { return xfer_ != nullptr; }
+    bool congestion_control_made() const noexcept { return cc_ != nullptr; }
     // The congestion window: the controller's, or before it is made the
     // initial window init() starts every algorithm with (RFC 6928).
     std::uint32_t cwnd() const noexcept { return cc_ ? cc_->window() : new_reno::initial_window(cc_mss_); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
     // controller's own, else with tcp_config::pacing cwnd/SRTT with
     // Linux's gains (2 in slow start, 1.2 after).
-    std::uint64_t pacing_rate() const;
+    std::uint64_t pacing_rate() const { return pacing_rate(cc()); }
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
@@ -422,6 +452,7 @@ private:
     void paced(std::size_t bytes, runtime::time_point now);
     // connection_stats' congestion figures, as the controller has them now.
     void note_congestion_state();
+    static void note_congestion_state(connection_stats& st, const congestion_figures& f) noexcept;
     void send_ack() { send_segment(seq_.snd_nxt, wire::tcp_flag::ack, 0, 0); }
     void send_syn(bool with_ack);
     void add_sack_blocks(wire::tcp_options& o) const;
@@ -507,6 +538,10 @@ private:
         return *cc_;
     }
     void make_cc() const;
+    // A controller made as make_cc() makes it, not kept.
+    std::unique_ptr<congestion_control> fresh_cc() const;
+    std::uint64_t pacing_rate(const congestion_control& c) const;
+    congestion_figures figures_of(const congestion_control& c) const;
     // The handshake is done: the controller starts at the MSS it left.
     void start_congestion_control();
     mutable std::unique_ptr<congestion_control> cc_;
@@ -631,8 +666,7 @@ private:
     std::coroutine_handle<> waiter_;    // the state coroutine, while it waits for an event
     const event* delivered_ = nullptr;  // the event resume() gives it, read by its await_resume
     std::coroutine_handle<> reader_, writer_, opener_;
-    wire::mut_bytes read_into_;  // a waiting reader's buffer (lend_read_buffer)
-    std::size_t placed_ = 0;     // bytes placed in it
+    read_loan* loan_ = nullptr;  // a waiting reader's buffer (lend_read_buffer), until full
     mutable std::unique_ptr<transfer_state> xfer_;
     std::array<std::uint32_t, std::size(early_fields)> early_{};  // see count()
     bool keepalive_ = false;
@@ -640,6 +674,7 @@ private:
 
     // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
     bool send_limited_ = false;  // the application's last write found too little room
+    bool app_released_ = false;  // release_app()
 };
 
 // Suspends a state coroutine until the next event; application requests
