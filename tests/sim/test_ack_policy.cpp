@@ -139,12 +139,17 @@ bool first_block_is(const received_segment& ack, std::uint32_t left, std::uint32
            ack.h.options.sack[0].right.value == irs1 + right;
 }
 
+// A connection with SACK that has acknowledged the peer's first segment, [0, 1000).
+struct sack_receiver : opened_pair {
+    const std::uint32_t base;  // the peer's offset 0 in sequence space
+    sack_receiver() : opened_pair({}, true), base((irs + 1).value) { BOOST_TEST(acks_for(*this, 0, 1).size() == 1u); }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(with_sack_out_of_order_segments_of_one_range_share_an_ack_after_the_third) {
-    opened_pair p({}, true);
-    const std::uint32_t base = (p.irs + 1).value;
-    BOOST_TEST(acks_for(p, 0, 1).size() == 1u);
+    sack_receiver p;
+    const std::uint32_t base = p.base;
     // [1000, 2000) lost; ten segments behind it.
     const auto acks = acks_for(p, 2 * seg_len, 10);
     BOOST_REQUIRE_EQUAL(acks.size(), 4u);
@@ -170,9 +175,8 @@ BOOST_AUTO_TEST_CASE(with_sack_out_of_order_segments_of_one_range_share_an_ack_a
 }
 
 BOOST_AUTO_TEST_CASE(with_sack_a_turn_s_ack_answers_at_most_44_segments) {
-    opened_pair p({}, true);
-    const std::uint32_t base = (p.irs + 1).value;
-    BOOST_TEST(acks_for(p, 0, 1).size() == 1u);
+    sack_receiver p;
+    const std::uint32_t base = p.base;
     // 3 at once, 44 waiting, the 48th at once, 12 at the turn's end.
     const auto acks = acks_for(p, 2 * seg_len, 60);
     BOOST_REQUIRE_EQUAL(acks.size(), 5u);
