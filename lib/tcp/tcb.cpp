@@ -52,13 +52,17 @@ tcb::congestion_figures tcb::figures_of(const congestion_control& c) const {
             .pacing_rate = pacing_rate(c)};
 }
 
-connection_stats tcb::counters() const {
-    if (xfer_) return xfer_->stats;
-    connection_stats st;  // as make_xfer() would fill it
+connection_stats tcb::counters() const { return xfer_ ? xfer_->stats : early_stats(congestion_now()); }
+
+// The counters before the transfer state exists: the handshake's counts
+// kept in early_, the buffers' capacities (they grow only once it exists)
+// and the controller's figures f.
+connection_stats tcb::early_stats(const congestion_figures& f) const {
+    connection_stats st;
     for (std::size_t i = 0; i < early_.size(); ++i) st.*early_fields[i] = early_[i];
     st.send_buffer = sndbuf_.capacity();
     st.receive_buffer = rcvbuf_.capacity();
-    note_congestion_state(st, congestion_now());
+    note_congestion_state(st, f);
     return st;
 }
 
@@ -69,11 +73,8 @@ void tcb::start_congestion_control() {
 
 void tcb::make_xfer() const {
     xfer_ = std::make_unique<transfer_state>(cfg_.max_ooo_ranges);
-    for (std::size_t i = 0; i < early_.size(); ++i) xfer_->stats.*early_fields[i] = early_[i];
-    xfer_->stats.send_buffer = sndbuf_.capacity();  // buffers grow only once it exists
-    xfer_->stats.receive_buffer = rcvbuf_.capacity();
+    xfer_->stats = early_stats(figures_of(cc()));  // the congestion figures as the latest ACK left them
     if (app_limited_early_) xfer_->rate.on_app_limited(0);
-    note_congestion_state(xfer_->stats, figures_of(cc()));  // as the latest ACK left it
 }
 
 const tcb::transfer_state& tcb::idle_transfer() noexcept {
@@ -289,9 +290,9 @@ void tcb::release_buffers() {
 }
 
 void tcb::wake_app() {
-    if (reader_) ex_.post(std::exchange(reader_, {}));
-    if (writer_) ex_.post(std::exchange(writer_, {}));
-    if (opener_) ex_.post(std::exchange(opener_, {}));
+    wake(reader_);
+    wake(writer_);
+    wake(opener_);
 }
 
 wire::ts32 tcb::ts_now() const noexcept {

@@ -107,8 +107,7 @@ void tcb::tune_send_buffer() {
     if (sndbuf_.capacity() >= held + flyable) return;  // cwnd or the peer's window is the limit, not the buffer
     const bool slow_start = cc().window() < cc().ssthresh();
     // The writer waits for room: it is there now, also when this ACK freed none (a SACK).
-    if (grow_buffer(sndbuf_, held + (slow_start ? 4 : 2) * flyable, cfg_.send_buffer_limit()) && writer_)
-        ex_.post(std::exchange(writer_, {}));
+    if (grow_buffer(sndbuf_, held + (slow_start ? 4 : 2) * flyable, cfg_.send_buffer_limit())) wake(writer_);
 }
 
 // Grows ring to `wanted` bytes, whole pages, at most `limit`, when the layer

@@ -482,6 +482,10 @@ private:
     bool flight() const noexcept { return seq_.snd_nxt != seq_.snd_una; }
     std::size_t unsent() const noexcept;
     void wake_app();
+    // Resumes h, if something waits there, in a later step of the loop.
+    void wake(std::coroutine_handle<>& h) {
+        if (h) ex_.post(std::exchange(h, {}));
+    }
     wire::ts32 ts_now() const noexcept;
 
     // buffer tuning (tuning.cpp): the receive buffer follows what the
@@ -620,6 +624,7 @@ private:
     }
     const transfer_state& xr() const noexcept { return xfer_ ? *xfer_ : idle_transfer(); }
     void make_xfer() const;
+    connection_stats early_stats(const congestion_figures& f) const;
     static const transfer_state& idle_transfer() noexcept;
     // The transfer state's deadlines to never (an idle connection has none set).
     void stop_transfer_timers() noexcept {
