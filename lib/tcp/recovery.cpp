@@ -164,6 +164,7 @@ void tcb::detect_losses() {
 // down to it, and the episode ends when the ACK passes `recover_`.
 void tcb::enter_recovery() {
     in_recovery_ = true;
+    xfer().recovery_with_reo_wnd = xr().rack.reordering_seen();
     recover_ = seq_.snd_max;
     ++xfer().stats.recoveries;
     start_undo_episode();
@@ -229,11 +230,17 @@ bool tcb::recovered_without_resending() const noexcept {
 }
 
 // RFC 4015 3.2 / RFC 3708: the window back as it was, nothing lost, and
-// the reordering noted so that RACK waits longer next time.
+// the reordering noted so that RACK waits longer next time. A fast recovery
+// RACK began with reordering already seen had a window too short for this
+// path: it widens as for a DSACK of a resend (RFC 8985 6.2 step 4), but now,
+// not when that DSACK comes a round trip later. On a jittery path (wan.sh
+// jitter, 0-3 ms each way, BBR) RACK started up to five needless recoveries
+// within that round trip, each undone, where the kernel started none.
 void tcb::undo() {
     ++xfer().stats.undos;
     cc().on_undo();
     xfer().board.unmark_lost();
+    if (in_recovery_ && xr().recovery_with_reo_wnd) xfer().rack.on_dsack(seq_.snd_una, seq_.snd_nxt);
     xfer().rack.saw_reordering();
     if (in_recovery_) end_recovery();
     xfer().undo_marker.reset();

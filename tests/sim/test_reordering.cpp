@@ -5,6 +5,7 @@
 // resent nothing).
 #include "sim_pair.hpp"
 #include "support/data_test_case.hpp"
+#include "support/stack_under_test.hpp"
 
 namespace coronet::test {
 
@@ -35,6 +36,79 @@ BOOST_AUTO_TEST_CASE(a_recovery_that_resent_nothing_is_undone_when_the_lost_data
     BOOST_TEST(t.ca.tcb().cwnd() >= cwnd_before);
     BOOST_TEST(t.ca.tcb().congestion().ssthresh() >= cwnd_before);
     BOOST_TEST(t.ca.tcb().board().lost_bytes() == 0u);
+}
+
+namespace undone {
+
+// A connection with SACK and timestamps, unpaced, whose peer the test drives.
+struct timestamped : connected_stack {
+    static tcp::tcp_config unpaced() {
+        tcp::tcp_config cfg;
+        cfg.congestion = "newreno";
+        cfg.pacing = tcp::tcp_config::pacing_mode::controller;
+        return cfg;
+    }
+    std::uint32_t peer_ts = 1000;
+    timestamped() : connected_stack(peer_syn_options(1012, true, 1000), unpaced()) {}
+    // Six segments of ours, sent together.
+    std::vector<received_segment> six() {
+        const std::string data(6 * conn->mss(), 'd');
+        BOOST_REQUIRE(conn->app_write(std::as_bytes(std::span{data.data(), data.size()})) == data.size());
+        s.sim.run_for(1ms);
+        auto segs = s.take_segments();
+        BOOST_REQUIRE_EQUAL(segs.size(), 6u);
+        return segs;
+    }
+    // The peer's ACK up to `ack`, echoing `echo`'s timestamp, with SACK block [from, to) when from < to.
+    void ack(seq32 ack, const received_segment& echo, seq32 from = {}, seq32 to = {}) {
+        wire::tcp_options o;
+        o.timestamp = {{++peer_ts, echo.h.options.timestamp->first}};
+        if (from < to) {
+            o.sack[0] = {from, to};
+            o.sack_count = 1;
+        }
+        s.inject(from_peer().seq(irs + 1).ack(ack).window(65535).options(o));
+    }
+};
+
+seq32 end_of(const received_segment& seg) { return seg.h.seq + static_cast<std::uint32_t>(seg.payload.size()); }
+
+}  // namespace undone
+
+// A recovery undone once RACK had seen reordering (its window was in use
+// and still too short) widens the window by a quarter of min_RTT, as a
+// DSACK of a resend does (RFC 8985 6.2 step 4), but at once: the DSACK
+// comes a round trip later, and on a jittery path (wan.sh jitter) RACK
+// started up to five needless recoveries in that round trip. The first
+// reordering, before any was seen, does not widen it.
+BOOST_AUTO_TEST_CASE(a_recovery_undone_after_reordering_was_seen_widens_the_window) {
+    undone::timestamped p;
+    // Before any reordering: three segments SACKed above the first mark it
+    // lost at once; it arrives in the same turn, nothing was resent: undone.
+    auto segs = p.six();
+    p.s.sim.run_for(5ms);
+    p.ack(segs[0].h.seq, segs[3], segs[1].h.seq, undone::end_of(segs[3]));
+    p.ack(undone::end_of(segs[3]), segs[0]);
+    p.ack(undone::end_of(segs[5]), segs[5]);
+    p.s.sim.run_for(1ms);
+    BOOST_REQUIRE_EQUAL(p.conn->stats().undos, 1u);
+    BOOST_TEST(p.conn->reordering_window_steps() == 1u);
+    // With reordering seen the window is a quarter of min_RTT: the hole is
+    // lost once it has passed, and resent.
+    segs = p.six();
+    p.s.take_segments();
+    p.s.sim.run_for(5ms);
+    p.ack(segs[0].h.seq, segs[3], segs[1].h.seq, undone::end_of(segs[3]));
+    p.s.sim.run_for(5ms);
+    const auto resent = p.s.take_segments();
+    BOOST_REQUIRE_EQUAL(p.conn->stats().recoveries, 2u);
+    BOOST_REQUIRE(!resent.empty());
+    BOOST_TEST(resent.front().h.seq == segs[0].h.seq);
+    // The peer had the original (the ACK echoes its timestamp, RFC 3522): undone, and wider.
+    p.ack(undone::end_of(segs[5]), segs[0]);
+    p.s.sim.run_for(1ms);
+    BOOST_TEST(p.conn->stats().undos == 2u);
+    BOOST_TEST(p.conn->reordering_window_steps() == 2u);
 }
 
 namespace reordering_paths {

@@ -39,7 +39,8 @@ public:
     // Step 3: reordering was seen (or a loss episode proved spurious).
     void saw_reordering() noexcept { reordering_seen_ = true; }
     bool reordering_seen() const noexcept { return reordering_seen_; }
-    // Step 4's DSACK adaptation: one more min_rtt/4 per round trip with a DSACK.
+    // Step 4's DSACK adaptation: one more min_rtt/4 per round trip with a
+    // DSACK (or a recovery undone, tcb::undo).
     void on_dsack(seq32 snd_una, seq32 snd_nxt) noexcept {
         if (dsack_round_ && snd_una >= *dsack_round_) dsack_round_.reset();
         if (dsack_round_) return;

@@ -577,6 +577,7 @@ private:
         std::int64_t undo_bytes = 0;              // bytes resent since, less those the peer reported as duplicates
         interval_set undo_resent;                 // what was resent since and not yet reported as a duplicate
         std::optional<wire::ts32> retrans_stamp;  // our timestamp on the first of those resends (RFC 3522)
+        bool recovery_with_reo_wnd = false;       // the current fast recovery began with reordering seen (tcb::undo)
         std::uint64_t dsacked_bytes = 0;          // bytes the peer has reported as duplicates, all told
         std::optional<seq32> tlp_end;             // a tail loss probe is out, ending there (RFC 8985 7)
         bool tlp_resent = false;                  // the probe resent data (rather than sending new)
