@@ -115,6 +115,7 @@ void executor::end_turn() {
         cancel_turn_end(*n);  // first: its work may queue it again
         n->on_turn_end(*n);
     }
+    ++turns_;
 }
 
 void timer::expire(timer_node& n) {

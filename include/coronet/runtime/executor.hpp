@@ -148,6 +148,8 @@ public:
     // queues in turn. run_ready() calls it; a test driving a stack by hand
     // calls it to end its own "turn" before it looks at the wire.
     void end_turn();
+    // Turns ended so far: what happens between two values is one turn.
+    std::uint64_t turns() const noexcept { return turns_; }
     // Destroys every detached task still suspended (shutdown).
     void destroy_detached() noexcept;
 
@@ -165,6 +167,7 @@ private:
     std::size_t detached_count_ = 0;
     turn_end_node* turn_end_head_ = nullptr;
     turn_end_node* turn_end_tail_ = nullptr;
+    std::uint64_t turns_ = 0;
 };
 
 // A one-shot timer a coroutine waits on; cancel() wakes the waiter early.

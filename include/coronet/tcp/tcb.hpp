@@ -475,6 +475,7 @@ private:
     // The duplicate ACK for new out-of-order data [left, right); `latest`:
     // the range that had taken data most recently before it.
     void ack_out_of_order(seq32 left, seq32 right, std::optional<seq_range> latest);
+    bool ack_at_once_in_turn();
     // In-order data arrived: quick-ack mode (transfer_state::ato); true when it is on.
     bool data_arrived();
     std::uint16_t advertised_window(bool syn);
@@ -578,6 +579,8 @@ private:
         interval_set undo_resent;                 // what was resent since and not yet reported as a duplicate
         std::optional<wire::ts32> retrans_stamp;  // our timestamp on the first of those resends (RFC 3522)
         bool recovery_with_reo_wnd = false;       // the current fast recovery began with reordering seen (tcb::undo)
+        std::uint64_t acks_at_once_turn = 0;      // the turn of the ACKs at once for full-sized segments
+        std::uint8_t acks_at_once = 0;            // and how many went (tcb::ack_at_once_in_turn)
         std::uint64_t dsacked_bytes = 0;          // bytes the peer has reported as duplicates, all told
         std::optional<seq32> tlp_end;             // a tail loss probe is out, ending there (RFC 8985 7)
         bool tlp_resent = false;                  // the probe resent data (rather than sending new)
