@@ -239,11 +239,16 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
     seq_.snd_una = seg.ack();
     if (seq_.snd_nxt < seq_.snd_una) seq_.snd_nxt = seq_.snd_una;
 
-    // RTT: from the echoed timestamp, else from the one timed segment (Karn);
-    // the ACK of our SYN gave its sample in complete_handshake.
+    if (!acked_syn) sample_rtt(seg, now);  // the ACK of our SYN gave its sample in complete_handshake
+    retries_ = 0;
+    rto_at_ = flight() ? now + rtt_.rto() : never;
+    wake_app();
+}
+
+// RTT from an ACK of data: the echoed timestamp, else the one timed segment (Karn).
+void tcb::sample_rtt(const wire::tcp_view& seg, runtime::time_point now) {
     const auto& ts = seg.options().timestamp;
-    if (acked_syn) {
-    } else if (ts_ok_ && ts && ts->second != 0) {
+    if (ts_ok_ && ts && ts->second != 0) {
         // An echo from the future is no measurement (a forged or mangled segment).
         if (const std::int32_t ms = ts_now() - wire::ts32{ts->second}; ms >= 0)
             rtt_.sample(std::chrono::milliseconds(ms));
@@ -251,9 +256,6 @@ void tcb::process_ack(const wire::tcp_view& seg, std::uint32_t acked) {
         rtt_.sample(now - rtt_start_);
         rtt_timing_ = false;
     }
-    retries_ = 0;
-    rto_at_ = flight() ? now + rtt_.rto() : never;
-    wake_app();
 }
 
 // SND.WND follows the newest segment (SND.WL1, SND.WL2).

@@ -388,6 +388,7 @@ private:
     bool check_ack(const wire::tcp_view& seg, receive_policy policy);
     void complete_handshake(const wire::tcp_view& seg);
     void process_ack(const wire::tcp_view& seg, std::uint32_t acked);
+    void sample_rtt(const wire::tcp_view& seg, runtime::time_point now);
     // loss recovery (recovery.cpp): SACK, RACK-TLP, PRR, undo
     struct sack_info {
         std::array<seq_range, 4> blocks{};
