@@ -183,11 +183,24 @@ void tcb::end_recovery() {
 }
 
 // A reduction begins: what is resent from now on may yet prove unnecessary.
+// Resends of the episode before that are still unacknowledged stay in this
+// one, with the timestamp of the first of them (as Linux's tcp_init_undo
+// counts retrans_out and keeps retrans_stamp): a recovery ends once the ACK
+// passes `recover`, and holes found beyond it were resent in it too. The
+// ACKs for those echo timestamps older than this episode's first resend, and
+// an Eifel check from that resend took them for proof that nothing had been
+// lost: on 1 % random loss BBR undid 3 to 23 of 7 to 24 recoveries per
+// 8 MiB, each restoring the window and telling RACK the path reorders.
 void tcb::start_undo_episode() {
-    xfer().undo_marker = seq_.snd_una;
-    xfer().undo_bytes = 0;
-    xfer().undo_resent.clear();
-    xfer().retrans_stamp.reset();
+    transfer_state& x = xfer();
+    x.undo_marker = seq_.snd_una;
+    // What was resent below SND.UNA has been acknowledged (the set holds
+    // sequence numbers within one window: 1 GiB below reaches them all).
+    x.undo_bytes -= x.undo_resent.remove(seq_.snd_una - (1u << 30), seq_.snd_una);
+    if (x.retrans_stamp && (!x.undo_resent.empty() || x.board.retransmitted_bytes() > 0)) return;
+    x.undo_bytes = 0;
+    x.undo_resent.clear();
+    x.retrans_stamp.reset();
 }
 
 // RFC 2883: the peer received [left, right) twice. Within the current
