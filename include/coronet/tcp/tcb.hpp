@@ -445,8 +445,11 @@ private:
     // offload as many MSS as fit in a 64 KiB IP packet and in about a
     // millisecond of the sending rate (frame_segments_for_rate).
     std::size_t max_frame_payload() const;
-    // Segments per offload frame at the current rate; unlimited on paths under ~2 ms.
+    // Segments per offload frame at the current rate; unlimited on a LAN.
     std::size_t frame_segments_for_rate() const;
+    // Whether the path is a LAN: a round trip (SRTT, or the smallest RTT
+    // sample) up to ~2 ms. No pacing there, and 64 KiB frames.
+    bool on_lan() const noexcept;
     // Whether the next data frame must wait (transfer_state::pace_at then set for it).
     bool pacing_holds(runtime::time_point now);
     // A data frame of `bytes` left now: the next one waits its share.
