@@ -209,8 +209,8 @@ done
 netns_veth "$if_a" "$ns_a" "$if_ra" "$ns_r"
 netns_veth "$if_b" "$ns_b" "$if_rb" "$ns_r"
 ip -n "$ns_a" addr add "$ip_a/24" dev "$if_a"
-# A knows B's MAC (B's kernel and coronet share it) and B's kernel knows A's:
-# no ARP from the kernels through the relay.
+# A knows B's MAC (B's kernel and coronet share it) and B's kernel knows A's
+# (coronet too: coronet_server's --neighbor): no ARP through the relay.
 mac_of() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
 ip -n "$ns_a" neigh replace "$ip_b" lladdr "$(mac_of "$ns_b" "$if_b")" dev "$if_a" nud permanent
 ip -n "$ns_b" neigh replace "$ip_a" lladdr "$(mac_of "$ns_a" "$if_a")" dev "$if_b" nud permanent
@@ -311,9 +311,12 @@ run_client() {
 client_json() { if [ "$2" = ok ]; then cat "$work/cli-$1.out"; else echo null; fi; }
 
 # Sets coronet_opts to the options of B's coronet server with controller $1 on port $2.
+# Like B's kernel it knows A's MAC: no ARP through the relay, whose random
+# choices (one per frame, from --seed) then meet the same frames for both.
 coronet_server() {
     read -r -a coronet_opts <<<"$coronet_extra"  # --coronet-args is a list of words
-    coronet_opts=(--listen "$2" --cc "$1" --iface "$if_b" --ip "$ip_b/24" "${coronet_opts[@]}")
+    coronet_opts=(--listen "$2" --cc "$1" --iface "$if_b" --ip "$ip_b/24"
+        --neighbor "$ip_a=$(mac_of "$ns_a" "$if_a")" "${coronet_opts[@]}")
 }
 
 # Every controller named must start, coronet's with --stack user and the

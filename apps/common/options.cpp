@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address_v4.hpp>
 #include <cctype>
 #include <coronet/runtime/log.hpp>
 #include <coronet/tcp/congestion.hpp>
@@ -33,8 +34,24 @@ po::options_description common_description(common_options& out) {
         "next hop for destinations outside the prefix")(
         "mac",
         po::value<std::string>()->value_name("MAC")->notifier([&out](const std::string& m) { out.iface.mac = m; }),
-        "source MAC to use (default: the interface's)")("mtu", po::value(&out.iface.mtu)->value_name("BYTES"),
-                                                        "IP MTU (default: the interface's)")(
+        "source MAC to use (default: the interface's)")(
+        "neighbor",
+        po::value<std::vector<std::string>>()
+            ->value_name("A.B.C.D=MAC")
+            ->composing()
+            ->notifier([&out](const std::vector<std::string>& all) {
+                for (const auto& v : all) {
+                    const auto eq = v.find('=');
+                    boost::system::error_code ec;
+                    if (eq != std::string::npos) boost::asio::ip::make_address_v4(v.substr(0, eq), ec);
+                    if (eq == std::string::npos || ec || !wire::mac_address::parse(v.substr(eq + 1)))
+                        throw po::error("--neighbor: '" + v + "' is not A.B.C.D=MAC (e.g. 10.0.0.2=02:00:00:00:00:02)");
+                    out.iface.neighbors.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+                }
+            }),
+        "a permanent ARP entry (repeatable): frames to A.B.C.D go to MAC without an ARP request, as the kernel's "
+        "'ip neigh add A.B.C.D lladdr MAC nud permanent'")("mtu", po::value(&out.iface.mtu)->value_name("BYTES"),
+                                                           "IP MTU (default: the interface's)")(
         "log-level", po::value(&out.log_level)->value_name("LEVEL")->default_value("warn"),
         "trace, debug, info, warn, error or off")("pcap", po::value(&out.iface.pcap)->value_name("FILE"),
                                                   "write every frame sent and received to a pcapng file")(

@@ -48,6 +48,15 @@ net::host_config host_config_from(const interface_config& cfg) {
         if (!m) throw std::invalid_argument("'" + *cfg.mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
         h.mac = *m;
     }
+    for (const auto& [ip, mac] : cfg.neighbors) {
+        boost::system::error_code ec;
+        const auto address = boost::asio::ip::make_address_v4(ip, ec);
+        if (ec) throw std::invalid_argument("neighbor '" + ip + "' is not an IPv4 address");
+        const auto m = wire::mac_address::parse(mac);
+        if (!m)
+            throw std::invalid_argument("neighbor " + ip + ": '" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+        h.arp.permanent.emplace_back(address, *m);
+    }
     h.mtu = cfg.mtu;
     h.offload = cfg.offload;
     h.conflict = cfg.conflict;

@@ -1,7 +1,17 @@
 #include <algorithm>
 #include <coronet/net/arp_cache.hpp>
+#include <utility>
 
 namespace coronet::net {
+
+arp_cache::arp_cache(arp_config cfg) : cfg_(std::move(cfg)) {
+    for (const auto& [ip, mac] : cfg_.permanent) {
+        entry& e = entries_[ip.to_uint()];
+        e.resolved = e.permanent = true;
+        e.mac = mac;
+        e.deadline = runtime::time_point::max();
+    }
+}
 
 std::optional<wire::mac_address> arp_cache::lookup(address_v4 ip, runtime::time_point now) const {
     auto it = entries_.find(ip.to_uint());
@@ -15,7 +25,7 @@ bool arp_cache::make_room(runtime::time_point now) {
     // entries still resolving keep their place.
     auto victim = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-        if (!it->second.resolved) continue;
+        if (!it->second.resolved || it->second.permanent) continue;
         if (it->second.deadline <= now) {
             victim = it;
             break;
@@ -59,6 +69,7 @@ void arp_cache::learn(address_v4 ip, const wire::mac_address& mac, runtime::time
         it = entries_.emplace(ip.to_uint(), entry{}).first;
     }
     entry& e = it->second;
+    if (e.permanent) return;  // what the configuration says stands (nothing waits for it)
     e.resolved = true;
     e.probing = false;
     e.mac = mac;
@@ -77,7 +88,8 @@ runtime::time_point arp_cache::released(address_v4 ip) const {
 
 std::optional<wire::mac_address> arp_cache::suspect(address_v4 ip, runtime::time_point now) {
     auto it = entries_.find(ip.to_uint());
-    if (it == entries_.end() || !it->second.resolved || it->second.probing || it->second.deadline <= now)
+    if (it == entries_.end() || !it->second.resolved || it->second.permanent || it->second.probing ||
+        it->second.deadline <= now)
         return std::nullopt;
     entry& e = it->second;
     e.probing = true;

@@ -293,6 +293,26 @@ BOOST_AUTO_TEST_CASE(full_cache_evicts_the_entry_closest_to_expiry) {
     BOOST_TEST(cache.lookup(make_address_v4("10.0.0.3"), t0 + 3s).has_value());
 }
 
+// arp_config::permanent, as the kernel's "nud permanent": known from the
+// start, and nothing (time, a full cache, ARP traffic, a doubt) moves it.
+BOOST_AUTO_TEST_CASE(permanent_entries_resolve_at_once_and_never_change) {
+    const wire::mac_address mac_b{{0x02, 0, 0, 0, 0, 0xbb}};
+    const auto ip = make_address_v4("10.0.0.9");
+    net::arp_cache cache({.capacity = 2, .reachable = 60s, .permanent = {{ip, mac_a}}});
+    const runtime::time_point t0{};
+    BOOST_TEST((cache.lookup(ip, t0) == std::optional<wire::mac_address>(mac_a)));
+    std::vector<storage::packet> ready;
+    cache.learn(ip, mac_b, t0 + 1s, true, ready);         // an ARP reply or request claiming it
+    BOOST_TEST(!cache.suspect(ip, t0 + 2s).has_value());  // no probes
+    cache.learn(make_address_v4("10.0.0.1"), mac_b, t0 + 3s, true, ready);
+    cache.learn(make_address_v4("10.0.0.2"), mac_b, t0 + 4s, true, ready);  // the cache is full: 10.0.0.1 goes
+    BOOST_TEST(!cache.lookup(make_address_v4("10.0.0.1"), t0 + 5s).has_value());
+    net::arp_cache::tick_result r;
+    cache.tick(t0 + 24h, r);
+    BOOST_TEST(r.probe.empty());
+    BOOST_TEST((cache.lookup(ip, t0 + 24h) == std::optional<wire::mac_address>(mac_a)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(host_tests)
@@ -328,6 +348,26 @@ BOOST_AUTO_TEST_CASE(unanswered_arp_retries_three_times_then_reports_unreachable
     BOOST_TEST(h.a.counters().arp_resolve_failed == 1u);
     BOOST_TEST(h.a.counters().arp_queue_drops == 1u);
     BOOST_TEST((h.sim.now() - start == 3s));
+}
+
+BOOST_AUTO_TEST_CASE(a_permanent_neighbor_is_sent_to_without_an_arp_request) {
+    runtime::sim_loop sim;
+    link::sim_link wire(sim, {}, 7);
+    net::host a(sim, wire.a(), {.address = make_address_v4("10.0.0.1"), .prefix_len = 24});
+    net::host b(sim, wire.b(),
+                {.address = make_address_v4("10.0.0.2"),
+                 .prefix_len = 24,
+                 .arp = {.permanent = {{make_address_v4("10.0.0.1"), a.mac()}}}});
+    a.start();
+    b.start();
+    sim.run_for(1ms);
+    int replies = 0;
+    b.on_echo_reply = [&](const wire::ipv4_view&, const wire::icmp_view&) { ++replies; };
+    const auto sent_before = b.counters().arp_requests_sent;
+    BOOST_TEST(!b.send_echo_request(make_address_v4("10.0.0.1"), 1, 1, {}));
+    sim.run_until_idle(10s);
+    BOOST_TEST(replies == 1);
+    BOOST_TEST(b.counters().arp_requests_sent == sent_before);
 }
 
 BOOST_AUTO_TEST_CASE(off_link_destination_without_gateway_is_network_unreachable) {

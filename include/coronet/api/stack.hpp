@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace coronet {
 
@@ -21,10 +23,14 @@ class address_claim;
 
 struct interface_config {
     std::string ifname;
-    std::string address;                          // "A.B.C.D/N"
-    std::optional<std::string> gateway;           // "A.B.C.D"
-    std::optional<std::string> mac;               // "aa:bb:cc:dd:ee:ff"; default: the interface's
-    std::uint16_t mtu = 0;                        // 0: the interface's
+    std::string address;                 // "A.B.C.D/N"
+    std::optional<std::string> gateway;  // "A.B.C.D"
+    std::optional<std::string> mac;      // "aa:bb:cc:dd:ee:ff"; default: the interface's
+    std::uint16_t mtu = 0;               // 0: the interface's
+    // Permanent ARP entries, as `ip neigh add ... nud permanent`: address
+    // "A.B.C.D" and MAC "aa:bb:cc:dd:ee:ff". Frames to them go without a
+    // request, and nothing that arrives changes them.
+    std::vector<std::pair<std::string, std::string>> neighbors;
     std::string pcap;                             // pcapng file of every frame; empty: none
     link::pcapng_rotation pcap_rotation;          // by size: off unless max_bytes is set
     bool offload = true;                          // checksum and segmentation offload (net::host_config::offload)

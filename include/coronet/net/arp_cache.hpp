@@ -26,11 +26,14 @@ struct arp_config {
     // spoofed on-link sources must not park the whole transmit pool (512
     // frames) behind ARP requests nobody answers, starving ARP replies.
     std::size_t max_pending_total = 128;
+    // Permanent entries (as `ip neigh ... nud permanent`): resolved from the
+    // start, never expiring, evicted, re-confirmed or changed by ARP.
+    std::vector<std::pair<address_v4, wire::mac_address>> permanent;
 };
 
 class arp_cache {
 public:
-    explicit arp_cache(arp_config cfg = {}) : cfg_(cfg) {}
+    explicit arp_cache(arp_config cfg = {});
 
     // The MAC of ip if known and not expired.
     std::optional<wire::mac_address> lookup(address_v4 ip, runtime::time_point now) const;
@@ -76,7 +79,8 @@ public:
 private:
     struct entry {
         bool resolved = false;
-        bool probing = false;  // resolved, and being re-confirmed (suspect)
+        bool probing = false;    // resolved, and being re-confirmed (suspect)
+        bool permanent = false;  // arp_config::permanent
         wire::mac_address mac{};
         runtime::time_point deadline{};  // expiry when resolved, next retry or probe otherwise
         unsigned requests = 0;           // requests or probes sent
