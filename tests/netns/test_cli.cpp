@@ -60,6 +60,16 @@ BOOST_AUTO_TEST_CASE(bench_wants_a_prefix_length_too) {
     BOOST_TEST(out.find("--ip '10.0.0.2' has no prefix length") != std::string::npos, out);
 }
 
+BOOST_AUTO_TEST_CASE(neighbor_entries_are_checked) {
+    const std::string base = bin("apps/coronet-bench") + " server --listen 5201 --iface lo --ip 10.0.0.2/24 ";
+    std::string out;
+    for (const char* bad : {"10.0.0.1", "10.0.0.1=zz", "10.0.0.300=02:00:00:00:00:01", "=02:00:00:00:00:01"}) {
+        BOOST_TEST(sh(base + "--neighbor " + bad, &out) == 2, bad);
+        BOOST_TEST(out.find("--neighbor: '" + std::string(bad) + "' is not A.B.C.D=MAC") != std::string::npos,
+                   bad << " -> " << out);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
     const std::string proxy = bin("apps/coronet-proxy");
     std::string out;
