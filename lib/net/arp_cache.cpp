@@ -20,7 +20,7 @@ std::optional<wire::mac_address> arp_cache::lookup(address_v4 ip, runtime::time_
 }
 
 bool arp_cache::make_room(runtime::time_point now) {
-    if (entries_.size() < cfg_.capacity) return true;
+    if (entries_.size() < cfg_.capacity + cfg_.permanent.size()) return true;
     // Evict an expired entry, else the resolved one closest to expiry;
     // entries still resolving keep their place.
     auto victim = entries_.end();

@@ -304,9 +304,14 @@ BOOST_AUTO_TEST_CASE(permanent_entries_resolve_at_once_and_never_change) {
     std::vector<storage::packet> ready;
     cache.learn(ip, mac_b, t0 + 1s, true, ready);         // an ARP reply or request claiming it
     BOOST_TEST(!cache.suspect(ip, t0 + 2s).has_value());  // no probes
+    // capacity counts learned entries: two fit beside it, and a third
+    // evicts the one closest to expiry, never the permanent one.
     cache.learn(make_address_v4("10.0.0.1"), mac_b, t0 + 3s, true, ready);
-    cache.learn(make_address_v4("10.0.0.2"), mac_b, t0 + 4s, true, ready);  // the cache is full: 10.0.0.1 goes
-    BOOST_TEST(!cache.lookup(make_address_v4("10.0.0.1"), t0 + 5s).has_value());
+    cache.learn(make_address_v4("10.0.0.2"), mac_b, t0 + 4s, true, ready);
+    BOOST_TEST(cache.size() == 3u);
+    cache.learn(make_address_v4("10.0.0.3"), mac_b, t0 + 5s, true, ready);
+    BOOST_TEST(cache.size() == 3u);
+    BOOST_TEST(!cache.lookup(make_address_v4("10.0.0.1"), t0 + 6s).has_value());
     net::arp_cache::tick_result r;
     cache.tick(t0 + 24h, r);
     BOOST_TEST(r.probe.empty());

@@ -17,7 +17,7 @@ namespace coronet::net {
 using boost::asio::ip::address_v4;
 
 struct arp_config {
-    std::size_t capacity = 1024;                             // entries
+    std::size_t capacity = 1024;                             // entries learned (the permanent come on top)
     runtime::duration reachable = std::chrono::seconds(60);  // lifetime of a learned entry
     runtime::duration retry = std::chrono::seconds(1);       // between requests
     unsigned max_requests = 3;                               // then resolution fails
