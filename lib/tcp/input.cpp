@@ -328,7 +328,12 @@ void tcb::process_text(const wire::tcp_view& seg, receive_policy policy) {
             ++xfer().stats.ooo_refused;  // the sender will resend it
         }
     } else if (seg.payload().size() > 0) {
-        ack_at_once();
+        // All of it we have: a duplicate ACK at once (RFC 5681 4.2), unless a
+        // FIN rides on it, taken below: then the turn's ACK covers that too.
+        if (fin_flag)
+            schedule_ack(true);
+        else
+            ack_at_once();
     }
     if (fin_flag) peer_fin_ = seq + static_cast<std::uint32_t>(data.size());
     if (peer_fin_ && *peer_fin_ == seq_.rcv_nxt && !fin_received_ && policy.text) {

@@ -58,6 +58,21 @@ BOOST_AUTO_TEST_CASE(a_fin_before_any_data_is_acknowledged_at_once) {
     p.expect_ack_after(1ms, 1);
 }
 
+// A resend of data we have, now carrying the FIN (packetdrill's
+// kernel/tcp_close_no_rst.pkt): one ACK, of the FIN, within the delayed-ACK
+// time; the duplicate's ACK at once had gone out before the FIN was taken,
+// acknowledging the data only.
+BOOST_AUTO_TEST_CASE(a_duplicate_that_brings_the_fin_is_acknowledged_with_it) {
+    opened_pair p;
+    p.peer_data(0, 1000);
+    p.expect_ack_after(1ms, 1000);
+    p.peer_data(0, 1000, true);
+    p.s.sim.run_for(40ms);
+    const auto sent = p.s.take_segments();
+    BOOST_REQUIRE(!sent.empty());
+    BOOST_TEST(sent[0].h.ack.value == (p.irs + 1 + 1001).value);
+}
+
 BOOST_AUTO_TEST_CASE(a_read_sends_a_window_update_only_when_it_doubles_a_shrunken_window) {
     tcp::tcp_config cfg;
     cfg.receive_buffer = 8192;
