@@ -18,7 +18,8 @@ namespace coronet::tcp {
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 
 // Storage for n bytes: the cache's (standard-sized rings), or new; whole
-// huge pages from 2 MiB on (grown rings are sized in whole huge pages then).
+// huge pages from 2 MiB on (growth_capacity sizes grown rings in whole huge
+// pages from 1 MiB asked).
 std::byte* byte_ring::allocate(std::size_t n) const {
     if (cache_) return cache_->take(n).release();
     return allocate_uncached(n);
@@ -118,6 +119,12 @@ void byte_ring::resize(std::size_t capacity) {
         cap_ = capacity_of(capacity);
     }
     head_ = 0;
+}
+
+std::size_t byte_ring::growth_capacity(std::size_t wanted, std::size_t limit) noexcept {
+    constexpr std::size_t page = 4096;
+    const std::size_t unit = wanted >= huge_page / 2 ? huge_page : page;
+    return std::min((wanted + unit - 1) / unit * unit, limit);
 }
 
 void byte_ring::grow(std::size_t asked, std::size_t keep) {

@@ -10,8 +10,6 @@
 namespace coronet::tcp {
 
 namespace {
-// Grown buffers are whole pages.
-constexpr std::size_t growth_unit = 4096, huge_growth_unit = std::size_t{2} << 20;
 // Linux's rcvq_space starts at the initial congestion window: 10 segments.
 constexpr std::uint64_t initial_segments = 10;
 }  // namespace
@@ -110,12 +108,11 @@ void tcb::tune_send_buffer() {
     if (grow_buffer(sndbuf_, held + (slow_start ? 4 : 2) * flyable, cfg_.send_buffer_limit())) wake(writer_);
 }
 
-// Grows ring to `wanted` bytes, whole pages, at most `limit`, when the layer
-// grants the memory; false when it stays as it is.
+// Grows ring to `wanted` bytes, whole pages (huge ones from 1 MiB on:
+// byte_ring::growth_capacity), at most `limit`, when the layer grants the
+// memory, all of it counted; false when it stays as it is.
 bool tcb::grow_buffer(byte_ring& ring, std::size_t wanted, std::size_t limit) {
-    // Whole huge pages from 2 MiB on (byte_ring::allocate asks for them).
-    const std::size_t unit = wanted >= huge_growth_unit ? huge_growth_unit : growth_unit;
-    const std::size_t to = std::min((wanted + unit - 1) / unit * unit, limit);
+    const std::size_t to = byte_ring::growth_capacity(wanted, limit);
     if (to <= ring.capacity() || reserved_ == 0) return false;  // reserved_ 0: the buffers were given back
     const std::size_t more = to - ring.capacity();
     if (!owner_.reserve(more)) return false;

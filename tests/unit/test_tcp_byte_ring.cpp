@@ -220,6 +220,29 @@ BOOST_AUTO_TEST_CASE(grow_into_huge_page_storage_keeps_the_bytes_and_frees_it_ri
     BOOST_TEST((out == data));
 }
 
+BOOST_AUTO_TEST_CASE(growth_takes_whole_pages_and_whole_huge_pages_from_one_mebibyte) {
+    constexpr std::size_t kib = 1024, mib = 1024 * kib, limit = 6 * mib;
+    BOOST_TEST(byte_ring::growth_capacity(300 * kib + 1, limit) == 300 * kib + 4 * kib);  // 4 KiB pages
+    BOOST_TEST(byte_ring::growth_capacity(mib - 1, limit) == mib);
+    // From 1 MiB on, whole huge pages: 2 MiB for what would be 1 MiB of 4 KiB pages
+    BOOST_TEST(byte_ring::growth_capacity(mib, limit) == 2 * mib);
+    BOOST_TEST(byte_ring::growth_capacity(mib + 32 * kib, limit) == 2 * mib);
+    BOOST_TEST(byte_ring::growth_capacity(2 * mib + 1, limit) == 4 * mib);
+    // never past the limit, whatever the rounding
+    BOOST_TEST(byte_ring::growth_capacity(mib + 1, mib + 512 * kib) == mib + 512 * kib);
+    BOOST_TEST(byte_ring::growth_capacity(9 * mib, limit) == limit);
+    // A ring grown to it keeps its bytes in huge-page storage (ASan checks the matching delete).
+    byte_ring ring(256 * kib);
+    std::vector<std::byte> data(200 * kib);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i % 253);
+    BOOST_TEST(ring.write(data) == data.size());
+    ring.grow(byte_ring::growth_capacity(mib, limit), ring.size());
+    BOOST_TEST(ring.capacity() == 2 * mib);
+    std::vector<std::byte> out(data.size());
+    BOOST_TEST(ring.read(out) == data.size());
+    BOOST_TEST((out == data));
+}
+
 BOOST_AUTO_TEST_CASE(grow_of_unallocated_ring_only_moves_the_capacity) {
     byte_ring ring(4);
     ring.grow(2);  // never shrinks
