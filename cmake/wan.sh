@@ -37,17 +37,19 @@
 #              and both sent from B (A's two clients, with --reverse, start
 #              together), share the bottleneck for --fairness seconds: each
 #              flow's goodput, its share of the sum and Jain's index
-#              (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one takes all
+#              (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one takes all;
+#              --fairness-runs times (the medians, and the shares' range)
 #   latency    a kernel 1-byte rr probe (A's client, a kernel server in B on
 #              B's second address) measures p50 and p99 round trips: first
 #              alone (for --latency seconds, at most 5: the base RTT), then
 #              for --latency seconds under a bulk flow sent from B and started
 #              2 s before it, for each X a coronet flow with X and a kernel
 #              flow with X's kernel name; the ratios are to the base p50
-# Each run of a row (once per controller) has a fresh relay with --seed 1.
+# Each run of a row has a fresh relay: the fairness row's run N with --seed N,
+# the latency row's with --seed 1.
 #
 # Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--fairness S]
-#                     [--latency S] [--timeout S] [--json FILE] [--peer-cc NAME]
+#                     [--fairness-runs N] [--latency S] [--timeout S] [--json FILE] [--peer-cc NAME]
 #                     [--coronet-args "ARGS"] [--pcap DIR] [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
@@ -57,6 +59,8 @@
 #                    newreno,cubic,bbr; "reno" means newreno); a name coronet-bench or the kernel
 #                    refuses ends the run before it starts (exit 2)
 #   --fairness S     seconds of the fairness row (default 30; 0: no fairness row)
+#   --fairness-runs N  runs of the fairness row per controller (default 1); one 20-30 s run
+#                    decides little: coronet's share of it moved from 59 to 80 % between runs
 #   --latency S      seconds of the latency row's loaded probes (default 20; 0: no latency row)
 #   --timeout S      the most one transfer may take (default 300)
 #   --json FILE      also write every transfer's record (client, server and relay JSON, and the
@@ -95,7 +99,7 @@ fail_usage() {
 # The value of option $1, or exit 2 if it has none.
 need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
 bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' pcap_dir='' cc_list=newreno peer_cc='' coronet_extra='' build=1
-fairness_s=30 latency_s=20
+fairness_s=30 fairness_runs=1 latency_s=20
 while [ $# -gt 0 ]; do
     case $1 in
     --bytes) need "$@"; bytes=$2; shift 2 ;;
@@ -107,6 +111,7 @@ while [ $# -gt 0 ]; do
     --cc) need "$@"; cc_list=$2; shift 2 ;;
     --peer-cc) need "$@"; peer_cc=$2; shift 2 ;;
     --fairness) need "$@"; fairness_s=$2; shift 2 ;;
+    --fairness-runs) need "$@"; fairness_runs=$2; shift 2 ;;
     --latency) need "$@"; latency_s=$2; shift 2 ;;
     --coronet-args) need "$@"; coronet_extra=$2; shift 2 ;;
     --no-build) build=0; shift ;;
@@ -121,6 +126,7 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || fail_usage "--runs wants a positive integer, got '$runs'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || fail_usage "--timeout wants whole seconds, got '$timeout_s'"
 [[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
+[[ $fairness_runs =~ ^[1-9][0-9]*$ ]] || fail_usage "--fairness-runs wants a positive integer, got '$fairness_runs'"
 [[ $latency_s =~ ^[0-9]+$ ]] || fail_usage "--latency wants whole seconds (0: no latency row), got '$latency_s'"
 [ -z "$peer_cc" ] || [[ $peer_cc =~ ^[a-z0-9_]+$ ]] ||
     fail_usage "--peer-cc wants a congestion control name, got '$peer_cc'"
@@ -407,7 +413,7 @@ run_transfer() {
 }
 
 echo "== wan.sh: ${#selected[@]} cell(s), $bytes per transfer, $runs run(s), timeout ${timeout_s} s," \
-    "coronet cc ${ccs[*]}, fairness ${fairness_s} s, latency ${latency_s} s," \
+    "coronet cc ${ccs[*]}, fairness ${fairness_s} s x ${fairness_runs}, latency ${latency_s} s," \
     "kernel default cc $default_cc, kernel client against coronet ${peer_cc:-the same-named cc}," \
     "namespaces $ns_a / $ns_r / $ns_b" >&2
 skipped=()
@@ -451,14 +457,15 @@ if [ ${#row_names[@]} -gt 0 ]; then
     ip -n "$ns_a" neigh replace "$ip_k" lladdr "$(mac_of "$ns_b" "$if_b")" dev "$if_a" nud permanent
 fi
 
-# A row's start: a fresh relay with the bottleneck's flags (seed 1); sets row_ok.
+# A row's start (args: its name, the relay's seed, 1 if not given): a fresh
+# relay with the bottleneck's flags; sets row_ok.
 row_start() {
     rm -f "$work"/srv-* "$work"/cli-*
     outcome_of=()
     row_pids=()
     row_ok=1
     row_begin=$SECONDS
-    start_relay 1 "$bottleneck_flags" "$1" || row_ok=0
+    start_relay "${2:-1}" "$bottleneck_flags" "$1" || row_ok=0
     row_pids+=("$relay_pid")
 }
 # Starts one of a row's servers (start_server's args), unless the row failed already.
@@ -488,14 +495,14 @@ mbit_of() {
     fi
 }
 
-# The fairness row of coronet's controller $1: a coronet flow and a kernel
-# flow, both with it and both sent from B, share the bottleneck for
+# Run $2 of the fairness row of coronet's controller $1: a coronet flow and
+# a kernel flow, both with it and both sent from B, share the bottleneck for
 # --fairness seconds (A's clients start together, with --reverse).
 run_fairness() {
-    local x=$1 k
+    local x=$1 run=$2 k
     k=$(kernel_cc_of "$x")
     local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s")
-    row_start "fairness $x"
+    row_start "fairness $x run $run" "$run"
     coronet_server "$x" "$port"
     row_server coronet "${coronet_opts[@]}"
     row_server kernel --listen "$port_k" --stack kernel --cc "$k"
@@ -506,10 +513,10 @@ run_fairness() {
         client_end kernel
     fi
     row_stop
-    printf '{"row":"fairness","cc":"%s","kernel_cc":"%s","seconds":%s,"coronet":%s,"kernel":%s,"relay":%s}\n' \
-        "$x" "$k" "$fairness_s" "$(flow_json coronet)" "$(flow_json kernel)" \
+    printf '{"row":"fairness","cc":"%s","kernel_cc":"%s","run":%s,"seconds":%s,"coronet":%s,"kernel":%s,"relay":%s}\n' \
+        "$x" "$k" "$run" "$fairness_s" "$(flow_json coronet)" "$(flow_json kernel)" \
         "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
-    echo "   fairness $x: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
+    echo "   fairness $x run $run: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
 }
 
 # One run of the latency row: a kernel 1-byte rr probe (A's client, B's
@@ -556,7 +563,9 @@ run_latency() {
 }
 
 if [[ " ${row_names[*]} " == *" fairness "* ]]; then
-    for x in "${ccs[@]}"; do run_fairness "$x"; done
+    for ((run = 1; run <= fairness_runs; run++)); do
+        for x in "${ccs[@]}"; do run_fairness "$x" "$run"; done
+    done
 fi
 if [[ " ${row_names[*]} " == *" latency "* ]]; then
     run_latency none ''

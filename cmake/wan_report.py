@@ -5,7 +5,7 @@ server's and relay's JSON) and prints, for each of coronet's controllers, the
 markdown table of coronet against the kernel; with a JSON path, also writes
 the records and the tables' rows there.
 
-WORK/rows holds the records of the fairness row (one per controller) and of
+WORK/rows holds the records of the fairness row (one per controller and run) and of
 the latency row (the probe alone, then per controller under a coronet and
 under a kernel bulk flow), whose tables follow.
 
@@ -137,29 +137,48 @@ def mbit(value, flow):
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-def sender_retx(flow):
+def retx_of(flow):
+    """(retransmitted segments, DSACKs) of a row's flow's sender, or Nones."""
     server = flow.get("server") or {}
-    if server.get("retransmits") is None:
-        return "-"
-    return f"{server['retransmits']} ({server.get('dsacks', '?')})"
+    return server.get("retransmits"), server.get("dsacks")
 
 
+def median_retx(flows):
+    retx = median([retx_of(f)[0] for f in flows])
+    dsacks = median([retx_of(f)[1] for f in flows])
+    return "-" if retx is None else f"{retx:g} ({'?' if dsacks is None else f'{dsacks:g}'})"
+
+
+# One line per controller: with several runs (--fairness-runs), the medians of
+# each flow's goodput, of coronet's share (with its range) and of Jain's index.
 fairness_rows = []
 fairness_table = [
-    "| cc | coronet Mbit/s | kernel Mbit/s | coronet share | Jain's index | retx coronet | retx kernel |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| cc | runs | coronet Mbit/s | kernel Mbit/s | coronet share | Jain's index | retx coronet | retx kernel |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
 ]
-for r in (r for r in row_records if r["row"] == "fairness"):
-    x1, x2 = flow_mbit(r["coronet"]), flow_mbit(r["kernel"])
-    both = x1 is not None and x2 is not None and x1 + x2 > 0
-    share = x1 / (x1 + x2) if both else None
-    jain = (x1 + x2) ** 2 / (2 * (x1 * x1 + x2 * x2)) if both else None
-    fairness_rows.append({"cc": r["cc"], "kernel_cc": r["kernel_cc"], "coronet_mbit_s": x1, "kernel_mbit_s": x2,
-                          "coronet_share": share, "jain_index": jain})
+fairness_records = [r for r in row_records if r["row"] == "fairness"]
+for cc in dict.fromkeys(r["cc"] for r in fairness_records):
+    mine = [r for r in fairness_records if r["cc"] == cc]
+    shares, jains = [], []
+    for r in mine:
+        x1, x2 = flow_mbit(r["coronet"]), flow_mbit(r["kernel"])
+        if x1 is not None and x2 is not None and x1 + x2 > 0:
+            shares.append(x1 / (x1 + x2))
+            jains.append((x1 + x2) ** 2 / (2 * (x1 * x1 + x2 * x2)))
+    x1 = median([flow_mbit(r["coronet"]) for r in mine])
+    x2 = median([flow_mbit(r["kernel"]) for r in mine])
+    share, jain = median(shares), median(jains)
+    fairness_rows.append({"cc": cc, "kernel_cc": mine[0]["kernel_cc"], "runs": len(mine), "runs_measured": len(shares),
+                          "coronet_mbit_s": x1, "kernel_mbit_s": x2, "coronet_share": share,
+                          "coronet_share_min": min(shares) if shares else None,
+                          "coronet_share_max": max(shares) if shares else None, "jain_index": jain})
+    share_text = "-" if share is None else f"{share:.0%}"
+    if len(shares) > 1:
+        share_text += f" ({min(shares):.0%}-{max(shares):.0%})"
     fairness_table.append(
-        f"| {r['cc']} | {mbit(x1, r['coronet'])} | {mbit(x2, r['kernel'])} | "
-        f"{'-' if share is None else f'{share:.0%}'} | {'-' if jain is None else f'{jain:.3f}'} | "
-        f"{sender_retx(r['coronet'])} | {sender_retx(r['kernel'])} |")
+        f"| {cc} | {len(shares)}/{len(mine)} | {mbit(x1, mine[0]['coronet'])} | {mbit(x2, mine[0]['kernel'])} | "
+        f"{share_text} | {'-' if jain is None else f'{jain:.3f}'} | "
+        f"{median_retx([r['coronet'] for r in mine])} | {median_retx([r['kernel'] for r in mine])} |")
 
 latency_runs = [r for r in row_records if r["row"] == "latency"]
 base = next((r["probe"]["client"] for r in latency_runs if r["stack"] == "none" and r["probe"]["status"] == "ok"),
@@ -222,7 +241,9 @@ print_row_table("fairness", "Fairness", fairness_table,
                 f"one coronet flow and one kernel flow with the same controller (cc; the kernel's name of it), "
                 f"both sent from B, share the {bottleneck} for {fairness_s} s, started together; goodput of each "
                 f"flow's whole run; Jain's index (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one flow takes "
-                f"all. retx: the sender's retransmitted segments (DSACKed).")
+                f"all. runs: those where both flows finished / those run (--fairness-runs); with several, the "
+                f"figures are medians and coronet's share carries its range. retx: the sender's retransmitted "
+                f"segments (DSACKed).")
 print_row_table("latency", "Latency under load", latency_table,
                 f"on the {bottleneck}, a kernel 1-byte rr probe (client in A, B's kernel server on its own "
                 f"address) measures the round trip for {latency_s} s while a bulk flow sent from B, started 2 s "
