@@ -209,14 +209,17 @@ po::options_description tcp_description(common_options& out) {
                 t.pacing = pacing_mode::controller;
             else if (when == "all")
                 t.pacing = pacing_mode::all;
+            else if (when == "slow-start")
+                t.pacing = pacing_mode::slow_start;
             else if (when == "off")
                 t.pacing = pacing_mode::off;
             else
-                throw po::error("--tcp-pacing: '" + when + "' is not controller, all or off");
+                throw po::error("--tcp-pacing: '" + when + "' is not controller, slow-start, all or off");
         }),
         "pace data frames over the round trip: 'controller' where the congestion control asks for it (bbr), "
-        "'all' every connection (cwnd/SRTT x2 in slow start, x1.2 after, as Linux), 'off'; never on a LAN "
-        "(SRTT up to 2 ms) (default all)")(
+        "'slow-start' the others too while in slow start, 'all' every connection (cwnd/SRTT x2 in slow start, "
+        "x1.2 after, as Linux with fq), 'off'; never on a LAN (SRTT or the smallest RTT sample up to 2 ms) "
+        "(default slow-start)")(
         "no-sack", po::bool_switch()->notifier([&t](bool off) { t.sack = !off; }),
         "neither offer nor accept SACK (RFC 2018): losses are then found by three duplicate ACKs and partial ACKs "
         "(RFC 6582), not RACK-TLP (default: SACK on)");

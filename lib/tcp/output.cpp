@@ -104,7 +104,11 @@ std::uint64_t tcb::pacing_rate(const congestion_control& c) const {
     // offload; unpaced 36.7 (x1.18) and 2.9 (one run each).
     if (on_lan()) return 0;
     if (const std::uint64_t rate = c.pacing_rate(); rate > 0) return rate;
-    if (cfg_.pacing != pacing_mode::all || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero()) return 0;
+    if (cfg_.pacing == pacing_mode::controller || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero())
+        return 0;
+    // slow_start: congestion avoidance goes by the ACK clock, as Linux's
+    // NewReno and CUBIC do without the fq qdisc.
+    if (cfg_.pacing == pacing_mode::slow_start && c.window() >= c.ssthresh()) return 0;
     // Linux's tcp_update_pacing_rate: the window over SRTT, doubled in the
     // first half of slow start (so that it can still double per round
     // trip), 1.2 times after (a little ahead of the ACK clock).

@@ -93,8 +93,9 @@ BOOST_AUTO_TEST_CASE(tcp_options_are_documented_and_checked) {
         {"--no-sack=1", "'--no-sack' does not take any arguments"},
         {"--no-sack --no-syn-cookies", "no-such-if0"},
         {"--tcp-cc vegas", "--tcp-cc: 'vegas' is not a congestion control (coronet has newreno"},
-        {"--tcp-pacing sometimes", "--tcp-pacing: 'sometimes' is not controller, all or off"},
+        {"--tcp-pacing sometimes", "--tcp-pacing: 'sometimes' is not controller, slow-start, all or off"},
         {"--tcp-cc reno --tcp-pacing all", "no-such-if0"},
+        {"--tcp-cc cubic --tcp-pacing slow-start", "no-such-if0"},
     };
     for (const auto& c : cases) {
         const int rc = sh(base + c.args, &out);

@@ -85,6 +85,36 @@ BOOST_AUTO_TEST_CASE(every_connection_is_paced_by_default_and_newreno_only_with_
     }
 }
 
+// The default for NewReno and CUBIC: paced while cwnd is below ssthresh,
+// by the ACK clock in congestion avoidance (as Linux's without fq). On the
+// shallow bottleneck the first slow start ends in losses, and congestion
+// avoidance follows.
+BOOST_AUTO_TEST_CASE(slow_start_pacing_ends_with_slow_start) {
+    using pacing_mode = tcp::tcp_config::pacing_mode;
+    BOOST_TEST((tcp::tcp_config{}.pacing == pacing_mode::slow_start));
+    sim_pair p{1, shallow_bottleneck, paced(pacing_mode::slow_start)};
+    std::uint64_t in_slow_start = 0, paced_in_slow_start = 0, in_avoidance = 0, paced_in_avoidance = 0;
+    const auto check = [&](const tcp::tcb& t, const tcp::tcb&) {
+        if (!t.transfer_state_made() || !t.rtt().has_sample()) return;  // no SRTT: no rate yet
+        const auto f = t.congestion_now();
+        if (f.cwnd < f.ssthresh) {
+            ++in_slow_start;
+            paced_in_slow_start += t.pacing_rate() > 0;
+        } else {
+            ++in_avoidance;
+            paced_in_avoidance += t.pacing_rate() > 0;
+        }
+    };
+    const auto r = transfer(p, 8 << 20, {.watch = check});
+    BOOST_TEST(r.ok(8 << 20));
+    BOOST_TEST_MESSAGE(in_slow_start << " checks in slow start, " << in_avoidance << " in congestion avoidance, "
+                                     << r.a_stats.recoveries << " recoveries");
+    BOOST_TEST(in_slow_start > 0u);
+    BOOST_TEST(in_avoidance > 0u);
+    BOOST_TEST(paced_in_slow_start == in_slow_start);
+    BOOST_TEST(paced_in_avoidance == 0u);
+}
+
 // A LAN is a path whose round trip is short, not one whose SRTT is: the
 // queue a sender builds itself lifts SRTT past any LAN's (on wan.sh's clean
 // cell, BBR's flight made 2-14 ms of 0.14), and pacing there cost a loop

@@ -105,14 +105,21 @@ struct tcp_config {
     // than in bursts the window allows at once. `controller`: where the
     // controller asks for a rate (BBR); `all`: the others too, at
     // cwnd/SRTT with Linux's gains (200 % in slow start, 120 % after);
-    // `off`: never. Nothing is paced where the SRTT is a LAN's (2 ms or
-    // less). `all` is the default: against a Linux receiver, a window sent
-    // at once arrives as one burst per round trip, and its buffer
-    // auto-tuning (which counts what its reader took minus what is still
-    // queued) then grows the window late (wan.sh, RTT 20 ms: NewReno
-    // sending x0.84-0.93 of kernel Reno unpaced, x0.95-1.10 paced).
-    enum class pacing_mode { controller, all, off };
-    pacing_mode pacing = pacing_mode::all;
+    // `slow_start`: the others only in slow start (cwnd below ssthresh),
+    // then by the ACK clock; `off`: never. Nothing is paced on a LAN (SRTT
+    // or the smallest RTT sample 2 ms or less). `slow_start` is the
+    // default. Unpaced, a slow start's window arrives at a Linux receiver
+    // as one burst per round trip, and its buffer auto-tuning (which counts
+    // what its reader took minus what is still queued) grows the window
+    // late (wan.sh, RTT 20 ms, 2 % duplication: NewReno sending x0.83 of
+    // kernel Reno unpaced, x0.99-1.03 paced). Paced in congestion
+    // avoidance too, a NewReno or CUBIC flow sharing a drop-tail queue
+    // with an unpaced Linux flow of the same controller loses fewer
+    // packets than it and took 70-72 % of the bottleneck; paced in slow
+    // start only, 62 % (unpaced 52-58 %; README, "Congestion control and
+    // pacing").
+    enum class pacing_mode { controller, all, slow_start, off };
+    pacing_mode pacing = pacing_mode::slow_start;
     bool timestamps = true;
     // SACK (RFC 2018) with DSACK (RFC 2883): offered and accepted; with it
     // losses are found by RACK-TLP (RFC 8985), without it by three duplicate ACKs.

@@ -313,8 +313,8 @@ public:
     // initial window init() starts every algorithm with (RFC 6928).
     std::uint32_t cwnd() const noexcept { return cc_ ? cc_->window() : new_reno::initial_window(cc_mss_); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
-    // controller's own, else with tcp_config::pacing cwnd/SRTT with
-    // Linux's gains (2 in slow start, 1.2 after).
+    // controller's own, else as tcp_config::pacing says cwnd/SRTT with
+    // Linux's gains (2 in slow start, 1.2 after; slow_start: none after).
     std::uint64_t pacing_rate() const { return pacing_rate(cc()); }
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
