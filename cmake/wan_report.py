@@ -159,14 +159,13 @@ fairness_table = [
 fairness_records = [r for r in row_records if r["row"] == "fairness"]
 for cc in dict.fromkeys(r["cc"] for r in fairness_records):
     mine = [r for r in fairness_records if r["cc"] == cc]
+    pairs = [(flow_mbit(r["coronet"]), flow_mbit(r["kernel"])) for r in mine]
     shares, jains = [], []
-    for r in mine:
-        x1, x2 = flow_mbit(r["coronet"]), flow_mbit(r["kernel"])
-        if x1 is not None and x2 is not None and x1 + x2 > 0:
-            shares.append(x1 / (x1 + x2))
-            jains.append((x1 + x2) ** 2 / (2 * (x1 * x1 + x2 * x2)))
-    x1 = median([flow_mbit(r["coronet"]) for r in mine])
-    x2 = median([flow_mbit(r["kernel"]) for r in mine])
+    for a, b in pairs:
+        if a is not None and b is not None and a + b > 0:
+            shares.append(a / (a + b))
+            jains.append((a + b) ** 2 / (2 * (a * a + b * b)))
+    x1, x2 = median([a for a, _ in pairs]), median([b for _, b in pairs])
     share, jain = median(shares), median(jains)
     fairness_rows.append({"cc": cc, "kernel_cc": mine[0]["kernel_cc"], "runs": len(mine), "runs_measured": len(shares),
                           "coronet_mbit_s": x1, "kernel_mbit_s": x2, "coronet_share": share,
