@@ -88,6 +88,7 @@ all_cells=(
     "rtt20-100mbit-bdp|--delay 10 --rate 100 --queue 250k|RTT 20 ms, 100 Mbit/s, 1-BDP queue"
     "rtt20-dup2|--delay 10 --duplicate 2|RTT 20 ms, 2 % duplicated"
     "loss3|--loss 3|3 % loss, no delay"
+    "rtt20-police20|--delay 10 --police 20:64k|RTT 20 ms, policed at 20 Mbit/s (64 KiB bucket)"
 )
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }

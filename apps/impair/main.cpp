@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "../common/json.hpp"
@@ -36,6 +37,7 @@ constexpr unsigned relay_tx_slots = 4096;
 // bandwidth-delay product at 100 Mbit/s and a 12 ms RTT, netem-like in scale.
 constexpr std::size_t default_queue_packets = 100;
 constexpr std::size_t mebibyte = 1024 * 1024;
+constexpr std::size_t default_police_burst = 64 * 1024;
 // b->a draws from a different stream than a->b (the same rule as sim_link).
 constexpr std::uint64_t reverse_seed_mix = 0x9e3779b97f4a7c15ull;
 
@@ -49,6 +51,7 @@ struct impair_options {
     std::string log_level = "warn";
     double stats_interval = 10;
     std::string queue;       // packets, or bytes with a b/k/m suffix; empty: default_queue_packets
+    std::string police;      // MBIT[:BURST]; empty: no policer
     unsigned pool_mib = 64;  // buffer memory per direction
     bool per_frame = false;
 };
@@ -67,6 +70,27 @@ runtime::duration milliseconds(double ms) {
     return std::chrono::duration_cast<runtime::duration>(std::chrono::duration<double, std::milli>(ms));
 }
 
+// A size as tc(8) writes one: a number with no suffix, or bytes with "b",
+// KiB with "k", MiB with "m". unit is 0 without a suffix, else bytes per n.
+struct size_text {
+    std::uint64_t n = 0, unit = 0;
+};
+std::optional<size_text> parse_size(const std::string& text) {
+    size_text v;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v.n);
+    const std::string_view suffix(end, text.data() + text.size() - end);
+    if (ec != std::errc{}) return std::nullopt;
+    if (suffix == "b")
+        v.unit = 1;
+    else if (suffix == "k")
+        v.unit = 1024;
+    else if (suffix == "m")
+        v.unit = mebibyte;
+    else if (!suffix.empty())
+        return std::nullopt;
+    return v;
+}
+
 // --queue: a count of packets ("100"), or bytes ("250000b", "250k" KiB,
 // "2m" MiB), as tc(8) writes sizes; empty for the default.
 void set_queue(const std::string& text, link::impairment& im) {
@@ -74,20 +98,9 @@ void set_queue(const std::string& text, link::impairment& im) {
         im.queue_packets = default_queue_packets;
         return;
     }
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    const std::string_view suffix(end, text.data() + text.size() - end);
-    std::uint64_t unit = 0;  // 0: packets
-    if (ec != std::errc{})
-        usage_error("--queue: '" + text + "' is neither packets (100) nor bytes (250000b, 250k, 2m)");
-    else if (suffix == "b")
-        unit = 1;
-    else if (suffix == "k")
-        unit = 1024;
-    else if (suffix == "m")
-        unit = mebibyte;
-    else if (!suffix.empty())
-        usage_error("--queue: '" + text + "' is neither packets (100) nor bytes (250000b, 250k, 2m)");
+    const auto size = parse_size(text);
+    if (!size) usage_error("--queue: '" + text + "' is neither packets (100) nor bytes (250000b, 250k, 2m)");
+    const auto [n, unit] = *size;
     if (unit == 0) {
         if (n < 1 || n > 1'000'000) usage_error("--queue must be from 1 to 1000000 packets");
         im.queue_packets = n;
@@ -97,6 +110,25 @@ void set_queue(const std::string& text, link::impairment& im) {
     if (n > (std::uint64_t{1} << 30) / unit || n * unit < 1514 || n * unit > (std::uint64_t{1} << 30))
         usage_error("--queue must be from 1514 bytes (one full frame) to 1 GiB");
     im.queue_bytes = n * unit;
+}
+
+// --police MBIT[:BURST]: the policer's rate, and its bucket in bytes (a
+// plain number, or with b/k/m as --queue), default_police_burst without one.
+void set_police(const std::string& text, link::impairment& im) {
+    const auto colon = text.find(':');
+    const double rate = parse_number(std::string_view(text).substr(0, colon), "--police");
+    if (!(rate > 0 && rate <= 1e6)) usage_error("--police: the rate must be above 0 and at most 1000000 Mbit/s");
+    im.police_mbit = rate;
+    im.police_burst = default_police_burst;
+    if (colon == std::string::npos) return;
+    const std::string burst = text.substr(colon + 1);
+    const auto size = parse_size(burst);
+    if (!size) usage_error("--police: the burst '" + burst + "' is not a size in bytes (65536, 64k, 1m)");
+    const std::uint64_t unit = std::max<std::uint64_t>(size->unit, 1);
+    // One full-sized Ethernet frame at least, or every frame would be dropped.
+    if (size->n > (std::uint64_t{1} << 30) / unit || size->n * unit < 1514 || size->n * unit > (std::uint64_t{1} << 30))
+        usage_error("--police: the burst must be from 1514 bytes (one full frame) to 1 GiB");
+    im.police_burst = size->n * unit;
 }
 
 // Checks every option and turns them into the model's parameters.
@@ -127,6 +159,7 @@ link::impairment to_impairment(const impair_options& o) {
     if (!o.queue.empty() && o.rate_mbit == 0)
         usage_error("--queue needs --rate: the queue is the one in front of the rate limit");
     if (o.rate_mbit > 0) set_queue(o.queue, im);
+    if (!o.police.empty()) set_police(o.police, im);
     return im;
 }
 
@@ -162,6 +195,10 @@ impair_options parse_or_exit(int argc, char** argv) {
         "the bottleneck queue behind --rate, the packet being serialised included: a count of packets "
         "(100), or bytes (250000b, 250k = 250 KiB, 2m = 2 MiB); a packet that does not fit is dropped "
         "(tail drop, counted as queue_drops); default 100 packets")(
+        "police", po::value(&o.police)->value_name("MBIT[:BURST]"),
+        "a token-bucket policer in each direction, in front of --rate: tokens accrue at MBIT Mbit/s up to "
+        "BURST bytes (65536, 64k, 1m; default 64k) and a packet the bucket cannot cover is dropped, never "
+        "queued (counted as police_drops), as a provider enforcing a contracted rate does")(
         "per-frame", po::bool_switch(&o.per_frame),
         "impair whole frames: a GSO super-frame meets the model once and goes on whole (the old "
         "behaviour, and --queue counts frames); by default it is cut into MSS-sized packets first and each "
@@ -179,18 +216,19 @@ impair_options parse_or_exit(int argc, char** argv) {
     try {
         po::store(po::command_line_parser(argc, argv).options(d).positional({}).run(), vm);  // no operands
         if (vm.count("help")) {
-            std::cout << "Usage: coronet-impair --a IF1 --b IF2 [options]\n\n"
-                         "Relays every Ethernet frame received on IF1 to IF2 and back through AF_PACKET sockets,\n"
-                         "impairing each direction with its own seeded model (as sim_link does in the simulator),\n"
-                         "in this order: loss, duplication and corruption; a bottleneck (rate and tail-drop queue);\n"
-                         "delay with jitter; reordering. A TCP/IPv4 GSO super-frame is cut into MSS-sized packets\n"
-                         "first, with complete checksums, as a NIC would send them (not with --per-frame);\n"
-                         "other frames keep their pending checksums and offload requests.\n"
-                         "Runs until SIGINT or SIGTERM, then prints one line of counters per direction on stderr\n"
-                         "and the same counters as one JSON object on stdout.\n"
-                         "Exit status: 0 after a signal, 2 on usage or start-up errors (no such interface,\n"
-                         "no CAP_NET_RAW).\n\n"
-                      << d << "\n";
+            std::cout
+                << "Usage: coronet-impair --a IF1 --b IF2 [options]\n\n"
+                   "Relays every Ethernet frame received on IF1 to IF2 and back through AF_PACKET sockets,\n"
+                   "impairing each direction with its own seeded model (as sim_link does in the simulator),\n"
+                   "in this order: loss, duplication and corruption; a policer; a bottleneck (rate and tail-drop\n"
+                   "queue); delay with jitter; reordering. A TCP/IPv4 GSO super-frame is cut into MSS-sized\n"
+                   "packets first, with complete checksums, as a NIC would send them (not with --per-frame);\n"
+                   "other frames keep their pending checksums and offload requests.\n"
+                   "Runs until SIGINT or SIGTERM, then prints one line of counters per direction on stderr\n"
+                   "and the same counters as one JSON object on stdout.\n"
+                   "Exit status: 0 after a signal, 2 on usage or start-up errors (no such interface,\n"
+                   "no CAP_NET_RAW).\n\n"
+                << d << "\n";
             std::exit(0);
         }
         apps::exit_if_version(vm, program);
@@ -248,12 +286,14 @@ public:
         const auto& [dir, in, out] = sides(a_to_b);
         const auto& c = dir.counters();
         return fmt::format(
-            "{} ({} -> {}): received {} segmented {} segments {} forwarded {} dropped {} queue_drops {} "
+            "{} ({} -> {}): received {} segmented {} segments {} forwarded {} dropped {} police_drops {} queue_drops "
+            "{} "
             "duplicated {} reordered {} corrupted {} pool_drops {} unsupported {} held {} gso_frames {} "
             "partial_checksums {} rx_kernel_drops {} tx_dropped {} tx_errors {}",
             dir.name(), in.name(), out.name(), c.received, c.segmented, c.segments, c.forwarded, c.dropped,
-            c.queue_drops, c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held, c.gso_frames,
-            c.partial_checksums, in.counters().rx_kernel_drops, out.counters().tx_dropped, out.counters().tx_errors);
+            c.police_drops, c.queue_drops, c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held,
+            c.gso_frames, c.partial_checksums, in.counters().rx_kernel_drops, out.counters().tx_dropped,
+            out.counters().tx_errors);
     }
 
     // The same counters as a JSON object.
@@ -267,6 +307,7 @@ public:
                 {"segments", c.segments},
                 {"forwarded", c.forwarded},
                 {"dropped", c.dropped},
+                {"police_drops", c.police_drops},
                 {"queue_drops", c.queue_drops},
                 {"duplicated", c.duplicated},
                 {"reordered", c.reordered},

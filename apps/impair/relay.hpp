@@ -23,14 +23,15 @@
 namespace coronet::impair {
 
 // Every frame that meets the model ends in exactly one of forwarded, dropped,
-// queue_drops, pool_drops, unsupported or held, and so does every duplicate
-// made. A segmented super-frame meets it as its segments:
-// received - segmented + segments + duplicated
-//   == forwarded + dropped + queue_drops + pool_drops + unsupported + held.
+// police_drops, queue_drops, pool_drops, unsupported or held, and so does
+// every duplicate made. A segmented super-frame meets it as its segments:
+// received - segmented + segments + duplicated == forwarded + dropped
+//   + police_drops + queue_drops + pool_drops + unsupported + held.
 struct direction_counters {
     std::uint64_t received = 0;
     std::uint64_t forwarded = 0;          // handed to the output device
     std::uint64_t dropped = 0;            // lost on purpose (--loss)
+    std::uint64_t police_drops = 0;       // beyond the policer's rate and burst (--police)
     std::uint64_t queue_drops = 0;        // no room in the bottleneck queue (--queue): tail drops
     std::uint64_t duplicated = 0;         // extra copies made (--duplicate)
     std::uint64_t reordered = 0;          // held back so that later frames overtake them (--reorder)
@@ -189,8 +190,9 @@ private:
     // Counts a frame the model lost or tail-dropped; true for one to send.
     bool admitted(const link::impairment_model::verdict& v) noexcept {
         if (v.drop) ++c_.dropped;
+        if (v.police_drop) ++c_.police_drops;
         if (v.queue_drop) ++c_.queue_drops;
-        return !v.drop && !v.queue_drop;
+        return !v.drop && !v.police_drop && !v.queue_drop;
     }
 
     // No buffer for an admitted frame: it is a pool drop, and so is its copy

@@ -26,6 +26,21 @@ std::optional<runtime::time_point> bottleneck::admit(std::size_t len, runtime::t
     return link_free_;
 }
 
+bool policer::admit(std::size_t len, runtime::time_point now, const impairment& p) {
+    if (p.police_mbit <= 0) return true;
+    const auto depth = static_cast<double>(p.police_burst);
+    if (tokens_ < 0) {
+        tokens_ = depth;
+    } else {
+        const double earned = std::chrono::duration<double>(now - last_).count() * p.police_mbit * 1e6 / 8;
+        tokens_ = std::min(depth, tokens_ + earned);
+    }
+    last_ = now;
+    if (tokens_ < static_cast<double>(len)) return false;
+    tokens_ -= static_cast<double>(len);
+    return true;
+}
+
 void bottleneck::drain(runtime::time_point now) {
     while (count_ > 0 && ring_[head_].departs <= now) {
         bytes_ -= ring_[head_].len;
@@ -76,6 +91,11 @@ impairment_model::verdict impairment_model::decide(std::size_t frame_len, runtim
     // reordered frame.
     const runtime::duration after_bottleneck = propagation + (reordered ? p_.reorder_gap : runtime::duration{});
 
+    if (!policer_.admit(frame_len, now, p_)) {
+        v.police_drop = true;
+        ++counters_.police_drops;
+        return v;
+    }
     const auto out = bottleneck_.admit(frame_len, now, p_);
     if (!out) {
         v.queue_drop = true;

@@ -46,7 +46,7 @@ public:
         counters_.tx_bytes += frame.size();
         const auto now = ex_.now();
         auto v = model_.decide(frame.size(), now);
-        if (v.drop || v.queue_drop) return;
+        if (v.drop || v.police_drop || v.queue_drop) return;
         // Corruption models damage that Ethernet's FCS missed; ARP has no
         // checksum of its own to catch it, so only IPv4 frames are damaged.
         const bool ipv4 = frame.size() >= 14 && frame.data()[12] == std::byte{0x08} && frame.data()[13] == std::byte{0};

@@ -128,8 +128,8 @@ counters direction_counters(const std::string& output, const std::string& direct
 void check_balance(const counters& c, const std::string& direction) {
     BOOST_TEST_CONTEXT(direction) {
         BOOST_TEST(c.at("received") - c.at("segmented") + c.at("segments") + c.at("duplicated") ==
-                   c.at("forwarded") + c.at("dropped") + c.at("queue_drops") + c.at("pool_drops") +
-                       c.at("unsupported") + c.at("held"));
+                   c.at("forwarded") + c.at("dropped") + c.at("police_drops") + c.at("queue_drops") +
+                       c.at("pool_drops") + c.at("unsupported") + c.at("held"));
         BOOST_TEST(c.at("pool_drops") == 0);
         BOOST_TEST(c.at("unsupported") == 0);
         BOOST_TEST(c.at("rx_kernel_drops") == 0);
@@ -188,6 +188,20 @@ std::string transfer_20_mib(const relay_topology& t, const std::vector<std::stri
     BOOST_TEST(sink.output().substr(0, 64) == sent);
     BOOST_TEST(relay.stop() == 0);
     return relay.output();
+}
+
+// The relay's a_to_b counters of a 20 MiB transfer through it with
+// relay_args; both directions' counters are checked to balance.
+counters balanced_transfer_there(const relay_topology& t, const std::vector<std::string>& relay_args) {
+    const std::string output = transfer_20_mib(t, relay_args);
+    BOOST_TEST_MESSAGE(output);
+    const auto there = direction_counters(output, "a_to_b");
+    const auto back = direction_counters(output, "b_to_a");
+    BOOST_TEST_REQUIRE(!there.empty());
+    BOOST_TEST_REQUIRE(!back.empty());
+    check_balance(there, "a_to_b");
+    check_balance(back, "b_to_a");
+    return there;
 }
 
 }  // namespace
@@ -261,14 +275,7 @@ BOOST_AUTO_TEST_CASE(fifty_ms_delay_each_way_makes_every_rtt_at_least_100_ms) {
 
 BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_through_per_packet_loss_is_byte_exact_and_super_frames_are_cut) {
     relay_topology t;
-    const std::string output = transfer_20_mib(t, {"--loss", "1", "--delay", "1", "--seed", "5"});
-    BOOST_TEST_MESSAGE(output);
-    const auto there = direction_counters(output, "a_to_b");
-    const auto back = direction_counters(output, "b_to_a");
-    BOOST_REQUIRE(!there.empty());
-    BOOST_REQUIRE(!back.empty());
-    check_balance(there, "a_to_b");
-    check_balance(back, "b_to_a");
+    const auto there = balanced_transfer_there(t, {"--loss", "1", "--delay", "1", "--seed", "5"});
     // Kernel A's TCP sends TSO super-frames; the relay cut each into
     // MSS-sized packets, and the loss met those one by one.
     BOOST_TEST(there.at("segmented") > 0);
@@ -281,29 +288,25 @@ BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_through_per_packet_loss_is_byte_exact_a
 BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_through_a_small_bottleneck_queue_meets_tail_drops) {
     relay_topology t;
     // 100 Mbit/s behind 30 KiB (about 20 packets): a TSO burst alone overflows it.
-    const std::string output = transfer_20_mib(t, {"--rate", "100", "--queue", "30k", "--delay", "2"});
-    BOOST_TEST_MESSAGE(output);
-    const auto there = direction_counters(output, "a_to_b");
-    const auto back = direction_counters(output, "b_to_a");
-    BOOST_REQUIRE(!there.empty());
-    BOOST_REQUIRE(!back.empty());
-    check_balance(there, "a_to_b");
-    check_balance(back, "b_to_a");
+    const auto there = balanced_transfer_there(t, {"--rate", "100", "--queue", "30k", "--delay", "2"});
     BOOST_TEST(there.at("queue_drops") > 0);
+    BOOST_TEST(there.at("dropped") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_through_a_policer_is_byte_exact_and_meets_police_drops) {
+    relay_topology t;
+    // 50 Mbit/s with a 32 KiB bucket: the kernel's first window already
+    // empties it, and the excess is dropped, not queued.
+    const auto there = balanced_transfer_there(t, {"--police", "50:32k", "--delay", "2"});
+    BOOST_TEST(there.at("police_drops") > 0);
+    BOOST_TEST(there.at("queue_drops") == 0);
     BOOST_TEST(there.at("dropped") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(kernel_tcp_transfer_survives_reordering_duplication_and_delay_per_frame_with_offloads_on) {
     relay_topology t;
-    const std::string output =
-        transfer_20_mib(t, {"--per-frame", "--reorder", "5", "--duplicate", "2", "--delay", "1", "--seed", "7"});
-    BOOST_TEST_MESSAGE(output);
-    const auto there = direction_counters(output, "a_to_b");
-    const auto back = direction_counters(output, "b_to_a");
-    BOOST_REQUIRE(!there.empty());
-    BOOST_REQUIRE(!back.empty());
-    check_balance(there, "a_to_b");
-    check_balance(back, "b_to_a");
+    const auto there = balanced_transfer_there(
+        t, {"--per-frame", "--reorder", "5", "--duplicate", "2", "--delay", "1", "--seed", "7"});
     BOOST_TEST(there.at("reordered") > 0);
     BOOST_TEST(there.at("duplicated") > 0);
     BOOST_TEST(there.at("tx_errors") == 0);
@@ -336,7 +339,7 @@ BOOST_AUTO_TEST_CASE(impair_help_documents_every_option_and_exits_0) {
     std::string out;
     BOOST_TEST(sh(bin("apps/coronet-impair") + " --help", &out) == 0);
     for (const char* opt : {"--a", "--b", "--loss", "--duplicate", "--reorder", "--delay", "--corrupt", "--rate",
-                            "--seed", "--log-level", "--queue", "--pool", "--per-frame", "Exit status"})
+                            "--seed", "--log-level", "--queue", "--police", "--pool", "--per-frame", "Exit status"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
 }
 
@@ -357,6 +360,10 @@ BOOST_AUTO_TEST_CASE(impair_usage_errors_exit_2_with_a_message) {
         {"--a x0 --b y0 --rate 100 --queue 10q", "neither packets"},
         {"--a x0 --b y0 --rate 100 --queue 0", "--queue must be from 1"},
         {"--a x0 --b y0 --rate 100 --queue 1000b", "one full frame"},
+        {"--a x0 --b y0 --police 0", "--police: the rate must be above 0"},
+        {"--a x0 --b y0 --police fast", "--police: 'fast' is not a number"},
+        {"--a x0 --b y0 --police 10:lots", "is not a size in bytes"},
+        {"--a x0 --b y0 --police 10:1000", "one full frame"},
         {"--a x0 --b y0 --pool 1", "--pool must be"},
         {"--a x0 --b y0 --seed banana", "--seed"},
         {"--a x0 --b y0 --loss 3 extra", "positional"},

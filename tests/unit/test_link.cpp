@@ -146,6 +146,30 @@ BOOST_AUTO_TEST_CASE(bottleneck_queue_in_bytes_admits_what_fits_and_drops_at_the
     BOOST_TEST(m.counters().queue_drops == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(policer_passes_its_burst_then_its_rate_and_drops_the_rest_without_delay) {
+    link::impairment imp;
+    imp.police_mbit = 8;  // 1 byte per microsecond
+    imp.police_burst = 3000;
+    imp.delay = 5ms;
+    link::impairment_model m{imp, 1};
+    const runtime::time_point t{};
+    // The bucket starts full: three frames pass at once, none queued behind another.
+    for (int i = 0; i < 3; ++i) {
+        const auto v = m.decide(1000, t);
+        BOOST_TEST(!v.police_drop);
+        BOOST_TEST((v.delay == 5ms));
+    }
+    BOOST_TEST(m.decide(1000, t).police_drop);
+    BOOST_TEST(m.decide(1000, t + 999us).police_drop);  // 999 bytes of tokens so far
+    BOOST_TEST(!m.decide(1000, t + 1000us).police_drop);
+    // A long pause refills the bucket only to its depth.
+    for (int i = 0; i < 3; ++i) BOOST_TEST(!m.decide(1000, t + 1s).police_drop);
+    BOOST_TEST(m.decide(100, t + 1s).police_drop);
+    BOOST_TEST(m.counters().police_drops == 3u);
+    BOOST_TEST(m.counters().queue_drops == 0u);
+    BOOST_TEST(m.counters().passed == 7u);
+}
+
 BOOST_AUTO_TEST_CASE(a_duplicate_queues_behind_its_original_and_can_be_tail_dropped) {
     link::impairment imp{.duplicate = 1};
     imp.rate_mbit = 8;

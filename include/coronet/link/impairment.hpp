@@ -1,7 +1,7 @@
 // The seeded impairment model shared by sim_link and coronet-impair: for each
-// frame it decides loss, duplication, corruption, a bottleneck (a rate with a
-// finite tail-drop queue), propagation delay with jitter, and reordering, in
-// that order. Same seed, same decisions.
+// frame it decides loss, duplication, corruption, a token-bucket policer, a
+// bottleneck (a rate with a finite tail-drop queue), propagation delay with
+// jitter, and reordering, in that order. Same seed, same decisions.
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
@@ -28,11 +28,30 @@ struct impairment {
     // ignored without a rate.
     std::size_t queue_packets = 0;
     std::size_t queue_bytes = 0;
+    // A token-bucket policer in front of the bottleneck, as ISPs enforce a
+    // contracted rate: tokens accrue at police_mbit up to police_burst bytes
+    // (the bucket starts full), a frame takes its length in tokens, and a
+    // frame the bucket cannot cover is dropped at once, never queued.
+    // 0 = no policer.
+    double police_mbit = 0;
+    std::size_t police_burst = 0;
 };
 
 struct impairment_counters {
     std::uint64_t passed = 0, dropped = 0, duplicated = 0, reordered = 0, corrupted = 0;
-    std::uint64_t queue_drops = 0;  // tail drops at the bottleneck queue, copies included
+    std::uint64_t queue_drops = 0;   // tail drops at the bottleneck queue, copies included
+    std::uint64_t police_drops = 0;  // frames the policer's bucket could not cover
+};
+
+// The token bucket of impairment::police_mbit / police_burst.
+class policer {
+public:
+    // Whether the frame of len bytes arriving at now conforms (and takes its tokens).
+    bool admit(std::size_t len, runtime::time_point now, const impairment& p);
+
+private:
+    double tokens_ = -1;  // bytes; negative until the first frame fills the bucket
+    runtime::time_point last_{};
 };
 
 // A link of rate_mbit fed by a FIFO with a packet and a byte limit: when
@@ -68,6 +87,7 @@ public:
     struct verdict {
         bool drop = false;                       // lost (loss)
         bool queue_drop = false;                 // no room in the bottleneck queue
+        bool police_drop = false;                // beyond the policer's rate and burst
         bool duplicate = false;                  // a copy was made (it queues right behind the original)
         bool reordered = false;                  // held back by reorder_gap
         std::optional<std::size_t> corrupt_bit;  // bit index into the frame
@@ -93,6 +113,7 @@ private:
     impairment p_;
     std::mt19937_64 rng_;
     link::bottleneck bottleneck_;
+    link::policer policer_;
     impairment_counters counters_;
 };
 
