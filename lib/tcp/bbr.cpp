@@ -360,12 +360,16 @@ void bbr::on_undo() {
     full_bw_count_ = 0;
 }
 
-// Linux does this on the first send after an application-limited pause;
-// the sender here calls it after idling longer than an RTO. PROBE_RTT that
-// ran out meanwhile ends at the next ACK.
-void bbr::on_idle(runtime::duration, runtime::duration) {
+// 4.3.4.4, as Linux's bbr_cwnd_event on the first send after an
+// application-limited pause: no PROBE_RTT for the stale RTprop until the
+// restart's data is delivered, a fresh ACK-aggregation epoch, the pacing
+// rate at BtlBw in PROBE_BW, and a PROBE_RTT that ran out meanwhile ends.
+void bbr::on_idle(runtime::time_point now, runtime::duration, runtime::duration) {
     idle_restart_ = true;
+    epoch_start_ = now;
+    epoch_acked_ = 0;
     if (mode_ == mode::probe_bw) pacing_rate_ = pacing_rate_for(bandwidth(), 1);
+    if (mode_ == mode::probe_rtt) check_probe_rtt_done(now);
 }
 
 // 4.2.3.2: gain * BDP (the initial window while RTprop is unknown), plus

@@ -81,7 +81,7 @@ void new_reno::on_timeout(std::uint32_t flight_size) {
     bytes_acked_ = 0;
 }
 
-void new_reno::on_idle(runtime::duration idle, runtime::duration rto) {
+void new_reno::on_idle(runtime::time_point, runtime::duration idle, runtime::duration rto) {
     // RW = min(IW, cwnd).
     if (idle > rto) cwnd_ = std::min(cwnd_, initial_window(mss_));
 }

@@ -162,15 +162,16 @@ void cubic::on_undo() {
     backing_off_ = in_recovery_ = false;  // the sender ends recovery too
 }
 
-void cubic::on_idle(runtime::duration idle, runtime::duration rto) {
+// 5.8: the time the flow was application-limited is not time of the epoch,
+// or W_cubic would jump by it (as Linux's cubictcp_cwnd_event, on every
+// restart, shifting the start no later than now).
+void cubic::on_idle(runtime::time_point now, runtime::duration idle, runtime::duration rto) {
+    if (s_.epoch) s_.epoch->start = std::min(s_.epoch->start + idle, now);
     if (idle <= rto) return;
-    // RFC 5681 4.1: RW = min(IW, cwnd).
+    // RFC 5681 4.1: RW = min(IW, cwnd); the Reno flow W_est models would
+    // restart from RW too.
     s_.cwnd = std::min(s_.cwnd, new_reno::initial_window(mss_));
-    if (!s_.epoch) return;
-    // As Linux: W_cubic does not jump by the time nothing was sent, and the
-    // Reno flow W_est models would restart from RW too.
-    s_.epoch->start += idle;
-    s_.epoch->w_est = std::min(s_.epoch->w_est, segments(s_.cwnd));
+    if (s_.epoch) s_.epoch->w_est = std::min(s_.epoch->w_est, segments(s_.cwnd));
 }
 
 }  // namespace coronet::tcp

@@ -232,7 +232,7 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
     count(early::segments_sent);
     owner_.segment_sent();
-    last_send_ = ex_.now();
+    if (len > 0) last_data_sent_ = ex_.now();
     return true;
 }
 
@@ -278,7 +278,12 @@ void tcb::output(send_policy policy) {
     const seq32 sent_before = seq_.snd_nxt;
     if (pmtu_generation_ != owner_.host().path_mtu_generation() || now >= pmtu_valid_until_) follow_path_mtu();
     if (policy.data) {
-        if (!flight() && now - last_send_ > rtt_.rto()) cc().on_idle(now - last_send_, rtt_.rto());
+        // New data after a pause with nothing in flight: the controller
+        // restarts, once; should nothing go out now, the pause counts from here.
+        if (!flight() && last_data_sent_ != no_data_sent && unsent() > 0) {
+            cc().on_idle(now, now - last_data_sent_, rtt_.rto());
+            last_data_sent_ = now;
+        }
         retransmit_lost();
         for (;;) {
             // New data within both windows: the peer's (from SND.UNA) and

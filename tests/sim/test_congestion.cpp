@@ -163,6 +163,62 @@ BOOST_AUTO_TEST_CASE(cubic_delivers_byte_exact_under_loss_and_reordering) {
     }
 }
 
+// RFC 5681 4.1 counts the time since data was last sent, as Linux's
+// lsndtime: a NewReno sender that only ACKed the peer's data for longer
+// than its RTO restarts from the initial window (it used to count its ACKs
+// as sending, and kept the window it had grown).
+BOOST_AUTO_TEST_CASE(a_sender_that_only_acknowledged_for_longer_than_the_rto_restarts_from_the_initial_window) {
+    sim_pair p{1, {.delay = 10ms}, with_congestion("newreno")};
+    listener l = listen_on_b(p);
+    connection ca, cb;
+    std::vector<std::byte> chunk(128 * 1024, std::byte{1});
+    bool ok = true;
+    auto a_side = [&]() -> task<void> {
+        auto c = co_await connect(p.a.tcp, p.b_at(80));
+        if (!c) co_return;
+        ca = std::move(*c);
+        ok = ok && co_await ca.write(chunk);
+    };
+    auto b_side = [&]() -> task<void> {
+        auto c = co_await l.accept();
+        if (!c) co_return;
+        cb = std::move(*c);
+    };
+    p.sim.spawn(a_side());
+    p.sim.spawn(b_side());
+    p.sim.run_for(1s);  // a's 128 KiB delivered; b has not read it (its buffer holds it)
+    BOOST_REQUIRE(ca.valid());
+    BOOST_REQUIRE(cb.valid());
+    const std::uint32_t iw = tcp::new_reno::initial_window(ca.tcb().mss());
+    const std::uint32_t grown = ca.tcb().cwnd();
+    BOOST_TEST_MESSAGE("a's cwnd after 128 KiB: " << grown << ", RTO " << ca.tcb().rtt().rto().count() << " ns");
+    BOOST_REQUIRE(grown > iw);
+    // b sends for 1.5 s (about seven RTOs at this RTT) and a only ACKs.
+    auto b_talks = [&]() -> task<void> {
+        for (int i = 0; i < 15; ++i) {
+            ok = ok && co_await cb.write(std::span(chunk).first(16 * 1024));
+            co_await p.sim.sleep_for(100ms);
+        }
+    };
+    auto a_listens = [&]() -> task<void> {
+        std::vector<std::byte> in(64 * 1024);
+        for (std::size_t got = 0; got < 15 * 16 * 1024;) {
+            auto r = co_await ca.read(in);
+            if (!r || *r == 0) co_return;
+            got += *r;
+        }
+    };
+    p.sim.spawn(b_talks());
+    p.sim.spawn(a_listens());
+    p.sim.run_for(1600ms);
+    BOOST_TEST(ca.tcb().cwnd() == grown);  // nothing of a's was in flight: nothing changed it
+    auto a_writes = [&]() -> task<void> { ok = ok && co_await ca.write(std::span(chunk).first(1000)); };
+    p.sim.spawn(a_writes());
+    p.sim.run_for(1ms);
+    BOOST_TEST(ok);
+    BOOST_TEST(ca.tcb().cwnd() == iw);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace coronet::test

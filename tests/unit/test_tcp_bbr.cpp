@@ -108,6 +108,16 @@ struct cruising : path {
 
 std::string_view phase(const bbr& cc) { return cc.info().phase; }
 
+// p in PROBE_RTT with its flight drained to four segments: the 200 ms
+// have just started.
+void drain_into_probe_rtt(path& p) {
+    p.to_probe_bw(10 * mb);
+    p.rtt = 45ms;
+    while (phase(p.cc) != "probe_rtt") p.cc.on_ack(p.within_round(50ms, 10 * mb));
+    p.pipe = 4 * mss;
+    p.cc.on_ack(p.within_round(5ms, 1 * mb));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(tcp_bbr)
@@ -338,15 +348,25 @@ BOOST_AUTO_TEST_CASE(samples_of_data_sent_in_probe_rtt_do_not_lower_the_bandwidt
 
 BOOST_AUTO_TEST_CASE(probe_rtt_lasts_a_round_trip_even_after_200_ms) {
     path p;
-    p.to_probe_bw(10 * mb);
-    p.rtt = 45ms;
-    while (phase(p.cc) != "probe_rtt") p.cc.on_ack(p.within_round(50ms, 10 * mb));
-    p.pipe = 4 * mss;
-    p.cc.on_ack(p.within_round(5ms, 1 * mb));  // the 200 ms start
+    drain_into_probe_rtt(p);
     p.cc.on_ack(p.within_round(300ms, 1 * mb));
     BOOST_TEST(phase(p.cc) == "probe_rtt");  // data sent before it: no round trip yet
     p.cc.on_ack(p.round_sample(1 * mb));
     BOOST_TEST(phase(p.cc) == "probe_bw");
+}
+
+// Linux's bbr_cwnd_event: a PROBE_RTT whose 200 ms ran out while the
+// application had nothing to send ends at the restart, not at the first
+// ACK a round trip later.
+BOOST_AUTO_TEST_CASE(a_probe_rtt_that_ran_out_while_idle_ends_at_the_restart) {
+    path p;
+    drain_into_probe_rtt(p);
+    p.cc.on_idle(p.now + 100ms, 100ms, 200ms);
+    BOOST_TEST(phase(p.cc) == "probe_rtt");  // 100 ms of 200
+    p.now += 300ms;
+    p.cc.on_idle(p.now, 300ms, 200ms);
+    BOOST_TEST(phase(p.cc) == "probe_bw");
+    BOOST_TEST(p.cc.window() > 4 * mss);  // the window from before PROBE_RTT
 }
 
 BOOST_FIXTURE_TEST_CASE(recovery_conserves_packets_for_a_round_then_restores_the_window, cruising) {
@@ -396,7 +416,7 @@ BOOST_AUTO_TEST_CASE(restart_from_idle_paces_at_the_bandwidth) {
     path p;
     p.to_phase(10 * mb, 0);
     const std::uint32_t cwnd = p.cc.window();
-    p.cc.on_idle(2s, 200ms);
+    p.cc.on_idle(p.now, 2s, 200ms);
     BOOST_TEST(p.cc.pacing_rate() == static_cast<std::uint64_t>(10 * mb * 0.99));
     BOOST_TEST(p.cc.window() == cwnd);  // no restart window: Linux skips it for BBR
 }

@@ -145,12 +145,12 @@ BOOST_AUTO_TEST_CASE(idle_longer_than_rto_restarts_from_the_initial_window) {
     new_reno cc = make_reno();
     ack(cc, 10, 2000);
     BOOST_TEST(cc.window() == 30000u);
-    cc.on_idle(1s, 1s);  // not longer than the RTO
+    cc.on_idle({}, 1s, 1s);  // not longer than the RTO
     BOOST_TEST(cc.window() == 30000u);
-    cc.on_idle(2s, 1s);
+    cc.on_idle({}, 2s, 1s);
     BOOST_TEST(cc.window() == 10000u);
     cc.on_timeout(10000);
-    cc.on_idle(2s, 1s);  // RW = min(IW, cwnd)
+    cc.on_idle({}, 2s, 1s);  // RW = min(IW, cwnd)
     BOOST_TEST(cc.window() == 1000u);
 }
 

@@ -93,7 +93,7 @@ public:
     // The saved cwnd returns, and filled-pipe detection starts over.
     void on_undo() override;
     // 4.3.4.4: restarting from idle paces at BtlBw; cwnd is left as it is.
-    void on_idle(runtime::duration idle, runtime::duration rto) override;
+    void on_idle(runtime::time_point now, runtime::duration idle, runtime::duration rto) override;
     bool sets_recovery_window() const noexcept override { return true; }
     congestion_info info() const override;
 

@@ -91,8 +91,11 @@ public:
     // The last on_loss or on_timeout was spurious (DSACK, timestamps: RFC
     // 3522, RFC 4015): cwnd and ssthresh return to at least what they were.
     virtual void on_undo() = 0;
-    // RFC 5681 4.1: sending again after an idle period; acts only when idle > rto.
-    virtual void on_idle(runtime::duration idle, runtime::duration rto) = 0;
+    // New data goes out at `now` with nothing in flight, `idle` after the
+    // last data segment (the application had nothing to send): Linux's
+    // CA_EVENT_TX_START. Called once per such restart. RFC 5681 4.1's
+    // restart window applies only when idle > rto.
+    virtual void on_idle(runtime::time_point now, runtime::duration idle, runtime::duration rto) = 0;
     // True when window() holds in recovery too: the sender then does not
     // pace the reduction with PRR (BBR, as Linux's cong_control hook).
     virtual bool sets_recovery_window() const noexcept { return false; }
@@ -126,7 +129,7 @@ public:
     void on_loss(std::uint32_t flight_size, runtime::time_point now) override;
     void on_timeout(std::uint32_t flight_size) override;
     void on_undo() override;
-    void on_idle(runtime::duration idle, runtime::duration rto) override;
+    void on_idle(runtime::time_point now, runtime::duration idle, runtime::duration rto) override;
     congestion_info info() const override { return {.phase = cwnd_ < ssthresh_ ? "slow_start" : "avoidance"}; }
 
     // RFC 6928 2: min(10*mss, max(2*mss, 14600)).

@@ -38,7 +38,7 @@ public:
     // 4.9: the state before the last reduction, epoch included.
     void on_undo() override;
     // RFC 5681 4.1's restart window; the epoch moves on by the idle time.
-    void on_idle(runtime::duration idle, runtime::duration rto) override;
+    void on_idle(runtime::time_point now, runtime::duration idle, runtime::duration rto) override;
     congestion_info info() const override { return {.phase = phase()}; }
 
     // W_max (4.1) in segments: where the cubic function plateaus; 0 before

@@ -657,7 +657,10 @@ private:
         xfer().stats.*early_fields[i] += n;  // 32 bits would overflow: the transfer state counts from here
     }
     runtime::time_point rtt_start_{};
-    runtime::time_point last_send_{};
+    // When a segment last carried data (a controller's restart after a
+    // pause is timed from it).
+    static constexpr runtime::time_point no_data_sent = runtime::time_point::min();
+    runtime::time_point last_data_sent_ = no_data_sent;
 
     static constexpr runtime::time_point never = runtime::time_point::max();
     // (and the transfer state's: RACK, TLP, pacing)
