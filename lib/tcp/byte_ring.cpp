@@ -1,7 +1,5 @@
 // byte_ring: head_ and size_ describe the readable bytes; everything after
 // them, up to the capacity, is free space that write_at may fill early.
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cassert>
 #include <coronet/tcp/byte_ring.hpp>
@@ -10,38 +8,17 @@
 
 namespace coronet::tcp {
 
-// Huge pages (transparent ones are "madvise" on Debian's kernels) for
-// storage of 2 MiB and more: each 4 KiB page of fresh storage costs a fault
-// where it is first written, and on this VM a fault is dear (a 4 MiB copy
-// into fresh storage took 15-20 ms in 4 KiB pages and 0.5 ms in huge pages;
-// a sender growing to 4 MiB spent 6 ms in one ACK's handling).
-constexpr std::size_t huge_page = std::size_t{2} << 20;
-
-// Storage for n bytes: the cache's (standard-sized rings), or new; whole
-// huge pages from 2 MiB on (growth_capacity sizes grown rings in whole huge
-// pages from 1 MiB asked).
-std::byte* byte_ring::allocate(std::size_t n) const {
-    if (cache_) return cache_->take(n).release();
-    return allocate_uncached(n);
-}
-
-std::byte* byte_ring::allocate_uncached(std::size_t n) {
-    if (n < huge_page) return new std::byte[n];
-    auto* p = new (std::align_val_t{huge_page}) std::byte[n];
-    const std::size_t whole = n / huge_page * huge_page;
-    ::madvise(p, whole, MADV_HUGEPAGE);  // advice: without it, 4 KiB pages
-    return p;
-}
+// Storage for n bytes: the cache's (standard-sized rings), or its own
+// (allocate_buffer_storage: grown rings are sized in whole huge pages from
+// 1 MiB asked, growth_capacity).
+std::byte* byte_ring::allocate(std::size_t n) const { return cache_ ? cache_->take(n) : allocate_buffer_storage(n); }
 
 // buf_ back as allocate(cap_) made it.
 void byte_ring::free_storage() noexcept {
-    if (!buf_) return;
     if (cache_)
-        cache_->give(std::unique_ptr<std::byte[]>(buf_), cap_);
-    else if (cap_ >= huge_page)
-        ::operator delete[](buf_, std::align_val_t{huge_page});
+        cache_->give(buf_, cap_);
     else
-        delete[] buf_;
+        free_buffer_storage(buf_, cap_);
     buf_ = nullptr;
 }
 
@@ -123,6 +100,7 @@ void byte_ring::resize(std::size_t capacity) {
 
 std::size_t byte_ring::growth_capacity(std::size_t wanted, std::size_t limit) noexcept {
     constexpr std::size_t page = 4096;
+    constexpr std::size_t huge_page = std::size_t{2} << 20;
     const std::size_t unit = wanted >= huge_page / 2 ? huge_page : page;
     return std::min((wanted + unit - 1) / unit * unit, limit);
 }
@@ -136,7 +114,7 @@ void byte_ring::grow(std::size_t asked, std::size_t keep) {
         // were. Copying the free space too cost a receiver growing to 6 MiB
         // up to 29 ms in one segment's handling (the page faults of the new
         // storage on this VM), while the sender's next window queued.
-        std::byte* bigger = allocate_uncached(capacity);  // grown storage is never the cache's size
+        std::byte* bigger = allocate_buffer_storage(capacity);  // grown storage is never the cache's size
         copy_out(head_, {bigger, std::clamp<std::size_t>(keep, size_, cap_)});
         free_storage();  // the old storage, to the cache if it came from there
         buf_ = bigger;

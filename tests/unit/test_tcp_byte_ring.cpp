@@ -1,5 +1,8 @@
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 #include <coronet/tcp/byte_ring.hpp>
 #include <cstdint>
 #include <deque>
@@ -243,6 +246,31 @@ BOOST_AUTO_TEST_CASE(growth_takes_whole_pages_and_whole_huge_pages_from_one_mebi
     BOOST_TEST((out == data));
 }
 
+// Grown storage is a mapping of its own, 2 MiB-aligned from 2 MiB on, and
+// release() unmaps it: the memory goes back to the system at once, where
+// malloc's heap kept it (mincore fails with ENOMEM on an unmapped range).
+BOOST_AUTO_TEST_CASE(grown_storage_goes_back_to_the_system_when_released) {
+    constexpr std::size_t kib = 1024, mib = 1024 * kib;
+    auto mapped = [](const std::byte* p, std::size_t len) {
+        std::vector<unsigned char> pages((len + 4095) / 4096);
+        return ::mincore(const_cast<std::byte*>(p), len, pages.data()) == 0;
+    };
+    for (const std::size_t to : {512 * kib, 4 * mib}) {
+        BOOST_TEST_CONTEXT("grown to " << to) {
+            byte_ring ring(256 * kib);
+            const std::vector<std::byte> data(1000, std::byte{7});
+            BOOST_TEST(ring.write(data) == data.size());
+            ring.grow(to, ring.size());
+            const std::byte* storage = ring.front().data();
+            if (to >= 2 * mib) BOOST_TEST(reinterpret_cast<std::uintptr_t>(storage) % (2 * mib) == 0u);
+            BOOST_TEST(mapped(storage, to));
+            ring.release();
+            BOOST_TEST(!mapped(storage, to));
+            BOOST_TEST(errno == ENOMEM);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(grow_of_unallocated_ring_only_moves_the_capacity) {
     byte_ring ring(4);
     ring.grow(2);  // never shrinks
@@ -427,7 +455,9 @@ BOOST_AUTO_TEST_CASE(released_storage_is_kept_in_the_cache_for_the_next_ring) {
         BOOST_TEST((out == in));
     }  // destroyed: given back too
     BOOST_TEST(cache->bytes() == 4096u);
-    BOOST_TEST(cache->take(4096) != nullptr);  // taken (and freed here)
+    std::byte* const taken = cache->take(4096);
+    BOOST_TEST(taken != nullptr);
+    coronet::tcp::free_buffer_storage(taken, 4096);
     BOOST_TEST(cache->bytes() == 0u);
 
     // Other sizes are not handed out for this one, and the cache keeps at most its bound.

@@ -87,13 +87,12 @@ private:
     void copy_in(std::size_t pos, wire::bytes data);
     void copy_out(std::size_t pos, wire::mut_bytes out) const noexcept;
 
-    // Storage of n bytes: the cache's, or (uncached) new[], aligned to whole
-    // huge pages from 2 MiB on. free_storage() gives buf_ back the same way,
-    // which cache_ and cap_ tell: buf_ is a plain pointer rather than a
+    // Storage of n bytes: the cache's, or allocate_buffer_storage's.
+    // free_storage() gives buf_ back the same way, which cache_ and cap_
+    // tell: buf_ is a plain pointer rather than a
     // unique_ptr whose deleter would remember it (8 bytes a ring, two rings
     // a connection, a million idle connections).
     std::byte* allocate(std::size_t n) const;
-    static std::byte* allocate_uncached(std::size_t n);
     void free_storage() noexcept;
 
     std::byte* buf_ = nullptr;  // cap_ bytes from allocate(cap_), or none
