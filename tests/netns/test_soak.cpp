@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <coronet/tcp/config.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -58,7 +59,12 @@ const std::vector<std::string> jobs = {"d1", "u5", "d20", "u1", "d5", "u20"};
 constexpr int max_transfers_per_worker = 10000;
 constexpr int workers = 4;
 constexpr long rss_tolerance_kib = 8 * 1024;  // or 20% of the start, whichever is larger
-constexpr auto time_wait_allowance = 80s;     // 2*MSL is 60 s
+// Beside it, what the proxy keeps by design: the freed connection buffers
+// its TCP layer holds for the next connections (tcp_config::buffer_cache,
+// 4 MiB), which three warm-up transfers do not fill. Without it the 60 s and
+// the 240 s run alike ended 0.1-2 MiB over (17.1-18.9 MiB from 8.7-8.8).
+const long buffer_cache_kib = static_cast<long>(coronet::tcp::tcp_config{}.buffer_cache / 1024);
+constexpr auto time_wait_allowance = 80s;  // 2*MSL is 60 s
 
 int soak_seconds() {
     const char* text = std::getenv("CORONET_SOAK_SECONDS");
@@ -313,7 +319,7 @@ BOOST_AUTO_TEST_CASE(proxy_under_changing_impairment_keeps_every_byte_and_return
         retransmits_client += json_field(s, "retransmits_client");
         retransmits_upstream += json_field(s, "retransmits_upstream");
     }
-    const long rss_limit = rss_start + std::max(rss_start / 5, rss_tolerance_kib);
+    const long rss_limit = rss_start + buffer_cache_kib + std::max(rss_start / 5, rss_tolerance_kib);
     report << "transfers " << results.size() << " (3 warm-up), " << failed << " failed; proxy sessions "
            << sessions.size() << ", " << not_ok << " not ok; retransmits " << retransmits_client << " client side, "
            << retransmits_upstream << " upstream side\n"
