@@ -89,7 +89,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         if (xfer().tlp_resent && !xfer().tlp_dsacked && !in_recovery_) {
             ++xfer().stats.tlp_recoveries;
             start_undo_episode();
-            cc().on_loss(flight_before, now);
+            cc().on_loss(std::max(flight_before, flight_at_output_), now);  // as flight_at_loss()
         }
         xfer().tlp_end.reset();
     }
@@ -168,9 +168,8 @@ void tcb::enter_recovery() {
     recover_ = seq_.snd_max;
     ++xfer().stats.recoveries;
     start_undo_episode();
-    const std::uint32_t flight = seq_.flight_size();
-    xfer().prr.start(flight);
-    cc().on_loss(flight, ex_.now());
+    xfer().prr.start(seq_.flight_size());  // RFC 6937's RecoverFS: SND.NXT - SND.UNA
+    cc().on_loss(flight_at_loss(), ex_.now());
     xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     xfer().tlp_end.reset();
     xfer().tlp_at = never;

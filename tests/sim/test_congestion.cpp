@@ -219,6 +219,33 @@ BOOST_AUTO_TEST_CASE(a_sender_that_only_acknowledged_for_longer_than_the_rto_res
     BOOST_TEST(ca.tcb().cwnd() == iw);
 }
 
+// RFC 5681 3.2 halves the window the loss hit. A turn handles all its ACKs
+// before its one output, and on an unpaced window (a burst, whose ACKs
+// come together) the ACK that shows the loss follows those that
+// acknowledged the data ahead of it, which a sender handling ACKs one by
+// one would have answered with new data by then. Taken after them, the
+// flight was a third below cwnd and NewReno halved from there: unpaced it
+// ran 27 % slower than paced at 1 % loss (8 seeds of 8 MiB), with the same
+// losses and 10 % more recoveries; here 1.31 times as long, 1.08 now.
+BOOST_AUTO_TEST_CASE(newreno_halves_the_window_the_loss_hit_paced_or_not) {
+    using mode = tcp::tcp_config::pacing_mode;
+    auto seconds_with = [](mode m) {
+        double total = 0;
+        for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+            tcp::tcp_config cfg = with_congestion("newreno");
+            cfg.pacing = m;
+            sim_pair p{seed, {.loss = 0.01, .delay = 10ms}, cfg};
+            const auto r = transfer(p, 4 << 20);
+            BOOST_TEST(r.ok(4 << 20));
+            total += std::chrono::duration<double>(r.took).count();
+        }
+        return total;
+    };
+    const double paced = seconds_with(mode::all), unpaced = seconds_with(mode::controller);
+    BOOST_TEST_MESSAGE("4 x 4 MiB at 1 % loss: paced " << paced << " s, unpaced " << unpaced << " s");
+    BOOST_TEST(unpaced <= 1.12 * paced);  // 1.31 before
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace coronet::test
