@@ -89,7 +89,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         if (xfer().tlp_resent && !xfer().tlp_dsacked && !in_recovery_) {
             ++xfer().stats.tlp_recoveries;
             start_undo_episode();
-            cc().on_loss(std::max(flight_before, flight_at_output_), now);  // as flight_at_loss()
+            cc().on_loss(std::max(flight_before, flight_at_loss()), now);
         }
         xfer().tlp_end.reset();
     }

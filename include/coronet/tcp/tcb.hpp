@@ -405,8 +405,11 @@ private:
     // been answered with new data yet, as a sender handling ACKs one by one
     // would have answered them; the flight after them is smaller than the
     // window the loss hit (sim, NewReno unpaced, 1 % loss, RTT 20 ms: a
-    // third below cwnd, and 27 % slower than paced).
-    std::uint32_t flight_at_loss() const noexcept { return std::max(seq_.flight_size(), flight_at_output_); }
+    // third below cwnd, and 27 % slower than paced). Never above cwnd:
+    // after a timeout SND.MAX still marks the window from before it.
+    std::uint32_t flight_at_loss() const noexcept {
+        return std::max(seq_.flight_size(), std::min(flight_at_output_, cwnd()));
+    }
     void end_recovery();
     void start_undo_episode();
     void on_dsack(seq_range r);
