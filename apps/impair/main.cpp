@@ -16,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "../common/json.hpp"
@@ -38,6 +39,7 @@ constexpr unsigned relay_tx_slots = 4096;
 constexpr std::size_t default_queue_packets = 100;
 constexpr std::size_t mebibyte = 1024 * 1024;
 constexpr std::size_t default_police_burst = 64 * 1024;
+constexpr std::size_t largest_frame = 65535 + 14;  // an IPv4 super-frame and its Ethernet header
 // b->a draws from a different stream than a->b (the same rule as sim_link).
 constexpr std::uint64_t reverse_seed_mix = 0x9e3779b97f4a7c15ull;
 
@@ -160,6 +162,11 @@ link::impairment to_impairment(const impair_options& o) {
         usage_error("--queue needs --rate: the queue is the one in front of the rate limit");
     if (o.rate_mbit > 0) set_queue(o.queue, im);
     if (!o.police.empty()) set_police(o.police, im);
+    // Whole super-frames meet the policer with --per-frame: a bucket smaller
+    // than one would drop every one of them.
+    if (o.per_frame && im.police_mbit > 0 && im.police_burst < largest_frame)
+        usage_error("--police with --per-frame: the burst must hold the largest super-frame (" +
+                    std::to_string(largest_frame) + " bytes), e.g. --police 20:128k");
     return im;
 }
 
@@ -197,8 +204,9 @@ impair_options parse_or_exit(int argc, char** argv) {
         "(tail drop, counted as queue_drops); default 100 packets")(
         "police", po::value(&o.police)->value_name("MBIT[:BURST]"),
         "a token-bucket policer in each direction, in front of --rate: tokens accrue at MBIT Mbit/s up to "
-        "BURST bytes (65536, 64k, 1m; default 64k) and a packet the bucket cannot cover is dropped, never "
-        "queued (counted as police_drops), as a provider enforcing a contracted rate does")(
+        "BURST bytes (65536, 64k, 1m; default 64k; with --per-frame at least one super-frame, 65549) and a "
+        "packet the bucket cannot cover is dropped, never queued (counted as police_drops), as a provider "
+        "enforcing a contracted rate does")(
         "per-frame", po::bool_switch(&o.per_frame),
         "impair whole frames: a GSO super-frame meets the model once and goes on whole (the old "
         "behaviour, and --queue counts frames); by default it is cut into MSS-sized packets first and each "

@@ -201,7 +201,7 @@ private:
         ++c_.pool_drops;
         if (v.duplicate) {
             ++c_.duplicated;
-            ++(v.duplicate_delay ? c_.pool_drops : c_.queue_drops);
+            ++(v.duplicate_delay ? c_.pool_drops : v.duplicate_police_drop ? c_.police_drops : c_.queue_drops);
         }
     }
 
@@ -214,7 +214,7 @@ private:
         if (v.duplicate) {
             ++c_.duplicated;
             if (!v.duplicate_delay)
-                ++c_.queue_drops;
+                ++(v.duplicate_police_drop ? c_.police_drops : c_.queue_drops);
             else if (auto copy = buffers_.get(p.size())) {
                 std::copy_n(p.data().data(), p.size(), copy->put(p.size()).data());
                 copy->offload = p.offload;

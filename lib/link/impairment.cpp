@@ -112,10 +112,14 @@ impairment_model::verdict impairment_model::decide(std::size_t frame_len, runtim
         // The copy is a second frame on the wire: it queues right behind.
         v.duplicate = true;
         ++counters_.duplicated;
-        if (const auto copy_out = bottleneck_.admit(frame_len, now, p_))
+        if (!policer_.admit(frame_len, now, p_)) {
+            v.duplicate_police_drop = true;
+            ++counters_.police_drops;
+        } else if (const auto copy_out = bottleneck_.admit(frame_len, now, p_)) {
             v.duplicate_delay = (*copy_out - now) + after_bottleneck;
-        else
+        } else {
             ++counters_.queue_drops;
+        }
     }
     return v;
 }

@@ -279,11 +279,10 @@ void tcb::output(send_policy policy) {
     if (pmtu_generation_ != owner_.host().path_mtu_generation() || now >= pmtu_valid_until_) follow_path_mtu();
     if (policy.data) {
         // New data after a pause with nothing in flight: the controller
-        // restarts, once; should nothing go out now, the pause counts from here.
-        if (!flight() && last_data_sent_ != no_data_sent && unsent() > 0) {
-            cc().on_idle(now, now - last_data_sent_, rtt_.rto());
-            last_data_sent_ = now;
-        }
+        // restarts when the first of it is about to leave (below), timed
+        // from the last data sent; a turn whose windows let nothing go
+        // leaves the pause running.
+        bool restart = !flight() && last_data_sent_ != no_data_sent;
         retransmit_lost();
         for (;;) {
             // New data within both windows: the peer's (from SND.UNA) and
@@ -303,6 +302,10 @@ void tcb::output(send_policy policy) {
                 len = std::min<std::size_t>({avail, max_frame_payload(), usable});
             }
             if (len > 0 && !xr().tlp_new_data && pacing_holds(now)) break;
+            if (len > 0 && std::exchange(restart, false)) {
+                cc().on_idle(now, now - last_data_sent_, rtt_.rto());
+                continue;  // the restart window may be smaller: measure again
+            }
             std::optional<storage::packet> frame;
             if (len > snd_mss_) {
                 // Several segments in one offload frame: as many as its buffer holds,

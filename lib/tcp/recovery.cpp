@@ -89,7 +89,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         if (xfer().tlp_resent && !xfer().tlp_dsacked && !in_recovery_) {
             ++xfer().stats.tlp_recoveries;
             start_undo_episode();
-            cc().on_loss(std::max(flight_before, flight_at_loss()), now);
+            cc().on_loss(flight_at_loss(flight_before), now);
         }
         xfer().tlp_end.reset();
     }
@@ -169,7 +169,7 @@ void tcb::enter_recovery() {
     ++xfer().stats.recoveries;
     start_undo_episode();
     xfer().prr.start(seq_.flight_size());  // RFC 6937's RecoverFS: SND.NXT - SND.UNA
-    cc().on_loss(flight_at_loss(), ex_.now());
+    cc().on_loss(flight_at_loss(seq_.flight_size()), ex_.now());
     xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     xfer().tlp_end.reset();
     xfer().tlp_at = never;

@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_sender_that_only_acknowledged_for_longer_than_the_rto_res
 // one would have answered with new data by then. Taken after them, the
 // flight was a third below cwnd and NewReno halved from there: unpaced it
 // ran 27 % slower than paced at 1 % loss (8 seeds of 8 MiB), with the same
-// losses and 10 % more recoveries; here 1.31 times as long, 1.08 now.
+// losses and 10 % more recoveries; here 1.31 times as long, 1.01 now.
 BOOST_AUTO_TEST_CASE(newreno_halves_the_window_the_loss_hit_paced_or_not) {
     using mode = tcp::tcp_config::pacing_mode;
     auto seconds_with = [](mode m) {

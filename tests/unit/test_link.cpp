@@ -170,6 +170,24 @@ BOOST_AUTO_TEST_CASE(policer_passes_its_burst_then_its_rate_and_drops_the_rest_w
     BOOST_TEST(m.counters().passed == 7u);
 }
 
+BOOST_AUTO_TEST_CASE(a_duplicate_takes_its_own_tokens_from_the_policer) {
+    link::impairment imp{.duplicate = 1};
+    imp.police_mbit = 8;
+    imp.police_burst = 3000;
+    link::impairment_model m{imp, 1};
+    const runtime::time_point t{};
+    const auto first = m.decide(1000, t);  // the original and its copy: 2000 of the 3000 tokens
+    BOOST_TEST(!first.police_drop);
+    BOOST_TEST(first.duplicate_delay.has_value());
+    const auto second = m.decide(1000, t);  // the original takes the last 1000, none left for its copy
+    BOOST_TEST(!second.police_drop);
+    BOOST_TEST(second.duplicate);
+    BOOST_TEST(!second.duplicate_delay);
+    BOOST_TEST(second.duplicate_police_drop);
+    BOOST_TEST(m.counters().police_drops == 1u);
+    BOOST_TEST(m.counters().queue_drops == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_duplicate_queues_behind_its_original_and_can_be_tail_dropped) {
     link::impairment imp{.duplicate = 1};
     imp.rate_mbit = 8;

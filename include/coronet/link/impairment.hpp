@@ -92,8 +92,10 @@ public:
         bool reordered = false;                  // held back by reorder_gap
         std::optional<std::size_t> corrupt_bit;  // bit index into the frame
         runtime::duration delay{};
-        // When the copy arrives; nullopt when the queue had no room for it.
+        // When the copy arrives; nullopt when the policer or the queue
+        // dropped it (duplicate_police_drop says which).
         std::optional<runtime::duration> duplicate_delay;
+        bool duplicate_police_drop = false;
     };
 
     impairment_model(impairment params, std::uint64_t seed) : p_(params), rng_(seed) {}

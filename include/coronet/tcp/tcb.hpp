@@ -405,10 +405,11 @@ private:
     // been answered with new data yet, as a sender handling ACKs one by one
     // would have answered them; the flight after them is smaller than the
     // window the loss hit (sim, NewReno unpaced, 1 % loss, RTT 20 ms: a
-    // third below cwnd, and 27 % slower than paced). Never above cwnd:
-    // after a timeout SND.MAX still marks the window from before it.
-    std::uint32_t flight_at_loss() const noexcept {
-        return std::max(seq_.flight_size(), std::min(flight_at_output_, cwnd()));
+    // third below cwnd, and 27 % slower than paced). `flight` is the flight
+    // now. Never above cwnd (Linux's Reno halves cwnd): after a timeout
+    // SND.NXT and SND.MAX still mark the window from before it.
+    std::uint32_t flight_at_loss(std::uint32_t flight) const noexcept {
+        return std::min(std::max(flight, flight_at_output_), cwnd());
     }
     void end_recovery();
     void start_undo_episode();
