@@ -93,6 +93,15 @@ std::optional<size_text> parse_size(const std::string& text) {
     return v;
 }
 
+// n units of bytes, from one full-sized Ethernet frame (less, and every
+// frame would be dropped) to 1 GiB; a usage error naming what otherwise.
+std::uint64_t checked_bytes(std::uint64_t n, std::uint64_t unit, const std::string& what) {
+    constexpr std::uint64_t most = std::uint64_t{1} << 30;
+    if (n > most / unit || n * unit < 1514 || n * unit > most)
+        usage_error(what + " from 1514 bytes (one full frame) to 1 GiB");
+    return n * unit;
+}
+
 // --queue: a count of packets ("100"), or bytes ("250000b", "250k" KiB,
 // "2m" MiB), as tc(8) writes sizes; empty for the default.
 void set_queue(const std::string& text, link::impairment& im) {
@@ -108,10 +117,7 @@ void set_queue(const std::string& text, link::impairment& im) {
         im.queue_packets = n;
         return;
     }
-    // One full-sized Ethernet frame at least, or every frame would be dropped.
-    if (n > (std::uint64_t{1} << 30) / unit || n * unit < 1514 || n * unit > (std::uint64_t{1} << 30))
-        usage_error("--queue must be from 1514 bytes (one full frame) to 1 GiB");
-    im.queue_bytes = n * unit;
+    im.queue_bytes = checked_bytes(n, unit, "--queue must be");
 }
 
 // --police MBIT[:BURST]: the policer's rate, and its bucket in bytes (a
@@ -126,11 +132,7 @@ void set_police(const std::string& text, link::impairment& im) {
     const std::string burst = text.substr(colon + 1);
     const auto size = parse_size(burst);
     if (!size) usage_error("--police: the burst '" + burst + "' is not a size in bytes (65536, 64k, 1m)");
-    const std::uint64_t unit = std::max<std::uint64_t>(size->unit, 1);
-    // One full-sized Ethernet frame at least, or every frame would be dropped.
-    if (size->n > (std::uint64_t{1} << 30) / unit || size->n * unit < 1514 || size->n * unit > (std::uint64_t{1} << 30))
-        usage_error("--police: the burst must be from 1514 bytes (one full frame) to 1 GiB");
-    im.police_burst = size->n * unit;
+    im.police_burst = checked_bytes(size->n, std::max<std::uint64_t>(size->unit, 1), "--police: the burst must be");
 }
 
 // Checks every option and turns them into the model's parameters.
@@ -294,9 +296,9 @@ public:
         const auto& [dir, in, out] = sides(a_to_b);
         const auto& c = dir.counters();
         return fmt::format(
-            "{} ({} -> {}): received {} segmented {} segments {} forwarded {} dropped {} police_drops {} queue_drops "
-            "{} "
-            "duplicated {} reordered {} corrupted {} pool_drops {} unsupported {} held {} gso_frames {} "
+            "{} ({} -> {}): received {} segmented {} segments {} forwarded {} dropped {} "
+            "police_drops {} queue_drops {} duplicated {} reordered {} corrupted {} "
+            "pool_drops {} unsupported {} held {} gso_frames {} "
             "partial_checksums {} rx_kernel_drops {} tx_dropped {} tx_errors {}",
             dir.name(), in.name(), out.name(), c.received, c.segmented, c.segments, c.forwarded, c.dropped,
             c.police_drops, c.queue_drops, c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held,

@@ -11,22 +11,22 @@ namespace {
 // Entries reserved up front, so that give() never allocates.
 constexpr std::size_t max_entries = 64;
 constexpr std::size_t own_mapping = std::size_t{128} << 10;
-constexpr std::size_t huge_page = std::size_t{2} << 20;
 
 std::size_t mapping_len(std::size_t n) noexcept {
-    return n < huge_page ? n : (n + huge_page - 1) / huge_page * huge_page;
+    return n < huge_page_size ? n : (n + huge_page_size - 1) / huge_page_size * huge_page_size;
 }
 }  // namespace
 
 std::byte* allocate_buffer_storage(std::size_t n) {
     if (n < own_mapping) return new std::byte[n];
     // Huge pages need a 2 MiB-aligned range: map 2 MiB more and unmap the ends.
-    const std::size_t len = mapping_len(n), slack = n < huge_page ? 0 : huge_page;
+    const std::size_t len = mapping_len(n), slack = n < huge_page_size ? 0 : huge_page_size;
     void* m = ::mmap(nullptr, len + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) throw std::bad_alloc();
     auto* const base = static_cast<std::byte*>(m);
     if (slack == 0) return base;
-    const std::size_t lead = (huge_page - reinterpret_cast<std::uintptr_t>(base) % huge_page) % huge_page;
+    const std::size_t lead =
+        (huge_page_size - reinterpret_cast<std::uintptr_t>(base) % huge_page_size) % huge_page_size;
     if (lead > 0) ::munmap(base, lead);
     if (slack > lead) ::munmap(base + lead + len, slack - lead);
     ::madvise(base + lead, len, MADV_HUGEPAGE);  // advice: without it, 4 KiB pages

@@ -100,8 +100,7 @@ void byte_ring::resize(std::size_t capacity) {
 
 std::size_t byte_ring::growth_capacity(std::size_t wanted, std::size_t limit) noexcept {
     constexpr std::size_t page = 4096;
-    constexpr std::size_t huge_page = std::size_t{2} << 20;
-    const std::size_t unit = wanted >= huge_page / 2 ? huge_page : page;
+    const std::size_t unit = wanted >= huge_page_size / 2 ? huge_page_size : page;
     return std::min((wanted + unit - 1) / unit * unit, limit);
 }
 

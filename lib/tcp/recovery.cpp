@@ -168,8 +168,9 @@ void tcb::enter_recovery() {
     recover_ = seq_.snd_max;
     ++xfer().stats.recoveries;
     start_undo_episode();
-    xfer().prr.start(seq_.flight_size());  // RFC 6937's RecoverFS: SND.NXT - SND.UNA
-    cc().on_loss(flight_at_loss(seq_.flight_size()), ex_.now());
+    const std::uint32_t flight = seq_.flight_size();
+    xfer().prr.start(flight);  // RFC 6937's RecoverFS: SND.NXT - SND.UNA
+    cc().on_loss(flight_at_loss(flight), ex_.now());
     xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     xfer().tlp_end.reset();
     xfer().tlp_at = never;

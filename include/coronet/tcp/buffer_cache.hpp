@@ -11,6 +11,9 @@
 
 namespace coronet::tcp {
 
+// The size of a transparent huge page on x86-64 and arm64 (4 KiB base pages).
+inline constexpr std::size_t huge_page_size = std::size_t{2} << 20;
+
 // Storage for the TCP buffers, n bytes (uninitialised): new[] below 128 KiB,
 // from there a mapping of its own, unmapped when freed, so that the memory
 // goes back to the system at once. From malloc, glibc's dynamic mmap
