@@ -70,6 +70,54 @@ transfer_result watched_transfer(sim_pair& p, std::size_t n, slow_start_watch& w
     return r;
 }
 
+task<void> connect_and_write(sim_pair& p, connection& ca, wire::bytes data, bool& ok) {
+    auto c = co_await connect(p.a.tcp, p.b_at(80));
+    if (!c) co_return;
+    ca = std::move(*c);
+    ok = ok && co_await ca.write(data);
+}
+
+task<void> accept_into(listener& l, connection& cb) {
+    auto c = co_await l.accept();
+    if (c) cb = std::move(*c);
+}
+
+// Reads n bytes from c (less at its end).
+task<void> read_bytes(connection& c, std::size_t n) {
+    std::vector<std::byte> in(64 * 1024);
+    for (std::size_t got = 0; got < n;) {
+        auto r = co_await c.read(in);
+        if (!r || *r == 0) co_return;
+        got += *r;
+    }
+}
+
+task<void> write_every_100ms(sim_pair& p, connection& c, wire::bytes each, int times, bool& ok) {
+    for (int i = 0; i < times; ++i) {
+        ok = ok && co_await c.write(each);
+        co_await p.sim.sleep_for(100ms);
+    }
+}
+
+// a connects to b and writes `data`, b accepts into cb and reads nothing;
+// the sim then runs for `settle`.
+void open_and_write(sim_pair& p, listener& l, connection& ca, connection& cb, wire::bytes data, bool& ok,
+                    runtime::duration settle) {
+    p.sim.spawn(connect_and_write(p, ca, data, ok));
+    p.sim.spawn(accept_into(l, cb));
+    p.sim.run_for(settle);
+    BOOST_REQUIRE(ca.valid());
+    BOOST_REQUIRE(cb.valid());
+}
+
+// For 1.5 s (about seven RTOs at 20 ms) b writes `each` every 100 ms and a
+// reads it: a only ACKs.
+void only_b_talks(sim_pair& p, connection& ca, connection& cb, wire::bytes each, bool& ok) {
+    p.sim.spawn(write_every_100ms(p, cb, each, 15, ok));
+    p.sim.spawn(read_bytes(ca, 15 * each.size()));
+    p.sim.run_for(1600ms);
+}
+
 // 100 Mbit/s with 20 ms each way: a BDP of 500 KB (345 frames of 1514 bytes).
 link::impairment path_100_mbit_40_ms(std::size_t queue_bytes) {
     return {.delay = 20ms, .rate_mbit = 100, .queue_bytes = queue_bytes};
@@ -173,49 +221,59 @@ BOOST_AUTO_TEST_CASE(a_sender_that_only_acknowledged_for_longer_than_the_rto_res
     connection ca, cb;
     std::vector<std::byte> chunk(128 * 1024, std::byte{1});
     bool ok = true;
-    auto a_side = [&]() -> task<void> {
-        auto c = co_await connect(p.a.tcp, p.b_at(80));
-        if (!c) co_return;
-        ca = std::move(*c);
-        ok = ok && co_await ca.write(chunk);
-    };
-    auto b_side = [&]() -> task<void> {
-        auto c = co_await l.accept();
-        if (!c) co_return;
-        cb = std::move(*c);
-    };
-    p.sim.spawn(a_side());
-    p.sim.spawn(b_side());
-    p.sim.run_for(1s);  // a's 128 KiB delivered; b has not read it (its buffer holds it)
-    BOOST_REQUIRE(ca.valid());
-    BOOST_REQUIRE(cb.valid());
+    open_and_write(p, l, ca, cb, chunk, ok, 1s);  // a's 128 KiB delivered; b has not read it (its buffer holds it)
     const std::uint32_t iw = tcp::new_reno::initial_window(ca.tcb().mss());
     const std::uint32_t grown = ca.tcb().cwnd();
     BOOST_TEST_MESSAGE("a's cwnd after 128 KiB: " << grown << ", RTO " << ca.tcb().rtt().rto().count() << " ns");
     BOOST_REQUIRE(grown > iw);
-    // b sends for 1.5 s (about seven RTOs at this RTT) and a only ACKs.
-    auto b_talks = [&]() -> task<void> {
-        for (int i = 0; i < 15; ++i) {
-            ok = ok && co_await cb.write(std::span(chunk).first(16 * 1024));
-            co_await p.sim.sleep_for(100ms);
-        }
-    };
-    auto a_listens = [&]() -> task<void> {
-        std::vector<std::byte> in(64 * 1024);
-        for (std::size_t got = 0; got < 15 * 16 * 1024;) {
-            auto r = co_await ca.read(in);
-            if (!r || *r == 0) co_return;
-            got += *r;
-        }
-    };
-    p.sim.spawn(b_talks());
-    p.sim.spawn(a_listens());
-    p.sim.run_for(1600ms);
+    only_b_talks(p, ca, cb, std::span(chunk).first(16 * 1024), ok);
     BOOST_TEST(ca.tcb().cwnd() == grown);  // nothing of a's was in flight: nothing changed it
     auto a_writes = [&]() -> task<void> { ok = ok && co_await ca.write(std::span(chunk).first(1000)); };
     p.sim.spawn(a_writes());
     p.sim.run_for(1ms);
     BOOST_TEST(ok);
+    BOOST_TEST(ca.tcb().cwnd() == iw);
+}
+
+// A long zero window is a pause in sending like any other: the window that
+// reopens after more than an RTO meets the restart window (RFC 5681 4.1).
+// Meanwhile the sender's output ran at every segment of the peer's that it
+// ACKed, sending nothing; each of those turns used to start the pause's
+// clock again, so that it never got past the RTO.
+BOOST_AUTO_TEST_CASE(a_sender_held_by_a_zero_window_for_longer_than_the_rto_restarts_from_the_initial_window) {
+    constexpr std::size_t mss = 1448;  // the sim link's 1500-byte MTU, with timestamps
+    tcp::tcp_config cfg = with_congestion("newreno");
+    cfg.buffer_auto_tuning = false;
+    cfg.receive_buffer = 180 * mss;  // b's fills to the byte: a window of exactly zero
+    sim_pair p{1, {.delay = 10ms}, cfg};
+    listener l = listen_on_b(p);
+    connection ca, cb;
+    std::vector<std::byte> chunk(768 * 1024, std::byte{1});
+    bool ok = true;
+    open_and_write(p, l, ca, cb, chunk, ok, 500ms);  // b reads nothing: its buffer is full, its window zero
+    BOOST_REQUIRE(ca.tcb().mss() == mss);
+    const std::size_t held = cb.tcb().receive_queue();
+    BOOST_REQUIRE(held == cb.tcb().receive_buffer());
+    BOOST_REQUIRE(ca.tcb().send_queue() > 0u);
+    const std::uint32_t iw = tcp::new_reno::initial_window(mss);
+    const std::uint32_t grown = ca.tcb().cwnd();
+    BOOST_TEST_MESSAGE("a's cwnd " << grown << ", IW " << iw);
+    BOOST_REQUIRE(grown > iw);
+    // For 1.5 s (about seven RTOs) b sends, a only ACKs, and a's probes
+    // meet the zero window.
+    const std::uint64_t probes_before = ca.tcb().stats().persist_probes;
+    only_b_talks(p, ca, cb, std::span(chunk).first(4096), ok);
+    BOOST_TEST_MESSAGE(ca.tcb().stats().persist_probes - probes_before << " window probes during the pause");
+    BOOST_TEST(ca.tcb().stats().persist_probes - probes_before >= 2u);
+    BOOST_TEST(ca.tcb().cwnd() == grown);  // nothing of a's in flight: nothing changed it
+    const std::uint64_t sent_before = ca.tcb().stats().segments_sent;
+    p.sim.spawn(read_bytes(cb, held));
+    // The window update reaches a 10 ms later and a sends; the ACKs of what
+    // it sent are 20 ms further.
+    p.sim.run_for(15ms);
+    BOOST_TEST(ok);
+    BOOST_TEST(cb.tcb().receive_queue() == 0u);
+    BOOST_TEST(ca.tcb().stats().segments_sent >= sent_before + 2);  // sending again
     BOOST_TEST(ca.tcb().cwnd() == iw);
 }
 

@@ -175,6 +175,49 @@ BOOST_AUTO_TEST_CASE(tail_loss_probe_repairs_a_lost_tail_without_a_timeout) {
     BOOST_TEST(st.fast_retransmits == 1u);  // the RACK resend in recovery; the probe is not one
 }
 
+// A loss found while the window a timeout collapsed is being resent halves
+// that window, not the one before the timeout: SND.NXT and SND.MAX still
+// mark the old window then, and a FlightSize taken from them left ssthresh
+// at half the old window, above what the timeout had set (RFC 5681 3.2
+// means what is in the network; Linux's Reno halves cwnd).
+BOOST_AUTO_TEST_CASE(a_loss_found_inside_a_timeouts_repair_halves_the_collapsed_window) {
+    tcp::tcp_config cfg = with_raw_peer::unpaced();
+    cfg.congestion = "newreno";
+    with_raw_peer t{sack_peer(), cfg};
+    const auto segs = written(t, 10000);
+    BOOST_REQUIRE(segs.size() == 10u);
+    const seq32 first = segs[0].h.seq;
+    const auto& tcb = t.ca.tcb();
+    // Nothing acknowledged (the tail loss probe neither): the RTO resends
+    // the first segment. Answered within a millisecond, as every later
+    // segment is, so that RACK's RTT samples agree.
+    for (int ms = 0; ms < 2000 && tcb.stats().timeouts == 0; ++ms) {
+        t.peer.got.clear();
+        t.p.sim.run_for(1ms);
+    }
+    BOOST_REQUIRE(tcb.stats().timeouts == 1u);
+    BOOST_REQUIRE(t.peer.got.size() == 1u);
+    BOOST_TEST(t.peer.got[0].h.seq == first);
+    BOOST_TEST(tcb.cwnd() == 1000u);
+    BOOST_TEST(tcb.congestion().ssthresh() == 5000u);  // half of the ten segments
+    t.peer.got.clear();
+    t.peer.send(sack_ack(t, first + 1000, {}));
+    t.p.sim.run_for(1ms);  // slow start: cwnd 2000, the next two go again
+    BOOST_REQUIRE(t.peer.got.size() == 2u);
+    BOOST_TEST(t.peer.got[0].h.seq == first + 1000);
+    BOOST_TEST(t.peer.got[1].h.seq == first + 2000);
+    t.peer.got.clear();
+    // The second of them arrives, the first is lost again.
+    t.peer.send(sack_ack(t, first + 1000, {{first + 2000, first + 3000}}));
+    t.p.sim.run_for(50ms);
+    BOOST_TEST_MESSAGE("recoveries " << tcb.stats().recoveries << ", cwnd " << tcb.cwnd() << ", ssthresh "
+                                     << tcb.congestion().ssthresh() << ", retransmits " << tcb.stats().retransmits);
+    BOOST_REQUIRE(tcb.stats().recoveries == 1u);
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.got[0].h.seq == first + 1000);
+    BOOST_TEST(tcb.congestion().ssthresh() == 2000u);  // half of 2000, at least two segments
+}
+
 namespace {
 void report(const char* what, int seed, const transfer_result& r) {
     const double s = std::chrono::duration<double>(r.took).count();
