@@ -39,7 +39,7 @@ constexpr unsigned relay_tx_slots = 4096;
 constexpr std::size_t default_queue_packets = 100;
 constexpr std::size_t mebibyte = 1024 * 1024;
 constexpr std::size_t default_police_burst = 64 * 1024;
-constexpr std::size_t largest_frame = 65535 + 14;  // an IPv4 super-frame and its Ethernet header
+constexpr std::size_t largest_frame = wire::ipv4_repr::max_packet_len + impair::ethernet_header_len;  // a super-frame
 // b->a draws from a different stream than a->b (the same rule as sim_link).
 constexpr std::uint64_t reverse_seed_mix = 0x9e3779b97f4a7c15ull;
 
@@ -97,8 +97,7 @@ std::optional<size_text> parse_size(const std::string& text) {
 // frame would be dropped) to 1 GiB; a usage error naming what otherwise.
 std::uint64_t checked_bytes(std::uint64_t n, std::uint64_t unit, const std::string& what) {
     constexpr std::uint64_t most = std::uint64_t{1} << 30;
-    if (n > most / unit || n * unit < 1514 || n * unit > most)
-        usage_error(what + " from 1514 bytes (one full frame) to 1 GiB");
+    if (n > most / unit || n * unit < 1514) usage_error(what + " from 1514 bytes (one full frame) to 1 GiB");
     return n * unit;
 }
 

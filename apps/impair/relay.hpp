@@ -196,13 +196,18 @@ private:
     }
 
     // No buffer for an admitted frame: it is a pool drop, and so is its copy
-    // unless the queue dropped that.
+    // unless the policer or the queue dropped that.
     void count_lost_buffer(const link::impairment_model::verdict& v) noexcept {
         ++c_.pool_drops;
         if (v.duplicate) {
             ++c_.duplicated;
-            ++(v.duplicate_delay ? c_.pool_drops : v.duplicate_police_drop ? c_.police_drops : c_.queue_drops);
+            ++(v.duplicate_delay ? c_.pool_drops : copy_drops(v));
         }
+    }
+
+    // The counter of a copy the model dropped (no duplicate_delay).
+    std::uint64_t& copy_drops(const link::impairment_model::verdict& v) noexcept {
+        return v.duplicate_police_drop ? c_.police_drops : c_.queue_drops;
     }
 
     // Damages p and makes its copy as the verdict says, then sends both
@@ -214,7 +219,7 @@ private:
         if (v.duplicate) {
             ++c_.duplicated;
             if (!v.duplicate_delay)
-                ++(v.duplicate_police_drop ? c_.police_drops : c_.queue_drops);
+                ++copy_drops(v);
             else if (auto copy = buffers_.get(p.size())) {
                 std::copy_n(p.data().data(), p.size(), copy->put(p.size()).data());
                 copy->offload = p.offload;
