@@ -219,6 +219,7 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
             if (x.delack_timed && delack_at_ <= ex_.now() && len == 0 && !(flags & (syn | fin))) x.pingpong = false;
             x.delack_timed = false;
             if (x.quick_acks > 0) --x.quick_acks;
+            x.answer_may_carry_ack = false;
             x.sacks_deferred = 0;
             if (seq_.rcv_nxt == x.dup_acks_for && x.dup_acks_sent < UINT8_MAX) ++x.dup_acks_sent;
         }
@@ -376,7 +377,7 @@ void tcb::output(send_policy policy) {
         const bool waiting = unsent() > 0 || (policy.fin && !fin_seq_);
         if (!flight() && waiting && persist_at_ == never) persist_at_ = now + rtt_.rto();
     }
-    if (ack_owed()) send_ack();
+    if (ack_owed() && !ack_awaits_answer()) send_ack();
     if (seq_.snd_nxt != sent_before && !xr().tlp_new_data) schedule_tlp();
     flight_at_output_ = wire::distance(seq_.snd_una, seq_.snd_max);
     arm_timer();
@@ -435,10 +436,25 @@ bool tcb::data_arrived() {
         // Linux's tcp_incr_quickack: half the window in full segments, 2 to 16.
         const std::size_t window = std::max<std::size_t>(rcvbuf_.capacity() - rcvbuf_.size(), rcv_mss_);
         x.quick_acks = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
+        x.answer_may_carry_ack = true;
     }
     if (first) x.ato = cfg_.delayed_ack;
     x.last_data_at = now;
     return x.quick_acks > 0 && !x.pingpong;
+}
+
+// The ACK of the first data after a silence (quick-ack mode) goes at the
+// end of the pass that received it, unless that pass woke coroutines that
+// run only in the next one - the application the data woke among them: then
+// it waits that one pass, so that an answer written then carries it. A
+// request's ACK then rides on the response (crr: the response, its ACK and
+// the server's FIN in one segment, six frames per connection instead of
+// seven), and at most one pass of ready work delays it: never a timer's
+// wait.
+bool tcb::ack_awaits_answer() {
+    if (!xfer_ || !xfer_->answer_may_carry_ack || !ex_.has_posted()) return false;
+    xfer_->answer_may_carry_ack = false;
+    return true;
 }
 
 // A zero-window probe: an old sequence number the peer must ACK with its window.

@@ -81,21 +81,22 @@ std::string joined(const std::vector<std::string>& v) {
     return s;
 }
 
-}  // namespace turns_test
-
-using namespace turns_test;
-
-BOOST_AUTO_TEST_SUITE(turns)
+// Resumes the awaiting coroutine in the executor's next pass, as an
+// application whose answer goes through a posted step (a wrapper task, a
+// spawned session) resumes a pass after the data woke it.
+struct next_pass {
+    runtime::executor& ex;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const { ex.post(h); }
+    void await_resume() const noexcept {}
+};
 
 // A connect-request-response-close transaction between two coronet stacks,
 // each side doing what crr does: the client connects, writes its request
 // and reads to the end before closing; the server accepts, reads the
-// request, writes the response and closes in one go. Six frames: the
-// handshake's ACK rides on the request, the response carries the server's
-// FIN, the client's FIN carries the ACK of both. (Output after every event
-// sent ten: a lone handshake ACK, ACKs of the request and response sent
-// ahead of data and FIN, and separate FINs.)
-BOOST_AUTO_TEST_CASE(a_crr_transaction_is_six_frames) {
+// request, writes the response and closes in one go - at once, or (answer_
+// later) a pass after the request woke it. Returns the segments sent.
+std::vector<std::string> crr_transaction(bool answer_later) {
     recorded_pair p;
     auto lr = p.b.tcp.listen(80, 8);
     BOOST_REQUIRE(lr);
@@ -127,6 +128,7 @@ BOOST_AUTO_TEST_CASE(a_crr_transaction_is_six_frames) {
             BOOST_REQUIRE(*r > 0);
             server_got += *r;
         }
+        if (answer_later) co_await next_pass{p.sim};
         BOOST_REQUIRE(co_await c->write(response));
         BOOST_REQUIRE(co_await c->close());
         server_done = true;
@@ -138,15 +140,41 @@ BOOST_AUTO_TEST_CASE(a_crr_transaction_is_six_frames) {
     BOOST_TEST(server_done);
     BOOST_TEST(server_got == request.size());
     BOOST_TEST(client_got == response.size());
-    const std::vector<std::string> want{
-        "a>b S",        // connect
-        "b>a S.",       //
-        "a>b P. 100",   // the handshake's ACK and the request
-        "b>a FP. 200",  // the request's ACK, the response and the FIN: write and close in one turn
-        "a>b F.",       // the response's and the FIN's ACK with the client's FIN: read to the end, close
-        "b>a .",        // TIME_WAIT's ACK
-    };
-    BOOST_TEST(p.log == want, joined(p.log));
+    return p.log;
+}
+
+// The six frames of a crr transaction between two coronet stacks.
+const std::vector<std::string> crr_frames{
+    "a>b S",        // connect
+    "b>a S.",       //
+    "a>b P. 100",   // the handshake's ACK and the request
+    "b>a FP. 200",  // the request's ACK, the response and the FIN: write and close in one turn
+    "a>b F.",       // the response's and the FIN's ACK with the client's FIN: read to the end, close
+    "b>a .",        // TIME_WAIT's ACK
+};
+
+}  // namespace turns_test
+
+using namespace turns_test;
+
+BOOST_AUTO_TEST_SUITE(turns)
+
+// Six frames: the handshake's ACK rides on the request, the response
+// carries the server's FIN, the client's FIN carries the ACK of both.
+// (Output after every event sent ten: a lone handshake ACK, ACKs of the
+// request and response sent ahead of data and FIN, and separate FINs.)
+BOOST_AUTO_TEST_CASE(a_crr_transaction_is_six_frames) {
+    const auto log = crr_transaction(false);
+    BOOST_TEST(log == crr_frames, joined(log));
+}
+
+// A server whose answer comes a pass after the request woke it (as
+// coronet-bench's, whose session runs behind posted steps) still sends
+// the request's ACK on the response: the ACK of the first data waits that
+// pass (seven frames before, the ACK alone ahead of the response).
+BOOST_AUTO_TEST_CASE(the_request_s_ack_waits_a_pass_for_the_answer) {
+    const auto log = crr_transaction(true);
+    BOOST_TEST(log == crr_frames, joined(log));
 }
 
 // write() then shutdown_write() in one turn: one segment with the data and

@@ -475,6 +475,8 @@ private:
     seq32 data_start() const noexcept { return seq_.snd_una == seq_.iss ? seq_.iss + 1 : seq_.snd_una; }
     bool fin_acked() const noexcept { return fin_seq_ && seq_.snd_una > *fin_seq_; }
     bool ack_owed() const noexcept { return delack_at_ <= ex_.now(); }
+    // Whether the owed ACK waits one pass for the woken application's answer.
+    bool ack_awaits_answer();
     void finish();
     void send_rst();
     void on_rto(send_policy policy);
@@ -626,6 +628,7 @@ private:
         runtime::duration ato{};
         runtime::time_point last_data_at{};
         unsigned quick_acks = 0;
+        bool answer_may_carry_ack = false;  // the first data's ACK may wait a pass for the answer (ack_awaits_answer)
         bool pingpong = false;
         bool delack_timed = false;  // the owed ACK waits for its timer
         // SACK compression (ack_out_of_order): the duplicate ACKs sent while
