@@ -267,6 +267,7 @@ void add_tcp(json_counters& j, const tcp::layer_counters& t) {
     j("tcp_syns_dropped", t.syns_dropped);
     j("tcp_challenge_acks_limited", t.challenge_acks_limited);
     j("tcp_time_wait_reused", t.time_wait_reused);
+    j("tcp_time_wait_evicted", t.time_wait_evicted);
     j("tcp_syn_cookies_sent", t.syn_cookies_sent);
     j("tcp_syn_cookies_accepted", t.syn_cookies_accepted);
     j("tcp_syn_cookies_rejected", t.syn_cookies_rejected);

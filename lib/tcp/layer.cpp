@@ -287,6 +287,13 @@ std::shared_ptr<listener_state> tcp_layer::listener(std::uint16_t port) const {
 
 void tcp_layer::transition(tcb& c, state from, state to, const char* cause) {
     if (on_transition) on_transition(c, from, to, cause);
+    if (from == state::time_wait) --time_waits_;
+    if (to == state::time_wait) {
+        ++time_waits_;
+        time_wait_order_.emplace_back(c.id(), &c);
+        if (time_wait_order_.size() > 2 * time_waits_ + 64)
+            std::erase_if(time_wait_order_, [&](const auto& e) { return !in_time_wait(e); });
+    }
     if (to != state::established) return;
     if (auto it = embryos_.find(&c); it != embryos_.end()) {
         auto l = it->second.lock();
@@ -318,11 +325,34 @@ std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
         send = shrink(send);
         receive = shrink(receive);
     }
-    if (conns_.size() >= cfg_.max_connections || reserved_ + send + receive > limit) {
+    if ((conns_.size() >= cfg_.max_connections && !evict_time_wait()) || reserved_ + send + receive > limit) {
         ++counters_.connections_refused;
         return std::nullopt;
     }
     return std::pair{send, receive};
+}
+
+// A full table (max_connections) makes room for a new connection by ending
+// the one longest in TIME_WAIT, as Linux ends TIME_WAIT early past
+// tcp_max_tw_buckets: a server that closes first (HTTP) holds a TIME_WAIT
+// connection per client for 2MSL, 262,144 of them after 26 s at 10,000
+// connections a second, and refused every new client from then on.
+bool tcp_layer::evict_time_wait() {
+    while (!time_wait_order_.empty()) {
+        const auto e = time_wait_order_.front();
+        time_wait_order_.pop_front();
+        if (!in_time_wait(e)) continue;
+        const std::shared_ptr<tcb> c = conns_.at(e.first);  // alive while it closes
+        c->evict();
+        ++counters_.time_wait_evicted;
+        return true;
+    }
+    return false;
+}
+
+bool tcp_layer::in_time_wait(const std::pair<four_tuple, const tcb*>& e) const {
+    const auto it = conns_.find(e.first);
+    return it != conns_.end() && it->second.get() == e.second && e.second->current() == state::time_wait;
 }
 
 // Buffers grow only below the pressure point: the other half of the limit

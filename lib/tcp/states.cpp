@@ -146,6 +146,8 @@ std::optional<tcb::ending> tcb::step(const event& e, receive_policy in, send_pol
                 ++xfer().stats.network_errors;
             }
             break;
+        case kind::evict:  // only TIME_WAIT takes it
+            break;
     }
     output_at_turn_end(out);
     return std::nullopt;
@@ -389,6 +391,8 @@ task<state> tcb::time_wait() {
             arm_timer();
         } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {
             co_return to(state::closed, "2MSL timeout");
+        } else if (e.is(kind::evict)) {
+            co_return to(state::closed, "evicted: the connection table is full");
         } else if (e.is(kind::app) && requests_.has(app_request::abort)) {
             co_return to(state::closed, "abort");
         } else if (e.is(kind::app)) {

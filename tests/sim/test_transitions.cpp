@@ -349,6 +349,44 @@ BOOST_AUTO_TEST_CASE(time_wait_is_reused_by_a_new_syn_per_rfc6191) {
     BOOST_TEST(((*second)->current() == state::established));
 }
 
+// A table full of TIME_WAIT connections (b closes first, as an HTTP server
+// does, and holds 2MSL for each client) still takes new ones: each ends the
+// connection longest in TIME_WAIT (Linux: past tcp_max_tw_buckets). Before,
+// the fifth client of a 4-connection table was refused with a reset.
+BOOST_AUTO_TEST_CASE(a_table_full_of_time_wait_ends_the_oldest_for_a_new_connection) {
+    tcp::tcp_config cfg_b;
+    cfg_b.max_connections = 4;
+    sim_pair p{1, {}, {}, cfg_b};
+    std::vector<std::uint16_t> evicted;  // the clients' ports whose TIME_WAIT b ended early
+    p.b.tcp.on_transition = [&](const tcp::tcb& c, state from, state to, const char* cause) {
+        p.b.record(from, to, cause);
+        if (from == state::time_wait && std::string_view{cause}.starts_with("evicted"))
+            evicted.push_back(c.id().remote_port);
+    };
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    std::vector<std::uint16_t> ports;  // the clients', in order
+    auto transaction = [&]() -> task<void> {
+        auto ca = co_await connect(p.a.tcp, {make_address_v4("10.0.0.2"), 80});
+        BOOST_REQUIRE_MESSAGE(ca, "client " << ports.size() + 1 << ": " << ca.error().message());
+        ports.push_back(ca->local().port);
+        auto cb = co_await l.accept();
+        BOOST_REQUIRE(cb);
+        BOOST_REQUIRE(co_await cb->close());  // b first: b holds TIME_WAIT
+        BOOST_REQUIRE(co_await ca->close());
+    };
+    for (std::uint16_t i = 0; i < 7; ++i) {
+        p.sim.run_task(transaction(), 10s);
+        p.sim.run_for(100ms);  // the last ACK reaches b: TIME_WAIT
+    }
+    BOOST_TEST(p.b.tcp.counters().connections_refused == 0u);
+    BOOST_TEST(p.b.tcp.counters().time_wait_evicted == 3u);
+    BOOST_REQUIRE_EQUAL(ports.size(), 7u);
+    BOOST_TEST(evicted == std::vector<std::uint16_t>(ports.begin(), ports.begin() + 3));  // the oldest first
+    BOOST_TEST(p.b.tcp.connection_count() == 4u);  // the last four clients' TIME_WAIT
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(lifecycle)

@@ -51,6 +51,7 @@ struct event {
         timer,      // one of the connection's deadlines fell due
         app,        // the application asked something (the tcb's app_requests)
         net_error,  // the network reported the peer unreachable
+        evict,      // the layer needs this TIME_WAIT connection's place in a full table
     };
     kind what = kind::app;
     const wire::tcp_view* seg = nullptr;  // kind::segment: valid until the next wait
@@ -63,6 +64,7 @@ struct event {
     static event timer() noexcept { return {kind::timer}; }
     static event app() noexcept { return {kind::app}; }
     static event net_error(std::error_code ec) noexcept { return {kind::net_error, nullptr, false, ec}; }
+    static event evict() noexcept { return {kind::evict}; }
     bool is(kind k) const noexcept { return what == k; }
 };
 

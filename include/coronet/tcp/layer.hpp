@@ -34,6 +34,9 @@ struct layer_counters {
                   bad_addresses = 0;
     std::uint64_t resets_sent = 0, no_connection = 0, syns_dropped = 0, challenge_acks_limited = 0;
     std::uint64_t time_wait_reused = 0;
+    // TIME_WAIT connections ended early for a new connection in a full
+    // table (tcp_config::max_connections), the longest-waiting first.
+    std::uint64_t time_wait_evicted = 0;
     // SYN cookies sent (SYN queue full), returned valid (a connection made),
     // returned invalid or too old (answered with a reset).
     std::uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0, syn_cookies_rejected = 0;
@@ -182,6 +185,9 @@ private:
     std::shared_ptr<listener_state> listener(std::uint16_t port) const;
     // The buffer sizes a new connection gets, or nullopt when it is refused.
     std::optional<std::pair<std::size_t, std::size_t>> admit();
+    // Ends the connection longest in TIME_WAIT for a new one; false when none is.
+    bool evict_time_wait();
+    bool in_time_wait(const std::pair<four_tuple, const tcb*>& e) const;
     std::shared_ptr<tcb> make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
                                   runtime::time_point deadline = runtime::time_point::max(),
                                   std::uint16_t max_segment = 0);
@@ -200,6 +206,12 @@ private:
     std::unordered_map<std::uint16_t, std::weak_ptr<listener_state>> listeners_;
     // Passive opens not yet established, and the listener that will take them.
     std::unordered_map<const tcb*, std::weak_ptr<listener_state>> embryos_;
+    // The connections that entered TIME_WAIT, in that order, and how many
+    // are in it now. An entry whose connection has left TIME_WAIT (its 2MSL
+    // over, a SYN that reused it, a reset) stays until it reaches the front
+    // or the queue holds twice as many entries as TIME_WAIT connections.
+    std::deque<std::pair<four_tuple, const tcb*>> time_wait_order_;
+    std::size_t time_waits_ = 0;
     // RFC 6056 algorithm 4 (double-hash): a keyed hash of the destination
     // gives the offset into the port range and picks one of these counters,
     // which moves on by a random step per connection (Linux's answer to

@@ -190,6 +190,9 @@ public:
     // listener would take a SYN for this 4-tuple. Returns true when the
     // connection ended to hand the segment on (a SYN reusing TIME_WAIT, RFC 6191).
     bool deliver(const wire::tcp_view& seg, bool listener_waiting = false);
+    // In TIME_WAIT: ends it now (-> CLOSED), its place in the connection
+    // table wanted for a new connection. Elsewhere nothing.
+    void evict() { resume(event::evict()); }
     // The network reports the peer (or the next hop) unreachable (ARP, ICMP
     // destination unreachable, time exceeded), or message_size: the path
     // MTU went down (the host's path MTU for the peer says how far). In
