@@ -116,6 +116,7 @@ result<std::size_t> write_now(tcp::tcb& t, wire::bytes data) {
 connection& connection::operator=(connection&& other) noexcept {
     if (this != &other) {
         if (valid()) t_->app_close();
+        if (t_) t_->drop_app();
         t_ = std::move(other.t_);
     }
     return *this;
@@ -130,6 +131,7 @@ tcp::connection_stats connection::stats() const { return t_ ? t_->counters() : t
 
 connection::~connection() {
     if (valid()) t_->app_close();
+    if (t_) t_->drop_app();
 }
 
 runtime::task<result<std::size_t>> connection::read(wire::mut_bytes buf) {

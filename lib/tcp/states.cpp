@@ -44,7 +44,10 @@ void tcb::enter(state from, state next) {
                                id_.remote.to_string(), id_.remote_port, to_string(from), to_string(next), cause_);
     owner_.transition(*this, from, next, cause_);
     if (next == state::established && keepalive_) keepalive_at_ = ex_.now() + cfg_.keepalive.idle;
-    if (next == state::time_wait) release_buffers();
+    if (next == state::time_wait) {
+        release_buffers();
+        shed_transfer_state();
+    }
     wake_app();
 }
 

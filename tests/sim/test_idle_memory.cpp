@@ -37,6 +37,10 @@ extern std::atomic<std::int32_t> live_by_usable[4097];
 namespace coronet::test::idle_memory_tests {
 
 constexpr std::size_t idle_budget = 912;
+// A server's connection in TIME_WAIT, its application gone: 984.0 bytes
+// (2026-12-06; 2,888.1 while it kept its transfer state and congestion
+// controller).
+constexpr std::size_t time_wait_budget = 1024;
 
 std::int64_t heap_in_use() {
     runtime::trim_frame_cache();  // freed frames kept for reuse are not the connections'
@@ -173,6 +177,98 @@ BOOST_AUTO_TEST_CASE(listing_idle_connections_makes_no_state_for_them) {
     const tcp::connection_stats& live = s.held.front().tcb().stats();
     BOOST_TEST(s.held.front().tcb().transfer_state_made());
     BOOST_TEST(std::memcmp(&copy, &live, sizeof copy) == 0);
+}
+
+// What a connection in TIME_WAIT costs the server: b answers a's request
+// and closes first (crr, an HTTP server), so that b holds TIME_WAIT for
+// 2MSL per client - 600,000 of them at 10,000 clients a second - while a's
+// end is gone (LAST_ACK -> CLOSED). The TCB, its `life` and TIME_WAIT
+// frames and the table's node: no transfer state, no congestion controller
+// (tcb::shed_transfer_state).
+BOOST_AUTO_TEST_CASE(a_time_wait_connection_costs_the_server_at_most_its_budget_of_heap) {
+    constexpr std::size_t warm = 32, n = 512;
+    sim_pair p;
+    p.a.tcp.on_transition = p.b.tcp.on_transition = nullptr;  // the test's transition logs grow per connection
+    auto lr = p.b.tcp.listen(80, 64);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    auto transaction = [&]() -> task<void> {
+        const std::vector<std::byte> request(100, std::byte{'q'}), response(200, std::byte{'r'});
+        std::array<std::byte, 1000> buf{};
+        auto ca = co_await connect(p.a.tcp, {make_address_v4("10.0.0.2"), 80});
+        BOOST_REQUIRE(ca);
+        BOOST_REQUIRE(co_await ca->write(request));
+        auto cb = co_await l.accept();
+        BOOST_REQUIRE(cb);
+        for (std::size_t got = 0; got < request.size();) got += (co_await cb->read(buf)).value();
+        BOOST_REQUIRE(co_await cb->write(response));
+        BOOST_REQUIRE(co_await cb->close());
+        while ((co_await ca->read(buf)).value() > 0) {
+        }
+        BOOST_REQUIRE(co_await ca->close());
+    };
+    auto run = [&](std::size_t k) {
+        for (std::size_t i = 0; i < k; ++i) p.sim.run_task(transaction(), 10s);
+        p.sim.run_for(100ms);  // the last ACK reaches b
+    };
+    run(warm);  // one-time costs: ARP, free lists, the table's first buckets, the buffer cache
+    const std::int64_t before = heap_in_use();
+    run(n);
+    const std::int64_t after = heap_in_use();
+    BOOST_TEST(p.b.tcp.connection_count() == warm + n);  // all in TIME_WAIT
+    BOOST_TEST(p.a.tcp.connection_count() == 0u);
+    const double per_connection = static_cast<double>(after - before) / n;
+    BOOST_TEST_MESSAGE("heap per TIME_WAIT connection: " << per_connection << " bytes");
+#ifndef CORONET_IDLE_ASAN
+    BOOST_TEST(
+        per_connection <= static_cast<double>(time_wait_budget),
+        "a TIME_WAIT connection takes " << per_connection << " heap bytes on the server, over " << time_wait_budget);
+#endif
+}
+
+// A handle closed but held (for its last report) still reads every
+// counter in TIME_WAIT; once it is dropped the transfer state and the
+// controller go, and the counters every connection keeps stay.
+BOOST_AUTO_TEST_CASE(time_wait_frees_the_transfer_state_once_the_handle_is_gone) {
+    sim_pair p;
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    const std::vector<std::byte> data(5000, std::byte{'d'});
+    std::optional<connection> held;
+    auto talk = [&]() -> task<void> {
+        auto ca = co_await connect(p.a.tcp, {make_address_v4("10.0.0.2"), 80});
+        BOOST_REQUIRE(ca);
+        auto cb = co_await l.accept();
+        BOOST_REQUIRE(cb);
+        BOOST_REQUIRE(co_await cb->write(data));
+        BOOST_REQUIRE(co_await cb->close());  // b first: b holds TIME_WAIT
+        std::array<std::byte, 8192> buf{};
+        while ((co_await ca->read(buf)).value() > 0) {
+        }
+        BOOST_REQUIRE(co_await ca->close());
+        held = std::move(*cb);
+    };
+    p.sim.run_task(talk(), 10s);
+    p.sim.run_for(100ms);
+    BOOST_REQUIRE(held);
+    const tcp::tcb& t = held->tcb();
+    BOOST_REQUIRE((t.current() == state::time_wait));
+    BOOST_TEST(t.transfer_state_made());
+    const tcp::connection_stats before = held->stats();
+    BOOST_TEST(before.bytes_sent == data.size());
+    BOOST_TEST(before.cwnd > 0u);
+    const auto keep = held->tcb().shared_from_this();  // to look at it once the handle is gone
+    held.reset();
+    BOOST_TEST(!keep->transfer_state_made());
+    BOOST_TEST(!keep->congestion_control_made());
+    const tcp::connection_stats after = keep->counters();
+    BOOST_TEST(after.bytes_sent == before.bytes_sent);
+    BOOST_TEST(after.segments_sent == before.segments_sent);
+    BOOST_TEST(after.segments_received == before.segments_received);
+    BOOST_TEST(after.bytes_received == before.bytes_received);
+    p.sim.run_for(61s);  // 2MSL: b's TIME_WAIT ends as ever
+    BOOST_TEST((keep->current() == state::closed));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -226,8 +226,16 @@ public:
     void app_abort();           // RST now
     // The application's handle let go (api::connection: close() returned,
     // or abort()); it keeps the TCB only to read it.
-    void release_app() noexcept { app_released_ = true; }
-    bool app_released() const noexcept { return app_released_; }
+    void release_app() noexcept {
+        if (handle_ == app_handle::held) handle_ = app_handle::released;
+    }
+    bool app_released() const noexcept { return handle_ != app_handle::held; }
+    // The application's handle is gone: nothing reads the TCB's counters
+    // any more (in TIME_WAIT its transfer state goes: shed_transfer_state).
+    void drop_app() noexcept {
+        handle_ = app_handle::dropped;
+        shed_transfer_state();
+    }
     void set_no_delay(bool on) noexcept { nagle_ = !on; }
     // Changes the congestion control (a name of congestion_control_names());
     // the new one starts from the initial window. False for an unknown name.
@@ -653,6 +661,9 @@ private:
     connection_stats early_stats(const congestion_figures& f) const;
     static const transfer_state& idle_transfer() noexcept;
     // The transfer state's deadlines to never (an idle connection has none set).
+    // In TIME_WAIT, once the application's handle is gone: frees the
+    // transfer state and the congestion controller (see tcb.cpp).
+    void shed_transfer_state() noexcept;
     void stop_transfer_timers() noexcept {
         if (xfer_) xfer_->reo_at = xfer_->tlp_at = xfer_->pace_at = never;
     }
@@ -708,7 +719,8 @@ private:
 
     // buffer tuning (tuning.cpp; the receive side's figures are in the transfer state)
     bool send_limited_ = false;  // the application's last write found too little room
-    bool app_released_ = false;  // release_app()
+    enum class app_handle : std::uint8_t { held, released, dropped };
+    app_handle handle_ = app_handle::held;  // release_app(), drop_app()
 };
 
 // Suspends a state coroutine until the next event; application requests
