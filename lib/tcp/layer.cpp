@@ -325,7 +325,8 @@ std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
         send = shrink(send);
         receive = shrink(receive);
     }
-    if ((conns_.size() >= cfg_.max_connections && !evict_time_wait()) || reserved_ + send + receive > limit) {
+    // (The memory first: a connection refused for it ends no TIME_WAIT.)
+    if (reserved_ + send + receive > limit || (conns_.size() >= cfg_.max_connections && !evict_time_wait())) {
         ++counters_.connections_refused;
         return std::nullopt;
     }
@@ -333,10 +334,11 @@ std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
 }
 
 // A full table (max_connections) makes room for a new connection by ending
-// the one longest in TIME_WAIT, as Linux ends TIME_WAIT early past
-// tcp_max_tw_buckets: a server that closes first (HTTP) holds a TIME_WAIT
-// connection per client for 2MSL, 262,144 of them after 26 s at 10,000
-// connections a second, and refused every new client from then on.
+// the one longest in TIME_WAIT: a server that closes first (HTTP) holds a
+// TIME_WAIT connection per client for 2MSL, 262,144 of them after 26 s at
+// 10,000 connections a second, and refused every new client from then on.
+// (Linux bounds TIME_WAIT otherwise: past tcp_max_tw_buckets a closing
+// socket skips it, TCPTimeWaitOverflow.)
 bool tcp_layer::evict_time_wait() {
     while (!time_wait_order_.empty()) {
         const auto e = time_wait_order_.front();

@@ -436,7 +436,7 @@ bool tcb::data_arrived() {
         // Linux's tcp_incr_quickack: half the window in full segments, 2 to 16.
         const std::size_t window = std::max<std::size_t>(rcvbuf_.capacity() - rcvbuf_.size(), rcv_mss_);
         x.quick_acks = static_cast<unsigned>(std::clamp<std::size_t>(window / (2u * rcv_mss_), 2, 16));
-        x.answer_may_carry_ack = true;
+        x.answer_may_carry_ack = !x.pingpong;  // an interactive connection's ACK waits for its timer anyway
     }
     if (first) x.ato = cfg_.delayed_ack;
     x.last_data_at = now;
@@ -450,7 +450,8 @@ bool tcb::data_arrived() {
 // request's ACK then rides on the response (crr: the response, its ACK and
 // the server's FIN in one segment, six frames per connection instead of
 // seven), and at most one pass of ready work delays it: never a timer's
-// wait.
+// wait. (Another ACK owed meanwhile - a second segment, a window update -
+// waits that pass with it.)
 bool tcb::ack_awaits_answer() {
     if (!xfer_ || !xfer_->answer_may_carry_ack || !ex_.has_posted()) return false;
     xfer_->answer_may_carry_ack = false;

@@ -391,6 +391,7 @@ task<state> tcb::time_wait() {
             if (ack_owed()) send_ack();
             rto_at_ = persist_at_ = delack_at_ = tx_retry_at_ = never;  // nothing is sent from TIME_WAIT
             stop_transfer_timers();
+            shed_transfer_state();  // what the segment made again (its counters, a challenge ACK's limits)
             arm_timer();
         } else if (e.is(kind::timer) && state_at_ <= ex_.now()) {
             co_return to(state::closed, "2MSL timeout");

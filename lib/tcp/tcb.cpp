@@ -298,9 +298,11 @@ void tcb::release_buffers() {
 // before, 984 after (idle_memory). A handle still held (closed, kept for
 // its last report) keeps all of it. Of the counters, the five every
 // connection keeps stay (in early_; unless 32 bits cannot hold them: then
-// nothing is freed): the connection table lists it with those, as `ss`
-// lists a Linux TIME_WAIT socket without tcp_info. A segment that needs the
-// transfer state makes a fresh one.
+// nothing is freed); the connection table's row shows its state and
+// addresses, its loss figures at zero and a new controller's window, as
+// `ss` lists a Linux TIME_WAIT socket without tcp_info. A segment that
+// needs the transfer state (a FIN sent again) makes a fresh one, which
+// time_wait() frees again once the segment is answered.
 void tcb::shed_transfer_state() noexcept {
     if (state_ != state::time_wait || handle_ != app_handle::dropped) return;
     if (xfer_) {

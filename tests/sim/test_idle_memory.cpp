@@ -271,6 +271,42 @@ BOOST_AUTO_TEST_CASE(time_wait_frees_the_transfer_state_once_the_handle_is_gone)
     BOOST_TEST((keep->current() == state::closed));
 }
 
+// The peer's FIN sent again after the handle is gone (it missed our ACK):
+// answered, and the transfer state its counting made goes again.
+BOOST_AUTO_TEST_CASE(a_fin_sent_again_into_a_shed_time_wait_leaves_no_transfer_state) {
+    with_raw_peer t;
+    using namespace wire::tcp_flag;
+    auto w = [&]() -> task<void> {
+        BOOST_REQUIRE(co_await t.ca.write(std::vector<std::byte>(300, std::byte{'x'})));
+        BOOST_REQUIRE(co_await t.ca.shutdown_write());
+    };
+    t.p.sim.spawn(w());
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE_EQUAL(t.peer.got.size(), 1u);  // the data with the FIN
+    t.a_next += 301;
+    t.peer.got.clear();
+    t.peer.send(t.seg(5001, ack | fin));  // both: a goes to TIME_WAIT
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE_EQUAL(t.peer.got.size(), 1u);  // the FIN's ACK
+    const auto keep = t.ca.tcb().shared_from_this();
+    BOOST_REQUIRE((keep->current() == state::time_wait));
+    BOOST_TEST(keep->transfer_state_made());  // the handle still holds it
+    t.ca = connection{};                      // gone
+    BOOST_TEST(!keep->transfer_state_made());
+    BOOST_TEST(!keep->congestion_control_made());
+    const std::uint64_t received = keep->counters().segments_received;
+    t.peer.got.clear();
+    t.peer.send(
+        segment{80, keep->id().local_port}.seq(5001).ack(t.a_next).flags(ack | fin));  // again: our ACK was lost
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE_EQUAL(t.peer.got.size(), 1u);  // answered
+    BOOST_TEST(t.peer.got.front().h.ack.value == 5002u);
+    BOOST_TEST((keep->current() == state::time_wait));
+    BOOST_TEST(!keep->transfer_state_made());
+    BOOST_TEST(!keep->congestion_control_made());
+    BOOST_TEST(keep->counters().segments_received == received + 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace coronet::test::idle_memory_tests

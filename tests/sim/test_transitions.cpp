@@ -351,7 +351,7 @@ BOOST_AUTO_TEST_CASE(time_wait_is_reused_by_a_new_syn_per_rfc6191) {
 
 // A table full of TIME_WAIT connections (b closes first, as an HTTP server
 // does, and holds 2MSL for each client) still takes new ones: each ends the
-// connection longest in TIME_WAIT (Linux: past tcp_max_tw_buckets). Before,
+// connection longest in TIME_WAIT. Before,
 // the fifth client of a 4-connection table was refused with a reset.
 BOOST_AUTO_TEST_CASE(a_table_full_of_time_wait_ends_the_oldest_for_a_new_connection) {
     tcp::tcp_config cfg_b;

@@ -140,7 +140,8 @@ public:
     std::size_t run_ready();
     // Whether a pass has work: ready coroutines, or work left for the end of a turn.
     bool has_ready() const noexcept { return !ready_.empty() || turn_end_head_ != nullptr; }
-    // Whether coroutines posted in this pass wait for the next one.
+    // Whether coroutines are queued to run: at the end of a pass, those
+    // posted during it, which run in the next one.
     bool has_posted() const noexcept { return !ready_.empty(); }
     // n runs at the end of this turn (once, however often it is queued);
     // queued outside a turn, it makes the next pass due at once.

@@ -60,8 +60,9 @@ struct tcp_config {
     // min_buffer each) and no buffer grows; when even those do not fit, or
     // max_connections connections exist, none of them in TIME_WAIT, new
     // connections are refused: a SYN draws a reset, connect() fails with
-    // no_buffer_space (one in TIME_WAIT is ended for the new one, the
-    // longest-waiting first: layer_counters::time_wait_evicted). What counts is
+    // no_buffer_space (at max_connections, one in TIME_WAIT is ended for
+    // the new one instead, the longest-waiting first:
+    // layer_counters::time_wait_evicted). What counts is
     // each buffer's current capacity (the initial size, then what it grew
     // to), not its maximum. Buffers are allocated when first used and freed
     // on entering TIME_WAIT or CLOSED.

@@ -208,8 +208,9 @@ private:
     std::unordered_map<const tcb*, std::weak_ptr<listener_state>> embryos_;
     // The connections that entered TIME_WAIT, in that order, and how many
     // are in it now. An entry whose connection has left TIME_WAIT (its 2MSL
-    // over, a SYN that reused it, a reset) stays until it reaches the front
-    // or the queue holds twice as many entries as TIME_WAIT connections.
+    // over, a SYN that reused it, a reset) stays until it reaches the front,
+    // or until a connection enters TIME_WAIT with the queue longer than
+    // twice the TIME_WAIT connections and 64: then all such entries go.
     std::deque<std::pair<four_tuple, const tcb*>> time_wait_order_;
     std::size_t time_waits_ = 0;
     // RFC 6056 algorithm 4 (double-hash): a keyed hash of the destination
