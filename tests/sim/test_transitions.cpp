@@ -387,6 +387,48 @@ BOOST_AUTO_TEST_CASE(a_table_full_of_time_wait_ends_the_oldest_for_a_new_connect
     BOOST_TEST(p.b.tcp.connection_count() == 4u);  // the last four clients' TIME_WAIT
 }
 
+// A new connection refused for memory ends no TIME_WAIT: the memory limit is
+// checked before the table. b: 3 connections' buffers (no shrinking: the
+// minimum is the full size) and a table of 4, one of them in TIME_WAIT.
+BOOST_AUTO_TEST_CASE(a_connection_refused_for_memory_evicts_no_time_wait) {
+    tcp::tcp_config cfg_b;
+    cfg_b.send_buffer = cfg_b.receive_buffer = cfg_b.min_buffer = 64 * 1024;
+    cfg_b.buffer_auto_tuning = false;
+    cfg_b.memory_limit = 3 * 128 * 1024;
+    cfg_b.max_connections = 4;
+    sim_pair p{1, {}, {}, cfg_b};
+    auto lr = p.b.tcp.listen(80, 8);
+    BOOST_REQUIRE(lr);
+    listener l{*lr};
+    const endpoint server{make_address_v4("10.0.0.2"), 80};
+    auto closed_by_b = [&]() -> task<void> {
+        auto ca = co_await connect(p.a.tcp, server);
+        BOOST_REQUIRE(ca);
+        auto cb = co_await l.accept();
+        BOOST_REQUIRE(cb);
+        BOOST_REQUIRE(co_await cb->close());
+        BOOST_REQUIRE(co_await ca->close());
+    };
+    p.sim.run_task(closed_by_b(), 10s);
+    p.sim.run_for(100ms);
+    BOOST_REQUIRE(p.b.saw(state::fin_wait_2, state::time_wait));
+    std::vector<connection> held;  // both ends of three open connections
+    auto open = [&]() -> task<std::error_code> {
+        auto ca = co_await connect(p.a.tcp, server, 1s);
+        if (!ca) co_return ca.error();
+        held.push_back(std::move(*ca));
+        held.push_back(std::move(*(co_await l.accept())));
+        co_return std::error_code{};
+    };
+    for (int i = 0; i < 3; ++i) BOOST_REQUIRE(!p.sim.run_task(open(), 10s));
+    BOOST_REQUIRE_EQUAL(p.b.tcp.connection_count(), 4u);  // full: three open, one in TIME_WAIT
+    const std::error_code refused = p.sim.run_task(open(), 10s);
+    BOOST_TEST(refused == std::make_error_code(std::errc::connection_refused), refused.message());
+    BOOST_TEST(p.b.tcp.counters().connections_refused == 1u);
+    BOOST_TEST(p.b.tcp.counters().time_wait_evicted == 0u);
+    BOOST_TEST(!p.b.saw(state::time_wait, state::closed), p.b.trace());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(lifecycle)
