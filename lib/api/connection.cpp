@@ -115,8 +115,7 @@ result<std::size_t> write_now(tcp::tcb& t, wire::bytes data) {
 
 connection& connection::operator=(connection&& other) noexcept {
     if (this != &other) {
-        if (valid()) t_->app_close();
-        if (t_) t_->drop_app();
+        let_go();
         t_ = std::move(other.t_);
     }
     return *this;
@@ -129,7 +128,11 @@ const tcp::tcb& connection::tcb() const {
 
 tcp::connection_stats connection::stats() const { return t_ ? t_->counters() : tcp::connection_stats{}; }
 
-connection::~connection() {
+connection::~connection() { let_go(); }
+
+// The handle goes: a connection still open is closed gracefully, and the
+// TCB learns that nothing reads it any more.
+void connection::let_go() noexcept {
     if (valid()) t_->app_close();
     if (t_) t_->drop_app();
 }

@@ -292,7 +292,7 @@ void tcp_layer::transition(tcb& c, state from, state to, const char* cause) {
         ++time_waits_;
         time_wait_order_.emplace_back(c.id(), &c);
         if (time_wait_order_.size() > 2 * time_waits_ + 64)
-            std::erase_if(time_wait_order_, [&](const auto& e) { return !in_time_wait(e); });
+            std::erase_if(time_wait_order_, [&](const time_wait_entry& e) { return !still_in_time_wait(e); });
     }
     if (to != state::established) return;
     if (auto it = embryos_.find(&c); it != embryos_.end()) {
@@ -341,10 +341,9 @@ std::optional<std::pair<std::size_t, std::size_t>> tcp_layer::admit() {
 // socket skips it, TCPTimeWaitOverflow.)
 bool tcp_layer::evict_time_wait() {
     while (!time_wait_order_.empty()) {
-        const auto e = time_wait_order_.front();
+        const std::shared_ptr<tcb> c = still_in_time_wait(time_wait_order_.front());  // alive while it closes
         time_wait_order_.pop_front();
-        if (!in_time_wait(e)) continue;
-        const std::shared_ptr<tcb> c = conns_.at(e.first);  // alive while it closes
+        if (!c) continue;
         c->evict();
         ++counters_.time_wait_evicted;
         return true;
@@ -352,9 +351,10 @@ bool tcp_layer::evict_time_wait() {
     return false;
 }
 
-bool tcp_layer::in_time_wait(const std::pair<four_tuple, const tcb*>& e) const {
+std::shared_ptr<tcb> tcp_layer::still_in_time_wait(const time_wait_entry& e) const {
     const auto it = conns_.find(e.first);
-    return it != conns_.end() && it->second.get() == e.second && e.second->current() == state::time_wait;
+    if (it == conns_.end() || it->second.get() != e.second || e.second->current() != state::time_wait) return nullptr;
+    return it->second;
 }
 
 // Buffers grow only below the pressure point: the other half of the limit

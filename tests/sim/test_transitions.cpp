@@ -349,6 +349,18 @@ BOOST_AUTO_TEST_CASE(time_wait_is_reused_by_a_new_syn_per_rfc6191) {
     BOOST_TEST(((*second)->current() == state::established));
 }
 
+// a connects to b's listener l; b accepts and closes first, so that b holds
+// TIME_WAIT once the last ACK reaches it; a closes. Returns a's port.
+task<std::uint16_t> b_closes_first(sim_pair& p, listener& l) {
+    auto ca = co_await connect(p.a.tcp, {make_address_v4("10.0.0.2"), 80});
+    BOOST_REQUIRE_MESSAGE(ca, "connect: " << ca.error().message());
+    auto cb = co_await l.accept();
+    BOOST_REQUIRE(cb);
+    BOOST_REQUIRE(co_await cb->close());
+    BOOST_REQUIRE(co_await ca->close());
+    co_return ca->local().port;
+}
+
 // A table full of TIME_WAIT connections (b closes first, as an HTTP server
 // does, and holds 2MSL for each client) still takes new ones: each ends the
 // connection longest in TIME_WAIT. Before,
@@ -367,17 +379,8 @@ BOOST_AUTO_TEST_CASE(a_table_full_of_time_wait_ends_the_oldest_for_a_new_connect
     BOOST_REQUIRE(lr);
     listener l{*lr};
     std::vector<std::uint16_t> ports;  // the clients', in order
-    auto transaction = [&]() -> task<void> {
-        auto ca = co_await connect(p.a.tcp, {make_address_v4("10.0.0.2"), 80});
-        BOOST_REQUIRE_MESSAGE(ca, "client " << ports.size() + 1 << ": " << ca.error().message());
-        ports.push_back(ca->local().port);
-        auto cb = co_await l.accept();
-        BOOST_REQUIRE(cb);
-        BOOST_REQUIRE(co_await cb->close());  // b first: b holds TIME_WAIT
-        BOOST_REQUIRE(co_await ca->close());
-    };
     for (std::uint16_t i = 0; i < 7; ++i) {
-        p.sim.run_task(transaction(), 10s);
+        BOOST_TEST_CONTEXT("client " << i + 1) ports.push_back(p.sim.run_task(b_closes_first(p, l), 10s));
         p.sim.run_for(100ms);  // the last ACK reaches b: TIME_WAIT
     }
     BOOST_TEST(p.b.tcp.counters().connections_refused == 0u);
@@ -401,15 +404,7 @@ BOOST_AUTO_TEST_CASE(a_connection_refused_for_memory_evicts_no_time_wait) {
     BOOST_REQUIRE(lr);
     listener l{*lr};
     const endpoint server{make_address_v4("10.0.0.2"), 80};
-    auto closed_by_b = [&]() -> task<void> {
-        auto ca = co_await connect(p.a.tcp, server);
-        BOOST_REQUIRE(ca);
-        auto cb = co_await l.accept();
-        BOOST_REQUIRE(cb);
-        BOOST_REQUIRE(co_await cb->close());
-        BOOST_REQUIRE(co_await ca->close());
-    };
-    p.sim.run_task(closed_by_b(), 10s);
+    p.sim.run_task(b_closes_first(p, l), 10s);
     p.sim.run_for(100ms);
     BOOST_REQUIRE(p.b.saw(state::fin_wait_2, state::time_wait));
     std::vector<connection> held;  // both ends of three open connections

@@ -120,6 +120,7 @@ private:
     // shared_ptr, 16 bytes (a server holding a million idle connections
     // holds a million handles).
     void release() noexcept { t_->release_app(); }
+    void let_go() noexcept;  // the destructor's and move assignment's end of this handle
 
     std::shared_ptr<tcp::tcb> t_;
 };

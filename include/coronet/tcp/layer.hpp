@@ -187,7 +187,10 @@ private:
     std::optional<std::pair<std::size_t, std::size_t>> admit();
     // Ends the connection longest in TIME_WAIT for a new one; false when none is.
     bool evict_time_wait();
-    bool in_time_wait(const std::pair<four_tuple, const tcb*>& e) const;
+    // A connection that entered TIME_WAIT (time_wait_order_), and the
+    // connection itself while it is still there (else null).
+    using time_wait_entry = std::pair<four_tuple, const tcb*>;
+    std::shared_ptr<tcb> still_in_time_wait(const time_wait_entry& e) const;
     std::shared_ptr<tcb> make_tcb(const four_tuple& id, seq32 iss, std::pair<std::size_t, std::size_t> buffers,
                                   runtime::time_point deadline = runtime::time_point::max(),
                                   std::uint16_t max_segment = 0);
@@ -211,7 +214,7 @@ private:
     // over, a SYN that reused it, a reset) stays until it reaches the front,
     // or until a connection enters TIME_WAIT with the queue longer than
     // twice the TIME_WAIT connections and 64: then all such entries go.
-    std::deque<std::pair<four_tuple, const tcb*>> time_wait_order_;
+    std::deque<time_wait_entry> time_wait_order_;
     std::size_t time_waits_ = 0;
     // RFC 6056 algorithm 4 (double-hash): a keyed hash of the destination
     // gives the offset into the port range and picks one of these counters,

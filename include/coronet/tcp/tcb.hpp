@@ -660,10 +660,10 @@ private:
     void make_xfer() const;
     connection_stats early_stats(const congestion_figures& f) const;
     static const transfer_state& idle_transfer() noexcept;
-    // The transfer state's deadlines to never (an idle connection has none set).
     // In TIME_WAIT, once the application's handle is gone: frees the
     // transfer state and the congestion controller (see tcb.cpp).
     void shed_transfer_state() noexcept;
+    // The transfer state's deadlines to never (an idle connection has none set).
     void stop_transfer_timers() noexcept {
         if (xfer_) xfer_->reo_at = xfer_->tlp_at = xfer_->pace_at = never;
     }
