@@ -35,13 +35,17 @@
 #           timers, reassembly and one Asio adapter round against the native API
 # and the machine and the date. Nothing is asserted: it measures. Needs root.
 #
-# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION] [--coronet-args "ARGS"] [--no-build]
+# Usage: cmake/bench.sh [-d|--duration SECONDS] [--only SECTION] [--coronet-args "ARGS"]
+#                       [--kernel-args "ARGS"] [--no-build]
 #   --duration      seconds per cell (default 5, or $CORONET_BENCH_DURATION)
 #   --only          one section: tcp (the coronet-bench cells and loops), link,
 #                   memory, million, proxy-memory, beast or micro
 #   --coronet-args  more options for every coronet end of the tcp section,
 #                   e.g. "--tcp-cc bbr" (the kernel ends keep their default;
 #                   coronet -> coronet has it at both ends)
+#   --kernel-args   more options for every kernel end of the tcp section,
+#                   e.g. "--cc cubic" (the kernel sockets' congestion control;
+#                   kernel -> kernel has it at both ends)
 #   --no-build      use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names
 # another (absolute, or relative to the checkout).
@@ -51,12 +55,14 @@ cd "$(dirname "$0")/.."
 duration=${CORONET_BENCH_DURATION:-5}
 only=
 coronet_extra=
+kernel_extra=
 build=1
 while [ $# -gt 0 ]; do
     case $1 in
     -d | --duration) duration=${2:?--duration needs SECONDS}; shift 2 ;;
     --only) only=${2:?--only needs a SECTION}; shift 2 ;;
     --coronet-args) coronet_extra=${2?--coronet-args needs ARGS}; shift 2 ;;
+    --kernel-args) kernel_extra=${2?--kernel-args needs ARGS}; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -111,6 +117,8 @@ ip -n "$ns_s" addr add 10.203.0.2/24 dev "${id}sk"
 ip -n "$ns_c" addr add 10.204.0.1/24 dev "${id}cu"
 # shellcheck disable=SC2206  # --coronet-args is a list of words on purpose
 coronet=(--iface "${id}su" --ip 10.204.0.2/24 $coronet_extra)
+# shellcheck disable=SC2206  # $kernel_extra is a list of words on purpose
+kernel=(--stack kernel $kernel_extra)
 # shellcheck disable=SC2206
 coronet_c=(--iface "${id}cw" --ip 10.206.0.1/24 $coronet_extra)
 # shellcheck disable=SC2206
@@ -171,15 +179,15 @@ busy_poll=50
 if want tcp; then  # (not indented: the cells below are the tcp section)
 modes=("bulk:--mode bulk" "bulk-reverse:--mode bulk --reverse" "rr:--mode rr" "crr:--mode crr"
     "rr-busy:--mode rr --busy-poll $busy_poll" "crr-busy:--mode crr --busy-poll $busy_poll")
-echo "== coronet-bench, $duration s per cell, namespaces $ns_c / $ns_s${coronet_extra:+, coronet with $coronet_extra}" >&2
+echo "== coronet-bench, $duration s per cell, namespaces $ns_c / $ns_s${coronet_extra:+, coronet with $coronet_extra}${kernel_extra:+, kernel sockets with $kernel_extra}" >&2
 for m in "${modes[@]}"; do
     name=${m%%:*}
     read -r -a args <<<"${m#*:}"
     server_extra=
     [[ $name == *-busy ]] && server_extra=" --busy-poll $busy_poll"
-    run_cell "$name/kernel-kernel" "$ns_s" "--stack kernel$server_extra" "$ns_c" --stack kernel --connect 10.203.0.2:$port "${args[@]}"
-    run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]}$server_extra" "$ns_c" --stack kernel --connect 10.204.0.2:$port "${args[@]}"
-    run_cell "$name/coronet-kernel" "$ns_c" "--stack kernel$server_extra" "$ns_s" "${coronet[@]}" --connect 10.204.0.1:$port "${args[@]}"
+    run_cell "$name/kernel-kernel" "$ns_s" "${kernel[*]}$server_extra" "$ns_c" "${kernel[@]}" --connect 10.203.0.2:$port "${args[@]}"
+    run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]}$server_extra" "$ns_c" "${kernel[@]}" --connect 10.204.0.2:$port "${args[@]}"
+    run_cell "$name/coronet-kernel" "$ns_c" "${kernel[*]}$server_extra" "$ns_s" "${coronet[@]}" --connect 10.204.0.1:$port "${args[@]}"
     run_cell "$name/coronet-coronet" "$ns_s" "${coronet_s[*]}$server_extra" "$ns_c" "${coronet_c[@]}" \
         --connect 10.206.0.2:$port "${args[@]}"
 done
@@ -189,21 +197,42 @@ done
 for m in "crr8:--mode crr" "bulk8:--mode bulk"; do
     name=${m%%:*}
     read -r -a args <<<"${m#*:}"
-    run_cell "$name/kernel-kernel" "$ns_s" "--stack kernel" "$ns_c" --stack kernel --connect 10.203.0.2:$port \
+    run_cell "$name/kernel-kernel" "$ns_s" "${kernel[*]}" "$ns_c" "${kernel[@]}" --connect 10.203.0.2:$port \
         --connections 8 "${args[@]}"
     for loops in 1 2; do
-        run_cell "$name/kernel-coronet/loops$loops" "$ns_s" "${coronet[*]} --loops $loops" "$ns_c" --stack kernel \
+        run_cell "$name/kernel-coronet/loops$loops" "$ns_s" "${coronet[*]} --loops $loops" "$ns_c" "${kernel[@]}" \
             --connect 10.204.0.2:$port --connections 8 "${args[@]}"
-        run_cell "$name/coronet-kernel/loops$loops" "$ns_c" "--stack kernel" "$ns_s" "${coronet[@]}" --loops "$loops" \
+        run_cell "$name/coronet-kernel/loops$loops" "$ns_c" "${kernel[*]}" "$ns_s" "${coronet[@]}" --loops "$loops" \
             --connect 10.204.0.1:$port --connections 8 "${args[@]}"
         run_cell "$name/coronet-coronet/loops$loops" "$ns_s" "${coronet_s[*]} --loops $loops" "$ns_c" \
             "${coronet_c[@]}" --loops "$loops" --connect 10.206.0.2:$port --connections 8 "${args[@]}"
     done
 done
+# Bulk again with CUBIC on every end (kernel sockets --cc cubic, coronet
+# --tcp-cc cubic): the kernel's default, BBR, paces at the rate it measures,
+# and on veth it measures kernel -> kernel at an absurd rate (the receiver's
+# ACK comes back inside the sender's own transmit) but kernel -> coronet at the
+# true one, so there its pacing timers cost the sender CPU; CUBIC does not
+# pace (README, "Benchmarks against the kernel"). Not with --kernel-args or
+# --coronet-args, which may name a controller of their own.
+if [ -z "$kernel_extra$coronet_extra" ]; then
+    for m in "bulk-cubic:--mode bulk" "bulk-reverse-cubic:--mode bulk --reverse"; do
+        name=${m%%:*}
+        read -r -a args <<<"${m#*:}"
+        run_cell "$name/kernel-kernel" "$ns_s" "${kernel[*]} --cc cubic" "$ns_c" "${kernel[@]}" --cc cubic \
+            --connect 10.203.0.2:$port "${args[@]}"
+        run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]} --tcp-cc cubic" "$ns_c" "${kernel[@]}" --cc cubic \
+            --connect 10.204.0.2:$port "${args[@]}"
+        run_cell "$name/coronet-kernel" "$ns_c" "${kernel[*]} --cc cubic" "$ns_s" "${coronet[@]}" --tcp-cc cubic \
+            --connect 10.204.0.1:$port "${args[@]}"
+        run_cell "$name/coronet-coronet" "$ns_s" "${coronet_s[*]} --tcp-cc cubic" "$ns_c" "${coronet_c[@]}" \
+            --tcp-cc cubic --connect 10.206.0.2:$port "${args[@]}"
+    done
+fi
 # What segmentation offload is worth: coronet sending MTU-sized frames it checksums itself.
-run_cell "bulk-no-offload/coronet-kernel" "$ns_c" "--stack kernel" "$ns_s" "${coronet[@]}" --no-offload \
+run_cell "bulk-no-offload/coronet-kernel" "$ns_c" "${kernel[*]}" "$ns_s" "${coronet[@]}" --no-offload \
     --connect 10.204.0.1:$port --mode bulk
-run_cell "bulk-reverse-no-offload/kernel-coronet" "$ns_s" "${coronet[*]} --no-offload" "$ns_c" --stack kernel \
+run_cell "bulk-reverse-no-offload/kernel-coronet" "$ns_s" "${coronet[*]} --no-offload" "$ns_c" "${kernel[@]}" \
     --connect 10.204.0.2:$port --mode bulk --reverse
 fi  # want tcp
 

@@ -31,6 +31,8 @@ rows = [  # label, cell mode, JSON field
     ("rr busy-poll p50 us", "rr-busy", "p50_us"),
     ("rr busy-poll p99 us", "rr-busy", "p99_us"),
     ("crr busy-poll connections/s", "crr-busy", "connections_per_s"),
+    ("bulk c->s, all CUBIC Gbit/s", "bulk-cubic", "gbit_per_s"),
+    ("bulk s->c, all CUBIC Gbit/s", "bulk-reverse-cubic", "gbit_per_s"),
     ("bulk c->s no offload Gbit/s", "bulk-no-offload", "gbit_per_s"),
     ("bulk s->c no offload Gbit/s", "bulk-reverse-no-offload", "gbit_per_s"),
 ]
@@ -60,9 +62,10 @@ if want("tcp"):
             ratio = f" (x{v / base:.2f})" if pair != "kernel-kernel" and v is not None and base else ""
             out += f"{show(v, mode, pair) + ratio:>22}"
         print(out)
-    print(f"(busy-poll: --busy-poll {sys.argv[3]} us at both ends, kernel sockets included; no offload: coronet with --no-offload)")
+    print(f"(busy-poll: --busy-poll {sys.argv[3]} us at both ends, kernel sockets included; all CUBIC: kernel sockets "
+          "--cc cubic, coronet --tcp-cc cubic, ratio to kernel -> kernel on CUBIC; no offload: coronet with --no-offload)")
     print("retransmits, client/server side:")
-    for mode in ("bulk", "bulk-reverse", "rr", "crr"):
+    for mode in ("bulk", "bulk-reverse", "rr", "crr", "bulk-cubic", "bulk-reverse-cubic"):
         out = f"  {mode:26}"
         for pair, _ in pairs:
             client, server = cells.get(f"{mode}/{pair}", (None, None))
