@@ -100,8 +100,10 @@ int main(int argc, char** argv) {
         // coroutines are destroyed with the loop's tasks).
         const auto net = make_transport(loop, o);
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
-        return o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals)
-                                            : run_client(loop, *net, o.client, signals);
+        const int status = o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals)
+                                                        : run_client(loop, *net, o.client, signals);
+        if (o.stats) print_stats(static_cast<user_transport&>(*net).stack());  // --stats: user stack only
+        return status;
     } catch (const std::exception& e) {
         apps::die(program, e.what(), 2);
     }

@@ -108,7 +108,10 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
         "direction", po::value(&raw.direction)->value_name("send|receive"), "link: send frames, or count them")(
         "frame-size", po::value(&o.link.frame_size)->value_name("N")->default_value(64),
         "link: bytes per frame, Ethernet header included and FCS not (60..1514)")(
-        "role", po::value(&raw.role)->value_name("server|client|link"), "server, client or link");
+        "stats", po::bool_switch(&o.stats),
+        "server, client (user stack): at exit, print the stack's counters to stderr as one JSON line "
+        "(with --loops, a line per loop)")("role", po::value(&raw.role)->value_name("server|client|link"),
+                                           "server, client or link");
     return d;
 }
 
@@ -167,7 +170,7 @@ void check_server(const po::variables_map& vm, bench_options& o) {
 void check_link(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     reject(vm, {"listen", "stack", "ip", "gateway", "mac", "mtu", "pcap"}, "is not a link option");
     reject(vm, {"connect", "mode", "size", "connections", "bytes"}, "is a client option");
-    reject(vm, {"loops", "cc"}, "is a server or client option");
+    reject(vm, {"loops", "cc", "stats"}, "is a server or client option");
     if (o.client.reverse) usage_error("--reverse is a client option");
     if (o.common.iface.ifname.empty()) usage_error("link: --iface is required");
     o.link.ifname = o.common.iface.ifname;
@@ -193,7 +196,7 @@ void check_link(const po::variables_map& vm, const raw_options& raw, bench_optio
 void check_stack(const po::variables_map& vm, const raw_options& raw, bench_options& o) {
     if (raw.stack == "kernel") {
         o.stack = stack_kind::kernel;
-        reject(vm, {"iface", "ip", "gateway", "mac", "mtu", "pcap", "no-offload"}, "is for --stack user");
+        reject(vm, {"iface", "ip", "gateway", "mac", "mtu", "pcap", "no-offload", "stats"}, "is for --stack user");
         if (vm.count("cc") && o.congestion.empty()) usage_error("--cc: the name is empty");
         return;  // the kernel itself judges --cc, once the transport opens
     }

@@ -25,6 +25,7 @@ struct bench_options {
     link_config link;               // link
     apps::common_options common;    // --stack user
     std::string congestion;         // --cc: kernel sockets' TCP_CONGESTION ("": the kernel's default)
+    bool stats = false;             // --stats (user stack): the stack's counters to stderr at exit
 };
 
 // Parses argv. --help prints usage and exits 0; a usage error prints the

@@ -23,4 +23,7 @@ private:
     coronet::stack stack_;
 };
 
+// --stats: the stack's counters (coronet::counters_json) to stderr as one line.
+void print_stats(coronet::stack& st);
+
 }  // namespace coronet::bench

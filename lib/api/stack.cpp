@@ -215,6 +215,7 @@ void add_device(json_counters& j, const link::device_counters& d) {
     j("dev_tx_dropped", d.tx_dropped);
     j("dev_tx_errors", d.tx_errors);
     j("dev_tx_gso_frames", d.tx_gso_frames);
+    j("dev_tx_large_exhausted", d.tx_large_exhausted);
 }
 
 void add_host(json_counters& j, const net::host_counters& h) {

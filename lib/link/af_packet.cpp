@@ -553,7 +553,8 @@ const device_counters& af_packet_device::counters() const {
 
 std::optional<packet> af_packet_device::allocate(std::size_t wanted) {
     if (wanted > tx_pool_.buffer_size() - packet_headroom) {
-        if (auto big = tx_large_pool_.get()) return big;  // else an MTU-sized one will do
+        if (auto big = tx_large_pool_.get()) return big;
+        ++counters_.tx_large_exhausted;  // an MTU-sized one will do
     }
     auto p = tx_pool_.get();
     if (!p) ++counters_.tx_dropped;

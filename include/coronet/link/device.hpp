@@ -24,8 +24,9 @@ using wire::mut_bytes;
 struct device_counters {
     std::uint64_t rx_frames = 0, rx_bytes = 0, rx_no_buffers = 0, rx_errors = 0;
     std::uint64_t tx_frames = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
-    std::uint64_t tx_gso_frames = 0;    // of tx_frames: segmentation-offload super-frames
-    std::uint64_t rx_kernel_drops = 0;  // frames the kernel dropped before we could read them
+    std::uint64_t tx_gso_frames = 0;       // of tx_frames: segmentation-offload super-frames
+    std::uint64_t tx_large_exhausted = 0;  // a sender wanted a super-frame buffer and got an MTU-sized one
+    std::uint64_t rx_kernel_drops = 0;     // frames the kernel dropped before we could read them
 };
 
 class frame_sink {
