@@ -9,7 +9,9 @@
 #                                     either end: two stacks, one loop each
 # and the table gives each figure with its ratio to the baseline of the same
 # run: rr and crr also with busy polling at both ends (--busy-poll 50), bulk
-# also with coronet's segmentation offload off (--no-offload). Then:
+# also with CUBIC at every end (the all-CUBIC rows: kernel sockets --cc cubic,
+# coronet --tcp-cc cubic; not with --kernel-args or --coronet-args) and with
+# coronet's segmentation offload off (--no-offload). Then:
 #   loops   crr and bulk over 8 connections with coronet on one loop and on
 #           two (--loops, PACKET_FANOUT), with the scaling factor; coronet ->
 #           coronet with the same number of loops at both ends

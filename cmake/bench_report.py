@@ -55,6 +55,8 @@ if want("tcp"):
           "(for latencies, above 1 is slower)")
     print(f"{'':28}" + "".join(f"{title:>22}" for _, title in pairs))
     for label, mode, field in rows:
+        if not any(name.startswith(mode + "/") for name in cells):
+            continue  # a section bench.sh left out (the all-CUBIC rows beside --kernel-args or --coronet-args)
         base = figure(baseline_mode.get(mode, mode), "kernel-kernel", field)
         out = f"{label:28}"
         for pair, _ in pairs:
@@ -62,10 +64,14 @@ if want("tcp"):
             ratio = f" (x{v / base:.2f})" if pair != "kernel-kernel" and v is not None and base else ""
             out += f"{show(v, mode, pair) + ratio:>22}"
         print(out)
-    print(f"(busy-poll: --busy-poll {sys.argv[3]} us at both ends, kernel sockets included; all CUBIC: kernel sockets "
-          "--cc cubic, coronet --tcp-cc cubic, ratio to kernel -> kernel on CUBIC; no offload: coronet with --no-offload)")
+    cubic = ("all CUBIC: kernel sockets --cc cubic, coronet --tcp-cc cubic, ratio to kernel -> kernel on CUBIC; "
+             if any(name.startswith("bulk-cubic/") for name in cells) else "")
+    print(f"(busy-poll: --busy-poll {sys.argv[3]} us at both ends, kernel sockets included; {cubic}"
+          "no offload: coronet with --no-offload)")
     print("retransmits, client/server side:")
     for mode in ("bulk", "bulk-reverse", "rr", "crr", "bulk-cubic", "bulk-reverse-cubic"):
+        if not any(name.startswith(mode + "/") for name in cells):
+            continue
         out = f"  {mode:26}"
         for pair, _ in pairs:
             client, server = cells.get(f"{mode}/{pair}", (None, None))

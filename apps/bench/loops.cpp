@@ -158,7 +158,7 @@ void loop_thread(unsigned index, std::optional<std::uint16_t> group, loop_slot& 
         slot.done = false;
     }
     slot.stop.settle(*loop);
-    if (run.o.stats) print_stats(net->stack());
+    if (run.o.stats) print_counters(*net);
     slot.finished = true;
     if (!run.release.get()) return;
     net.reset();  // the stack before its loop

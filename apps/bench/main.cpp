@@ -40,7 +40,7 @@ std::unique_ptr<transport> make_transport(runtime::loop& loop, const bench_optio
     return std::make_unique<user_transport>(loop, o.common.iface);
 }
 
-int run_server(runtime::loop& loop, transport& net, std::uint16_t port, runtime::signal_set& signals) {
+int run_server(runtime::loop& loop, transport& net, std::uint16_t port, runtime::signal_set& signals, bool stats) {
     auto a = net.listen(port);
     if (!a) {
         std::fprintf(stderr, "%s: listen on port %u: %s\n", program, port, apps::describe(a.error()).c_str());
@@ -58,11 +58,13 @@ int run_server(runtime::loop& loop, transport& net, std::uint16_t port, runtime:
     std::fflush(stderr);
     loop.run();
     std::printf("%s\n", srv.json().c_str());
+    if (stats) print_counters(net);
     if (!srv.idle()) exit_now(0);
     return 0;
 }
 
-int run_client(runtime::loop& loop, transport& net, const client_config& cfg, runtime::signal_set& signals) {
+int run_client(runtime::loop& loop, transport& net, const client_config& cfg, runtime::signal_set& signals,
+               bool stats) {
     client c{loop, net, cfg};
     int interrupted = 0;
     auto on_signal = [&]() -> task<void> {
@@ -74,6 +76,7 @@ int run_client(runtime::loop& loop, transport& net, const client_config& cfg, ru
     c.start([&] { loop.stop(); });
     loop.run();
     if (c.error()) std::fprintf(stderr, "%s: %s\n", program, c.error()->c_str());
+    if (stats) print_counters(net);
     if (interrupted > 0) die_by(interrupted);
     if (!c.done()) exit_now(1);
     if (c.error()) return 1;
@@ -100,10 +103,8 @@ int main(int argc, char** argv) {
         // coroutines are destroyed with the loop's tasks).
         const auto net = make_transport(loop, o);
         runtime::signal_set signals{loop, {SIGINT, SIGTERM}};
-        const int status = o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals)
-                                                        : run_client(loop, *net, o.client, signals);
-        if (o.stats) print_stats(static_cast<user_transport&>(*net).stack());  // --stats: user stack only
-        return status;
+        return o.role == bench_role::server ? run_server(loop, *net, o.listen_port, signals, o.stats)
+                                            : run_client(loop, *net, o.client, signals, o.stats);
     } catch (const std::exception& e) {
         apps::die(program, e.what(), 2);
     }

@@ -109,9 +109,9 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
         "frame-size", po::value(&o.link.frame_size)->value_name("N")->default_value(64),
         "link: bytes per frame, Ethernet header included and FCS not (60..1514)")(
         "stats", po::bool_switch(&o.stats),
-        "server, client (user stack): at exit, print the stack's counters to stderr as one JSON line "
-        "(with --loops, a line per loop)")("role", po::value(&raw.role)->value_name("server|client|link"),
-                                           "server, client or link");
+        "server, client (user stack): when the run ends, print the stack's counters to stderr as one JSON "
+        "line (with --loops, a line per loop, in no fixed order)")(
+        "role", po::value(&raw.role)->value_name("server|client|link"), "server, client or link");
     return d;
 }
 

@@ -10,6 +10,7 @@
 #include <coronet/runtime/task.hpp>
 #include <coronet/wire/bytes.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -116,9 +117,16 @@ public:
     virtual result<std::unique_ptr<acceptor>> listen(std::uint16_t port) = 0;
     // Ends every live stream and acceptor (shutdown, watchdog).
     void abort_all() noexcept { scope_.abort_all(); }
+    // --stats: the stack's counters as one line of JSON ("": none to give).
+    virtual std::string counters() { return {}; }
 
 protected:
     cancel_scope scope_;
 };
+
+// --stats: net's counters to stderr as one line (nothing from a transport without).
+inline void print_counters(transport& net) {
+    if (const std::string c = net.counters(); !c.empty()) std::fprintf(stderr, "%s\n", c.c_str());
+}
 
 }  // namespace coronet::bench

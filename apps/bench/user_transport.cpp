@@ -1,7 +1,5 @@
 #include "user_transport.hpp"
 
-#include <cstdio>
-
 #include "../common/options.hpp"
 
 namespace coronet::bench {
@@ -9,8 +7,6 @@ namespace coronet::bench {
 user_transport::user_transport(runtime::loop& loop, const interface_config& cfg) : stack_(loop, cfg) {
     apps::exit_when_interface_lost(stack_, "coronet-bench");
 }
-
-void print_stats(coronet::stack& st) { std::fprintf(stderr, "%s\n", counters_json(st).c_str()); }
 
 namespace {
 

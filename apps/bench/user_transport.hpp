@@ -18,12 +18,10 @@ public:
     task<result<std::unique_ptr<stream>>> connect(endpoint remote, runtime::duration timeout) override;
     result<std::unique_ptr<acceptor>> listen(std::uint16_t port) override;
     coronet::stack& stack() noexcept { return stack_; }
+    std::string counters() override { return counters_json(stack_); }
 
 private:
     coronet::stack stack_;
 };
-
-// --stats: the stack's counters (coronet::counters_json) to stderr as one line.
-void print_stats(coronet::stack& st);
 
 }  // namespace coronet::bench

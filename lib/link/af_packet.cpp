@@ -552,12 +552,14 @@ const device_counters& af_packet_device::counters() const {
 }
 
 std::optional<packet> af_packet_device::allocate(std::size_t wanted) {
-    if (wanted > tx_pool_.buffer_size() - packet_headroom) {
+    const bool large = wanted > tx_pool_.buffer_size() - packet_headroom;
+    if (large)
         if (auto big = tx_large_pool_.get()) return big;
-        ++counters_.tx_large_exhausted;  // an MTU-sized one will do
-    }
-    auto p = tx_pool_.get();
-    if (!p) ++counters_.tx_dropped;
+    auto p = tx_pool_.get();  // an MTU-sized one will do
+    if (!p)
+        ++counters_.tx_dropped;
+    else if (large)
+        ++counters_.tx_large_exhausted;
     return p;
 }
 

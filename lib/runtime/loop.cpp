@@ -13,6 +13,9 @@
 namespace coronet::runtime {
 
 namespace {
+// The completion queue's entries per submission entry (the kernel's default is 2).
+constexpr unsigned cq_entries_per_entry = 4;
+
 __kernel_timespec to_timespec(duration d) {
     if (d < duration::zero()) d = duration::zero();
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -21,13 +24,25 @@ __kernel_timespec to_timespec(duration d) {
 }  // namespace
 
 loop::loop(loop_options opts) : busy_poll_(opts.busy_poll) {
+    // Room for every completion that can be pending at once: an AF_PACKET
+    // device's sends in flight (512 + 512 buffers) and its receive buffers
+    // (256), with timers and signals beside them. A full completion queue
+    // ends a multishot receive, and what overflows takes the kernel's slow path.
+    auto params = [&](unsigned flags) {
+        io_uring_params p{};
+        p.flags = flags | IORING_SETUP_CQSIZE;
+        p.cq_entries = opts.entries * cq_entries_per_entry;
+        return p;
+    };
     int rc = -1;
     if (opts.defer_taskrun) {
-        io_uring_params p{};
-        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+        io_uring_params p = params(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
         rc = io_uring_queue_init_params(opts.entries, &ring_, &p);
     }
-    if (rc < 0) rc = io_uring_queue_init(opts.entries, &ring_, 0);
+    if (rc < 0) {
+        io_uring_params p = params(0);
+        rc = io_uring_queue_init_params(opts.entries, &ring_, &p);
+    }
     if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
 }
 

@@ -44,7 +44,7 @@ private:
 };
 
 struct loop_options {
-    unsigned entries = 512;
+    unsigned entries = 512;  // submission entries; the completion queue has four times as many
     // IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (falls back
     // to a plain ring when the kernel refuses).
     bool defer_taskrun = true;
