@@ -412,7 +412,9 @@ BOOST_AUTO_TEST_CASE(a_connection_refused_for_memory_evicts_no_time_wait) {
         auto ca = co_await connect(p.a.tcp, server, 1s);
         if (!ca) co_return ca.error();
         held.push_back(std::move(*ca));
-        held.push_back(std::move(*(co_await l.accept())));
+        auto cb = co_await l.accept();
+        if (!cb) co_return cb.error();
+        held.push_back(std::move(*cb));
         co_return std::error_code{};
     };
     for (int i = 0; i < 3; ++i) BOOST_REQUIRE(!p.sim.run_task(open(), 10s));
