@@ -181,12 +181,23 @@ busy_poll=50
 if want tcp; then  # (not indented: the cells below are the tcp section)
 modes=("bulk:--mode bulk" "bulk-reverse:--mode bulk --reverse" "rr:--mode rr" "crr:--mode crr"
     "rr-busy:--mode rr --busy-poll $busy_poll" "crr-busy:--mode crr --busy-poll $busy_poll")
+# Bulk again with CUBIC on every end (coronet-bench's --cc: the kernel sockets'
+# TCP_CONGESTION, coronet's --tcp-cc): the kernel's default, BBR, paces at the
+# rate it measures, and on veth it measures kernel -> kernel at an absurd rate
+# (the receiver's ACK comes back inside the sender's own transmit) but kernel
+# -> coronet at the true one, so there its pacing timers cost the sender CPU;
+# CUBIC does not pace (README, "Benchmarks against the kernel"). Not with
+# --kernel-args or --coronet-args, which may name a controller of their own.
+if [ -z "$kernel_extra$coronet_extra" ]; then
+    modes+=("bulk-cubic:--mode bulk --cc cubic" "bulk-reverse-cubic:--mode bulk --reverse --cc cubic")
+fi
 echo "== coronet-bench, $duration s per cell, namespaces $ns_c / $ns_s${coronet_extra:+, coronet with $coronet_extra}${kernel_extra:+, kernel sockets with $kernel_extra}" >&2
 for m in "${modes[@]}"; do
     name=${m%%:*}
     read -r -a args <<<"${m#*:}"
     server_extra=
     [[ $name == *-busy ]] && server_extra=" --busy-poll $busy_poll"
+    [[ $name == *-cubic ]] && server_extra=" --cc cubic"
     run_cell "$name/kernel-kernel" "$ns_s" "${kernel[*]}$server_extra" "$ns_c" "${kernel[@]}" --connect 10.203.0.2:$port "${args[@]}"
     run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]}$server_extra" "$ns_c" "${kernel[@]}" --connect 10.204.0.2:$port "${args[@]}"
     run_cell "$name/coronet-kernel" "$ns_c" "${kernel[*]}$server_extra" "$ns_s" "${coronet[@]}" --connect 10.204.0.1:$port "${args[@]}"
@@ -210,27 +221,6 @@ for m in "crr8:--mode crr" "bulk8:--mode bulk"; do
             "${coronet_c[@]}" --loops "$loops" --connect 10.206.0.2:$port --connections 8 "${args[@]}"
     done
 done
-# Bulk again with CUBIC on every end (kernel sockets --cc cubic, coronet
-# --tcp-cc cubic): the kernel's default, BBR, paces at the rate it measures,
-# and on veth it measures kernel -> kernel at an absurd rate (the receiver's
-# ACK comes back inside the sender's own transmit) but kernel -> coronet at the
-# true one, so there its pacing timers cost the sender CPU; CUBIC does not
-# pace (README, "Benchmarks against the kernel"). Not with --kernel-args or
-# --coronet-args, which may name a controller of their own.
-if [ -z "$kernel_extra$coronet_extra" ]; then
-    for m in "bulk-cubic:--mode bulk" "bulk-reverse-cubic:--mode bulk --reverse"; do
-        name=${m%%:*}
-        read -r -a args <<<"${m#*:}"
-        run_cell "$name/kernel-kernel" "$ns_s" "${kernel[*]} --cc cubic" "$ns_c" "${kernel[@]}" --cc cubic \
-            --connect 10.203.0.2:$port "${args[@]}"
-        run_cell "$name/kernel-coronet" "$ns_s" "${coronet[*]} --tcp-cc cubic" "$ns_c" "${kernel[@]}" --cc cubic \
-            --connect 10.204.0.2:$port "${args[@]}"
-        run_cell "$name/coronet-kernel" "$ns_c" "${kernel[*]} --cc cubic" "$ns_s" "${coronet[@]}" --tcp-cc cubic \
-            --connect 10.204.0.1:$port "${args[@]}"
-        run_cell "$name/coronet-coronet" "$ns_s" "${coronet_s[*]} --tcp-cc cubic" "$ns_c" "${coronet_c[@]}" \
-            --tcp-cc cubic --connect 10.206.0.2:$port "${args[@]}"
-    done
-fi
 # What segmentation offload is worth: coronet sending MTU-sized frames it checksums itself.
 run_cell "bulk-no-offload/coronet-kernel" "$ns_c" "${kernel[*]}" "$ns_s" "${coronet[@]}" --no-offload \
     --connect 10.204.0.1:$port --mode bulk

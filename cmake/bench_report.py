@@ -41,6 +41,10 @@ baseline_mode = {"bulk-no-offload": "bulk", "bulk-reverse-no-offload": "bulk-rev
 pairs = [("kernel-kernel", "kernel -> kernel"), ("kernel-coronet", "kernel -> coronet"),
          ("coronet-kernel", "coronet -> kernel"), ("coronet-coronet", "coronet -> coronet")]
 
+def ran(mode):
+    """Whether bench.sh ran any cell of mode (it leaves the all-CUBIC ones out beside --kernel-args or --coronet-args)."""
+    return any(name.startswith(mode + "/") for name in cells)
+
 def figure(mode, pair, field):
     client = cells.get(f"{mode}/{pair}", (None, None))[0]
     return client.get(field) if client else None
@@ -55,8 +59,8 @@ if want("tcp"):
           "(for latencies, above 1 is slower)")
     print(f"{'':28}" + "".join(f"{title:>22}" for _, title in pairs))
     for label, mode, field in rows:
-        if not any(name.startswith(mode + "/") for name in cells):
-            continue  # a section bench.sh left out (the all-CUBIC rows beside --kernel-args or --coronet-args)
+        if not ran(mode):
+            continue
         base = figure(baseline_mode.get(mode, mode), "kernel-kernel", field)
         out = f"{label:28}"
         for pair, _ in pairs:
@@ -65,12 +69,12 @@ if want("tcp"):
             out += f"{show(v, mode, pair) + ratio:>22}"
         print(out)
     cubic = ("all CUBIC: kernel sockets --cc cubic, coronet --tcp-cc cubic, ratio to kernel -> kernel on CUBIC; "
-             if any(name.startswith("bulk-cubic/") for name in cells) else "")
+             if ran("bulk-cubic") else "")
     print(f"(busy-poll: --busy-poll {sys.argv[3]} us at both ends, kernel sockets included; {cubic}"
           "no offload: coronet with --no-offload)")
     print("retransmits, client/server side:")
     for mode in ("bulk", "bulk-reverse", "rr", "crr", "bulk-cubic", "bulk-reverse-cubic"):
-        if not any(name.startswith(mode + "/") for name in cells):
+        if not ran(mode):
             continue
         out = f"  {mode:26}"
         for pair, _ in pairs:
