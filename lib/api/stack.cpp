@@ -82,6 +82,7 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     if (cfg.wait_for_interface && cfg.loops > 1)
         throw std::invalid_argument("waiting for the interface to come back works with one loop only");
     link::af_packet_options dev{.ifname = cfg.ifname, .rx = cfg.rx};
+    if (cfg.rx_ring_slots != 0) dev.rx_ring_slots = cfg.rx_ring_slots;
     tcp::tcp_config tcp = cfg.tcp;
     if (cfg.loops > 1) {
         if (cfg.loop_index >= cfg.loops) throw std::invalid_argument("loop_index must be below loops");
@@ -210,6 +211,7 @@ void add_device(json_counters& j, const link::device_counters& d) {
     j("dev_rx_no_buffers", d.rx_no_buffers);
     j("dev_rx_errors", d.rx_errors);
     j("dev_rx_kernel_drops", d.rx_kernel_drops);
+    j("dev_rx_overflow", d.rx_overflow);
     j("dev_tx_frames", d.tx_frames);
     j("dev_tx_bytes", d.tx_bytes);
     j("dev_tx_dropped", d.tx_dropped);

@@ -78,6 +78,36 @@ interface_now look_up(int fd, const std::string& ifname) {
 // Errors that say the link is down or the socket's interface is gone.
 bool is_link_error(int err) { return err == ENETDOWN || err == ENODEV || err == ENXIO; }
 
+// Joins fd to fanout group `id` (none: a new group, its id chosen by the
+// kernel and its program `program`) of type PACKET_FANOUT_CBPF with `flags`,
+// leaving our own frames out; returns the group's id.
+std::uint16_t join_group(int fd, std::optional<std::uint16_t> id, int flags, const std::vector<sock_filter>& program) {
+    const int type = PACKET_FANOUT_CBPF | flags | (id ? 0 : PACKET_FANOUT_FLAG_UNIQUEID);
+    // Once a socket joins, the group's hook receives for it and the socket's
+    // own PACKET_IGNORE_OUTGOING no longer applies: the group needs the flag.
+    int arg = id.value_or(0) | (type | fanout_flag_ignore_outgoing) << 16;
+    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+        if (errno != EINVAL) fail("PACKET_FANOUT");
+        arg = id.value_or(0) | type << 16;  // an older kernel: our own frames come back, and are dropped
+        if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
+    }
+    socklen_t len = sizeof arg;
+    if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0) fail("PACKET_FANOUT (read the group)");
+    if (!id) {
+        sock_fprog prog{static_cast<unsigned short>(program.size()), const_cast<sock_filter*>(program.data())};
+        if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) != 0) fail("PACKET_FANOUT_DATA");
+    }
+    return static_cast<std::uint16_t>(arg & 0xffff);
+}
+
+// Drops what a socket queued before it joined a fanout group: frames that
+// were not steered, or copies of what another member received.
+void discard_queued(int fd) {
+    std::array<std::byte, 64> scratch;
+    for (int i = 0; i < 100000 && ::recv(fd, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0; ++i) {
+    }
+}
+
 rx_meta meta_from(const virtio_net_hdr& h) {
     rx_meta m;
     if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
@@ -90,10 +120,15 @@ rx_meta meta_from(const virtio_net_hdr& h) {
 
 }  // namespace
 
+// A receive that stays armed: the ring's multishot poll, or a multishot
+// receive into the provided buffers, on socket fd.
 struct af_packet_device::rx_op final : runtime::io_operation {
     af_packet_device& dev;
-    explicit rx_op(af_packet_device& d) : dev(d) {}
-    void complete(const io_uring_cqe& cqe) override { dev.on_receive(cqe); }
+    int fd;
+    bool polls_ring;
+    bool armed = false;
+    rx_op(af_packet_device& d, int f, bool ring) : dev(d), fd(f), polls_ring(ring) {}
+    void complete(const io_uring_cqe& cqe) override { dev.on_receive(*this, cqe); }
 };
 
 struct af_packet_device::arp_rx final : runtime::io_operation {
@@ -150,10 +185,15 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
 
     if (opts_.rx == rx_path::ring) {
         map_ring(fd_);
+        if (opts_.rx_overflow && !opts_.fanout.enabled) {
+            overflow_fd_ = open_overflow(fd_, ifindex_);
+            set_up_buffer_ring(opts_.rx_overflow_buffers);
+            overflow_rx_ = std::make_unique<rx_op>(*this, overflow_fd_, false);
+        }
     } else {
-        set_up_buffer_ring();
+        set_up_buffer_ring(opts_.rx_buffers);
     }
-    rx_ = std::make_unique<rx_op>(*this);
+    rx_ = std::make_unique<rx_op>(*this, fd_, ring_ != nullptr);
 
     // A slot for every transmit buffer, the large ones too: a frame built in a
     // buffer allocate() gave must find a slot. allocate() is where a sender
@@ -167,17 +207,18 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     }
 }
 
-// The provided-buffer ring of rx_path::multishot (liburing 2.3 has no
-// io_uring_setup_buf_ring).
-void af_packet_device::set_up_buffer_ring() {
-    buf_ring_bytes_ = opts_.rx_buffers * sizeof(io_uring_buf);
+// The provided-buffer ring of rx_path::multishot or of the ring's overflow
+// socket, `buffers` a power of two (liburing 2.3 has no io_uring_setup_buf_ring).
+void af_packet_device::set_up_buffer_ring(unsigned buffers) {
+    buf_count_ = buffers;
+    buf_ring_bytes_ = buf_count_ * sizeof(io_uring_buf);
     void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (mem == MAP_FAILED) fail("mmap buffer ring");
     buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_ring_init(buf_ring_);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
-    reg.ring_entries = opts_.rx_buffers;
+    reg.ring_entries = buf_count_;
     int rc = -EEXIST;
     for (unsigned short g = first_buffer_group; rc == -EEXIST && g < first_buffer_group + buffer_group_count; ++g) {
         reg.bgid = g;
@@ -188,8 +229,8 @@ void af_packet_device::set_up_buffer_ring() {
         errno = -rc;
         fail("io_uring_register_buf_ring");
     }
-    rx_storage_.reset(new std::byte[opts_.rx_buffers * opts_.rx_buffer_size]);
-    for (unsigned i = 0; i < opts_.rx_buffers; ++i) recycle(static_cast<unsigned short>(i));
+    rx_storage_.reset(new std::byte[buf_count_ * opts_.rx_buffer_size]);
+    for (unsigned i = 0; i < buf_count_; ++i) recycle(static_cast<unsigned short>(i));
 }
 
 // The TPACKET_V2 ring of rx_path::ring on socket fd: slots of rx_buffer_size
@@ -233,12 +274,13 @@ af_packet_device::~af_packet_device() {
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(s, nullptr);
-    if (arp_fd_ >= 0) {
+    for (int fd : {arp_fd_, overflow_fd_}) {
+        if (fd < 0) continue;
         s = loop_.sqe();
-        io_uring_prep_cancel_fd(s, arp_fd_, IORING_ASYNC_CANCEL_ALL);
+        io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
         io_uring_sqe_set_data(s, nullptr);
     }
-    for (int i = 0; i < 1000 && (rx_armed_ || arp_armed_ || tx_free_.size() < tx_slots_.size()); ++i)
+    for (int i = 0; i < 1000 && (receiving() || arp_armed_ || tx_free_.size() < tx_slots_.size()); ++i)
         loop_.run_once(false);
     if (buf_ring_) {
         io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
@@ -246,6 +288,7 @@ af_packet_device::~af_packet_device() {
     }
     unmap_ring();
     if (arp_fd_ >= 0) ::close(arp_fd_);
+    if (overflow_fd_ >= 0) ::close(overflow_fd_);
     ::close(fd_);
 }
 
@@ -288,31 +331,29 @@ int af_packet_device::open_socket(unsigned ifindex) {
 // Joins (or starts) the fanout group. A new group gets a kernel-chosen id
 // (PACKET_FANOUT_FLAG_UNIQUEID) and the steering program.
 void af_packet_device::join_fanout() {
-    const bool create = !opts_.fanout.group;
-    const int id = opts_.fanout.group.value_or(0);
-    const int type = PACKET_FANOUT_CBPF | (create ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
-    // Once a socket joins, the group's hook receives for it and the socket's
-    // own PACKET_IGNORE_OUTGOING no longer applies: the group needs the flag.
-    int arg = id | (type | fanout_flag_ignore_outgoing) << 16;
-    if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
-        if (errno != EINVAL) fail("PACKET_FANOUT");
-        arg = id | type << 16;  // an older kernel: our own frames come back, and are dropped
-        if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
-    }
-    socklen_t len = sizeof arg;
-    if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0) fail("PACKET_FANOUT (read the group)");
-    fanout_group_ = static_cast<std::uint16_t>(arg & 0xffff);
-    if (create) {
-        auto program = flow_steering_program();
-        sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
-        if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) != 0) fail("PACKET_FANOUT_DATA");
-    }
+    fanout_group_ = join_group(fd_, opts_.fanout.group, 0, flow_steering_program());
     // Frames queued between bind and join were not steered: drop them, or
     // this loop would answer other loops' segments with resets.
-    std::array<std::byte, 64> scratch;
-    for (int i = 0; i < 100000 && ::recv(fd_, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0; ++i) {
-    }
+    discard_queued(fd_);
     runtime::logger().debug("{}: fanout group {} joined", opts_.ifname, *fanout_group_);
+}
+
+// The overflow socket of the ring on ring_fd (af_packet_options::rx_overflow):
+// a plain socket on ifindex, second member of a new fanout group of the two
+// whose program picks the ring, with rollover. What it queued before joining
+// copies the ring's frames and is dropped. Throws std::system_error (leaving
+// nothing open) when it cannot.
+int af_packet_device::open_overflow(int ring_fd, unsigned ifindex) {
+    const std::uint16_t group = join_group(ring_fd, std::nullopt, PACKET_FANOUT_FLAG_ROLLOVER, first_member_program());
+    const int fd = open_socket(ifindex);
+    try {
+        join_group(fd, group, PACKET_FANOUT_FLAG_ROLLOVER, {});
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    discard_queued(fd);
+    return fd;
 }
 
 void af_packet_device::open_arp_tap(unsigned ifindex) {
@@ -347,29 +388,35 @@ void af_packet_device::arm_arp_receive() {
     arp_armed_ = true;
 }
 
+// Arms each receive that is not armed.
 void af_packet_device::arm_receive() {
-    io_uring_sqe* s = loop_.sqe();
-    if (ring_) {
-        io_uring_prep_poll_multishot(s, fd_, POLLIN);
-    } else {
-        io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
-        s->flags |= IOSQE_BUFFER_SELECT;
-        s->buf_group = buf_group_;
+    for (rx_op* op : {rx_.get(), overflow_rx_.get()}) {
+        if (!op || op->armed) continue;
+        io_uring_sqe* s = loop_.sqe();
+        if (op->polls_ring) {
+            io_uring_prep_poll_multishot(s, op->fd, POLLIN);
+        } else {
+            io_uring_prep_recv_multishot(s, op->fd, nullptr, 0, 0);
+            s->flags |= IOSQE_BUFFER_SELECT;
+            s->buf_group = buf_group_;
+        }
+        io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(op));
+        op->armed = true;
     }
-    io_uring_sqe_set_data(s, static_cast<runtime::io_operation*>(rx_.get()));
-    rx_armed_ = true;
+}
+
+bool af_packet_device::receiving() const noexcept {
+    return (rx_ && rx_->armed) || (overflow_rx_ && overflow_rx_->armed);
 }
 
 void af_packet_device::recycle(unsigned short bid) {
     io_uring_buf_ring_add(buf_ring_, rx_storage_.get() + bid * opts_.rx_buffer_size,
-                          static_cast<unsigned>(opts_.rx_buffer_size), bid, io_uring_buf_ring_mask(opts_.rx_buffers),
-                          0);
+                          static_cast<unsigned>(opts_.rx_buffer_size), bid, io_uring_buf_ring_mask(buf_count_), 0);
     io_uring_buf_ring_advance(buf_ring_, 1);
 }
 
-void af_packet_device::on_receive(const io_uring_cqe& cqe) {
-    const bool more = cqe.flags & IORING_CQE_F_MORE;
-    rx_armed_ = more;
+void af_packet_device::on_receive(rx_op& op, const io_uring_cqe& cqe) {
+    op.armed = cqe.flags & IORING_CQE_F_MORE;
     if (cqe.res < 0) {
         if (cqe.res == -ENOBUFS) {
             ++counters_.rx_no_buffers;  // back-pressure: the ring ran dry
@@ -380,13 +427,13 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
             else
                 runtime::logger().warn("{}: receive failed: {}", opts_.ifname, std::strerror(-cqe.res));
         }
-    } else if (ring_) {
+    } else if (op.polls_ring) {
         // The poll saw frames in the ring, or an error on the socket (the
         // interface went down or away: the error a receive would have failed with).
         if (cqe.res & POLLERR) {
             int err = 0;
             socklen_t len = sizeof err;
-            if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+            if (getsockopt(op.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
                 ++counters_.rx_errors;
                 if (is_link_error(err))
                     link_error(err);
@@ -397,11 +444,16 @@ void af_packet_device::on_receive(const io_uring_cqe& cqe) {
         drain_ring();
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        if (&op == overflow_rx_.get()) {
+            // It found the ring full: what the ring holds came before it.
+            ++counters_.rx_overflow;
+            drain_ring();
+        }
         deliver(rx_storage_.get() + bid * opts_.rx_buffer_size, static_cast<std::size_t>(cqe.res));
         recycle(bid);
     }
     // Not while the link is down or gone: a receive would fail at once again, or wait for nothing.
-    if (!rx_armed_ && cqe.res != -ECANCELED && sink_ && status_ == link_status::up) arm_receive();
+    if (!op.armed && cqe.res != -ECANCELED && sink_ && status_ == link_status::up) arm_receive();
 }
 
 // One received frame, len bytes after its virtio-net header at vnet, to the sink.
@@ -481,7 +533,7 @@ void af_packet_device::check_link(int err) {
             break;
         case link_status::up:
             runtime::logger().warn("{}: link is up again", opts_.ifname);
-            if (sink_ && !rx_armed_) arm_receive();
+            if (sink_) arm_receive();
             if (sink_ && arp_fd_ >= 0 && !arp_armed_) arm_arp_receive();
             break;
         case link_status::gone:
@@ -500,15 +552,17 @@ void af_packet_device::watch_fired(runtime::timer_node& n) {
 }
 
 void af_packet_device::cancel_receive() {
-    if (!rx_armed_) return;
-    io_uring_sqe* s = loop_.sqe();
-    io_uring_prep_cancel(s, static_cast<runtime::io_operation*>(rx_.get()), 0);
-    io_uring_sqe_set_data(s, nullptr);
+    for (rx_op* op : {rx_.get(), overflow_rx_.get()}) {
+        if (!op || !op->armed) continue;
+        io_uring_sqe* s = loop_.sqe();
+        io_uring_prep_cancel(s, static_cast<runtime::io_operation*>(op), 0);
+        io_uring_sqe_set_data(s, nullptr);
+    }
 }
 
 std::error_code af_packet_device::reopen() {
     if (fanout_group_ || arp_fd_ >= 0) return std::make_error_code(std::errc::operation_not_supported);
-    if (rx_armed_) return std::make_error_code(std::errc::resource_unavailable_try_again);
+    if (receiving()) return std::make_error_code(std::errc::resource_unavailable_try_again);
     const interface_now now = look_up(fd_, opts_.ifname);
     if (now.ifindex == 0 || !now.running) return std::make_error_code(std::errc::no_such_device);
     int fd = -1;
@@ -523,12 +577,20 @@ std::error_code af_packet_device::reopen() {
     if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < mtu_)
         runtime::logger().warn("{}: the interface's MTU is now {}, below the stack's {}: larger frames will be lost",
                                opts_.ifname, ifr.ifr_mtu, mtu_);
-    if (ring_) {  // a ring of its own for the new socket; the old one's unread frames are lost with it
+    if (ring_) {  // a ring (and overflow socket) of its own for the new socket; the old one's unread frames are lost
         std::byte* old = ring_;
         const std::size_t old_bytes = ring_bytes_;
         try {
             map_ring(fd);
+            if (overflow_rx_) {
+                const int overflow = open_overflow(fd, now.ifindex);
+                ::close(std::exchange(overflow_fd_, overflow));
+                overflow_rx_->fd = overflow;
+            }
         } catch (const std::system_error& e) {
+            if (ring_ != old) munmap(ring_, ring_bytes_);
+            ring_ = old;
+            ring_bytes_ = old_bytes;
             ::close(fd);
             return e.code();
         }
@@ -537,6 +599,7 @@ std::error_code af_packet_device::reopen() {
     // Sends still in flight on the old socket hold it until they complete.
     ::close(fd_);
     fd_ = fd;
+    rx_->fd = fd;
     ifindex_ = now.ifindex;
     status_ = link_status::up;
     loop_.timers().erase(watch_);
@@ -547,7 +610,11 @@ std::error_code af_packet_device::reopen() {
 const device_counters& af_packet_device::counters() const {
     tpacket_stats st{};
     socklen_t len = sizeof st;
-    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) counters_.rx_kernel_drops += st.tp_drops;
+    for (int fd : {fd_, overflow_fd_}) {
+        len = sizeof st;
+        if (fd >= 0 && getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+            counters_.rx_kernel_drops += st.tp_drops;
+    }
     return counters_;
 }
 

@@ -38,4 +38,6 @@ std::vector<sock_filter> flow_steering_program() {
     };
 }
 
+std::vector<sock_filter> first_member_program() { return {BPF_STMT(BPF_RET | BPF_K, 0)}; }
+
 }  // namespace coronet::link

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cctype>
+#include <csignal>
 #include <cstdlib>
 #include <sstream>
 #include <thread>
@@ -168,6 +169,34 @@ BOOST_AUTO_TEST_CASE(flood_of_10000_malformed_frames_is_counted_and_ping_still_w
     // The kernel's own IPv6 multicast may add to these two.
     BOOST_TEST(json_field(counters, "rx_other_mac") >= sent_of({"other_mac"}));
     BOOST_TEST(json_field(counters, "rx_unknown_ethertype") >= sent_of({"unknown_ethertype"}));
+}
+
+// The receive ring holds 15 frames here (one 1 MiB block); with the stack
+// stopped, the frames past them roll over to the overflow socket's queue
+// (af_packet_options::rx_overflow) and are read once it runs again: none is
+// dropped. Without the overflow the kernel dropped all but the first 15.
+BOOST_AUTO_TEST_CASE(frames_that_find_the_receive_ring_full_overflow_and_none_is_lost) {
+    topology t;
+    child_process host(t.stack_cmd("tests/netns/coronet-test-host", {"--rx-ring-slots", "15"}));
+    BOOST_REQUIRE_MESSAGE(host.wait_for_output("ready", 5000ms), host.output());
+    host.signal(SIGSTOP);
+    std::string sent;
+    const std::string script = std::string(CORONET_SOURCE_DIR) + "/tests/netns/malformed_flood.py";
+    const int rc = sh(t.in_peer("/usr/bin/python3 " + script + " " + t.if_peer + " " + t.stack_mac() + " " +
+                                t.stack_ip + " " + t.peer_ip + " 2000"),
+                      &sent);
+    host.signal(SIGCONT);
+    BOOST_TEST_MESSAGE("sent: " << sent);
+    BOOST_REQUIRE(rc == 0);
+    std::string out;
+    BOOST_TEST(sh(t.in_peer("ping -c 3 -i 0.1 -W 2 " + t.stack_ip), &out) == 0);
+    BOOST_TEST(received(out) == 3);
+    BOOST_REQUIRE(host.terminate() == 0);
+    const std::string counters = host.output();
+    BOOST_TEST_MESSAGE("counters: " << counters);
+    BOOST_TEST(json_field(counters, "dev_rx_kernel_drops") == 0);
+    BOOST_TEST(json_field(counters, "dev_rx_overflow") >= 2000 - 15);
+    BOOST_TEST(json_field(counters, "rx_dropped") >= 2000);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

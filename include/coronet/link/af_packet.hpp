@@ -1,6 +1,7 @@
 // The real device: an AF_PACKET raw socket bound to one interface, driven
-// entirely through io_uring. RX is one multishot receive into a provided-buffer
-// ring; TX is one send SQE per frame, submitted in batches by the loop.
+// entirely through io_uring. RX is a mapped TPACKET_V2 ring woken by a
+// multishot poll (or one multishot receive into a provided-buffer ring:
+// rx_path); TX is one send SQE per frame, submitted in batches by the loop.
 // PACKET_VNET_HDR is always on: it reports checksum-not-ready and GSO
 // super-frames on receive and lets the stack offload checksums and
 // segmentation on transmit. Outgoing frames are not looped back
@@ -26,17 +27,27 @@ namespace coronet::link {
 //              copies each frame in the receiving thread (io_uring task work)
 //   ring       a TPACKET_V2 ring mapped into the process, woken by a multishot
 //              poll: the kernel copies each frame in its own receive path (on
-//              veth the sender's CPU) and the device reads it where it lies
+//              veth the sender's CPU) and the device reads it where it lies;
+//              frames that find it full overflow to a second socket (below)
 enum class rx_path { multishot, ring };
 const char* to_string(rx_path p) noexcept;
 
 struct af_packet_options {
     std::string ifname;
-    rx_path rx = rx_path::multishot;
-    // multishot: provided buffers, a power of two (the socket's 8 MiB queue
+    rx_path rx = rx_path::ring;
+    // multishot: provided buffers, a power of two (the socket's 64 MiB queue
     // holds what waits for one); ring: the ring's slots (rounded up to fill
-    // its 1 MiB blocks), its only room, so more of them for bursts of frames.
-    unsigned rx_buffers = 256, rx_ring_slots = 1024;
+    // its 1 MiB blocks; mapped, so resident, from the start).
+    unsigned rx_buffers = 256, rx_ring_slots = 256;
+    // ring, outside a fanout group of loops: the ring's socket and a plain one
+    // form a fanout group of their own whose program picks the ring, with
+    // rollover (PACKET_FANOUT_FLAG_ROLLOVER): a frame that finds the ring full
+    // (or, for the flow that dominates, less than a quarter of it free) goes
+    // to the plain socket, read by a multishot receive into rx_overflow_buffers
+    // provided buffers with the socket's 64 MiB queue behind them, instead of
+    // being dropped. Off, or with fanout: a full ring drops (rx_kernel_drops).
+    bool rx_overflow = true;
+    unsigned rx_overflow_buffers = 64;
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
     unsigned tx_slots = 512;                       // frames in flight
     std::size_t tx_buffer_size = 2048;             // an MTU-sized frame and headroom (more when the MTU needs it)
@@ -126,13 +137,15 @@ private:
     void link_error(int err);
     void check_link(int err);
     void cancel_receive();
+    bool receiving() const noexcept;
     void join_fanout();
+    int open_overflow(int ring_fd, unsigned ifindex);
     void open_arp_tap(unsigned ifindex);
     void arm_arp_receive();
     void arm_receive();
-    void on_receive(const io_uring_cqe& cqe);
+    void on_receive(rx_op& op, const io_uring_cqe& cqe);
     void recycle(unsigned short bid);
-    void set_up_buffer_ring();
+    void set_up_buffer_ring(unsigned buffers);
     void map_ring(int fd);
     void unmap_ring() noexcept;
     void drain_ring();
@@ -149,13 +162,17 @@ private:
     frame_sink* sink_ = nullptr;
     mutable device_counters counters_;
 
-    // RX: the provided-buffer ring shared with the kernel, and its buffers.
+    // RX: the provided-buffer ring shared with the kernel, and its buffers
+    // (rx_path::multishot, or the ring's overflow socket).
     io_uring_buf_ring* buf_ring_ = nullptr;
     unsigned short buf_group_ = 0;  // this device's provided-buffer group on the loop's ring
+    unsigned buf_count_ = 0;
     std::size_t buf_ring_bytes_ = 0;
     std::unique_ptr<std::byte[]> rx_storage_;
-    std::unique_ptr<rx_op> rx_;
-    bool rx_armed_ = false;
+    // The receive on fd_ (the ring's poll, or the multishot receive), and the
+    // one on the overflow socket (rx_path::ring with rx_overflow).
+    std::unique_ptr<rx_op> rx_, overflow_rx_;
+    int overflow_fd_ = -1;
     // RX with rx_path::ring: the mapped TPACKET_V2 ring, its slots, and the next slot to read.
     std::byte* ring_ = nullptr;
     std::size_t ring_bytes_ = 0, ring_slot_size_ = 0;

@@ -27,6 +27,7 @@ struct device_counters {
     std::uint64_t tx_gso_frames = 0;       // of tx_frames: segmentation-offload super-frames
     std::uint64_t tx_large_exhausted = 0;  // a sender wanted a super-frame buffer and got an MTU-sized one
     std::uint64_t rx_kernel_drops = 0;     // frames the kernel dropped before we could read them
+    std::uint64_t rx_overflow = 0;         // of rx_frames: found the receive ring full, read from the overflow socket
 };
 
 class frame_sink {

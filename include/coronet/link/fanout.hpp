@@ -19,4 +19,9 @@ namespace coronet::link {
 // kernel's packet data starts when the fanout runs. Cannot fail.
 std::vector<sock_filter> flow_steering_program();
 
+// The PACKET_FANOUT_CBPF program of a receive ring and its overflow socket
+// (af_packet_options::rx_overflow): every frame to the first member, the
+// ring; rollover takes it to the second when the ring has no room.
+std::vector<sock_filter> first_member_program();
+
 }  // namespace coronet::link
