@@ -108,8 +108,8 @@ BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
     const std::string cat = bin("apps/coronet-cat");
     std::string out;
     BOOST_TEST(sh(cat + " --help", &out) == 0);
-    for (const char* opt :
-         {"--listen", "--connect-timeout", "--no-delay", "--iface", "--pcap", "--rx-path", "HOST PORT"})
+    for (const char* opt : {"--listen", "--connect-timeout", "--no-delay", "--iface", "--pcap", "--rx-path",
+                            "--rx-ring-slots", "HOST PORT"})
         BOOST_TEST(out.find(opt) != std::string::npos, opt);
     struct {
         std::string args, message;
@@ -118,6 +118,8 @@ BOOST_AUTO_TEST_CASE(cat_help_and_usage_errors) {
         {"--iface lo --ip 10.0.0.2/24 10.0.0.1", "give HOST PORT"},
         {"--iface lo --ip 10.0.0.2/24 10.0.0.1 99999", "PORT: '99999' is not a port (1-65535)"},
         {"--iface lo --ip 10.0.0.2/24 --rx-path mmap 10.0.0.1 80", "--rx-path: 'multishot' or 'ring', not 'mmap'"},
+        {"--iface lo --ip 10.0.0.2/24 --rx-ring-slots 0 10.0.0.1 80", "--rx-ring-slots: from 1 to 16384"},
+        {"--iface lo --ip 10.0.0.2/24 --rx-ring-slots 20000 10.0.0.1 80", "--rx-ring-slots: from 1 to 16384"},
         {"--iface lo --ip 10.0.0.2/24 host.example 80", "not an IPv4 address"},
         {"--iface lo --ip 10.0.0.2/24 --listen 0", "--listen: '0' is not a port (1-65535)"},
         {"--iface lo --ip 10.0.0.2/24 --listen 80 10.0.0.1 80", "--listen takes no HOST PORT"},
