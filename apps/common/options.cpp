@@ -78,15 +78,18 @@ po::options_description common_description(common_options& out) {
             else
                 throw po::error("--rx-path: 'multishot' or 'ring', not '" + v + "'");
         }),
-        "how frames are received: ring (the default: a mapped TPACKET_V2 ring of --rx-ring-slots 64 KiB slots, "
-        "resident from the start; the kernel copies each frame where it receives it, on veth the sender's CPU; "
-        "frames that find it full go to a second socket instead, read as multishot does, except with --loops) or "
-        "multishot (io_uring receives into buffers: the kernel copies each frame on this loop's thread)")(
+        "how frames are received: ring (mapped TPACKET_V2 rings, 25 MiB resident from the start: the kernel copies "
+        "each frame where it receives it, on veth the sender's CPU; frames up to the MTU in 4096 small slots, "
+        "offload super-frames in --rx-ring-slots 64 KiB ones, and what finds its ring full goes to a third socket, "
+        "read as multishot does) or multishot (io_uring receives into buffers: the kernel copies each frame on "
+        "this loop's thread). Default: ring; multishot with --loops, where rings cannot overflow (a --rx-path ring "
+        "there is one ring of --rx-ring-slots, and a burst past them is dropped)")(
         "rx-ring-slots", po::value<unsigned>()->value_name("N")->notifier([&out](unsigned n) {
             if (n < 1 || n > 16384) throw po::error("--rx-ring-slots: from 1 to 16384");
             out.iface.rx_ring_slots = n;
         }),
-        "slots of the receive ring (rounded up to fill its 1 MiB blocks, 15 slots each; default 256: 18 MiB)")(
+        "slots of the ring for offload super-frames (rounded up to fill its 1 MiB blocks, 15 slots each; default "
+        "256: 18 MiB)")(
         "busy-poll", po::value<unsigned>()->value_name("USEC")->notifier([&out](unsigned us) {
             if (us > 1'000'000) throw po::error("--busy-poll: at most 1000000 microseconds");
             out.loop.busy_poll = std::chrono::microseconds(us);

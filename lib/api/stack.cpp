@@ -81,7 +81,8 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     net::host_config hc = host_config_from(cfg);
     if (cfg.wait_for_interface && cfg.loops > 1)
         throw std::invalid_argument("waiting for the interface to come back works with one loop only");
-    link::af_packet_options dev{.ifname = cfg.ifname, .rx = cfg.rx};
+    link::af_packet_options dev{.ifname = cfg.ifname,
+                                .rx = cfg.rx.value_or(cfg.loops > 1 ? link::rx_path::multishot : link::rx_path::ring)};
     if (cfg.rx_ring_slots != 0) dev.rx_ring_slots = cfg.rx_ring_slots;
     tcp::tcp_config tcp = cfg.tcp;
     if (cfg.loops > 1) {

@@ -183,17 +183,16 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     if (opts_.fanout.enabled) join_fanout();
     if (opts_.arp_tap) open_arp_tap(ifindex_);
 
-    if (opts_.rx == rx_path::ring) {
-        map_ring(fd_);
-        if (opts_.rx_overflow && !opts_.fanout.enabled) {
-            overflow_fd_ = open_overflow(fd_, ifindex_);
-            set_up_buffer_ring(opts_.rx_overflow_buffers);
-            overflow_rx_ = std::make_unique<rx_op>(*this, overflow_fd_, false);
-        }
-    } else {
+    rx_side_ = open_rx_side(fd_, ifindex_);
+    rx_ = std::make_unique<rx_op>(*this, fd_, rx_side_.small.base != nullptr);
+    if (rx_side_.large_fd >= 0) large_rx_ = std::make_unique<rx_op>(*this, rx_side_.large_fd, true);
+    if (rx_side_.overflow_fd >= 0) {
+        set_up_buffer_ring(opts_.rx_overflow_buffers);
+        overflow_rx_ = std::make_unique<rx_op>(*this, rx_side_.overflow_fd, false);
+    } else if (opts_.rx == rx_path::multishot) {
         set_up_buffer_ring(opts_.rx_buffers);
     }
-    rx_ = std::make_unique<rx_op>(*this, fd_, ring_ != nullptr);
+    if (opts_.rx == rx_path::ring) copy_buffer_.reset(new std::byte[opts_.rx_buffer_size + vnet_hdr_len]);
 
     // A slot for every transmit buffer, the large ones too: a frame built in a
     // buffer allocate() gave must find a slot. allocate() is where a sender
@@ -233,18 +232,21 @@ void af_packet_device::set_up_buffer_ring(unsigned buffers) {
     for (unsigned i = 0; i < buf_count_; ++i) recycle(static_cast<unsigned short>(i));
 }
 
-// The TPACKET_V2 ring of rx_path::ring on socket fd: slots of rx_buffer_size
-// plus the kernel's header, in blocks of 1 MiB (the kernel allocates each
-// block in one piece: a power of two wastes nothing), mapped shared. A frame
-// longer than a slot arrives truncated and is dropped (rx_errors).
-void af_packet_device::map_ring(int fd) {
+// A TPACKET_V2 receive ring on socket fd of at least `slots` slots, each
+// with room for a frame of frame_room bytes and the kernel's headers, in
+// blocks of 1 MiB (the kernel allocates each block in one piece: a power of
+// two wastes nothing), mapped shared. A frame longer than a slot arrives
+// truncated: with PACKET_COPY_THRESH set it also waits whole in the socket's
+// queue (TP_STATUS_COPY), else it is dropped (rx_errors). Throws
+// std::system_error (leaving nothing mapped) when it cannot.
+af_packet_device::rx_ring af_packet_device::map_ring(int fd, std::size_t frame_room, unsigned slots) {
     set_int_option(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "PACKET_VERSION");
     constexpr std::size_t block = 1 << 20;
     const std::size_t slot =
-        (opts_.rx_buffer_size + TPACKET2_HDRLEN + 64 + TPACKET_ALIGNMENT - 1) & ~std::size_t{TPACKET_ALIGNMENT - 1};
+        (frame_room + TPACKET2_HDRLEN + 64 + TPACKET_ALIGNMENT - 1) & ~std::size_t{TPACKET_ALIGNMENT - 1};
     if (slot > block) throw std::invalid_argument("af_packet_options::rx_buffer_size is over 1 MiB");
     const std::size_t per_block = block / slot;
-    const std::size_t blocks = (std::max<std::size_t>(opts_.rx_ring_slots, 1) + per_block - 1) / per_block;
+    const std::size_t blocks = (std::max<std::size_t>(slots, 1) + per_block - 1) / per_block;
     tpacket_req req{};
     req.tp_block_size = static_cast<unsigned>(block);
     req.tp_block_nr = static_cast<unsigned>(blocks);
@@ -253,17 +255,70 @@ void af_packet_device::map_ring(int fd) {
     if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) fail("PACKET_RX_RING");
     void* mem = mmap(nullptr, block * blocks, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (mem == MAP_FAILED) fail("mmap the receive ring");
-    ring_ = static_cast<std::byte*>(mem);
-    ring_bytes_ = block * blocks;
-    ring_slot_size_ = slot;
-    ring_slots_ = req.tp_frame_nr;
-    ring_per_block_ = static_cast<unsigned>(per_block);
-    ring_next_ = 0;
+    return {.base = static_cast<std::byte*>(mem),
+            .bytes = block * blocks,
+            .slot_size = slot,
+            .slots = req.tp_frame_nr,
+            .per_block = static_cast<unsigned>(per_block)};
 }
 
-void af_packet_device::unmap_ring() noexcept {
-    if (ring_) munmap(ring_, ring_bytes_);
-    ring_ = nullptr;
+// The receive side of rx_path::ring for socket fd on ifindex (nothing for
+// multishot). With fanout, one ring of large slots on fd. Else fd gets a ring
+// for frames up to the MTU (and PACKET_COPY_THRESH, for a longer one rolled
+// over to it), a second socket one of rx_buffer_size slots, and the two (and
+// the overflow socket) form a fanout group that sends each frame to its
+// ring by length. The second socket receives every frame from its bind to
+// its join: those copies (older than the join) are skipped in its ring and
+// dropped from the overflow socket's queue; one that arrives during the join
+// may be read twice, which TCP, ARP and ICMP shrug off. Throws
+// std::system_error (leaving nothing open) when it cannot.
+af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifindex) {
+    rx_side side;
+    if (opts_.rx != rx_path::ring) return side;
+    try {
+        if (opts_.fanout.enabled) {  // rollover could hand a flow to another loop's socket
+            side.small = map_ring(fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
+            return side;
+        }
+        const std::size_t small_room = 14 + std::size_t{mtu_};  // an Ethernet header and the MTU
+        side.small = map_ring(fd, small_room, opts_.rx_ring_small_slots);
+        set_int_option(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, "PACKET_COPY_THRESH");
+        side.large_fd = open_socket(ifindex);
+        side.large = map_ring(side.large_fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
+        const int flags = PACKET_FANOUT_FLAG_ROLLOVER;
+        const std::uint16_t group =
+            join_group(fd, std::nullopt, flags, size_split_program(static_cast<std::uint32_t>(small_room)));
+        timespec joined{};
+        clock_gettime(CLOCK_REALTIME, &joined);
+        join_group(side.large_fd, group, flags, {});
+        for (rx_ring& r = side.large; r.next < r.slots; ++r.next) {  // the copies from before the join
+            auto* hdr = reinterpret_cast<tpacket2_hdr*>(r.base + (r.next / r.per_block) * (std::size_t{1} << 20) +
+                                                        (r.next % r.per_block) * r.slot_size);
+            if (!(__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) break;
+            if (hdr->tp_sec > joined.tv_sec ||
+                (hdr->tp_sec == joined.tv_sec && hdr->tp_nsec >= static_cast<unsigned>(joined.tv_nsec)))
+                break;
+            __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        }
+        if (side.large.next == side.large.slots) side.large.next = 0;
+        if (opts_.rx_overflow) {
+            side.overflow_fd = open_socket(ifindex);
+            join_group(side.overflow_fd, group, flags, {});
+            discard_queued(side.overflow_fd);
+        }
+    } catch (...) {
+        close_rx_side(side);
+        throw;
+    }
+    return side;
+}
+
+void af_packet_device::close_rx_side(rx_side& side) noexcept {
+    for (rx_ring* r : {&side.small, &side.large})
+        if (r->base) munmap(r->base, r->bytes);
+    for (int fd : {side.large_fd, side.overflow_fd})
+        if (fd >= 0) ::close(fd);
+    side = {};
 }
 
 af_packet_device::~af_packet_device() {
@@ -274,7 +329,7 @@ af_packet_device::~af_packet_device() {
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data(s, nullptr);
-    for (int fd : {arp_fd_, overflow_fd_}) {
+    for (int fd : {arp_fd_, rx_side_.large_fd, rx_side_.overflow_fd}) {
         if (fd < 0) continue;
         s = loop_.sqe();
         io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
@@ -286,9 +341,8 @@ af_packet_device::~af_packet_device() {
         io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
         munmap(buf_ring_, buf_ring_bytes_);
     }
-    unmap_ring();
+    close_rx_side(rx_side_);
     if (arp_fd_ >= 0) ::close(arp_fd_);
-    if (overflow_fd_ >= 0) ::close(overflow_fd_);
     ::close(fd_);
 }
 
@@ -338,24 +392,6 @@ void af_packet_device::join_fanout() {
     runtime::logger().debug("{}: fanout group {} joined", opts_.ifname, *fanout_group_);
 }
 
-// The overflow socket of the ring on ring_fd (af_packet_options::rx_overflow):
-// a plain socket on ifindex, second member of a new fanout group of the two
-// whose program picks the ring, with rollover. What it queued before joining
-// copies the ring's frames and is dropped. Throws std::system_error (leaving
-// nothing open) when it cannot.
-int af_packet_device::open_overflow(int ring_fd, unsigned ifindex) {
-    const std::uint16_t group = join_group(ring_fd, std::nullopt, PACKET_FANOUT_FLAG_ROLLOVER, first_member_program());
-    const int fd = open_socket(ifindex);
-    try {
-        join_group(fd, group, PACKET_FANOUT_FLAG_ROLLOVER, {});
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    discard_queued(fd);
-    return fd;
-}
-
 void af_packet_device::open_arp_tap(unsigned ifindex) {
     arp_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
     if (arp_fd_ < 0) fail("AF_PACKET socket for ARP");
@@ -390,7 +426,7 @@ void af_packet_device::arm_arp_receive() {
 
 // Arms each receive that is not armed.
 void af_packet_device::arm_receive() {
-    for (rx_op* op : {rx_.get(), overflow_rx_.get()}) {
+    for (rx_op* op : {rx_.get(), large_rx_.get(), overflow_rx_.get()}) {
         if (!op || op->armed) continue;
         io_uring_sqe* s = loop_.sqe();
         if (op->polls_ring) {
@@ -406,7 +442,7 @@ void af_packet_device::arm_receive() {
 }
 
 bool af_packet_device::receiving() const noexcept {
-    return (rx_ && rx_->armed) || (overflow_rx_ && overflow_rx_->armed);
+    return (rx_ && rx_->armed) || (large_rx_ && large_rx_->armed) || (overflow_rx_ && overflow_rx_->armed);
 }
 
 void af_packet_device::recycle(unsigned short bid) {
@@ -441,13 +477,13 @@ void af_packet_device::on_receive(rx_op& op, const io_uring_cqe& cqe) {
                     runtime::logger().warn("{}: receive failed: {}", opts_.ifname, std::strerror(err));
             }
         }
-        drain_ring();
+        drain_rings();
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         if (&op == overflow_rx_.get()) {
-            // It found the ring full: what the ring holds came before it.
+            // It found its ring full: what the rings hold came before it.
             ++counters_.rx_overflow;
-            drain_ring();
+            drain_rings();
         }
         deliver(rx_storage_.get() + bid * opts_.rx_buffer_size, static_cast<std::size_t>(cqe.res));
         recycle(bid);
@@ -469,24 +505,59 @@ void af_packet_device::deliver(const std::byte* vnet, std::size_t len) {
     if (sink_) sink_->on_frame(bytes{vnet + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
 }
 
-// Reads every frame the kernel has handed over in the ring, in ring order,
-// each slot given back as soon as its frame was delivered. A bounded pass
-// (one ring's worth) so that a fast sender cannot keep the loop here.
-void af_packet_device::drain_ring() {
-    for (unsigned n = 0; n < ring_slots_ && ring_; ++n) {
-        std::byte* slot = ring_ + (ring_next_ / ring_per_block_) * (std::size_t{1} << 20) +
-                          (ring_next_ % ring_per_block_) * ring_slot_size_;
-        auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
-        const auto status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
-        if (!(status & TP_STATUS_USER)) break;
-        if (hdr->tp_snaplen < hdr->tp_len || hdr->tp_mac < vnet_hdr_len) {
-            ++counters_.rx_errors;  // longer than a slot: truncated
-        } else {
-            deliver(slot + hdr->tp_mac - vnet_hdr_len, hdr->tp_snaplen + vnet_hdr_len);
-        }
-        __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-        ring_next_ = ring_next_ + 1 == ring_slots_ ? 0 : ring_next_ + 1;
+namespace {
+
+// The ring's slot to read next, if the kernel has handed it over.
+tpacket2_hdr* ready(const af_packet_device::rx_ring& r) {
+    if (!r.base) return nullptr;
+    auto* hdr = reinterpret_cast<tpacket2_hdr*>(r.base + (r.next / r.per_block) * (std::size_t{1} << 20) +
+                                                (r.next % r.per_block) * r.slot_size);
+    return (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? hdr : nullptr;
+}
+
+bool received_before(const tpacket2_hdr& a, const tpacket2_hdr& b) {
+    return a.tp_sec != b.tp_sec ? a.tp_sec < b.tp_sec : a.tp_nsec <= b.tp_nsec;
+}
+
+}  // namespace
+
+// Reads every frame the kernel has handed over in the rings, the older of the
+// two heads first (their kernel timestamps), each slot given back as soon as
+// its frame was delivered. A bounded pass (one ring's worth each) so that a
+// fast sender cannot keep the loop here.
+void af_packet_device::drain_rings() {
+    rx_ring& small = rx_side_.small;
+    rx_ring& large = rx_side_.large;
+    for (unsigned n = 0; n < small.slots + large.slots; ++n) {
+        tpacket2_hdr* s = ready(small);
+        tpacket2_hdr* l = ready(large);
+        if (!s && !l) break;
+        if (s && (!l || received_before(*s, *l)))
+            take(small, fd_);
+        else
+            take(large, rx_side_.large_fd);
     }
+}
+
+// Delivers the frame in ring's next slot (or, for one too long for the slot,
+// from socket fd's queue) and gives the slot back.
+void af_packet_device::take(rx_ring& ring, int fd) {
+    std::byte* slot = ring.base + (ring.next / ring.per_block) * (std::size_t{1} << 20) +
+                      (ring.next % ring.per_block) * ring.slot_size;
+    auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
+    if (hdr->tp_status & TP_STATUS_COPY) {
+        const ssize_t n = ::recv(fd, copy_buffer_.get(), opts_.rx_buffer_size + vnet_hdr_len, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0 || static_cast<std::size_t>(n) > opts_.rx_buffer_size + vnet_hdr_len)
+            ++counters_.rx_errors;
+        else
+            deliver(copy_buffer_.get(), static_cast<std::size_t>(n));
+    } else if (hdr->tp_snaplen < hdr->tp_len || hdr->tp_mac < vnet_hdr_len) {
+        ++counters_.rx_errors;  // longer than a slot: truncated
+    } else {
+        deliver(slot + hdr->tp_mac - vnet_hdr_len, hdr->tp_snaplen + vnet_hdr_len);
+    }
+    __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    ring.next = ring.next + 1 == ring.slots ? 0 : ring.next + 1;
 }
 
 const char* to_string(rx_path p) noexcept { return p == rx_path::ring ? "ring" : "multishot"; }
@@ -552,7 +623,7 @@ void af_packet_device::watch_fired(runtime::timer_node& n) {
 }
 
 void af_packet_device::cancel_receive() {
-    for (rx_op* op : {rx_.get(), overflow_rx_.get()}) {
+    for (rx_op* op : {rx_.get(), large_rx_.get(), overflow_rx_.get()}) {
         if (!op || !op->armed) continue;
         io_uring_sqe* s = loop_.sqe();
         io_uring_prep_cancel(s, static_cast<runtime::io_operation*>(op), 0);
@@ -577,25 +648,18 @@ std::error_code af_packet_device::reopen() {
     if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < mtu_)
         runtime::logger().warn("{}: the interface's MTU is now {}, below the stack's {}: larger frames will be lost",
                                opts_.ifname, ifr.ifr_mtu, mtu_);
-    if (ring_) {  // a ring (and overflow socket) of its own for the new socket; the old one's unread frames are lost
-        std::byte* old = ring_;
-        const std::size_t old_bytes = ring_bytes_;
-        try {
-            map_ring(fd);
-            if (overflow_rx_) {
-                const int overflow = open_overflow(fd, now.ifindex);
-                ::close(std::exchange(overflow_fd_, overflow));
-                overflow_rx_->fd = overflow;
-            }
-        } catch (const std::system_error& e) {
-            if (ring_ != old) munmap(ring_, ring_bytes_);
-            ring_ = old;
-            ring_bytes_ = old_bytes;
-            ::close(fd);
-            return e.code();
-        }
-        munmap(old, old_bytes);
+    // Rings and sockets of their own for the new socket; the old ones' unread frames are lost.
+    rx_side side;
+    try {
+        side = open_rx_side(fd, now.ifindex);
+    } catch (const std::system_error& e) {
+        ::close(fd);
+        return e.code();
     }
+    close_rx_side(rx_side_);
+    rx_side_ = side;
+    if (large_rx_) large_rx_->fd = rx_side_.large_fd;
+    if (overflow_rx_) overflow_rx_->fd = rx_side_.overflow_fd;
     // Sends still in flight on the old socket hold it until they complete.
     ::close(fd_);
     fd_ = fd;
@@ -610,7 +674,7 @@ std::error_code af_packet_device::reopen() {
 const device_counters& af_packet_device::counters() const {
     tpacket_stats st{};
     socklen_t len = sizeof st;
-    for (int fd : {fd_, overflow_fd_}) {
+    for (int fd : {fd_, rx_side_.large_fd, rx_side_.overflow_fd}) {
         len = sizeof st;
         if (fd >= 0 && getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
             counters_.rx_kernel_drops += st.tp_drops;

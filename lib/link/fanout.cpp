@@ -38,6 +38,13 @@ std::vector<sock_filter> flow_steering_program() {
     };
 }
 
-std::vector<sock_filter> first_member_program() { return {BPF_STMT(BPF_RET | BPF_K, 0)}; }
+std::vector<sock_filter> size_split_program(std::uint32_t max_small) {
+    return {
+        BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),                 // 0: A = skb->len
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, max_small, 1, 0),  // 1: longer -> 3
+        BPF_STMT(BPF_RET | BPF_K, 0),                          // 2: the small slots
+        BPF_STMT(BPF_RET | BPF_K, 1),                          // 3: the large slots
+    };
+}
 
 }  // namespace coronet::link

@@ -31,11 +31,13 @@ struct interface_config {
     // "A.B.C.D" and MAC "aa:bb:cc:dd:ee:ff". Frames to them go without a
     // request, and nothing that arrives changes them.
     std::vector<std::pair<std::string, std::string>> neighbors;
-    std::string pcap;                        // pcapng file of every frame; empty: none
-    link::pcapng_rotation pcap_rotation;     // by size: off unless max_bytes is set
-    bool offload = true;                     // checksum and segmentation offload (net::host_config::offload)
-    link::rx_path rx = link::rx_path::ring;  // how frames are received (link::af_packet_options::rx)
-    unsigned rx_ring_slots = 0;              // the ring's slots; 0: link::af_packet_options' default
+    std::string pcap;                     // pcapng file of every frame; empty: none
+    link::pcapng_rotation pcap_rotation;  // by size: off unless max_bytes is set
+    bool offload = true;                  // checksum and segmentation offload (net::host_config::offload)
+    // How frames are received (link::af_packet_options::rx); none: the rings
+    // with one loop, multishot with several (where a ring cannot overflow).
+    std::optional<link::rx_path> rx;
+    unsigned rx_ring_slots = 0;  // the large slots' ring's slots; 0: link::af_packet_options' default
     // Before using the address the stack probes for it (RFC 5227 ARP
     // probes, net::conflict_config); an answer means another host has it,
     // and the constructor throws. probes = 0 skips the check (the address

@@ -25,10 +25,12 @@ namespace coronet::link {
 // How received frames reach the device.
 //   multishot  one multishot receive into a provided-buffer ring: the kernel
 //              copies each frame in the receiving thread (io_uring task work)
-//   ring       a TPACKET_V2 ring mapped into the process, woken by a multishot
-//              poll: the kernel copies each frame in its own receive path (on
+//   ring       TPACKET_V2 rings mapped into the process, woken by multishot
+//              polls: the kernel copies each frame in its own receive path (on
 //              veth the sender's CPU) and the device reads it where it lies;
-//              frames that find it full overflow to a second socket (below)
+//              frames up to the MTU in a ring of small slots, offload
+//              super-frames in one of 64 KiB slots (read in arrival order),
+//              and what finds its ring full overflows to a third socket
 enum class rx_path { multishot, ring };
 const char* to_string(rx_path p) noexcept;
 
@@ -36,16 +38,19 @@ struct af_packet_options {
     std::string ifname;
     rx_path rx = rx_path::ring;
     // multishot: provided buffers, a power of two (the socket's 64 MiB queue
-    // holds what waits for one); ring: the ring's slots (rounded up to fill
-    // its 1 MiB blocks; mapped, so resident, from the start).
-    unsigned rx_buffers = 256, rx_ring_slots = 256;
-    // ring, outside a fanout group of loops: the ring's socket and a plain one
-    // form a fanout group of their own whose program picks the ring, with
-    // rollover (PACKET_FANOUT_FLAG_ROLLOVER): a frame that finds the ring full
-    // (or, for the flow that dominates, less than a quarter of it free) goes
-    // to the plain socket, read by a multishot receive into rx_overflow_buffers
-    // provided buffers with the socket's 64 MiB queue behind them, instead of
-    // being dropped. Off, or with fanout: a full ring drops (rx_kernel_drops).
+    // holds what waits for one). ring: the slots of the ring of rx_buffer_size
+    // slots and of the ring of MTU-sized ones (each rounded up to fill its
+    // 1 MiB blocks; mapped, so resident, from the start: 18 + 7 MiB). With
+    // fanout there is one ring, of rx_ring_slots large slots, for every frame.
+    unsigned rx_buffers = 256, rx_ring_slots = 256, rx_ring_small_slots = 4096;
+    // ring, outside a fanout group of loops: the rings' sockets and a plain one
+    // form a fanout group of their own whose program picks a ring by length,
+    // with rollover (PACKET_FANOUT_FLAG_ROLLOVER): a frame that finds its ring
+    // full (or, for the flow that dominates, less than a quarter of it free)
+    // goes to the other ring or to the plain socket, read by a multishot
+    // receive into rx_overflow_buffers provided buffers with the socket's 64
+    // MiB queue behind them, instead of being dropped. Off, or with fanout: a
+    // full ring drops (rx_kernel_drops).
     bool rx_overflow = true;
     unsigned rx_overflow_buffers = 64;
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
@@ -128,6 +133,20 @@ public:
     // whose members must rejoin in order), or the socket's own.
     std::error_code reopen();
 
+    // A mapped TPACKET_V2 receive ring (rx_path::ring) and the next slot to read.
+    struct rx_ring {
+        std::byte* base = nullptr;
+        std::size_t bytes = 0, slot_size = 0;
+        unsigned slots = 0, per_block = 1, next = 0;
+    };
+    // The rings and sockets of rx_path::ring besides fd_ (what reopen() makes
+    // anew): fd_'s ring (small slots; with fanout the only ring, of large
+    // ones), the large slots' socket and ring, and the overflow socket.
+    struct rx_side {
+        rx_ring small, large;
+        int large_fd = -1, overflow_fd = -1;
+    };
+
 private:
     struct rx_op;
     struct tx_slot;
@@ -139,16 +158,17 @@ private:
     void cancel_receive();
     bool receiving() const noexcept;
     void join_fanout();
-    int open_overflow(int ring_fd, unsigned ifindex);
     void open_arp_tap(unsigned ifindex);
     void arm_arp_receive();
     void arm_receive();
     void on_receive(rx_op& op, const io_uring_cqe& cqe);
     void recycle(unsigned short bid);
     void set_up_buffer_ring(unsigned buffers);
-    void map_ring(int fd);
-    void unmap_ring() noexcept;
-    void drain_ring();
+    static rx_ring map_ring(int fd, std::size_t frame_room, unsigned slots);
+    rx_side open_rx_side(int fd, unsigned ifindex);
+    static void close_rx_side(rx_side& side) noexcept;
+    void drain_rings();
+    void take(rx_ring& ring, int fd);
     void deliver(const std::byte* vnet, std::size_t len);
 
     runtime::loop& loop_;
@@ -169,14 +189,13 @@ private:
     unsigned buf_count_ = 0;
     std::size_t buf_ring_bytes_ = 0;
     std::unique_ptr<std::byte[]> rx_storage_;
-    // The receive on fd_ (the ring's poll, or the multishot receive), and the
-    // one on the overflow socket (rx_path::ring with rx_overflow).
-    std::unique_ptr<rx_op> rx_, overflow_rx_;
-    int overflow_fd_ = -1;
-    // RX with rx_path::ring: the mapped TPACKET_V2 ring, its slots, and the next slot to read.
-    std::byte* ring_ = nullptr;
-    std::size_t ring_bytes_ = 0, ring_slot_size_ = 0;
-    unsigned ring_slots_ = 0, ring_per_block_ = 1, ring_next_ = 0;
+    rx_side rx_side_;
+    // The receives: on fd_ (its ring's poll, or the multishot receive), on
+    // the large ring's socket (its poll) and on the overflow socket.
+    std::unique_ptr<rx_op> rx_, large_rx_, overflow_rx_;
+    // A frame that did not fit its ring's slot, read from the socket's queue
+    // (TP_STATUS_COPY) into here.
+    std::unique_ptr<std::byte[]> copy_buffer_;
 
     std::optional<std::uint16_t> fanout_group_;
     // The ARP tap (arp_tap): a plain socket, one receive at a time (ARP is rare).

@@ -19,9 +19,10 @@ namespace coronet::link {
 // kernel's packet data starts when the fanout runs. Cannot fail.
 std::vector<sock_filter> flow_steering_program();
 
-// The PACKET_FANOUT_CBPF program of a receive ring and its overflow socket
-// (af_packet_options::rx_overflow): every frame to the first member, the
-// ring; rollover takes it to the second when the ring has no room.
-std::vector<sock_filter> first_member_program();
+// The PACKET_FANOUT_CBPF program of a device's receive rings (rx_path::ring):
+// a frame of at most max_small bytes (skb->len) to member 0, the ring of small
+// slots, a longer one to member 1, the ring of large slots. Rollover takes a
+// frame whose ring has no room to another member.
+std::vector<sock_filter> size_split_program(std::uint32_t max_small);
 
 }  // namespace coronet::link
