@@ -197,6 +197,7 @@ link_tally device_receive(const link_config& cfg, time_point deadline) {
     runtime::loop loop;
     link::af_packet_options opts;
     opts.ifname = cfg.ifname;
+    opts.rx = link::rx_path::multishot;  // the figures of README's link rows
     link::af_packet_device dev{loop, opts};
     counting_sink sink;
     dev.counters();  // reset the kernel's drop count
@@ -221,6 +222,7 @@ link_tally device_send(const link_config& cfg, time_point deadline) {
     runtime::loop loop;
     link::af_packet_options opts;
     opts.ifname = cfg.ifname;
+    opts.rx = link::rx_path::multishot;  // it reads nothing: no rings to map
     link::af_packet_device dev{loop, opts};
     const auto frame = make_frame(cfg, dev.mac());
     link_tally t;

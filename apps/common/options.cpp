@@ -78,8 +78,9 @@ po::options_description common_description(common_options& out) {
             else
                 throw po::error("--rx-path: 'multishot' or 'ring', not '" + v + "'");
         }),
-        "how frames are received: ring (mapped TPACKET_V2 rings, 25 MiB resident from the start: the kernel copies "
-        "each frame where it receives it, on veth the sender's CPU; frames up to the MTU in 4096 small slots, "
+        "how frames are received: ring (mapped TPACKET_V2 rings, 25 MiB resident from the start at MTU 1500: the "
+        "kernel copies each frame where it receives it, on veth the sender's CPU; frames up to the MTU in about "
+        "4,500 small slots, "
         "offload super-frames in --rx-ring-slots 64 KiB ones, and what finds its ring full goes to a third socket, "
         "read as multishot does) or multishot (io_uring receives into buffers: the kernel copies each frame on "
         "this loop's thread). Default: ring; multishot with --loops, where rings cannot overflow (a --rx-path ring "

@@ -88,7 +88,12 @@ std::uint16_t join_group(int fd, std::optional<std::uint16_t> id, int flags, con
     int arg = id.value_or(0) | (type | fanout_flag_ignore_outgoing) << 16;
     if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
         if (errno != EINVAL) fail("PACKET_FANOUT");
-        arg = id.value_or(0) | type << 16;  // an older kernel: our own frames come back, and are dropped
+        // A kernel before 6.2: a socket filter keeps our own frames out (of
+        // the rings above all, where each would take a slot).
+        auto incoming = incoming_only_program();
+        sock_fprog filter{static_cast<unsigned short>(incoming.size()), incoming.data()};
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &filter, sizeof filter) != 0) fail("SO_ATTACH_FILTER");
+        arg = id.value_or(0) | type << 16;
         if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
     }
     socklen_t len = sizeof arg;
@@ -173,7 +178,22 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     ifindex_ = if_nametoindex(opts_.ifname.c_str());
     if (ifindex_ == 0) fail("interface '" + opts_.ifname + "'");
     fd_ = open_socket(ifindex_);
+    try {
+        set_up();
+    } catch (...) {  // the destructor will not run: close what was opened
+        close_rx_side(rx_side_);
+        if (buf_ring_) {
+            io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
+            munmap(buf_ring_, buf_ring_bytes_);
+        }
+        if (arp_fd_ >= 0) ::close(arp_fd_);
+        ::close(fd_);
+        throw;
+    }
+}
 
+// The constructor's work once the socket is open.
+void af_packet_device::set_up() {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, opts_.ifname.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd_, SIOCGIFHWADDR, &ifr) != 0) fail("SIOCGIFHWADDR");
@@ -209,6 +229,8 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
 // The provided-buffer ring of rx_path::multishot or of the ring's overflow
 // socket, `buffers` a power of two (liburing 2.3 has no io_uring_setup_buf_ring).
 void af_packet_device::set_up_buffer_ring(unsigned buffers) {
+    if (buffers == 0 || (buffers & (buffers - 1)) != 0)
+        throw std::invalid_argument("af_packet_options: receive buffers must be a power of two");
     buf_count_ = buffers;
     buf_ring_bytes_ = buf_count_ * sizeof(io_uring_buf);
     void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -225,6 +247,8 @@ void af_packet_device::set_up_buffer_ring(unsigned buffers) {
         buf_group_ = g;
     }
     if (rc != 0) {
+        munmap(buf_ring_, buf_ring_bytes_);
+        buf_ring_ = nullptr;
         errno = -rc;
         fail("io_uring_register_buf_ring");
     }
@@ -280,14 +304,12 @@ af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifinde
             side.small = map_ring(fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
             return side;
         }
-        const std::size_t small_room = 14 + std::size_t{mtu_};  // an Ethernet header and the MTU
-        side.small = map_ring(fd, small_room, opts_.rx_ring_small_slots);
         set_int_option(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, "PACKET_COPY_THRESH");
+        side.small = map_ring(fd, 14 + std::size_t{mtu_}, opts_.rx_ring_small_slots);  // an Ethernet header and the MTU
         side.large_fd = open_socket(ifindex);
         side.large = map_ring(side.large_fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
         const int flags = PACKET_FANOUT_FLAG_ROLLOVER;
-        const std::uint16_t group =
-            join_group(fd, std::nullopt, flags, size_split_program(static_cast<std::uint32_t>(small_room)));
+        const std::uint16_t group = join_group(fd, std::nullopt, flags, size_split_program(mtu_));
         timespec joined{};
         clock_gettime(CLOCK_REALTIME, &joined);
         join_group(side.large_fd, group, flags, {});
@@ -481,7 +503,8 @@ void af_packet_device::on_receive(rx_op& op, const io_uring_cqe& cqe) {
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<unsigned short>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         if (&op == overflow_rx_.get()) {
-            // It found its ring full: what the rings hold came before it.
+            // It found its ring full: most of what the rings hold came before
+            // it (not all: the order across the three is not exact).
             ++counters_.rx_overflow;
             drain_rings();
         }
@@ -546,8 +569,13 @@ void af_packet_device::take(rx_ring& ring, int fd) {
                       (ring.next % ring.per_block) * ring.slot_size;
     auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
     if (hdr->tp_status & TP_STATUS_COPY) {
-        const ssize_t n = ::recv(fd, copy_buffer_.get(), opts_.rx_buffer_size + vnet_hdr_len, MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0 || static_cast<std::size_t>(n) > opts_.rx_buffer_size + vnet_hdr_len)
+        const std::size_t room = opts_.rx_buffer_size + vnet_hdr_len;
+        ssize_t n = ::recv(fd, copy_buffer_.get(), room, MSG_DONTWAIT | MSG_TRUNC);
+        // A pending socket error (the link went down) is reported once, before
+        // the queue: the frame is still there, and must not be left for the next slot.
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            n = ::recv(fd, copy_buffer_.get(), room, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0 || static_cast<std::size_t>(n) > room)
             ++counters_.rx_errors;
         else
             deliver(copy_buffer_.get(), static_cast<std::size_t>(n));

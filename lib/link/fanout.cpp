@@ -1,3 +1,5 @@
+#include <linux/if_packet.h>
+
 #include <coronet/link/fanout.hpp>
 #include <coronet/storage/flow_hash.hpp>
 
@@ -44,6 +46,15 @@ std::vector<sock_filter> size_split_program(std::uint32_t max_small) {
         BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, max_small, 1, 0),  // 1: longer -> 3
         BPF_STMT(BPF_RET | BPF_K, 0),                          // 2: the small slots
         BPF_STMT(BPF_RET | BPF_K, 1),                          // 3: the large slots
+    };
+}
+
+std::vector<sock_filter> incoming_only_program() {
+    return {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),  // 0
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 1, 0),                                   // 1: ours -> 3
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                                                        // 2: all of it
+        BPF_STMT(BPF_RET | BPF_K, 0),                                                                 // 3: none
     };
 }
 

@@ -81,8 +81,8 @@ BOOST_AUTO_TEST_CASE(kernel_client_sends_100_mib_to_coronet_cat_listening) {
     receive_from_kernel(t, in, out);
 }
 
-// Both receive paths (--rx-path: the multishot receive, the default, and
-// the mapped TPACKET_V2 ring): every byte both ways, the kernel's 64 KiB
+// Both receive paths (--rx-path: the multishot receive, and the mapped
+// TPACKET_V2 rings, the default): every byte both ways, the kernel's 64 KiB
 // offload frames received whole (in a ring slot, in a provided buffer).
 BOOST_AUTO_TEST_CASE(both_receive_paths_carry_data_both_ways) {
     for (const std::string path : {"multishot", "ring"}) {

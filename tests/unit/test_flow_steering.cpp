@@ -2,8 +2,12 @@
 // flow_hash(source port, destination port) % loops with a classic BPF program, and
 // each loop's TCP picks ephemeral ports whose flows that rule steers to it.
 // The program runs here in a small interpreter of the instructions it uses,
-// with the kernel's meaning for SKF_NET_OFF (the network header) and
-// SKF_AD_PROTOCOL (the ethertype).
+// with the kernel's meaning for SKF_NET_OFF (the network header),
+// SKF_AD_PROTOCOL (the ethertype), SKF_AD_PKTTYPE and the length (skb->len
+// when a fanout runs: the Ethernet header pulled). So do the receive rings'
+// size split and the socket filter for kernels without IGNORE_OUTGOING.
+#include <linux/if_packet.h>
+
 #include <boost/test/unit_test.hpp>
 #include <coronet/link/fanout.hpp>
 #include <coronet/link/sim_link.hpp>
@@ -31,12 +35,14 @@ constexpr std::int64_t unsupported = -1;
 
 // What the kernel's fanout does with the program: its value (the member is
 // value % members), or `unsupported` for an instruction this interpreter lacks.
-std::int64_t run_program(const std::vector<sock_filter>& prog, std::span<const std::byte> frame) {
+std::int64_t run_program(const std::vector<sock_filter>& prog, std::span<const std::byte> frame,
+                         std::uint32_t pkttype = PACKET_HOST) {
     constexpr std::size_t network_header = wire::ethernet_repr::header_len;
     std::uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
     // A load of size bytes at k (+ X for BPF_IND); a load out of the frame ends the program with 0, as in the kernel.
     auto load = [&](std::int64_t k, std::size_t size) -> std::optional<std::uint32_t> {
         if (k == SKF_AD_OFF + SKF_AD_PROTOCOL) return wire::load_u16(frame, 12);
+        if (k == SKF_AD_OFF + SKF_AD_PKTTYPE) return pkttype;
         const std::int64_t at = k >= SKF_NET_OFF && k < SKF_AD_OFF ? k - SKF_NET_OFF + network_header : k;
         if (at < 0 || static_cast<std::size_t>(at) + size > frame.size()) return std::nullopt;
         std::uint32_t v = 0;
@@ -58,6 +64,9 @@ std::int64_t run_program(const std::vector<sock_filter>& prog, std::span<const s
                 a = *v;
                 break;
             }
+            case BPF_LD | BPF_W | BPF_LEN:
+                a = static_cast<std::uint32_t>(frame.size() - network_header);
+                break;
             case BPF_LDX | BPF_W | BPF_MEM:
                 x = mem[f.k];
                 break;
@@ -84,6 +93,9 @@ std::int64_t run_program(const std::vector<sock_filter>& prog, std::span<const s
                 break;
             case BPF_JMP | BPF_JEQ | BPF_K:
                 pc += a == f.k ? f.jt : f.jf;
+                break;
+            case BPF_JMP | BPF_JGT | BPF_K:
+                pc += a > f.k ? f.jt : f.jf;
                 break;
             case BPF_JMP | BPF_JSET | BPF_K:
                 pc += (a & f.k) ? f.jt : f.jf;
@@ -246,6 +258,27 @@ BOOST_AUTO_TEST_CASE(a_linux_client_s_even_ports_spread_over_two_loops) {
 BOOST_AUTO_TEST_CASE(one_loop_owns_every_flow) {
     const tcp::flow_steering all{};
     for (unsigned p = 1; p < 65536; p += 997) BOOST_TEST(all.owns(static_cast<std::uint16_t>(p), 80));
+}
+
+// The receive rings (rx_path::ring): an IP packet up to the MTU to the
+// small slots (member 0), a longer one (an offload super-frame) to the large.
+BOOST_AUTO_TEST_CASE(the_receive_rings_split_frames_by_their_ip_packet_s_length) {
+    const auto prog = link::size_split_program(1500);
+    auto frame_of = [](std::size_t ip_bytes) {
+        return std::vector<std::byte>(wire::ethernet_repr::header_len + ip_bytes);
+    };
+    BOOST_TEST(run_program(prog, frame_of(40)) == 0);
+    BOOST_TEST(run_program(prog, frame_of(1500)) == 0);
+    BOOST_TEST(run_program(prog, frame_of(1501)) == 1);
+    BOOST_TEST(run_program(prog, frame_of(65535)) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(on_an_old_kernel_a_member_s_filter_refuses_the_host_s_own_frames) {
+    const auto prog = link::incoming_only_program();
+    const auto frame = ipv4_frame({.src_port = 40000, .dst_port = 5201});
+    BOOST_TEST(run_program(prog, frame, PACKET_OUTGOING) == 0);
+    for (std::uint32_t type : {PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST})
+        BOOST_TEST(run_program(prog, frame, type) == 0xffffffff, type);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

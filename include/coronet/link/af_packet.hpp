@@ -1,7 +1,7 @@
 // The real device: an AF_PACKET raw socket bound to one interface, driven
-// entirely through io_uring. RX is a mapped TPACKET_V2 ring woken by a
-// multishot poll (or one multishot receive into a provided-buffer ring:
-// rx_path); TX is one send SQE per frame, submitted in batches by the loop.
+// entirely through io_uring. RX is mapped TPACKET_V2 rings woken by multishot
+// polls (or one multishot receive into a provided-buffer ring: rx_path); TX
+// is one send SQE per frame, submitted in batches by the loop.
 // PACKET_VNET_HDR is always on: it reports checksum-not-ready and GSO
 // super-frames on receive and lets the stack offload checksums and
 // segmentation on transmit. Outgoing frames are not looped back
@@ -152,6 +152,7 @@ private:
     struct tx_slot;
     struct arp_rx;
     static void watch_fired(runtime::timer_node& n);
+    void set_up();
     int open_socket(unsigned ifindex);
     void link_error(int err);
     void check_link(int err);

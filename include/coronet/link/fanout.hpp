@@ -20,9 +20,15 @@ namespace coronet::link {
 std::vector<sock_filter> flow_steering_program();
 
 // The PACKET_FANOUT_CBPF program of a device's receive rings (rx_path::ring):
-// a frame of at most max_small bytes (skb->len) to member 0, the ring of small
-// slots, a longer one to member 1, the ring of large slots. Rollover takes a
+// a frame whose IP packet (skb->len when the fanout runs: the Ethernet header
+// is pulled) is at most max_small bytes to member 0, the ring of small slots,
+// a longer one to member 1, the ring of large slots. Rollover takes a
 // frame whose ring has no room to another member.
 std::vector<sock_filter> size_split_program(std::uint32_t max_small);
+
+// A socket filter (SO_ATTACH_FILTER) that refuses the frames the host sends
+// (PACKET_OUTGOING) and passes the rest whole: a fanout group member's own
+// frames on a kernel without PACKET_FANOUT_FLAG_IGNORE_OUTGOING (before 6.2).
+std::vector<sock_filter> incoming_only_program();
 
 }  // namespace coronet::link
