@@ -113,6 +113,30 @@ void discard_queued(int fd) {
     }
 }
 
+// The header of a receive ring's next slot.
+tpacket2_hdr* head(const af_packet_device::rx_ring& r) {
+    return reinterpret_cast<tpacket2_hdr*>(r.base + (r.next / r.per_block) * (std::size_t{1} << 20) +
+                                           (r.next % r.per_block) * r.slot_size);
+}
+
+// The next slot's header if the kernel has handed it over.
+tpacket2_hdr* ready(const af_packet_device::rx_ring& r) {
+    if (!r.base) return nullptr;
+    tpacket2_hdr* hdr = head(r);
+    return (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? hdr : nullptr;
+}
+
+// Gives the next slot back to the kernel and moves on.
+void release(af_packet_device::rx_ring& r) {
+    __atomic_store_n(&head(r)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    r.next = r.next + 1 == r.slots ? 0 : r.next + 1;
+}
+
+// Whether kernel timestamp (sec, nsec) is earlier than (sec2, nsec2).
+bool stamped_before(std::uint64_t sec, std::uint64_t nsec, std::uint64_t sec2, std::uint64_t nsec2) {
+    return sec != sec2 ? sec < sec2 : nsec < nsec2;
+}
+
 rx_meta meta_from(const virtio_net_hdr& h) {
     rx_meta m;
     if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
@@ -180,14 +204,8 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     fd_ = open_socket(ifindex_);
     try {
         set_up();
-    } catch (...) {  // the destructor will not run: close what was opened
-        close_rx_side(rx_side_);
-        if (buf_ring_) {
-            io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
-            munmap(buf_ring_, buf_ring_bytes_);
-        }
-        if (arp_fd_ >= 0) ::close(arp_fd_);
-        ::close(fd_);
+    } catch (...) {  // the destructor will not run
+        close_all();
         throw;
     }
 }
@@ -313,16 +331,13 @@ af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifinde
         timespec joined{};
         clock_gettime(CLOCK_REALTIME, &joined);
         join_group(side.large_fd, group, flags, {});
-        for (rx_ring& r = side.large; r.next < r.slots; ++r.next) {  // the copies from before the join
-            auto* hdr = reinterpret_cast<tpacket2_hdr*>(r.base + (r.next / r.per_block) * (std::size_t{1} << 20) +
-                                                        (r.next % r.per_block) * r.slot_size);
-            if (!(__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) break;
-            if (hdr->tp_sec > joined.tv_sec ||
-                (hdr->tp_sec == joined.tv_sec && hdr->tp_nsec >= static_cast<unsigned>(joined.tv_nsec)))
+        for (unsigned n = 0; n < side.large.slots; ++n) {  // the copies from before the join
+            const tpacket2_hdr* hdr = ready(side.large);
+            if (!hdr || !stamped_before(hdr->tp_sec, hdr->tp_nsec, static_cast<std::uint64_t>(joined.tv_sec),
+                                        static_cast<std::uint64_t>(joined.tv_nsec)))
                 break;
-            __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+            release(side.large);
         }
-        if (side.large.next == side.large.slots) side.large.next = 0;
         if (opts_.rx_overflow) {
             side.overflow_fd = open_socket(ifindex);
             join_group(side.overflow_fd, group, flags, {});
@@ -359,6 +374,11 @@ af_packet_device::~af_packet_device() {
     }
     for (int i = 0; i < 1000 && (receiving() || arp_armed_ || tx_free_.size() < tx_slots_.size()); ++i)
         loop_.run_once(false);
+    close_all();
+}
+
+// Gives back what the device opened: the buffer ring, the rings and sockets.
+void af_packet_device::close_all() noexcept {
     if (buf_ring_) {
         io_uring_unregister_buf_ring(&loop_.ring(), buf_group_);
         munmap(buf_ring_, buf_ring_bytes_);
@@ -448,7 +468,7 @@ void af_packet_device::arm_arp_receive() {
 
 // Arms each receive that is not armed.
 void af_packet_device::arm_receive() {
-    for (rx_op* op : {rx_.get(), large_rx_.get(), overflow_rx_.get()}) {
+    for (rx_op* op : receives()) {
         if (!op || op->armed) continue;
         io_uring_sqe* s = loop_.sqe();
         if (op->polls_ring) {
@@ -464,7 +484,7 @@ void af_packet_device::arm_receive() {
 }
 
 bool af_packet_device::receiving() const noexcept {
-    return (rx_ && rx_->armed) || (large_rx_ && large_rx_->armed) || (overflow_rx_ && overflow_rx_->armed);
+    return std::ranges::any_of(receives(), [](const rx_op* op) { return op && op->armed; });
 }
 
 void af_packet_device::recycle(unsigned short bid) {
@@ -528,22 +548,6 @@ void af_packet_device::deliver(const std::byte* vnet, std::size_t len) {
     if (sink_) sink_->on_frame(bytes{vnet + vnet_hdr_len, len - vnet_hdr_len}, meta_from(h));
 }
 
-namespace {
-
-// The ring's slot to read next, if the kernel has handed it over.
-tpacket2_hdr* ready(const af_packet_device::rx_ring& r) {
-    if (!r.base) return nullptr;
-    auto* hdr = reinterpret_cast<tpacket2_hdr*>(r.base + (r.next / r.per_block) * (std::size_t{1} << 20) +
-                                                (r.next % r.per_block) * r.slot_size);
-    return (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? hdr : nullptr;
-}
-
-bool received_before(const tpacket2_hdr& a, const tpacket2_hdr& b) {
-    return a.tp_sec != b.tp_sec ? a.tp_sec < b.tp_sec : a.tp_nsec <= b.tp_nsec;
-}
-
-}  // namespace
-
 // Reads every frame the kernel has handed over in the rings, the older of the
 // two heads first (their kernel timestamps), each slot given back as soon as
 // its frame was delivered. A bounded pass (one ring's worth each) so that a
@@ -555,7 +559,7 @@ void af_packet_device::drain_rings() {
         tpacket2_hdr* s = ready(small);
         tpacket2_hdr* l = ready(large);
         if (!s && !l) break;
-        if (s && (!l || received_before(*s, *l)))
+        if (s && (!l || !stamped_before(l->tp_sec, l->tp_nsec, s->tp_sec, s->tp_nsec)))
             take(small, fd_);
         else
             take(large, rx_side_.large_fd);
@@ -565,9 +569,8 @@ void af_packet_device::drain_rings() {
 // Delivers the frame in ring's next slot (or, for one too long for the slot,
 // from socket fd's queue) and gives the slot back.
 void af_packet_device::take(rx_ring& ring, int fd) {
-    std::byte* slot = ring.base + (ring.next / ring.per_block) * (std::size_t{1} << 20) +
-                      (ring.next % ring.per_block) * ring.slot_size;
-    auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
+    tpacket2_hdr* hdr = head(ring);
+    std::byte* slot = reinterpret_cast<std::byte*>(hdr);
     if (hdr->tp_status & TP_STATUS_COPY) {
         const std::size_t room = opts_.rx_buffer_size + vnet_hdr_len;
         ssize_t n = ::recv(fd, copy_buffer_.get(), room, MSG_DONTWAIT | MSG_TRUNC);
@@ -584,8 +587,7 @@ void af_packet_device::take(rx_ring& ring, int fd) {
     } else {
         deliver(slot + hdr->tp_mac - vnet_hdr_len, hdr->tp_snaplen + vnet_hdr_len);
     }
-    __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    ring.next = ring.next + 1 == ring.slots ? 0 : ring.next + 1;
+    release(ring);
 }
 
 const char* to_string(rx_path p) noexcept { return p == rx_path::ring ? "ring" : "multishot"; }
@@ -651,7 +653,7 @@ void af_packet_device::watch_fired(runtime::timer_node& n) {
 }
 
 void af_packet_device::cancel_receive() {
-    for (rx_op* op : {rx_.get(), large_rx_.get(), overflow_rx_.get()}) {
+    for (rx_op* op : receives()) {
         if (!op || !op->armed) continue;
         io_uring_sqe* s = loop_.sqe();
         io_uring_prep_cancel(s, static_cast<runtime::io_operation*>(op), 0);

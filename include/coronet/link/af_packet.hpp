@@ -10,6 +10,7 @@
 // interface can be reopened by name (reopen()) once it exists again.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/address_v4.hpp>
 #include <coronet/link/device.hpp>
 #include <coronet/runtime/loop.hpp>
@@ -158,6 +159,8 @@ private:
     void check_link(int err);
     void cancel_receive();
     bool receiving() const noexcept;
+    std::array<rx_op*, 3> receives() const noexcept { return {rx_.get(), large_rx_.get(), overflow_rx_.get()}; }
+    void close_all() noexcept;
     void join_fanout();
     void open_arp_tap(unsigned ifindex);
     void arm_arp_receive();
