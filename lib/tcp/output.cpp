@@ -13,6 +13,9 @@ using namespace wire::tcp_flag;
 namespace {
 // Paths with a round trip up to this are LANs: 64 KiB offload frames, no pacing.
 constexpr auto lan_rtt = std::chrono::milliseconds(2);
+// On a LAN, frames are paced only when the largest one lasts at least this
+// long at the rate (64 KiB offload frames: below 5.2 Gbit/s).
+constexpr std::uint64_t lan_frame_time_ns = 100'000;
 // How long a segment that found no free frame waits before output() tries again.
 constexpr auto tx_retry_delay = std::chrono::milliseconds(1);
 // A TCP header with the most options, with none, and the timestamps' share.
@@ -54,9 +57,13 @@ void tcb::retry_send(std::uint8_t flags, runtime::duration after) {
 
 std::size_t tcb::max_frame_payload() const {
     if (!owner_.host().offload()) return snd_mss_;
+    return std::min(largest_frame_payload(), frame_segments_for_rate() * snd_mss_);
+}
+
+std::size_t tcb::largest_frame_payload() const {
+    if (!owner_.host().offload()) return snd_mss_;
     constexpr std::size_t room = wire::ipv4_repr::max_packet_len - wire::ipv4_repr::header_len - max_header_len;
-    const std::size_t fit = std::max<std::size_t>(room / snd_mss_, 1);
-    return std::min(fit, frame_segments_for_rate()) * snd_mss_;
+    return std::max<std::size_t>(room / snd_mss_, 1) * snd_mss_;
 }
 
 // The path's round trip is its smallest RTT sample (RACK's): SRTT counts the
@@ -101,8 +108,23 @@ std::uint64_t tcb::pacing_rate(const congestion_control& c) const {
     // On a LAN a window is a few 64 KiB frames, and a loop turn per paced
     // frame costs more than a burst: unpaced there. bench.sh on veth, BBR
     // sending: paced 20.8 Gbit/s (x0.85 of the kernel) and 1.1 without
-    // offload; unpaced 36.7 (x1.18) and 2.9 (one run each).
-    if (on_lan()) return 0;
+    // offload; unpaced 36.7 (x1.18) and 2.9 (one run each). But only at a
+    // LAN's rate: where the largest frame lasts 100 us or more (64 KiB
+    // below 5.2 Gbit/s), a timer per frame is cheap, and something slower
+    // than the LAN lies on the path. wan.sh's clean cell (0.14 ms through
+    // a relay that forwards ~1 Gbit/s) had unpaced BBR send bursts of
+    // 1.3 MB at 87 Gbit/s: the relay queued them for 7 ms, its ACKs came
+    // back in one batch, and the sender stood idle 4-16 ms at a time (8 MiB:
+    // x0.73-0.78 of kernel BBR; paced x0.87 and x0.96). Segment-sized
+    // frames (no offload) would need a turn per 3 us at 4 Gbit/s: unpaced.
+    const std::uint64_t rate = controller_rate(c);
+    if (!on_lan()) return rate;
+    const std::uint64_t frame_time_ns = rate == 0 ? 0 : largest_frame_payload() * 1'000'000'000 / rate;
+    return frame_time_ns >= lan_frame_time_ns ? rate : 0;
+}
+
+std::uint64_t tcb::controller_rate(const congestion_control& c) const {
+    using pacing_mode = tcp_config::pacing_mode;
     if (const std::uint64_t rate = c.pacing_rate(); rate > 0) return rate;
     if (cfg_.pacing == pacing_mode::controller || !rtt_.has_sample() || rtt_.srtt() <= runtime::duration::zero())
         return 0;

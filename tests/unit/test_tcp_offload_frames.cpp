@@ -64,13 +64,13 @@ tcp::tcp_config unpaced() {
 }
 
 struct bulk_sender {
-    stack_under_test s{unpaced(), 64, true};
+    stack_under_test s;
     opened open;
     std::size_t acked = 0;
 
     // An offloading stack connected to a peer `rtt` away that offers a
     // 58,400-byte window, with 256 KiB to send.
-    explicit bulk_sender(runtime::duration rtt) {
+    explicit bulk_sender(runtime::duration rtt, const tcp::tcp_config& cfg = unpaced()) : s{cfg, 64, true} {
         introduce_peer(s);
         wire::tcp_options options;
         options.mss = peer_mss;
@@ -112,6 +112,33 @@ BOOST_AUTO_TEST_CASE(on_a_20_ms_path_a_window_goes_out_as_a_millisecond_of_the_r
     // segments a frame, 10 frames, where one frame of 40 segments went before.
     frames = acknowledge(b.s, b.open.iss, b.acked, frames, acks::one);
     BOOST_TEST(frames == std::vector<std::size_t>(10, 4u * peer_mss), boost::test_tools::per_element());
+}
+
+// On a LAN pacing is for rates at which the largest frame lasts 100 us or
+// more: below that a loop turn per frame costs more than the burst (veth),
+// above it something slower than the LAN is on the path (wan.sh's clean
+// cell: a relay forwarding ~1 Gbit/s, which unpaced 1.3 MB bursts left
+// idle for milliseconds). Pacing every connection, slow start's rate is
+// twice the window over SRTT.
+BOOST_AUTO_TEST_CASE(on_a_lan_frames_are_paced_only_below_a_lans_rate) {
+    tcp::tcp_config cfg = unpaced();
+    cfg.pacing = tcp::tcp_config::pacing_mode::all;
+    {
+        // 2 x 14,600 B / 20 us: 11.7 Gbit/s, a 64 KiB frame in 45 us.
+        bulk_sender b(20us, cfg);
+        BOOST_TEST(b.open.conn->pacing_rate() == 0u);
+        const auto frames = data_frames(b.s);
+        BOOST_TEST(frames == std::vector<std::size_t>{10u * peer_mss}, boost::test_tools::per_element());
+    }
+    {
+        // 2 x 14,600 B / 1 ms: 234 Mbit/s, a 64 KiB frame in 2.2 ms. The
+        // initial window is one frame either way (a millisecond of the rate
+        // is 20 segments).
+        bulk_sender b(1ms, cfg);
+        BOOST_TEST(b.open.conn->pacing_rate() == 2u * 10u * peer_mss * 1000u);
+        const auto frames = data_frames(b.s);
+        BOOST_TEST(frames == std::vector<std::size_t>{10u * peer_mss}, boost::test_tools::per_element());
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

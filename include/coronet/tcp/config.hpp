@@ -109,8 +109,9 @@ struct tcp_config {
     // controller asks for a rate (BBR); `all`: the others too, at
     // cwnd/SRTT with Linux's gains (200 % in slow start, 120 % after);
     // `slow_start`: the others only in slow start (cwnd below ssthresh),
-    // then by the ACK clock; `off`: never. Nothing is paced on a LAN (SRTT
-    // or the smallest RTT sample 2 ms or less). `slow_start` is the
+    // then by the ACK clock; `off`: never. On a LAN (SRTT or the smallest
+    // RTT sample 2 ms or less) only below a LAN's rate: where the largest
+    // frame lasts 100 us or more (64 KiB: under 5.2 Gbit/s). `slow_start` is the
     // default. Unpaced, a slow start's window arrives at a Linux receiver
     // as one burst per round trip, and its buffer auto-tuning (which counts
     // what its reader took minus what is still queued) grows the window

@@ -325,7 +325,8 @@ public:
     std::uint32_t cwnd() const noexcept { return cc_ ? cc_->window() : new_reno::initial_window(cc_mss_); }
     // Pacing: the rate frames leave at, bytes per second (0: unpaced); the
     // controller's own, else as tcp_config::pacing says cwnd/SRTT with
-    // Linux's gains (2 in slow start, 1.2 after; slow_start: none after).
+    // Linux's gains (2 in slow start, 1.2 after; slow_start: none after);
+    // on a LAN only where the largest frame lasts 100 us or more at it.
     std::uint64_t pacing_rate() const { return pacing_rate(cc()); }
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
@@ -471,8 +472,13 @@ private:
     // Segments per offload frame at the current rate; unlimited on a LAN.
     std::size_t frame_segments_for_rate() const;
     // Whether the path is a LAN: a round trip (SRTT, or the smallest RTT
-    // sample) up to ~2 ms. No pacing there, and 64 KiB frames.
+    // sample) up to ~2 ms. 64 KiB frames there, and no pacing at a LAN's
+    // rate (pacing_rate).
     bool on_lan() const noexcept;
+    // The rate the controller or the pacing mode asks for, LAN or not.
+    std::uint64_t controller_rate(const congestion_control& c) const;
+    // Whole segments in the largest frame the device takes.
+    std::size_t largest_frame_payload() const;
     // Whether the next data frame must wait (transfer_state::pace_at then set for it).
     bool pacing_holds(runtime::time_point now);
     // A data frame of `bytes` left now: the next one waits its share.
