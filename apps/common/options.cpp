@@ -83,8 +83,7 @@ po::options_description common_description(common_options& out) {
         "4,500 small slots, "
         "offload super-frames in --rx-ring-slots 64 KiB ones, and what finds its ring full goes to a third socket, "
         "read as multishot does) or multishot (io_uring receives into buffers: the kernel copies each frame on "
-        "this loop's thread). Default: ring; multishot with --loops, where rings cannot overflow (a --rx-path ring "
-        "there is one ring of --rx-ring-slots, and a burst past them is dropped)")(
+        "this loop's thread). Default: ring (with --loops, rings per loop: 25 MiB each)")(
         "rx-ring-slots", po::value<unsigned>()->value_name("N")->notifier([&out](unsigned n) {
             if (n < 1 || n > 16384) throw po::error("--rx-ring-slots: from 1 to 16384");
             out.iface.rx_ring_slots = n;

@@ -81,15 +81,17 @@ stack::stack(runtime::loop& loop, const interface_config& cfg)
     net::host_config hc = host_config_from(cfg);
     if (cfg.wait_for_interface && cfg.loops > 1)
         throw std::invalid_argument("waiting for the interface to come back works with one loop only");
-    link::af_packet_options dev{.ifname = cfg.ifname,
-                                .rx = cfg.rx.value_or(cfg.loops > 1 ? link::rx_path::multishot : link::rx_path::ring)};
+    link::af_packet_options dev{.ifname = cfg.ifname, .rx = cfg.rx.value_or(link::rx_path::ring)};
     if (cfg.rx_ring_slots != 0) dev.rx_ring_slots = cfg.rx_ring_slots;
     tcp::tcp_config tcp = cfg.tcp;
     if (cfg.loops > 1) {
         if (cfg.loop_index >= cfg.loops) throw std::invalid_argument("loop_index must be below loops");
         if (cfg.loop_index > 0 && !cfg.fanout_group)
             throw std::invalid_argument("a stack after the first needs the first one's fanout_group");
-        dev.fanout = {.enabled = true, .group = cfg.loop_index == 0 ? std::nullopt : cfg.fanout_group};
+        dev.fanout = {.enabled = true,
+                      .group = cfg.loop_index == 0 ? std::nullopt : cfg.fanout_group,
+                      .index = cfg.loop_index,
+                      .loops = cfg.loops};
         dev.arp_tap = cfg.loop_index > 0;  // the group's ARP goes to loop 0 only
         hc.arp_responder = cfg.loop_index == 0;
         tcp.steering = {cfg.loop_index, cfg.loops};

@@ -78,10 +78,18 @@ interface_now look_up(int fd, const std::string& ifname) {
 // Errors that say the link is down or the socket's interface is gone.
 bool is_link_error(int err) { return err == ENETDOWN || err == ENODEV || err == ENXIO; }
 
+// Attaches a socket filter to fd.
+void attach_filter(int fd, std::vector<sock_filter> program) {
+    sock_fprog filter{static_cast<unsigned short>(program.size()), program.data()};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &filter, sizeof filter) != 0) fail("SO_ATTACH_FILTER");
+}
+
 // Joins fd to fanout group `id` (none: a new group, its id chosen by the
 // kernel and its program `program`) of type PACKET_FANOUT_CBPF with `flags`,
-// leaving our own frames out; returns the group's id.
-std::uint16_t join_group(int fd, std::optional<std::uint16_t> id, int flags, const std::vector<sock_filter>& program) {
+// leaving our own frames out (on a kernel without the flag for it, by the
+// socket filter `own`, which must refuse them); returns the group's id.
+std::uint16_t join_group(int fd, std::optional<std::uint16_t> id, int flags, const std::vector<sock_filter>& program,
+                         const std::vector<sock_filter>& own) {
     const int type = PACKET_FANOUT_CBPF | flags | (id ? 0 : PACKET_FANOUT_FLAG_UNIQUEID);
     // Once a socket joins, the group's hook receives for it and the socket's
     // own PACKET_IGNORE_OUTGOING no longer applies: the group needs the flag.
@@ -90,9 +98,7 @@ std::uint16_t join_group(int fd, std::optional<std::uint16_t> id, int flags, con
         if (errno != EINVAL) fail("PACKET_FANOUT");
         // A kernel before 6.2: a socket filter keeps our own frames out (of
         // the rings above all, where each would take a slot).
-        auto incoming = incoming_only_program();
-        sock_fprog filter{static_cast<unsigned short>(incoming.size()), incoming.data()};
-        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &filter, sizeof filter) != 0) fail("SO_ATTACH_FILTER");
+        attach_filter(fd, own);
         arg = id.value_or(0) | type << 16;
         if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
     }
@@ -218,7 +224,7 @@ void af_packet_device::set_up() {
     std::memcpy(mac_.octets.data(), ifr.ifr_hwaddr.sa_data, 6);
     if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) fail("SIOCGIFMTU");
     mtu_ = static_cast<std::uint16_t>(ifr.ifr_mtu);
-    if (opts_.fanout.enabled) join_fanout();
+    if (opts_.fanout.enabled && !rings_per_loop()) join_fanout();
     if (opts_.arp_tap) open_arp_tap(ifindex_);
 
     rx_side_ = open_rx_side(fd_, ifindex_);
@@ -305,32 +311,31 @@ af_packet_device::rx_ring af_packet_device::map_ring(int fd, std::size_t frame_r
 }
 
 // The receive side of rx_path::ring for socket fd on ifindex (nothing for
-// multishot). With fanout, one ring of large slots on fd. Else fd gets a ring
-// for frames up to the MTU (and PACKET_COPY_THRESH, for a longer one rolled
-// over to it), a second socket one of rx_buffer_size slots, and the two (and
+// multishot). fd gets a ring for frames up to the MTU (and
+// PACKET_COPY_THRESH, for a longer one rolled over to it), a second socket
+// one of rx_buffer_size slots, and the two (and
 // the overflow socket) form a fanout group that sends each frame to its
 // ring by length. The second socket receives every frame from its bind to
 // its join: those copies (older than the join) are skipped in its ring and
 // dropped from the overflow socket's queue; one that arrives during the join
-// may be read twice, which TCP, ARP and ICMP shrug off. Throws
-// std::system_error (leaving nothing open) when it cannot.
+// may be read twice, which TCP, ARP and ICMP shrug off. With fanout each
+// socket's filter (open_socket) keeps this loop's frames only, so rollover
+// stays within the loop. Throws std::system_error (leaving nothing open)
+// when it cannot.
 af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifindex) {
     rx_side side;
     if (opts_.rx != rx_path::ring) return side;
     try {
-        if (opts_.fanout.enabled) {  // rollover could hand a flow to another loop's socket
-            side.small = map_ring(fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
-            return side;
-        }
         set_int_option(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, "PACKET_COPY_THRESH");
         side.small = map_ring(fd, 14 + std::size_t{mtu_}, opts_.rx_ring_small_slots);  // an Ethernet header and the MTU
         side.large_fd = open_socket(ifindex);
         side.large = map_ring(side.large_fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
         const int flags = PACKET_FANOUT_FLAG_ROLLOVER;
-        const std::uint16_t group = join_group(fd, std::nullopt, flags, size_split_program(mtu_));
+        const std::uint16_t group = join_group(fd, std::nullopt, flags, size_split_program(mtu_), own_filter());
+        if (rings_per_loop()) fanout_group_ = group;
         timespec joined{};
         clock_gettime(CLOCK_REALTIME, &joined);
-        join_group(side.large_fd, group, flags, {});
+        join_group(side.large_fd, group, flags, {}, own_filter());
         for (unsigned n = 0; n < side.large.slots; ++n) {  // the copies from before the join
             const tpacket2_hdr* hdr = ready(side.large);
             if (!hdr || !stamped_before(hdr->tp_sec, hdr->tp_nsec, static_cast<std::uint64_t>(joined.tv_sec),
@@ -340,7 +345,7 @@ af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifinde
         }
         if (opts_.rx_overflow) {
             side.overflow_fd = open_socket(ifindex);
-            join_group(side.overflow_fd, group, flags, {});
+            join_group(side.overflow_fd, group, flags, {}, own_filter());
             discard_queued(side.overflow_fd);
         }
     } catch (...) {
@@ -412,6 +417,9 @@ int af_packet_device::open_socket(unsigned ifindex) {
         int sndbuf = 32 << 20;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);  // best effort
 
+        // With rings per loop, before the bind: from then on it receives.
+        if (rings_per_loop()) attach_filter(fd, own_filter());
+
         sockaddr_ll addr{};
         addr.sll_family = AF_PACKET;
         addr.sll_protocol = htons(ETH_P_ALL);
@@ -424,10 +432,15 @@ int af_packet_device::open_socket(unsigned ifindex) {
     return fd;
 }
 
+std::vector<sock_filter> af_packet_device::own_filter() const {
+    if (rings_per_loop()) return loop_filter_program(opts_.fanout.index, opts_.fanout.loops);
+    return incoming_only_program();
+}
+
 // Joins (or starts) the fanout group. A new group gets a kernel-chosen id
 // (PACKET_FANOUT_FLAG_UNIQUEID) and the steering program.
 void af_packet_device::join_fanout() {
-    fanout_group_ = join_group(fd_, opts_.fanout.group, 0, flow_steering_program());
+    fanout_group_ = join_group(fd_, opts_.fanout.group, 0, flow_steering_program(), own_filter());
     // Frames queued between bind and join were not steered: drop them, or
     // this loop would answer other loops' segments with resets.
     discard_queued(fd_);

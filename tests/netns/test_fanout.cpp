@@ -1,11 +1,13 @@
-// Two loops on one interface (coronet-bench --loops 2): a PACKET_FANOUT group
-// steers each TCP flow to the loop that owns it, loop 0 answers ARP and ping,
+// Two loops on one interface (coronet-bench --loops 2): each TCP flow reaches
+// the loop that owns it (by a socket filter per loop's rings, or a
+// PACKET_FANOUT group of the loops' sockets), loop 0 answers ARP and ping,
 // and a client's loops pick ephemeral ports whose flows come back to them.
 // A flow steered to the wrong loop would be reset, so a run without a failed
 // connection is the proof; the server's per-loop counts show both loops
 // served.
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sstream>
@@ -63,15 +65,14 @@ std::vector<std::string> peer_bench(const topology& t, std::vector<std::string> 
     return argv;
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_SUITE(fanout)
-
-BOOST_AUTO_TEST_CASE(kernel_clients_are_served_by_both_loops_of_a_coronet_server) {
+// A two-loop coronet server receiving through rx_path serves thousands of
+// kernel connections, on both loops.
+void serve_kernel_clients_on_two_loops(const std::string& rx_path) {
     topology t;
     temp_file server_out("fanout-server");
-    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", fanout_port, "--loops", "2"}),
-                         "/dev/null", server_out.path);
+    child_process server(
+        t.stack_cmd("apps/coronet-bench", {"server", "--listen", fanout_port, "--loops", "2", "--rx-path", rx_path}),
+        "/dev/null", server_out.path);
     BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
 
     // ARP and ICMP reach loop 0 only: it answers them for both.
@@ -99,6 +100,18 @@ BOOST_AUTO_TEST_CASE(kernel_clients_are_served_by_both_loops_of_a_coronet_server
     // The flow hash spreads a Linux client's ports about evenly; a loop with
     // under a quarter would mean the steering is off.
     for (auto n : per_loop) BOOST_TEST(n > transactions / 4, n << " of " << transactions);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fanout)
+
+// Both receive paths: rings per loop, each loop's sockets keeping its own
+// flows by a socket filter (the default), and the multishot receive, the
+// loops' sockets one fanout group.
+BOOST_DATA_TEST_CASE(kernel_clients_are_served_by_both_loops_of_a_coronet_server,
+                     boost::unit_test::data::make({"ring", "multishot"}), rx_path) {
+    serve_kernel_clients_on_two_loops(rx_path);
 }
 
 BOOST_AUTO_TEST_CASE(a_two_loop_coronet_client_runs_connections_on_both_loops) {

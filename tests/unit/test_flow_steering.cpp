@@ -91,6 +91,10 @@ std::int64_t run_program(const std::vector<sock_filter>& prog, std::span<const s
             case BPF_ALU | BPF_RSH | BPF_K:
                 a >>= f.k;
                 break;
+            case BPF_ALU | BPF_MOD | BPF_K:
+                if (f.k == 0) return unsupported;  // the kernel's checker refuses it
+                a %= f.k;
+                break;
             case BPF_JMP | BPF_JEQ | BPF_K:
                 pc += a == f.k ? f.jt : f.jf;
                 break;
@@ -279,6 +283,27 @@ BOOST_AUTO_TEST_CASE(on_an_old_kernel_a_member_s_filter_refuses_the_host_s_own_f
     BOOST_TEST(run_program(prog, frame, PACKET_OUTGOING) == 0);
     for (std::uint32_t type : {PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST})
         BOOST_TEST(run_program(prog, frame, type) == 0xffffffff, type);
+}
+
+// Rings per loop: each loop's receive sockets keep, by their own filter,
+// the frames the fanout program would steer to that loop, and no other.
+BOOST_AUTO_TEST_CASE(each_loop_s_ring_filter_keeps_the_frames_steering_gives_that_loop) {
+    constexpr std::uint32_t all = 0xffffffff;
+    for (unsigned loops : {1u, 2u, 3u}) {
+        std::vector<std::vector<sock_filter>> filters;
+        for (unsigned i = 0; i < loops; ++i) filters.push_back(link::loop_filter_program(i, loops));
+        for (std::uint32_t port = 1024; port < 65536; port += 4999) {
+            const auto frame = ipv4_frame({.src_port = static_cast<std::uint16_t>(port), .dst_port = 5201});
+            const auto member = run_program(link::flow_steering_program(), frame) % loops;
+            for (unsigned i = 0; i < loops; ++i) {
+                BOOST_TEST(run_program(filters[i], frame) == (i == member ? all : 0), "loop " << i << " port " << port);
+                BOOST_TEST(run_program(filters[i], frame, PACKET_OUTGOING) == 0);
+            }
+        }
+        for (const auto& frame : {arp_request(), ipv4_frame({.protocol = wire::ip_proto::icmp}),
+                                  ipv4_frame({.src_port = 3, .dst_port = 5, .fragment_offset = 185})})
+            for (unsigned i = 0; i < loops; ++i) BOOST_TEST(run_program(filters[i], frame) == (i == 0 ? all : 0));
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

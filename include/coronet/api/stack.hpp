@@ -35,7 +35,7 @@ struct interface_config {
     link::pcapng_rotation pcap_rotation;  // by size: off unless max_bytes is set
     bool offload = true;                  // checksum and segmentation offload (net::host_config::offload)
     // How frames are received (link::af_packet_options::rx); none: the rings
-    // with one loop, multishot with several (where a ring cannot overflow).
+    // (with several loops, rings per loop).
     std::optional<link::rx_path> rx;
     unsigned rx_ring_slots = 0;  // the large slots' ring's slots; 0: link::af_packet_options' default
     // Before using the address the stack probes for it (RFC 5227 ARP
@@ -45,10 +45,12 @@ struct interface_config {
     net::conflict_config conflict{.probes = 3};
     tcp::tcp_config tcp;
     // One of `loops` stacks sharing the interface, address and MAC, each on
-    // its own loop and thread (README "Two loops"): a PACKET_FANOUT group
-    // steers each TCP flow to one of them. Loop 0 starts the group; the others
-    // join it with fanout_group = loop 0's stack::fanout_group(), each made
-    // after the one before (the kernel numbers members in joining order).
+    // its own loop and thread (README "Two loops"): each TCP flow goes to one
+    // of them, by the same rule whichever the receive path (rings: a socket
+    // filter per loop; multishot: a PACKET_FANOUT group). Loop 0 starts; the
+    // others are made with fanout_group = loop 0's stack::fanout_group(),
+    // each after the one before (the kernel numbers a group's members in
+    // joining order).
     // loops 1: the stack has the interface to itself.
     unsigned loop_index = 0, loops = 1;
     std::optional<std::uint16_t> fanout_group;

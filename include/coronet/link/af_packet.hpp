@@ -10,6 +10,8 @@
 // interface can be reopened by name (reopen()) once it exists again.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <array>
 #include <boost/asio/ip/address_v4.hpp>
 #include <coronet/link/device.hpp>
@@ -41,17 +43,16 @@ struct af_packet_options {
     // multishot: provided buffers, a power of two (the socket's 64 MiB queue
     // holds what waits for one). ring: the slots of the ring of rx_buffer_size
     // slots and of the ring of MTU-sized ones (each rounded up to fill its
-    // 1 MiB blocks; mapped, so resident, from the start: 18 + 7 MiB). With
-    // fanout there is one ring, of rx_ring_slots large slots, for every frame.
+    // 1 MiB blocks; mapped, so resident, from the start: 18 + 7 MiB), per loop.
     unsigned rx_buffers = 256, rx_ring_slots = 256, rx_ring_small_slots = 4096;
-    // ring, outside a fanout group of loops: the rings' sockets and a plain one
-    // form a fanout group of their own whose program picks a ring by length,
+    // ring: the rings' sockets and a plain one form a fanout group of their
+    // own (one per loop) whose program picks a ring by length,
     // with rollover (PACKET_FANOUT_FLAG_ROLLOVER): a frame that finds its ring
     // full (or, for the flow that dominates, less than a quarter of it free)
     // goes to the other ring or to the plain socket, read by a multishot
     // receive into rx_overflow_buffers provided buffers with the socket's 64
-    // MiB queue behind them, instead of being dropped. Off, or with fanout: a
-    // full ring drops (rx_kernel_drops).
+    // MiB queue behind them, instead of being dropped. Off: a full ring
+    // drops (rx_kernel_drops).
     bool rx_overflow = true;
     unsigned rx_overflow_buffers = 64;
     std::size_t rx_buffer_size = 64 * 1024 + 256;  // a GSO super-frame fits
@@ -67,13 +68,17 @@ struct af_packet_options {
     // nothing until a burst needs it.
     unsigned tx_large_buffers = 512;
     std::size_t tx_large_buffer_size = 65536 + 256;
-    // Share the interface's traffic with the other devices of a fanout group
-    // (one per loop): TCP flows are steered by link::flow_steering_program,
-    // everything else goes to the group's first member. Members are numbered
-    // in the order they join, so devices must be made in loop order.
+    // Share the interface's traffic with the other loops' devices: TCP flows
+    // are steered by link::flow_steering_program's rule, everything else
+    // goes to loop 0. multishot: the devices form one fanout group, whose
+    // members are numbered in the order they join, so devices must be made
+    // in loop order. ring: each device keeps its own rings (and group), and
+    // a socket filter on each of its sockets (link::loop_filter_program)
+    // keeps the frames of loop `index` of `loops`; `group` is not used.
     struct fanout_options {
         bool enabled = false;
         std::optional<std::uint16_t> group;  // none: start a new group (the kernel picks its id: fanout_group())
+        unsigned index = 0, loops = 1;
     } fanout;
     // Also receive every ARP frame on a socket of its own, outside the fanout
     // group (whose ARP goes to its first member only): for the other members'
@@ -115,7 +120,8 @@ public:
     std::size_t tx_room() const override { return tx_free_.size(); }
     // Also collects the kernel's drop count (PACKET_STATISTICS, reset on read).
     const device_counters& counters() const override;
-    // The fanout group this device joined, if any.
+    // The fanout group this device joined, if any: the loops' group, or with
+    // rings and fanout its own rings' group.
     std::optional<std::uint16_t> fanout_group() const noexcept { return fanout_group_; }
 
     link_status status() const noexcept { return status_; }
@@ -141,8 +147,8 @@ public:
         unsigned slots = 0, per_block = 1, next = 0;
     };
     // The rings and sockets of rx_path::ring besides fd_ (what reopen() makes
-    // anew): fd_'s ring (small slots; with fanout the only ring, of large
-    // ones), the large slots' socket and ring, and the overflow socket.
+    // anew): fd_'s ring (small slots), the large slots' socket and ring, and
+    // the overflow socket.
     struct rx_side {
         rx_ring small, large;
         int large_fd = -1, overflow_fd = -1;
@@ -155,6 +161,12 @@ private:
     static void watch_fired(runtime::timer_node& n);
     void set_up();
     int open_socket(unsigned ifindex);
+    // Whether each loop has rings of its own (rx_path::ring with fanout).
+    bool rings_per_loop() const noexcept { return opts_.fanout.enabled && opts_.rx == rx_path::ring; }
+    // The socket filter of each receive socket where one is needed: this
+    // loop's frames (rings per loop), or on a kernel without
+    // PACKET_FANOUT_FLAG_IGNORE_OUTGOING all but our own.
+    std::vector<sock_filter> own_filter() const;
     void link_error(int err);
     void check_link(int err);
     void cancel_receive();

@@ -26,6 +26,14 @@ std::vector<sock_filter> flow_steering_program();
 // frame whose ring has no room to another member.
 std::vector<sock_filter> size_split_program(std::uint32_t max_small);
 
+// A socket filter (SO_ATTACH_FILTER) for the receive sockets of loop `index`
+// of `loops` when each loop has receive rings of its own (rx_path::ring):
+// it passes whole the frames flow_steering_program would send to that
+// loop's member (value % loops == index: a TCP flow the loop owns; loop 0
+// also everything that is not TCP) and refuses the rest, and the frames
+// the host sends (PACKET_OUTGOING). loops must not be 0.
+std::vector<sock_filter> loop_filter_program(std::uint32_t index, std::uint32_t loops);
+
 // A socket filter (SO_ATTACH_FILTER) that refuses the frames the host sends
 // (PACKET_OUTGOING) and passes the rest whole: a fanout group member's own
 // frames on a kernel without PACKET_FANOUT_FLAG_IGNORE_OUTGOING (before 6.2).
