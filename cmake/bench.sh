@@ -13,7 +13,7 @@
 # coronet --tcp-cc cubic; not with --kernel-args or --coronet-args) and with
 # coronet's segmentation offload off (--no-offload). Then:
 #   loops   crr and bulk over 8 connections with coronet on one loop and on
-#           two (--loops, PACKET_FANOUT), with the scaling factor; coronet ->
+#           two (--loops), with the scaling factor; coronet ->
 #           coronet with the same number of loops at both ends
 #   link    frame rates (Mpps) of 64- and 1514-byte frames through a plain
 #           AF_PACKET socket (raw) and through coronet's device, each way, on
@@ -204,7 +204,7 @@ for m in "${modes[@]}"; do
     run_cell "$name/coronet-coronet" "$ns_s" "${coronet_s[*]}$server_extra" "$ns_c" "${coronet_c[@]}" \
         --connect 10.206.0.2:$port "${args[@]}"
 done
-# Two loops (--loops, PACKET_FANOUT): 8 connections at once, coronet with one
+# Two loops (--loops): 8 connections at once, coronet with one
 # loop and with two (coronet -> coronet: at both ends), and kernel -> kernel
 # with 8 connections for reference.
 for m in "crr8:--mode crr" "bulk8:--mode bulk"; do

@@ -83,7 +83,7 @@ if want("tcp"):
             out += f"{both:>22}"
         print(out)
     print()
-    print("two loops (--loops, PACKET_FANOUT), 8 connections at once; (xR) = ratio to kernel -> kernel, [xS] = loops 2 / loops 1")
+    print("two loops (--loops), 8 connections at once; (xR) = ratio to kernel -> kernel, [xS] = loops 2 / loops 1")
     print("(coronet -> coronet: that many loops at both ends)")
     print(f"{'':38}{'kernel -> kernel':>18}{'loops 1':>18}{'loops 2':>18}{'scaling':>10}")
     for label, mode, field in (("crr connections/s", "crr8", "connections_per_s"), ("bulk Gbit/s", "bulk8", "gbit_per_s")):

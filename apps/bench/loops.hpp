@@ -1,6 +1,6 @@
 // coronet-bench --loops N: one thread per loop, each with its own io_uring
-// loop, its own coronet stack (a member of one PACKET_FANOUT group on the
-// interface, so each TCP flow is served by one loop) and its own server or
+// loop, its own coronet stack (each TCP flow on the interface is served by
+// one loop: README "Two loops") and its own server or
 // client; the results are summed into the one JSON line.
 #pragma once
 

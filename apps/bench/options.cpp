@@ -101,8 +101,9 @@ po::options_description own_description(raw_options& raw, bench_options& o) {
         "congestion control: kernel TCP_CONGESTION (reno, cubic, bbr, ...) or, with --stack user, coronet's "
         "(newreno, cubic, bbr; default bbr)")(
         "loops", po::value(&o.loops)->value_name("N")->default_value(1),
-        "server, client (user stack): N threads, each with its own loop and stack on --iface, which a "
-        "PACKET_FANOUT group shares between them by TCP flow; the client splits --connections across them")(
+        "server, client (user stack): N threads, each with its own loop and stack on --iface, which share it "
+        "by TCP flow (each loop's receive rings keep its flows by a socket filter; with --rx-path multishot, a "
+        "PACKET_FANOUT group); the client splits --connections across them")(
         "path", po::value(&raw.path)->value_name("raw|device"),
         "link: a plain AF_PACKET socket, or coronet's AF_PACKET device")(
         "direction", po::value(&raw.direction)->value_name("send|receive"), "link: send frames, or count them")(

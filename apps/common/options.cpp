@@ -227,7 +227,8 @@ po::options_description tcp_description(common_options& out) {
         "pace data frames over the round trip: 'controller' where the congestion control asks for it (bbr), "
         "'slow-start' the others too while in slow start, 'all' every connection (cwnd/SRTT x2 in slow start, "
         "x1.2 after, as Linux with fq), 'off'; on a LAN (SRTT or the smallest RTT sample up to 2 ms) only below a "
-        "LAN's rate (a 64 KiB frame lasting 100 us or more: under 5.2 Gbit/s) (default slow-start)")(
+        "LAN's rate (the largest frame lasting 100 us or more: under 5.2 Gbit/s with 64 KiB offload frames, 116 "
+        "Mbit/s without) (default slow-start)")(
         "no-sack", po::bool_switch()->notifier([&t](bool off) { t.sack = !off; }),
         "neither offer nor accept SACK (RFC 2018): losses are then found by three duplicate ACKs and partial ACKs "
         "(RFC 6582), not RACK-TLP (default: SACK on)");

@@ -207,7 +207,7 @@ af_packet_device::af_packet_device(runtime::loop& loop, af_packet_options opts)
     watch_.context = this;
     ifindex_ = if_nametoindex(opts_.ifname.c_str());
     if (ifindex_ == 0) fail("interface '" + opts_.ifname + "'");
-    fd_ = open_socket(ifindex_);
+    fd_ = open_socket(ifindex_, opts_.rx != rx_path::ring);  // a ring's socket is bound in open_rx_side
     try {
         set_up();
     } catch (...) {  // the destructor will not run
@@ -318,18 +318,21 @@ af_packet_device::rx_ring af_packet_device::map_ring(int fd, std::size_t frame_r
 // ring by length. The second socket receives every frame from its bind to
 // its join: those copies (older than the join) are skipped in its ring and
 // dropped from the overflow socket's queue; one that arrives during the join
-// may be read twice, which TCP, ARP and ICMP shrug off. With fanout each
-// socket's filter (open_socket) keeps this loop's frames only, so rollover
-// stays within the loop. Throws std::system_error (leaving nothing open)
-// when it cannot.
+// may be read twice, which TCP, ARP and ICMP shrug off. Each ring's socket
+// is bound once its ring is mapped (fd comes unbound), so nothing waits in
+// its queue from before. With fanout each socket's filter (open_socket)
+// keeps this loop's frames only, so rollover stays within the loop. Throws
+// std::system_error (leaving nothing open but fd) when it cannot.
 af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifindex) {
     rx_side side;
     if (opts_.rx != rx_path::ring) return side;
     try {
         set_int_option(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, "PACKET_COPY_THRESH");
         side.small = map_ring(fd, 14 + std::size_t{mtu_}, opts_.rx_ring_small_slots);  // an Ethernet header and the MTU
-        side.large_fd = open_socket(ifindex);
+        bind_socket(fd, ifindex);
+        side.large_fd = open_socket(ifindex, false);
         side.large = map_ring(side.large_fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
+        bind_socket(side.large_fd, ifindex);
         const int flags = PACKET_FANOUT_FLAG_ROLLOVER;
         const std::uint16_t group = join_group(fd, std::nullopt, flags, size_split_program(mtu_), own_filter());
         if (rings_per_loop()) fanout_group_ = group;
@@ -393,10 +396,13 @@ void af_packet_device::close_all() noexcept {
     ::close(fd_);
 }
 
-// A raw socket with the device's options, bound to ifindex; throws
-// std::system_error (and leaves nothing open) when it cannot.
-int af_packet_device::open_socket(unsigned ifindex) {
-    const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+// A raw socket with the device's options, bound to ifindex unless `bind`
+// is false (bind_socket() then, once its ring is mapped); throws
+// std::system_error (and leaves nothing open) when it cannot. It receives
+// nothing before the bind (protocol 0 until then), so a ring, and with
+// rings per loop the loop's filter, is in place for its first frame.
+int af_packet_device::open_socket(unsigned ifindex, bool bind) {
+    const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (fd < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
     try {
         set_int_option(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
@@ -417,19 +423,22 @@ int af_packet_device::open_socket(unsigned ifindex) {
         int sndbuf = 32 << 20;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);  // best effort
 
-        // With rings per loop, before the bind: from then on it receives.
         if (rings_per_loop()) attach_filter(fd, own_filter());
-
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_protocol = htons(ETH_P_ALL);
-        addr.sll_ifindex = static_cast<int>(ifindex);
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind to " + opts_.ifname);
+        if (bind) bind_socket(fd, ifindex);
     } catch (...) {
         ::close(fd);
         throw;
     }
     return fd;
+}
+
+// Binds fd to every protocol on ifindex: from now on it receives.
+void af_packet_device::bind_socket(int fd, unsigned ifindex) {
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("bind to " + opts_.ifname);
 }
 
 std::vector<sock_filter> af_packet_device::own_filter() const {
@@ -681,7 +690,7 @@ std::error_code af_packet_device::reopen() {
     if (now.ifindex == 0 || !now.running) return std::make_error_code(std::errc::no_such_device);
     int fd = -1;
     try {
-        fd = open_socket(now.ifindex);
+        fd = open_socket(now.ifindex, opts_.rx != rx_path::ring);
     } catch (const std::system_error& e) {
         return e.code();
     }

@@ -88,7 +88,8 @@ bool tcb::on_lan() const noexcept {
 // the read is suppressed (tcp_cleanup_rbuf wants twice the window left, more
 // than window_clamp allows): the window stays at ~58 KB, one frame per round
 // trip, for seconds. Several frames per round trip, as a Linux sender sends,
-// let its buffer grow. Paths under ~2 ms (LANs) keep 64 KiB frames.
+// let its buffer grow. Paths under ~2 ms (LANs) keep 64 KiB frames unless
+// paced (below a LAN's rate: pacing_rate).
 std::size_t tcb::frame_segments_for_rate() const {
     using std::chrono::nanoseconds;
     constexpr nanoseconds frame_time = std::chrono::milliseconds(1);

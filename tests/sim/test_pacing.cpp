@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(every_connection_is_paced_by_default_and_newreno_only_with_
         BOOST_TEST(r.a_stats.cwnd == r.cwnd);
     }
     {
-        sim_pair p{1, {.delay = 500us}};  // a LAN: unpaced whatever the mode
+        sim_pair p{1, {.delay = 500us}};  // a LAN at a LAN's rate: unpaced whatever the mode
         const auto r = transfer(p, 1 << 20);
         BOOST_TEST(r.ok(1 << 20));
         BOOST_TEST(r.a_stats.pacing_rate == 0u);

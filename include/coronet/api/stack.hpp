@@ -50,7 +50,8 @@ struct interface_config {
     // filter per loop; multishot: a PACKET_FANOUT group). Loop 0 starts; the
     // others are made with fanout_group = loop 0's stack::fanout_group(),
     // each after the one before (the kernel numbers a group's members in
-    // joining order).
+    // joining order; with the rings each loop has a group of its own, and
+    // fanout_group is not used).
     // loops 1: the stack has the interface to itself.
     unsigned loop_index = 0, loops = 1;
     std::optional<std::uint16_t> fanout_group;

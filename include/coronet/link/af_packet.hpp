@@ -81,8 +81,8 @@ struct af_packet_options {
         unsigned index = 0, loops = 1;
     } fanout;
     // Also receive every ARP frame on a socket of its own, outside the fanout
-    // group (whose ARP goes to its first member only): for the other members'
-    // neighbour resolution.
+    // (which gives ARP to loop 0 only): for the other loops' neighbour
+    // resolution.
     bool arp_tap = false;
 };
 
@@ -160,7 +160,8 @@ private:
     struct arp_rx;
     static void watch_fired(runtime::timer_node& n);
     void set_up();
-    int open_socket(unsigned ifindex);
+    int open_socket(unsigned ifindex, bool bind = true);
+    void bind_socket(int fd, unsigned ifindex);
     // Whether each loop has rings of its own (rx_path::ring with fanout).
     bool rings_per_loop() const noexcept { return opts_.fanout.enabled && opts_.rx == rx_path::ring; }
     // The socket filter of each receive socket where one is needed: this

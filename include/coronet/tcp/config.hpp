@@ -111,7 +111,8 @@ struct tcp_config {
     // `slow_start`: the others only in slow start (cwnd below ssthresh),
     // then by the ACK clock; `off`: never. On a LAN (SRTT or the smallest
     // RTT sample 2 ms or less) only below a LAN's rate: where the largest
-    // frame lasts 100 us or more (64 KiB: under 5.2 Gbit/s). `slow_start` is the
+    // frame lasts 100 us or more (64 KiB offload frames: under 5.2 Gbit/s;
+    // one segment: 116 Mbit/s). `slow_start` is the
     // default. Unpaced, a slow start's window arrives at a Linux receiver
     // as one burst per round trip, and its buffer auto-tuning (which counts
     // what its reader took minus what is still queued) grows the window

@@ -469,7 +469,8 @@ private:
     // offload as many MSS as fit in a 64 KiB IP packet and in about a
     // millisecond of the sending rate (frame_segments_for_rate).
     std::size_t max_frame_payload() const;
-    // Segments per offload frame at the current rate; unlimited on a LAN.
+    // Segments per offload frame at the current rate; unlimited on a LAN
+    // unless it is paced.
     std::size_t frame_segments_for_rate() const;
     // Whether the path is a LAN: a round trip (SRTT, or the smallest RTT
     // sample) up to ~2 ms. 64 KiB frames there, and no pacing at a LAN's
@@ -477,7 +478,7 @@ private:
     bool on_lan() const noexcept;
     // The rate the controller or the pacing mode asks for, LAN or not.
     std::uint64_t controller_rate(const congestion_control& c) const;
-    // Whole segments in the largest frame the device takes.
+    // The bytes of whole segments in the largest frame the device takes.
     std::size_t largest_frame_payload() const;
     // Whether the next data frame must wait (transfer_state::pace_at then set for it).
     bool pacing_holds(runtime::time_point now);
