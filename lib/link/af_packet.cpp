@@ -313,9 +313,8 @@ af_packet_device::rx_ring af_packet_device::map_ring(int fd, std::size_t frame_r
 // The receive side of rx_path::ring for socket fd on ifindex (nothing for
 // multishot). fd gets a ring for frames up to the MTU (and
 // PACKET_COPY_THRESH, for a longer one rolled over to it), a second socket
-// one of rx_buffer_size slots, and the two (and
-// the overflow socket) form a fanout group that sends each frame to its
-// ring by length. The second socket receives every frame from its bind to
+// one of rx_buffer_size slots, and the two (and the overflow socket) form a
+// fanout group that sends each frame to its ring by length. The second socket receives every frame from its bind to
 // its join: those copies (older than the join) are skipped in its ring and
 // dropped from the overflow socket's queue; one that arrives during the join
 // may be read twice, which TCP, ARP and ICMP shrug off. Each ring's socket
@@ -334,11 +333,12 @@ af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifinde
         side.large = map_ring(side.large_fd, opts_.rx_buffer_size, opts_.rx_ring_slots);
         bind_socket(side.large_fd, ifindex);
         const int flags = PACKET_FANOUT_FLAG_ROLLOVER;
-        const std::uint16_t group = join_group(fd, std::nullopt, flags, size_split_program(mtu_), own_filter());
+        const auto own = own_filter();
+        const std::uint16_t group = join_group(fd, std::nullopt, flags, size_split_program(mtu_), own);
         if (rings_per_loop()) fanout_group_ = group;
         timespec joined{};
         clock_gettime(CLOCK_REALTIME, &joined);
-        join_group(side.large_fd, group, flags, {}, own_filter());
+        join_group(side.large_fd, group, flags, {}, own);
         for (unsigned n = 0; n < side.large.slots; ++n) {  // the copies from before the join
             const tpacket2_hdr* hdr = ready(side.large);
             if (!hdr || !stamped_before(hdr->tp_sec, hdr->tp_nsec, static_cast<std::uint64_t>(joined.tv_sec),
@@ -348,7 +348,7 @@ af_packet_device::rx_side af_packet_device::open_rx_side(int fd, unsigned ifinde
         }
         if (opts_.rx_overflow) {
             side.overflow_fd = open_socket(ifindex);
-            join_group(side.overflow_fd, group, flags, {}, own_filter());
+            join_group(side.overflow_fd, group, flags, {}, own);
             discard_queued(side.overflow_fd);
         }
     } catch (...) {

@@ -57,7 +57,7 @@ void tcb::retry_send(std::uint8_t flags, runtime::duration after) {
 
 std::size_t tcb::max_frame_payload() const {
     if (!owner_.host().offload()) return snd_mss_;
-    return std::min(largest_frame_payload(), frame_segments_for_rate() * snd_mss_);
+    return std::min(largest_frame_payload() / snd_mss_, frame_segments_for_rate()) * snd_mss_;
 }
 
 std::size_t tcb::largest_frame_payload() const {
