@@ -210,7 +210,7 @@ void tcb::start_undo_episode() {
 // of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
     transfer_state& x = xfer();
-    ++x.stats.dsacks_received;
+    x.stats.dsacks_received += segments_in(wire::distance(r.left, r.right));
     x.dsacked_bytes += wire::distance(r.left, r.right);
     const bool probe = x.tlp_end && r.right == *x.tlp_end;
     if (probe) x.tlp_dsacked = true;
@@ -295,8 +295,9 @@ bool tcb::resend(seq_range r) {
     const std::uint32_t size = wire::distance(r.left, r.right);
     xfer().board.resent(r.left, r.right, ex_.now(), xfer().rate.on_send(false, ex_.now()));
     paced(size, ex_.now());
-    ++xfer().stats.retransmits;
-    if (in_recovery_) ++xfer().stats.fast_retransmits;
+    const std::uint64_t segments = segments_in(len);  // the FIN, alone, is one
+    xfer().stats.retransmits += segments;
+    if (in_recovery_) xfer().stats.fast_retransmits += segments;
     xfer().stats.retransmitted_bytes += size;
     xfer().undo_bytes += size;
     // A resend the set has no room for can never be taken back: no undo by

@@ -154,4 +154,34 @@ BOOST_AUTO_TEST_CASE(on_a_lan_frames_are_paced_only_below_a_lans_rate) {
     BOOST_TEST(bulk_sender(2ms, all, false).open.conn->pacing_rate() == 2u * 10u * peer_mss * 500u);
 }
 
+// The counters count segments as the wire carries them (as Linux counts
+// TcpOutSegs and tcpi_total_retrans), not frames: a frame of ten segments
+// is ten sent, and a resend of two in one frame two retransmissions. Until
+// 2026-12-06 each frame counted one, and wan.sh's retransmission columns
+// set coronet's frames beside the kernel's segments.
+BOOST_AUTO_TEST_CASE(segments_sent_and_resent_are_counted_as_the_wire_carries_them) {
+    bulk_sender b(0ms);
+    const auto& st = b.open.conn->stats();
+    auto frames = data_frames(b.s);
+    BOOST_REQUIRE(frames == std::vector<std::size_t>{10u * peer_mss});
+    BOOST_TEST(st.segments_sent == 2u + 10u);  // the SYN, the handshake's ACK, the frame
+    // Nothing comes back: the timeout resends the first segment (cwnd one segment).
+    b.s.sim.run_for(b.open.conn->rtt().rto() + 1ms);
+    frames = data_frames(b.s);
+    BOOST_REQUIRE(frames == std::vector<std::size_t>{peer_mss});
+    BOOST_TEST(st.retransmits == 1u);
+    BOOST_TEST(st.timeouts == 1u);
+    // Its ACK doubles cwnd: the next two segments are resent as one frame, two retransmissions.
+    b.acked = peer_mss;
+    b.s.inject(segment{40000, 50000}
+                   .seq(irs + 1)
+                   .ack(b.open.iss + 1 + static_cast<std::uint32_t>(b.acked))
+                   .window(peer_window));
+    b.s.sim.run_for(0us);
+    frames = data_frames(b.s);
+    BOOST_REQUIRE(frames == std::vector<std::size_t>{2u * peer_mss});
+    BOOST_TEST(st.retransmits == 3u);
+    BOOST_TEST(st.segments_sent == 2u + 10u + 1u + 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

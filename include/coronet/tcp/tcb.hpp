@@ -61,8 +61,12 @@ inline std::uint32_t timestamp_offset(const four_tuple& id) noexcept {
 struct connection_stats {
     std::uint64_t bytes_sent = 0, bytes_received = 0;  // application bytes
     std::uint64_t bytes_placed = 0;                    // of bytes_received: straight into a waiting reader's buffer
+    // Segments sent, as on the wire: an offload frame counts the MSS-sized
+    // segments the device cuts it into. Received: frames as they came (a
+    // GRO super-frame is one).
     std::uint64_t segments_sent = 0, segments_received = 0;
-    // Segments sent again; of them, those sent during fast recovery (the
+    // Segments sent again, counted as segments_sent is (Linux's
+    // tcpi_total_retrans); of them, those sent during fast recovery (the
     // episodes are `recoveries`); retransmission timeouts.
     std::uint64_t retransmits = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t dup_acks = 0, ooo_segments = 0, challenge_acks = 0;
@@ -85,7 +89,7 @@ struct connection_stats {
     std::uint64_t sacked_bytes = 0;         // bytes the peer reported with SACK blocks
     std::uint64_t lost_bytes = 0;           // bytes loss detection marked lost (RACK, duplicate ACKs, timeouts)
     std::uint64_t recoveries = 0;           // fast recovery episodes entered
-    std::uint64_t dsacks_received = 0;      // the peer reported duplicates: spurious retransmissions
+    std::uint64_t dsacks_received = 0;      // segments the peer reported twice (DSACK): spurious retransmissions
     std::uint64_t dsacks_sent = 0;          // we reported duplicates we received
     std::uint64_t sack_segments_sent = 0;   // segments we sent with SACK blocks (data out of order, or a duplicate)
     std::uint64_t undos = 0;                // reductions undone as spurious (DSACK, timestamps)
@@ -331,6 +335,12 @@ public:
 
     std::uint32_t snd_wnd() const noexcept { return seq_.snd_wnd; }
     std::uint16_t mss() const noexcept { return snd_mss_; }
+    // How many segments `bytes` of sequence space make on the wire at the
+    // current MSS (an offload frame is cut into that many; a bare SYN, FIN
+    // or ACK is one), as Linux counts TcpOutSegs and tcpi_total_retrans.
+    std::uint64_t segments_in(std::size_t bytes) const noexcept {
+        return bytes <= snd_mss_ ? 1 : (bytes + snd_mss_ - 1) / snd_mss_;
+    }
     const sequence_variables& sequence() const noexcept { return seq_; }
     seq32 snd_una() const noexcept { return seq_.snd_una; }
     seq32 snd_nxt() const noexcept { return seq_.snd_nxt; }
