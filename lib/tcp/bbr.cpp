@@ -50,7 +50,7 @@ void windowed_max::age(sample s) noexcept {
 }
 
 // 4.3.1 and 4.2.1: STARTUP, and a pacing rate of high_gain times the initial
-// window per nominal 1 ms RTT until an SRTT is known.
+// window per nominal 1 ms RTT until an SRTT is known (set_initial_rtt).
 bbr::bbr(std::uint32_t mss)
     : mss_(mss == 0 ? 536 : mss),
       cwnd_(new_reno::initial_window(mss_)),
@@ -268,12 +268,16 @@ void bbr::check_probe_rtt_done(runtime::time_point now) {
 // 4.2.1: pacing_gain * BtlBw; before the pipe is full the rate only rises,
 // so that a low early sample does not slow STARTUP.
 void bbr::set_pacing_rate(const ack_sample& ack) {
-    if (!has_seen_rtt_ && ack.srtt > runtime::duration::zero()) {
-        has_seen_rtt_ = true;
-        pacing_rate_ = pacing_rate_for(std::uint64_t{cwnd_} * 1'000'000'000 / nanoseconds(ack.srtt), high_gain);
-    }
+    pace_from_first_rtt(ack.srtt);
     const std::uint64_t rate = pacing_rate_for(bandwidth(), pacing_gain());
     if (filled_pipe_ || rate > pacing_rate_) pacing_rate_ = rate;
+}
+
+// The window over the first SRTT known (the handshake's, or the first ACK's).
+void bbr::pace_from_first_rtt(runtime::duration srtt) noexcept {
+    if (has_seen_rtt_ || srtt <= runtime::duration::zero()) return;
+    has_seen_rtt_ = true;
+    pacing_rate_ = pacing_rate_for(std::uint64_t{cwnd_} * 1'000'000'000 / nanoseconds(srtt), high_gain);
 }
 
 std::uint64_t bbr::pacing_rate_for(std::uint64_t bandwidth, double gain) const noexcept {

@@ -211,9 +211,9 @@ void tcb::complete_handshake(const wire::tcp_view& seg) {
     seq_.snd_wnd = seq_.max_snd_wnd = snd_wscale_.expand(seg.window());
     seq_.snd_wl1 = seg.seq();
     seq_.snd_wl2 = seg.ack();
-    start_congestion_control();
     if (retries_ == 0) rtt_.sample(handshake_rtt());
     retries_ = 0;
+    start_congestion_control();
 }
 
 // The SYN's round trip, from when it left: a SYN that waited for ARP left

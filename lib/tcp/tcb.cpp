@@ -35,8 +35,13 @@ void tcb::make_cc() const { cc_ = fresh_cc(); }
 
 std::unique_ptr<congestion_control> tcb::fresh_cc() const {
     auto c = make_congestion_control(cc_algorithm_);
-    c->init(cc_mss_);
+    start(*c);
     return c;
+}
+
+void tcb::start(congestion_control& c) const {
+    c.init(cc_mss_);
+    if (rtt_.has_sample() && rtt_.srtt() > runtime::duration::zero()) c.set_initial_rtt(rtt_.srtt());
 }
 
 tcb::congestion_figures tcb::congestion_now() const {
@@ -68,7 +73,7 @@ connection_stats tcb::early_stats(const congestion_figures& f) const {
 
 void tcb::start_congestion_control() {
     cc_mss_ = snd_mss_;
-    if (cc_) cc_->init(cc_mss_);
+    if (cc_) start(*cc_);
 }
 
 void tcb::make_xfer() const {

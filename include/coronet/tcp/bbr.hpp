@@ -79,6 +79,9 @@ public:
     const char* name() const noexcept override { return "bbr"; }
     // Starts over (4.3.1): STARTUP, no model, the RFC 6928 initial window.
     void init(std::uint32_t mss) override { *this = bbr(mss); }
+    // 4.2.1, as Linux's bbr_init_pacing_rate_from_rtt: the first round
+    // trip is paced at high_gain times the initial window per handshake RTT.
+    void set_initial_rtt(runtime::duration srtt) override { pace_from_first_rtt(srtt); }
     std::uint32_t window() const noexcept override { return cwnd_; }
     // "Infinite" until DRAIN sets it to the estimated BDP, as Linux reports it.
     std::uint32_t ssthresh() const noexcept override { return ssthresh_; }
@@ -138,6 +141,7 @@ private:
     bool app_limited(const rate_sample& rs) const noexcept;
 
     void set_pacing_rate(const ack_sample& ack);
+    void pace_from_first_rtt(runtime::duration srtt) noexcept;
     std::uint64_t pacing_rate_for(std::uint64_t bandwidth, double gain) const noexcept;
 
     void set_cwnd(const ack_sample& ack);

@@ -74,6 +74,10 @@ public:
     // Starts over for a sender segment size mss: cwnd = the RFC 6928 initial
     // window min(10*mss, max(2*mss, 14600)); ssthresh "infinite" (0xffffffff).
     virtual void init(std::uint32_t mss) = 0;
+    // After init: the SRTT known as the controller starts (the handshake's
+    // round trip, from an unretransmitted SYN or SYN+ACK). A controller
+    // that paces may start from it.
+    virtual void set_initial_rtt(runtime::duration) {}
     // The congestion window: how many bytes may be in flight.
     virtual std::uint32_t window() const noexcept = 0;
     virtual std::uint32_t ssthresh() const noexcept = 0;

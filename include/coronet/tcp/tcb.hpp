@@ -591,6 +591,8 @@ private:
     void make_cc() const;
     // A controller made as make_cc() makes it, not kept.
     std::unique_ptr<congestion_control> fresh_cc() const;
+    // Starts c at cc_mss_ and, once the handshake measured one, the SRTT.
+    void start(congestion_control& c) const;
     std::uint64_t pacing_rate(const congestion_control& c) const;
     congestion_figures figures_of(const congestion_control& c) const;
     // The handshake is done: the controller starts at the MSS it left.
