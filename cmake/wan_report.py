@@ -95,6 +95,19 @@ def retx(s):
     return f"{s['sender_retransmits']:g} ({dsacks}) / {rcv}"
 
 
+def relay_lateness(cell):
+    """(median over the cell's transfers of the frames the relay sent more
+    than 1 ms after they were due, both directions; the most any was late,
+    in ms), or None from a coronet-impair that does not count them."""
+    sides = [[r["relay"].get(d) or {} for d in ("a_to_b", "b_to_a")] for r in records
+             if r["cell"] == cell and r["status"] == "ok" and r.get("relay")]
+    sides = [s for s in sides if all("late_1ms" in d for d in s)]
+    if not sides:
+        return None
+    return (median(sum(d["late_1ms"] for d in s) for s in sides),
+            max(d["max_late_us"] for s in sides for d in s) / 1000)
+
+
 rows = []
 tables = []
 for c in ccs:
@@ -221,6 +234,14 @@ for c, table in tables if cells else []:
     print(f"coronet {c['cc']}:")
     print()
     print("\n".join(table))
+relay_late = {name: relay_lateness(name) for name, _, _ in cells if name not in skipped}
+behind = [f"{name} {late[0]:g} frames, at most {late[1]:.1f} ms" for name, late in relay_late.items()
+          if late and late[1] > 1]
+if behind:
+    print()
+    print("The relay behind its schedule (median per transfer of frames sent more than 1 ms after they were due, "
+          "both directions; the most any was late): " + "; ".join(behind) + ". It adds delay and "
+          "reordering beyond the cell's own, which every stack meets, and RACK may take it for loss.")
 
 
 def print_row_table(row, name, table, legend):
@@ -252,6 +273,8 @@ if json_out:
     with open(json_out, "w") as f:
         json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
                    "rows": rows, "transfers": records,
+                   "relay_late": {name: late and {"late_1ms_median": late[0], "max_late_ms": late[1]}
+                                  for name, late in relay_late.items()},
                    "fairness": {"seconds": int(fairness_s), "rows": fairness_rows,
                                 "runs": [r for r in row_records if r["row"] == "fairness"]},
                    "latency": {"seconds": int(latency_s), "rows": latency_rows, "runs": latency_runs}}, f, indent=1)

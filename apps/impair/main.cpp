@@ -298,11 +298,11 @@ public:
             "{} ({} -> {}): received {} segmented {} segments {} forwarded {} dropped {} "
             "police_drops {} queue_drops {} duplicated {} reordered {} corrupted {} "
             "pool_drops {} unsupported {} held {} gso_frames {} "
-            "partial_checksums {} rx_kernel_drops {} tx_dropped {} tx_errors {}",
+            "partial_checksums {} rx_kernel_drops {} tx_dropped {} tx_errors {} late_1ms {} max_late_us {}",
             dir.name(), in.name(), out.name(), c.received, c.segmented, c.segments, c.forwarded, c.dropped,
             c.police_drops, c.queue_drops, c.duplicated, c.reordered, c.corrupted, c.pool_drops, c.unsupported, c.held,
             c.gso_frames, c.partial_checksums, in.counters().rx_kernel_drops, out.counters().tx_dropped,
-            out.counters().tx_errors);
+            out.counters().tx_errors, c.late_1ms, c.max_late_us);
     }
 
     // The same counters as a JSON object.
@@ -329,7 +329,9 @@ public:
                 {"rx_kernel_drops", in.counters().rx_kernel_drops},
                 {"rx_no_buffers", in.counters().rx_no_buffers},
                 {"tx_dropped", out.counters().tx_dropped},
-                {"tx_errors", out.counters().tx_errors}};
+                {"tx_errors", out.counters().tx_errors},
+                {"late_1ms", c.late_1ms},
+                {"max_late_us", c.max_late_us}};
     }
 
 private:

@@ -43,6 +43,12 @@ struct direction_counters {
     std::uint64_t segments = 0;           // the packets they became
     std::uint64_t gso_frames = 0;         // super-frames relayed whole with their segmentation request
     std::uint64_t partial_checksums = 0;  // frames relayed with their checksum left to offload
+    // How far behind its own schedule the relay sent (the loop woke late,
+    // or the output device had no room): frames sent more than 1 ms after
+    // they were due, and the most any was late. Not impairments: the
+    // relay's own limits, which a benchmark must see to trust a cell.
+    std::uint64_t late_1ms = 0;
+    std::uint64_t max_late_us = 0;
 };
 
 // The buffers one direction holds its frames in: frame-sized ones for packets
@@ -236,8 +242,7 @@ private:
         const auto now = ex_.now();
         const bool none_due_before = waiting_.empty() || waiting_.front().due > now;
         if (due <= now && none_due_before && out_.tx_room() > 0) {
-            ++c_.forwarded;
-            out_.transmit(std::move(p));
+            forward(std::move(p), due, now);
             return;
         }
         waiting_.push_back(waiting{due, next_order_++, std::move(p)});
@@ -267,11 +272,18 @@ private:
         const auto now = self.ex_.now();
         while (!self.waiting_.empty() && self.waiting_.front().due <= now && self.out_.tx_room() > 0) {
             std::pop_heap(self.waiting_.begin(), self.waiting_.end(), later);
-            ++self.c_.forwarded;
-            self.out_.transmit(std::move(self.waiting_.back().frame));
+            self.forward(std::move(self.waiting_.back().frame), self.waiting_.back().due, now);
             self.waiting_.pop_back();
         }
         self.rearm();
+    }
+
+    void forward(storage::packet p, runtime::time_point due, runtime::time_point now) {
+        ++c_.forwarded;
+        const auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - due).count();
+        if (late > 1000) ++c_.late_1ms;
+        if (late > 0) c_.max_late_us = std::max(c_.max_late_us, static_cast<std::uint64_t>(late));
+        out_.transmit(std::move(p));
     }
 
     std::string name_;

@@ -133,6 +133,9 @@ void check_balance(const counters& c, const std::string& direction) {
         BOOST_TEST(c.at("pool_drops") == 0);
         BOOST_TEST(c.at("unsupported") == 0);
         BOOST_TEST(c.at("rx_kernel_drops") == 0);
+        // How far behind its schedule the relay fell (a figure, never asserted: timing).
+        BOOST_TEST(c.at("late_1ms") <= c.at("forwarded"));
+        BOOST_TEST(c.count("max_late_us") == 1u);
     }
 }
 
