@@ -242,7 +242,7 @@ private:
         const auto now = ex_.now();
         const bool none_due_before = waiting_.empty() || waiting_.front().due > now;
         if (due <= now && none_due_before && out_.tx_room() > 0) {
-            forward(std::move(p), due, now);
+            forward(std::move(p), due);
             return;
         }
         waiting_.push_back(waiting{due, next_order_++, std::move(p)});
@@ -272,15 +272,18 @@ private:
         const auto now = self.ex_.now();
         while (!self.waiting_.empty() && self.waiting_.front().due <= now && self.out_.tx_room() > 0) {
             std::pop_heap(self.waiting_.begin(), self.waiting_.end(), later);
-            self.forward(std::move(self.waiting_.back().frame), self.waiting_.back().due, now);
+            self.forward(std::move(self.waiting_.back().frame), self.waiting_.back().due);
             self.waiting_.pop_back();
         }
         self.rearm();
     }
 
-    void forward(storage::packet p, runtime::time_point due, runtime::time_point now) {
+    // Lateness by the clock, not the turn's time: a burst's sends (each a
+    // system call, the receiving kernel's TCP in its softirq) make the
+    // later frames of a turn later.
+    void forward(storage::packet p, runtime::time_point due) {
         ++c_.forwarded;
-        const auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - due).count();
+        const auto late = std::chrono::duration_cast<std::chrono::microseconds>(runtime::clock::now() - due).count();
         if (late > 1000) ++c_.late_1ms;
         if (late > 0) c_.max_late_us = std::max(c_.max_late_us, static_cast<std::uint64_t>(late));
         out_.transmit(std::move(p));

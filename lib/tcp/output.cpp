@@ -255,7 +255,7 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
     const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
     count(early::segments_sent, segments_in(len));
-    owner_.segment_sent();
+    owner_.segments_sent(segments_in(len));
     if (len > 0) last_data_sent_ = ex_.now();
     return true;
 }

@@ -210,7 +210,9 @@ void tcb::start_undo_episode() {
 // of an original, or the same report again, says nothing of a loss repaired.
 void tcb::on_dsack(seq_range r) {
     transfer_state& x = xfer();
-    x.stats.dsacks_received += segments_in(wire::distance(r.left, r.right));
+    // Segments as resend() counted them: our FIN's byte is no data.
+    const bool fin_in = fin_seq_ && r.right == *fin_seq_ + 1;
+    x.stats.dsacks_received += segments_in(wire::distance(r.left, r.right) - (fin_in ? 1 : 0));
     x.dsacked_bytes += wire::distance(r.left, r.right);
     const bool probe = x.tlp_end && r.right == *x.tlp_end;
     if (probe) x.tlp_dsacked = true;

@@ -144,8 +144,8 @@ BOOST_AUTO_TEST_CASE(on_a_lan_frames_are_paced_only_below_a_lans_rate) {
     {
         // BBR, the default, before its first ACK: 2.89 x 14,600 B per
         // handshake RTT (as Linux's bbr_init_pacing_rate_from_rtt): at 2 ms
-        // 169 Mbit/s, paced; at 20 us 16.9 Gbit/s, a LAN's rate. Until
-        // 2026-12-06 it took a nominal millisecond (338 Mbit/s) on every
+        // 167 Mbit/s, paced; at 20 us 16.7 Gbit/s, a LAN's rate. Until
+        // 2026-12-06 it took a nominal millisecond (334 Mbit/s) on every
         // path, so the first round trip of a LAN was paced.
         const auto rate = bulk_sender(2ms, bbr).open.conn->pacing_rate();
         BOOST_TEST(rate > 20'000'000u);

@@ -74,9 +74,10 @@ public:
     // Starts over for a sender segment size mss: cwnd = the RFC 6928 initial
     // window min(10*mss, max(2*mss, 14600)); ssthresh "infinite" (0xffffffff).
     virtual void init(std::uint32_t mss) = 0;
-    // After init: the SRTT known as the controller starts (the handshake's
-    // round trip, from an unretransmitted SYN or SYN+ACK). A controller
-    // that paces may start from it.
+    // After init: the SRTT known as the controller starts, when there is
+    // one (the handshake's round trip, from an unretransmitted SYN or
+    // SYN+ACK; none after a SYN cookie), or a later one for a controller
+    // made later. A controller that paces may start from it.
     virtual void set_initial_rtt(runtime::duration) {}
     // The congestion window: how many bytes may be in flight.
     virtual std::uint32_t window() const noexcept = 0;

@@ -176,7 +176,7 @@ private:
     bool reserve(std::size_t bytes) noexcept override;
     void reset_for(const four_tuple& id, const wire::tcp_view& seg) override;  // RFC 9293 3.10.7.1
     bool challenge_ack_allowed() override;
-    void segment_sent() noexcept override { ++counters_.segments_out; }
+    void segments_sent(std::uint64_t n) noexcept override { counters_.segments_out += n; }
 
     void on_ipv4(const wire::ipv4_view& ip, const storage::rx_meta& meta) override;
     void on_icmp_error(const net::icmp_error& e) override;

@@ -149,8 +149,8 @@ public:
     // RFC 5961 sec. 7: whether the layer's budget lets one more challenge
     // ACK go now (counted when not).
     virtual bool challenge_ack_allowed() = 0;
-    // One segment sent (the layer's count).
-    virtual void segment_sent() noexcept = 0;
+    // Segments sent, as tcb::segments_in counts them (the layer's count).
+    virtual void segments_sent(std::uint64_t n) noexcept = 0;
 
 protected:
     ~tcb_owner() = default;
