@@ -187,6 +187,7 @@ BOOST_AUTO_TEST_CASE(segments_sent_and_resent_are_counted_as_the_wire_carries_th
     BOOST_REQUIRE(frames == std::vector<std::size_t>{2u * peer_mss});
     BOOST_TEST(st.retransmits == 3u);
     BOOST_TEST(st.segments_sent == 2u + 10u + 1u + 2u);
+    BOOST_TEST(b.s.tcp.counters().segments_out == st.segments_sent);  // the layer's count, the same way
 }
 
 BOOST_AUTO_TEST_SUITE_END()
