@@ -97,6 +97,11 @@ std::uint64_t parse_number(const std::string& key, const std::string& v) {
 settings::settings() {
     tcp.sack = false;
     tcp.receive_buffer_max = 15 << 20;  // window scale 8, as Linux's SYNs carry
+    // The scripts' reference: Linux's default CUBIC without an fq qdisc,
+    // which paces nothing. BBR paces from the handshake's RTT (the scripts'
+    // 100 ms: its first window in frames of two segments, 7 ms apart).
+    tcp.congestion = "cubic";
+    tcp.pacing = tcp::tcp_config::pacing_mode::controller;
 }
 
 settings settings::parse(const char* flags) {
