@@ -254,8 +254,9 @@ bool tcb::send_segment(storage::packet frame, seq32 seq, std::uint8_t flags, std
         xfer().pingpong = true;
     const seq32 edge = seq_.rcv_nxt + ((flags & syn) ? window_scale{} : rcv_wscale_).expand(h.window);
     if (edge > seq_.rcv_adv || seq_.rcv_adv < seq_.rcv_nxt) seq_.rcv_adv = edge;
-    count(early::segments_sent, segments_in(len));
-    owner_.segments_sent(segments_in(len));
+    const std::uint64_t segments = segments_in(len);
+    count(early::segments_sent, segments);
+    owner_.segments_sent(segments);
     if (len > 0) last_data_sent_ = ex_.now();
     return true;
 }

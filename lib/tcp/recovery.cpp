@@ -211,9 +211,10 @@ void tcb::start_undo_episode() {
 void tcb::on_dsack(seq_range r) {
     transfer_state& x = xfer();
     // Segments as resend() counted them: our FIN's byte is no data.
+    const std::uint32_t len = wire::distance(r.left, r.right);
     const bool fin_in = fin_seq_ && r.right == *fin_seq_ + 1;
-    x.stats.dsacks_received += segments_in(wire::distance(r.left, r.right) - (fin_in ? 1 : 0));
-    x.dsacked_bytes += wire::distance(r.left, r.right);
+    x.stats.dsacks_received += segments_in(len - (fin_in ? 1 : 0));
+    x.dsacked_bytes += len;
     const bool probe = x.tlp_end && r.right == *x.tlp_end;
     if (probe) x.tlp_dsacked = true;
     // RFC 8985 6.2 step 4 widens the window for a DSACK of a resend RACK

@@ -41,7 +41,7 @@ std::unique_ptr<congestion_control> tcb::fresh_cc() const {
 
 void tcb::start(congestion_control& c) const {
     c.init(cc_mss_);
-    if (rtt_.has_sample() && rtt_.srtt() > runtime::duration::zero()) c.set_initial_rtt(rtt_.srtt());
+    if (rtt_.has_sample()) c.set_initial_rtt(rtt_.srtt());
 }
 
 tcb::congestion_figures tcb::congestion_now() const {

@@ -77,7 +77,8 @@ public:
     // After init: the SRTT known as the controller starts, when there is
     // one (the handshake's round trip, from an unretransmitted SYN or
     // SYN+ACK; none after a SYN cookie), or a later one for a controller
-    // made later. A controller that paces may start from it.
+    // made later; zero after a handshake that took no time (the simulator).
+    // A controller that paces may start from it.
     virtual void set_initial_rtt(runtime::duration) {}
     // The congestion window: how many bytes may be in flight.
     virtual std::uint32_t window() const noexcept = 0;
