@@ -58,7 +58,7 @@ void cubic::on_ack(const ack_sample& ack) {
 std::uint32_t cubic::slow_start(const ack_sample& ack) {
     std::uint32_t bytes = ack.bytes_acked;
     if (s_.ssthresh == new_reno::infinite_ssthresh) {
-        switch (hystart_.on_ack(ack)) {
+        switch (hystart_.on_ack(ack, s_.cwnd)) {
             case hystart_pp::verdict::grow:
                 break;
             case hystart_pp::verdict::grow_conservative:

@@ -1,7 +1,8 @@
 // HyStart++ (RFC 9406 4.2): per round, the smallest RTT of the round
 // against the last round's; a rise past RttThresh starts Conservative Slow
 // Start, a fall below the RTT that started it resumes slow start, and
-// CSS_ROUNDS rounds of CSS end slow start.
+// CSS_ROUNDS rounds of CSS end slow start. And Linux's ACK train (the
+// header says why).
 #include <algorithm>
 #include <coronet/tcp/hystart.hpp>
 
@@ -30,11 +31,32 @@ bool hystart_pp::delay_increased() const noexcept {
     return current_round_min_rtt_ >= last_round_min_rtt_ + thresh;
 }
 
-hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack) noexcept {
+// The round's ACKs, each within train_ack_gap of the one before, now span
+// more than the smallest RTT plus the time four frames take at slow start's
+// pacing rate (twice the window per SRTT, as Linux computes it paced or
+// not), halved when unpaced.
+bool hystart_pp::train_too_long(const ack_sample& ack, std::uint32_t cwnd) noexcept {
+    if (ack.mss == 0 || cwnd < train_low_window_segments * ack.mss) return false;
+    if (ack.min_rtt <= runtime::duration::zero() || ack.now - train_last_ > train_ack_gap) return false;
+    train_last_ = ack.now;
+    runtime::duration ack_delay = train_max_ack_delay;
+    if (ack.srtt > runtime::duration::zero())
+        ack_delay = std::min<runtime::duration>(ack_delay, ack.srtt * (4 * train_frame_bytes) / (2 * cwnd));
+    runtime::duration threshold = ack.min_rtt + ack_delay;
+    if (!ack.paced) threshold /= 2;
+    return ack.now - round_start_ > threshold;
+}
+
+hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack, std::uint32_t cwnd) noexcept {
     if (round_ended(ack)) {
         // The round CSS began in counts as its first.
         if (in_css() && ++css_rounds_done_ >= css_rounds) return verdict::exit;
         start_round(ack.delivered);
+        round_start_ = train_last_ = ack.now;
+    }
+    if (train_too_long(ack, cwnd)) {
+        train_exit_ = true;
+        return verdict::exit;
     }
     if (ack.rtt > runtime::duration::zero()) {
         current_round_min_rtt_ = std::min(current_round_min_rtt_, ack.rtt);

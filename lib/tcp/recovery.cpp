@@ -124,15 +124,21 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
                       .srtt = rtt_.srtt(),
                       .mss = snd_mss_,
                       .rate = rate};
+    // Only an ACK the controller hears asks for it: an idle connection's
+    // handshake ACK makes none.
+    const auto tell_controller = [&] {
+        sample.paced = pacing_rate() > 0;
+        cc().on_ack(sample);
+    };
     if (in_recovery_ && seq_.snd_una >= recover_) {
         sample.ends_recovery = true;
         end_recovery();
-        cc().on_ack(sample);
+        tell_controller();
     } else if (in_recovery_) {
-        cc().on_ack(sample);
+        tell_controller();
         xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     } else if (sample.bytes_acked > 0 || sample.lost > 0) {
-        cc().on_ack(sample);
+        tell_controller();
     }
     if (advanced) schedule_tlp();
     note_congestion_state();

@@ -2,6 +2,7 @@
 // RFC 9406) filling a long fat path, overshooting a deep queue in slow start
 // far less than standard slow start, regaining its window after a loss
 // sooner than NewReno, and delivering byte-exact over lossy, reordering paths.
+#include <coronet/tcp/cubic.hpp>
 #include <functional>
 #include <optional>
 #include <string_view>
@@ -32,6 +33,7 @@ struct slow_start_watch {
     runtime::time_point start;
     std::size_t warm_up;                        // bytes: goodput is measured after b has them
     std::optional<runtime::duration> css_at;    // HyStart++ entered Conservative Slow Start
+    std::optional<runtime::duration> train_at;  // an ACK train ended slow start (CUBIC)
     std::optional<runtime::duration> ended_at;  // ssthresh was first set (HyStart++ or a loss)
     std::optional<runtime::duration> warm_at;
     std::uint32_t cwnd_at_end = 0;
@@ -42,6 +44,8 @@ struct slow_start_watch {
         const auto& cc = a.congestion();
         const auto now = p.sim.now() - start;
         if (!css_at && std::string_view{cc.info().phase} == "conservative_slow_start") css_at = now;
+        if (const auto* c = dynamic_cast<const tcp::cubic*>(&cc); !train_at && c && c->hystart().train_exit())
+            train_at = now;
         if (!ended_at && cc.ssthresh() != 0xffffffffu) {
             ended_at = now;
             cwnd_at_end = cc.window();
@@ -60,11 +64,12 @@ double secs(std::optional<runtime::duration> d) { return d ? std::chrono::durati
 // A transfer of n bytes from a to b, watched.
 transfer_result watched_transfer(sim_pair& p, std::size_t n, slow_start_watch& w) {
     auto r = transfer(p, n, {.limit = 60s, .watch = std::ref(w)});
-    BOOST_TEST_MESSAGE(r.congestion << ": CSS from " << secs(w.css_at) << " s, slow start over at " << secs(w.ended_at)
-                                    << " s with cwnd " << w.cwnd_at_end << " and " << w.queue_drops_at_end
-                                    << " queue drops; in all " << p.wire.a_to_b().counters().queue_drops
-                                    << " queue drops, " << r.a_stats.retransmits << " retransmits, "
-                                    << r.a_stats.timeouts << " timeouts; cwnd at the end " << r.cwnd);
+    BOOST_TEST_MESSAGE(r.congestion << ": CSS from " << secs(w.css_at) << " s, ACK train at " << secs(w.train_at)
+                                    << " s, slow start over at " << secs(w.ended_at) << " s with cwnd " << w.cwnd_at_end
+                                    << " and " << w.queue_drops_at_end << " queue drops; in all "
+                                    << p.wire.a_to_b().counters().queue_drops << " queue drops, "
+                                    << r.a_stats.retransmits << " retransmits, " << r.a_stats.timeouts
+                                    << " timeouts; cwnd at the end " << r.cwnd);
     BOOST_TEST(r.ok(n));
     BOOST_REQUIRE(w.ended_at);
     return r;
@@ -131,9 +136,10 @@ BOOST_AUTO_TEST_SUITE(congestion)
 // A 1-BDP queue. HyStart++ sees the RTT rise only in the samples of data
 // sent after a round began with a standing queue: here the round that
 // starts at 640 segments (320 left none), which doubles the flight past
-// BDP + queue (685 frames) before its delay comes back. So a loss, not CSS,
-// ends slow start, as it would without HyStart++; the window that follows
-// must then keep the path full.
+// BDP + queue (685 frames) before its delay comes back. The ACK train
+// (paced: the round's ACKs spanning more than the 40 ms RTT) ends slow
+// start in that round, after the queue overflowed; the window that
+// follows must then keep the path full.
 BOOST_AUTO_TEST_CASE(cubic_fills_a_100_mbit_40_ms_path_with_a_1_bdp_queue) {
     sim_pair p{1, path_100_mbit_40_ms(500'000), with_congestion("cubic")};
     constexpr std::size_t n = 24 << 20;
@@ -146,7 +152,7 @@ BOOST_AUTO_TEST_CASE(cubic_fills_a_100_mbit_40_ms_path_with_a_1_bdp_queue) {
     // The handshake, 6 doublings from 10 segments to 640, the round whose
     // delay shows the queue: slow start is over within 12 round trips, with
     // a window (after the beta_cubic cut) of more than the BDP.
-    BOOST_TEST(w.css_at.has_value());
+    BOOST_TEST((w.css_at || w.train_at));
     BOOST_TEST(rtts <= 12);
     BOOST_TEST(w.cwnd_at_end >= 500'000u);
     BOOST_TEST(r.a_stats.timeouts == 0u);
@@ -156,9 +162,9 @@ BOOST_AUTO_TEST_CASE(cubic_fills_a_100_mbit_40_ms_path_with_a_1_bdp_queue) {
     BOOST_TEST(mbit >= 80);
 }
 
-// A 3-BDP queue holds the 1280 segments in flight when HyStart++ sees the
-// delay: CSS then grows the flight by a quarter per round instead of
-// doubling it, and the queue overflows by far less when it does.
+// A 3-BDP queue holds the 1280 segments in flight when HyStart sees the
+// queue (the ACK train spans the RTT): slow start ends before the queue
+// overflows, where doubling overflows it by far.
 BOOST_AUTO_TEST_CASE(hystart_overshoots_a_deep_queue_far_less_than_slow_start_does) {
     constexpr std::size_t n = 16 << 20;
     sim_pair pc{1, path_100_mbit_40_ms(1'500'000), with_congestion("cubic")};
@@ -167,10 +173,29 @@ BOOST_AUTO_TEST_CASE(hystart_overshoots_a_deep_queue_far_less_than_slow_start_do
     sim_pair pr{1, path_100_mbit_40_ms(1'500'000), with_congestion("newreno")};
     slow_start_watch reno{pr, 0};
     watched_transfer(pr, n, reno);
-    BOOST_TEST(cubic.css_at.has_value());
+    BOOST_TEST((cubic.css_at || cubic.train_at));
     BOOST_TEST(!reno.css_at.has_value());
     BOOST_TEST(reno.queue_drops_at_end > 500u);  // doubling past BDP + queue
     BOOST_TEST(cubic.queue_drops_at_end * 3 < reno.queue_drops_at_end);
+}
+
+// A LAN-like path: 1 Gbit/s, 0.1 ms RTT, a deep queue, CUBIC unpaced as
+// Linux's is without fq. HyStart++'s delay test waits for 4 ms of queue
+// (RFC 9406's smallest RttThresh, 500 KB here) and then grows for five
+// more rounds; the ACK train ends slow start once a round's ACKs span half
+// the RTT plus a little, as Linux's CUBIC does: the window stays within a
+// few tens of BDPs (12.5 KB each) instead of megabytes of queue.
+BOOST_AUTO_TEST_CASE(an_ack_train_ends_slow_start_on_a_short_path_long_before_4_ms_of_queue) {
+    sim_pair p{1, {.delay = 50us, .rate_mbit = 1000, .queue_bytes = 8 << 20}, unpaced("cubic")};
+    constexpr std::size_t n = 8 << 20;
+    slow_start_watch w{p, 0};
+    const auto r = watched_transfer(p, n, w);
+    BOOST_TEST(r.congestion == "cubic");
+    BOOST_TEST(w.train_at.has_value());
+    BOOST_TEST(!w.css_at.has_value());
+    BOOST_TEST(w.cwnd_at_end < 250'000u);  // 2 ms of queue at most
+    BOOST_TEST(p.wire.a_to_b().counters().queue_drops == 0u);
+    BOOST_TEST(r.a_stats.retransmits == 0u);
 }
 
 // A queue of a fifth of the BDP: unpaced slow start's bursts overflow it

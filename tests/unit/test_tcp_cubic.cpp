@@ -7,6 +7,7 @@
 #include <deque>
 #include <limits>
 #include <string_view>
+#include <vector>
 
 using coronet::runtime::duration;
 using coronet::runtime::time_point;
@@ -115,6 +116,36 @@ path into_css(cubic& cc) {
     for (int i = 0; i < 8; ++i) p.ack_one();
     BOOST_REQUIRE(phase(cc) == "conservative_slow_start");
     return p;
+}
+
+// cc, fresh, hears the ACKs of one round at the given times, one segment
+// each with the window full, on a path whose smallest RTT and SRTT are 1 ms:
+// the number of the ACK on which an ACK train ended slow start, 0 if none.
+std::size_t train_exit_at(cubic& cc, const std::vector<duration>& at, bool paced) {
+    cc.init(mss);
+    std::uint64_t delivered = 0;
+    for (std::size_t i = 0; i < at.size(); ++i) {
+        delivered += mss;
+        cc.on_ack({.bytes_acked = mss,
+                   .flight_before = cc.window(),
+                   .now = t0 + at[i],
+                   .delivered = delivered,
+                   .rtt = 1ms,
+                   .min_rtt = 1ms,
+                   .srtt = 1ms,
+                   .mss = mss,
+                   .paced = paced,
+                   .rate = {.delivered = mss, .interval = 1ms, .prior_delivered = 0}});
+        if (cc.ssthresh() != 0xffffffffu) return cc.hystart().train_exit() ? i + 1 : 0;
+    }
+    return 0;
+}
+
+// n ACK times, the first at 0, gap apart.
+std::vector<duration> evenly(std::size_t n, duration gap) {
+    std::vector<duration> at;
+    for (std::size_t i = 0; i < n; ++i) at.push_back(gap * static_cast<int>(i));
+    return at;
 }
 
 // RFC 9438 Figure 1 with C = 0.4, K from Figure 2 for a window that fell to beta * W_max.
@@ -382,6 +413,69 @@ BOOST_AUTO_TEST_CASE(an_rtt_rise_seen_by_fewer_than_eight_samples_does_not_end_s
     p.rtt = 200ms;
     p.rounds(2);
     BOOST_TEST(cc.hystart().in_css());
+}
+
+// The ACK train (Linux's HyStart; the threshold is half of the 1 ms
+// smallest RTT plus the ack delay, capped at 1 ms here: four 64 KiB frames
+// at twice 21 segments per ms take longer): the first ACK more than 1 ms
+// after the round's first ends slow start, cwnd as it stands.
+BOOST_AUTO_TEST_CASE(an_ack_train_spanning_half_the_rtt_and_the_ack_delay_ends_slow_start) {
+    cubic cc;
+    BOOST_TEST(train_exit_at(cc, evenly(40, 100us), false) == 12u);  // at 1.1 ms
+    BOOST_TEST(cc.window() == 21000u);                               // the initial 10 segments and 11 ACKs
+    BOOST_TEST(cc.ssthresh() == cc.window());
+    BOOST_TEST(phase(cc) == "avoidance");
+    // Paced, the ACKs are spread by the sender: the whole 2 ms.
+    BOOST_TEST(train_exit_at(cc, evenly(40, 100us), true) == 22u);  // at 2.1 ms
+    // A larger window is a faster slow-start rate, and four 64 KiB frames
+    // take less of it: at about 530 segments, twice that per ms, 0.25 ms;
+    // the threshold is then about (1 + 0.25) / 2 ms, not (1 + 1) / 2.
+    cc.init(mss);
+    std::uint64_t delivered = 0;
+    while (cc.window() < 400'000u) {  // every ACK its own round, all at t0
+        delivered += 4 * mss;
+        cc.on_ack({.bytes_acked = 4 * mss,
+                   .flight_before = cc.window(),
+                   .now = t0,
+                   .delivered = delivered,
+                   .rtt = 1ms,
+                   .min_rtt = 1ms,
+                   .srtt = 1ms,
+                   .mss = mss,
+                   .rate = {.delivered = mss, .interval = 1ms, .prior_delivered = delivered - 4 * mss}});
+    }
+    // One round from t0 + 1 ms: ACKs of 4 segments, 20 us apart.
+    const std::uint64_t round_began = delivered;
+    duration exit_after{};
+    for (duration d{}; cc.ssthresh() == 0xffffffffu && d < 2ms; d += 20us) {
+        delivered += 4 * mss;
+        cc.on_ack({.bytes_acked = 4 * mss,
+                   .flight_before = cc.window(),
+                   .now = t0 + 1ms + d,
+                   .delivered = delivered,
+                   .rtt = 1ms,
+                   .min_rtt = 1ms,
+                   .srtt = 1ms,
+                   .mss = mss,
+                   .rate = {.delivered = mss, .interval = 1ms, .prior_delivered = round_began}});
+        exit_after = d;
+    }
+    BOOST_TEST(cc.hystart().train_exit());
+    BOOST_TEST(exit_after > 560us);
+    BOOST_TEST(exit_after < 700us);
+}
+
+BOOST_AUTO_TEST_CASE(an_ack_gap_over_2_ms_or_a_window_under_16_segments_holds_the_train_back) {
+    cubic cc;
+    // ACKs 100 us apart but one gap of 2.5 ms: the round's train is broken.
+    std::vector<duration> at = evenly(5, 100us);
+    for (std::size_t i = 0; i < 30; ++i) at.push_back(2900us + 100us * static_cast<int>(i));
+    BOOST_TEST(train_exit_at(cc, at, false) == 0u);
+    BOOST_TEST(cc.ssthresh() == 0xffffffffu);
+    // ACKs 300 us apart: the train is long enough at the fifth (1.2 ms),
+    // but the window reaches 16 segments only with the sixth ACK.
+    BOOST_TEST(train_exit_at(cc, evenly(20, 300us), false) == 7u);
+    BOOST_TEST(cc.window() == 16000u);
 }
 
 BOOST_AUTO_TEST_CASE(a_loss_in_css_ends_slow_start) {

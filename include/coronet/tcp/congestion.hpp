@@ -56,6 +56,7 @@ struct ack_sample {
     // sample so far; and the smoothed RTT (RFC 6298).
     runtime::duration rtt{}, min_rtt{}, srtt{};
     std::uint32_t mss = 0;  // the sender's segment size
+    bool paced = false;     // the sender paces its output (a pacing rate applies)
     rate_sample rate;
 };
 
