@@ -3,7 +3,8 @@
 // sent, option lengths that are not 2 + 8n, and a flood of blocks that would
 // cut the scoreboard into single bytes. Each is ignored and counted (or the
 // segment dropped), nothing is resent or forgotten for it, the scoreboard
-// stays within its bound, and the data still arrives byte for byte.
+// stays within its bound, and the data still arrives byte for byte. And an
+// honest DSACK of data and our FIN counts the segments that carried them.
 #include "sim_pair.hpp"
 #include "support/data_test_case.hpp"
 
@@ -174,6 +175,35 @@ BOOST_AUTO_TEST_CASE(the_same_dsack_twice_takes_back_one_resend_only) {
     BOOST_TEST(st.undos == 0u);
     t.acknowledge_everything();
     BOOST_TEST(st.undos == 0u);
+}
+
+// A DSACK of the last segment and our FIN counts the segment, as its
+// resend counted (the FIN's sequence byte is no data): one, not two.
+BOOST_AUTO_TEST_CASE(a_dsack_of_data_and_fin_counts_the_segments_that_carried_them) {
+    with_raw_peer t(sack_peer());
+    const auto data = stream_bytes(2000);
+    auto w = [&]() -> task<void> {
+        co_await t.ca.write(data);
+        co_await t.ca.shutdown_write();
+    };
+    t.p.sim.spawn(w());
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(t.peer.got.size() == 2u);
+    const seq32 first = t.peer.got[0].h.seq;
+    BOOST_REQUIRE(t.peer.got[1].has(wire::tcp_flag::fin));
+    t.peer.got.clear();
+    // The first segment arrives; the second's ACK is lost, and the timeout resends it.
+    t.peer.send(sack_ack(t, first + 1000, {}));
+    t.p.sim.run_for(1s);
+    const auto& st = t.ca.tcb().stats();
+    BOOST_REQUIRE(st.timeouts >= 1u);
+    const auto resends = st.retransmits;
+    BOOST_REQUIRE(resends >= 1u);
+    // The peer had it: everything and the FIN acknowledged, the duplicate reported.
+    t.peer.send(sack_ack(t, first + 2001, {{first + 1000, first + 2001}}));
+    t.p.sim.run_for(1ms);
+    BOOST_TEST(st.dsacks_received == 1u);
+    BOOST_TEST(st.sack_ignored == 0u);
 }
 
 namespace {
