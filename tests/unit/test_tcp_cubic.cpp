@@ -467,11 +467,16 @@ BOOST_AUTO_TEST_CASE(an_ack_train_spanning_half_the_rtt_and_the_ack_delay_ends_s
 
 BOOST_AUTO_TEST_CASE(an_ack_gap_over_2_ms_or_a_window_under_16_segments_holds_the_train_back) {
     cubic cc;
-    // ACKs 100 us apart but one gap of 2.5 ms: the round's train is broken.
-    std::vector<duration> at = evenly(5, 100us);
-    for (std::size_t i = 0; i < 30; ++i) at.push_back(2900us + 100us * static_cast<int>(i));
+    // ACKs 100 us apart, from the eighth on (16 segments) one gap of 2.1 ms:
+    // the round's train is broken for good.
+    std::vector<duration> at = evenly(8, 100us);
+    for (std::size_t i = 0; i < 30; ++i) at.push_back(2800us + 100us * static_cast<int>(i));
     BOOST_TEST(train_exit_at(cc, at, false) == 0u);
     BOOST_TEST(cc.ssthresh() == 0xffffffffu);
+    // A gap of 1.9 ms keeps it: the first ACK after it ends slow start.
+    at = evenly(8, 100us);
+    for (std::size_t i = 0; i < 30; ++i) at.push_back(2600us + 100us * static_cast<int>(i));
+    BOOST_TEST(train_exit_at(cc, at, false) == 9u);
     // ACKs 300 us apart: the train is long enough at the fifth (1.2 ms),
     // but the window reaches 16 segments only with the sixth ACK.
     BOOST_TEST(train_exit_at(cc, evenly(20, 300us), false) == 7u);

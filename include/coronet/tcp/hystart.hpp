@@ -6,14 +6,17 @@
 //
 // Beside it, the ACK train of the original HyStart, which Linux's CUBIC
 // runs and RFC 9406 leaves out: when one round's ACKs, each within 2 ms of
-// the one before, span more than half the smallest RTT (the whole of it
-// when paced, since pacing spreads them) plus the time four 64 KiB frames
-// take at slow start's rate (at most 1 ms), the window has passed the
-// path's bandwidth-delay product and slow start ends at once. The delay
-// test cannot see that below RFC 9406's 4 ms threshold: on a path of a
-// tenth of a millisecond (wan.sh's clean cell) HyStart++ alone let the
-// window reach 2.7 MB, 18 ms of queue in the relay, where Linux's CUBIC
-// left slow start at ~0.2 MB.
+// the one before, span more than (the smallest RTT + the time four 64 KiB
+// frames take at slow start's rate, at most 1 ms) / 2 (not halved when
+// paced, since pacing spreads them), the window has passed the path's
+// bandwidth-delay product and slow start ends at once. The delay test
+// cannot see that below RFC 9406's 4 ms threshold: on a path of a tenth of
+// a millisecond (wan.sh's clean cell) HyStart++ alone let the window reach
+// 2.7 MB, 18 ms of queue in the relay, where Linux's CUBIC left slow start
+// at ~0.2 MB. Two differences from Linux: an ACK's time is its loop
+// turn's (one clock read per turn), so a long turn stretches the train;
+// and "paced" is the sender's state at each ACK (on a LAN pacing starts
+// only below a LAN's rate), where Linux's is fixed per socket.
 #pragma once
 
 #include <coronet/runtime/clock.hpp>
