@@ -37,25 +37,28 @@ BOOST_AUTO_TEST_CASE(curl_downloads_50_mib_through_the_proxy_byte_exact) {
 
 // The proxy's upstream connections take ephemeral ports by RFC 6056
 // algorithm 4 with random steps: one connection's port does not give away
-// the next (it was always the last one + 1). The kernel server closes
-// first (HTTP/1.0), so its TIME_WAIT sockets list every port.
+// the next (it was always the last one + 1). The ports are read from the
+// proxy's log ("upstream ... from port N"). The kernel server's TIME_WAIT
+// sockets listed 18 or 19 of the 20 in 5 of 22 runs on a loaded machine
+// (2026-12-06): the server closes first only when its FIN beats the one the
+// proxy sends once curl has the whole response and closes.
 BOOST_AUTO_TEST_CASE(upstream_ports_do_not_count_up_by_one) {
     proxied p;
     p.serve("small", 1);
     p.start();
     for (int i = 0; i < 20; ++i) BOOST_REQUIRE(p.curl("-o /dev/null " + p.url + "small") == 0);
-    std::string table;
-    sh(p.t.in_peer("ss -Htn state time-wait 'sport = :8000'"), &table);
+    BOOST_TEST(p.stop() == 0);
+    const std::string log = p.proxy->output();
     std::vector<int> ports;
-    const std::regex peer(p.t.stack_ip + ":([0-9]+)");
-    for (auto it = std::sregex_iterator(table.begin(), table.end(), peer); it != std::sregex_iterator(); ++it)
+    const std::regex upstream("upstream " + p.t.peer_ip + ":8000 from port ([0-9]+)");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), upstream); it != std::sregex_iterator(); ++it)
         ports.push_back(std::stoi((*it)[1].str()));
-    BOOST_REQUIRE_MESSAGE(ports.size() == 20u, table);
+    BOOST_REQUIRE_MESSAGE(ports.size() == 20u, p.both());
     std::sort(ports.begin(), ports.end());
+    BOOST_TEST((std::adjacent_find(ports.begin(), ports.end()) == ports.end()), p.both());  // 20 different ports
     int by_one = 0;
     for (std::size_t i = 1; i < ports.size(); ++i) by_one += ports[i] == ports[i - 1] + 1;
-    BOOST_TEST(by_one < 15, "ports " << table);  // random steps of 1 to 8: about one in eight is +1
-    BOOST_TEST(p.stop() == 0);
+    BOOST_TEST(by_one < 15, p.both());  // random steps of 1 to 8: about one in eight is +1
 }
 
 BOOST_AUTO_TEST_CASE(one_hundred_concurrent_downloads_are_all_byte_exact) {
