@@ -236,7 +236,10 @@ void af_packet_device::set_up() {
     } else if (opts_.rx == rx_path::multishot) {
         set_up_buffer_ring(opts_.rx_buffers);
     }
-    if (opts_.rx == rx_path::ring) copy_buffer_.reset(new std::byte[opts_.rx_buffer_size + vnet_hdr_len]);
+    if (opts_.rx == rx_path::ring) {
+        copy_buffer_.reset(new std::byte[opts_.rx_buffer_size + vnet_hdr_len]);
+        loop_.add_spin_poller(*this);
+    }
 
     // A slot for every transmit buffer, the large ones too: a frame built in a
     // buffer allocate() gave must find a slot. allocate() is where a sender
@@ -370,6 +373,7 @@ af_packet_device::~af_packet_device() {
     // Cancel what the kernel still holds and reap it, so no completion can
     // reach a freed operation (or a sink that is already gone).
     sink_ = nullptr;
+    loop_.remove_spin_poller(*this);
     loop_.timers().erase(watch_);
     io_uring_sqe* s = loop_.sqe();
     io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
@@ -586,6 +590,16 @@ void af_packet_device::drain_rings() {
         else
             take(large, rx_side_.large_fd);
     }
+}
+
+// A busy-polling loop asks on each spin: a frame the kernel wrote into a
+// ring is taken at once, where the ring's poll would complete only as task
+// work on the loop's next entry into the kernel (a system call per spin).
+bool af_packet_device::poll() {
+    if (!sink_ || status_ != link_status::up) return false;
+    if (!ready(rx_side_.small) && !ready(rx_side_.large)) return false;
+    drain_rings();
+    return true;
 }
 
 // Delivers the frame in ring's next slot (or, for one too long for the slot,

@@ -73,6 +73,7 @@ void loop::run_once(bool block) {
     const auto t = now();
     const bool spin = busy_poll_ > duration::zero() && t - last_work_ < busy_poll_;
     if (!block || spin || has_ready() || (next && next->deadline <= t)) {
+        bool enter = true;
         if (block && spin && !has_ready()) {
             ++counters_.busy_polls;
             // Past the first eighth of the spin, let a thread waiting for
@@ -80,8 +81,16 @@ void loop::run_once(bool block) {
             // kernel client) shares the CPU, spinning without yielding held
             // each hand-off for the whole busy-poll time.
             if (t - last_work_ > busy_poll_ / 8) sched_yield();
+            // The pollers see the rings without a system call; the kernel is
+            // entered for what they cannot see, now and then.
+            enter = spin_pollers_.empty() || io_uring_sq_ready(&ring_) > 0 || ++quiet_spins_ % spins_per_enter == 0;
         }
-        io_uring_submit_and_get_events(&ring_);
+        if (enter) {
+            io_uring_submit_and_get_events(&ring_);
+            quiet_spins_ = 0;
+        } else {
+            ++counters_.quiet_spins;
+        }
     } else {
         io_uring_cqe* cqe = nullptr;
         if (next) {
@@ -97,7 +106,10 @@ void loop::run_once(bool block) {
         bool& in_turn;
         ~end_turn() { in_turn = false; }
     } end{in_turn_};
-    if (reap() > 0 && busy_poll_ > duration::zero()) last_work_ = turn_time_;
+    bool polled = false;
+    if (spin)
+        for (spin_poller* p : spin_pollers_) polled = p->poll() || polled;
+    if ((reap() > 0 || polled) && busy_poll_ > duration::zero()) last_work_ = turn_time_;
     run_ready();
 }
 

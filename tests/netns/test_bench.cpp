@@ -255,6 +255,26 @@ BOOST_AUTO_TEST_CASE(coronet_clients_against_a_coronet_server) {
     }
 }
 
+// Busy polling at both ends (bench.sh's busy-poll rows): each loop takes
+// its frames from the receive rings as it spins, entering the kernel only
+// every few spins; rr and crr must go on as without it.
+BOOST_AUTO_TEST_CASE(coronet_at_both_ends_busy_polling) {
+    topology t;
+    BOOST_REQUIRE(sh(t.in_peer("ip addr flush dev " + t.if_peer)) == 0);
+    BOOST_REQUIRE(sh(t.in_peer("sysctl -qw net.ipv6.conf." + t.if_peer + ".disable_ipv6=1")) == 0);
+    child_process server(t.stack_cmd("apps/coronet-bench", {"server", "--listen", port, "--busy-poll", "50"}));
+    BOOST_REQUIRE_MESSAGE(server.wait_for_output("listening", 5000ms), server.output());
+    const std::vector<std::string> peer{"ip", "netns", "exec", t.ns_peer, bin("apps/coronet-bench")};
+    for (expected e : {expected{"rr", "user", false}, expected{"crr", "user", false}}) {
+        auto argv = peer;
+        for (auto& a :
+             client_args(t.stack_ip, e, {"--iface", t.if_peer, "--ip", t.peer_ip + "/24", "--busy-poll", "50"}))
+            argv.push_back(a);
+        check_result(run_client(argv), e);
+    }
+    stop_server(server);
+}
+
 // Several bulk connections from one stack still leave in offload
 // super-frames: a loop turn's output for all of them finds a large transmit
 // buffer for each frame. With 64 such buffers, four connections sent most of

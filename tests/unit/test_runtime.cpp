@@ -415,6 +415,62 @@ BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
     BOOST_TEST(l.counters().iterations - turns <= 3u);  // slept, did not spin through the 5 ms
 }
 
+// A spin poller (a device whose input lands in memory it shares with the
+// kernel) is asked on every spinning turn, and the loop then enters the
+// kernel only every spins_per_enter turns, or at once for a submission;
+// what the poller finds counts as work and keeps the spin going.
+BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only_now_and_then) {
+    loop l{{.busy_poll = 5ms}};
+    struct counting_poller final : spin_poller {
+        unsigned asked = 0;
+        bool work = false;
+        bool poll() override {
+            ++asked;
+            return work;
+        }
+    } p;
+    l.add_spin_poller(p);
+    auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
+    l.spawn(nop());
+    while (l.counters().completions == 0) l.run_once(true);
+    const unsigned asked = p.asked;
+    const auto quiet = l.counters().quiet_spins;
+    for (unsigned i = 0; i < 8 * loop::spins_per_enter; ++i) l.run_once(true);  // within the 5 ms: spinning
+    BOOST_TEST(p.asked - asked == 8 * loop::spins_per_enter);
+    BOOST_TEST(l.counters().quiet_spins - quiet == 7 * 8u);
+    // A submission goes to the kernel on the next turn, not the eighth.
+    bool done = false;
+    auto one = [&]() -> task<void> {
+        co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); });
+        done = true;
+    };
+    l.spawn(one());
+    l.run_once(true);  // runs the coroutine, which queues its SQE
+    l.run_once(true);  // submits it; the nop completes at once
+    BOOST_TEST(done);
+    // Work found by the poller keeps the loop spinning past busy_poll; a
+    // timer bounds the test should it sleep instead.
+    bool woke = false;
+    auto sleeper = [&]() -> task<void> {
+        co_await l.sleep_for(50ms);
+        woke = true;
+    };
+    l.spawn(sleeper());
+    p.work = true;
+    const auto start = l.now();
+    while (l.now() - start < 20ms) l.run_once(true);
+    BOOST_TEST(!woke);  // 20 ms of turns, none of them asleep
+    p.work = false;
+    const auto polls = l.counters().busy_polls;
+    while (!woke) l.run_once(true);
+    BOOST_TEST(l.counters().busy_polls - polls > 0u);  // the 5 ms after the last work
+    l.remove_spin_poller(p);
+    const unsigned after = p.asked;
+    l.spawn(nop());
+    for (int i = 0; i < 4; ++i) l.run_once(true);
+    BOOST_TEST(p.asked == after);  // removed: never asked again
+}
+
 BOOST_AUTO_TEST_CASE(no_busy_polling_by_default) {
     loop l;
     auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };

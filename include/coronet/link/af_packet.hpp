@@ -94,7 +94,7 @@ struct af_packet_options {
 enum class link_status { up, down, gone };
 const char* to_string(link_status s) noexcept;
 
-class af_packet_device final : public device {
+class af_packet_device final : public device, private runtime::spin_poller {
 public:
     // Opens and binds the socket; throws std::system_error naming the cause
     // (no such interface, no CAP_NET_RAW, ...).
@@ -185,6 +185,8 @@ private:
     rx_side open_rx_side(int fd, unsigned ifindex);
     static void close_rx_side(rx_side& side) noexcept;
     void drain_rings();
+    // While its loop spins: the rings' frames, without the poll's completion.
+    bool poll() override;
     void take(rx_ring& ring, int fd);
     void deliver(const std::byte* vnet, std::size_t len);
 

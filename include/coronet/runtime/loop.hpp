@@ -59,7 +59,19 @@ struct loop_counters {
     std::uint64_t iterations = 0;
     std::uint64_t completions = 0;
     std::uint64_t submits = 0;
-    std::uint64_t busy_polls = 0;  // iterations that checked for completions instead of sleeping
+    std::uint64_t busy_polls = 0;   // iterations that checked for completions instead of sleeping
+    std::uint64_t quiet_spins = 0;  // of them, those that left the kernel alone (spin pollers watched)
+};
+
+// What a loop checks on each turn it spins (busy polling): input a device
+// can see in memory it shares with the kernel (an AF_PACKET ring), taken
+// without a system call. poll() returns true when it found work.
+class spin_poller {
+public:
+    virtual bool poll() = 0;
+
+protected:
+    ~spin_poller() = default;
 };
 
 class loop final : public executor {
@@ -84,6 +96,12 @@ public:
     void run_once(bool block = true);
     void stop() noexcept { stopped_ = true; }
     bool stopped() const noexcept { return stopped_; }
+    // While spinning the loop asks its pollers first and enters the kernel
+    // only when it has something to submit or reap, or every
+    // spins_per_enter turns (for completions that wait as task work).
+    static constexpr unsigned spins_per_enter = 8;
+    void add_spin_poller(spin_poller& p) { spin_pollers_.push_back(&p); }
+    void remove_spin_poller(spin_poller& p) noexcept { std::erase(spin_pollers_, &p); }
     const loop_counters& counters() const noexcept { return counters_; }
 
     // ---- driving the loop from another event loop (coronet::run_in)
@@ -162,6 +180,8 @@ private:
     owned_fd wakeup_;
     std::vector<std::unique_ptr<op_slot>> slots_;
     op_slot* free_slots_ = nullptr;
+    std::vector<spin_poller*> spin_pollers_;
+    unsigned quiet_spins_ = 0;  // spins since the loop last entered the kernel
 };
 
 // Signals delivered to a coroutine through signalfd: the signals are blocked
