@@ -418,9 +418,12 @@ BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
 // A spin poller (a device whose input lands in memory it shares with the
 // kernel) is asked on every spinning turn, and the loop then enters the
 // kernel only every spins_per_enter turns, or at once for a submission;
-// what the poller finds counts as work and keeps the spin going.
+// what the poller finds counts as work and keeps the spin going. A long
+// busy_poll, so that a loaded machine's preemption does not end the spin
+// early, and a timer, so that a turn that sleeps ends the test with a
+// failure instead of a hang.
 BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only_now_and_then) {
-    loop l{{.busy_poll = 5ms}};
+    loop l{{.busy_poll = 200ms}};
     struct counting_poller final : spin_poller {
         unsigned asked = 0;
         bool work = false;
@@ -430,12 +433,19 @@ BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only
         }
     } p;
     l.add_spin_poller(p);
+    bool guard = false;
+    auto guard_timer = [&]() -> task<void> {
+        co_await l.sleep_for(1s);
+        guard = true;
+    };
+    l.spawn(guard_timer());
     auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
     l.spawn(nop());
     while (l.counters().completions == 0) l.run_once(true);
     const unsigned asked = p.asked;
     const auto quiet = l.counters().quiet_spins;
-    for (unsigned i = 0; i < 8 * loop::spins_per_enter; ++i) l.run_once(true);  // within the 5 ms: spinning
+    for (unsigned i = 0; i < 8 * loop::spins_per_enter; ++i) l.run_once(true);
+    BOOST_REQUIRE(!guard);
     BOOST_TEST(p.asked - asked == 8 * loop::spins_per_enter);
     BOOST_TEST(l.counters().quiet_spins - quiet == 7 * 8u);
     // A submission goes to the kernel on the next turn, not the eighth.
@@ -448,22 +458,18 @@ BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only
     l.run_once(true);  // runs the coroutine, which queues its SQE
     l.run_once(true);  // submits it; the nop completes at once
     BOOST_TEST(done);
-    // Work found by the poller keeps the loop spinning past busy_poll; a
-    // timer bounds the test should it sleep instead.
-    bool woke = false;
-    auto sleeper = [&]() -> task<void> {
-        co_await l.sleep_for(50ms);
-        woke = true;
-    };
-    l.spawn(sleeper());
+    // Work found by the poller keeps the loop spinning past busy_poll: a
+    // turn 300 ms after the last completion still spins.
     p.work = true;
     const auto start = l.now();
-    while (l.now() - start < 20ms) l.run_once(true);
-    BOOST_TEST(!woke);  // 20 ms of turns, none of them asleep
-    p.work = false;
+    while (l.now() - start < 300ms && !guard) l.run_once(true);
     const auto polls = l.counters().busy_polls;
-    while (!woke) l.run_once(true);
-    BOOST_TEST(l.counters().busy_polls - polls > 0u);  // the 5 ms after the last work
+    l.run_once(true);
+    BOOST_TEST(l.counters().busy_polls == polls + 1);
+    BOOST_TEST(!guard);
+    // Without it the loop stops spinning and sleeps until its timer.
+    p.work = false;
+    while (!guard) l.run_once(true);
     l.remove_spin_poller(p);
     const unsigned after = p.asked;
     l.spawn(nop());
