@@ -236,10 +236,7 @@ void af_packet_device::set_up() {
     } else if (opts_.rx == rx_path::multishot) {
         set_up_buffer_ring(opts_.rx_buffers);
     }
-    if (opts_.rx == rx_path::ring) {
-        copy_buffer_.reset(new std::byte[opts_.rx_buffer_size + vnet_hdr_len]);
-        loop_.add_spin_poller(*this);
-    }
+    if (opts_.rx == rx_path::ring) copy_buffer_.reset(new std::byte[opts_.rx_buffer_size + vnet_hdr_len]);
 
     // A slot for every transmit buffer, the large ones too: a frame built in a
     // buffer allocate() gave must find a slot. allocate() is where a sender
@@ -251,6 +248,8 @@ void af_packet_device::set_up() {
         tx_slots_.push_back(std::make_unique<tx_slot>(*this));
         tx_free_.push_back(tx_slots_.back().get());
     }
+    // Last: nothing after it can throw, so the loop never keeps a device that failed to construct.
+    if (opts_.rx == rx_path::ring) loop_.add_spin_poller(*this);
 }
 
 // The provided-buffer ring of rx_path::multishot or of the ring's overflow

@@ -82,8 +82,12 @@ void loop::run_once(bool block) {
             // each hand-off for the whole busy-poll time.
             if (t - last_work_ > busy_poll_ / 8) sched_yield();
             // The pollers see the rings without a system call; the kernel is
-            // entered for what they cannot see, now and then.
-            enter = spin_pollers_.empty() || io_uring_sq_ready(&ring_) > 0 || ++quiet_spins_ % spins_per_enter == 0;
+            // entered for what they cannot see (the ring's overflow socket,
+            // ARP, signals, cancellations: task work) now and then, and on
+            // the turn after they found frames, when more may have come
+            // past the rings.
+            enter = spin_pollers_.empty() || polled_last_ || io_uring_sq_ready(&ring_) > 0 ||
+                    ++quiet_spins_ % spins_per_enter == 0;
         }
         if (enter) {
             io_uring_submit_and_get_events(&ring_);
@@ -106,10 +110,15 @@ void loop::run_once(bool block) {
         bool& in_turn;
         ~end_turn() { in_turn = false; }
     } end{in_turn_};
+    // The completions first, in the order the kernel made them (a link
+    // error, a frame of the overflow socket, sends that free buffers), then
+    // the rings. By index: a frame's handling may add or remove a device.
+    const unsigned reaped = reap();
     bool polled = false;
     if (spin)
-        for (spin_poller* p : spin_pollers_) polled = p->poll() || polled;
-    if ((reap() > 0 || polled) && busy_poll_ > duration::zero()) last_work_ = turn_time_;
+        for (std::size_t i = 0; i < spin_pollers_.size(); ++i) polled = spin_pollers_[i]->poll() || polled;
+    polled_last_ = polled;
+    if ((reaped > 0 || polled) && busy_poll_ > duration::zero()) last_work_ = turn_time_;
     run_ready();
 }
 

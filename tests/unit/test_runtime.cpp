@@ -467,13 +467,20 @@ BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only
     l.run_once(true);
     BOOST_TEST(l.counters().busy_polls == polls + 1);
     BOOST_TEST(!guard);
-    // Without it the loop stops spinning and sleeps until its timer.
+    // Without it the loop stops spinning and sleeps until its timer: the
+    // turn that ends with the timer did not spin.
     p.work = false;
-    while (!guard) l.run_once(true);
+    bool last_spun = true;
+    while (!guard) {
+        const auto bp = l.counters().busy_polls;
+        l.run_once(true);
+        last_spun = l.counters().busy_polls != bp;
+    }
+    BOOST_TEST(!last_spun);
     l.remove_spin_poller(p);
     const unsigned after = p.asked;
     l.spawn(nop());
-    for (int i = 0; i < 4; ++i) l.run_once(true);
+    for (int i = 0; i < 4; ++i) l.run_once(false);
     BOOST_TEST(p.asked == after);  // removed: never asked again
 }
 

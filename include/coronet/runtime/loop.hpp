@@ -96,9 +96,11 @@ public:
     void run_once(bool block = true);
     void stop() noexcept { stopped_ = true; }
     bool stopped() const noexcept { return stopped_; }
-    // While spinning the loop asks its pollers first and enters the kernel
-    // only when it has something to submit or reap, or every
-    // spins_per_enter turns (for completions that wait as task work).
+    // While spinning the loop asks its pollers each turn (after the turn's
+    // completions) and enters the kernel only when it has something to
+    // submit, on the turn after the pollers found frames, or when
+    // spins_per_enter spins have passed since it last did (for completions
+    // that wait as task work).
     static constexpr unsigned spins_per_enter = 8;
     void add_spin_poller(spin_poller& p) { spin_pollers_.push_back(&p); }
     void remove_spin_poller(spin_poller& p) noexcept { std::erase(spin_pollers_, &p); }
@@ -182,6 +184,7 @@ private:
     op_slot* free_slots_ = nullptr;
     std::vector<spin_poller*> spin_pollers_;
     unsigned quiet_spins_ = 0;  // spins since the loop last entered the kernel
+    bool polled_last_ = false;  // the last turn's pollers found frames
 };
 
 // Signals delivered to a coroutine through signalfd: the signals are blocked
