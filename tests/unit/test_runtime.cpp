@@ -385,15 +385,25 @@ BOOST_AUTO_TEST_CASE(loop_completes_io_uring_operations) {
 }
 
 // Busy polling: after a completion the loop checks again instead of sleeping,
-// for busy_poll; then it sleeps until its next timer like any loop.
+// for busy_poll; then it sleeps until its next timer like any loop. A
+// busy_poll long enough that a loaded machine's preemption does not end
+// the spin early, and a far timer, so that a turn that sleeps there ends
+// the test with a failure instead of a hang.
 BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
-    loop l{{.busy_poll = 20ms}};
+    loop l{{.busy_poll = 100ms}};
+    bool guard = false;
+    auto guard_timer = [&]() -> task<void> {
+        co_await l.sleep_for(5s);
+        guard = true;
+    };
+    l.spawn(guard_timer());
     auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
     l.spawn(nop());
     while (l.counters().completions == 0) l.run_once(true);
     const auto after_work = l.now();
     const auto iterations = l.counters().iterations;
-    while (l.now() - after_work < 10ms) l.run_once(true);  // would block forever without spinning: no timer, no I/O
+    while (l.now() - after_work < 10ms && !guard) l.run_once(true);  // no I/O, the timer 5 s away: only a spin returns
+    BOOST_TEST(!guard);
     BOOST_TEST(l.counters().busy_polls > 0u);
     BOOST_TEST(l.counters().iterations - iterations == l.counters().busy_polls);
 
@@ -403,9 +413,9 @@ BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
         co_await l.sleep_for(d);
         woke = true;
     };
-    l.spawn(sleeper(30ms));
+    l.spawn(sleeper(150ms));
     while (!woke) l.run_once(true);
-    BOOST_TEST((l.now() - after_work >= 30ms));
+    BOOST_TEST((l.now() - after_work >= 150ms));
     woke = false;
     l.spawn(sleeper(5ms));
     const auto polls = l.counters().busy_polls;
