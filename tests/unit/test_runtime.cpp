@@ -366,6 +366,26 @@ BOOST_AUTO_TEST_CASE(loop_sleeps_on_the_wall_clock_and_stops) {
     BOOST_TEST((l.now() - start >= 30ms));
 }
 
+// Sets fired after d of l's time.
+task<void> fire_after(loop& l, duration d, bool& fired) {
+    co_await l.sleep_for(d);
+    fired = true;
+}
+
+task<void> one_nop(loop& l) {
+    co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); });
+}
+
+// The start of a busy-polling test: a guard timer that sets `guard` after
+// `after` (so that a turn that sleeps where the test expects a spin ends it
+// with a failure, not a hang), then turns until a no-op completes, the work
+// the loop spins after.
+void complete_a_nop_under_a_guard(loop& l, duration after, bool& guard) {
+    l.spawn(fire_after(l, after, guard));
+    l.spawn(one_nop(l));
+    while (l.counters().completions == 0) l.run_once(true);
+}
+
 // Runs one no-op through l's ring; returns its result.
 int run_a_nop(loop& l) {
     int rc = -1;
@@ -392,14 +412,7 @@ BOOST_AUTO_TEST_CASE(loop_completes_io_uring_operations) {
 BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
     loop l{{.busy_poll = 100ms}};
     bool guard = false;
-    auto guard_timer = [&]() -> task<void> {
-        co_await l.sleep_for(5s);
-        guard = true;
-    };
-    l.spawn(guard_timer());
-    auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
-    l.spawn(nop());
-    while (l.counters().completions == 0) l.run_once(true);
+    complete_a_nop_under_a_guard(l, 5s, guard);
     const auto after_work = l.now();
     const auto iterations = l.counters().iterations;
     while (l.now() - after_work < 10ms && !guard) l.run_once(true);  // no I/O, the timer 5 s away: only a spin returns
@@ -409,15 +422,11 @@ BOOST_AUTO_TEST_CASE(busy_polling_spins_after_a_completion_then_sleeps) {
 
     // Idle past the window (a timer is no completion): the loop sleeps until its timers.
     bool woke = false;
-    auto sleeper = [&](duration d) -> task<void> {
-        co_await l.sleep_for(d);
-        woke = true;
-    };
-    l.spawn(sleeper(150ms));
+    l.spawn(fire_after(l, 150ms, woke));
     while (!woke) l.run_once(true);
     BOOST_TEST((l.now() - after_work >= 150ms));
     woke = false;
-    l.spawn(sleeper(5ms));
+    l.spawn(fire_after(l, 5ms, woke));
     const auto polls = l.counters().busy_polls;
     const auto turns = l.counters().iterations;
     while (!woke) l.run_once(true);
@@ -444,14 +453,7 @@ BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only
     } p;
     l.add_spin_poller(p);
     bool guard = false;
-    auto guard_timer = [&]() -> task<void> {
-        co_await l.sleep_for(1s);
-        guard = true;
-    };
-    l.spawn(guard_timer());
-    auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
-    l.spawn(nop());
-    while (l.counters().completions == 0) l.run_once(true);
+    complete_a_nop_under_a_guard(l, 1s, guard);
     const unsigned asked = p.asked;
     const auto quiet = l.counters().quiet_spins;
     for (unsigned i = 0; i < 8 * loop::spins_per_enter; ++i) l.run_once(true);
@@ -489,21 +491,16 @@ BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only
     BOOST_TEST(!last_spun);
     l.remove_spin_poller(p);
     const unsigned after = p.asked;
-    l.spawn(nop());
+    l.spawn(one_nop(l));
     for (int i = 0; i < 4; ++i) l.run_once(false);
     BOOST_TEST(p.asked == after);  // removed: never asked again
 }
 
 BOOST_AUTO_TEST_CASE(no_busy_polling_by_default) {
     loop l;
-    auto nop = [&]() -> task<void> { co_await l.submit([](io_uring_sqe* s) { io_uring_prep_nop(s); }); };
-    l.spawn(nop());
+    l.spawn(one_nop(l));
     bool woke = false;
-    auto sleeper = [&]() -> task<void> {
-        co_await l.sleep_for(5ms);
-        woke = true;
-    };
-    l.spawn(sleeper());
+    l.spawn(fire_after(l, 5ms, woke));
     while (!woke) l.run_once(true);
     BOOST_TEST(l.counters().busy_polls == 0u);
     BOOST_TEST(l.counters().iterations <= 4u);
