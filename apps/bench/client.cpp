@@ -296,6 +296,7 @@ std::string client::json(const client_config& cfg, std::string_view stack, const
     }
     j["retransmits"] = losses.retransmits;
     j["dsacks"] = losses.dsacks;
+    if (losses.recoveries) j["recoveries"] = *losses.recoveries;
     j["cc"] = tallies.empty() ? "" : tallies.front().congestion;
     add_fixed(j, tallies, bytes, secs);
     return apps::json_line(j);

@@ -171,6 +171,7 @@ std::string server::json(std::string_view stack, const server_totals& t, const a
                     {"fixed_verified", t.fixed_verified},
                     {"fixed_failed", t.fixed_failed},
                     {"last_sha256", t.last_sha256}};
+    if (t.losses.recoveries) j["recoveries"] = *t.losses.recoveries;
     for (const auto& [key, value] : extra.items()) j[key] = value;
     return apps::json_line(j);
 }

@@ -11,7 +11,7 @@ user_transport::user_transport(runtime::loop& loop, const interface_config& cfg)
 namespace {
 
 loss_counts losses_of(const tcp::connection_stats& s) noexcept {
-    return {.retransmits = s.retransmits, .dsacks = s.dsacks_received};
+    return {.retransmits = s.retransmits, .dsacks = s.dsacks_received, .recoveries = s.recoveries};
 }
 
 class user_stream final : public stream {

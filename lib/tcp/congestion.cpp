@@ -24,11 +24,15 @@ void new_reno::grow(std::uint32_t n) noexcept {
     if (cwnd_ < max_cwnd) cwnd_ = std::min(max_cwnd, cwnd_ + std::min(n, max_cwnd));
 }
 
-// RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS).
+// RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS), in whole segments
+// (as FreeBSD rounds it, and Linux counts in segments): the sender sends no
+// part segment, so half a segment more would be a window it cannot use, and
+// congestion avoidance, one SMSS per cwnd of acknowledged bytes, would grow
+// it once per 1 + 1/(2n) round trips instead of once per round trip.
 void new_reno::set_ssthresh_after_loss(std::uint32_t flight_size) noexcept {
     prior_cwnd_ = cwnd_;
     prior_ssthresh_ = ssthresh_;
-    ssthresh_ = std::max(flight_size / 2, 2 * mss_);
+    ssthresh_ = std::max(flight_size / 2 / mss_, 2u) * mss_;
 }
 
 // RFC 4015 3.2 / Linux's undo: back to the window before the reduction.

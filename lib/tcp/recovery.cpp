@@ -171,11 +171,26 @@ void tcb::detect_losses() {
 void tcb::enter_recovery() {
     in_recovery_ = true;
     xfer().recovery_with_reo_wnd = xr().rack.reordering_seen();
-    recover_ = seq_.snd_max;
     ++xfer().stats.recoveries;
     start_undo_episode();
+    const std::uint64_t resent_before = xr().stats.retransmitted_bytes;
+    if (ex_.turn_end_queued(output_node_)) {
+        // Earlier events of this turn (ACKs before the one that found the
+        // loss, a write) left output to the turn's end. Taken one at a time,
+        // as the RFCs' sender and Linux take ACKs, what they let out would
+        // have left before the loss was known, and belong to this episode:
+        // it goes now, with the window before the reduction (the fast
+        // retransmit first). Sent in recovery instead, under PRR and past
+        // `recover_`, a loss among it would be a second congestion event:
+        // on 1 % random loss at 20 ms, 2-8 % more reductions than Linux
+        // Reno's, and x0.90-0.95 of its goodput.
+        xfer().recovery_window = cwnd();
+        output(turn_output_);
+    }
+    recover_ = seq_.snd_max;
     const std::uint32_t flight = seq_.flight_size();
     xfer().prr.start(flight);  // RFC 6937's RecoverFS: SND.NXT - SND.UNA
+    xfer().prr.sent(static_cast<std::uint32_t>(xr().stats.retransmitted_bytes - resent_before));
     cc().on_loss(flight_at_loss(flight), ex_.now());
     xfer().recovery_window = xfer().prr.on_ack(0, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
     xfer().tlp_end.reset();

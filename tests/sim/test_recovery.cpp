@@ -118,6 +118,58 @@ BOOST_AUTO_TEST_CASE(sender_resends_only_the_hole_the_sack_blocks_show) {
     BOOST_TEST(t.ca.tcb().board().empty());
 }
 
+// One turn brings an ACK that opens the window and, behind it, the SACKs
+// that show a loss. Taken one at a time (as the RFCs' sender and Linux take
+// ACKs), the first would have let new data out before the loss was known;
+// that data belongs to the episode the loss starts, so a loss among it is
+// the same congestion event. Sent in recovery, past the recovery point, it
+// made a second reduction: on wan.sh's 1 % loss at 20 ms, NewReno reduced
+// 2-8 % more often than Linux Reno and moved x0.90-0.95 of its goodput.
+BOOST_AUTO_TEST_CASE(what_a_turns_earlier_acks_let_out_belongs_to_the_recovery_they_start) {
+    tcp::tcp_config cfg = with_raw_peer::unpaced();
+    cfg.congestion = "newreno";
+    with_raw_peer t{sack_peer(), cfg};
+    const auto segs = written(t, 30000);
+    BOOST_REQUIRE(segs.size() == 10u);  // the initial window
+    const seq32 first = segs[0].h.seq;
+    const auto& tcb = t.ca.tcb();
+    t.p.sim.run_for(1ms);
+    // In one turn: four segments acknowledged, then three beyond a hole.
+    t.peer.send(sack_ack(t, first + 4000, {}));
+    t.peer.send(sack_ack(t, first + 4000, {{first + 5000, first + 6000}}));
+    t.peer.send(sack_ack(t, first + 4000, {{first + 5000, first + 7000}}));
+    t.peer.send(sack_ack(t, first + 4000, {{first + 5000, first + 8000}}));
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(tcb.stats().recoveries == 1u);
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.got[0].h.seq == first + 4000);  // the fast retransmit first
+    seq32 sent_to = first + 10000;
+    for (const auto& s : t.peer.got)
+        if (s.h.seq >= sent_to) sent_to = s.h.seq + static_cast<std::uint32_t>(s.payload.size());
+    // The window before the reduction, sixteen segments (the first ten,
+    // grown in slow start by the four acknowledged and the two SACKs before
+    // the one that found the loss), less the two still in the network: the
+    // resend and thirteen new. Left to the turn's end, PRR let only the
+    // resend go.
+    BOOST_TEST(wire::distance(first + 10000, sent_to) == 13000u);
+    BOOST_TEST(tcb.congestion().ssthresh() == 8000u);
+    t.peer.got.clear();
+    t.p.sim.run_for(1ms);
+    // The resend and every old segment arrive, and of the new data all but
+    // its second: a loss in what was sent before the recovery began.
+    t.peer.send(sack_ack(t, first + 11000, {{first + 12000, sent_to}}));
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.got[0].h.seq == first + 11000);
+    BOOST_TEST(tcb.stats().recoveries == 1u);  // one congestion event, one reduction
+    BOOST_TEST(tcb.congestion().ssthresh() == 8000u);
+    t.peer.send(sack_ack(t, sent_to, {}));
+    t.p.sim.run_for(1ms);
+    BOOST_TEST(tcb.stats().recoveries == 1u);
+    BOOST_TEST(tcb.cwnd() == 8000u);  // the recovery ended at ssthresh
+    BOOST_TEST(tcb.stats().timeouts == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(reneged_sack_data_is_kept_and_sent_again) {
     with_raw_peer t{sack_peer()};
     const auto segs = written(t, 6000);

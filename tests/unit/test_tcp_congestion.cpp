@@ -82,16 +82,16 @@ BOOST_AUTO_TEST_CASE(congestion_avoidance_adds_one_segment_per_round_trip) {
 
 BOOST_AUTO_TEST_CASE(slow_start_stops_at_ssthresh_and_the_rest_counts_in_avoidance) {
     new_reno cc = make_reno();
-    cc.on_timeout(19000);  // ssthresh 9500, cwnd 1000
-    BOOST_TEST(cc.ssthresh() == 9500u);
+    cc.on_timeout(20000);  // ssthresh 10000, cwnd 1000
+    BOOST_TEST(cc.ssthresh() == 10000u);
     ack(cc, 4, 2000);
     BOOST_TEST(cc.window() == 9000u);
-    cc.on_ack({.bytes_acked = 2000, .flight_before = 9000, .now = t0});  // 500 to reach ssthresh, 1500 counted
-    BOOST_TEST(cc.window() == 9500u);
-    ack(cc, 3, 2000);  // 7500 counted
-    BOOST_TEST(cc.window() == 9500u);
-    cc.on_ack({.bytes_acked = 2000, .flight_before = 9500, .now = t0});  // 9500 counted: one cwnd
-    BOOST_TEST(cc.window() == 10500u);
+    cc.on_ack({.bytes_acked = 2000, .flight_before = 9000, .now = t0});  // 1000 to reach ssthresh, 1000 counted
+    BOOST_TEST(cc.window() == 10000u);
+    ack(cc, 4, 2000);  // 9000 counted
+    BOOST_TEST(cc.window() == 10000u);
+    cc.on_ack({.bytes_acked = 2000, .flight_before = 10000, .now = t0});  // 11000 counted: one cwnd and 1000
+    BOOST_TEST(cc.window() == 11000u);
 }
 
 BOOST_AUTO_TEST_CASE(recovery_holds_the_window_and_exits_at_ssthresh) {
@@ -114,6 +114,22 @@ BOOST_AUTO_TEST_CASE(small_flight_keeps_ssthresh_at_two_segments) {
     cc.on_loss(3000, t0);
     BOOST_TEST(cc.ssthresh() == 2000u);
     BOOST_TEST(cc.window() == 2000u);
+}
+
+// Half of an odd number of segments: the sender sends no part segment, so
+// a window of 7.5 would carry 7, and one segment per cwnd of acknowledged
+// bytes would then add a segment every 1.07 round trips, not every one.
+BOOST_AUTO_TEST_CASE(the_reduced_window_is_a_whole_number_of_segments) {
+    new_reno cc = make_reno();
+    ack(cc, 5, 1000);  // cwnd 15000
+    cc.on_loss(15000, t0);
+    BOOST_TEST(cc.ssthresh() == 7000u);
+    BOOST_TEST(cc.window() == 7000u);
+    cc.on_ack({.in_recovery = true, .ends_recovery = true});
+    ack(cc, 7, 1000);  // one round trip of the 7 segments it can send
+    BOOST_TEST(cc.window() == 8000u);
+    cc.on_timeout(15500);  // a part segment in flight counts for nothing
+    BOOST_TEST(cc.ssthresh() == 7000u);
 }
 
 BOOST_AUTO_TEST_CASE(undo_restores_the_window_before_the_reduction) {

@@ -147,6 +147,8 @@ public:
     // queued outside a turn, it makes the next pass due at once.
     void at_turn_end(turn_end_node& n) noexcept;
     void cancel_turn_end(turn_end_node& n) noexcept;
+    // Whether n waits for the end of this turn.
+    bool turn_end_queued(const turn_end_node& n) const noexcept { return n.prev != nullptr || turn_end_head_ == &n; }
     // Runs what was queued for the end of the turn, in order, and what that
     // queues in turn. run_ready() calls it; a test driving a stack by hand
     // calls it to end its own "turn" before it looks at the wire.
@@ -159,7 +161,6 @@ public:
 private:
     friend struct detail::detached_promise;
     void report(std::string_view name, std::exception_ptr e);
-    bool turn_end_queued(const turn_end_node& n) const noexcept { return n.prev != nullptr || turn_end_head_ == &n; }
 
     // Its nodes recycled: a queue that every turn pushes and pops would
     // otherwise allocate a node every 64 handles.
