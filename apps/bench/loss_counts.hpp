@@ -9,8 +9,10 @@ namespace coronet::bench {
 
 // Segments a side retransmitted, and the DSACKs it received: retransmissions
 // the peer reports it already had (RFC 2883), i.e. spurious ones. Coronet
-// also counts its fast recoveries (each one a window reduction); the kernel's
-// TCP_INFO has no such count (its nstat TcpExtTCPSackRecovery is per namespace).
+// also counts the fast recoveries it entered (window reductions, some of
+// them later undone; tail loss probes and timeouts are not among them); the
+// kernel's TCP_INFO has no such count (nstat's TcpExtTCPSackRecovery is per
+// namespace).
 struct loss_counts {
     std::uint64_t retransmits = 0, dsacks = 0;
     std::optional<std::uint64_t> recoveries;

@@ -295,6 +295,17 @@ void add_frames(json_counters& j, const runtime::frame_allocator_stats& f) {
     j("frames_cached_bytes", f.cached_bytes);
 }
 
+// The loop's: with --busy-poll, loop_busy_polls counts the turns that
+// checked for completions instead of sleeping and loop_quiet_spins those of
+// them that took frames from the receive rings without a system call.
+void add_loop(json_counters& j, const runtime::loop_counters& l) {
+    j("loop_iterations", l.iterations);
+    j("loop_completions", l.completions);
+    j("loop_submits", l.submits);
+    j("loop_busy_polls", l.busy_polls);
+    j("loop_quiet_spins", l.quiet_spins);
+}
+
 void add_connection(json_counters& j, const tcp::connection_stats& c) {
     j("conn_bytes_sent", c.bytes_sent);
     j("conn_bytes_received", c.bytes_received);
@@ -357,6 +368,7 @@ std::string counters_json(stack& st, const tcp::connection_stats* connection) {
     add_host(j, st.host().counters());
     add_tcp(j, st.tcp().counters());
     add_frames(j, runtime::frame_stats());
+    add_loop(j, st.loop().counters());
     if (connection) add_connection(j, *connection);
     return std::move(j).str();
 }

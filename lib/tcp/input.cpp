@@ -201,8 +201,10 @@ bool tcb::check_ack(const wire::tcp_view& seg, receive_policy policy) {
     const seq32 una_before = seq_.snd_una;
     const std::uint32_t wnd_before = seq_.snd_wnd;
     if (a > seq_.snd_una) process_ack(seg, wire::distance(seq_.snd_una, a));
-    account_ack(seg, sacks, una_before, wnd_before);
+    // The window first, as Linux updates it before loss recovery: entering
+    // recovery may send (enter_recovery), and must not past this window.
     update_window(seg);
+    account_ack(seg, sacks, una_before, wnd_before);
     return true;
 }
 

@@ -295,7 +295,7 @@ std::size_t tcb::unsent() const noexcept {
     return off >= sndbuf_.size() ? 0 : sndbuf_.size() - off;
 }
 
-void tcb::output(send_policy policy) {
+void tcb::output(send_policy policy, bool new_data_only) {
     const auto now = ex_.now();
     // The FIN goes out once the state machine has moved to a state that sends
     // it (the diagram's "close / snd FIN"), so traces and pcap comments show
@@ -308,7 +308,7 @@ void tcb::output(send_policy policy) {
         // from the last data sent; a turn whose windows let nothing go
         // leaves the pause running.
         bool restart = !flight() && last_data_sent_ != no_data_sent;
-        retransmit_lost();
+        if (!new_data_only) retransmit_lost();
         for (;;) {
             // New data within both windows: the peer's (from SND.UNA) and
             // the congestion window (what is in the network: pipe). A tail
@@ -401,6 +401,7 @@ void tcb::output(send_policy policy) {
         const bool waiting = unsent() > 0 || (policy.fin && !fin_seq_);
         if (!flight() && waiting && persist_at_ == never) persist_at_ = now + rtt_.rto();
     }
+    if (new_data_only) return;  // the turn's output comes yet
     if (ack_owed() && !ack_awaits_answer()) send_ack();
     if (seq_.snd_nxt != sent_before && !xr().tlp_new_data) schedule_tlp();
     flight_at_output_ = wire::distance(seq_.snd_una, seq_.snd_max);

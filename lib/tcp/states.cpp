@@ -174,7 +174,7 @@ std::optional<tcb::ending> tcb::on_timer(send_policy out) {
     }
     if (xr().reo_at <= now) {
         xfer().reo_at = never;
-        detect_losses();
+        detect_losses(xr().board.pipe());
     }
     if (persist_at_ <= now) {
         if (app_gone() && probes_ >= limit) return ending::probe_timeout;

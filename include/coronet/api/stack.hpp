@@ -131,7 +131,8 @@ private:
 // Every counter of the stack as one line of JSON (no newline): the device's
 // ("dev_rx_frames", ...), the IPv4 host's ("rx_bad_ipv4", ..., "rx_dropped"),
 // the TCP layer's ("tcp_bad_flags", ..., "tcp_dropped"), the calling
-// thread's coroutine frame allocator ("frames_recycled", ...) and, when
+// thread's coroutine frame allocator ("frames_recycled", ...), the loop's
+// ("loop_iterations", ..., "loop_quiet_spins") and, when
 // given, one connection's ("conn_challenge_acks", ...). Keys are flat and unique, so a
 // script or test can find one by name. Cannot fail.
 std::string counters_json(stack& st, const tcp::connection_stats* connection = nullptr);

@@ -419,8 +419,10 @@ private:
     };
     sack_info read_sacks(const wire::tcp_view& seg);
     void account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 una_before, std::uint32_t wnd_before);
-    void detect_losses();
-    void enter_recovery();
+    // pipe_before: the pipe before the ACK being processed (the pipe now
+    // where no ACK is: a timer), for enter_recovery.
+    void detect_losses(std::uint32_t pipe_before);
+    void enter_recovery(std::uint32_t pipe_before);
     // FlightSize for a window reduction (RFC 5681 3.2): what was in flight
     // before this turn's ACKs. A turn handles all its ACKs before its one
     // output, so those that acknowledged data ahead of the loss have not
@@ -463,7 +465,9 @@ private:
     bool disordered_ack(const wire::tcp_view& seg, std::uint32_t tsval) const;
 
     // output (output.cpp)
-    void output(send_policy policy);
+    // new_data_only: nothing resent, no bare ACK, the flight and timers of
+    // the turn's output left to it (enter_recovery's early output).
+    void output(send_policy policy, bool new_data_only = false);
     // output(policy) once, at the end of the loop's turn, after every event
     // of the turn: a write and a close make one segment, the ACKs of a batch
     // of segments one ACK. The policy is the calling state's (the latest wins).
