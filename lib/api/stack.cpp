@@ -295,9 +295,10 @@ void add_frames(json_counters& j, const runtime::frame_allocator_stats& f) {
     j("frames_cached_bytes", f.cached_bytes);
 }
 
-// The loop's: with --busy-poll, loop_busy_polls counts the turns that
-// checked for completions instead of sleeping and loop_quiet_spins those of
-// them that took frames from the receive rings without a system call.
+// The loop's: loop_submits counts its entries into the kernel; with
+// --busy-poll, loop_busy_polls the turns that checked for work instead of
+// sleeping, and loop_quiet_spins those of them that looked only at the
+// receive rings, without io_uring_enter.
 void add_loop(json_counters& j, const runtime::loop_counters& l) {
     j("loop_iterations", l.iterations);
     j("loop_completions", l.completions);

@@ -68,7 +68,6 @@ void loop::run() {
 
 void loop::run_once(bool block) {
     ++counters_.iterations;
-    ++counters_.submits;
     const timer_node* next = timers().top();
     const auto t = now();
     const bool spin = busy_poll_ > duration::zero() && t - last_work_ < busy_poll_;
@@ -91,11 +90,13 @@ void loop::run_once(bool block) {
         }
         if (enter) {
             io_uring_submit_and_get_events(&ring_);
+            ++counters_.submits;
             quiet_spins_ = 0;
         } else {
             ++counters_.quiet_spins;
         }
     } else {
+        ++counters_.submits;
         io_uring_cqe* cqe = nullptr;
         if (next) {
             __kernel_timespec ts = to_timespec(next->deadline - now());

@@ -272,9 +272,9 @@ BOOST_AUTO_TEST_CASE(coronet_at_both_ends_busy_polling) {
             argv.push_back(a);
         const client_run r = run_client(argv);
         check_result(r, e);
-        // The client's loop spun, and most of its spins read the receive
-        // rings without entering the kernel (it enters every eighth, or to
-        // submit, or after the rings gave frames).
+        // The client's loop spun, and spins read the receive rings without
+        // entering the kernel (it enters every eighth, or to submit, or
+        // after the rings gave frames).
         const long polls = json_field(r.err, "loop_busy_polls"), quiet = json_field(r.err, "loop_quiet_spins");
         BOOST_TEST_MESSAGE(e.mode << ": busy polls " << polls << ", quiet spins " << quiet);
         BOOST_TEST(polls > 0, r.err);

@@ -455,11 +455,12 @@ BOOST_AUTO_TEST_CASE(a_spinning_loop_asks_its_pollers_and_enters_the_kernel_only
     bool guard = false;
     complete_a_nop_under_a_guard(l, 1s, guard);
     const unsigned asked = p.asked;
-    const auto quiet = l.counters().quiet_spins;
+    const auto quiet = l.counters().quiet_spins, entered = l.counters().submits;
     for (unsigned i = 0; i < 8 * loop::spins_per_enter; ++i) l.run_once(true);
     BOOST_REQUIRE(!guard);
     BOOST_TEST(p.asked - asked == 8 * loop::spins_per_enter);
     BOOST_TEST(l.counters().quiet_spins - quiet == 7 * 8u);
+    BOOST_TEST(l.counters().submits - entered == 8u);  // the kernel entered once per eight spins
     // A submission goes to the kernel on the next turn, not the eighth.
     bool done = false;
     auto one = [&]() -> task<void> {

@@ -58,7 +58,7 @@ struct loop_options {
 struct loop_counters {
     std::uint64_t iterations = 0;
     std::uint64_t completions = 0;
-    std::uint64_t submits = 0;
+    std::uint64_t submits = 0;      // times the loop entered the kernel (to submit, to wait, or both)
     std::uint64_t busy_polls = 0;   // iterations that checked for completions instead of sleeping
     std::uint64_t quiet_spins = 0;  // of them, those that left the kernel alone (spin pollers watched)
 };
