@@ -42,6 +42,7 @@ void new_reno::on_undo() {
 }
 
 void new_reno::on_ack(const ack_sample& ack) {
+    if (ack.mss != 0) mss_ = ack.mss;  // the sender's, as the path MTU moves it
     if (ack.ends_recovery) {
         cwnd_ = ssthresh_;  // RFC 6937: PRR brought the flight down to it
         bytes_acked_ = 0;

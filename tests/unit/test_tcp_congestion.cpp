@@ -132,6 +132,17 @@ BOOST_AUTO_TEST_CASE(the_reduced_window_is_a_whole_number_of_segments) {
     BOOST_TEST(cc.ssthresh() == 7000u);
 }
 
+// The segment is the sender's current one: after the path MTU went down,
+// the reduction rounds to the smaller segments, and the floor is two of them.
+BOOST_AUTO_TEST_CASE(the_reduction_rounds_to_the_segment_the_sender_now_sends) {
+    new_reno cc = make_reno();                                             // SMSS 1000
+    cc.on_ack({.bytes_acked = 5000, .flight_before = 10000, .mss = 500});  // slow start: cwnd 15000
+    cc.on_loss(15000, t0);
+    BOOST_TEST(cc.ssthresh() == 7500u);  // 15 segments of 500
+    cc.on_loss(1500, t0);
+    BOOST_TEST(cc.ssthresh() == 1000u);
+}
+
 BOOST_AUTO_TEST_CASE(undo_restores_the_window_before_the_reduction) {
     new_reno cc = make_reno();
     ack(cc, 5, 2000);  // cwnd 20000, ssthresh infinite
