@@ -132,9 +132,26 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         cc().on_ack(sample);
     };
     if (in_recovery_ && seq_.snd_una >= recover_) {
-        sample.ends_recovery = true;
         end_recovery();
-        tell_controller();
+        // RFC 6675 5 (4.1), as Linux's tcp_time_to_recover: data marked
+        // lost beyond the recovery point (found while this episode ran)
+        // starts the next one on this ACK.
+        const bool again = xr().board.lost_bytes() > 0;
+        if (again && cc().sets_recovery_window()) {
+            // Such a controller sees one recovery go on, as Linux's BBR sees
+            // Recovery on both sides of this ACK: told of an end and a new
+            // start, BBR restored its window and then held it to what was in
+            // flight for a round trip (packet conservation) every time. On
+            // 1 % random loss at 20 ms, STARTUP spent most round trips so,
+            // and moved x0.87-0.94 of kernel BBR's goodput.
+            enter_recovery(pipe_before);
+            sample.in_recovery = true;
+            tell_controller();
+        } else {
+            sample.ends_recovery = true;
+            tell_controller();
+            if (again) enter_recovery(pipe_before);
+        }
     } else if (in_recovery_) {
         tell_controller();
         xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);

@@ -207,6 +207,80 @@ BOOST_AUTO_TEST_CASE(the_output_before_a_recovery_keeps_to_the_window_the_ack_of
     BOOST_TEST(wire::distance(first, highest) == 14000u);
 }
 
+namespace {
+// The end of the highest segment the peer has seen from a (at least `from`).
+seq32 highest_sent(const with_raw_peer& t, seq32 from) {
+    for (const auto& s : t.peer.got) from = std::max(from, s.h.seq + static_cast<std::uint32_t>(s.payload.size()));
+    return from;
+}
+
+// A recovery that finds, while it runs, a loss in data it sent: ten
+// segments, the first lost; the resend and new segments go, and of these
+// the first is lost too. Returns when the ACK that passes the recovery
+// point (the first resend arrived) has been handled, with the end of what
+// a has sent.
+seq32 loss_beyond_the_recovery_point(with_raw_peer& t, seq32 first) {
+    const auto& tcb = t.ca.tcb();
+    t.peer.send(sack_ack(t, first, {{first + 1000, first + 10000}}));
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(tcb.stats().recoveries == 1u);
+    seq32 sent_to = highest_sent(t, first + 10000);
+    BOOST_REQUIRE(wire::distance(first + 10000, sent_to) >= 3000u);
+    t.peer.got.clear();
+    // All the new data arrives but its first segment: RACK marks it lost.
+    t.peer.send(sack_ack(t, first, {{first + 11000, sent_to}, {first + 1000, first + 10000}}));
+    t.p.sim.run_for(1ms);
+    BOOST_REQUIRE(tcb.board().lost_bytes() == 2000u);  // the two holes
+    BOOST_REQUIRE(tcb.stats().recoveries == 1u);
+    const seq32 sacked_to = sent_to;
+    sent_to = highest_sent(t, sent_to);
+    t.peer.got.clear();
+    t.peer.send(sack_ack(t, first + 10000, {{first + 11000, sacked_to}}));
+    t.p.sim.run_for(1ms);
+    return highest_sent(t, sent_to);
+}
+}  // namespace
+
+// RFC 6675 5 (4.1), and Linux: an ACK that ends a recovery while data
+// sent in it is marked lost starts the next recovery itself. A window
+// controller reduces again: the loss hit data sent after the first reduction.
+BOOST_AUTO_TEST_CASE(a_loss_found_past_the_recovery_point_starts_the_next_recovery_as_this_one_ends) {
+    with_raw_peer t{sack_peer(), unpaced_newreno()};
+    const auto segs = written(t, 30000);
+    BOOST_REQUIRE(segs.size() == 10u);
+    const auto& tcb = t.ca.tcb();
+    loss_beyond_the_recovery_point(t, segs[0].h.seq);
+    BOOST_TEST(tcb.stats().recoveries == 2u);
+    // The first recovery ended at 5000 (half the ten segments); half of that
+    // in whole segments, the two-segment floor.
+    BOOST_TEST(tcb.congestion().ssthresh() == 2000u);
+}
+
+// BBR, which sets its own window in recovery, sees one recovery go on over
+// that ACK, as Linux's BBR sees Recovery on both sides of it; told of an end
+// and a new start it held its window to what was in flight for a round trip
+// again (packet conservation) when the next loss was found.
+BOOST_AUTO_TEST_CASE(bbr_sees_one_recovery_where_the_next_begins_as_one_ends) {
+    with_raw_peer t{sack_peer()};
+    const auto segs = written(t, 60000);
+    BOOST_REQUIRE(segs.size() == 10u);
+    const auto& tcb = t.ca.tcb();
+    const seq32 first = segs[0].h.seq;
+    const seq32 sent_to = loss_beyond_the_recovery_point(t, first);
+    BOOST_TEST(tcb.stats().recoveries == 2u);
+    // Another loss, found in the recovery the last ACK began: of what a
+    // sent after the first new segment, all arrives but one segment.
+    const std::uint32_t cwnd = tcb.cwnd();
+    const seq32 hole = sent_to - 3000;
+    t.peer.send(sack_ack(t, first + 10000, {{hole + 1000, sent_to}, {first + 11000, hole}}));
+    t.p.sim.run_for(1ms);
+    BOOST_TEST(tcb.stats().recoveries == 2u);
+    BOOST_TEST(tcb.board().lost_bytes() == 2000u);
+    // STARTUP, past the first round of recovery: the window grows with what
+    // is delivered (told of a new recovery, BBR cut it to the pipe: 13000).
+    BOOST_TEST(tcb.cwnd() > cwnd);
+}
+
 BOOST_AUTO_TEST_CASE(reneged_sack_data_is_kept_and_sent_again) {
     with_raw_peer t{sack_peer()};
     const auto segs = written(t, 6000);
