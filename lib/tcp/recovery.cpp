@@ -132,11 +132,13 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         cc().on_ack(sample);
     };
     if (in_recovery_ && seq_.snd_una >= recover_) {
+        // As Linux's tcp_time_to_recover, data that loss detection marked
+        // lost while this episode ran, beyond its recovery point, starts the
+        // next one on this ACK (RFC 6675 would start it on the next
+        // duplicate ACK). Not data a path-MTU drop marked: that is resent
+        // without a reduction.
+        const bool again = xr().loss_found_in_recovery && xr().board.lost_bytes() > 0;
         end_recovery();
-        // RFC 6675 5 (4.1), as Linux's tcp_time_to_recover: data marked
-        // lost beyond the recovery point (found while this episode ran)
-        // starts the next one on this ACK.
-        const bool again = xr().board.lost_bytes() > 0;
         if (again && cc().sets_recovery_window()) {
             // Such a controller sees one recovery go on, as Linux's BBR sees
             // Recovery on both sides of this ACK: told of an end and a new
@@ -144,13 +146,18 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
             // flight for a round trip (packet conservation) every time. On
             // 1 % random loss at 20 ms, STARTUP spent most round trips so,
             // and moved x0.87-0.94 of kernel BBR's goodput.
-            enter_recovery(pipe_before);
+            enter_recovery(pipe_before, false);
             sample.in_recovery = true;
             tell_controller();
         } else {
             sample.ends_recovery = true;
             tell_controller();
-            if (again) enter_recovery(pipe_before);
+            if (again) {
+                enter_recovery(pipe_before, false);
+                // PRR counts this ACK's delivery in the new episode, as the
+                // ACK that finds a loss counts in the one it starts.
+                xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
+            }
         }
     } else if (in_recovery_) {
         tell_controller();
@@ -181,17 +188,22 @@ void tcb::detect_losses(std::uint32_t pipe_before) {
     xfer().reo_at = r.next > runtime::duration::zero() ? now + r.next : never;
     if (r.newly_lost == 0) return;
     xfer().stats.lost_bytes += r.newly_lost;
-    if (!in_recovery_) enter_recovery(pipe_before);
+    if (in_recovery_) {
+        xfer().loss_found_in_recovery = true;
+    } else {
+        enter_recovery(pipe_before);
+    }
 }
 
 // Fast recovery (RFC 6675 5, RFC 6937): ssthresh drops, PRR paces the flight
 // down to it, and the episode ends when the ACK passes `recover_`.
-void tcb::enter_recovery(std::uint32_t pipe_before) {
+void tcb::enter_recovery(std::uint32_t pipe_before, bool early_output) {
     in_recovery_ = true;
     xfer().recovery_with_reo_wnd = xr().rack.reordering_seen();
+    xfer().loss_found_in_recovery = false;
     ++xfer().stats.recoveries;
     start_undo_episode();
-    if (ex_.turn_end_queued(output_node_) && !cc().sets_recovery_window()) {
+    if (early_output && ex_.turn_end_queued(output_node_) && !cc().sets_recovery_window()) {
         // Earlier events of this turn (ACKs before the one that found the
         // loss, a write) left output to the turn's end. Taken one at a time,
         // as the RFCs' sender and Linux take ACKs, the new data they let out

@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_CASE(paced_frames_pass_a_shallow_queue_that_bursts_overflow) {
     // Paced, slow start runs on to about the path's BDP before the queue
     // overflows; in bursts it overflows at less than half of it. (Paced
     // 1.34 s, two recoveries: data the first one sent was lost too, and
-    // the second halved the window again, as RFC 6675 and Linux do; 0.91 s
+    // the second halved the window again, as Linux does; 0.91 s
     // before that. Unpaced 1.66 s.)
     BOOST_TEST(took[1] * 6 < took[0] * 5);
 }

@@ -218,8 +218,9 @@ seq32 highest_sent(const with_raw_peer& t, seq32 from) {
 // segments, the first lost; the resend and new segments go, and of these
 // the first is lost too. Returns when the ACK that passes the recovery
 // point (the first resend arrived) has been handled, with the end of what
-// a has sent.
-seq32 loss_beyond_the_recovery_point(with_raw_peer& t, seq32 first) {
+// a has sent; also_newer: in that ACK's turn, an ACK before it delivers
+// what a sent meanwhile.
+seq32 loss_beyond_the_recovery_point(with_raw_peer& t, seq32 first, bool also_newer = false) {
     const auto& tcb = t.ca.tcb();
     t.peer.send(sack_ack(t, first, {{first + 1000, first + 10000}}));
     t.p.sim.run_for(1ms);
@@ -235,13 +236,19 @@ seq32 loss_beyond_the_recovery_point(with_raw_peer& t, seq32 first) {
     const seq32 sacked_to = sent_to;
     sent_to = highest_sent(t, sent_to);
     t.peer.got.clear();
-    t.peer.send(sack_ack(t, first + 10000, {{first + 11000, sacked_to}}));
+    if (also_newer && sent_to > sacked_to) {
+        // In the same turn, before it: what a sent since arrives too.
+        t.peer.send(sack_ack(t, first, {{first + 11000, sent_to}, {first + 1000, first + 10000}}));
+        t.peer.send(sack_ack(t, first + 10000, {{first + 11000, sent_to}}));
+    } else {
+        t.peer.send(sack_ack(t, first + 10000, {{first + 11000, sacked_to}}));
+    }
     t.p.sim.run_for(1ms);
     return highest_sent(t, sent_to);
 }
 }  // namespace
 
-// RFC 6675 5 (4.1), and Linux: an ACK that ends a recovery while data
+// As Linux (tcp_time_to_recover): an ACK that ends a recovery while data
 // sent in it is marked lost starts the next recovery itself. A window
 // controller reduces again: the loss hit data sent after the first reduction.
 BOOST_AUTO_TEST_CASE(a_loss_found_past_the_recovery_point_starts_the_next_recovery_as_this_one_ends) {
@@ -252,8 +259,28 @@ BOOST_AUTO_TEST_CASE(a_loss_found_past_the_recovery_point_starts_the_next_recove
     loss_beyond_the_recovery_point(t, segs[0].h.seq);
     BOOST_TEST(tcb.stats().recoveries == 2u);
     // The first recovery ended at 5000 (half the ten segments); half of that
-    // in whole segments, the two-segment floor.
+    // in whole segments is the two-segment floor (no second reduction left
+    // 5000; one from the flight of 7000, not the window, 3000).
     BOOST_TEST(tcb.congestion().ssthresh() == 2000u);
+}
+
+// When the ACK that starts the next recovery comes in one turn with
+// others that delivered data, the turn's output begins with the resend, as
+// one ACK at a time would have: the earlier ACKs came in recovery, where
+// lost data goes first, so nothing of them is sent ahead of the new
+// episode (with the first loss's early output, five new segments went
+// first and the pipe was three times the new ssthresh).
+BOOST_AUTO_TEST_CASE(a_recovery_that_follows_one_at_once_resends_first) {
+    with_raw_peer t{sack_peer(), unpaced_newreno()};
+    const auto segs = written(t, 60000);
+    BOOST_REQUIRE(segs.size() == 10u);
+    const seq32 first = segs[0].h.seq;
+    const auto& tcb = t.ca.tcb();
+    loss_beyond_the_recovery_point(t, first, true);
+    BOOST_TEST(tcb.stats().recoveries == 2u);
+    BOOST_REQUIRE(!t.peer.got.empty());
+    BOOST_TEST(t.peer.got[0].h.seq == first + 10000);
+    BOOST_TEST(tcb.board().pipe() <= tcb.congestion().ssthresh());
 }
 
 // BBR, which sets its own window in recovery, sees one recovery go on over
@@ -277,7 +304,8 @@ BOOST_AUTO_TEST_CASE(bbr_sees_one_recovery_where_the_next_begins_as_one_ends) {
     BOOST_TEST(tcb.stats().recoveries == 2u);
     BOOST_TEST(tcb.board().lost_bytes() == 2000u);
     // STARTUP, past the first round of recovery: the window grows with what
-    // is delivered (told of a new recovery, BBR cut it to the pipe: 13000).
+    // is delivered (told of a new recovery, BBR cut it to the pipe plus what
+    // this ACK delivered: 13000).
     BOOST_TEST(tcb.cwnd() > cwnd);
 }
 

@@ -47,8 +47,11 @@ struct ack_sample {
     // is SACKed or marked lost, plus what is resent), which the window limits.
     std::uint32_t pipe = 0;
     runtime::time_point now{};
-    bool in_recovery = false;     // the sender is repairing a loss (fast recovery)
-    bool ends_recovery = false;   // this ACK covers the recovery point: the repair is complete
+    bool in_recovery = false;  // the sender is repairing a loss (fast recovery)
+    // This ACK covers the recovery point: the repair is complete. Where the
+    // same ACK starts the next recovery, a controller that sets its own
+    // window in recovery is not told of the end (it sees one recovery go on).
+    bool ends_recovery = false;
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
     std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included
     // The round-trip time this ACK measured (the most recently sent data it

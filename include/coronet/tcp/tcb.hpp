@@ -422,7 +422,10 @@ private:
     // pipe_before: the pipe before the ACK being processed (the pipe now
     // where no ACK is: a timer), for enter_recovery.
     void detect_losses(std::uint32_t pipe_before);
-    void enter_recovery(std::uint32_t pipe_before);
+    // early_output: this ACK's turn may let out first the new data its
+    // earlier events released (not when a recovery follows one at once:
+    // those events were answered in recovery, resends first).
+    void enter_recovery(std::uint32_t pipe_before, bool early_output = true);
     // FlightSize for a window reduction (RFC 5681 3.2): what was in flight
     // before this turn's ACKs. A turn handles all its ACKs before its one
     // output, so those that acknowledged data ahead of the loss have not
@@ -631,6 +634,7 @@ private:
         interval_set undo_resent;                 // what was resent since and not yet reported as a duplicate
         std::optional<wire::ts32> retrans_stamp;  // our timestamp on the first of those resends (RFC 3522)
         bool recovery_with_reo_wnd = false;       // the current fast recovery began with reordering seen (tcb::undo)
+        bool loss_found_in_recovery = false;      // and loss detection marked more lost since (account_ack)
         std::uint64_t acks_at_once_turn = 0;      // the turn of the ACKs at once for full-sized segments
         std::uint8_t acks_at_once = 0;            // and how many went (tcb::ack_at_once_in_turn)
         std::uint64_t dsacked_bytes = 0;          // bytes the peer has reported as duplicates, all told
