@@ -21,8 +21,8 @@ namespace {
 // An established connection (the peer's MSS 1460, no timestamps) with
 // `segments` full segments of data sent and not yet acknowledged.
 struct sending_pair : connected_stack {
-    explicit sending_pair(std::size_t segments, const tcp::tcp_config& cfg = {})
-        : connected_stack(peer_syn_options(1460), cfg) {
+    explicit sending_pair(std::size_t segments, const tcp::tcp_config& cfg = {}, bool sack = false)
+        : connected_stack(peer_syn_options(1460, sack), cfg) {
         BOOST_REQUIRE_EQUAL(conn->mss(), 1460u);
         write(segments * 1460);
         BOOST_REQUIRE_EQUAL(s.take_segments().size(), segments);
@@ -83,6 +83,36 @@ BOOST_AUTO_TEST_CASE(fragmentation_needed_resends_the_flight_in_smaller_segments
     p.write(3 * 1360);
     check_cover(p.s.take_segments(), p.iss + 1 + 4 * 1460, p.iss + 1 + 4 * 1460 + 3 * 1360, 1360);
     p.s.check_invariants();
+}
+
+// A path-MTU drop inside a fast recovery marks lost what it sent there, at
+// the old size, and that is resent without a reduction (the narrow hop is
+// no congestion): the ACK that ends the recovery starts no other, as data
+// that loss detection marked lost past the recovery point would.
+BOOST_AUTO_TEST_CASE(what_a_path_mtu_drop_marked_lost_starts_no_recovery_as_one_ends) {
+    tcp::tcp_config cfg;
+    cfg.congestion = "newreno";
+    cfg.pacing = tcp::tcp_config::pacing_mode::off;
+    sending_pair p(10, cfg, true);
+    p.write(10 * 1460);  // waits for the window
+    BOOST_REQUIRE(p.s.take_segments().empty());
+    const seq32 first = p.iss + 1;
+    wire::tcp_options o;
+    o.sack[0] = {first + 1460, first + 10 * 1460};
+    o.sack_count = 1;
+    p.s.inject(p.from_peer().seq(p.irs + 1).ack(first).options(o));  // the first segment was lost
+    p.s.sim.run_for(1ms);
+    BOOST_REQUIRE(p.conn->stats().recoveries == 1u);
+    BOOST_REQUIRE(p.s.take_segments().size() > 1u);  // the resend, and new data under PRR
+    const std::uint32_t ssthresh = p.conn->congestion().ssthresh();
+    p.icmp(icmp_type::dest_unreachable, unreachable::fragmentation_needed, 10 * 1460, 1400);
+    BOOST_REQUIRE(p.conn->stats().mss_reductions == 1u);
+    p.s.take_segments();
+    p.ack(10 * 1460);  // past the recovery point; the new data is still out, resent smaller
+    BOOST_REQUIRE(p.conn->board().lost_bytes() > 0u);
+    BOOST_TEST(p.conn->stats().recoveries == 1u);
+    BOOST_TEST(p.conn->congestion().ssthresh() == ssthresh);
+    BOOST_TEST(p.conn->stats().timeouts == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(forged_or_stale_errors_change_nothing) {
