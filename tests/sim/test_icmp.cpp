@@ -112,6 +112,7 @@ BOOST_AUTO_TEST_CASE(what_a_path_mtu_drop_marked_lost_starts_no_recovery_as_one_
     BOOST_REQUIRE(p.conn->board().lost_bytes() > 0u);
     BOOST_TEST(p.conn->stats().recoveries == 1u);
     BOOST_TEST(p.conn->congestion().ssthresh() == ssthresh);
+    BOOST_TEST(p.conn->cwnd() == ssthresh);  // the recovery ended there
     BOOST_TEST(p.conn->stats().timeouts == 0u);
 }
 

@@ -236,7 +236,8 @@ seq32 loss_beyond_the_recovery_point(with_raw_peer& t, seq32 first, bool also_ne
     const seq32 sacked_to = sent_to;
     sent_to = highest_sent(t, sent_to);
     t.peer.got.clear();
-    if (also_newer && sent_to > sacked_to) {
+    BOOST_REQUIRE(!also_newer || sent_to > sacked_to);
+    if (also_newer) {
         // In the same turn, before it: what a sent since arrives too.
         t.peer.send(sack_ack(t, first, {{first + 11000, sent_to}, {first + 1000, first + 10000}}));
         t.peer.send(sack_ack(t, first + 10000, {{first + 11000, sent_to}}));
@@ -281,6 +282,10 @@ BOOST_AUTO_TEST_CASE(a_recovery_that_follows_one_at_once_resends_first) {
     BOOST_REQUIRE(!t.peer.got.empty());
     BOOST_TEST(t.peer.got[0].h.seq == first + 10000);
     BOOST_TEST(tcb.board().pipe() <= tcb.congestion().ssthresh());
+    // PRR counts the ending ACK's 1000 delivered bytes in the new episode:
+    // with nothing else in the network, the resend and one new segment
+    // (the resend alone if it counted none).
+    BOOST_TEST(t.peer.got.size() == 2u);
 }
 
 // BBR, which sets its own window in recovery, sees one recovery go on over

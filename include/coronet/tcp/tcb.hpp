@@ -634,7 +634,7 @@ private:
         interval_set undo_resent;                 // what was resent since and not yet reported as a duplicate
         std::optional<wire::ts32> retrans_stamp;  // our timestamp on the first of those resends (RFC 3522)
         bool recovery_with_reo_wnd = false;       // the current fast recovery began with reordering seen (tcb::undo)
-        bool loss_found_in_recovery = false;      // and loss detection marked more lost since (account_ack)
+        bool loss_found_in_recovery = false;      // and loss detection marked more lost since (detect_losses)
         std::uint64_t acks_at_once_turn = 0;      // the turn of the ACKs at once for full-sized segments
         std::uint8_t acks_at_once = 0;            // and how many went (tcb::ack_at_once_in_turn)
         std::uint64_t dsacked_bytes = 0;          // bytes the peer has reported as duplicates, all told
