@@ -131,6 +131,10 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         sample.paced = pacing_rate() > 0;
         cc().on_ack(sample);
     };
+    // PRR's window (RFC 6937) once this ACK's delivery is counted.
+    const auto count_in_prr = [&] {
+        xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
+    };
     if (in_recovery_ && seq_.snd_una >= recover_) {
         // As Linux's tcp_time_to_recover, data that loss detection marked
         // lost while this episode ran, beyond its recovery point, starts the
@@ -139,30 +143,26 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         // without a reduction.
         const bool again = xr().loss_found_in_recovery && xr().board.lost_bytes() > 0;
         end_recovery();
-        if (again && cc().sets_recovery_window()) {
-            // Such a controller sees one recovery go on, as Linux's BBR sees
-            // Recovery on both sides of this ACK: told of an end and a new
-            // start, BBR restored its window and then held it to what was in
-            // flight for a round trip (packet conservation) every time. On
-            // 1 % random loss at 20 ms, STARTUP spent most round trips so,
-            // and moved x0.88-1.01 of kernel BBR's goodput (below it on
-            // seven of eight relay seeds).
+        // A controller that sets its own window in recovery sees one
+        // recovery go on (the sample says in recovery, not its end), as
+        // Linux's BBR sees Recovery on both sides of this ACK: told of an
+        // end and a new start, BBR restored its window and then held it to
+        // what was in flight for a round trip (packet conservation) every
+        // time. On 1 % random loss at 20 ms, STARTUP spent most round trips
+        // so, and moved x0.88-1.01 of kernel BBR's goodput (below it on
+        // seven of eight relay seeds). A window controller hears the end
+        // (cwnd = ssthresh) and then reduces again.
+        const bool goes_on = again && cc().sets_recovery_window();
+        if (goes_on) enter_recovery(pipe_before, false);
+        sample.ends_recovery = !goes_on;
+        tell_controller();
+        if (again && !goes_on) {
             enter_recovery(pipe_before, false);
-            sample.in_recovery = true;
-            tell_controller();
-        } else {
-            sample.ends_recovery = true;
-            tell_controller();
-            if (again) {
-                enter_recovery(pipe_before, false);
-                // PRR counts this ACK's delivery in the new episode, as the
-                // ACK that finds a loss counts in the one it starts.
-                xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
-            }
+            count_in_prr();  // as the ACK that finds a loss counts in the episode it starts
         }
     } else if (in_recovery_) {
         tell_controller();
-        xfer().recovery_window = xfer().prr.on_ack(delivered, xfer().board.pipe(), cc().ssthresh(), snd_mss_);
+        count_in_prr();
     } else if (sample.bytes_acked > 0 || sample.lost > 0) {
         tell_controller();
     }
