@@ -46,9 +46,15 @@ void new_reno::on_ack(const ack_sample& ack) {
     if (ack.ends_recovery) {
         cwnd_ = ssthresh_;  // RFC 6937: PRR brought the flight down to it
         bytes_acked_ = 0;
-    } else if (!ack.in_recovery) {
-        open_window(ack.bytes_acked, ack.flight_before);
+        // What this ACK delivered counts in congestion avoidance, as Linux
+        // counts it (tcp_cong_avoid runs once the state is Open again). Not
+        // counting it, the window at the next loss was a segment below
+        // kernel Reno's in about 20 of 49 recoveries (1 % random loss at
+        // 20 ms, the same losses), and the goodput x0.96-0.97 of its.
+    } else if (ack.in_recovery) {
+        return;
     }
+    open_window(ack.bytes_acked, ack.flight_before);
 }
 
 void new_reno::open_window(std::uint32_t bytes_acked, std::uint32_t flight_before) noexcept {

@@ -109,6 +109,28 @@ BOOST_AUTO_TEST_CASE(recovery_holds_the_window_and_exits_at_ssthresh) {
     BOOST_TEST(cc.ssthresh() == 10000u);
 }
 
+// Linux counts the ACK that ends a recovery in congestion avoidance (its
+// state is Open again when tcp_cong_avoid runs): what that ACK delivered
+// (the resent hole and what was sent in recovery behind it) starts the
+// count from ssthresh, where not counting it left coronet's window a
+// segment behind kernel Reno's after most recoveries.
+BOOST_AUTO_TEST_CASE(the_ack_that_ends_recovery_counts_in_congestion_avoidance) {
+    new_reno cc = make_reno();
+    ack(cc, 5, 2000);  // cwnd 20000
+    cc.on_loss(20000, t0);
+    cc.on_ack({.bytes_acked = 4000, .flight_before = 20000, .in_recovery = true});  // not counted: in recovery
+    cc.on_ack({.bytes_acked = 6000, .flight_before = 12000, .in_recovery = true, .ends_recovery = true});
+    BOOST_TEST(cc.window() == 10000u);  // cwnd = ssthresh, 6000 of the next 10000 counted
+    ack(cc, 3, 1000);
+    BOOST_TEST(cc.window() == 10000u);
+    ack(cc, 1, 1000);
+    BOOST_TEST(cc.window() == 11000u);
+    // An ending ACK that delivers a whole window or more adds its segment at once.
+    cc.on_loss(22000, t0);  // ssthresh 11000
+    cc.on_ack({.bytes_acked = 12000, .flight_before = 22000, .in_recovery = true, .ends_recovery = true});
+    BOOST_TEST(cc.window() == 12000u);
+}
+
 BOOST_AUTO_TEST_CASE(small_flight_keeps_ssthresh_at_two_segments) {
     new_reno cc = make_reno();
     cc.on_loss(3000, t0);
