@@ -41,9 +41,11 @@ void cubic::on_ack(const ack_sample& ack) {
     if (ack.bytes_acked > 0) backing_off_ = false;
     if (ack.ends_recovery) {
         s_.cwnd = s_.ssthresh;  // RFC 6937: PRR brought the flight down to it
+        // What this ACK delivered counts in congestion avoidance, and the
+        // epoch begins with it, as in Linux (see new_reno::on_ack).
+    } else if (ack.in_recovery) {
         return;
     }
-    if (ack.in_recovery) return;
     std::uint32_t bytes = ack.bytes_acked;
     if (s_.cwnd < s_.ssthresh) bytes = slow_start(ack);
     // RFC 7661: a window the sender does not use is not validated by its

@@ -220,6 +220,19 @@ BOOST_AUTO_TEST_CASE(the_reno_friendly_region_dominates_with_a_short_rtt_and_a_s
     BOOST_TEST(std::abs(segments(cc.window()) - w_est) <= 2.0);
 }
 
+// As NewReno (and Linux's CUBIC), the ACK that ends a recovery counts in
+// congestion avoidance: a window's worth of it moves W_est (4.3) by
+// alpha_cubic segments, and the window with it while W_cubic is below.
+BOOST_AUTO_TEST_CASE(the_ack_that_ends_recovery_counts_in_congestion_avoidance) {
+    cubic cc;
+    cc.init(mss);
+    cc.on_ack({.bytes_acked = 90000, .flight_before = cc.window(), .now = t0});  // slow start to 100 segments
+    cc.on_loss(100000, t0);                                                      // cwnd = ssthresh = 70
+    cc.on_ack({.bytes_acked = 70000, .flight_before = 100000, .now = t0, .in_recovery = true, .ends_recovery = true});
+    // W_cubic(0) is the epoch's cwnd (70, K = cbrt(30 / C)); W_est is 70 + alpha_cubic.
+    BOOST_TEST(segments(cc.window()) == 70 + cubic::alpha_cubic, boost::test_tools::tolerance(0.002));
+}
+
 BOOST_AUTO_TEST_CASE(fast_convergence_lowers_w_max_after_a_loss_below_it) {
     cubic cc = after_loss_at(100);  // W_max 100, cwnd 70
     cc.on_loss(70000, t0);          // 4.7: cwnd 70 < W_max: W_max = 70 * (1 + 0.7) / 2

@@ -51,8 +51,8 @@ struct ack_sample {
     // This ACK covers the recovery point: the repair is complete. Where the
     // same ACK starts the next recovery, a controller that sets its own
     // window in recovery is not told of the end (it sees one recovery go on).
-    // bytes_acked is what this ACK delivered; NewReno counts it in congestion
-    // avoidance from the new cwnd, as Linux does.
+    // bytes_acked is what this ACK delivered; NewReno and CUBIC count it in
+    // congestion avoidance from the new cwnd, as Linux does.
     bool ends_recovery = false;
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
     std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included
