@@ -13,6 +13,14 @@ bool hystart_pp::round_ended(const ack_sample& ack) noexcept {
     return ack.rate.delivered > 0 && ack.rate.prior_delivered >= round_end_delivered_;
 }
 
+namespace {
+// RttThresh (4.2): a base RTT / 8 within [4 ms, 16 ms].
+runtime::duration rtt_thresh(runtime::duration base) noexcept {
+    return std::clamp<runtime::duration>(base / hystart_pp::min_rtt_divisor, hystart_pp::min_rtt_thresh,
+                                         hystart_pp::max_rtt_thresh);
+}
+}  // namespace
+
 // 4.2: "At the start of each round during standard slow start and CSS".
 void hystart_pp::start_round(std::uint64_t delivered) noexcept {
     round_end_delivered_ = delivered;
@@ -20,15 +28,32 @@ void hystart_pp::start_round(std::uint64_t delivered) noexcept {
     last_round_min_rtt_ = current_round_min_rtt_;
     current_round_min_rtt_ = infinity;
     rtt_sample_count_ = 0;
+    first_block_min_rtt_ = block_min_rtt_ = infinity;
+    blocks_judged_ = 0;
+    round_rose_ = false;
 }
 
 // 4.2: currentRoundMinRTT >= lastRoundMinRTT + RttThresh, RttThresh being
 // lastRoundMinRTT / 8 within [4 ms, 16 ms].
 bool hystart_pp::delay_increased() const noexcept {
     if (last_round_min_rtt_ == infinity) return false;
-    const runtime::duration thresh =
-        std::clamp<runtime::duration>(last_round_min_rtt_ / min_rtt_divisor, min_rtt_thresh, max_rtt_thresh);
-    return current_round_min_rtt_ >= last_round_min_rtt_ + thresh;
+    return current_round_min_rtt_ >= last_round_min_rtt_ + rtt_thresh(last_round_min_rtt_);
+}
+
+// One RTT sample: the round's minimum, and the blocks of the rise within
+// the round (the header says why).
+void hystart_pp::count_sample(runtime::duration rtt) noexcept {
+    current_round_min_rtt_ = std::min(current_round_min_rtt_, rtt);
+    ++rtt_sample_count_;
+    if (rtt_sample_count_ <= n_rtt_sample) {
+        first_block_min_rtt_ = std::min(first_block_min_rtt_, rtt);
+        return;
+    }
+    block_min_rtt_ = std::min(block_min_rtt_, rtt);
+    if (rtt_sample_count_ % n_rtt_sample != 0) return;
+    ++blocks_judged_;
+    if (block_min_rtt_ >= first_block_min_rtt_ + rtt_thresh(first_block_min_rtt_)) round_rose_ = true;
+    block_min_rtt_ = infinity;
 }
 
 // The round's ACKs, each within train_ack_gap of the one before, now span
@@ -49,8 +74,12 @@ bool hystart_pp::train_too_long(const ack_sample& ack, std::uint32_t cwnd) noexc
 
 hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack, std::uint32_t cwnd) noexcept {
     if (round_ended(ack)) {
-        // The round CSS began in counts as its first.
-        if (in_css() && ++css_rounds_done_ >= css_rounds) return verdict::exit;
+        if (in_css() && css_on_round_rise_ && blocks_judged_ > 0 && !round_rose_) {
+            // A whole round of CSS saw no rise within it: a false alarm.
+            css_baseline_min_rtt_ = infinity;
+        } else if (in_css() && ++css_rounds_done_ >= css_rounds) {
+            return verdict::exit;  // the round CSS began in counts as its first
+        }
         start_round(ack.delivered);
         round_start_ = train_last_ = ack.now;
     }
@@ -58,17 +87,16 @@ hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack, std::uint32_t cwnd
         train_exit_ = true;
         return verdict::exit;
     }
-    if (ack.rtt > runtime::duration::zero()) {
-        current_round_min_rtt_ = std::min(current_round_min_rtt_, ack.rtt);
-        ++rtt_sample_count_;
-    }
+    if (ack.rtt > runtime::duration::zero()) count_sample(ack.rtt);
     // Only a round with N_RTT_SAMPLE samples is judged: a few ACKs' jitter
     // must not end slow start.
     if (rtt_sample_count_ >= n_rtt_sample) {
-        if (!in_css() && delay_increased()) {
+        const bool rose = delay_increased();
+        if (!in_css() && (rose || (ack.paced && round_rose_))) {
             css_baseline_min_rtt_ = current_round_min_rtt_;
             css_rounds_done_ = 0;
-        } else if (in_css() && current_round_min_rtt_ < css_baseline_min_rtt_) {
+            css_on_round_rise_ = !rose;
+        } else if (in_css() && !css_on_round_rise_ && current_round_min_rtt_ < css_baseline_min_rtt_) {
             // The rise was a false alarm (jitter): back to standard slow start.
             css_baseline_min_rtt_ = infinity;
         }

@@ -5,6 +5,7 @@
 #include <coronet/tcp/congestion.hpp>
 #include <coronet/tcp/cubic.hpp>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,7 @@ struct path {
     std::uint64_t delivered = 0;
     duration min_rtt = duration::max();
     std::deque<segment> flight;
+    bool paced = false;  // what the ACKs say of the sender
 
     explicit path(cubic& c, duration r = 100ms) : cc(c), rtt(r) { fill(); }
 
@@ -67,6 +69,7 @@ struct path {
              .min_rtt = min_rtt,
              .srtt = now - s.sent,
              .mss = mss,
+             .paced = paced,
              .rate = {.delivered = delivered - s.delivered, .interval = now - s.sent, .prior_delivered = s.delivered}});
         fill();
     }
@@ -116,6 +119,49 @@ path into_css(cubic& cc) {
     for (int i = 0; i < 8; ++i) p.ack_one();
     BOOST_REQUIRE(phase(cc) == "conservative_slow_start");
     return p;
+}
+
+// One round of a paced slow start whose queue builds within the round and
+// drains between rounds: each ACK sends two segments, and those sent on the
+// round's first four ACKs (the next round's first eight samples) see the
+// path's 100 ms, the rest `later`.
+void paced_round(path& p, duration later) {
+    for (std::size_t k = 0, n = p.flight.size(); k < n; ++k) {
+        p.rtt = k < 4 ? 100ms : later;
+        p.ack_one();
+    }
+}
+
+// HyStart++ fed round by round: each round 32 ACKs of one segment, 5 ms
+// apart (no ACK train), from a paced sender, with the RTTs rtt_of(k).
+struct hystart_rounds {
+    coronet::tcp::hystart_pp h;
+    std::uint64_t delivered = 0;
+    time_point now = t0;
+    // The verdict on the round's last ACK, or exit on the ACK that gave it
+    // (the round stops there: the controller asks no more).
+    coronet::tcp::hystart_pp::verdict round(const std::function<duration(int)>& rtt_of) {
+        const std::uint64_t began = delivered + mss;
+        auto v = coronet::tcp::hystart_pp::verdict::grow;
+        for (int k = 0; k < 32; ++k) {
+            delivered += mss;
+            now += 5ms;
+            v = h.on_ack({.bytes_acked = mss,
+                          .now = now,
+                          .delivered = delivered,
+                          .rtt = rtt_of(k),
+                          .mss = mss,
+                          .paced = true,
+                          .rate = {.delivered = mss, .prior_delivered = k == 0 ? delivered : began - 1}},
+                         1'000'000);
+            if (v == coronet::tcp::hystart_pp::verdict::exit) break;
+        }
+        return v;
+    }
+};
+// A round whose first eight samples see the path's 100 ms and the rest `later`.
+std::function<duration(int)> rising_to(duration later) {
+    return [later](int k) { return k < 8 ? duration{100ms} : later; };
 }
 
 // cc, fresh, hears the ACKs of one round at the given times, one segment
@@ -405,6 +451,63 @@ BOOST_AUTO_TEST_CASE(an_rtt_fall_below_the_css_baseline_resumes_slow_start) {
     p.rounds(1);
     BOOST_TEST(cc.window() >= 2 * before - mss);  // doubling again
     BOOST_TEST(cc.ssthresh() == 0xffffffffu);
+}
+
+// A paced sender's queue drains between rounds, so every round's smallest
+// RTT is the path's and the round-against-round test never fires: a later
+// block of eight samples 20 ms (past RttThresh, 12.5 ms) above the round's
+// first eight starts CSS. Not for an unpaced sender, whose queue does not
+// drain so (the RFC's test serves it).
+BOOST_AUTO_TEST_CASE(a_paced_round_whose_later_samples_rise_starts_css) {
+    for (const bool paced : {false, true}) {
+        cubic cc;
+        cc.init(mss);
+        path p{cc};
+        p.paced = paced;
+        p.rounds(2);
+        paced_round(p, 120ms);  // the rise shows from the next round on
+        BOOST_TEST(!cc.hystart().in_css());
+        paced_round(p, 120ms);
+        paced_round(p, 120ms);
+        BOOST_TEST(cc.hystart().in_css() == paced);
+        BOOST_TEST(cc.ssthresh() == 0xffffffffu);
+    }
+}
+
+// Jitter within rounds: later samples 10 ms up (below RttThresh, 12.5
+// ms), or one sample in four 20 ms up, start nothing; a later block 20 ms
+// up does.
+BOOST_AUTO_TEST_CASE(a_rise_within_a_round_below_rtt_thresh_or_in_single_samples_is_not_one) {
+    const auto css_after = [](const std::function<duration(int)>& rtt_of) {
+        hystart_rounds r;
+        for (int i = 0; i < 4; ++i) r.round(rtt_of);
+        return r.h.in_css();
+    };
+    BOOST_TEST(!css_after(rising_to(110ms)));
+    BOOST_TEST(!css_after([](int k) { return k % 4 == 3 ? 120ms : 100ms; }));
+    BOOST_TEST(css_after(rising_to(120ms)));
+}
+
+// CSS begun on a rise within a round goes on while rounds keep rising and
+// ends slow start after CSS_ROUNDS; a round with no rise in it was a false
+// alarm, and slow start resumes (the RFC's test, a round minimum below the
+// baseline, cannot tell: every round starts with the queue drained).
+BOOST_AUTO_TEST_CASE(css_begun_on_a_rise_within_a_round_ends_on_a_round_without_one) {
+    using verdict = coronet::tcp::hystart_pp::verdict;
+    const auto flat = [](int) { return duration{100ms}; };
+    hystart_rounds r;
+    r.round(flat);
+    BOOST_TEST((r.round(rising_to(120ms)) == verdict::grow_conservative));  // CSS from the second block on
+    BOOST_TEST((r.round(rising_to(120ms)) == verdict::grow_conservative));
+    BOOST_TEST((r.round(flat) == verdict::grow_conservative));  // not judged until the round ends
+    BOOST_TEST((r.round(flat) == verdict::grow));               // the first ACK found the false alarm
+    BOOST_TEST(!r.h.in_css());
+    // A rise that stays: CSS again for five rounds (the one it began in
+    // counts), and the ACK that ends the fifth ends slow start.
+    for (int i = 0; i < 5; ++i) BOOST_TEST((r.round(rising_to(120ms)) == verdict::grow_conservative));
+    const std::uint64_t rounds = r.h.rounds();
+    BOOST_TEST((r.round(rising_to(120ms)) == verdict::exit));
+    BOOST_TEST(r.h.rounds() == rounds);
 }
 
 BOOST_AUTO_TEST_CASE(an_rtt_rise_seen_by_fewer_than_eight_samples_does_not_end_slow_start) {
