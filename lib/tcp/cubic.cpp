@@ -43,6 +43,7 @@ void cubic::on_ack(const ack_sample& ack) {
         s_.cwnd = s_.ssthresh;  // RFC 6937: PRR brought the flight down to it
         // What this ACK delivered counts in congestion avoidance, and the
         // epoch begins with it, as in Linux (see new_reno::on_ack).
+        if (ack.counted_by_duplicates) return;
     } else if (ack.in_recovery) {
         return;
     }
@@ -139,6 +140,9 @@ void cubic::on_loss(std::uint32_t, runtime::time_point) {
     set_ssthresh(std::max(static_cast<std::uint32_t>(s_.cwnd * beta_cubic), 2 * mss_));
     s_.cwnd = s_.ssthresh;
     s_.epoch.reset();
+    // A recovery, until an ACK says otherwise: the ACK that ends one and
+    // starts the next was heard as the end before this.
+    in_recovery_ = true;
 }
 
 void cubic::on_timeout(std::uint32_t) {

@@ -74,8 +74,9 @@ bool hystart_pp::train_too_long(const ack_sample& ack, std::uint32_t cwnd) noexc
 
 hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack, std::uint32_t cwnd) noexcept {
     if (round_ended(ack)) {
-        if (in_css() && css_on_round_rise_ && blocks_judged_ > 0 && !round_rose_) {
-            // A whole round of CSS saw no rise within it: a false alarm.
+        if (in_css() && css_on_round_rise_ && blocks_judged_ > 0 && !round_rose_ && !delay_increased()) {
+            // A whole round of CSS saw no rise, within it or over the last
+            // (a queue that no longer drains between rounds): a false alarm.
             css_baseline_min_rtt_ = infinity;
         } else if (in_css() && ++css_rounds_done_ >= css_rounds) {
             return verdict::exit;  // the round CSS began in counts as its first
@@ -91,11 +92,11 @@ hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack, std::uint32_t cwnd
     // Only a round with N_RTT_SAMPLE samples is judged: a few ACKs' jitter
     // must not end slow start.
     if (rtt_sample_count_ >= n_rtt_sample) {
-        const bool rose = delay_increased();
-        if (!in_css() && (rose || (ack.paced && round_rose_))) {
+        const bool rose_in_round = ack.paced && round_rose_;
+        if (!in_css() && (rose_in_round || delay_increased())) {
             css_baseline_min_rtt_ = current_round_min_rtt_;
             css_rounds_done_ = 0;
-            css_on_round_rise_ = !rose;
+            css_on_round_rise_ = rose_in_round;
         } else if (in_css() && !css_on_round_rise_ && current_round_min_rtt_ < css_baseline_min_rtt_) {
             // The rise was a false alarm (jitter): back to standard slow start.
             css_baseline_min_rtt_ = infinity;

@@ -139,7 +139,8 @@ BOOST_AUTO_TEST_SUITE(congestion)
 // spanning more than the 40 ms RTT plus the ack delay) ends slow start at
 // about 650 segments, about what path and queue hold (685 frames). Without
 // CSS the train came at about 980 segments, after the queue had overflowed
-// (395 drops); the window that follows must keep the path full.
+// (320 drops by then, 395 in all); the window that follows must keep the
+// path full.
 BOOST_AUTO_TEST_CASE(cubic_fills_a_100_mbit_40_ms_path_with_a_1_bdp_queue) {
     sim_pair p{1, path_100_mbit_40_ms(500'000), with_congestion("cubic")};
     constexpr std::size_t n = 24 << 20;
@@ -151,7 +152,7 @@ BOOST_AUTO_TEST_CASE(cubic_fills_a_100_mbit_40_ms_path_with_a_1_bdp_queue) {
     BOOST_TEST_MESSAGE("slow start over after " << rtts << " RTTs; after 6 MiB " << mbit << " Mbit/s");
     // The handshake, 6 doublings from 10 segments to 640, the round whose
     // delay shows the queue: slow start is over within 12 round trips, with
-    // a window (after the beta_cubic cut) of more than the BDP.
+    // a window of more than the BDP and no loss.
     BOOST_TEST(w.train_at.has_value());
     BOOST_TEST(w.css_at.has_value());
     BOOST_TEST(w.queue_drops_at_end == 0u);
@@ -165,9 +166,9 @@ BOOST_AUTO_TEST_CASE(cubic_fills_a_100_mbit_40_ms_path_with_a_1_bdp_queue) {
     BOOST_TEST(mbit >= 80);
 }
 
-// A 3-BDP queue holds the flight when the ACK train sees the queue (at
-// about 980 segments): slow start ends before the queue overflows, where
-// doubling overflows it by far.
+// A 3-BDP queue holds the flight when the ACK train sees the queue (after
+// the rise within a round started CSS, at about 650 segments): slow start
+// ends before the queue overflows, where doubling overflows it by far.
 BOOST_AUTO_TEST_CASE(hystart_overshoots_a_deep_queue_far_less_than_slow_start_does) {
     constexpr std::size_t n = 16 << 20;
     sim_pair pc{1, path_100_mbit_40_ms(1'500'000), with_congestion("cubic")};

@@ -288,6 +288,39 @@ BOOST_AUTO_TEST_CASE(a_recovery_that_follows_one_at_once_resends_first) {
     BOOST_TEST(t.peer.got.size() == 2u);
 }
 
+// The ACK that ends a recovery counts in congestion avoidance what it newly
+// delivered (as Linux with SACK). Without SACK the duplicates stood for the
+// segments it covers, and nothing more is counted: one halving and a
+// cumulative ACK of twice the new window left cwnd two segments above
+// ssthresh one ACK later.
+BOOST_AUTO_TEST_CASE(the_ack_that_ends_a_recovery_counts_in_avoidance_only_what_is_new) {
+    for (const bool sack : {true, false}) {
+        wire::tcp_options synack = sack_peer();  // SMSS 1000
+        synack.sack_permitted = sack;
+        with_raw_peer t{synack, unpaced_newreno()};
+        const auto segs = written(t, 30000);
+        BOOST_REQUIRE(segs.size() == 10u);
+        const seq32 first = segs[0].h.seq;
+        const auto& tcb = t.ca.tcb();
+        // The first segment lost: SACKs of the next nine, or three duplicates.
+        for (std::uint32_t i = 1; i < 4; ++i)
+            t.peer.send(sack_ack(
+                t, first,
+                sack ? std::vector<seq_range>{{first + 1000, first + 1000 + 3000 * i}} : std::vector<seq_range>{}));
+        t.p.sim.run_for(1ms);
+        BOOST_REQUIRE(tcb.stats().recoveries == 1u);
+        BOOST_REQUIRE(tcb.congestion().ssthresh() == 5000u);
+        t.peer.send(sack_ack(t, first + 10000, {}));
+        t.p.sim.run_for(1ms);
+        // With SACK the ACK delivered only the resent 1000 bytes: counted,
+        // but short of a window. Without, it covered 10000: nothing counted.
+        BOOST_TEST(tcb.congestion().window() == 5000u);
+        t.peer.send(sack_ack(t, first + 11000, {}));  // new data sent since
+        t.p.sim.run_for(1ms);
+        BOOST_TEST(tcb.congestion().window() == 5000u);
+    }
+}
+
 // BBR, which sets its own window in recovery, sees one recovery go on over
 // that ACK, as Linux's BBR sees Recovery on both sides of it; told of an end
 // and a new start it held its window to what was in flight for a round trip

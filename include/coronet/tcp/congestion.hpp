@@ -52,8 +52,12 @@ struct ack_sample {
     // same ACK starts the next recovery, a controller that sets its own
     // window in recovery is not told of the end (it sees one recovery go on).
     // bytes_acked is what this ACK delivered; NewReno and CUBIC count it in
-    // congestion avoidance from the new cwnd, as Linux does.
+    // congestion avoidance from the new cwnd, as Linux does with SACK.
     bool ends_recovery = false;
+    // Without SACK the duplicate ACKs of a recovery stood for the segments
+    // its cumulative ACKs deliver (RFC 6937; Linux counts them delivered
+    // then): the window controllers count them in avoidance no more.
+    bool counted_by_duplicates = false;
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
     std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included
     // The round-trip time this ACK measured (the most recently sent data it

@@ -30,8 +30,9 @@
 // first block's is a rise as well. A block's minimum, not a sample, makes
 // the test as blind to jitter as the RFC's: single samples took 0-3 ms of
 // jitter each way for a queue. CSS begun on such a rise ends as a false
-// alarm after a round none of whose later blocks rose (the RFC's test, a
-// round minimum below the baseline, would end it at once: the next round
+// alarm after a round in which later blocks were judged and none rose, and
+// whose minimum did not rise over the last round's either (the RFC's test,
+// a round minimum below the baseline, would end it at once: the next round
 // starts with the queue drained again).
 #pragma once
 
