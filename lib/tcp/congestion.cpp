@@ -39,10 +39,12 @@ void new_reno::set_ssthresh_after_loss(std::uint32_t flight_size) noexcept {
 void new_reno::on_undo() {
     cwnd_ = std::max(cwnd_, prior_cwnd_);
     ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
+    in_recovery_ = false;  // the sender ends recovery too
 }
 
 void new_reno::on_ack(const ack_sample& ack) {
     if (ack.mss != 0) mss_ = ack.mss;  // the sender's, as the path MTU moves it
+    in_recovery_ = ack.in_recovery && !ack.ends_recovery;
     if (ack.ends_recovery) {
         cwnd_ = ssthresh_;  // RFC 6937: PRR brought the flight down to it
         bytes_acked_ = 0;
@@ -86,12 +88,14 @@ void new_reno::on_loss(std::uint32_t flight_size, runtime::time_point) {
     set_ssthresh_after_loss(flight_size);
     cwnd_ = ssthresh_;
     bytes_acked_ = 0;
+    in_recovery_ = true;  // until an ACK says otherwise (as cubic::on_loss)
 }
 
 void new_reno::on_timeout(std::uint32_t flight_size) {
     set_ssthresh_after_loss(flight_size);
     cwnd_ = mss_;  // RFC 5681 3.1: the loss window, one segment
     bytes_acked_ = 0;
+    in_recovery_ = false;
 }
 
 void new_reno::on_idle(runtime::time_point, runtime::duration idle, runtime::duration rto) {

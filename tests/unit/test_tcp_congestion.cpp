@@ -104,9 +104,16 @@ BOOST_AUTO_TEST_CASE(recovery_holds_the_window_and_exits_at_ssthresh) {
     cc.on_ack({.in_recovery = true});
     cc.on_ack({.bytes_acked = 3000, .flight_before = 20000, .in_recovery = true});  // nothing grows in recovery
     BOOST_TEST(cc.window() == 10000u);
+    BOOST_TEST(std::string_view{cc.info().phase} == "recovery");
     cc.on_ack({.flight_after = 8000, .in_recovery = true, .ends_recovery = true});
     BOOST_TEST(cc.window() == 10000u);  // RFC 6937: cwnd = ssthresh
     BOOST_TEST(cc.ssthresh() == 10000u);
+    BOOST_TEST(std::string_view{cc.info().phase} == "avoidance");
+    // The ACK that ends one recovery may start the next: recovery at once.
+    cc.on_loss(10000, t0);
+    BOOST_TEST(std::string_view{cc.info().phase} == "recovery");
+    cc.on_undo();
+    BOOST_TEST(std::string_view{cc.info().phase} == "avoidance");
 }
 
 // Linux counts the ACK that ends a recovery in congestion avoidance (its

@@ -146,7 +146,9 @@ public:
     void on_timeout(std::uint32_t flight_size) override;
     void on_undo() override;
     void on_idle(runtime::time_point now, runtime::duration idle, runtime::duration rto) override;
-    congestion_info info() const override { return {.phase = cwnd_ < ssthresh_ ? "slow_start" : "avoidance"}; }
+    congestion_info info() const override {
+        return {.phase = in_recovery_ ? "recovery" : cwnd_ < ssthresh_ ? "slow_start" : "avoidance"};
+    }
 
     // RFC 6928 2: min(10*mss, max(2*mss, 14600)).
     static std::uint32_t initial_window(std::uint32_t mss) noexcept;
@@ -161,6 +163,7 @@ private:
     std::uint32_t ssthresh_ = infinite_ssthresh;
     std::uint32_t bytes_acked_ = 0;                      // RFC 3465 bytes_acked, counted in congestion avoidance
     std::uint32_t prior_cwnd_ = 0, prior_ssthresh_ = 0;  // before the last reduction (on_undo)
+    bool in_recovery_ = false;                           // as the last ACK or loss said (info)
 };
 
 // The algorithms make_congestion_control knows.
