@@ -36,7 +36,24 @@ void cubic::grow(std::uint32_t n) noexcept {
     s_.cwnd = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{s_.cwnd} + n, new_reno::max_cwnd));
 }
 
+// The sender's segment, as the path MTU moves it (NewReno follows it too).
+// W_max and cwnd_prior count segments: the same bytes are more of the
+// smaller ones. The epoch starts again from the window as it stands, its
+// K and W_est in the new segments.
+void cubic::follow_mss(std::uint32_t mss) noexcept {
+    if (mss == 0 || mss == mss_) return;
+    const double f = static_cast<double>(mss_) / mss;
+    for (window_state* w : {&s_, prior_ ? &*prior_ : nullptr}) {
+        if (!w) continue;
+        w->w_max *= f;
+        w->cwnd_prior *= f;
+        w->epoch.reset();
+    }
+    mss_ = mss;
+}
+
 void cubic::on_ack(const ack_sample& ack) {
+    follow_mss(ack.mss);
     in_recovery_ = ack.in_recovery && !ack.ends_recovery;
     if (ack.bytes_acked > 0) backing_off_ = false;
     if (ack.ends_recovery) {

@@ -548,6 +548,19 @@ BOOST_AUTO_TEST_CASE(a_loss_in_css_ends_slow_start) {
     BOOST_TEST(phase(cc) == "recovery");
 }
 
+// After the path MTU went down the sender's segments are smaller: W_max
+// counts them (the same bytes), the window keeps its bytes, and the loss
+// window is one of the new segments.
+BOOST_AUTO_TEST_CASE(the_segment_follows_the_senders_as_the_path_mtu_moves) {
+    cubic cc = after_loss_at(100);  // W_max 100 segments of 1000, cwnd 70000
+    cc.on_ack({.bytes_acked = 500, .flight_before = 70000, .now = t0, .mss = 500});
+    BOOST_TEST(cc.w_max() == 200.0);
+    BOOST_TEST(cc.window() >= 70000u);
+    BOOST_TEST(cc.window() <= 71000u);
+    cc.on_timeout(0);
+    BOOST_TEST(cc.window() == 500u);  // the loss window: one of the new segments
+}
+
 BOOST_AUTO_TEST_CASE(factory_makes_cubic_by_the_name_it_lists) {
     BOOST_TEST(coronet::tcp::congestion_control_names().find("cubic") != std::string_view::npos);
     const auto cc = make_congestion_control("cubic");

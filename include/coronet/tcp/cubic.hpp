@@ -71,6 +71,7 @@ private:
     void avoid(const ack_sample& ack, std::uint32_t bytes_acked);
     void begin_epoch(runtime::time_point now) noexcept;
     void set_ssthresh(std::uint32_t ssthresh) noexcept;
+    void follow_mss(std::uint32_t mss) noexcept;
 
     std::uint32_t mss_ = 536;
     window_state s_;
