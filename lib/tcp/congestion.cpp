@@ -52,7 +52,7 @@ void new_reno::on_ack(const ack_sample& ack) {
         // counts it with SACK (tcp_cong_avoid runs once the state is Open
         // again). Not counting it, the window at the next loss was a segment
         // below kernel Reno's in about 20 of 49 recoveries (1 % random loss
-        // at 20 ms, the same losses), and the goodput x0.96-0.97 of its.
+        // at 20 ms, the same losses), and its goodput x0.96-0.97 of Reno's.
         // Without SACK the duplicates stood for what it delivered.
         if (ack.counted_by_duplicates) return;
     } else if (ack.in_recovery) {
