@@ -17,6 +17,7 @@ void new_reno::init(std::uint32_t mss) {
     cwnd_ = initial_window(mss_);
     ssthresh_ = infinite_ssthresh;
     bytes_acked_ = 0;
+    in_recovery_ = false;
 }
 
 // cwnd += n, at most max_cwnd.
@@ -53,7 +54,7 @@ void new_reno::on_ack(const ack_sample& ack) {
         // again). Not counting it, the window at the next loss was a segment
         // below kernel Reno's in about 20 of 49 recoveries (1 % random loss
         // at 20 ms, the same losses), and its goodput x0.96-0.97 of Reno's.
-        // Without SACK the duplicates stood for what it delivered.
+        // Without SACK nothing (ack_sample::counted_by_duplicates says why).
         if (ack.counted_by_duplicates) return;
     } else if (ack.in_recovery) {
         return;

@@ -59,7 +59,8 @@ void cubic::on_ack(const ack_sample& ack) {
     if (ack.ends_recovery) {
         s_.cwnd = s_.ssthresh;  // RFC 6937: PRR brought the flight down to it
         // What this ACK delivered counts in congestion avoidance, and the
-        // epoch begins with it, as in Linux (see new_reno::on_ack).
+        // epoch begins with it, as in Linux (see new_reno::on_ack); not
+        // without SACK.
         if (ack.counted_by_duplicates) return;
     } else if (ack.in_recovery) {
         return;
@@ -177,7 +178,8 @@ void cubic::on_timeout(std::uint32_t) {
 
 // 4.9: the congestion event was spurious (RFC 3522, RFC 4015): cwnd,
 // ssthresh, W_max, cwnd_prior and the epoch (its start, K, W_est) as they
-// were, so that the function continues as if it had not happened.
+// were, so that the function continues as if it had not happened (the
+// epoch begins again if the segment changed meanwhile: follow_mss).
 void cubic::on_undo() {
     if (!prior_) return;
     s_ = *prior_;

@@ -155,7 +155,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
         const bool goes_on = again && cc().sets_recovery_window();
         if (goes_on) enter_recovery(pipe_before, false);
         sample.ends_recovery = !goes_on;
-        sample.counted_by_duplicates = !sack_ok_;
+        sample.counted_by_duplicates = sample.ends_recovery && !sack_ok_;
         tell_controller();
         if (again && !goes_on) {
             enter_recovery(pipe_before, false);

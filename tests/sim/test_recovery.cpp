@@ -289,10 +289,10 @@ BOOST_AUTO_TEST_CASE(a_recovery_that_follows_one_at_once_resends_first) {
 }
 
 // The ACK that ends a recovery counts in congestion avoidance what it newly
-// delivered (as Linux with SACK). Without SACK the duplicates stood for the
-// segments it covers, and nothing more is counted: one halving and a
-// cumulative ACK of twice the new window left cwnd two segments above
-// ssthresh one ACK later.
+// delivered (as Linux with SACK). Without SACK nothing of it is counted
+// (Linux holds Recovery on an ACK of exactly the recovery point): counting
+// its whole cumulative jump, twice the new window, left cwnd two segments
+// above ssthresh one ACK after one halving.
 BOOST_AUTO_TEST_CASE(the_ack_that_ends_a_recovery_counts_in_avoidance_only_what_is_new) {
     for (const bool sack : {true, false}) {
         wire::tcp_options synack = sack_peer();  // SMSS 1000

@@ -541,11 +541,18 @@ BOOST_AUTO_TEST_CASE(a_loss_in_css_ends_slow_start) {
     cc.on_ack({.now = p.now, .in_recovery = true, .ends_recovery = true});
     BOOST_TEST(phase(cc) == "avoidance");
     BOOST_TEST(cc.window() == cc.ssthresh());
-    // The ACK that ends one recovery may start the next (the sender tells
-    // of the end, then of the loss): the phase reads recovery at once, not
-    // after the next ACK.
-    cc.on_loss(cc.window(), p.now);
+}
+
+// The ACK that ends one recovery may start the next (the sender tells of
+// the end, then of the loss): the phase reads recovery at once, not after
+// the next ACK.
+BOOST_AUTO_TEST_CASE(the_phase_reads_recovery_from_the_loss_on) {
+    cubic cc = after_loss_at(100);
+    BOOST_TEST(phase(cc) == "avoidance");
+    cc.on_loss(cc.window(), t0);
     BOOST_TEST(phase(cc) == "recovery");
+    cc.on_undo();
+    BOOST_TEST(phase(cc) == "avoidance");
 }
 
 // After the path MTU went down the sender's segments are smaller: W_max

@@ -54,9 +54,10 @@ struct ack_sample {
     // bytes_acked is what this ACK delivered; NewReno and CUBIC count it in
     // congestion avoidance from the new cwnd, as Linux does with SACK.
     bool ends_recovery = false;
-    // Without SACK the duplicate ACKs of a recovery stood for the segments
-    // its cumulative ACKs deliver (RFC 6937; Linux counts them delivered
-    // then): the window controllers count them in avoidance no more.
+    // Without SACK the window controllers count nothing of the ACK that
+    // ends a recovery: Linux holds Recovery on an ACK of exactly the
+    // recovery point, and past it counts only what the duplicates did not
+    // stand for (at least a segment; coronet is the more cautious by that).
     bool counted_by_duplicates = false;
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
     std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included

@@ -77,7 +77,7 @@ private:
     window_state s_;
     std::optional<window_state> prior_;  // before the last reduction (on_undo)
     hystart_pp hystart_;
-    bool in_recovery_ = false;  // as the last ACK said (info)
+    bool in_recovery_ = false;  // as the last ACK or loss said (info)
     // Retransmission timeouts since data was last acknowledged: the backoff
     // of one episode reduces (and saves the state to undo) only once.
     bool backing_off_ = false;
