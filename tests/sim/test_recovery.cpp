@@ -126,6 +126,14 @@ tcp::tcp_config unpaced_newreno() {
     return cfg;
 }
 
+// a writes n bytes, of which the initial window (ten segments) leaves at
+// once: the first one's sequence number.
+seq32 initial_window_out(with_raw_peer& t, std::size_t n) {
+    const auto segs = written(t, n);
+    BOOST_REQUIRE(segs.size() == 10u);
+    return segs[0].h.seq;
+}
+
 // In one turn: the first four of ten segments acknowledged, then three
 // beyond a hole; the last ACK offers `window`.
 void loss_found_behind_an_ack_in_one_turn(with_raw_peer& t, seq32 first, std::uint16_t window) {
@@ -148,9 +156,7 @@ void loss_found_behind_an_ack_in_one_turn(with_raw_peer& t, seq32 first, std::ui
 // goodput.
 BOOST_AUTO_TEST_CASE(what_a_turns_earlier_acks_let_out_belongs_to_the_recovery_they_start) {
     with_raw_peer t{sack_peer(), unpaced_newreno()};
-    const auto segs = written(t, 30000);
-    BOOST_REQUIRE(segs.size() == 10u);  // the initial window
-    const seq32 first = segs[0].h.seq;
+    const seq32 first = initial_window_out(t, 30000);
     const auto& tcb = t.ca.tcb();
     loss_found_behind_an_ack_in_one_turn(t, first, 65535);
     BOOST_REQUIRE(tcb.stats().recoveries == 1u);
@@ -196,9 +202,7 @@ BOOST_AUTO_TEST_CASE(what_a_turns_earlier_acks_let_out_belongs_to_the_recovery_t
 // of the ACK before.
 BOOST_AUTO_TEST_CASE(the_output_before_a_recovery_keeps_to_the_window_the_ack_offers) {
     with_raw_peer t{sack_peer(), unpaced_newreno()};
-    const auto segs = written(t, 30000);
-    BOOST_REQUIRE(segs.size() == 10u);
-    const seq32 first = segs[0].h.seq;
+    const seq32 first = initial_window_out(t, 30000);
     loss_found_behind_an_ack_in_one_turn(t, first, 10000);  // the peer takes up to first + 14000
     BOOST_REQUIRE(t.ca.tcb().stats().recoveries == 1u);
     seq32 highest = first + 10000;
@@ -254,10 +258,9 @@ seq32 loss_beyond_the_recovery_point(with_raw_peer& t, seq32 first, bool also_ne
 // controller reduces again: the loss hit data sent after the first reduction.
 BOOST_AUTO_TEST_CASE(a_loss_found_past_the_recovery_point_starts_the_next_recovery_as_this_one_ends) {
     with_raw_peer t{sack_peer(), unpaced_newreno()};
-    const auto segs = written(t, 30000);
-    BOOST_REQUIRE(segs.size() == 10u);
+    const seq32 first = initial_window_out(t, 30000);
     const auto& tcb = t.ca.tcb();
-    loss_beyond_the_recovery_point(t, segs[0].h.seq);
+    loss_beyond_the_recovery_point(t, first);
     BOOST_TEST(tcb.stats().recoveries == 2u);
     // The first recovery ended at 5000 (half the ten segments); half of that
     // in whole segments is the two-segment floor (no second reduction left
@@ -273,9 +276,7 @@ BOOST_AUTO_TEST_CASE(a_loss_found_past_the_recovery_point_starts_the_next_recove
 // first and the pipe was three times the new ssthresh).
 BOOST_AUTO_TEST_CASE(a_recovery_that_follows_one_at_once_resends_first) {
     with_raw_peer t{sack_peer(), unpaced_newreno()};
-    const auto segs = written(t, 60000);
-    BOOST_REQUIRE(segs.size() == 10u);
-    const seq32 first = segs[0].h.seq;
+    const seq32 first = initial_window_out(t, 60000);
     const auto& tcb = t.ca.tcb();
     loss_beyond_the_recovery_point(t, first, true);
     BOOST_TEST(tcb.stats().recoveries == 2u);
@@ -298,9 +299,7 @@ BOOST_AUTO_TEST_CASE(the_ack_that_ends_a_recovery_counts_in_avoidance_only_what_
         wire::tcp_options synack = sack_peer();  // SMSS 1000
         synack.sack_permitted = sack;
         with_raw_peer t{synack, unpaced_newreno()};
-        const auto segs = written(t, 30000);
-        BOOST_REQUIRE(segs.size() == 10u);
-        const seq32 first = segs[0].h.seq;
+        const seq32 first = initial_window_out(t, 30000);
         const auto& tcb = t.ca.tcb();
         // The first segment lost: SACKs of the next nine, or three duplicates.
         for (std::uint32_t i = 1; i < 4; ++i)
@@ -327,10 +326,8 @@ BOOST_AUTO_TEST_CASE(the_ack_that_ends_a_recovery_counts_in_avoidance_only_what_
 // again (packet conservation) when the next loss was found.
 BOOST_AUTO_TEST_CASE(bbr_sees_one_recovery_where_the_next_begins_as_one_ends) {
     with_raw_peer t{sack_peer()};
-    const auto segs = written(t, 60000);
-    BOOST_REQUIRE(segs.size() == 10u);
+    const seq32 first = initial_window_out(t, 60000);
     const auto& tcb = t.ca.tcb();
-    const seq32 first = segs[0].h.seq;
     const seq32 sent_to = loss_beyond_the_recovery_point(t, first);
     BOOST_TEST(tcb.stats().recoveries == 2u);
     // Another loss, found in the recovery the last ACK began: of what a
@@ -411,9 +408,7 @@ BOOST_AUTO_TEST_CASE(tail_loss_probe_repairs_a_lost_tail_without_a_timeout) {
 // means what is in the network; Linux's Reno halves cwnd).
 BOOST_AUTO_TEST_CASE(a_loss_found_inside_a_timeouts_repair_halves_the_collapsed_window) {
     with_raw_peer t{sack_peer(), unpaced_newreno()};
-    const auto segs = written(t, 10000);
-    BOOST_REQUIRE(segs.size() == 10u);
-    const seq32 first = segs[0].h.seq;
+    const seq32 first = initial_window_out(t, 10000);
     const auto& tcb = t.ca.tcb();
     // Nothing acknowledged (the tail loss probe neither): the RTO resends
     // the first segment. Answered within a millisecond, as every later
