@@ -43,12 +43,13 @@ void cubic::grow(std::uint32_t n) noexcept {
 void cubic::follow_mss(std::uint32_t mss) noexcept {
     if (mss == 0 || mss == mss_) return;
     const double f = static_cast<double>(mss_) / mss;
-    for (window_state* w : {&s_, prior_ ? &*prior_ : nullptr}) {
-        if (!w) continue;
-        w->w_max *= f;
-        w->cwnd_prior *= f;
-        w->epoch.reset();
-    }
+    const auto rescale = [f](window_state& w) {
+        w.w_max *= f;
+        w.cwnd_prior *= f;
+        w.epoch.reset();
+    };
+    rescale(s_);
+    if (prior_) rescale(*prior_);
     mss_ = mss;
 }
 
