@@ -41,13 +41,13 @@ std::string at_state(const tcp::tcb& c, const std::string& what) {
 
 // The set-up bytes.
 struct setup_fields {
-    std::uint8_t options, window_scale;
+    std::uint8_t options, shape;
     std::uint16_t mss;
     seq32 peer_iss;
     static setup_fields read(byte_reader& in) {
-        const std::uint8_t options = in.u8(), window_scale = in.u8();
+        const std::uint8_t options = in.u8(), shape = in.u8();
         const std::uint16_t mss = in.u16();
-        return {options, window_scale, mss, seq32{in.u32()}};
+        return {options, shape, mss, seq32{in.u32()}};
     }
 };
 
@@ -55,6 +55,8 @@ tcp::tcp_config make_config(const setup_fields& f) {
     tcp::tcp_config cfg;
     cfg.send_buffer = cfg.receive_buffer = buffer_sizes[(f.options >> setup::buffers_shift) & 3];
     cfg.nagle = !(f.options & setup::no_delay);
+    cfg.congestion = setup::controls[(f.shape >> setup::control_shift) & 3];
+    cfg.pacing = setup::pacings[(f.shape >> setup::pacing_shift) & 3];
     return cfg;
 }
 
@@ -108,7 +110,7 @@ session::session(const setup_fields& f)
     : cfg_(make_config(f)), s_(cfg_, (f.options & setup::small_pool) ? 4 : 64), irs_(f.peer_iss), start_(s_.sim.now()) {
     wire::tcp_options o;
     if (f.options & setup::mss) o.mss = f.mss;
-    if (f.options & setup::window_scale) o.window_scale = f.window_scale;
+    if (f.options & setup::window_scale) o.window_scale = static_cast<std::uint8_t>(f.shape & setup::shift_mask);
     if (f.options & setup::timestamps) o.timestamp = {{peer_ts_start, 0}};
     o.sack_permitted = true;
     introduce_peer(s_);
@@ -133,6 +135,9 @@ session::session(const setup_fields& f)
     // The peer always offers SACK and tcp_config::sack is on: the loss
     // recovery paths (scoreboard, RACK, DSACK) are what the SACK blocks reach.
     if (!conn_->sack_enabled()) fail("SACK not negotiated though both ends offered it");
+    if (tcp::congestion_algorithm_named(conn_->congestion_now().name) !=
+        tcp::congestion_algorithm_named(cfg_.congestion))
+        fail("the connection does not run the congestion control its configuration names");
     check();
 }
 

@@ -279,8 +279,9 @@ namespace sf = stateful;
 // An event sequence in the stateful harness's format.
 struct events {
     byte_writer w;
-    events(std::uint8_t options, std::uint8_t window_scale, std::uint16_t mss, std::uint32_t peer_iss) {
-        w.u8(options).u8(window_scale).u16(mss).u32(peer_iss);
+    // shape: the peer's window shift, the stack's congestion control and pacing (sf::setup::shape).
+    events(std::uint8_t options, std::uint8_t shape, std::uint16_t mss, std::uint32_t peer_iss) {
+        w.u8(options).u8(shape).u16(mss).u32(peer_iss);
     }
     events& segment(std::uint8_t flags, std::int16_t seq, std::int16_t ack_delta, std::uint16_t window,
                     std::uint16_t len, std::uint8_t extra = 0) {
@@ -360,17 +361,20 @@ void stateful_seeds() {
                    .next_timer()
                    .ack_all()
                    .w.bytes());
-    // Three duplicate ACKs: fast retransmit and recovery.
-    write_seed(h, "fast-retransmit",
-               events(linux_peer | buffers(2) | sf::setup::no_delay, 7, 1460, 0xfffffff0)
-                   .write(20000)
-                   .segment(ack, 0, 0, 1000, 0)
-                   .segment(ack, 0, 0, 1000, 0)
-                   .segment(ack, 0, 0, 1000, 0)
-                   .segment(ack, 0, 0, 1000, 0)
-                   .segment(ack, 0, 1448, 1000, 0)
-                   .ack_all()
-                   .w.bytes());
+    // Three duplicate ACKs: fast retransmit and recovery, with the default
+    // controller and with NewReno never paced.
+    const auto fast_retransmit = [](std::uint8_t shape) {
+        return events(linux_peer | buffers(2) | sf::setup::no_delay, shape, 1460, 0xfffffff0)
+            .write(20000)
+            .segment(ack, 0, 0, 1000, 0)
+            .segment(ack, 0, 0, 1000, 0)
+            .segment(ack, 0, 0, 1000, 0)
+            .segment(ack, 0, 0, 1000, 0)
+            .segment(ack, 0, 1448, 1000, 0)
+            .ack_all();
+    };
+    write_seed(h, "fast-retransmit", fast_retransmit(7).w.bytes());
+    write_seed(h, "fast-retransmit-newreno-unpaced", fast_retransmit(sf::setup::shape(7, 1, 3)).w.bytes());
     // Zero window: persist probes with back-off, then the window opens.
     write_seed(
         h, "zero-window-probes",
@@ -388,16 +392,21 @@ void stateful_seeds() {
     // SACK recovery: the peer reports holes in what the stack sent (1448-byte
     // segments with timestamps), RACK finds them lost, the scoreboard resends
     // them, a DSACK reports one resend twice, then everything is acknowledged.
-    write_seed(h, "sack-recovery-and-dsack",
-               events(linux_peer | buffers(2) | sf::setup::no_delay, 7, 1460, 0xfffff800)
-                   .write(20000)
-                   .sack(0, {{1448, 2896}, {5792, 1448}})
-                   .wait(1)
-                   .sack(0, {{1448, 2896}, {5792, 1448}, {8688, 4344}})
-                   .sack(1448, {{0, 1448}, {1448, 2896}})
-                   .next_timer()
-                   .ack_all()
-                   .w.bytes());
+    const auto sack_recovery = [](std::uint8_t shape) {
+        return events(linux_peer | buffers(2) | sf::setup::no_delay, shape, 1460, 0xfffff800)
+            .write(20000)
+            .sack(0, {{1448, 2896}, {5792, 1448}})
+            .wait(1)
+            .sack(0, {{1448, 2896}, {5792, 1448}, {8688, 4344}})
+            .sack(1448, {{0, 1448}, {1448, 2896}})
+            .next_timer()
+            .ack_all();
+    };
+    write_seed(h, "sack-recovery-and-dsack", sack_recovery(7).w.bytes());
+    // The same with CUBIC paced throughout (HyStart++'s rounds, the pacing
+    // timer, CUBIC's reduction and the ACK that ends the recovery), then more.
+    write_seed(h, "sack-recovery-cubic-paced",
+               sack_recovery(sf::setup::shape(7, 2, 1)).write(30000).next_timer().ack_all().w.bytes());
     // Hostile SACK blocks: past SND.NXT, empty, a DSACK for data never sent,
     // and overlapping; the transfer then completes.
     write_seed(h, "sack-blocks-hostile",

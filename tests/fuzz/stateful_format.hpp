@@ -1,7 +1,7 @@
 // The stateful harness's input, shared with the seed generator: an 8-byte
 // set-up, then actions until the input ends.
 //
-//   set-up  := options:u8 window_scale:u8 mss:u16 peer_iss:u32
+//   set-up  := options:u8 shape:u8 mss:u16 peer_iss:u32
 //   action  := op:u8 (taken modulo op::count) and the op's fields below
 //
 // Sequence numbers the fuzzer gives are offsets from the connection's own
@@ -10,6 +10,7 @@
 
 #include <array>
 #include <coronet/runtime/clock.hpp>
+#include <coronet/tcp/config.hpp>
 #include <cstdint>
 
 #include "byte_io.hpp"
@@ -26,6 +27,20 @@ inline constexpr std::uint8_t mss = 0x08;           // the peer sends an MSS opt
 inline constexpr std::uint8_t no_delay = 0x10;      // Nagle off
 inline constexpr unsigned buffers_shift = 5;        // bits 5-6: index into buffer_sizes (send and receive)
 inline constexpr std::uint8_t small_pool = 0x80;    // 4 transmit frames (else 64): the pool runs dry
+
+// The set-up's second byte, shape: the peer's window shift in bits 0-3
+// (with options' window_scale; 15 lies past RFC 7323's 14, which the stack
+// must take as 14), the stack's congestion control in bits 4-5 and its
+// pacing in bits 6-7, each an index into the tables below (0: the defaults).
+inline constexpr std::uint8_t shift_mask = 0x0f;
+inline constexpr unsigned control_shift = 4, pacing_shift = 6;
+inline constexpr std::array<const char*, 4> controls{"bbr", "newreno", "cubic", "reno"};  // reno: newreno's Linux name
+inline constexpr std::array<tcp::tcp_config::pacing_mode, 4> pacings{
+    tcp::tcp_config::pacing_mode::slow_start, tcp::tcp_config::pacing_mode::all,
+    tcp::tcp_config::pacing_mode::controller, tcp::tcp_config::pacing_mode::off};
+constexpr std::uint8_t shape(unsigned shift, unsigned control = 0, unsigned pacing = 0) {
+    return static_cast<std::uint8_t>((shift & shift_mask) | (control << control_shift) | (pacing << pacing_shift));
+}
 }  // namespace setup
 
 inline constexpr std::array<std::size_t, 4> buffer_sizes{2048, 8192, 65536, 262144};
