@@ -306,16 +306,18 @@ constexpr std::array<const char*, op::count> op_names{"segment", "ack_all",  "da
 
 void session::act(byte_reader& in) {
     const std::uint8_t code = in.u8() % op::count;
-    if (tracing())
+    if (tracing()) {
+        const auto cc = conn_->congestion_now();
         std::fprintf(stderr,
                      "-- %s in %s: snd_una %u snd_nxt %u rcv_nxt %u, %zu sent %zu queued; %u SACKed %u lost, %llu "
-                     "resent, %llu recoveries, %llu DSACKs\n",
+                     "resent, %llu recoveries, %llu DSACKs; %s cwnd %u ssthresh %u\n",
                      op_names[code], std::string(tcp::to_string(conn_->current())).c_str(), conn_->snd_una().value,
                      conn_->snd_nxt().value, conn_->rcv_nxt().value, conn_->send_queue(), conn_->receive_queue(),
                      conn_->board().sacked_bytes(), conn_->board().lost_bytes(),
                      static_cast<unsigned long long>(conn_->stats().retransmits),
                      static_cast<unsigned long long>(conn_->stats().recoveries),
-                     static_cast<unsigned long long>(conn_->stats().dsacks_received));
+                     static_cast<unsigned long long>(conn_->stats().dsacks_received), cc.name, cc.cwnd, cc.ssthresh);
+    }
     switch (code) {
         case op::segment:
             fuzzed_segment(in);

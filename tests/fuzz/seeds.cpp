@@ -361,20 +361,18 @@ void stateful_seeds() {
                    .next_timer()
                    .ack_all()
                    .w.bytes());
-    // Three duplicate ACKs: fast retransmit and recovery, with the default
-    // controller and with NewReno never paced.
-    const auto fast_retransmit = [](std::uint8_t shape) {
-        return events(linux_peer | buffers(2) | sf::setup::no_delay, shape, 1460, 0xfffffff0)
-            .write(20000)
-            .segment(ack, 0, 0, 1000, 0)
-            .segment(ack, 0, 0, 1000, 0)
-            .segment(ack, 0, 0, 1000, 0)
-            .segment(ack, 0, 0, 1000, 0)
-            .segment(ack, 0, 1448, 1000, 0)
-            .ack_all();
-    };
-    write_seed(h, "fast-retransmit", fast_retransmit(7).w.bytes());
-    write_seed(h, "fast-retransmit-newreno-unpaced", fast_retransmit(sf::setup::shape(7, 1, 3)).w.bytes());
+    // Four duplicate ACKs without SACK blocks, then a partial and a full ACK.
+    // SACK is on, so RACK waits for blocks that never come: no recovery.
+    write_seed(h, "fast-retransmit",
+               events(linux_peer | buffers(2) | sf::setup::no_delay, 7, 1460, 0xfffffff0)
+                   .write(20000)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 0, 1000, 0)
+                   .segment(ack, 0, 1448, 1000, 0)
+                   .ack_all()
+                   .w.bytes());
     // Zero window: persist probes with back-off, then the window opens.
     write_seed(
         h, "zero-window-probes",
@@ -403,6 +401,8 @@ void stateful_seeds() {
             .ack_all();
     };
     write_seed(h, "sack-recovery-and-dsack", sack_recovery(7).w.bytes());
+    // With NewReno never paced.
+    write_seed(h, "sack-recovery-newreno-unpaced", sack_recovery(sf::setup::shape(7, 1, 3)).w.bytes());
     // The same with CUBIC paced throughout (HyStart++'s rounds, the pacing
     // timer, CUBIC's reduction and the ACK that ends the recovery), then more.
     write_seed(h, "sack-recovery-cubic-paced",
