@@ -15,9 +15,11 @@
 //     what it read plus what is queued is what rcv_nxt covers
 //   - SACK is negotiated, and the scoreboard's SACKed and lost bytes lie
 //     within what it holds, in a bounded number of runs
+//   - the connection runs the congestion control the set-up names
 // Input format: stateful_format.hpp.
 #include <algorithm>
 #include <array>
+#include <coronet/tcp/congestion.hpp>
 #include <string>
 #include <vector>
 

@@ -361,9 +361,10 @@ void stateful_seeds() {
                    .next_timer()
                    .ack_all()
                    .w.bytes());
-    // Four duplicate ACKs without SACK blocks, then a partial and a full ACK.
-    // SACK is on, so RACK waits for blocks that never come: no recovery.
-    write_seed(h, "fast-retransmit",
+    // Four ACKs at snd_una without SACK blocks, then a partial and a full
+    // ACK. With SACK on they are no duplicates (an ACK counts as one only if
+    // it SACKs something): no recovery.
+    write_seed(h, "acks-without-sack-blocks",
                events(linux_peer | buffers(2) | sf::setup::no_delay, 7, 1460, 0xfffffff0)
                    .write(20000)
                    .segment(ack, 0, 0, 1000, 0)
@@ -403,8 +404,10 @@ void stateful_seeds() {
     write_seed(h, "sack-recovery-and-dsack", sack_recovery(7).w.bytes());
     // With NewReno never paced.
     write_seed(h, "sack-recovery-newreno-unpaced", sack_recovery(sf::setup::shape(7, 1, 3)).w.bytes());
-    // The same with CUBIC paced throughout (HyStart++'s rounds, the pacing
-    // timer, CUBIC's reduction and the ACK that ends the recovery), then more.
+    // The same with CUBIC and pacing `all` (HyStart++'s rounds, CUBIC's
+    // reduction, the ACK that ends the recovery), then more. On this
+    // virtual path's short round trips few frames last long enough to be
+    // paced; the fuzzer's waits make longer ones.
     write_seed(h, "sack-recovery-cubic-paced",
                sack_recovery(sf::setup::shape(7, 2, 1)).write(30000).next_timer().ack_all().w.bytes());
     // Hostile SACK blocks: past SND.NXT, empty, a DSACK for data never sent,

@@ -39,7 +39,8 @@ inline constexpr std::array<tcp::tcp_config::pacing_mode, 4> pacings{
     tcp::tcp_config::pacing_mode::slow_start, tcp::tcp_config::pacing_mode::all,
     tcp::tcp_config::pacing_mode::controller, tcp::tcp_config::pacing_mode::off};
 constexpr std::uint8_t shape(unsigned shift, unsigned control = 0, unsigned pacing = 0) {
-    return static_cast<std::uint8_t>((shift & shift_mask) | (control << control_shift) | (pacing << pacing_shift));
+    return static_cast<std::uint8_t>((shift & shift_mask) | ((control & 3u) << control_shift) |
+                                     ((pacing & 3u) << pacing_shift));
 }
 }  // namespace setup
 
