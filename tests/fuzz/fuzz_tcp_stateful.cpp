@@ -13,8 +13,9 @@
 //     shrink its advertised window, and takes only a FIN the peer sent
 //   - the application reads the peer's stream in order, each byte once, and
 //     what it read plus what is queued is what rcv_nxt covers
-//   - SACK is negotiated, and the scoreboard's SACKed and lost bytes lie
-//     within what it holds, in a bounded number of runs
+//   - SACK is negotiated when the peer offers it (not otherwise), and the
+//     scoreboard's SACKed and lost bytes lie within what it holds, in a
+//     bounded number of runs
 //   - the connection runs the congestion control the set-up names
 // Input format: stateful_format.hpp.
 #include <algorithm>
@@ -57,7 +58,7 @@ tcp::tcp_config make_config(const setup_fields& f) {
     tcp::tcp_config cfg;
     cfg.send_buffer = cfg.receive_buffer = buffer_sizes[(f.options >> setup::buffers_shift) & 3];
     cfg.nagle = !(f.options & setup::no_delay);
-    cfg.congestion = setup::controls[(f.shape >> setup::control_shift) & 3];
+    cfg.congestion = setup::controls[(f.shape >> setup::control_shift) & 3].congestion;
     cfg.pacing = setup::pacings[(f.shape >> setup::pacing_shift) & 3];
     return cfg;
 }
@@ -114,7 +115,8 @@ session::session(const setup_fields& f)
     if (f.options & setup::mss) o.mss = f.mss;
     if (f.options & setup::window_scale) o.window_scale = static_cast<std::uint8_t>(f.shape & setup::shift_mask);
     if (f.options & setup::timestamps) o.timestamp = {{peer_ts_start, 0}};
-    o.sack_permitted = true;
+    const bool peer_sack = setup::controls[(f.shape >> setup::control_shift) & 3].peer_sack;
+    o.sack_permitted = peer_sack;
     introduce_peer(s_);
     std::optional<opened> open;
     if (f.options & setup::active) {
@@ -134,9 +136,11 @@ session::session(const setup_fields& f)
     timestamps_ = o.timestamp && open->options.timestamp;
     if (timestamps_) stack_ts_ = open->options.timestamp->first;
     if (o.window_scale && open->options.window_scale) rcv_shift_ = *open->options.window_scale;
-    // The peer always offers SACK and tcp_config::sack is on: the loss
-    // recovery paths (scoreboard, RACK, DSACK) are what the SACK blocks reach.
-    if (!conn_->sack_enabled()) fail("SACK not negotiated though both ends offered it");
+    // tcp_config::sack is on: with a peer that offers SACK the loss recovery
+    // paths (scoreboard, RACK, DSACK) are what the SACK blocks reach; with one
+    // that does not, duplicate ACKs find the losses and the blocks are ignored.
+    if (peer_sack && !conn_->sack_enabled()) fail("SACK not negotiated though both ends offered it");
+    if (!peer_sack && conn_->sack_enabled()) fail("SACK negotiated though the peer did not offer it");
     if (tcp::congestion_algorithm_named(conn_->congestion_now().name) !=
         tcp::congestion_algorithm_named(cfg_.congestion))
         fail("the connection does not run the congestion control its configuration names");

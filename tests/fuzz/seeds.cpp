@@ -404,6 +404,18 @@ void stateful_seeds() {
     write_seed(h, "sack-recovery-and-dsack", sack_recovery(7).w.bytes());
     // With NewReno never paced.
     write_seed(h, "sack-recovery-newreno-unpaced", sack_recovery(sf::setup::shape(7, 1, 3)).w.bytes());
+    // A peer without SACK: three duplicate ACKs start NewReno's fast
+    // retransmit, a partial ACK keeps the recovery going, then all of it.
+    write_seed(h, "dup-ack-recovery-without-sack",
+               events(linux_peer | buffers(2) | sf::setup::no_delay, sf::setup::shape(7, 3), 1460, 0xfffff800)
+                   .write(20000)
+                   .segment(ack, 0, 0, 65535, 0)
+                   .segment(ack, 0, 0, 65535, 0)
+                   .segment(ack, 0, 0, 65535, 0)
+                   .segment(ack, 0, 1448, 65535, 0)
+                   .next_timer()
+                   .ack_all()
+                   .w.bytes());
     // The same with CUBIC and pacing `all` (HyStart++'s rounds, CUBIC's
     // reduction, the ACK that ends the recovery), then more. On this
     // virtual path's short round trips few frames last long enough to be

@@ -30,11 +30,17 @@ inline constexpr std::uint8_t small_pool = 0x80;    // 4 transmit frames (else 6
 
 // The set-up's second byte, shape: the peer's window shift in bits 0-3
 // (with options' window_scale; 15 lies past RFC 7323's 14, which the stack
-// must take as 14), the stack's congestion control in bits 4-5 and its
-// pacing in bits 6-7, each an index into the tables below (0: the defaults).
+// must take as 14), the stack's congestion control (and whether the peer
+// offers SACK) in bits 4-5 and its pacing in bits 6-7, each an index into
+// the tables below (0: the defaults).
 inline constexpr std::uint8_t shift_mask = 0x0f;
 inline constexpr unsigned control_shift = 4, pacing_shift = 6;
-inline constexpr std::array<const char*, 4> controls{"bbr", "newreno", "cubic", "reno"};  // reno: newreno's Linux name
+struct control {
+    const char* congestion;
+    bool peer_sack;  // without it, losses are found by duplicate ACKs (and the peer's SACK blocks are hostile)
+};
+inline constexpr std::array<control, 4> controls{
+    {{"bbr", true}, {"newreno", true}, {"cubic", true}, {"newreno", false}}};
 inline constexpr std::array<tcp::tcp_config::pacing_mode, 4> pacings{
     tcp::tcp_config::pacing_mode::slow_start, tcp::tcp_config::pacing_mode::all,
     tcp::tcp_config::pacing_mode::controller, tcp::tcp_config::pacing_mode::off};
