@@ -330,7 +330,7 @@ bool bbr::recover_or_restore(const ack_sample& ack, std::uint32_t& cwnd) {
 // delivered since - Linux waits for the cumulative ACK to pass them, which
 // these samples do not carry, so this ends later by what the peer had SACKed.
 bbr::loss_state bbr::loss_state_of(const ack_sample& ack) const noexcept {
-    if (ack.in_recovery && !ack.ends_recovery) return loss_state::recovery;
+    if (ack.recovery_goes_on()) return loss_state::recovery;
     if (prev_state_ == loss_state::timeout && ack.delivered < timeout_end_delivered_) return loss_state::timeout;
     return loss_state::open;
 }

@@ -45,7 +45,7 @@ void new_reno::on_undo() {
 
 void new_reno::on_ack(const ack_sample& ack) {
     if (ack.mss != 0) mss_ = ack.mss;  // the sender's, as the path MTU moves it
-    in_recovery_ = ack.in_recovery && !ack.ends_recovery;
+    in_recovery_ = ack.recovery_goes_on();
     if (ack.ends_recovery) {
         cwnd_ = ssthresh_;  // RFC 6937: PRR brought the flight down to it
         bytes_acked_ = 0;
@@ -55,10 +55,8 @@ void new_reno::on_ack(const ack_sample& ack) {
         // below kernel Reno's in about 20 of 49 recoveries (1 % random loss
         // at 20 ms, the same losses), and its goodput x0.96-0.97 of Reno's.
         // Without SACK nothing (ack_sample::counted_by_duplicates says why).
-        if (ack.counted_by_duplicates) return;
-    } else if (ack.in_recovery) {
-        return;
     }
+    if (!ack.grows_window()) return;
     open_window(ack.bytes_acked, ack.flight_before);
 }
 

@@ -55,17 +55,13 @@ void cubic::follow_mss(std::uint32_t mss) noexcept {
 
 void cubic::on_ack(const ack_sample& ack) {
     follow_mss(ack.mss);
-    in_recovery_ = ack.in_recovery && !ack.ends_recovery;
+    in_recovery_ = ack.recovery_goes_on();
     if (ack.bytes_acked > 0) backing_off_ = false;
-    if (ack.ends_recovery) {
-        s_.cwnd = s_.ssthresh;  // RFC 6937: PRR brought the flight down to it
-        // What this ACK delivered counts in congestion avoidance, and the
-        // epoch begins with it, as in Linux (see new_reno::on_ack); not
-        // without SACK.
-        if (ack.counted_by_duplicates) return;
-    } else if (ack.in_recovery) {
-        return;
-    }
+    // What the ACK that ends a recovery delivered counts in congestion
+    // avoidance, and the epoch begins with it, as in Linux (see
+    // new_reno::on_ack); not without SACK.
+    if (ack.ends_recovery) s_.cwnd = s_.ssthresh;  // RFC 6937: PRR brought the flight down to it
+    if (!ack.grows_window()) return;
     std::uint32_t bytes = ack.bytes_acked;
     if (s_.cwnd < s_.ssthresh) bytes = slow_start(ack);
     // RFC 7661: a window the sender does not use is not validated by its

@@ -59,6 +59,11 @@ struct ack_sample {
     // recovery point, and past it counts only what the duplicates did not
     // stand for (at least a segment; coronet is the more cautious by that).
     bool counted_by_duplicates = false;
+    // The repair goes on past this ACK.
+    bool recovery_goes_on() const noexcept { return in_recovery && !ends_recovery; }
+    // A window controller (NewReno, CUBIC) counts this ACK's delivery: not
+    // while a repair goes on, and the ACK that ends one only with SACK.
+    bool grows_window() const noexcept { return ends_recovery ? !counted_by_duplicates : !in_recovery; }
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
     std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included
     // The round-trip time this ACK measured (the most recently sent data it
