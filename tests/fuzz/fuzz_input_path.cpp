@@ -3,8 +3,12 @@
 // two established connections' state machines), with virtual time passing
 // between them and for ten minutes after the last, so timers fire. Every
 // frame the stack sends must be well formed, and after each frame every
-// connection keeps its invariants. Input format: input_path_format.hpp.
+// connection keeps its invariants. Input format: input_path_format.hpp. The
+// connection the stack opened (its peer offered no SACK) runs the congestion
+// control the input's length picks (active_controls), so that each
+// controller meets duplicate-ACK recovery and hostile frames here too.
 #include <array>
+#include <coronet/tcp/congestion.hpp>
 #include <coronet/wire/checksum.hpp>
 #include <coronet/wire/ipv4.hpp>
 #include <vector>
@@ -103,7 +107,7 @@ struct world {
     std::shared_ptr<tcp::listener_state> listener;
     opened passive, active;
 
-    world() {
+    explicit world(std::string_view active_control) {
         introduce_peer(s);
         listener = s.tcp.listen(listen_port, 4).value();
         wire::tcp_options linux_like;
@@ -119,6 +123,10 @@ struct world {
         if (!p || !a) fail("the set-up's handshakes did not complete");
         passive = *p;
         active = *a;
+        if (!active.conn->set_congestion_control(active_control) ||
+            tcp::congestion_algorithm_named(active.conn->congestion_now().name) !=
+                tcp::congestion_algorithm_named(active_control))
+            fail("the opened connection does not run the congestion control the input picks");
         // Data in flight both ways for the fuzzer's ACKs to meet.
         std::vector<std::byte> data(3000);
         for (std::size_t i = 0; i < data.size(); ++i) data[i] = stream_byte(1, i);
@@ -134,7 +142,7 @@ struct world {
 using namespace coronet::fuzz;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    world w;
+    world w{active_control(size)};
     byte_reader in{input_bytes(data, size)};
     std::vector<std::byte> frame;
     while (!in.empty()) {

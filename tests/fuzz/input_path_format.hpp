@@ -6,6 +6,7 @@
 
 #include <array>
 #include <coronet/runtime/clock.hpp>
+#include <cstddef>
 #include <cstdint>
 
 #include "byte_io.hpp"
@@ -33,6 +34,13 @@ inline constexpr std::uint16_t listen_port = 80, passive_peer_port = 40000;
 inline constexpr std::uint16_t active_local_port = 50000, active_peer_port = 5001;
 inline constexpr std::uint32_t passive_peer_iss = 0xfffffc00, active_peer_iss = 0xffffffff;
 inline constexpr std::uint32_t peer_ts_start = 1000;
+
+// The congestion control of the connection the stack opened: the input's
+// length modulo 3 picks it, so that no set-up byte shifts every committed
+// input (a length that is a multiple of 3 keeps the default, BBR, which
+// every input ran before) and the fuzzer's mutations move between them.
+inline constexpr std::array<const char*, 3> active_controls{"bbr", "newreno", "cubic"};
+inline const char* active_control(std::size_t input_size) noexcept { return active_controls[input_size % 3]; }
 
 // Appends one record.
 inline void encode(byte_writer& w, std::uint8_t control_bits, wire::bytes frame) {
