@@ -19,6 +19,10 @@
 #   kernel-X         the kernel at both ends with X (its name: newreno is reno)
 # and once, unless one of the kernel-X is it already:
 #   kernel-default   the kernel at both ends with its default controller
+# and with --aa, after each kernel-X, the same again:
+#   kernel-again-X   an A/A control: the kernel against itself, whose ratio
+#                    to kernel-X is the noise a coronet / kernel ratio is read
+#                    against (the same cell, relay seed and stacks twice)
 # A fresh relay runs each transfer with --seed = run index, so the stacks of
 # one run meet the same random choices (frame for frame, as far as their
 # frames are alike). There is one table per controller X: the median goodput
@@ -38,7 +42,8 @@
 #              together), share the bottleneck for --fairness seconds: each
 #              flow's goodput, its share of the sum and Jain's index
 #              (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one takes all;
-#              --fairness-runs times (the medians, and the shares' range)
+#              --fairness-runs times (the medians, and the shares' range);
+#              with --aa also two kernel flows with X (the A/A control)
 #   latency    a kernel 1-byte rr probe (A's client, a kernel server in B on
 #              B's second address) measures p50 and p99 round trips: first
 #              alone (for --latency seconds, at most 5: the base RTT), then
@@ -50,7 +55,7 @@
 #
 # Usage: cmake/wan.sh [--bytes N] [--runs N] [--cells LIST] [--cc LIST] [--fairness S]
 #                     [--fairness-runs N] [--latency S] [--timeout S] [--json FILE] [--peer-cc NAME]
-#                     [--coronet-args "ARGS"] [--pcap DIR] [--list] [--no-build]
+#                     [--coronet-args "ARGS"] [--pcap DIR] [--aa] [--list] [--no-build]
 #   --bytes N        transfer size (default 32M; 65536, 256K, 32M, 1G)
 #   --runs N         runs per cell, direction and stack (default 3); the table gives medians
 #   --cells LIST     comma-separated cell names or shell patterns (default: all; --list names them;
@@ -70,6 +75,10 @@
 #   --coronet-args   more coronet options for B's coronet server, e.g. "--tcp-buffer 4M"
 #   --pcap DIR       capture each transfer's TCP headers (tcpdump -s 128 on A's veth) to
 #                    DIR/CELL-DIRECTION-STACK-RUN.pcap, to see how each stack ramps up
+#   --aa             the A/A control: every kernel-X transfer runs twice (kernel-again-X), and
+#                    the fairness row runs a kernel flow against a kernel flow too; the tables
+#                    then give kernel-again-X / kernel-X beside coronet-X / kernel-X, and how
+#                    many cells each has at or above x1.00 (one run's noise, measured)
 #   --no-build       use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another
 # (its apps/coronet-bench and apps/coronet-impair are what runs).
@@ -99,7 +108,7 @@ fail_usage() {
 
 # The value of option $1, or exit 2 if it has none.
 need() { [ $# -ge 2 ] || fail_usage "$1 needs a value"; }
-bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' pcap_dir='' cc_list=newreno peer_cc='' coronet_extra='' build=1
+bytes=32M runs=3 cells_filter='' timeout_s=300 json_out='' pcap_dir='' cc_list=newreno peer_cc='' coronet_extra='' build=1 aa=0
 fairness_s=30 fairness_runs=1 latency_s=20
 while [ $# -gt 0 ]; do
     case $1 in
@@ -116,6 +125,7 @@ while [ $# -gt 0 ]; do
     --latency) need "$@"; latency_s=$2; shift 2 ;;
     --coronet-args) need "$@"; coronet_extra=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --aa) aa=1; shift ;;
     --list)
         for c in "${all_cells[@]}"; do IFS='|' read -r n f d <<<"$c"; printf '%-20s %-40s %s\n' "$n" "${f:-(none)}" "$d"; done
         exit 0 ;;
@@ -347,13 +357,17 @@ done
 
 # The stacks of each cell, direction and run: coronet-X and kernel-X (the
 # kernel's name of X) for each controller X, and kernel-default unless the
-# kernel's default is one of those.
+# kernel's default is one of those; with --aa, kernel-again-X after each kernel-X.
 stacks=()
-for x in "${ccs[@]}"; do stacks+=("coronet-$x" "kernel-$(kernel_cc_of "$x")"); done
+for x in "${ccs[@]}"; do
+    stacks+=("coronet-$x" "kernel-$(kernel_cc_of "$x")")
+    [ $aa -eq 0 ] || stacks+=("kernel-again-$(kernel_cc_of "$x")")
+done
 [[ " ${stacks[*]} " == *" kernel-$default_cc "* ]] || stacks+=(kernel-default)
 
 # One transfer; appends its record (one JSON line) to $work/results.
-# args: cell, direction (send|receive: what coronet does), stack (coronet-X|kernel-X|kernel-default), run, impair flags
+# args: cell, direction (send|receive: what coronet does), stack (coronet-X|kernel-X|kernel-again-X|kernel-default),
+# run, impair flags
 mismatches=0
 run_transfer() {
     local cell=$1 direction=$2 stack=$3 run=$4 flags=$5
@@ -366,6 +380,9 @@ run_transfer() {
         coronet_server "${stack#coronet-}" "$port"
         server_opts=("${coronet_opts[@]}") ;;
     kernel-default) server_opts=(--listen "$port" --stack kernel) ;;
+    kernel-again-*)
+        client_args+=(--cc "${stack#kernel-again-}")
+        server_opts=(--listen "$port" --stack kernel --cc "${stack#kernel-again-}") ;;
     kernel-*)
         client_args+=(--cc "${stack#kernel-}")
         server_opts=(--listen "$port" --stack kernel --cc "${stack#kernel-}") ;;
@@ -442,7 +459,7 @@ bottleneck=rtt20-100mbit-bdp
 for c in "${all_cells[@]}"; do
     if [ "${c%%|*}" = $bottleneck ]; then IFS='|' read -r _ bottleneck_flags _ <<<"$c"; fi
 done
-ip_k=10.205.1.2 port_k=5202 port_probe=5203
+ip_k=10.205.1.2 port_k=5202 port_probe=5203 port_again=5204
 row_names=()
 [ "$fairness_s" -eq 0 ] || row_names+=(fairness)
 [ "$latency_s" -eq 0 ] || row_names+=(latency)
@@ -520,6 +537,30 @@ run_fairness() {
     echo "   fairness $x run $run: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
 }
 
+# Run $2 of the fairness row's A/A control for coronet's controller $1: two
+# kernel flows with its kernel name, on B's kernel address, as run_fairness
+# runs a coronet and a kernel flow ("kernel" and "again": the first's share
+# is the figure).
+run_fairness_aa() {
+    local x=$1 run=$2 k
+    k=$(kernel_cc_of "$x")
+    local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s" --cc "$k")
+    row_start "fairness A/A $k run $run" "$run"
+    row_server kernel --listen "$port_k" --stack kernel --cc "$k"
+    row_server again --listen "$port_again" --stack kernel --cc "$k"
+    if [ $row_ok -eq 1 ]; then
+        client_start kernel $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_k"
+        client_start again $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_again"
+        client_end kernel
+        client_end again
+    fi
+    row_stop
+    printf '{"row":"fairness_aa","cc":"%s","kernel_cc":"%s","run":%s,"seconds":%s,"kernel":%s,"again":%s,"relay":%s}\n' \
+        "$x" "$k" "$run" "$fairness_s" "$(flow_json kernel)" "$(flow_json again)" \
+        "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
+    echo "   fairness A/A $k run $run: kernel $(mbit_of kernel), kernel again $(mbit_of again) ($((SECONDS - row_begin)) s)" >&2
+}
+
 # One run of the latency row: a kernel 1-byte rr probe (A's client, B's
 # kernel server on its own address) measures for --latency seconds while a
 # bulk flow, started 2 s before it, is sent from B through the bottleneck.
@@ -565,7 +606,10 @@ run_latency() {
 
 if [[ " ${row_names[*]} " == *" fairness "* ]]; then
     for ((run = 1; run <= fairness_runs; run++)); do
-        for x in "${ccs[@]}"; do run_fairness "$x" "$run"; done
+        for x in "${ccs[@]}"; do
+            run_fairness "$x" "$run"
+            [ $aa -eq 0 ] || run_fairness_aa "$x" "$run"
+        done
     done
 fi
 if [[ " ${row_names[*]} " == *" latency "* ]]; then

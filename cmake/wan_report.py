@@ -5,9 +5,14 @@ server's and relay's JSON) and prints, for each of coronet's controllers, the
 markdown table of coronet against the kernel; with a JSON path, also writes
 the records and the tables' rows there.
 
-WORK/rows holds the records of the fairness row (one per controller and run) and of
-the latency row (the probe alone, then per controller under a coronet and
-under a kernel bulk flow), whose tables follow.
+WORK/rows holds the records of the fairness row (one per controller and run;
+with wan.sh --aa also its A/A control, two kernel flows) and of the latency
+row (the probe alone, then per controller under a coronet and under a kernel
+bulk flow), whose tables follow.
+
+Where the results hold kernel-again-K transfers (wan.sh --aa: the kernel
+against itself, the A/A control), K's table adds them and their ratio to
+kernel-K, and counts the cells each ratio puts at or above x1.00.
 
 Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS FAIRNESS_S LATENCY_S CELLS SKIPPED [JSON_OUT]
   CCS         coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
@@ -108,19 +113,34 @@ def relay_lateness(cell):
             max(d["max_late_us"] for s in sides for d in s) / 1000)
 
 
+def at_or_above(ratios):
+    """'M of N' for the ratios (None: no figure) that round to x1.00 or more, as the tables print them."""
+    known = [r for r in ratios if r is not None]
+    return f"{sum(1 for r in known if round(r, 2) >= 1.0)} of {len(known)}"
+
+
+def quotient(a, b):
+    return a["goodput_mbit_s"] / b["goodput_mbit_s"] if a["goodput_mbit_s"] is not None and b["goodput_mbit_s"] \
+        else None
+
+
 rows = []
 tables = []
 for c in ccs:
     x, k = c["cc"], c["kernel"]
+    again = f"kernel-again-{k}"
+    aa = any(r["stack"] == again for r in records)
     stacks = {"coronet": f"coronet-{x}", "kernel": f"kernel-{k}", "default": default_stack}
-    table = [
-        f"| cell | direction | coronet {x} Mbit/s | kernel {k} | kernel {default_cc} | coronet / {k} | "
-        f"coronet / {default_cc} | retx coronet run | retx {k} | retx {default_cc} | byte-exact |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    if aa:
+        stacks["again"] = again
+    head = [f"coronet {x} Mbit/s", f"kernel {k}"] + ([f"kernel {k} again"] if aa else []) + [
+        f"kernel {default_cc}", f"coronet / {k}"] + ([f"again / {k}"] if aa else []) + [
+        f"coronet / {default_cc}", "retx coronet run", f"retx {k}", f"retx {default_cc}", "byte-exact"]
+    table = ["| cell | direction | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
+    versus_kernel = {"coronet": [], "again": []}
     for name, flags, _ in cells:
         if name in skipped:
-            table.append(f"| {name} | (skipped: coronet-impair without --queue BYTES) | | | | | | | | | |")
+            table.append(f"| {name} | (skipped: coronet-impair without --queue BYTES) |" + " |" * len(head))
             continue
         for direction, label in directions:
             distinct = {stack: summarise(name, direction, stack) for stack in stacks.values()}
@@ -129,11 +149,21 @@ for c in ccs:
             total = sum(v["transfers"] for v in distinct.values())
             mismatched = sum(v["not_ok"]["mismatch"] for v in distinct.values())
             rows.append({"cell": name, "impair": flags, "direction": direction, "cc": x, **distinct})
-            table.append(
-                f"| {name} | {label} | {figure(s['coronet'])} | {figure(s['kernel'])} | "
-                f"{figure(s['default'])} | {ratio(s['coronet'], s['kernel'])} | "
-                f"{ratio(s['coronet'], s['default'])} | {retx(s['coronet'])} | {retx(s['kernel'])} | "
-                f"{retx(s['default'])} | {exact}/{total}{' MISMATCH' if mismatched else ''} |")
+            cols = [figure(s["coronet"]), figure(s["kernel"])] + ([figure(s["again"])] if aa else []) + [
+                figure(s["default"]), ratio(s["coronet"], s["kernel"])] + (
+                [ratio(s["again"], s["kernel"])] if aa else []) + [
+                ratio(s["coronet"], s["default"]), retx(s["coronet"]), retx(s["kernel"]), retx(s["default"]),
+                f"{exact}/{total}{' MISMATCH' if mismatched else ''}"]
+            table.append(f"| {name} | {label} | " + " | ".join(cols) + " |")
+            for role in versus_kernel:
+                if role in s:
+                    versus_kernel[role].append(quotient(s[role], s["kernel"]))
+    if aa:
+        spread = [r for r in versus_kernel["again"] if r is not None]
+        table.append("")
+        table.append(f"At or above x1.00 against kernel {k}: coronet {x} in {at_or_above(versus_kernel['coronet'])}, "
+                     f"the kernel itself again (A/A) in {at_or_above(versus_kernel['again'])}"
+                     + (f"; again / {k} from x{min(spread):.2f} to x{max(spread):.2f}." if spread else "."))
     tables.append((c, table))
 
 
@@ -169,10 +199,13 @@ fairness_table = [
     "| cc | runs | coronet Mbit/s | kernel Mbit/s | coronet share | Jain's index | retx coronet | retx kernel |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
 ]
-fairness_records = [r for r in row_records if r["row"] == "fairness"]
-for cc in dict.fromkeys(r["cc"] for r in fairness_records):
-    mine = [r for r in fairness_records if r["cc"] == cc]
-    pairs = [(flow_mbit(r["coronet"]), flow_mbit(r["kernel"])) for r in mine]
+fairness_records = [r for r in row_records if r["row"] in ("fairness", "fairness_aa")]
+# The A/A control's first kernel flow stands where coronet's does.
+roles = {"fairness": ("coronet", "kernel"), "fairness_aa": ("kernel", "again")}
+for cc, row in dict.fromkeys((r["cc"], r["row"]) for r in fairness_records):
+    mine = [r for r in fairness_records if (r["cc"], r["row"]) == (cc, row)]
+    first, second = roles[row]
+    pairs = [(flow_mbit(r[first]), flow_mbit(r[second])) for r in mine]
     shares, jains = [], []
     for a, b in pairs:
         if a is not None and b is not None and a + b > 0:
@@ -180,17 +213,19 @@ for cc in dict.fromkeys(r["cc"] for r in fairness_records):
             jains.append((a + b) ** 2 / (2 * (a * a + b * b)))
     x1, x2 = median([a for a, _ in pairs]), median([b for _, b in pairs])
     share, jain = median(shares), median(jains)
-    fairness_rows.append({"cc": cc, "kernel_cc": mine[0]["kernel_cc"], "runs": len(mine), "runs_measured": len(shares),
+    fairness_rows.append({"cc": cc, "kernel_cc": mine[0]["kernel_cc"], "aa": row == "fairness_aa",
+                          "runs": len(mine), "runs_measured": len(shares),
                           "coronet_mbit_s": x1, "kernel_mbit_s": x2, "coronet_share": share,
                           "coronet_share_min": min(shares) if shares else None,
                           "coronet_share_max": max(shares) if shares else None, "jain_index": jain})
     share_text = "-" if share is None else f"{share:.0%}"
     if len(shares) > 1:
         share_text += f" ({min(shares):.0%}-{max(shares):.0%})"
+    label = cc if row == "fairness" else f"A/A: kernel {mine[0]['kernel_cc']} twice"
     fairness_table.append(
-        f"| {cc} | {len(shares)}/{len(mine)} | {mbit(x1, mine[0]['coronet'])} | {mbit(x2, mine[0]['kernel'])} | "
+        f"| {label} | {len(shares)}/{len(mine)} | {mbit(x1, mine[0][first])} | {mbit(x2, mine[0][second])} | "
         f"{share_text} | {'-' if jain is None else f'{jain:.3f}'} | "
-        f"{median_retx([r['coronet'] for r in mine])} | {median_retx([r['kernel'] for r in mine])} |")
+        f"{median_retx([r[first] for r in mine])} | {median_retx([r[second] for r in mine])} |")
 
 latency_runs = [r for r in row_records if r["row"] == "latency"]
 base = next((r["probe"]["client"] for r in latency_runs if r["stack"] == "none" and r["probe"]["status"] == "ok"),
@@ -263,7 +298,9 @@ print_row_table("fairness", "Fairness", fairness_table,
                 f"flow's whole run; Jain's index (x1+x2)^2 / (2 (x1^2+x2^2)): 1 equal shares, 0.5 one flow takes "
                 f"all. runs: those where both flows finished / those run (--fairness-runs); with several, the "
                 f"figures are medians and coronet's share carries its range. retx: the sender's retransmitted "
-                f"segments (DSACKed).")
+                f"segments (DSACKed)." + (" An A/A line (--aa) is two kernel flows with the controller: the "
+                                          "first stands in coronet's columns." if any(r["aa"] for r in fairness_rows)
+                                          else ""))
 print_row_table("latency", "Latency under load", latency_table,
                 f"on the {bottleneck}, a kernel 1-byte rr probe (client in A, B's kernel server on its own "
                 f"address) measures the round trip for {latency_s} s while a bulk flow sent from B, started 2 s "
@@ -276,5 +313,5 @@ if json_out:
                    "relay_late": {name: late and {"late_1ms_median": late[0], "max_late_ms": late[1]}
                                   for name, late in relay_late.items()},
                    "fairness": {"seconds": int(fairness_s), "rows": fairness_rows,
-                                "runs": [r for r in row_records if r["row"] == "fairness"]},
+                                "runs": fairness_records},
                    "latency": {"seconds": int(latency_s), "rows": latency_rows, "runs": latency_runs}}, f, indent=1)
