@@ -40,7 +40,7 @@ inline constexpr std::uint32_t peer_ts_start = 1000;
 // input (a length that is a multiple of 3 keeps the default, BBR, which
 // every input ran before) and the fuzzer's mutations move between them.
 inline constexpr std::array<const char*, 3> active_controls{"bbr", "newreno", "cubic"};
-inline const char* active_control(std::size_t input_size) noexcept { return active_controls[input_size % 3]; }
+constexpr const char* active_control(std::size_t input_size) noexcept { return active_controls[input_size % 3]; }
 
 // Appends one record.
 inline void encode(byte_writer& w, std::uint8_t control_bits, wire::bytes frame) {
