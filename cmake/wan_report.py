@@ -12,7 +12,10 @@ bulk flow), whose tables follow.
 
 Where the results hold kernel-again-K transfers (wan.sh --aa: the kernel
 against itself, the A/A control), K's table adds them and their ratio to
-kernel-K, and counts the cells each ratio puts at or above x1.00.
+kernel-K, and counts the rows (a cell and a direction each) each ratio puts
+at or above x1.00 (JSON: aa_summary). The fairness row's A/A control (JSON:
+rows with "aa": true, their runs under aa_runs) gives its first kernel
+flow under the coronet_* keys.
 
 Usage: wan_report.py WORK BYTES RUNS DEFAULT_CC CCS FAIRNESS_S LATENCY_S CELLS SKIPPED [JSON_OUT]
   CCS         coronet's controllers, comma-separated, each as X:KERNEL:PEER (coronet's name, the
@@ -126,6 +129,7 @@ def quotient(a, b):
 
 rows = []
 tables = []
+aa_summary = []
 for c in ccs:
     x, k = c["cc"], c["kernel"]
     again = f"kernel-again-{k}"
@@ -161,9 +165,13 @@ for c in ccs:
     if aa:
         spread = [r for r in versus_kernel["again"] if r is not None]
         table.append("")
-        table.append(f"At or above x1.00 against kernel {k}: coronet {x} in {at_or_above(versus_kernel['coronet'])}, "
-                     f"the kernel itself again (A/A) in {at_or_above(versus_kernel['again'])}"
+        table.append(f"At or above x1.00 against kernel {k}, of the rows (a cell and a direction each): coronet {x} "
+                     f"in {at_or_above(versus_kernel['coronet'])}, the kernel itself again (A/A) in "
+                     f"{at_or_above(versus_kernel['again'])}"
                      + (f"; again / {k} from x{min(spread):.2f} to x{max(spread):.2f}." if spread else "."))
+        aa_summary.append({"cc": x, "kernel_cc": k, "coronet_at_or_above": at_or_above(versus_kernel["coronet"]),
+                           "again_at_or_above": at_or_above(versus_kernel["again"]),
+                           "again_min": min(spread) if spread else None, "again_max": max(spread) if spread else None})
     tables.append((c, table))
 
 
@@ -309,9 +317,10 @@ print_row_table("latency", "Latency under load", latency_table,
 if json_out:
     with open(json_out, "w") as f:
         json.dump({"bytes": size, "runs": int(runs), "default_cc": default_cc, "ccs": ccs,
-                   "rows": rows, "transfers": records,
+                   "rows": rows, "aa_summary": aa_summary, "transfers": records,
                    "relay_late": {name: late and {"late_1ms_median": late[0], "max_late_ms": late[1]}
                                   for name, late in relay_late.items()},
                    "fairness": {"seconds": int(fairness_s), "rows": fairness_rows,
-                                "runs": fairness_records},
+                                "runs": [r for r in fairness_records if r["row"] == "fairness"],
+                                "aa_runs": [r for r in fairness_records if r["row"] == "fairness_aa"]},
                    "latency": {"seconds": int(latency_s), "rows": latency_rows, "runs": latency_runs}}, f, indent=1)
