@@ -6,8 +6,8 @@
 // connection keeps its invariants. Input format: input_path_format.hpp. The
 // connection the stack opened (its peer offered no SACK) runs the congestion
 // control the input's length picks (active_controls), so that each
-// controller meets hostile frames here, and a peer's duplicate ACKs without
-// SACK where the fuzzer finds them (no committed input drives them yet).
+// controller meets hostile frames and a peer's duplicate ACKs without SACK
+// here too (the seeds active-dup-acks-* walk that recovery under each).
 #include <array>
 #include <coronet/tcp/congestion.hpp>
 #include <coronet/wire/checksum.hpp>

@@ -241,6 +241,22 @@ void input_path_seeds() {
                    .w.bytes());
     write_seed(h, "active-zero-window",
                frames{}.add(to_active(0, 1, ack, 0)).add(to_active(0, 1, ack, 0), fixed, 6).w.bytes());
+    // The opened connection (no SACK) in duplicate-ACK recovery, once under
+    // each controller the input's length picks (ip::active_control): a
+    // window update, three duplicates (the third retransmits), then the ACK
+    // of all. A last frame of an EtherType nobody serves (a counted drop)
+    // makes the length's remainder.
+    for (std::size_t pick = 0; pick < ip::active_controls.size(); ++pick) {
+        frames f;
+        for (int i = 0; i < 4; ++i) f.add(to_active(0, 1, ack, 0));
+        f.add(to_active(0, 1 + 1000, ack, 0), fixed, 2);
+        constexpr std::size_t record_overhead = 3;  // control byte and length
+        const std::size_t bare = f.w.bytes().size() + record_overhead + wire::ethernet_repr::header_len;
+        const std::size_t pad = (pick + 3 - bare % 3) % 3;
+        f.add(ethernet_frame(0x88b5, std::vector<std::byte>(pad)), 0);
+        const auto bytes = f.w.bytes();
+        write_seed(h, std::string("active-dup-acks-") + ip::active_control(bytes.size()), bytes);
+    }
     // A new connection to the listener, completed, then reset.
     wire::tcp_repr syn_h{.src_port = 41000,
                          .dst_port = ip::listen_port,
