@@ -22,10 +22,13 @@
 # and with --aa, after each kernel-X, the same again:
 #   kernel-again-X   an A/A control: the kernel against itself, whose ratio
 #                    to kernel-X is the noise a coronet / kernel ratio is read
-#                    against (the same cell, relay seed and stacks twice)
+#                    against (the same cell, relay seed and stacks twice; in
+#                    the even runs kernel-again-X goes first)
 # A fresh relay runs each transfer with --seed = run index, so the stacks of
 # one run meet the same random choices (frame for frame, as far as their
-# frames are alike). There is one table per controller X: the median goodput
+# frames are alike), and no kernel remembers an earlier transfer's path
+# (the TCP metrics of A and B are flushed before each). There is one table
+# per controller X: the median goodput
 # (Mbit/s, from the header sent to the receiver's trailer: the transfer plus
 # about one RTT) of --runs runs of coronet-X, kernel-X and kernel-default, the
 # ratios of the medians (coronet-X / kernel-X, coronet-X / kernel-default),
@@ -78,7 +81,8 @@
 #   --aa             the A/A control: every kernel-X transfer runs twice (kernel-again-X), and
 #                    the fairness row runs a kernel flow against a kernel flow too; the tables
 #                    then give kernel-again-X / kernel-X beside coronet-X / kernel-X, and how
-#                    many cells each has at or above x1.00 (one run's noise, measured)
+#                    many rows (a cell and a direction each) each puts at or above x1.00
+#                    (one run's noise, measured)
 #   --no-build       use the build directory as it is
 # The build directory is build/release unless $CORONET_BENCH_BUILD_DIR names another
 # (its apps/coronet-bench and apps/coronet-impair are what runs).
@@ -365,6 +369,23 @@ for x in "${ccs[@]}"; do
 done
 [[ " ${stacks[*]} " == *" kernel-$default_cc "* ]] || stacks+=(kernel-default)
 
+# The stacks of run $1 in their order: with --aa, in the even runs each
+# kernel-again-X before its kernel-X, so that neither is always second.
+stacks_of_run() {
+    local order=("${stacks[@]}") i
+    if [ $aa -eq 1 ] && [ $(($1 % 2)) -eq 0 ]; then
+        for ((i = 0; i + 1 < ${#order[@]}; i++)); do
+            if [[ ${stacks[i]} == kernel-* && ${stacks[i + 1]} == kernel-again-* ]]; then
+                order[i]=${stacks[i + 1]} order[i + 1]=${stacks[i]}
+            fi
+        done
+    fi
+    printf '%s\n' "${order[@]}"
+}
+# The kernels in A and B forget the paths they measured (RTT and the rest
+# that Linux keeps per destination and starts the next connection from).
+flush_tcp_metrics() { ip -n "$ns_a" tcp_metrics flush all && ip -n "$ns_b" tcp_metrics flush all; }
+
 # One transfer; appends its record (one JSON line) to $work/results.
 # args: cell, direction (send|receive: what coronet does), stack (coronet-X|kernel-X|kernel-again-X|kernel-default),
 # run, impair flags
@@ -389,6 +410,7 @@ run_transfer() {
     esac
     [[ $stack == coronet-* ]] || ip -n "$ns_b" addr add "$ip_b/24" dev "$if_b"
 
+    flush_tcp_metrics
     start_relay "$run" "$flags" "$cell" || status=failed
     if [ $status = ok ] && ! start_server transfer "${server_opts[@]}"; then
         status=failed
@@ -443,8 +465,9 @@ for c in "${selected[@]}"; do
         continue
     fi
     for run in $(seq "$runs"); do
+        mapfile -t order < <(stacks_of_run "$run")
         for direction in send receive; do
-            for stack in "${stacks[@]}"; do
+            for stack in "${order[@]}"; do
                 run_transfer "$name" "$direction" "$stack" "$run" "$flags"
             done
         done
@@ -483,6 +506,7 @@ row_start() {
     row_pids=()
     row_ok=1
     row_begin=$SECONDS
+    flush_tcp_metrics
     start_relay "${2:-1}" "$bottleneck_flags" "$1" || row_ok=0
     row_pids+=("$relay_pid")
 }
@@ -607,8 +631,10 @@ run_latency() {
 if [[ " ${row_names[*]} " == *" fairness "* ]]; then
     for ((run = 1; run <= fairness_runs; run++)); do
         for x in "${ccs[@]}"; do
+            # The A/A control first in the even runs, as the kernel-again-X transfers.
+            if [ $aa -eq 1 ] && [ $((run % 2)) -eq 0 ]; then run_fairness_aa "$x" "$run"; fi
             run_fairness "$x" "$run"
-            [ $aa -eq 0 ] || run_fairness_aa "$x" "$run"
+            if [ $aa -eq 1 ] && [ $((run % 2)) -eq 1 ]; then run_fairness_aa "$x" "$run"; fi
         done
     done
 fi
