@@ -543,22 +543,12 @@ mbit_of() {
 run_fairness() {
     local x=$1 run=$2 k
     k=$(kernel_cc_of "$x")
-    local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s")
     row_start "fairness $x run $run" "$run"
     coronet_server "$x" "$port"
     row_server coronet "${coronet_opts[@]}"
     row_server kernel --listen "$port_k" --stack kernel --cc "$k"
-    if [ $row_ok -eq 1 ]; then
-        client_start coronet $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_b:$port" --cc "$(peer_cc_of "$x")"
-        client_start kernel $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_k" --cc "$k"
-        client_end coronet
-        client_end kernel
-    fi
-    row_stop
-    printf '{"row":"fairness","cc":"%s","kernel_cc":"%s","run":%s,"seconds":%s,"coronet":%s,"kernel":%s,"relay":%s}\n' \
-        "$x" "$k" "$run" "$fairness_s" "$(flow_json coronet)" "$(flow_json kernel)" \
-        "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
-    echo "   fairness $x run $run: coronet $(mbit_of coronet), kernel $(mbit_of kernel) ($((SECONDS - row_begin)) s)" >&2
+    fairness_flows fairness "$x" "$run" "fairness $x" \
+        coronet "$ip_b:$port" "$(peer_cc_of "$x")" kernel "$ip_k:$port_k" "$k"
 }
 
 # Run $2 of the fairness row's A/A control for coronet's controller $1: two
@@ -568,21 +558,34 @@ run_fairness() {
 run_fairness_aa() {
     local x=$1 run=$2 k
     k=$(kernel_cc_of "$x")
-    local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s" --cc "$k")
     row_start "fairness A/A $k run $run" "$run"
     row_server kernel --listen "$port_k" --stack kernel --cc "$k"
     row_server again --listen "$port_again" --stack kernel --cc "$k"
+    fairness_flows fairness_aa "$x" "$run" "fairness A/A $k" \
+        kernel "$ip_k:$port_k" "$k" again "$ip_k:$port_again" "$k"
+}
+
+# The rest of a run of the fairness row or of its A/A control, once its
+# servers are up: A's two clients start together with --reverse, their flows
+# share the bottleneck for --fairness seconds, the row stops, and its record
+# (the flows under their names) and line follow. args: the row's record name,
+# coronet's controller X, the run, what the line calls the row, then for each
+# flow its name, its server's address:port and its controller.
+fairness_flows() {
+    local row=$1 x=$2 run=$3 label=$4 f1=$5 to1=$6 cc1=$7 f2=$8 to2=$9 cc2=${10}
+    local bulk=(--stack kernel --mode bulk --reverse --duration "$fairness_s")
     if [ $row_ok -eq 1 ]; then
-        client_start kernel $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_k"
-        client_start again $((fairness_s + 30)) "${bulk[@]}" --connect "$ip_k:$port_again"
-        client_end kernel
-        client_end again
+        client_start "$f1" $((fairness_s + 30)) "${bulk[@]}" --connect "$to1" --cc "$cc1"
+        client_start "$f2" $((fairness_s + 30)) "${bulk[@]}" --connect "$to2" --cc "$cc2"
+        client_end "$f1"
+        client_end "$f2"
     fi
     row_stop
-    printf '{"row":"fairness_aa","cc":"%s","kernel_cc":"%s","run":%s,"seconds":%s,"kernel":%s,"again":%s,"relay":%s}\n' \
-        "$x" "$k" "$run" "$fairness_s" "$(flow_json kernel)" "$(flow_json again)" \
+    printf '{"row":"%s","cc":"%s","kernel_cc":"%s","run":%s,"seconds":%s,"%s":%s,"%s":%s,"relay":%s}\n' \
+        "$row" "$x" "$(kernel_cc_of "$x")" "$run" "$fairness_s" "$f1" "$(flow_json "$f1")" "$f2" "$(flow_json "$f2")" \
         "$(grep -m1 '^{' "$work/relay.out" 2>/dev/null || echo null)" >>"$work/rows"
-    echo "   fairness A/A $k run $run: kernel $(mbit_of kernel), kernel again $(mbit_of again) ($((SECONDS - row_begin)) s)" >&2
+    echo "   $label run $run: ${f1/#again/kernel again} $(mbit_of "$f1"), ${f2/#again/kernel again} $(mbit_of "$f2")" \
+        "($((SECONDS - row_begin)) s)" >&2
 }
 
 # One run of the latency row: a kernel 1-byte rr probe (A's client, B's

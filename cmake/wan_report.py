@@ -89,10 +89,16 @@ def figure(s):
     return f"{text} ({problems})" if problems else text
 
 
-def ratio(a, b):
+def quotient(a, b):
+    """a's median goodput over b's, or None where either has none."""
     if a["goodput_mbit_s"] is None or not b["goodput_mbit_s"]:
-        return "-"
-    return f"x{a['goodput_mbit_s'] / b['goodput_mbit_s']:.2f}"
+        return None
+    return a["goodput_mbit_s"] / b["goodput_mbit_s"]
+
+
+def ratio(a, b):
+    q = quotient(a, b)
+    return "-" if q is None else f"x{q:.2f}"
 
 
 def retx(s):
@@ -122,11 +128,6 @@ def at_or_above(ratios):
     return f"{sum(1 for r in known if round(r, 2) >= 1.0)} of {len(known)}"
 
 
-def quotient(a, b):
-    return a["goodput_mbit_s"] / b["goodput_mbit_s"] if a["goodput_mbit_s"] is not None and b["goodput_mbit_s"] \
-        else None
-
-
 rows = []
 tables = []
 aa_summary = []
@@ -137,9 +138,20 @@ for c in ccs:
     stacks = {"coronet": f"coronet-{x}", "kernel": f"kernel-{k}", "default": default_stack}
     if aa:
         stacks["again"] = again
-    head = [f"coronet {x} Mbit/s", f"kernel {k}"] + ([f"kernel {k} again"] if aa else []) + [
-        f"kernel {default_cc}", f"coronet / {k}"] + ([f"again / {k}"] if aa else []) + [
-        f"coronet / {default_cc}", "retx coronet run", f"retx {k}", f"retx {default_cc}", "byte-exact"]
+    # Each column after cell and direction: its heading and what it shows of
+    # the row's summaries; the A/A ones only with --aa.
+    columns = [(f"coronet {x} Mbit/s", lambda s: figure(s["coronet"]), False),
+               (f"kernel {k}", lambda s: figure(s["kernel"]), False),
+               (f"kernel {k} again", lambda s: figure(s["again"]), True),
+               (f"kernel {default_cc}", lambda s: figure(s["default"]), False),
+               (f"coronet / {k}", lambda s: ratio(s["coronet"], s["kernel"]), False),
+               (f"again / {k}", lambda s: ratio(s["again"], s["kernel"]), True),
+               (f"coronet / {default_cc}", lambda s: ratio(s["coronet"], s["default"]), False),
+               ("retx coronet run", lambda s: retx(s["coronet"]), False),
+               (f"retx {k}", lambda s: retx(s["kernel"]), False),
+               (f"retx {default_cc}", lambda s: retx(s["default"]), False)]
+    columns = [(heading, shown) for heading, shown, aa_only in columns if aa or not aa_only]
+    head = [heading for heading, _ in columns] + ["byte-exact"]
     table = ["| cell | direction | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
     versus_kernel = {"coronet": [], "again": []}
     for name, flags, _ in cells:
@@ -153,11 +165,7 @@ for c in ccs:
             total = sum(v["transfers"] for v in distinct.values())
             mismatched = sum(v["not_ok"]["mismatch"] for v in distinct.values())
             rows.append({"cell": name, "impair": flags, "direction": direction, "cc": x, **distinct})
-            cols = [figure(s["coronet"]), figure(s["kernel"])] + ([figure(s["again"])] if aa else []) + [
-                figure(s["default"]), ratio(s["coronet"], s["kernel"])] + (
-                [ratio(s["again"], s["kernel"])] if aa else []) + [
-                ratio(s["coronet"], s["default"]), retx(s["coronet"]), retx(s["kernel"]), retx(s["default"]),
-                f"{exact}/{total}{' MISMATCH' if mismatched else ''}"]
+            cols = [shown(s) for _, shown in columns] + [f"{exact}/{total}{' MISMATCH' if mismatched else ''}"]
             table.append(f"| {name} | {label} | " + " | ".join(cols) + " |")
             for role in versus_kernel:
                 if role in s:
