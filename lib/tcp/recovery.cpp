@@ -124,7 +124,9 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
                       .min_rtt = xr().rack.min_rtt(),
                       .srtt = rtt_.srtt(),
                       .mss = snd_mss_,
-                      .rate = rate};
+                      .rate = rate,
+                      .sack_only = !advanced,
+                      .reordering = xr().rack.reordering_seen()};
     // Only an ACK the controller hears asks for it: an idle connection's
     // handshake ACK makes none.
     const auto tell_controller = [&] {

@@ -162,9 +162,10 @@ BOOST_AUTO_TEST_CASE(what_a_turns_earlier_acks_let_out_belongs_to_the_recovery_t
     BOOST_REQUIRE(tcb.stats().recoveries == 1u);
     // One at a time: the first ACK grows the window to 14 segments (slow
     // start) with 6 in the network, and lets 8 new ones out; the next two
-    // SACK a segment each, grow the window by one each and let two out each
-    // (RFC 6675's pipe). Twelve new segments, then the fast retransmit.
-    // Left to the turn's end, PRR let the resend and one new segment go.
+    // SACK a segment each and let one out each (RFC 6675's pipe; an ACK
+    // that only SACKs does not grow the window). Ten new segments, then the
+    // fast retransmit. Left to the turn's end, PRR let the resend and one
+    // new segment go.
     seq32 sent_to = first + 10000;
     std::size_t resend_at = t.peer.got.size();
     for (std::size_t i = 0; i < t.peer.got.size(); ++i) {
@@ -175,10 +176,10 @@ BOOST_AUTO_TEST_CASE(what_a_turns_earlier_acks_let_out_belongs_to_the_recovery_t
             sent_to = s.h.seq + static_cast<std::uint32_t>(s.payload.size());
         }
     }
-    BOOST_TEST(wire::distance(first + 10000, sent_to) == 12000u);
+    BOOST_TEST(wire::distance(first + 10000, sent_to) == 10000u);
     BOOST_TEST(resend_at < t.peer.got.size());
-    // Half the 16 segments the window held when the loss was found.
-    BOOST_TEST(tcb.congestion().ssthresh() == 8000u);
+    // Half the 14 segments the window held when the loss was found.
+    BOOST_TEST(tcb.congestion().ssthresh() == 7000u);
     t.peer.got.clear();
     t.p.sim.run_for(1ms);
     // The resend and every old segment arrive, and of the new data all but
@@ -188,12 +189,33 @@ BOOST_AUTO_TEST_CASE(what_a_turns_earlier_acks_let_out_belongs_to_the_recovery_t
     BOOST_REQUIRE(!t.peer.got.empty());
     BOOST_TEST(t.peer.got[0].h.seq == first + 11000);
     BOOST_TEST(tcb.stats().recoveries == 1u);  // one congestion event, one reduction
-    BOOST_TEST(tcb.congestion().ssthresh() == 8000u);
+    BOOST_TEST(tcb.congestion().ssthresh() == 7000u);
     t.peer.send(sack_ack(t, sent_to, {}));
     t.p.sim.run_for(1ms);
     BOOST_TEST(tcb.stats().recoveries == 1u);
-    BOOST_TEST(tcb.cwnd() == 8000u);  // the recovery ended at ssthresh
+    BOOST_TEST(tcb.cwnd() == 7000u);  // the recovery ended at ssthresh
     BOOST_TEST(tcb.stats().timeouts == 0u);
+}
+
+// RFC 5681 3.1: an ACK that only SACKs does not open the window; once the
+// path has been seen to reorder it does, as in Linux (tcp_may_raise_cwnd).
+BOOST_AUTO_TEST_CASE(sacks_open_the_window_only_once_the_path_has_reordered) {
+    with_raw_peer t{sack_peer(), unpaced_newreno()};
+    const seq32 first = initial_window_out(t, 60000);
+    const auto& tcb = t.ca.tcb();
+    t.p.sim.run_for(1ms);
+    t.peer.send(sack_ack(t, first + 4000, {}));  // slow start: 10 + 4 segments
+    t.peer.send(sack_ack(t, first + 4000, {{first + 5000, first + 6000}}));
+    t.p.sim.run_for(100us);
+    BOOST_TEST(tcb.cwnd() == 14000u);
+    // The segment the SACK went past arrives: the path reorders.
+    t.peer.send(sack_ack(t, first + 6000, {}));
+    t.p.sim.run_for(100us);
+    BOOST_TEST(tcb.cwnd() == 15000u);  // what this ACK newly delivered
+    t.peer.send(sack_ack(t, first + 6000, {{first + 7000, first + 8000}}));
+    t.p.sim.run_for(100us);
+    BOOST_TEST(tcb.cwnd() == 16000u);
+    BOOST_TEST(tcb.stats().recoveries == 0u);
 }
 
 // The new data that goes out as the recovery begins keeps to the window

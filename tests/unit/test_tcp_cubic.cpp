@@ -246,6 +246,25 @@ BOOST_AUTO_TEST_CASE(the_ack_that_ends_recovery_counts_in_congestion_avoidance) 
     BOOST_TEST(segments(cc.window()) == 70 + cubic::alpha_cubic, boost::test_tools::tolerance(0.002));
 }
 
+// As NewReno: an ACK that delivers only by SACK moves neither the window
+// nor the epoch (RFC 5681 3.1), unless the path reorders (Linux's
+// tcp_may_raise_cwnd).
+BOOST_AUTO_TEST_CASE(an_ack_that_only_sacks_grows_the_window_only_where_the_path_reorders) {
+    cubic cc = after_loss_at(100);  // cwnd 70 segments, in congestion avoidance
+    const std::uint32_t cwnd = cc.window();
+    cc.on_ack(
+        {.bytes_acked = cwnd, .flight_before = cwnd, .now = t0 + 1s, .srtt = 100ms, .mss = mss, .sack_only = true});
+    BOOST_TEST(cc.window() == cwnd);
+    cc.on_ack({.bytes_acked = cwnd,
+               .flight_before = cwnd,
+               .now = t0 + 1s,
+               .srtt = 100ms,
+               .mss = mss,
+               .sack_only = true,
+               .reordering = true});
+    BOOST_TEST(cc.window() > cwnd);
+}
+
 BOOST_AUTO_TEST_CASE(fast_convergence_lowers_w_max_after_a_loss_below_it) {
     cubic cc = after_loss_at(100);  // W_max 100, cwnd 70
     cc.on_loss(70000, t0);          // 4.7: cwnd 70 < W_max: W_max = 70 * (1 + 0.7) / 2

@@ -62,8 +62,14 @@ struct ack_sample {
     // The repair goes on past this ACK.
     bool recovery_goes_on() const noexcept { return in_recovery && !ends_recovery; }
     // A window controller (NewReno, CUBIC) counts this ACK's delivery: not
-    // while a repair goes on, and the ACK that ends one only with SACK.
-    bool grows_window() const noexcept { return ends_recovery ? !counted_by_duplicates : !in_recovery; }
+    // while a repair goes on, and the ACK that ends one only with SACK. Nor
+    // one that delivers only by SACK, unless the path reorders: RFC 5681
+    // grows cwnd on ACKs of new data, and Linux (tcp_may_raise_cwnd) on
+    // SACKed data only once it has seen reordering.
+    bool grows_window() const noexcept {
+        if (sack_only && !reordering) return false;
+        return ends_recovery ? !counted_by_duplicates : !in_recovery;
+    }
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
     std::uint64_t delivered = 0;  // C.delivered: bytes delivered on the connection so far, this ACK's included
     // The round-trip time this ACK measured (the most recently sent data it
@@ -73,6 +79,10 @@ struct ack_sample {
     std::uint32_t mss = 0;  // the sender's segment size
     bool paced = false;     // the sender paces its output (a pacing rate applies)
     rate_sample rate;
+    // The ACK delivered only by SACK: SND.UNA did not move.
+    bool sack_only = false;
+    // The path has been seen to reorder (RACK, RFC 8985 6.2 step 3).
+    bool reordering = false;
 };
 
 // What the connection table and --stats show of a controller.
