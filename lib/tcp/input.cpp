@@ -104,10 +104,14 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     }
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate, but for
     // a duplicate ACK the network reordered (Linux's tcp_disordered_ack):
-    // its SACK blocks are news. The ACK PAWS owes the sender goes at most
-    // every half second (Linux's tcp_invalid_ratelimit): reordered ACKs
-    // would otherwise draw one each.
-    if (ts_ok_ && ts && !seg.has(rst) && wire::ts32{ts->first} < ts_recent_ && !disordered_ack(seg, ts->first)) {
+    // its SACK blocks are news. As Linux (TCP_PAWS_WINDOW), a timestamp
+    // one tick older than TS.Recent passes: the peer's clock ticks while its
+    // ACKs are out, and a path that reorders them by a few ticks made the
+    // strict check drop twice the ACKs the kernel drops (paws_window). The
+    // ACK PAWS owes the sender goes at most every half second (Linux's
+    // tcp_invalid_ratelimit): reordered ACKs would otherwise draw one each.
+    if (ts_ok_ && ts && !seg.has(rst) && ts_recent_ - wire::ts32{ts->first} > paws_window &&
+        !disordered_ack(seg, ts->first)) {
         ++xfer().stats.paws_rejected;
         if (const auto now = ex_.now(); now - xfer().last_paws_ack >= paws_ack_interval) {
             xfer().last_paws_ack = now;

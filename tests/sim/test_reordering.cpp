@@ -163,14 +163,18 @@ BOOST_DATA_TEST_CASE(jitter_costs_few_resends_and_no_lasting_reduction, bdata::x
 // CUBIC send a window in bursts, the queue swings by more than that, and
 // they resent 12 to 84 segments that were not lost in these seeds (BBR,
 // paced, 0 to 2). Paced (tcp_config::pacing all) they resend at most the
-// two the first reordering costs, before RACK has seen any (undone).
-BOOST_DATA_TEST_CASE(paced_senders_resend_nothing_behind_a_jittered_queue, bdata::xrange(3) * bdata::xrange(1, 4), cc,
+// few the first reordering costs, before RACK has seen any, in the one
+// recovery it starts (undone). Since PAWS lets ACKs one tick old pass
+// (tcb::paws_window), that is 0 to 4 segments in seeds 1 to 15 (cubic
+// seed 3: 3), where the strict check gave 0 but for one seed's 17.
+BOOST_DATA_TEST_CASE(paced_senders_resend_little_behind_a_jittered_queue, bdata::xrange(3) * bdata::xrange(1, 4), cc,
                      seed) {
     const auto r = reordering_paths::run(reordering_paths::controllers[cc], static_cast<std::uint64_t>(seed),
                                          {.delay = 10ms, .jitter = 3ms, .rate_mbit = 1000, .queue_bytes = 4'000'000},
                                          tcp::tcp_config::pacing_mode::all);
     BOOST_TEST(r.ok(8 << 20));
-    BOOST_TEST(r.a_stats.retransmits <= 2u);
+    BOOST_TEST(r.a_stats.recoveries + r.a_stats.tlp_recoveries <= 1u);
+    BOOST_TEST(r.a_stats.retransmits <= 4u);
     BOOST_TEST(r.a_stats.recoveries + r.a_stats.tlp_recoveries == r.a_stats.undos);
 }
 

@@ -581,6 +581,9 @@ private:
     seq32 last_ack_sent_;
     seq32 recover_;  // loss recovery: the recovery point (RFC 6582)
     static constexpr runtime::duration paws_ack_interval = std::chrono::milliseconds(500);
+    // PAWS lets a timestamp this many of the peer's ticks older than
+    // TS.Recent pass (Linux's TCP_PAWS_WINDOW).
+    static constexpr std::int32_t paws_window = 1;
 
     byte_ring sndbuf_, rcvbuf_;      // sndbuf_ starts at snd_una (after the SYN)
     std::optional<seq32> peer_fin_;  // FIN seen beyond rcv_nxt
