@@ -58,8 +58,8 @@ tcp::tcp_config make_config(const setup_fields& f) {
     tcp::tcp_config cfg;
     cfg.send_buffer = cfg.receive_buffer = buffer_sizes[(f.options >> setup::buffers_shift) & 3];
     cfg.nagle = !(f.options & setup::no_delay);
-    cfg.congestion = setup::controls[(f.shape >> setup::control_shift) & 3].congestion;
-    cfg.pacing = setup::pacings[(f.shape >> setup::pacing_shift) & 3];
+    cfg.congestion = setup::control_of(f.shape).congestion;
+    cfg.pacing = setup::pacing_of(f.shape);
     return cfg;
 }
 
@@ -115,7 +115,7 @@ session::session(const setup_fields& f)
     if (f.options & setup::mss) o.mss = f.mss;
     if (f.options & setup::window_scale) o.window_scale = static_cast<std::uint8_t>(f.shape & setup::shift_mask);
     if (f.options & setup::timestamps) o.timestamp = {{peer_ts_start, 0}};
-    const bool peer_sack = setup::controls[(f.shape >> setup::control_shift) & 3].peer_sack;
+    const bool peer_sack = setup::control_of(f.shape).peer_sack;
     o.sack_permitted = peer_sack;
     introduce_peer(s_);
     std::optional<opened> open;

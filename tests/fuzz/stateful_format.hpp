@@ -48,6 +48,9 @@ constexpr std::uint8_t shape(unsigned shift, unsigned control = 0, unsigned paci
     return static_cast<std::uint8_t>((shift & shift_mask) | ((control & 3u) << control_shift) |
                                      ((pacing & 3u) << pacing_shift));
 }
+// What a shape byte picks, as shape() puts it there.
+constexpr const control& control_of(std::uint8_t shape) { return controls[(shape >> control_shift) & 3u]; }
+constexpr tcp::tcp_config::pacing_mode pacing_of(std::uint8_t shape) { return pacings[(shape >> pacing_shift) & 3u]; }
 }  // namespace setup
 
 inline constexpr std::array<std::size_t, 4> buffer_sizes{2048, 8192, 65536, 262144};
