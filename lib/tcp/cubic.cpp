@@ -61,9 +61,14 @@ void cubic::on_ack(const ack_sample& ack) {
     // avoidance, and the epoch begins with it, as in Linux (see
     // new_reno::on_ack); not without SACK.
     if (ack.ends_recovery) s_.cwnd = s_.ssthresh;  // RFC 6937: PRR brought the flight down to it
-    if (!ack.grows_window()) return;
-    std::uint32_t bytes = ack.bytes_acked;
-    if (s_.cwnd < s_.ssthresh) bytes = slow_start(ack);
+    const bool grows = ack.grows_window();
+    // HyStart++ hears every ACK outside recovery, as Linux's hystart_update
+    // (from pkts_acked, whatever tcp_may_raise_cwnd says): an ACK that only
+    // SACKs is still a round trip measured and a member of an ACK train.
+    const bool heard = grows || (!ack.in_recovery && !ack.below_una);
+    if (!heard) return;
+    std::uint32_t bytes = grows ? ack.bytes_acked : 0;
+    if (s_.cwnd < s_.ssthresh) bytes = slow_start(ack, bytes);
     // RFC 7661: a window the sender does not use is not validated by its
     // ACKs; grow only while at least half of it was in flight.
     if (bytes > 0 && s_.cwnd >= s_.ssthresh && ack.flight_before >= s_.cwnd / 2) avoid(ack, bytes);
@@ -72,9 +77,9 @@ void cubic::on_ack(const ack_sample& ack) {
 // Slow start with byte counting (RFC 3465 without the limit L, as Linux;
 // RFC 9406 too takes L as infinite when pacing), HyStart++ in the first
 // one (RFC 9406 4.2: later slow starts stop at the ssthresh a congestion
-// event set). Returns the bytes of this ACK left for congestion avoidance.
-std::uint32_t cubic::slow_start(const ack_sample& ack) {
-    std::uint32_t bytes = ack.bytes_acked;
+// event set). bytes: what of the ACK may grow the window. Returns what of
+// it is left for congestion avoidance.
+std::uint32_t cubic::slow_start(const ack_sample& ack, std::uint32_t bytes) {
     if (s_.ssthresh == new_reno::infinite_ssthresh) {
         switch (hystart_.on_ack(ack, s_.cwnd)) {
             case hystart_pp::verdict::grow:

@@ -105,11 +105,13 @@ tcb::input_result tcb::input(const wire::tcp_view& seg, receive_policy policy) {
     // RFC 7323 5.3 PAWS: an old timestamp marks an old duplicate, but for
     // a duplicate ACK the network reordered (Linux's tcp_disordered_ack):
     // its SACK blocks are news. As Linux (TCP_PAWS_WINDOW), a timestamp
-    // one tick older than TS.Recent passes: the peer's clock ticks while its
-    // ACKs are out, and a path that reorders them by a few ticks made the
-    // strict check drop twice the ACKs the kernel drops (paws_window). The
-    // ACK PAWS owes the sender goes at most every half second (Linux's
-    // tcp_invalid_ratelimit): reordered ACKs would otherwise draw one each.
+    // one tick older than TS.Recent passes: on a path that reorders ACKs by
+    // a few ticks, the strict check dropped twice the ACKs the kernel drops
+    // (paws_window). In every state here; Linux keeps TIME-WAIT and
+    // SYN-RECEIVED strict, where a tick decides nothing that matters (an
+    // old FIN answered, 2MSL started over). The ACK PAWS owes the sender
+    // goes at most every half second (Linux's tcp_invalid_ratelimit):
+    // reordered ACKs would otherwise draw one each.
     if (ts_ok_ && ts && !seg.has(rst) && ts_recent_ - wire::ts32{ts->first} > paws_window &&
         !disordered_ack(seg, ts->first)) {
         ++xfer().stats.paws_rejected;

@@ -126,6 +126,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
                       .mss = snd_mss_,
                       .rate = rate,
                       .sack_only = !advanced,
+                      .below_una = seg.ack() < una_before,
                       .reordering = xr().rack.reordering_seen()};
     // Only an ACK the controller hears asks for it: an idle connection's
     // handshake ACK makes none.

@@ -59,7 +59,8 @@ BOOST_AUTO_TEST_CASE(an_unused_window_does_not_grow_rfc_7661) {
 }
 
 // RFC 5681 3.1 grows cwnd on ACKs of new data; Linux (tcp_may_raise_cwnd)
-// grows on data delivered only by SACK once the path has reordered.
+// grows on data delivered only by SACK once the path has reordered, and
+// never on an ACK below SND.UNA.
 BOOST_AUTO_TEST_CASE(an_ack_that_only_sacks_grows_the_window_only_where_the_path_reorders) {
     new_reno cc = make_reno();  // cwnd 10000
     cc.on_ack({.bytes_acked = 1000, .flight_before = 10000, .now = t0, .sack_only = true});
@@ -67,6 +68,14 @@ BOOST_AUTO_TEST_CASE(an_ack_that_only_sacks_grows_the_window_only_where_the_path
     cc.on_ack({.bytes_acked = 1000, .flight_before = 10000, .now = t0, .sack_only = true, .reordering = true});
     BOOST_TEST(cc.window() == 11000u);
     cc.on_ack({.bytes_acked = 1000, .flight_before = 11000, .now = t0});  // SND.UNA moved
+    BOOST_TEST(cc.window() == 12000u);
+    // An ACK newer ones overtook grows nothing (Linux takes it only for its SACK blocks).
+    cc.on_ack({.bytes_acked = 1000,
+               .flight_before = 12000,
+               .now = t0,
+               .sack_only = true,
+               .below_una = true,
+               .reordering = true});
     BOOST_TEST(cc.window() == 12000u);
 }
 

@@ -42,7 +42,8 @@ struct path {
     std::uint64_t delivered = 0;
     duration min_rtt = duration::max();
     std::deque<segment> flight;
-    bool paced = false;  // what the ACKs say of the sender
+    bool paced = false;      // what the ACKs say of the sender
+    bool sack_only = false;  // the ACKs only SACK (a hole lies below them)
 
     explicit path(cubic& c, duration r = 100ms) : cc(c), rtt(r) { fill(); }
 
@@ -69,7 +70,8 @@ struct path {
              .srtt = now - s.sent,
              .mss = mss,
              .paced = paced,
-             .rate = {.delivered = delivered - s.delivered, .interval = now - s.sent, .prior_delivered = s.delivered}});
+             .rate = {.delivered = delivered - s.delivered, .interval = now - s.sent, .prior_delivered = s.delivered},
+             .sack_only = sack_only});
         fill();
     }
     // n round trips: each acknowledges what was in flight when it began.
@@ -246,23 +248,25 @@ BOOST_AUTO_TEST_CASE(the_ack_that_ends_recovery_counts_in_congestion_avoidance) 
     BOOST_TEST(segments(cc.window()) == 70 + cubic::alpha_cubic, boost::test_tools::tolerance(0.002));
 }
 
-// As NewReno: an ACK that delivers only by SACK moves neither the window
-// nor the epoch (RFC 5681 3.1), unless the path reorders (Linux's
-// tcp_may_raise_cwnd).
+// As NewReno: an ACK that delivers only by SACK does not grow the window
+// (RFC 5681 3.1), unless the path reorders (Linux's tcp_may_raise_cwnd);
+// nor does an ACK below SND.UNA.
 BOOST_AUTO_TEST_CASE(an_ack_that_only_sacks_grows_the_window_only_where_the_path_reorders) {
     cubic cc = after_loss_at(100);  // cwnd 70 segments, in congestion avoidance
     const std::uint32_t cwnd = cc.window();
-    cc.on_ack(
-        {.bytes_acked = cwnd, .flight_before = cwnd, .now = t0 + 1s, .srtt = 100ms, .mss = mss, .sack_only = true});
+    const coronet::tcp::ack_sample sacks{
+        .bytes_acked = cwnd, .flight_before = cwnd, .now = t0 + 1s, .srtt = 100ms, .mss = mss, .sack_only = true};
+    cc.on_ack(sacks);
     BOOST_TEST(cc.window() == cwnd);
-    cc.on_ack({.bytes_acked = cwnd,
-               .flight_before = cwnd,
-               .now = t0 + 1s,
-               .srtt = 100ms,
-               .mss = mss,
-               .sack_only = true,
-               .reordering = true});
-    BOOST_TEST(cc.window() > cwnd);
+    auto old = sacks;
+    old.below_una = old.reordering = true;
+    cc.on_ack(old);
+    BOOST_TEST(cc.window() == cwnd);
+    auto reordered = sacks;
+    reordered.reordering = true;
+    cc.on_ack(reordered);
+    // The epoch begins with this ACK: W_cubic(0) is cwnd, W_est cwnd + alpha_cubic (4.3).
+    BOOST_TEST(segments(cc.window()) == 70 + cubic::alpha_cubic, boost::test_tools::tolerance(0.002));
 }
 
 BOOST_AUTO_TEST_CASE(fast_convergence_lowers_w_max_after_a_loss_below_it) {
@@ -379,6 +383,22 @@ BOOST_AUTO_TEST_CASE(an_application_limited_pause_does_not_count_as_epoch_time) 
     BOOST_TEST_MESSAGE("paused " << segments(paused.window()) << ", steady " << segments(steady.window()));
     BOOST_TEST(segments(paused.window()) <= segments(steady.window()) + 2);
     BOOST_TEST(segments(paused.window()) >= segments(steady.window()) - 2);
+}
+
+// HyStart++ hears ACKs that only SACK, as Linux's hystart_update hears
+// every ACK: they grow nothing, but their round trips count.
+BOOST_AUTO_TEST_CASE(hystart_hears_acks_that_only_sack) {
+    cubic cc;
+    cc.init(mss);
+    path p{cc};
+    p.rounds(3);
+    p.rtt = 120ms;
+    p.rounds(1);
+    BOOST_REQUIRE(cc.window() == 160000u);
+    p.sack_only = true;
+    for (int i = 0; i < 8; ++i) p.ack_one();  // eight samples at 120 ms
+    BOOST_TEST(cc.hystart().in_css());
+    BOOST_TEST(cc.window() == 160000u);
 }
 
 // HyStart++ (RFC 9406): the path's RTT rises by more than RttThresh

@@ -65,9 +65,12 @@ struct ack_sample {
     // while a repair goes on, and the ACK that ends one only with SACK. Nor
     // one that delivers only by SACK, unless the path reorders: RFC 5681
     // grows cwnd on ACKs of new data, and Linux (tcp_may_raise_cwnd) on
-    // SACKed data only once it has seen reordering.
+    // SACKed data once the reordering it has seen is deeper than
+    // tcp_reordering (3 segments); coronet once RACK has seen any. Nor an
+    // ACK the network overtook (below SND.UNA), which Linux takes only for
+    // its SACK blocks.
     bool grows_window() const noexcept {
-        if (sack_only && !reordering) return false;
+        if (below_una || (sack_only && !reordering)) return false;
         return ends_recovery ? !counted_by_duplicates : !in_recovery;
     }
     std::uint32_t lost = 0;       // bytes loss detection newly marked lost on this ACK
@@ -79,9 +82,12 @@ struct ack_sample {
     std::uint32_t mss = 0;  // the sender's segment size
     bool paced = false;     // the sender paces its output (a pacing rate applies)
     rate_sample rate;
-    // The ACK delivered only by SACK: SND.UNA did not move.
+    // SND.UNA did not move: what the ACK delivered (if anything) it SACKed.
     bool sack_only = false;
-    // The path has been seen to reorder (RACK, RFC 8985 6.2 step 3).
+    // The ACK is below SND.UNA: newer ones overtook it.
+    bool below_una = false;
+    // RACK has seen the path reorder (RFC 8985 6.2 step 3), or a reduction
+    // was undone as spurious; it stays so for the connection.
     bool reordering = false;
 };
 

@@ -67,7 +67,7 @@ private:
     double segments(std::uint32_t bytes) const noexcept { return static_cast<double>(bytes) / mss_; }
     double w_cubic(double t) const noexcept;
     void grow(std::uint32_t n) noexcept;
-    std::uint32_t slow_start(const ack_sample& ack);
+    std::uint32_t slow_start(const ack_sample& ack, std::uint32_t bytes);
     void avoid(const ack_sample& ack, std::uint32_t bytes_acked);
     void begin_epoch(runtime::time_point now) noexcept;
     void set_ssthresh(std::uint32_t ssthresh) noexcept;
