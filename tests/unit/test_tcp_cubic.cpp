@@ -44,6 +44,7 @@ struct path {
     std::deque<segment> flight;
     bool paced = false;      // what the ACKs say of the sender
     bool sack_only = false;  // the ACKs only SACK (a hole lies below them)
+    bool overtaken = false;  // newer ACKs came before them
 
     explicit path(cubic& c, duration r = 100ms) : cc(c), rtt(r) { fill(); }
 
@@ -71,7 +72,8 @@ struct path {
              .mss = mss,
              .paced = paced,
              .rate = {.delivered = delivered - s.delivered, .interval = now - s.sent, .prior_delivered = s.delivered},
-             .sack_only = sack_only});
+             .sack_only = sack_only,
+             .overtaken = overtaken});
         fill();
     }
     // n round trips: each acknowledges what was in flight when it began.
@@ -399,6 +401,22 @@ BOOST_AUTO_TEST_CASE(hystart_hears_acks_that_only_sack) {
     for (int i = 0; i < 8; ++i) p.ack_one();  // eight samples at 120 ms
     BOOST_TEST(cc.hystart().in_css());
     BOOST_TEST(cc.window() == 160000u);
+}
+
+// The RTT of an ACK a newer one overtook rose by the path's reordering of
+// ACKs, not by a queue: HyStart++ does not count it.
+BOOST_AUTO_TEST_CASE(hystart_does_not_count_the_rtt_of_overtaken_acks) {
+    cubic cc;
+    cc.init(mss);
+    path p{cc};
+    p.rounds(3);
+    p.rtt = 120ms;
+    p.rounds(1);
+    BOOST_REQUIRE(cc.window() == 160000u);
+    p.overtaken = true;
+    for (int i = 0; i < 8; ++i) p.ack_one();
+    BOOST_TEST(!cc.hystart().in_css());
+    BOOST_TEST(cc.window() == 168000u);  // still slow start: a segment an ACK
 }
 
 // HyStart++ (RFC 9406): the path's RTT rises by more than RttThresh

@@ -86,6 +86,9 @@ struct ack_sample {
     bool sack_only = false;
     // The ACK is below SND.UNA: newer ones overtook it.
     bool below_una = false;
+    // Its timestamp is older than TS.Recent: a newer ACK came first, so the
+    // round trip it measured includes its wait behind that one.
+    bool overtaken = false;
     // RACK has seen the path reorder (RFC 8985 6.2 step 3), or a reduction
     // was undone as spurious; it stays so for the connection.
     bool reordering = false;
