@@ -387,36 +387,46 @@ BOOST_AUTO_TEST_CASE(an_application_limited_pause_does_not_count_as_epoch_time) 
     BOOST_TEST(segments(paused.window()) >= segments(steady.window()) - 2);
 }
 
+// A fresh sender in slow start whose path's RTT has just risen from 100 to
+// 120 ms, by more than RttThresh (12.5 ms): its window is 160 segments and
+// the next eight samples decide whether CSS begins.
+struct after_rtt_rise {
+    cubic cc = fresh();
+    path p{cc};
+    after_rtt_rise() {
+        p.rounds(3);
+        p.rtt = 120ms;
+        p.rounds(1);
+        BOOST_REQUIRE(cc.window() == 160000u);
+    }
+    static cubic fresh() {
+        cubic c;
+        c.init(mss);
+        return c;
+    }
+    void eight_acks() {
+        for (int i = 0; i < 8; ++i) p.ack_one();
+    }
+};
+
 // HyStart++ hears ACKs that only SACK, as Linux's hystart_update hears
 // every ACK: they grow nothing, but their round trips count.
 BOOST_AUTO_TEST_CASE(hystart_hears_acks_that_only_sack) {
-    cubic cc;
-    cc.init(mss);
-    path p{cc};
-    p.rounds(3);
-    p.rtt = 120ms;
-    p.rounds(1);
-    BOOST_REQUIRE(cc.window() == 160000u);
-    p.sack_only = true;
-    for (int i = 0; i < 8; ++i) p.ack_one();  // eight samples at 120 ms
-    BOOST_TEST(cc.hystart().in_css());
-    BOOST_TEST(cc.window() == 160000u);
+    after_rtt_rise s;
+    s.p.sack_only = true;
+    s.eight_acks();
+    BOOST_TEST(s.cc.hystart().in_css());
+    BOOST_TEST(s.cc.window() == 160000u);
 }
 
 // The RTT of an ACK a newer one overtook rose by the path's reordering of
 // ACKs, not by a queue: HyStart++ does not count it.
 BOOST_AUTO_TEST_CASE(hystart_does_not_count_the_rtt_of_overtaken_acks) {
-    cubic cc;
-    cc.init(mss);
-    path p{cc};
-    p.rounds(3);
-    p.rtt = 120ms;
-    p.rounds(1);
-    BOOST_REQUIRE(cc.window() == 160000u);
-    p.overtaken = true;
-    for (int i = 0; i < 8; ++i) p.ack_one();
-    BOOST_TEST(!cc.hystart().in_css());
-    BOOST_TEST(cc.window() == 168000u);  // still slow start: a segment an ACK
+    after_rtt_rise s;
+    s.p.overtaken = true;
+    s.eight_acks();
+    BOOST_TEST(!s.cc.hystart().in_css());
+    BOOST_TEST(s.cc.window() == 168000u);  // still slow start: a segment an ACK
 }
 
 // HyStart++ (RFC 9406): the path's RTT rises by more than RttThresh
