@@ -91,7 +91,7 @@ hystart_pp::verdict hystart_pp::on_ack(const ack_sample& ack, std::uint32_t cwnd
     // Not the RTT of an ACK a newer one overtook: on a path that reorders
     // ACKs by a few ms (wan.sh's jitter) those rose by the reordering, not a
     // queue, and ended slow start at about the BDP in four of six transfers
-    // (coronet CUBIC sending at 178-223 Mbit/s, kernel CUBIC at 265-268).
+    // (coronet CUBIC sending at 178-223 Mbit/s; kernel CUBIC's median 267).
     if (ack.rtt > runtime::duration::zero() && !ack.overtaken) count_sample(ack.rtt);
     // Only a round with N_RTT_SAMPLE samples is judged: a few ACKs' jitter
     // must not end slow start.
