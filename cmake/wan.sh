@@ -356,7 +356,6 @@ for x in "${ccs[@]}"; do
     check_cc "coronet (--stack user)" "$x" --iface "$if_b" --ip "$ip_b/24" --conflict-probes 0
     check_cc "the kernel" "$(kernel_cc_of "$x")" --stack kernel
 done
-[[ $fairness_s =~ ^[0-9]+$ ]] || fail_usage "--fairness wants whole seconds (0: no fairness row), got '$fairness_s'"
 [ -z "$peer_cc" ] || check_cc "the kernel (--peer-cc)" "$peer_cc" --stack kernel
 
 # The stacks of each cell, direction and run: coronet-X and kernel-X (the
