@@ -283,8 +283,12 @@ void tcb::update_window(const wire::tcp_view& seg) {
 // edge; never an older one (a disordered ACK's).
 void tcb::update_ts_recent(const wire::tcp_view& seg) {
     const auto& ts = seg.options().timestamp;
-    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_ && !(wire::ts32{ts->first} < ts_recent_))
-        ts_recent_ = wire::ts32{ts->first};
+    if (ts_ok_ && ts && seg.seq() <= last_ack_sent_ && !older_than_ts_recent(seg)) ts_recent_ = wire::ts32{ts->first};
+}
+
+bool tcb::older_than_ts_recent(const wire::tcp_view& seg) const noexcept {
+    const auto& ts = seg.options().timestamp;
+    return ts_ok_ && ts && wire::ts32{ts->first} < ts_recent_;
 }
 
 // A pure duplicate ACK at RCV.NXT that does not move the window, with a

@@ -112,9 +112,6 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
     // What left the network: without SACK a duplicate stands for one segment (RFC 6937).
     std::uint32_t delivered = d.delivered();
     if (!sack_ok_ && dup) delivered = std::max<std::uint32_t>(delivered, snd_mss_);
-    // PAWS let it in older than TS.Recent (its window, or a disordered duplicate).
-    const auto& ts = seg.options().timestamp;
-    const bool overtaken = ts_ok_ && ts && wire::ts32{ts->first} < ts_recent_;
     ack_sample sample{.bytes_acked = d.delivered(),
                       .flight_before = std::max(flight_before, flight_at_output_),
                       .flight_after = seq_.flight_size(),
@@ -130,7 +127,7 @@ void tcb::account_ack(const wire::tcp_view& seg, const sack_info& sacks, seq32 u
                       .rate = rate,
                       .sack_only = !advanced,
                       .below_una = seg.ack() < una_before,
-                      .overtaken = overtaken,
+                      .overtaken = older_than_ts_recent(seg),
                       .reordering = xr().rack.reordering_seen()};
     // Only an ACK the controller hears asks for it: an idle connection's
     // handshake ACK makes none.

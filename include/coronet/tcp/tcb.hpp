@@ -465,6 +465,9 @@ private:
     void follow_path_mtu();
     void challenge_ack();
     void update_ts_recent(const wire::tcp_view& seg);
+    // Its timestamp is older than TS.Recent: a newer segment came first
+    // (PAWS let it in: its window, or a disordered duplicate ACK).
+    bool older_than_ts_recent(const wire::tcp_view& seg) const noexcept;
     bool disordered_ack(const wire::tcp_view& seg, std::uint32_t tsval) const;
 
     // output (output.cpp)
